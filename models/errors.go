@@ -1,0 +1,101 @@
+package models
+
+import "errors"
+
+// Kind classifies an error for transport: handlers map each Kind to one HTTP
+// status in a single table, and nothing else decides a status.
+type Kind int
+
+// The kinds of error lianban reports.
+const (
+	KindInternal        Kind = iota // a bug or an outage; clients see only a generic message
+	KindInvalid                     // the request is malformed (400)
+	KindUnauthenticated             // no or dead session (401)
+	KindForbidden                   // authenticated but not allowed (403)
+	KindNotFound                    // no such object, or not visible to the caller (404)
+	KindConflict                    // the state forbids it: already done, duplicate (409)
+	KindUnprocessable               // well-formed but the rules say no (422)
+	KindRateLimited                 // too many attempts (429)
+	KindUnavailable                 // a channel or dependency did not answer; retry later (503)
+)
+
+// Error is a domain error with a stable UPPER_SNAKE code front ends switch
+// on and a message for people, in Chinese. Reason optionally explains a
+// refusal in words the user understands (e.g. why they are not eligible).
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Reason  string
+}
+
+func (e *Error) Error() string {
+	if e.Reason != "" {
+		return e.Code + ": " + e.Reason
+	}
+	return e.Code
+}
+
+// Is makes errors.Is match any *Error with the same code, so a sentinel
+// matches the copies WithReason makes of it.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// WithReason returns a copy of e carrying a reason for the user.
+func (e *Error) WithReason(reason string) *Error {
+	c := *e
+	c.Reason = reason
+	return &c
+}
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+func newErr(k Kind, code, msg string) *Error { return &Error{Kind: k, Code: code, Message: msg} }
+
+// The error table. Codes are part of the API contract: never rename one.
+var (
+	ErrInternal            = newErr(KindInternal, "INTERNAL", "系统繁忙，请稍后再试")
+	ErrInvalid             = newErr(KindInvalid, "INVALID_ARGUMENT", "请求参数有误")
+	ErrUnauthenticated     = newErr(KindUnauthenticated, "UNAUTHENTICATED", "登录已失效，请重新登录")
+	ErrForbidden           = newErr(KindForbidden, "FORBIDDEN", "无权访问")
+	ErrNotFound            = newErr(KindNotFound, "NOT_FOUND", "未找到相关信息")
+	ErrRateLimited         = newErr(KindRateLimited, "RATE_LIMITED", "操作过于频繁，请稍后再试")
+	ErrUnavailable         = newErr(KindUnavailable, "CHANNEL_UNAVAILABLE", "渠道暂时无法处理，请稍后再试")
+	ErrIdempotencyReused   = newErr(KindConflict, "IDEMPOTENCY_KEY_REUSED", "该请求标识已用于其他请求")
+	ErrIDNumberInvalid     = newErr(KindInvalid, "ID_NUMBER_INVALID", "身份证号码格式不正确")
+	ErrIdentityMismatch    = newErr(KindUnprocessable, "IDENTITY_MISMATCH", "姓名与身份证号码不一致")
+	ErrIdentityBound       = newErr(KindConflict, "IDENTITY_ALREADY_BOUND", "该账号已完成实名认证")
+	ErrIdentityRequired    = newErr(KindForbidden, "IDENTITY_REQUIRED", "请先完成实名认证")
+	ErrLoginFailed         = newErr(KindUnauthenticated, "LOGIN_FAILED", "登录失败，请重试")
+	ErrFamilyExists        = newErr(KindConflict, "FAMILY_MEMBER_EXISTS", "该家庭成员已添加")
+	ErrNotEligible         = newErr(KindUnprocessable, "NOT_ELIGIBLE", "不符合参保条件")
+	ErrAlreadyEnrolled     = newErr(KindConflict, "ALREADY_ENROLLED", "已参保，无需重复登记")
+	ErrNotEnrolled         = newErr(KindUnprocessable, "NOT_ENROLLED", "尚未参保登记")
+	ErrAlreadyDeclared     = newErr(KindConflict, "ALREADY_DECLARED", "该期费款已申报，请勿重复申报")
+	ErrAlreadyPaid         = newErr(KindConflict, "ALREADY_PAID", "该期费款已缴纳，请勿重复缴费")
+	ErrOutOfCollection     = newErr(KindUnprocessable, "OUT_OF_COLLECTION_PERIOD", "不在缴费期内")
+	ErrBaseOutOfRange      = newErr(KindUnprocessable, "BASE_OUT_OF_RANGE", "缴费基数超出上下限")
+	ErrDeclarationExpired  = newErr(KindConflict, "DECLARATION_EXPIRED", "申报已过期，请重新申报")
+	ErrDeclarationPaying   = newErr(KindConflict, "DECLARATION_NOT_PAYABLE", "该申报当前不能发起缴费")
+	ErrChannelUnsupported  = newErr(KindInvalid, "CHANNEL_UNSUPPORTED", "不支持该缴费渠道")
+	ErrOrderNotPayable     = newErr(KindConflict, "ORDER_NOT_PAYABLE", "订单当前状态不能支付")
+	ErrSandboxOnly         = newErr(KindNotFound, "NOT_FOUND", "未找到相关信息")
+	ErrPolicyUnavailable   = newErr(KindNotFound, "POLICY_NOT_FOUND", "暂无该地区该年度的缴费标准")
+	ErrRegionInvalid       = newErr(KindInvalid, "REGION_INVALID", "参保地区不在内蒙古自治区范围内")
+	ErrSchemeInvalid       = newErr(KindInvalid, "SCHEME_INVALID", "险种不正确")
+	ErrNotificationInvalid = newErr(KindInvalid, "NOTIFICATION_INVALID", "通知验签失败")
+	// ErrNotificationMismatch is a validly signed notification that does not
+	// match our order (amount, app id, merchant): it settles nothing and is
+	// recorded as an anomaly for reconciliation.
+	ErrNotificationMismatch = newErr(KindUnprocessable, "NOTIFICATION_MISMATCH", "通知与订单不符")
+	// ErrOrderPaidAtChannel is what a channel's Close returns when the payer
+	// paid between our last query and the close (WeChat ORDERPAID).
+	ErrOrderPaidAtChannel = newErr(KindConflict, "ORDER_PAID", "订单已支付")
+)
