@@ -1,0 +1,127 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/lianban/lianban/models"
+)
+
+// DemoPerson is a fixed person of the sandbox registry, so a demo can show
+// a mismatch, a retired person and someone insured through an employer.
+type DemoPerson struct {
+	Name     string
+	IDNumber string
+	Note     string
+	// UnitInsured names the employer for people insured through a unit
+	// ("pension" or "medical" → unit name).
+	UnitInsured map[string]string
+}
+
+// DemoPeople returns the sandbox registry's fixed people. ID numbers are
+// generated with valid check digits from fixed birth dates.
+func DemoPeople() []DemoPerson {
+	d := func(y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 0, 0, 0, 0, time.UTC) }
+	return []DemoPerson{
+		{Name: "张三明", IDNumber: models.MakeIDNumber("150102", d(1990, 3, 7), 123), Note: "灵活就业人员，呼和浩特"},
+		{Name: "李秀英", IDNumber: models.MakeIDNumber("150102", d(1962, 5, 12), 222), Note: "张三明的母亲，城乡居民"},
+		{Name: "张小雨", IDNumber: models.MakeIDNumber("150102", d(2016, 9, 1), 42), Note: "张三明的女儿，未成年"},
+		{Name: "王建国", IDNumber: models.MakeIDNumber("150203", d(1958, 1, 20), 311), Note: "已达退休年龄"},
+		{Name: "赵海峰", IDNumber: models.MakeIDNumber("150402", d(1985, 11, 2), 517), Note: "已通过单位参保",
+			UnitInsured: map[string]string{"pension": "赤峰市某建材有限公司", "medical": "赤峰市某建材有限公司"}},
+	}
+}
+
+// Registry is the sandbox person registry behind identity checks: a fixed
+// person must be named correctly; anyone else with a valid ID number is
+// accepted as new (the face check a real channel does is what the sandbox
+// skips).
+type Registry struct {
+	names map[string]string
+}
+
+// NewRegistry returns a registry of people.
+func NewRegistry(people []DemoPerson) *Registry {
+	r := &Registry{names: map[string]string{}}
+	for _, p := range people {
+		r.names[strings.ToUpper(p.IDNumber)] = p.Name
+	}
+	return r
+}
+
+var _ models.IdentityVerifier = (*Registry)(nil)
+
+// Verify implements models.IdentityVerifier.
+func (r *Registry) Verify(ctx context.Context, name, idNumber, ticket string) error {
+	if want, ok := r.names[strings.ToUpper(idNumber)]; ok && want != name {
+		return models.ErrIdentityMismatch
+	}
+	return nil
+}
+
+// Login is a login channel for platforms whose keys are not configured
+// (tax APP, 蒙速办) in sandbox mode: any code logs in a stable user derived
+// from it; the code "invalid" is refused like an expired one.
+type Login struct{ channel string }
+
+// NewLogin returns a sandbox login for channel.
+func NewLogin(channel string) *Login { return &Login{channel: channel} }
+
+var _ models.LoginChannel = (*Login)(nil)
+
+// Name implements models.LoginChannel.
+func (l *Login) Name() string { return l.channel }
+
+// Login implements models.LoginChannel.
+func (l *Login) Login(ctx context.Context, code string) (models.ChannelIdentity, error) {
+	if code == "" || code == "invalid" {
+		return models.ChannelIdentity{}, models.ErrLoginFailed
+	}
+	h := sha256.Sum256([]byte(l.channel + "\x00" + code))
+	return models.ChannelIdentity{Channel: l.channel, Subject: l.channel + "_" + hex.EncodeToString(h[:12])}, nil
+}
+
+// Settlement stands in for the treasury (TIPS) and the agencies' books:
+// money is credited CreditDelay after payment and booked BookDelay after
+// payment.
+type Settlement struct {
+	CreditDelay time.Duration
+	BookDelay   time.Duration
+	Clock       models.Clock
+}
+
+var (
+	_ models.Treasury      = Settlement{}
+	_ models.AgencyBooking = Settlement{}
+)
+
+// CreditStatus implements models.Treasury.
+func (s Settlement) CreditStatus(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
+	at := ref.PaidAt.Add(s.CreditDelay)
+	if s.Clock.Now().Before(at) {
+		return models.SettlementResult{State: models.SettlementPending}, nil
+	}
+	return models.SettlementResult{State: models.SettlementDone, At: at, VoucherNo: voucher("SP", ref.OrderNo)}, nil
+}
+
+// BookingStatus implements models.AgencyBooking.
+func (s Settlement) BookingStatus(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
+	at := ref.PaidAt.Add(s.BookDelay)
+	if at.Before(ref.CreditedAt) {
+		at = ref.CreditedAt
+	}
+	if s.Clock.Now().Before(at) {
+		return models.SettlementResult{State: models.SettlementPending}, nil
+	}
+	return models.SettlementResult{State: models.SettlementDone, At: at, VoucherNo: voucher("JZ", ref.OrderNo)}, nil
+}
+
+// voucher derives a stable voucher number from the order, as the real
+// systems hand back their own numbers.
+func voucher(prefix, orderNo string) string {
+	h := sha256.Sum256([]byte(prefix + orderNo))
+	return prefix + strings.ToUpper(hex.EncodeToString(h[:8]))
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"github.com/lianban/lianban/store"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server. Each field has one environment
+// key (the keys of API.md), a default, and whether it is a secret that is
+// masked when the configuration is printed.
+type Config struct {
+	Addr           string
+	Database       string
+	Redis          string
+	Sandbox        bool
+	PIIKey         string
+	PublicURL      string
+	DataDir        string
+	LogLevel       string
+	WorkerInterval time.Duration
+	CreditDelay    time.Duration
+	BookDelay      time.Duration
+	ShutdownGrace  time.Duration
+	CertSigningKey string
+
+	WechatAppID, WechatSecret, WechatAPIBase                                   string
+	WechatPayMchID, WechatPayMchSerial, WechatPayMchKeyFile, WechatPayAPIv3Key string
+	WechatPayPubKeyID, WechatPayPubKeyFile, WechatPayPlatformCertFile          string
+	WechatPayAPIBase, WechatPayNotifyURL                                       string
+	WechatTplPaymentSucceeded, WechatTplRefundResult, WechatTplPeriodEnding    string
+	AlipayAppID, AlipayPrivateKeyFile, AlipayPublicKeyFile, AlipaySellerID     string
+	AlipayGateway, AlipayNotifyURL                                             string
+}
+
+// field is one setting: its environment key, default, whether it is a
+// secret masked when printed, and where it lives in Config.
+type field struct {
+	key, def string
+	secret   bool
+	ptr      any // *string, *bool or *time.Duration
+}
+
+func (f field) set(v string) error {
+	switch p := f.ptr.(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*p = d
+	}
+	return nil
+}
+
+func (f field) get() string {
+	switch p := f.ptr.(type) {
+	case *string:
+		return *p
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *time.Duration:
+		return p.String()
+	}
+	return ""
+}
+
+// fields is the configuration table; README's table is written from it.
+func (c *Config) fields() []field {
+	return []field{
+		{"LIANBAN_ADDR", "127.0.0.1:8080", false, &c.Addr},
+		{"LIANBAN_DATABASE", "sqlite://data/lianban.db", true, &c.Database},
+		{"LIANBAN_REDIS", "", true, &c.Redis},
+		{"LIANBAN_SANDBOX", "true", false, &c.Sandbox},
+		{"LIANBAN_PII_KEY", "", true, &c.PIIKey},
+		{"LIANBAN_PUBLIC_URL", "", false, &c.PublicURL},
+		{"LIANBAN_DATA_DIR", "data", false, &c.DataDir},
+		{"LIANBAN_LOG_LEVEL", "info", false, &c.LogLevel},
+		{"LIANBAN_WORKER_INTERVAL", "1s", false, &c.WorkerInterval},
+		{"LIANBAN_SANDBOX_CREDIT_DELAY", "2s", false, &c.CreditDelay},
+		{"LIANBAN_SANDBOX_BOOK_DELAY", "4s", false, &c.BookDelay},
+		{"LIANBAN_SHUTDOWN_GRACE", "20s", false, &c.ShutdownGrace},
+		{"LIANBAN_CERT_SIGNING_KEY", "", true, &c.CertSigningKey},
+		{"LIANBAN_WECHAT_APPID", "", false, &c.WechatAppID},
+		{"LIANBAN_WECHAT_SECRET", "", true, &c.WechatSecret},
+		{"LIANBAN_WECHAT_API_BASE", "https://api.weixin.qq.com", false, &c.WechatAPIBase},
+		{"LIANBAN_WECHAT_TPL_PAYMENT_SUCCEEDED", "", false, &c.WechatTplPaymentSucceeded},
+		{"LIANBAN_WECHAT_TPL_REFUND_RESULT", "", false, &c.WechatTplRefundResult},
+		{"LIANBAN_WECHAT_TPL_PERIOD_ENDING", "", false, &c.WechatTplPeriodEnding},
+		{"LIANBAN_WECHATPAY_MCHID", "", false, &c.WechatPayMchID},
+		{"LIANBAN_WECHATPAY_MCH_SERIAL", "", false, &c.WechatPayMchSerial},
+		{"LIANBAN_WECHATPAY_MCH_KEY_FILE", "", false, &c.WechatPayMchKeyFile},
+		{"LIANBAN_WECHATPAY_APIV3_KEY", "", true, &c.WechatPayAPIv3Key},
+		{"LIANBAN_WECHATPAY_PUBKEY_ID", "", false, &c.WechatPayPubKeyID},
+		{"LIANBAN_WECHATPAY_PUBKEY_FILE", "", false, &c.WechatPayPubKeyFile},
+		{"LIANBAN_WECHATPAY_PLATFORM_CERT_FILE", "", false, &c.WechatPayPlatformCertFile},
+		{"LIANBAN_WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com", false, &c.WechatPayAPIBase},
+		{"LIANBAN_WECHATPAY_NOTIFY_URL", "", false, &c.WechatPayNotifyURL},
+		{"LIANBAN_ALIPAY_APPID", "", false, &c.AlipayAppID},
+		{"LIANBAN_ALIPAY_PRIVATE_KEY_FILE", "", false, &c.AlipayPrivateKeyFile},
+		{"LIANBAN_ALIPAY_PUBLIC_KEY_FILE", "", false, &c.AlipayPublicKeyFile},
+		{"LIANBAN_ALIPAY_SELLER_ID", "", false, &c.AlipaySellerID},
+		{"LIANBAN_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do", false, &c.AlipayGateway},
+		{"LIANBAN_ALIPAY_NOTIFY_URL", "", false, &c.AlipayNotifyURL},
+	}
+}
+
+// LoadConfig reads the defaults, then a KEY=VALUE file if LIANBAN_CONFIG
+// names one, then the environment (which wins).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	fields := c.fields()
+	values := map[string]string{}
+	for _, f := range fields {
+		values[f.key] = f.def
+	}
+	if path := getenv("LIANBAN_CONFIG"); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		fileValues, err := parseEnvFile(f)
+		f.Close()
+		if err != nil {
+			return c, fmt.Errorf("config file %s: %w", path, err)
+		}
+		for k, v := range fileValues {
+			if _, ok := values[k]; !ok {
+				return c, fmt.Errorf("config file %s: unknown key %s", path, k)
+			}
+			values[k] = v
+		}
+	}
+	for _, f := range fields {
+		if v := getenv(f.key); v != "" {
+			values[f.key] = v
+		}
+		if err := f.set(values[f.key]); err != nil {
+			return c, fmt.Errorf("%s: %w", f.key, err)
+		}
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	return c, nil
+}
+
+func parseEnvFile(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: want KEY=VALUE", n)
+		}
+		out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out, sc.Err()
+}
+
+// Masked lists the configuration as KEY=value with secrets hidden, for
+// the start-up log.
+func (c Config) Masked() map[string]string {
+	out := map[string]string{}
+	for _, f := range c.fields() {
+		v := f.get()
+		if f.secret && v != "" {
+			v = "******"
+			if f.key == "LIANBAN_DATABASE" || f.key == "LIANBAN_REDIS" {
+				v = store.RedactURL(f.get())
+			}
+		}
+		out[f.key] = v
+	}
+	return out
+}

@@ -1,0 +1,269 @@
+// Command lianban runs the lianban server: the backend-for-frontend that
+// lets people in Inner Mongolia enrol in and pay social insurance from
+// their phones, and lets the hall's three departments handle the rest.
+//
+//	lianban            run the server (same as "lianban serve")
+//	lianban migrate    apply database migrations and exit
+//
+// With no configuration it runs on its embedded defaults: SQLite under
+// data/, an in-process Redis, and sandbox channels.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lianban/lianban/catalog"
+	"github.com/lianban/lianban/channels/sandbox"
+	"github.com/lianban/lianban/handlers"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "lianban:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; main only supplies the process's context,
+// arguments, environment and output, so tests can run it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout *os.File) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stdout, cfg.LogLevel)
+	switch cmd {
+	case "serve":
+		app, err := build(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		return app.Serve(ctx)
+	case "migrate":
+		db, err := store.Open(ctx, cfg.Database)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		applied, err := db.Migrate(ctx)
+		log.Info("migrated", "applied", applied)
+		return err
+	}
+	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+}
+
+func newLogger(w *os.File, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// App is the wired server.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	redis   *store.Redis
+	svc     *service.Service
+	handler http.Handler
+	closers []func()
+}
+
+// build connects everything the server needs; it fails with a clear
+// message when something is missing or unreachable.
+func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	log.Info("starting lianban", "config", cfg.Masked())
+	if !cfg.Sandbox && cfg.PIIKey == "" {
+		return nil, errors.New("LIANBAN_PII_KEY is required outside sandbox mode (base64 of 32 random bytes)")
+	}
+	cat, err := catalog.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	app := &App{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			app.Close()
+		}
+	}()
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	app.db = db
+	app.closers = append(app.closers, func() { _ = db.Close() })
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("database ready", "dialect", db.Dialect, "migrations_applied", applied)
+	rdb, err := store.OpenRedis(ctx, cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	app.redis = rdb
+	app.closers = append(app.closers, func() { _ = rdb.Close() })
+	if rdb.Embedded() {
+		log.Warn("using the embedded in-process Redis: single-process only, sessions are lost on restart; set LIANBAN_REDIS for production")
+	}
+	piiKey, err := loadPIIKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pii, err := models.NewPIICipher(piiKey)
+	if err != nil {
+		return nil, fmt.Errorf("LIANBAN_PII_KEY: %w", err)
+	}
+	clock := models.SystemClock{}
+	opt := service.Defaults()
+	opt.Sandbox = cfg.Sandbox
+	opt.PublicBaseURL = cfg.PublicURL
+	opt.WorkerInterval = cfg.WorkerInterval
+	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: cat.Policy, Clock: clock, Log: log,
+		Logins: map[string]models.LoginChannel{}, Payments: map[string]models.PaymentChannel{}, Cashiers: map[string]service.Cashier{}}
+	if err := wireChannels(ctx, cfg, &deps, app); err != nil {
+		return nil, err
+	}
+	app.svc = service.New(deps, opt)
+	if cfg.Sandbox {
+		for _, p := range sandbox.DemoPeople() {
+			for kind, unit := range p.UnitInsured {
+				if err := app.svc.SeedUnitInsurance(ctx, p.Name, p.IDNumber, kind, unit); err != nil {
+					return nil, fmt.Errorf("seed sandbox people: %w", err)
+				}
+			}
+		}
+	}
+	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: cat.Policy, Log: log,
+		Sandbox: cfg.Sandbox, Ready: app.ready})
+	ok = true
+	return app, nil
+}
+
+// wireChannels sets up every login and payment channel: the configured
+// ones with their keys, and in sandbox mode in-process fakes for the rest.
+func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) error {
+	if !cfg.Sandbox {
+		return nil
+	}
+	hc := &http.Client{Timeout: 15 * time.Second}
+	sbx := sandbox.NewPay(cfg.PublicURL+"/sandbox/pay/", cfg.PublicURL+"/api/v1/notify/sandbox", d.Clock, hc)
+	d.Payments[models.ChannelSandbox] = sbx
+	d.Cashiers[models.ChannelSandbox] = sbx
+	for _, ch := range []string{models.ChannelTaxApp, models.ChannelMengsuban} {
+		if _, ok := d.Logins[ch]; !ok {
+			d.Logins[ch] = sandbox.NewLogin(ch)
+		}
+	}
+	d.Identity = sandbox.NewRegistry(sandbox.DemoPeople())
+	st := sandbox.Settlement{CreditDelay: cfg.CreditDelay, BookDelay: cfg.BookDelay, Clock: d.Clock}
+	d.Treasury, d.Agency = st, st
+	return nil
+}
+
+// loadPIIKey reads LIANBAN_PII_KEY, or in sandbox mode a key generated
+// once and kept under the data directory so restarts can read old data.
+func loadPIIKey(cfg Config) ([]byte, error) {
+	if cfg.PIIKey != "" {
+		k, err := base64.StdEncoding.DecodeString(cfg.PIIKey)
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("LIANBAN_PII_KEY must be base64 of exactly 32 bytes")
+		}
+		return k, nil
+	}
+	path := filepath.Join(cfg.DataDir, "pii.key")
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s is not a base64 32-byte key", path)
+		}
+		return k, nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (a *App) ready(ctx context.Context) error {
+	if err := a.db.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if err := a.redis.Client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// Serve listens until ctx ends, then drains requests and stops workers.
+func (a *App) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		_ = a.svc.RunWorkers(workCtx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("listening", "addr", ln.Addr().String(), "sandbox", a.cfg.Sandbox, "public_url", a.cfg.PublicURL)
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopWork()
+	<-workersDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases connections in reverse order of opening.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}

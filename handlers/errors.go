@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+)
+
+// statusOf is the one place a domain error becomes an HTTP status.
+var statusOf = map[models.Kind]int{
+	models.KindInternal:        http.StatusInternalServerError,
+	models.KindInvalid:         http.StatusBadRequest,
+	models.KindUnauthenticated: http.StatusUnauthorized,
+	models.KindForbidden:       http.StatusForbidden,
+	models.KindNotFound:        http.StatusNotFound,
+	models.KindConflict:        http.StatusConflict,
+	models.KindUnprocessable:   http.StatusUnprocessableEntity,
+	models.KindRateLimited:     http.StatusTooManyRequests,
+	models.KindUnavailable:     http.StatusServiceUnavailable,
+}
+
+// errorBody is the API's error shape.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Reason    string `json:"reason,omitempty"`
+	RequestID string `json:"request_id"`
+}
+
+// errorResponse maps err to its status and body. Reasons are shown only
+// for refusals meant for people; internal and unavailable errors carry
+// detail for the log, never for the client.
+func errorResponse(err error, requestID string) (int, errorBody) {
+	e, ok := models.AsError(err)
+	if !ok {
+		e = models.ErrInternal
+	}
+	status := statusOf[e.Kind]
+	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID}}
+	if e.Kind != models.KindInternal && e.Kind != models.KindUnavailable {
+		body.Error.Reason = e.Reason
+	}
+	return status, body
+}
+
+// fail renders err and logs what the client is not told.
+func (s *Server) fail(c *gin.Context, err error) {
+	rid := requestID(c)
+	status, body := errorResponse(err, rid)
+	if status >= 500 {
+		s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "route", c.FullPath(), "status", status, "err", err)
+	} else if e, ok := models.AsError(err); ok && e.Kind == models.KindInternal {
+		s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "err", err)
+	}
+	c.AbortWithStatusJSON(status, body)
+}
+
+// bindJSON decodes the body into an explicit request struct.
+func (s *Server) bindJSON(c *gin.Context, v any) bool {
+	if err := c.ShouldBindJSON(v); err != nil {
+		var e *models.Error
+		if !errors.As(err, &e) {
+			e = models.ErrInvalid.WithReason("请求体不是有效的 JSON 或字段类型不正确")
+		}
+		s.fail(c, e)
+		return false
+	}
+	return true
+}

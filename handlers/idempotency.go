@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+)
+
+// idempotent runs a create operation under the request's Idempotency-Key:
+// the same key and body get the first response again; the same key with
+// another body is 409 IDEMPOTENCY_KEY_REUSED. in is filled from the body.
+// Outcomes that a retry could change (internal errors, an unavailable
+// channel) are not remembered, so a retry with the key runs again.
+func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, any, error)) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	if err != nil {
+		s.fail(c, models.ErrInvalid)
+		return
+	}
+	if err := json.Unmarshal(body, in); err != nil {
+		s.fail(c, models.ErrInvalid.WithReason("请求体不是有效的 JSON 或字段类型不正确"))
+		return
+	}
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		status, v, err := run()
+		s.render(c, status, v, err)
+		return
+	}
+	if len(key) > 191 {
+		s.fail(c, models.ErrInvalid.WithReason("Idempotency-Key 不能超过191个字符"))
+		return
+	}
+	sum := sha256.Sum256(append([]byte(op+"\x00"), body...))
+	hash := hex.EncodeToString(sum[:])
+	ctx := c.Request.Context()
+	replay, err := s.svc.IdempotencyBegin(ctx, userID(c), op, key, hash)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if replay != nil {
+		c.Header("Idempotent-Replayed", "true")
+		c.Data(replay.Status, "application/json; charset=utf-8", replay.Body)
+		return
+	}
+	status, v, runErr := run()
+	if runErr != nil {
+		st, eb := errorResponse(runErr, requestID(c))
+		if st >= 500 {
+			s.svc.IdempotencyAbort(ctx, userID(c), op, key)
+		} else {
+			b, _ := json.Marshal(eb)
+			s.svc.IdempotencyFinish(ctx, userID(c), op, key, st, b)
+		}
+		s.fail(c, runErr)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.svc.IdempotencyFinish(ctx, userID(c), op, key, status, b)
+	c.Data(status, "application/json; charset=utf-8", b)
+}
+
+func (s *Server) render(c *gin.Context, status int, v any, err error) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if status == http.StatusNoContent {
+		c.Status(status)
+		return
+	}
+	c.JSON(status, v)
+}

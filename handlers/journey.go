@@ -1,0 +1,178 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+)
+
+func (s *Server) listEnrolments(c *gin.Context) {
+	items, err := s.svc.ListEnrolments(c.Request.Context(), userID(c), personQuery(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+}
+
+func (s *Server) createEnrolment(c *gin.Context) {
+	in := service.EnrolInput{Person: service.PersonRef{Self: true}}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	e, err := s.svc.CreateEnrolment(c.Request.Context(), userID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, e)
+}
+
+func (s *Server) queryPayables(c *gin.Context) {
+	in := struct {
+		Person service.PersonRef `json:"person"`
+	}{Person: service.PersonRef{Self: true}}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	items, err := s.svc.QueryPayables(c.Request.Context(), userID(c), in.Person)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+}
+
+func (s *Server) createDeclaration(c *gin.Context) {
+	var in service.DeclareInput
+	s.idempotent(c, "createDeclaration", &in, func() (int, any, error) {
+		d, err := s.svc.CreateDeclaration(c.Request.Context(), userID(c), in)
+		return http.StatusCreated, d, err
+	})
+}
+
+func (s *Server) getDeclaration(c *gin.Context) {
+	d, err := s.svc.GetDeclaration(c.Request.Context(), userID(c), c.Param("declaration_id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) createPayment(c *gin.Context) {
+	var in service.PayInput
+	s.idempotent(c, "createPayment", &in, func() (int, any, error) {
+		p, created, err := s.svc.CreatePayment(c.Request.Context(), session(c), in)
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return status, p, err
+	})
+}
+
+func (s *Server) getPayment(c *gin.Context) {
+	p, err := s.svc.GetPayment(c.Request.Context(), userID(c), c.Param("order_no"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// pageOf reads page_size (1–100, default 20) and page_token.
+func pageOf(c *gin.Context) (service.Page, error) {
+	p := service.Page{Size: 20, After: c.Query("page_token")}
+	if v := c.Query("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return p, models.ErrInvalid.WithReason("page_size 应为 1 到 100")
+		}
+		p.Size = n
+	}
+	return p, nil
+}
+
+func (s *Server) listPayments(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := s.svc.ListPayments(c.Request.Context(), userID(c), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+}
+
+func (s *Server) listRecords(c *gin.Context) {
+	f := service.RecordFilter{Person: personQuery(c), Scheme: models.Scheme(c.Query("scheme"))}
+	if f.Scheme != "" && !f.Scheme.Valid() {
+		s.fail(c, models.ErrSchemeInvalid)
+		return
+	}
+	if y := c.Query("year"); y != "" {
+		v, err := strconv.Atoi(y)
+		if err != nil || v < 1990 || v > 2100 {
+			s.fail(c, models.ErrInvalid.WithReason("year 应为四位年份"))
+			return
+		}
+		f.Year = v
+	}
+	items, err := s.svc.ListRecords(c.Request.Context(), userID(c), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+}
+
+// notify hands a channel's notification to the settlement workflow, which
+// writes the channel's own acknowledgement.
+func (s *Server) notify(channel string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		s.svc.HandleNotification(c.Request.Context(), channel, c.Writer, c.Request)
+	}
+}
+
+func (s *Server) sandboxPay(c *gin.Context) {
+	body := struct {
+		Result string `json:"result"`
+	}{Result: "success"}
+	if c.Request.ContentLength != 0 && !s.bindJSON(c, &body) {
+		return
+	}
+	if body.Result != "success" && body.Result != "fail" {
+		s.fail(c, models.ErrInvalid.WithReason(`result 应为 "success" 或 "fail"`))
+		return
+	}
+	orderNo := c.Param("order_no")
+	if err := s.svc.SandboxPay(c.Request.Context(), orderNo, body.Result == "success"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"order_no": orderNo, "result": body.Result})
+}
+
+// sandboxCashierPage is what a browser opening cashier_url sees: a page
+// with the two buttons a payer would have.
+func (s *Server) sandboxCashierPage(c *gin.Context) {
+	no := c.Param("order_no")
+	if !validRequestID(no) { // order numbers are [A-Za-z0-9_-]; anything else never reaches the page
+		s.fail(c, models.ErrNotFound)
+		return
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.String(http.StatusOK, `<!doctype html><meta charset="utf-8"><title>沙箱收银台</title>
+<h1>沙箱收银台</h1><p>订单号 <code id="no"></code></p>
+<button onclick="pay('success')">确认支付</button> <button onclick="pay('fail')">支付失败</button><p id="r"></p>
+<script>const no=%q;document.getElementById('no').textContent=no;
+function pay(r){fetch(location.pathname,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({result:r})})
+.then(x=>x.json()).then(j=>document.getElementById('r').textContent=JSON.stringify(j))}</script>`, no)
+}

@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/service"
+)
+
+// login handles loginWechat, loginAlipay, loginTaxApp and loginMengsuban:
+// each takes its platform's one-time code under its own field name.
+func (s *Server) login(channel, field string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var body map[string]string
+		if !s.bindJSON(c, &body) {
+			return
+		}
+		res, err := s.svc.Login(c.Request.Context(), channel, body[field])
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, res)
+	}
+}
+
+func (s *Server) loginSandbox(c *gin.Context) {
+	var body struct {
+		Subject string `json:"subject"`
+	}
+	if !s.bindJSON(c, &body) {
+		return
+	}
+	res, err := s.svc.LoginSandbox(c.Request.Context(), body.Subject)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Server) logout(c *gin.Context) {
+	token, _ := c.Request.Context().Value(keyToken).(string)
+	if err := s.svc.Logout(c.Request.Context(), token); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) getMe(c *gin.Context) {
+	u, err := s.svc.Me(c.Request.Context(), userID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) verifyIdentity(c *gin.Context) {
+	var in service.IdentityInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	u, err := s.svc.VerifyIdentity(c.Request.Context(), userID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) listFamily(c *gin.Context) {
+	items, err := s.svc.ListFamily(c.Request.Context(), userID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+}
+
+func (s *Server) addFamilyMember(c *gin.Context) {
+	var in service.FamilyInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	m, err := s.svc.AddFamilyMember(c.Request.Context(), userID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, m)
+}
+
+func (s *Server) removeFamilyMember(c *gin.Context) {
+	if err := s.svc.RemoveFamilyMember(c.Request.Context(), userID(c), c.Param("member_id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) grantRecordsAccess(c *gin.Context) {
+	var in service.GrantInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	g, err := s.svc.GrantRecordsAccess(c.Request.Context(), userID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, g)
+}
+
+func (s *Server) listGrants(c *gin.Context) {
+	items, err := s.svc.ListGrants(c.Request.Context(), userID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+}
+
+func (s *Server) revokeGrant(c *gin.Context) {
+	if err := s.svc.RevokeGrant(c.Request.Context(), userID(c), c.Param("grant_id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// personQuery reads ?person= (self or a member id).
+func personQuery(c *gin.Context) service.PersonRef {
+	return service.ParsePersonRef(strings.TrimSpace(c.Query("person")))
+}
+

@@ -1,0 +1,59 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+)
+
+func (s *Server) getHealth(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (s *Server) getReady(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if s.ready != nil {
+		if err := s.ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready", "err", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable"})
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *Server) listServices(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"items": s.services, "next_page_token": ""})
+}
+
+// policyResponse is one region's fee standards for a year with the policy
+// file's version, so a client can tell which figures it was shown.
+type policyResponse struct {
+	Version string `json:"version"`
+	models.PolicyYear
+	Regions []models.Region `json:"regions"`
+}
+
+func (s *Server) getPolicy(c *gin.Context) {
+	region := c.DefaultQuery("region", "150100")
+	year := s.svc.Clock.Now().In(models.Beijing).Year()
+	if y := c.Query("year"); y != "" {
+		v, err := strconv.Atoi(y)
+		if err != nil {
+			s.fail(c, models.ErrInvalid.WithReason("year 应为四位年份"))
+			return
+		}
+		year = v
+	}
+	py, err := s.policy.Year(region, year)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, policyResponse{Version: s.policy.Version(), PolicyYear: py, Regions: s.policy.Regions()})
+}

@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config wires the HTTP layer.
+type Config struct {
+	Service  *service.Service
+	Services []models.Service
+	Policy   *models.PolicyBook
+	Log      *slog.Logger
+	// Ready reports whether the database and Redis answer, for /readyz.
+	Ready func(ctx context.Context) error
+	// Sandbox exposes loginSandbox and the sandbox cashier.
+	Sandbox bool
+}
+
+// Server is the HTTP API.
+type Server struct {
+	svc      *service.Service
+	services []models.Service
+	policy   *models.PolicyBook
+	log      *slog.Logger
+	ready    func(ctx context.Context) error
+	sandbox  bool
+	metrics  *metrics
+	registry *prometheus.Registry
+	engine   *gin.Engine
+}
+
+// New builds the router. Every route of miniprogram-api.yaml is here.
+func New(cfg Config) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &Server{svc: cfg.Service, services: cfg.Services, policy: cfg.Policy, log: cfg.Log, ready: cfg.Ready,
+		sandbox: cfg.Sandbox, metrics: newMetrics(reg), registry: reg}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(withRequestID(), s.observe(), s.recoverer())
+	r.NoRoute(func(c *gin.Context) { s.fail(c, models.ErrNotFound) })
+	r.NoMethod(func(c *gin.Context) {
+		s.fail(c, &models.Error{Kind: models.KindInvalid, Code: "METHOD_NOT_ALLOWED", Message: "不支持该请求方法"})
+	})
+
+	r.GET("/healthz", s.getHealth)
+	r.GET("/readyz", s.getReady)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	if s.sandbox {
+		r.POST("/sandbox/pay/:order_no", s.sandboxPay)
+		r.GET("/sandbox/pay/:order_no", s.sandboxCashierPage)
+	}
+
+	v1 := r.Group("/api/v1")
+	v1.GET("/services", s.listServices)
+	v1.GET("/policy", s.getPolicy)
+
+	login := v1.Group("/sessions", s.limit("login", 30, time.Minute))
+	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
+	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
+	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))
+	login.POST("/mengsuban", s.login(models.ChannelMengsuban, "code"))
+	if s.sandbox {
+		login.POST("/sandbox", s.loginSandbox)
+	}
+
+	// Notifications carry no session: the channel's signature is the proof.
+	v1.POST("/notify/wechatpay", s.notify(models.ChannelWechat))
+	v1.POST("/notify/alipay", s.notify(models.ChannelAlipay))
+	v1.POST("/notify/sandbox", s.notify(models.ChannelSandbox))
+
+	auth := v1.Group("", s.authenticated())
+	auth.DELETE("/sessions/current", s.logout)
+	auth.GET("/me", s.getMe)
+	auth.POST("/me/identity", s.verifyIdentity)
+	auth.GET("/me/family", s.listFamily)
+	auth.POST("/me/family", s.addFamilyMember)
+	auth.DELETE("/me/family/:member_id", s.removeFamilyMember)
+	auth.GET("/me/grants", s.listGrants)
+	auth.POST("/me/grants", s.grantRecordsAccess)
+	auth.DELETE("/me/grants/:grant_id", s.revokeGrant)
+
+	auth.GET("/enrolments", s.listEnrolments)
+	auth.POST("/enrolments", s.createEnrolment)
+	auth.POST("/payables/query", s.queryPayables)
+	auth.POST("/declarations", s.createDeclaration)
+	auth.GET("/declarations/:declaration_id", s.getDeclaration)
+	auth.POST("/payments", s.createPayment)
+	auth.GET("/payments", s.listPayments)
+	auth.GET("/payments/:order_no", s.getPayment)
+	auth.GET("/records", s.listRecords)
+
+	s.engine = r
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine exposes the router so later features can register their routes.
+func (s *Server) Engine() *gin.Engine { return s.engine }

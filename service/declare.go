@@ -1,0 +1,253 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Declaration statuses.
+const (
+	DeclOpen    = "open"    // declared, no order yet (or its order was closed)
+	DeclPaying  = "paying"  // an order is open
+	DeclPaid    = "paid"    // settled
+	DeclExpired = "expired" // not paid in time; its months were released
+)
+
+// Claim states of a declared month.
+const (
+	ClaimDeclared = "declared"
+	ClaimPaying   = "paying"
+	ClaimPaid     = "paid"
+)
+
+// DeclareInput declares months of a payable with a chosen option.
+type DeclareInput struct {
+	PayableID  string `json:"payable_id"`
+	OptionCode string `json:"option_code"`
+	PeriodFrom string `json:"period_from"`
+	PeriodTo   string `json:"period_to"`
+}
+
+// Declaration is the view of a declaration (申报).
+type Declaration struct {
+	DeclarationID    string        `json:"declaration_id"`
+	PayableID        string        `json:"payable_id"`
+	Scheme           models.Scheme `json:"scheme"`
+	PersonNameMasked string        `json:"person_name_masked"`
+	OptionCode       string        `json:"option_code"`
+	BaseFen          models.Fen    `json:"base_fen"`
+	MonthlyFen       models.Fen    `json:"monthly_fen"`
+	ExtraFen         models.Fen    `json:"extra_fen"`
+	PeriodFrom       string        `json:"period_from"`
+	PeriodTo         string        `json:"period_to"`
+	Months           int           `json:"months"`
+	AmountFen        models.Fen    `json:"amount_fen"`
+	Status           string        `json:"status"`
+	OrderNo          string        `json:"order_no,omitempty"`
+	ExpiresAt        time.Time     `json:"expires_at"`
+}
+
+func declarationView(r store.DeclarationRow, p person) Declaration {
+	months := 1
+	if models.Scheme(r.Scheme).Monthly() {
+		months = monthsBetween(r.PeriodFrom, r.PeriodTo)
+	}
+	return Declaration{DeclarationID: r.ID, PayableID: r.PayableID, Scheme: models.Scheme(r.Scheme),
+		PersonNameMasked: models.MaskName(p.Name), OptionCode: r.OptionCode, BaseFen: models.Fen(r.BaseFen),
+		MonthlyFen: models.Fen(r.MonthlyFen), ExtraFen: models.Fen(r.ExtraFen), PeriodFrom: r.PeriodFrom,
+		PeriodTo: r.PeriodTo, Months: months, AmountFen: models.Fen(r.AmountFen), Status: r.Status,
+		OrderNo: r.OrderNo, ExpiresAt: r.ExpiresAt}
+}
+
+func monthsBetween(from, to string) int {
+	f, _ := time.Parse("200601", from)
+	t, _ := time.Parse("200601", to)
+	return (t.Year()-f.Year())*12 + int(t.Month()-f.Month()) + 1
+}
+
+// CreateDeclaration declares months of a payable. At most one open
+// declaration may hold a person's scheme and month: the period_claims
+// primary key decides races, so twenty simultaneous requests make one
+// declaration.
+func (s *Service) CreateDeclaration(ctx context.Context, userID string, in DeclareInput) (Declaration, error) {
+	enrolmentID, year, ok := parsePayableID(in.PayableID)
+	if !ok {
+		return Declaration{}, models.ErrNotFound
+	}
+	var e store.EnrolmentRow
+	if err := s.db(ctx).Where("id = ?", enrolmentID).Take(&e).Error; err != nil {
+		if isNotFound(err) {
+			return Declaration{}, models.ErrNotFound
+		}
+		return Declaration{}, internal("enrolment", err)
+	}
+	if err := s.mayPayFor(ctx, userID, e.PersonID); err != nil {
+		return Declaration{}, err
+	}
+	p, err := s.person(ctx, e.PersonID)
+	if err != nil {
+		return Declaration{}, err
+	}
+	valid := false
+	for _, y := range s.payableYears(e) {
+		valid = valid || y == year
+	}
+	if !valid {
+		return Declaration{}, models.ErrOutOfCollection.WithReason("该年度费款不在自助缴费范围内，请到办税服务厅办理")
+	}
+	pb, err := s.payable(ctx, e, year, p)
+	if err != nil {
+		return Declaration{}, err
+	}
+	if !pb.InWindow {
+		return Declaration{}, models.ErrOutOfCollection.WithReason("缴费期为 " + pb.WindowFrom + " 至 " + pb.DueBy)
+	}
+	months, err := declaredMonths(pb, in)
+	if err != nil {
+		return Declaration{}, err
+	}
+	opt, err := models.ResolveOption(pb.policy, pb.Scheme, e.MedicalOption, in.OptionCode)
+	if err != nil {
+		return Declaration{}, err
+	}
+	amount := opt.AmountFen * models.Fen(len(months))
+	var extra models.Fen
+	if pb.YearlyExtraFen > 0 && months[0] == pb.first {
+		extra = pb.YearlyExtraFen // the 大额 fee rides with the year's first month
+	}
+	now := s.now()
+	row := store.DeclarationRow{ID: newID("d"), PersonID: p.ID, EnrolmentID: e.ID, PayableID: pb.PayableID,
+		Scheme: e.Scheme, Year: year, RegionCode: e.RegionCode, OptionCode: opt.Code, BaseFen: int64(opt.BaseFen),
+		MonthlyFen: int64(opt.AmountFen), ExtraFen: int64(extra), PeriodFrom: months[0], PeriodTo: months[len(months)-1],
+		AmountFen: int64(amount + extra), Status: DeclOpen, DeclaredByUserID: userID,
+		ExpiresAt: now.Add(s.opt.DeclarationTTL), CreatedAt: now, UpdatedAt: now}
+	if !pb.Scheme.Monthly() {
+		row.PeriodTo = pb.PeriodTo
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			claims := make([]store.ClaimRow, len(months))
+			for i, m := range months {
+				claims[i] = store.ClaimRow{PersonID: p.ID, Scheme: e.Scheme, Period: m, DeclarationID: row.ID, State: ClaimDeclared}
+			}
+			return tx.Create(&claims).Error
+		})
+		if err == nil {
+			s.Log.InfoContext(ctx, "declared", "declaration_id", row.ID, "scheme", row.Scheme, "amount_fen", row.AmountFen,
+				"periods", row.PeriodFrom+"-"+row.PeriodTo)
+			return declarationView(row, p), nil
+		}
+		if !isDuplicate(err) {
+			return Declaration{}, internal("declare", err)
+		}
+		released, cerr := s.resolveClaimConflict(ctx, p.ID, e.Scheme, months)
+		if cerr != nil {
+			return Declaration{}, cerr
+		}
+		if !released || attempt >= 2 {
+			return Declaration{}, models.ErrAlreadyDeclared
+		}
+	}
+}
+
+// declaredMonths validates the requested periods against the payable.
+func declaredMonths(pb Payable, in DeclareInput) ([]string, error) {
+	if !pb.Scheme.Monthly() {
+		if (in.PeriodFrom != "" && in.PeriodFrom != pb.months[0]) || (in.PeriodTo != "" && in.PeriodTo != pb.PeriodTo) {
+			return nil, models.ErrInvalid.WithReason("城乡居民保险按年度缴纳，period_from/period_to 应为 " + pb.months[0] + "/" + pb.PeriodTo)
+		}
+		return pb.months, nil
+	}
+	from, to := in.PeriodFrom, in.PeriodTo
+	if from == "" && len(pb.UnpaidPeriods) > 0 {
+		from = pb.UnpaidPeriods[0]
+	}
+	if to == "" {
+		to = pb.PeriodTo
+	}
+	var out []string
+	inRange := false
+	for _, m := range pb.months {
+		if m == from {
+			inRange = true
+		}
+		if inRange {
+			out = append(out, m)
+		}
+		if m == to {
+			break
+		}
+	}
+	if len(out) == 0 || out[0] != from || out[len(out)-1] != to {
+		return nil, models.ErrOutOfCollection.WithReason("可自助申报的所属期为 " + pb.months[0] + " 至 " + pb.months[len(pb.months)-1] + "，更早月份请到办税服务厅补缴")
+	}
+	return out, nil
+}
+
+// resolveClaimConflict looks at who holds the months. Paid months are
+// ALREADY_PAID. An open declaration past its expiry is expired and its
+// months released (reported as released=true so the caller retries).
+func (s *Service) resolveClaimConflict(ctx context.Context, personID, scheme string, months []string) (bool, error) {
+	var claims []store.ClaimRow
+	if err := s.db(ctx).Where("person_id = ? AND scheme = ? AND period IN ?", personID, scheme, months).Find(&claims).Error; err != nil {
+		return false, internal("claims", err)
+	}
+	released := false
+	for _, c := range claims {
+		if c.State == ClaimPaid {
+			return false, models.ErrAlreadyPaid
+		}
+		ok, err := s.expireDeclaration(ctx, c.DeclarationID)
+		if err != nil {
+			return false, err
+		}
+		released = released || ok
+	}
+	return released, nil
+}
+
+// expireDeclaration expires an open declaration past its expiry and
+// releases its months. It reports whether it did.
+func (s *Service) expireDeclaration(ctx context.Context, id string) (bool, error) {
+	done := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ? AND expires_at < ?", id, DeclOpen, s.now()).
+			Updates(map[string]any{"status": DeclExpired, "updated_at": s.now()})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		done = true
+		return tx.Where("declaration_id = ? AND state = ?", id, ClaimDeclared).Delete(&store.ClaimRow{}).Error
+	})
+	return done, internal("expire declaration", err)
+}
+
+// GetDeclaration returns a declaration the caller may pay.
+func (s *Service) GetDeclaration(ctx context.Context, userID, id string) (Declaration, error) {
+	var r store.DeclarationRow
+	if err := s.db(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		if isNotFound(err) {
+			return Declaration{}, models.ErrNotFound
+		}
+		return Declaration{}, internal("declaration", err)
+	}
+	if err := s.mayPayFor(ctx, userID, r.PersonID); err != nil {
+		if errors.Is(err, models.ErrIdentityRequired) {
+			return Declaration{}, err
+		}
+		return Declaration{}, models.ErrNotFound
+	}
+	p, err := s.person(ctx, r.PersonID)
+	if err != nil {
+		return Declaration{}, err
+	}
+	return declarationView(r, p), nil
+}

@@ -1,0 +1,155 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+)
+
+// EnrolInput is a flexible-worker or resident enrolment request.
+type EnrolInput struct {
+	Person        PersonRef     `json:"person"`
+	Scheme        models.Scheme `json:"scheme"`
+	RegionCode    string        `json:"region_code"`
+	MedicalOption string        `json:"medical_option"`
+}
+
+// Enrolment is the view of a registration; ReceiptNo is the 回执 the
+// seed's "当场送达" promises.
+type Enrolment struct {
+	EnrolmentID    string        `json:"enrolment_id"`
+	Scheme         models.Scheme `json:"scheme"`
+	SchemeName     string        `json:"scheme_name"`
+	Status         string        `json:"status"`
+	RegionCode     string        `json:"region_code"`
+	RegionName     string        `json:"region_name"`
+	MedicalOption  string        `json:"medical_option,omitempty"`
+	RegisteredAt   time.Time     `json:"registered_at"`
+	ReceiptNo      string        `json:"receipt_no"`
+	PersonIDMasked string        `json:"person_id_number_masked"`
+}
+
+// EnrolmentActive is the only enrolment status self-service creates;
+// suspension and transfer are done at the hall.
+const EnrolmentActive = "active"
+
+// schemeKind groups schemes a person can hold only one of: one pension and
+// one medical insurance at a time.
+func schemeKind(s models.Scheme) string {
+	if s.Department() == models.DeptMedicalInsurance {
+		return "medical"
+	}
+	return "pension"
+}
+
+// CreateEnrolment registers a person in a scheme at once (即时办理) or says
+// why they are not eligible.
+func (s *Service) CreateEnrolment(ctx context.Context, userID string, in EnrolInput) (Enrolment, error) {
+	if !in.Scheme.Valid() {
+		return Enrolment{}, models.ErrSchemeInvalid
+	}
+	region, ok := s.Policy.Region(in.RegionCode)
+	if !ok {
+		return Enrolment{}, models.ErrRegionInvalid
+	}
+	if in.Scheme == models.SchemeFlexibleMedical {
+		if in.MedicalOption != models.MedicalCombined && in.MedicalOption != models.MedicalPoolingOnly {
+			return Enrolment{}, models.ErrInvalid.WithReason("灵活就业人员医疗保险请选择 medical_option：combined（统账结合）或 pooling_only（单建统筹）")
+		}
+	} else if in.MedicalOption != "" {
+		return Enrolment{}, models.ErrInvalid.WithReason("medical_option 仅适用于 flexible_medical")
+	}
+	p, err := s.resolveForPaying(ctx, userID, in.Person)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	now := s.now()
+	if err := s.eligible(ctx, p, in.Scheme, now); err != nil {
+		return Enrolment{}, err
+	}
+	row := store.EnrolmentRow{ID: newID("en"), PersonID: p.ID, Scheme: string(in.Scheme), RegionCode: region.Code,
+		MedicalOption: in.MedicalOption, Status: EnrolmentActive, ReceiptNo: newNumber("CB", now, 6),
+		RegisteredAt: now, EnrolledByUserID: userID}
+	if err := s.db(ctx).Create(&row).Error; err != nil {
+		if isDuplicate(err) {
+			return Enrolment{}, models.ErrAlreadyEnrolled
+		}
+		return Enrolment{}, internal("enrol", err)
+	}
+	s.Log.InfoContext(ctx, "enrolled", "enrolment_id", row.ID, "scheme", row.Scheme, "region", row.RegionCode,
+		"person", models.MaskIDNumber(p.IDNumber))
+	return s.enrolmentView(row, p), nil
+}
+
+func (s *Service) eligible(ctx context.Context, p person, scheme models.Scheme, now time.Time) error {
+	switch scheme {
+	case models.SchemeFlexiblePension, models.SchemeFlexibleMedical:
+		if err := models.CheckWorkingAge(p.Parsed, s.Policy.FemaleFlexibleRetirementAge(), now); err != nil {
+			return err
+		}
+	case models.SchemeResidentPension:
+		age := p.Parsed.AgeAt(now)
+		if age < 16 {
+			return models.ErrNotEligible.WithReason("城乡居民基本养老保险须年满16周岁（在校学生除外）")
+		}
+		if age >= 60 {
+			return models.ErrNotEligible.WithReason("已年满60周岁，请到社保经办机构办理待遇领取或补缴事宜")
+		}
+	}
+	kind := schemeKind(scheme)
+	var unit store.UnitInsuranceRow
+	err := s.db(ctx).Where("person_id = ? AND scheme = ?", p.ID, kind).Take(&unit).Error
+	if err == nil {
+		what := "养老保险"
+		if kind == "medical" {
+			what = "医疗保险"
+		}
+		return models.ErrNotEligible.WithReason(fmt.Sprintf("您已通过单位（%s）参加职工%s，不能重复参保", unit.UnitName, what))
+	}
+	if !isNotFound(err) {
+		return internal("unit insurance", err)
+	}
+	var existing []store.EnrolmentRow
+	if err := s.db(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Find(&existing).Error; err != nil {
+		return internal("enrolments", err)
+	}
+	for _, e := range existing {
+		if e.Scheme == string(scheme) {
+			return models.ErrAlreadyEnrolled
+		}
+		if schemeKind(models.Scheme(e.Scheme)) == kind {
+			return models.ErrNotEligible.WithReason("已参加" + models.Scheme(e.Scheme).Name() + "，同一类保险只能参加一种")
+		}
+	}
+	return nil
+}
+
+func (s *Service) enrolmentView(row store.EnrolmentRow, p person) Enrolment {
+	region, _ := s.Policy.Region(row.RegionCode)
+	return Enrolment{EnrolmentID: row.ID, Scheme: models.Scheme(row.Scheme), SchemeName: models.Scheme(row.Scheme).Name(),
+		Status: row.Status, RegionCode: row.RegionCode, RegionName: region.Name, MedicalOption: row.MedicalOption,
+		RegisteredAt: row.RegisteredAt, ReceiptNo: row.ReceiptNo, PersonIDMasked: models.MaskIDNumber(p.IDNumber)}
+}
+
+// ListEnrolments lists a person's enrolments (self or a family member).
+func (s *Service) ListEnrolments(ctx context.Context, userID string, ref PersonRef) ([]Enrolment, error) {
+	if !ref.Self && ref.MemberID == "" {
+		return nil, models.ErrInvalid
+	}
+	p, err := s.resolveForPaying(ctx, userID, ref)
+	if err != nil {
+		return nil, err
+	}
+	var rows []store.EnrolmentRow
+	if err := s.db(ctx).Where("person_id = ?", p.ID).Order("registered_at, id").Find(&rows).Error; err != nil {
+		return nil, internal("list enrolments", err)
+	}
+	out := make([]Enrolment, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, s.enrolmentView(r, p))
+	}
+	return out, nil
+}

@@ -1,0 +1,243 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+)
+
+// Relations a user can state for a family member.
+const (
+	RelationParent = "parent"
+	RelationSpouse = "spouse"
+	RelationChild  = "child"
+	RelationOther  = "other"
+)
+
+// FamilyInput adds a family member.
+type FamilyInput struct {
+	Name     string `json:"name"`
+	IDNumber string `json:"id_number"`
+	Relation string `json:"relation"`
+}
+
+// FamilyMember is the masked view of a family member.
+type FamilyMember struct {
+	MemberID       string    `json:"member_id"`
+	NameMasked     string    `json:"name_masked"`
+	IDNumberMasked string    `json:"id_number_masked"`
+	Relation       string    `json:"relation"`
+	RecordsAccess  Access    `json:"records_access"`
+	AddedAt        time.Time `json:"added_at"`
+}
+
+// AddFamilyMember adds a person the caller pays for. The name and ID
+// number must match the person registry.
+func (s *Service) AddFamilyMember(ctx context.Context, userID string, in FamilyInput) (FamilyMember, error) {
+	switch in.Relation {
+	case RelationParent, RelationSpouse, RelationChild, RelationOther:
+	default:
+		return FamilyMember{}, models.ErrInvalid.WithReason("relation 应为 parent/spouse/child/other")
+	}
+	if err := s.rateLimit(ctx, "bind:"+userID, s.opt.BindRateLimit*3, time.Hour); err != nil {
+		return FamilyMember{}, err
+	}
+	self, err := s.selfPerson(ctx, userID)
+	if err != nil {
+		return FamilyMember{}, err
+	}
+	p, err := s.checkedPerson(ctx, in.Name, in.IDNumber, "")
+	if err != nil {
+		return FamilyMember{}, err
+	}
+	if p.ID == self.ID {
+		return FamilyMember{}, models.ErrInvalid.WithReason("不能将本人添加为家庭成员")
+	}
+	row := store.FamilyRow{ID: newID("m"), UserID: userID, PersonID: p.ID, Relation: in.Relation, CreatedAt: s.now()}
+	if err := s.db(ctx).Create(&row).Error; err != nil {
+		if isDuplicate(err) {
+			return FamilyMember{}, models.ErrFamilyExists
+		}
+		return FamilyMember{}, internal("add member", err)
+	}
+	return s.memberView(ctx, userID, row, p)
+}
+
+func (s *Service) memberView(ctx context.Context, userID string, row store.FamilyRow, p person) (FamilyMember, error) {
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return FamilyMember{}, err
+	}
+	acc, err := s.accessTo(ctx, u, p.ID)
+	if err != nil {
+		return FamilyMember{}, err
+	}
+	return FamilyMember{MemberID: row.ID, NameMasked: models.MaskName(p.Name), IDNumberMasked: models.MaskIDNumber(p.IDNumber),
+		Relation: row.Relation, RecordsAccess: acc, AddedAt: row.CreatedAt}, nil
+}
+
+// ListFamily lists the caller's family members.
+func (s *Service) ListFamily(ctx context.Context, userID string) ([]FamilyMember, error) {
+	var rows []store.FamilyRow
+	if err := s.db(ctx).Where("user_id = ?", userID).Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, internal("list family", err)
+	}
+	out := make([]FamilyMember, 0, len(rows))
+	for _, r := range rows {
+		p, err := s.person(ctx, r.PersonID)
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.memberView(ctx, userID, r, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// RemoveFamilyMember removes one of the caller's members.
+func (s *Service) RemoveFamilyMember(ctx context.Context, userID, memberID string) error {
+	res := s.db(ctx).Where("id = ? AND user_id = ?", memberID, userID).Delete(&store.FamilyRow{})
+	if res.Error != nil {
+		return internal("remove member", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// GrantInput lets another user see the caller's records.
+type GrantInput struct {
+	GranteeUserID   string `json:"grantee_user_id"`
+	GranteeIDNumber string `json:"grantee_id_number"`
+}
+
+// Grant is a masked view of a records-access grant.
+type Grant struct {
+	GrantID         string     `json:"grant_id"`
+	GranteeUserID   string     `json:"grantee_user_id,omitempty"`
+	GranteeIDMasked string     `json:"grantee_id_number_masked,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	RevokedAt       *time.Time `json:"revoked_at,omitempty"`
+}
+
+// GrantRecordsAccess lets a user, or every account of a person, see the
+// caller's contribution history, certificates and refunds.
+func (s *Service) GrantRecordsAccess(ctx context.Context, userID string, in GrantInput) (Grant, error) {
+	self, err := s.selfPerson(ctx, userID)
+	if err != nil {
+		return Grant{}, err
+	}
+	row := store.GrantRow{ID: newID("g"), GrantorPersonID: self.ID, CreatedAt: s.now()}
+	view := Grant{GrantID: row.ID, CreatedAt: row.CreatedAt}
+	switch {
+	case in.GranteeUserID != "" && in.GranteeIDNumber == "":
+		var n int64
+		if err := s.db(ctx).Model(&store.UserRow{}).Where("id = ?", in.GranteeUserID).Count(&n).Error; err != nil {
+			return Grant{}, internal("grantee", err)
+		}
+		if n == 0 || in.GranteeUserID == userID {
+			return Grant{}, models.ErrInvalid.WithReason("被授权用户不存在")
+		}
+		row.GranteeUserID = in.GranteeUserID
+		view.GranteeUserID = in.GranteeUserID
+	case in.GranteeIDNumber != "" && in.GranteeUserID == "":
+		id, err := models.ParseIDNumber(in.GranteeIDNumber)
+		if err != nil {
+			return Grant{}, err
+		}
+		if id.Number == self.IDNumber {
+			return Grant{}, models.ErrInvalid.WithReason("不能授权给本人")
+		}
+		var p store.PersonRow
+		err = s.db(ctx).Where("id_index = ?", s.PII.BlindIndex("id_number", id.Number)).Take(&p).Error
+		if isNotFound(err) {
+			return Grant{}, models.ErrInvalid.WithReason("被授权人尚未实名认证")
+		}
+		if err != nil {
+			return Grant{}, internal("grantee", err)
+		}
+		row.GranteePersonID = p.ID
+		view.GranteeIDMasked = models.MaskIDNumber(id.Number)
+	default:
+		return Grant{}, models.ErrInvalid.WithReason("请提供 grantee_user_id 或 grantee_id_number 之一")
+	}
+	if err := s.db(ctx).Create(&row).Error; err != nil {
+		return Grant{}, internal("grant", err)
+	}
+	return view, nil
+}
+
+// ListGrants lists the grants the caller has given.
+func (s *Service) ListGrants(ctx context.Context, userID string) ([]Grant, error) {
+	self, err := s.selfPerson(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []store.GrantRow
+	if err := s.db(ctx).Where("grantor_person_id = ?", self.ID).Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, internal("list grants", err)
+	}
+	out := make([]Grant, 0, len(rows))
+	for _, r := range rows {
+		g := Grant{GrantID: r.ID, GranteeUserID: r.GranteeUserID, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
+		if r.GranteePersonID != "" {
+			p, err := s.person(ctx, r.GranteePersonID)
+			if err != nil {
+				return nil, err
+			}
+			g.GranteeIDMasked = models.MaskIDNumber(p.IDNumber)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// RevokeGrant ends one of the caller's grants.
+func (s *Service) RevokeGrant(ctx context.Context, userID, grantID string) error {
+	self, err := s.selfPerson(ctx, userID)
+	if err != nil {
+		return err
+	}
+	res := s.db(ctx).Model(&store.GrantRow{}).Where("id = ? AND grantor_person_id = ? AND revoked_at IS NULL", grantID, self.ID).
+		Update("revoked_at", s.now())
+	if res.Error != nil {
+		return internal("revoke", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// rateLimit allows limit events per window for key. Redis being down
+// lets the request through: a cache outage must not stop people paying.
+func (s *Service) rateLimit(ctx context.Context, key string, limit int, window time.Duration) error {
+	if limit <= 0 {
+		return nil
+	}
+	k := "lb:rl:" + key
+	n, err := s.Redis.Client.Incr(ctx, k).Result()
+	if err != nil {
+		s.Log.WarnContext(ctx, "rate limit store unavailable", "err", err)
+		return nil
+	}
+	if n == 1 {
+		s.Redis.Client.Expire(ctx, k, window)
+	}
+	if n > int64(limit) {
+		return models.ErrRateLimited
+	}
+	return nil
+}
+
+// RateLimit exposes the limiter to handlers (login by IP, certificate
+// verification by client).
+func (s *Service) RateLimit(ctx context.Context, key string, limit int, window time.Duration) error {
+	return s.rateLimit(ctx, key, limit, window)
+}

@@ -1,0 +1,272 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Order statuses (DESIGN.md §3).
+const (
+	OrderCreated           = "created"
+	OrderPaying            = "paying"
+	OrderPaid              = "paid"
+	OrderClosed            = "closed"
+	OrderFailed            = "failed"
+	OrderPartiallyRefunded = "partially_refunded"
+	OrderRefunded          = "refunded"
+)
+
+// PayInput starts paying a declaration through a channel.
+type PayInput struct {
+	DeclarationID string `json:"declaration_id"`
+	Channel       string `json:"channel"`
+	H5            bool   `json:"h5"`
+}
+
+// Payment is the view of an order.
+type Payment struct {
+	OrderNo          string           `json:"order_no"`
+	DeclarationID    string           `json:"declaration_id"`
+	Channel          string           `json:"channel"`
+	Scheme           models.Scheme    `json:"scheme"`
+	PersonNameMasked string           `json:"person_name_masked"`
+	PeriodFrom       string           `json:"period_from"`
+	PeriodTo         string           `json:"period_to"`
+	AmountFen        models.Fen       `json:"amount_fen"`
+	RefundedFen      models.Fen       `json:"refunded_fen"`
+	Status           string           `json:"status"`
+	CreatedAt        time.Time        `json:"created_at"`
+	ExpiresAt        time.Time        `json:"expires_at"`
+	PaidAt           *time.Time       `json:"paid_at,omitempty"`
+	PayParams        models.PayParams `json:"pay_params,omitempty"`
+}
+
+// CreatePayment opens an order for a declaration, or returns the open one
+// (created=false): a retry never makes a second order, so a payer cannot
+// pay twice for the same months through us.
+func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) (Payment, bool, error) {
+	ch, ok := s.Payments[in.Channel]
+	if !ok {
+		return Payment{}, false, models.ErrChannelUnsupported
+	}
+	var d store.DeclarationRow
+	if err := s.db(ctx).Where("id = ?", in.DeclarationID).Take(&d).Error; err != nil {
+		if isNotFound(err) {
+			return Payment{}, false, models.ErrNotFound
+		}
+		return Payment{}, false, internal("declaration", err)
+	}
+	if err := s.mayPayFor(ctx, sess.UserID, d.PersonID); err != nil {
+		if errors.Is(err, models.ErrIdentityRequired) {
+			return Payment{}, false, err
+		}
+		return Payment{}, false, models.ErrNotFound
+	}
+	now := s.now()
+	switch {
+	case d.Status == DeclPaid:
+		return Payment{}, false, models.ErrAlreadyPaid
+	case d.Status == DeclExpired, d.Status == DeclOpen && d.ExpiresAt.Before(now):
+		_, _ = s.expireDeclaration(ctx, d.ID)
+		return Payment{}, false, models.ErrDeclarationExpired
+	}
+	if d.Status == DeclOpen {
+		if err := s.rateLimit(ctx, "order:"+sess.UserID, s.opt.OrderRateLimit, time.Minute); err != nil {
+			return Payment{}, false, err
+		}
+		expires := now.Add(s.opt.OrderTTL)
+		order := store.OrderRow{OrderNo: newNumber("LB", now, 10), DeclarationID: d.ID, PersonID: d.PersonID,
+			PayerUserID: sess.UserID, Channel: in.Channel, Scheme: d.Scheme, AmountFen: d.AmountFen, Status: OrderCreated,
+			ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
+		next := now.Add(s.opt.FirstQueryAfter)
+		order.NextQueryAt = &next
+		won := false
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", d.ID, DeclOpen).
+				Updates(map[string]any{"status": DeclPaying, "order_no": order.OrderNo, "updated_at": now})
+			if res.Error != nil || res.RowsAffected != 1 {
+				return res.Error
+			}
+			won = true
+			if err := tx.Model(&store.ClaimRow{}).Where("declaration_id = ?", d.ID).Update("state", ClaimPaying).Error; err != nil {
+				return err
+			}
+			return tx.Create(&order).Error
+		})
+		if err != nil {
+			return Payment{}, false, internal("create order", err)
+		}
+		if won {
+			p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
+			return p, true, err
+		}
+		// Lost the race: another request opened the order; answer with it.
+		if err := s.db(ctx).Where("id = ?", d.ID).Take(&d).Error; err != nil {
+			return Payment{}, false, internal("declaration", err)
+		}
+		if d.Status != DeclPaying {
+			return Payment{}, false, models.ErrDeclarationPaying
+		}
+	}
+	if d.Status != DeclPaying || d.OrderNo == "" {
+		return Payment{}, false, models.ErrDeclarationPaying
+	}
+	var order store.OrderRow
+	if err := s.db(ctx).Where("order_no = ?", d.OrderNo).Take(&order).Error; err != nil {
+		return Payment{}, false, internal("order", err)
+	}
+	if order.Status == OrderCreated && order.PayParams == "" && order.Channel == in.Channel {
+		// The first prepay did not get through; try again with the same
+		// out_trade_no, which the channel treats as the same order.
+		p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
+		return p, false, err
+	}
+	p, err := s.paymentView(ctx, order)
+	return p, false, err
+}
+
+func (s *Service) prepay(ctx context.Context, ch models.PaymentChannel, sess Session, order store.OrderRow, d store.DeclarationRow, h5 bool) (Payment, error) {
+	params, err := ch.Prepay(ctx, models.PrepayRequest{OrderNo: order.OrderNo, Amount: models.Fen(order.AmountFen),
+		Description: models.Scheme(order.Scheme).Name() + " " + d.PeriodFrom + "-" + d.PeriodTo,
+		Payer:       models.ChannelIdentity{Channel: sess.Channel, Subject: sess.Subject}, ExpiresAt: order.ExpiresAt, H5: h5})
+	if err != nil {
+		s.Log.WarnContext(ctx, "prepay failed; order stays open for retry", "order_no", order.OrderNo, "channel", order.Channel, "err", err)
+		if _, ok := models.AsError(err); ok {
+			return Payment{}, err
+		}
+		return Payment{}, models.ErrUnavailable
+	}
+	b, _ := json.Marshal(params)
+	if err := s.db(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", order.OrderNo, OrderCreated).
+		Updates(map[string]any{"status": OrderPaying, "pay_params": string(b), "updated_at": s.now()}).Error; err != nil {
+		return Payment{}, internal("order paying", err)
+	}
+	if err := s.db(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+		return Payment{}, internal("order", err)
+	}
+	s.Log.InfoContext(ctx, "order opened", "order_no", order.OrderNo, "channel", order.Channel, "amount_fen", order.AmountFen)
+	return s.paymentView(ctx, order)
+}
+
+func (s *Service) paymentView(ctx context.Context, o store.OrderRow) (Payment, error) {
+	var d store.DeclarationRow
+	if err := s.db(ctx).Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
+		return Payment{}, internal("declaration", err)
+	}
+	p, err := s.person(ctx, o.PersonID)
+	if err != nil {
+		return Payment{}, err
+	}
+	v := Payment{OrderNo: o.OrderNo, DeclarationID: o.DeclarationID, Channel: o.Channel, Scheme: models.Scheme(o.Scheme),
+		PersonNameMasked: models.MaskName(p.Name), PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
+		AmountFen: models.Fen(o.AmountFen), RefundedFen: models.Fen(o.RefundedFen), Status: o.Status,
+		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt}
+	if o.Status == OrderPaying && o.PayParams != "" {
+		_ = json.Unmarshal([]byte(o.PayParams), &v.PayParams)
+	}
+	return v, nil
+}
+
+// orderCacheTTL bounds how long a polled order's status may be served
+// from Redis; the database stays the record.
+const orderCacheTTL = 10 * time.Minute
+
+func orderCacheKey(orderNo string) string { return "lb:order:{" + orderNo + "}" }
+
+// cacheOrder stores a final order status for cheap polling. Failure is
+// only logged: Redis is a cache.
+func (s *Service) cacheOrder(ctx context.Context, o store.OrderRow) {
+	b, _ := json.Marshal(map[string]string{"payer": o.PayerUserID, "status": o.Status})
+	if err := s.Redis.Client.Set(ctx, orderCacheKey(o.OrderNo), b, orderCacheTTL).Err(); err != nil {
+		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
+	}
+}
+
+// GetPayment returns an order the caller made. While it is still paying it
+// asks the channel, so a payer returning from the cashier sees the result
+// even if the notification is late.
+func (s *Service) GetPayment(ctx context.Context, userID, orderNo string) (Payment, error) {
+	var o store.OrderRow
+	if err := s.db(ctx).Where("order_no = ? AND payer_user_id = ?", orderNo, userID).Take(&o).Error; err != nil {
+		if isNotFound(err) {
+			return Payment{}, models.ErrNotFound
+		}
+		return Payment{}, internal("order", err)
+	}
+	if o.Status == OrderPaying || o.Status == OrderCreated {
+		if s.throttleQuery(ctx, o.OrderNo) {
+			if _, err := s.queryAndSettle(ctx, o); err != nil {
+				s.Log.WarnContext(ctx, "order query failed; still paying", "order_no", o.OrderNo, "err", err)
+			}
+			if err := s.db(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+				return Payment{}, internal("order", err)
+			}
+		}
+	}
+	return s.paymentView(ctx, o)
+}
+
+// throttleQuery lets one channel query per order through every few
+// seconds however often the mini-program polls. Without Redis it queries.
+func (s *Service) throttleQuery(ctx context.Context, orderNo string) bool {
+	ok, err := s.Redis.Client.SetNX(ctx, orderCacheKey(orderNo)+":q", "1", 3*time.Second).Result()
+	return err != nil || ok
+}
+
+// queryAndSettle asks the channel about a paying order and settles it if
+// paid. Unknown answers leave it paying.
+func (s *Service) queryAndSettle(ctx context.Context, o store.OrderRow) (models.TradeState, error) {
+	ch, ok := s.Payments[o.Channel]
+	if !ok {
+		return models.TradeUnknown, models.ErrChannelUnsupported
+	}
+	t, err := ch.Query(ctx, o.OrderNo)
+	if err != nil {
+		return models.TradeUnknown, err
+	}
+	if t.State == models.TradePaid {
+		_, err := s.Settle(ctx, models.Notification{Channel: o.Channel, Kind: models.NotifyPayment, OrderNo: o.OrderNo,
+			TransactionID: t.TransactionID, Amount: t.Amount, Paid: true, At: t.PaidAt}, "query")
+		return t.State, err
+	}
+	return t.State, nil
+}
+
+// ListPayments lists the orders the caller made, for anyone, newest first.
+func (s *Service) ListPayments(ctx context.Context, userID string, page Page) ([]Payment, string, error) {
+	q := s.db(ctx).Where("payer_user_id = ?", userID)
+	if page.After != "" {
+		q = q.Where("order_no < ?", page.After)
+	}
+	var rows []store.OrderRow
+	if err := q.Order("order_no DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
+		return nil, "", internal("list orders", err)
+	}
+	next := ""
+	if len(rows) > page.Size {
+		rows = rows[:page.Size]
+		next = rows[len(rows)-1].OrderNo
+	}
+	out := make([]Payment, 0, len(rows))
+	for _, r := range rows {
+		v, err := s.paymentView(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		v.PayParams = nil
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+// Page is a keyset page request: After is the last key of the previous page.
+type Page struct {
+	Size  int
+	After string
+}

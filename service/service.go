@@ -1,0 +1,142 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Options are the knobs of the workflows, with defaults from Defaults.
+type Options struct {
+	Sandbox         bool
+	SessionTTL      time.Duration // sliding session expiry
+	DeclarationTTL  time.Duration // an unpaid declaration releases its months after this
+	OrderTTL        time.Duration // an order may be paid until this long after creation
+	FirstQueryAfter time.Duration // query a paying order this long after creation when no notification came
+	MinCloseAge     time.Duration // never close an order younger than this (WeChat: 5 minutes)
+	WorkerInterval  time.Duration // how often background workers look for work
+	PublicBaseURL   string        // how the outside world reaches this server, for notify and verify URLs
+	LoginRateLimit  int           // login attempts per client IP per minute
+	BindRateLimit   int           // identity bindings per user per hour
+	OrderRateLimit  int           // orders per user per minute
+}
+
+// Defaults returns the production defaults.
+func Defaults() Options {
+	return Options{
+		SessionTTL:      2 * time.Hour,
+		DeclarationTTL:  2 * time.Hour,
+		OrderTTL:        30 * time.Minute,
+		FirstQueryAfter: time.Minute,
+		MinCloseAge:     5 * time.Minute,
+		WorkerInterval:  2 * time.Second,
+		PublicBaseURL:   "http://127.0.0.1:8080",
+		LoginRateLimit:  30,
+		BindRateLimit:   10,
+		OrderRateLimit:  20,
+	}
+}
+
+// Deps are the things the workflows talk to.
+type Deps struct {
+	DB       *store.DB
+	Redis    *store.Redis
+	PII      *models.PIICipher
+	Policy   *models.PolicyBook
+	Clock    models.Clock
+	Log      *slog.Logger
+	Identity models.IdentityVerifier
+	Treasury models.Treasury
+	Agency   models.AgencyBooking
+	Logins   map[string]models.LoginChannel
+	Payments map[string]models.PaymentChannel
+	// Cashiers pay orders as the payer would at a channel's cashier, for
+	// channels running against their in-process fakes (sandbox mode).
+	Cashiers map[string]Cashier
+	// OnPaid, if set, is told about every newly settled order (messages).
+	OnPaid func(ctx context.Context, orderNo string)
+}
+
+// Service is the workflow layer. It is safe for concurrent use.
+type Service struct {
+	Deps
+	opt Options
+}
+
+// New returns a Service.
+func New(d Deps, opt Options) *Service {
+	if d.Clock == nil {
+		d.Clock = models.SystemClock{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Deps: d, opt: opt}
+}
+
+// Options returns the options the service runs with.
+func (s *Service) Options() Options { return s.opt }
+
+func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
+
+func (s *Service) db(ctx context.Context) *gorm.DB { return s.DB.Gorm.WithContext(ctx) }
+
+// tx runs fn in a transaction.
+func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db(ctx).Transaction(fn)
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
+
+// newID returns a random, unguessable object id with a readable prefix.
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + "_" + idEncoding.EncodeToString(b)
+}
+
+// newNumber returns prefix + Beijing timestamp + n random digits: order
+// numbers and receipt numbers people read out on the phone to the hall.
+func newNumber(prefix string, at time.Time, n int) string {
+	var sb strings.Builder
+	sb.WriteString(prefix)
+	sb.WriteString(at.In(models.Beijing).Format("20060102150405"))
+	for i := 0; i < n; i++ {
+		d, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			panic(err)
+		}
+		sb.WriteByte(byte('0' + d.Int64()))
+	}
+	return sb.String()
+}
+
+// isNotFound reports a missing row.
+func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// isDuplicate reports a unique-key violation on any dialect.
+func isDuplicate(err error) bool { return store.IsDuplicate(err) }
+
+// internal wraps an unexpected error; handlers show clients only a generic
+// message and log the detail with the request id.
+func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := models.AsError(err); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

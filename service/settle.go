@@ -1,0 +1,264 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Record statuses (API: paid / credited / booked / refunding / refunded).
+const (
+	RecordPaid      = "paid"
+	RecordCredited  = "credited"
+	RecordBooked    = "booked"
+	RecordRefunding = "refunding"
+	RecordRefunded  = "refunded"
+)
+
+// Settlement outcomes, recorded with each notification.
+const (
+	OutcomeSettled   = "settled"
+	OutcomeDuplicate = "duplicate" // already settled (by query, worker or an earlier delivery)
+	OutcomeAnomaly   = "anomaly"   // valid but does not match our order
+	OutcomeIgnored   = "ignored"   // nothing to do (e.g. a closed-trade notice)
+)
+
+// HandleNotification verifies and settles a channel notification and
+// writes the channel's acknowledgement. It acknowledges only after the
+// settlement committed; a database failure asks the provider to retry.
+// It never depends on Redis.
+func (s *Service) HandleNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) {
+	ch, ok := s.Payments[channel]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	n, err := ch.ParseNotification(ctx, r)
+	switch {
+	case errors.Is(err, models.ErrNotificationMismatch):
+		// Signed by the provider but not for us: nothing to settle, and a
+		// retry will not change that, so acknowledge after noting it.
+		s.anomaly(ctx, "notify", channel, n.OrderNo, "foreign_notification", "通知的应用或商户号与本系统不符")
+		ch.Acknowledge(w, true)
+		return
+	case err != nil:
+		// A forged, tampered, stale or probe request: settle nothing. The
+		// real provider never sends these, so the retry it might cause is
+		// harmless.
+		s.Log.WarnContext(ctx, "notification rejected", "channel", channel, "err", err)
+		ch.Acknowledge(w, false)
+		return
+	}
+	n.Channel = channel
+	outcome, err := s.Settle(ctx, n, "notify")
+	if err != nil {
+		s.Log.ErrorContext(ctx, "notification not settled; provider will retry", "channel", channel, "order_no", n.OrderNo, "err", err)
+		ch.Acknowledge(w, false)
+		return
+	}
+	s.Log.InfoContext(ctx, "notification processed", "channel", channel, "order_no", n.OrderNo, "outcome", outcome)
+	ch.Acknowledge(w, true)
+}
+
+// Settle applies a verified payment result to our order in one
+// transaction: the notification id is inserted (a duplicate changes
+// nothing), the order moves to paid by a conditional update, and only the
+// request that moved it writes the declaration, claims and records.
+// Refund notifications are handed to the refund workflow.
+func (s *Service) Settle(ctx context.Context, n models.Notification, source string) (string, error) {
+	if n.Kind == models.NotifyRefund {
+		return s.settleRefundNotice(ctx, n)
+	}
+	now := s.now()
+	outcome := OutcomeSettled
+	var settled store.OrderRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		outcome = OutcomeSettled
+		if n.ID != "" {
+			row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
+				Outcome: OutcomeSettled, ReceivedAt: now}
+			if err := tx.Create(&row).Error; err != nil {
+				if isDuplicate(err) {
+					outcome = OutcomeDuplicate
+					return nil
+				}
+				return err
+			}
+		}
+		var o store.OrderRow
+		err := tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+		if isNotFound(err) || (err == nil && o.Channel != n.Channel) {
+			outcome = OutcomeAnomaly
+			return s.anomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
+		}
+		if err != nil {
+			return err
+		}
+		if !n.Paid {
+			outcome = OutcomeIgnored
+			return s.markOutcome(tx, n, outcome)
+		}
+		if n.Amount != models.Fen(o.AmountFen) {
+			outcome = OutcomeAnomaly
+			if err := s.markOutcome(tx, n, outcome); err != nil {
+				return err
+			}
+			return s.anomalyTx(tx, source, n.Channel, n.OrderNo, "amount_mismatch",
+				fmt.Sprintf("通知金额 %d 分与订单金额 %d 分不符", n.Amount, o.AmountFen))
+		}
+		paidAt := n.At.UTC()
+		if paidAt.IsZero() {
+			paidAt = now
+		}
+		// closed is included: a payer who paid between our last query and
+		// the close must still be credited.
+		res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+			Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": n.TransactionID, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			outcome = OutcomeDuplicate
+			return s.markOutcome(tx, n, outcome)
+		}
+		o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
+		settled = o
+		return s.bookPaidOrder(tx, o, paidAt, source)
+	})
+	if err != nil {
+		return "", internal("settle", err)
+	}
+	if settled.OrderNo != "" {
+		s.cacheOrder(ctx, settled)
+		s.Log.InfoContext(ctx, "order paid", "order_no", settled.OrderNo, "channel", settled.Channel,
+			"amount_fen", settled.AmountFen, "source", source)
+		s.afterPaid(ctx, settled)
+	}
+	return outcome, nil
+}
+
+func (s *Service) markOutcome(tx *gorm.DB, n models.Notification, outcome string) error {
+	if n.ID == "" {
+		return nil
+	}
+	return tx.Model(&store.NotificationRow{}).Where("channel = ? AND notify_id = ?", n.Channel, n.ID).Update("outcome", outcome).Error
+}
+
+// bookPaidOrder writes what a paid order means: the declaration is paid,
+// its months are paid, and one record per month appears at once.
+func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source string) error {
+	var d store.DeclarationRow
+	if err := tx.Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
+		return err
+	}
+	// The declaration may have moved on (expired, or reopened with another
+	// order after this one was closed). Paid money is never dropped: if the
+	// months are now someone else's, record an anomaly to refund.
+	if d.OrderNo != o.OrderNo || d.Status == DeclExpired {
+		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status IN ?", d.ID, []string{DeclOpen, DeclExpired}).
+			Updates(map[string]any{"status": DeclPaid, "order_no": o.OrderNo, "updated_at": s.now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "申报已由其他订单缴纳，本笔款项需退还缴费人")
+		}
+	} else {
+		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", d.ID).
+			Updates(map[string]any{"status": DeclPaid, "updated_at": s.now()}).Error; err != nil {
+			return err
+		}
+	}
+	months := []string{d.PeriodFrom}
+	if models.Scheme(d.Scheme).Monthly() {
+		months = monthRange(d.PeriodFrom, d.PeriodTo)
+	}
+	for i, m := range months {
+		amount := d.MonthlyFen
+		if i == 0 {
+			amount += d.ExtraFen
+		}
+		if !models.Scheme(d.Scheme).Monthly() {
+			amount = d.AmountFen
+		}
+		periodTo := ""
+		if !models.Scheme(d.Scheme).Monthly() {
+			periodTo = d.PeriodTo
+		}
+		// Take the month over even if an expired declaration's claim was
+		// released meanwhile: the money is here.
+		claim := store.ClaimRow{PersonID: d.PersonID, Scheme: d.Scheme, Period: m, DeclarationID: d.ID, State: ClaimPaid}
+		res := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND (declaration_id = ? OR state <> ?)",
+			d.PersonID, d.Scheme, m, d.ID, ClaimPaid).Updates(map[string]any{"declaration_id": d.ID, "state": ClaimPaid})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			if err := tx.Create(&claim).Error; err != nil {
+				if isDuplicate(err) {
+					if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已由其他订单缴纳，本笔款项需退还"); err != nil {
+						return err
+					}
+					continue
+				}
+				return err
+			}
+		}
+		rec := store.RecordRow{ID: newID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
+			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
+			PayerUserID: o.PayerUserID, PaidAt: paidAt}
+		if err := tx.Create(&rec).Error; err != nil {
+			if isDuplicate(err) {
+				if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已有缴费记录，本笔款项需退还"); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func monthRange(from, to string) []string {
+	f, err1 := time.Parse("200601", from)
+	t, err2 := time.Parse("200601", to)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	var out []string
+	for m := f; !m.After(t); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format("200601"))
+	}
+	return out
+}
+
+func (s *Service) anomalyTx(tx *gorm.DB, source, channel, orderNo, kind, detail string) error {
+	return tx.Create(&store.AnomalyRow{ID: newID("an"), Source: source, Channel: channel, OrderNo: orderNo,
+		Kind: kind, Detail: detail, CreatedAt: s.now()}).Error
+}
+
+func (s *Service) anomaly(ctx context.Context, source, channel, orderNo, kind, detail string) {
+	if err := s.anomalyTx(s.db(ctx), source, channel, orderNo, kind, detail); err != nil {
+		s.Log.ErrorContext(ctx, "anomaly not recorded", "kind", kind, "order_no", orderNo, "err", err)
+	}
+}
+
+// afterPaid runs best-effort side effects once money is settled.
+func (s *Service) afterPaid(ctx context.Context, o store.OrderRow) {
+	if s.OnPaid != nil {
+		s.OnPaid(ctx, o.OrderNo)
+	}
+}
+
+// settleRefundNotice is replaced by the refund workflow; until refunds
+// exist a refund notification settles nothing.
+func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification) (string, error) {
+	return OutcomeIgnored, nil
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+	MySQL    Dialect = "mysql"
+)
+
+// DB is the database handle shared by the workflows.
+type DB struct {
+	Gorm    *gorm.DB
+	Dialect Dialect
+}
+
+// Open connects to the database named by a URL: sqlite://path,
+// postgres://…, or mysql://user:pass@host:port/db. It does not migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	dialect, dialector, err := dialectorFor(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError: true,
+		// Times are stored in UTC: SQLite compares them as text, so mixed
+		// offsets would order wrongly.
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case SQLite:
+		// Writers serialise on SQLite anyway; one connection for writes
+		// avoids SQLITE_BUSY on lock upgrades (see research/libraries.md).
+		sqlDB.SetMaxOpenConns(1)
+	default:
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
+	}
+	return &DB{Gorm: g, Dialect: dialect}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	s, err := db.Gorm.DB()
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+// Ping checks the database answers, for /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	s, err := db.Gorm.DB()
+	if err != nil {
+		return err
+	}
+	return s.PingContext(ctx)
+}
+
+func dialectorFor(raw string) (Dialect, gorm.Dialector, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "", nil, fmt.Errorf("database URL %q: want sqlite://, postgres:// or mysql://", RedactURL(raw))
+	}
+	switch scheme {
+	case "sqlite", "file":
+		path := rest
+		if path == "" {
+			return "", nil, errors.New("sqlite:// needs a file path")
+		}
+		if dir := filepath.Dir(path); dir != "." && path != ":memory:" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return "", nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		// immediate transactions: a read-then-write transaction takes the
+		// write lock at BEGIN instead of failing on upgrade.
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		return SQLite, sqlite.Open(dsn), nil
+	case "postgres", "postgresql":
+		return Postgres, postgres.Open(raw), nil
+	case "mysql":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", nil, fmt.Errorf("mysql URL: %w", err)
+		}
+		pass, _ := u.User.Password()
+		q := u.Query()
+		q.Set("parseTime", "true")
+		q.Set("loc", "UTC")
+		q.Set("charset", "utf8mb4")
+		q.Set("time_zone", "'+00:00'")
+		dsn := fmt.Sprintf("%s:%s@tcp(%s)%s?%s", u.User.Username(), pass, u.Host, u.Path, q.Encode())
+		return MySQL, mysql.New(mysql.Config{DSN: dsn, DefaultStringSize: 191}), nil
+	}
+	return "", nil, fmt.Errorf("database URL scheme %q not supported", scheme)
+}
+
+// RedactURL hides the password in a connection URL, for logs.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// IsDuplicate reports a unique-key violation on any dialect.
+func IsDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Migrations are numbered SQL files (NNNN_name.sql) written once for all
+// three dialects; a few tokens stand for the types that differ:
+//
+//	{{TIME}}  a UTC timestamp       {{BLOB}}  binary data
+//	{{TEXT}}  long text             {{TABLE}} MySQL table options
+//
+// Each file is applied once, in order, and recorded in schema_migrations.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %q: want NNNN_name.sql", e.Name())
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %q and %q share version %d", prev, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+func (db *DB) render(sql string) string {
+	var r *strings.Replacer
+	switch db.Dialect {
+	case Postgres:
+		r = strings.NewReplacer("{{TIME}}", "TIMESTAMPTZ", "{{BLOB}}", "BYTEA", "{{TEXT}}", "TEXT", "{{TABLE}}", "")
+	case MySQL:
+		r = strings.NewReplacer("{{TIME}}", "DATETIME(6)", "{{BLOB}}", "LONGBLOB", "{{TEXT}}", "MEDIUMTEXT",
+			"{{TABLE}}", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+	default:
+		r = strings.NewReplacer("{{TIME}}", "DATETIME", "{{BLOB}}", "BLOB", "{{TEXT}}", "TEXT", "{{TABLE}}", "")
+	}
+	return r.Replace(sql)
+}
+
+// splitStatements splits a migration on semicolons that end a line; the
+// MySQL driver runs one statement per Exec.
+func splitStatements(sql string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "--") || t == "" {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteString("\n")
+		if strings.HasSuffix(t, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Migrate applies every migration not yet recorded. Several instances may
+// start at once: PostgreSQL and MySQL serialise them with an advisory lock.
+func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	switch db.Dialect {
+	case Postgres:
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7470101)"); err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7470101)") //nolint:errcheck
+	case MySQL:
+		if _, err := conn.ExecContext(ctx, "SELECT GET_LOCK('lianban_migrate', 120)"); err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK('lianban_migrate')") //nolint:errcheck
+	}
+	create := db.render(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR(191) NOT NULL, applied_at {{TIME}} NOT NULL) {{TABLE}}`)
+	if _, err := conn.ExecContext(ctx, create); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	done := map[int]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done[v] = true
+	}
+	rows.Close()
+	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
+		// MySQL commits DDL implicitly, so a failed MySQL migration can be
+		// half-applied; the statements are written to be re-runnable where
+		// that matters. PostgreSQL and SQLite roll the whole file back.
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return applied, err
+		}
+		for _, stmt := range splitStatements(db.render(m.sql)) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				_ = tx.Rollback()
+				return applied, fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		ph := "?, ?, ?"
+		if db.Dialect == Postgres {
+			ph = "$1, $2, $3"
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ("+ph+")", m.version, m.name, time.Now().UTC()); err != nil {
+			_ = tx.Rollback()
+			return applied, err
+		}
+		if err := tx.Commit(); err != nil {
+			return applied, err
+		}
+		applied = append(applied, m.name)
+	}
+	return applied, nil
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is the cache connection and, in embedded mode, the in-process
+// server behind it.
+type Redis struct {
+	Client   redis.UniversalClient
+	embedded *miniredis.Miniredis
+}
+
+// Embedded reports whether this is the in-process miniredis: single
+// process only, lost on restart.
+func (r *Redis) Embedded() bool { return r.embedded != nil }
+
+// OpenRedis connects to Redis. An empty addr starts an in-process
+// miniredis whose TTLs run on the wall clock. addr is a redis:// URL, or
+// several comma-separated host:port addresses for a cluster.
+func OpenRedis(ctx context.Context, addr string) (*Redis, error) {
+	if addr == "" {
+		m := miniredis.NewMiniRedis()
+		m.ClockTTL(true) // without it keys never expire in real time
+		if err := m.Start(); err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		c := redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:  []string{"embedded:0"},
+			Dialer: func(ctx context.Context, _, _ string) (net.Conn, error) { return m.Dial() },
+		})
+		return &Redis{Client: c, embedded: m}, nil
+	}
+	var opts redis.UniversalOptions
+	if strings.HasPrefix(addr, "redis://") || strings.HasPrefix(addr, "rediss://") {
+		o, err := redis.ParseURL(addr)
+		if err != nil {
+			return nil, fmt.Errorf("redis URL: %w", err)
+		}
+		opts = redis.UniversalOptions{Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig}
+	} else {
+		opts.Addrs = strings.Split(addr, ",")
+	}
+	c := redis.NewUniversalClient(&opts)
+	if err := c.Ping(ctx).Err(); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("reach redis: %w", err)
+	}
+	return &Redis{Client: c}, nil
+}
+
+// Close closes the client and stops an embedded server.
+func (r *Redis) Close() error {
+	err := r.Client.Close()
+	if r.embedded != nil {
+		r.embedded.Close()
+	}
+	return err
+}

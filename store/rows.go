@@ -1,0 +1,229 @@
+package store
+
+import "time"
+
+// Row structs mirror the tables of migrations/ one to one. They are the
+// database's shape, not the domain's: workflows convert between them and
+// models types, and sealed columns hold ciphertext only.
+
+// PersonRow is a natural person known by a verified name and ID number.
+type PersonRow struct {
+	ID         string `gorm:"primaryKey"`
+	IDIndex    string
+	IDSealed   string
+	NameSealed string
+	BirthDate  string
+	Male       bool
+	IDRegion   string
+	CreatedAt  time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (PersonRow) TableName() string { return "persons" }
+
+// UserRow is one channel identity (a WeChat openid, an Alipay user…).
+type UserRow struct {
+	ID          string `gorm:"primaryKey"`
+	Channel     string
+	Subject     string
+	UnionID     string
+	PersonID    *string
+	PhoneSealed string
+	VerifiedAt  *time.Time
+	CreatedAt   time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (UserRow) TableName() string { return "users" }
+
+// FamilyRow links a user to a person they pay for.
+type FamilyRow struct {
+	ID        string `gorm:"primaryKey"`
+	UserID    string
+	PersonID  string
+	Relation  string
+	CreatedAt time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (FamilyRow) TableName() string { return "family_members" }
+
+// PayerLinkRow lets a user pay for a person they named correctly.
+type PayerLinkRow struct {
+	UserID    string `gorm:"primaryKey"`
+	PersonID  string `gorm:"primaryKey"`
+	CreatedAt time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (PayerLinkRow) TableName() string { return "payer_links" }
+
+// GrantRow lets a user (or every account of a person) see a person's records.
+type GrantRow struct {
+	ID              string `gorm:"primaryKey"`
+	GrantorPersonID string
+	GranteeUserID   string
+	GranteePersonID string
+	CreatedAt       time.Time
+	RevokedAt       *time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (GrantRow) TableName() string { return "grants" }
+
+// EnrolmentRow is a person's registration in a scheme.
+type EnrolmentRow struct {
+	ID               string `gorm:"primaryKey"`
+	PersonID         string
+	Scheme           string
+	RegionCode       string
+	MedicalOption    string
+	Status           string
+	ReceiptNo        string
+	RegisteredAt     time.Time
+	EnrolledByUserID string
+}
+
+// TableName implements gorm's Tabler.
+func (EnrolmentRow) TableName() string { return "enrolments" }
+
+// UnitInsuranceRow says a person is insured in a scheme through an employer.
+type UnitInsuranceRow struct {
+	PersonID  string `gorm:"primaryKey"`
+	Scheme    string `gorm:"primaryKey"`
+	UnitName  string
+	CreatedAt time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (UnitInsuranceRow) TableName() string { return "unit_insurance" }
+
+// DeclarationRow is a declaration (申报) of months of a payable.
+type DeclarationRow struct {
+	ID               string `gorm:"primaryKey"`
+	PersonID         string
+	EnrolmentID      string
+	PayableID        string
+	Scheme           string
+	Year             int
+	RegionCode       string
+	OptionCode       string
+	BaseFen          int64
+	MonthlyFen       int64
+	ExtraFen         int64
+	PeriodFrom       string
+	PeriodTo         string
+	AmountFen        int64
+	Status           string
+	OrderNo          string
+	DeclaredByUserID string
+	ExpiresAt        time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (DeclarationRow) TableName() string { return "declarations" }
+
+// ClaimRow holds one month of one scheme for one declaration.
+type ClaimRow struct {
+	PersonID      string `gorm:"primaryKey"`
+	Scheme        string `gorm:"primaryKey"`
+	Period        string `gorm:"primaryKey"`
+	DeclarationID string
+	State         string
+}
+
+// TableName implements gorm's Tabler.
+func (ClaimRow) TableName() string { return "period_claims" }
+
+// OrderRow is a payment order; OrderNo is the channel's out_trade_no.
+type OrderRow struct {
+	OrderNo       string `gorm:"primaryKey"`
+	DeclarationID string
+	PersonID      string
+	PayerUserID   string
+	Channel       string
+	Scheme        string
+	AmountFen     int64
+	RefundedFen   int64
+	Status        string
+	TransactionID string
+	PayParams     string
+	ExpiresAt     time.Time
+	CreatedAt     time.Time
+	PaidAt        *time.Time
+	ClosedAt      *time.Time
+	NextQueryAt   *time.Time
+	QueryAttempts int
+	UpdatedAt     time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (OrderRow) TableName() string { return "orders" }
+
+// RecordRow is one paid month (or year) of one scheme for one person.
+type RecordRow struct {
+	ID           string `gorm:"primaryKey"`
+	PersonID     string
+	Scheme       string
+	Period       string
+	PeriodTo     string
+	RegionCode   string
+	BaseFen      int64
+	AmountFen    int64
+	Status       string
+	OrderNo      string
+	PayerUserID  string
+	PaidAt       time.Time
+	CreditedAt   *time.Time
+	BookedAt     *time.Time
+	TaxVoucherNo string
+	BookingNo    string
+}
+
+// TableName implements gorm's Tabler.
+func (RecordRow) TableName() string { return "records" }
+
+// NotificationRow is a processed channel notification.
+type NotificationRow struct {
+	Channel    string `gorm:"primaryKey"`
+	NotifyID   string `gorm:"primaryKey"`
+	Kind       string
+	OrderNo    string
+	Outcome    string
+	ReceivedAt time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (NotificationRow) TableName() string { return "notifications" }
+
+// AnomalyRow is something that did not match, with its resolution.
+type AnomalyRow struct {
+	ID         string `gorm:"primaryKey"`
+	Source     string
+	Channel    string
+	OrderNo    string
+	Kind       string
+	Detail     string
+	Resolution string
+	CreatedAt  time.Time
+	ResolvedAt *time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (AnomalyRow) TableName() string { return "anomalies" }
+
+// IdempotencyRow remembers the first response to an Idempotency-Key.
+type IdempotencyRow struct {
+	UserID      string `gorm:"primaryKey"`
+	Operation   string `gorm:"primaryKey"`
+	IdemKey     string `gorm:"primaryKey;column:idem_key"`
+	RequestHash string
+	StatusCode  int
+	Body        string
+	CreatedAt   time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (IdempotencyRow) TableName() string { return "idempotency_keys" }
