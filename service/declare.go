@@ -167,8 +167,13 @@ func declaredMonths(pb Payable, in DeclareInput) ([]string, error) {
 		return pb.months, nil
 	}
 	from, to := in.PeriodFrom, in.PeriodTo
-	if from == "" && len(pb.UnpaidPeriods) > 0 {
-		from = pb.UnpaidPeriods[0]
+	if from == "" {
+		// Default to the first month still open; when none is, name the
+		// first month so the claim conflict says why (paid or declared).
+		from = pb.months[0]
+		if len(pb.UnpaidPeriods) > 0 {
+			from = pb.UnpaidPeriods[0]
+		}
 	}
 	if to == "" {
 		to = pb.PeriodTo

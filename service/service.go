@@ -14,6 +14,7 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Options are the knobs of the workflows, with defaults from Defaults.
@@ -128,6 +129,15 @@ func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) 
 
 // isDuplicate reports a unique-key violation on any dialect.
 func isDuplicate(err error) bool { return store.IsDuplicate(err) }
+
+// insertIfAbsent inserts row unless a unique key already holds it, and
+// reports whether it did. Inside a transaction this is the only safe way
+// to meet a duplicate: PostgreSQL aborts a transaction on any failed
+// statement, so "try and catch the duplicate" cannot continue there.
+func insertIfAbsent(tx *gorm.DB, row any) (bool, error) {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+	return res.RowsAffected == 1, res.Error
+}
 
 // internal wraps an unexpected error; handlers show clients only a generic
 // message and log the detail with the request id.

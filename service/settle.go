@@ -83,12 +83,13 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		if n.ID != "" {
 			row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
 				Outcome: OutcomeSettled, ReceivedAt: now}
-			if err := tx.Create(&row).Error; err != nil {
-				if isDuplicate(err) {
-					outcome = OutcomeDuplicate
-					return nil
-				}
+			inserted, err := insertIfAbsent(tx, &row)
+			if err != nil {
 				return err
+			}
+			if !inserted {
+				outcome = OutcomeDuplicate
+				return nil
 			}
 		}
 		var o store.OrderRow
@@ -200,27 +201,28 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			if err := tx.Create(&claim).Error; err != nil {
-				if isDuplicate(err) {
-					if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已由其他订单缴纳，本笔款项需退还"); err != nil {
-						return err
-					}
-					continue
-				}
+			inserted, err := insertIfAbsent(tx, &claim)
+			if err != nil {
 				return err
+			}
+			if !inserted {
+				if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已由其他订单缴纳，本笔款项需退还"); err != nil {
+					return err
+				}
+				continue
 			}
 		}
 		rec := store.RecordRow{ID: newID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
 			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
 			PayerUserID: o.PayerUserID, PaidAt: paidAt}
-		if err := tx.Create(&rec).Error; err != nil {
-			if isDuplicate(err) {
-				if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已有缴费记录，本笔款项需退还"); err != nil {
-					return err
-				}
-				continue
-			}
+		inserted, err := insertIfAbsent(tx, &rec)
+		if err != nil {
 			return err
+		}
+		if !inserted {
+			if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已有缴费记录，本笔款项需退还"); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

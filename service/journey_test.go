@@ -1,0 +1,301 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// newEnv builds a service whose sandbox provider delivers notifications to
+// a real HTTP endpoint served by the same service.
+func newEnv(t *testing.T, db *store.DB) *servicetest.Env {
+	t.Helper()
+	var env *servicetest.Env
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env.Svc.HandleNotification(r.Context(), models.ChannelSandbox, w, r)
+	}))
+	t.Cleanup(srv.Close)
+	env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL})
+	return env
+}
+
+type journey struct {
+	env      *servicetest.Env
+	sess     service.Session
+	memberID string
+	self     service.Payable
+}
+
+// start logs in 张三明, enrols him as a flexible worker and returns his
+// pension payable.
+func start(t *testing.T, env *servicetest.Env) journey {
+	t.Helper()
+	ctx := context.Background()
+	me := servicetest.Person(t, "张三明")
+	sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
+	en, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: service.PersonRef{Self: true},
+		Scheme: models.SchemeFlexiblePension, RegionCode: "150100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en.ReceiptNo == "" || en.Status != "active" {
+		t.Fatalf("enrolment %+v", en)
+	}
+	items, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 {
+		t.Fatalf("want one payable, got %d", len(items))
+	}
+	return journey{env: env, sess: sess, self: items[0]}
+}
+
+func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		j := start(t, env)
+		pb := j.self
+		// Enrolled in November 2026: November and December are self-service.
+		if pb.PeriodFrom != "202611" || pb.PeriodTo != "202612" || pb.Status != service.PayableOpen {
+			t.Fatalf("payable %+v", pb)
+		}
+		var low models.PayOption
+		for _, o := range pb.Options {
+			if o.Code == "grade_60" {
+				low = o
+			}
+		}
+		// 2026 is provisional at 2025's figures: lower base 4,907 元 × 20%.
+		if low.BaseFen != 490700 || low.AmountFen != 98140 {
+			t.Fatalf("grade_60 option %+v", low)
+		}
+
+		mother := servicetest.Person(t, "李秀英")
+		m, err := env.Svc.AddFamilyMember(ctx, j.sess.UserID, service.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.CreateEnrolment(ctx, j.sess.UserID, service.EnrolInput{Person: service.PersonRef{MemberID: m.MemberID},
+			Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
+			t.Fatal(err)
+		}
+		mp, err := env.Svc.QueryPayables(ctx, j.sess.UserID, service.PersonRef{MemberID: m.MemberID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mp) != 1 || mp[0].Year != 2027 || mp[0].AmountFen == nil || *mp[0].AmountFen != 40000 {
+			t.Fatalf("mother's payable %+v", mp)
+		}
+
+		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.AmountFen != 2*98140 || d.Months != 2 {
+			t.Fatalf("declaration %+v", d)
+		}
+		p, created, err := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		if err != nil || !created || p.Status != service.OrderPaying || p.PayParams["cashier_url"] == "" {
+			t.Fatalf("payment %+v created=%v err=%v", p, created, err)
+		}
+		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		recs := records(t, env, j.sess)
+		if len(recs) != 2 || recs[0].Status != "paid" || recs[0].Period != "202611" || recs[0].PayerMasked != "张*明" {
+			t.Fatalf("records after payment %+v", recs)
+		}
+		env.Clock.Advance(3 * time.Second)
+		env.Svc.WorkOnce(ctx)
+		if recs = records(t, env, j.sess); recs[0].Status != "credited" || recs[0].CreditedAt == nil {
+			t.Fatalf("records after 入库 %+v", recs)
+		}
+		env.Clock.Advance(2 * time.Second)
+		env.Svc.WorkOnce(ctx)
+		if recs = records(t, env, j.sess); recs[1].Status != "booked" || recs[1].BookedAt == nil {
+			t.Fatalf("records after 记账 %+v", recs)
+		}
+		again, _ := env.Svc.QueryPayables(ctx, j.sess.UserID, service.PersonRef{Self: true})
+		if again[0].Status != "booked" {
+			t.Fatalf("payable after booking %+v", again[0])
+		}
+		_, err = env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		if !errors.Is(err, models.ErrAlreadyPaid) {
+			t.Fatalf("declaring paid months again: %v", err)
+		}
+	})
+}
+
+func records(t *testing.T, env *servicetest.Env, sess service.Session) []service.Record {
+	t.Helper()
+	recs, err := env.Svc.ListRecords(context.Background(), sess.UserID, service.RecordFilter{Person: service.PersonRef{Self: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// parallel runs fn n times at once and returns the errors.
+func parallel(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			errs[i] = fn(i)
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+func count(t *testing.T, db *store.DB, table string, where string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Gorm.Table(table).Where(where, args...).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestTwentySimultaneousDeclarationsMakeOne(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := newEnv(t, db)
+		j := start(t, env)
+		var mu sync.Mutex
+		ids := map[string]bool{}
+		errs := parallel(20, func(int) error {
+			d, err := env.Svc.CreateDeclaration(context.Background(), j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+			if err == nil {
+				mu.Lock()
+				ids[d.DeclarationID] = true
+				mu.Unlock()
+			}
+			return err
+		})
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, models.ErrAlreadyDeclared) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		if len(ids) != 1 {
+			t.Fatalf("%d declarations succeeded", len(ids))
+		}
+		if n := count(t, db, "declarations", "person_id IS NOT NULL"); n != 1 {
+			t.Fatalf("%d declarations stored", n)
+		}
+	})
+}
+
+func TestTwentySimultaneousPaymentsOpenOneOrder(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := newEnv(t, db)
+		j := start(t, env)
+		d, err := env.Svc.CreateDeclaration(context.Background(), j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		orders := map[string]bool{}
+		errs := parallel(20, func(int) error {
+			p, _, err := env.Svc.CreatePayment(context.Background(), j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+			if err == nil {
+				mu.Lock()
+				orders[p.OrderNo] = true
+				mu.Unlock()
+			}
+			return err
+		})
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("createPayment failed: %v", err)
+			}
+		}
+		if len(orders) != 1 {
+			t.Fatalf("%d distinct orders returned", len(orders))
+		}
+		if n := count(t, db, "orders", "declaration_id = ?", d.DeclarationID); n != 1 {
+			t.Fatalf("%d orders stored", n)
+		}
+	})
+}
+
+func TestTwentyDuplicateNotificationsSettleOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		j := start(t, env)
+		d, _ := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+		p, _, err := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, body := env.Sandbox.Notification(map[string]any{"id": "N-1", "order_no": p.OrderNo, "transaction_id": "T1",
+			"amount_fen": int64(p.AmountFen), "success": true, "paid_at": env.Clock.Now().Format(time.RFC3339)})
+		codes := make([]int, 20)
+		parallel(20, func(i int) error {
+			r := httptest.NewRequest(http.MethodPost, "/api/v1/notify/sandbox", bytesReader(body))
+			r.Header = header.Clone()
+			w := httptest.NewRecorder()
+			env.Svc.HandleNotification(ctx, models.ChannelSandbox, w, r)
+			codes[i] = w.Code
+			return nil
+		})
+		for _, c := range codes {
+			if c != http.StatusOK {
+				t.Fatalf("a duplicate was not acknowledged: %v", codes)
+			}
+		}
+		if n := count(t, db, "records", "order_no = ?", p.OrderNo); n != 2 {
+			t.Fatalf("%d records for a two-month order", n)
+		}
+		if n := count(t, db, "notifications", "order_no = ?", p.OrderNo); n != 1 {
+			t.Fatalf("%d notifications stored", n)
+		}
+		if n := count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, "paid"); n != 1 {
+			t.Fatal("order not paid")
+		}
+	})
+}
+
+func TestNotificationRacingThePayersQuerySettlesOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		j := start(t, env)
+		d, _ := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+		p, _, _ := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		// The payer pays; the notification and ten polls race.
+		parallel(11, func(i int) error {
+			if i == 0 {
+				return env.Svc.SandboxPay(ctx, p.OrderNo, true)
+			}
+			_ = env.Redis.Client.Del(ctx, "lb:order:{"+p.OrderNo+"}:q") // let every poll reach the channel
+			_, err := env.Svc.GetPayment(ctx, j.sess.UserID, p.OrderNo)
+			return err
+		})
+		got, err := env.Svc.GetPayment(ctx, j.sess.UserID, p.OrderNo)
+		if err != nil || got.Status != "paid" {
+			t.Fatalf("order %+v err %v", got, err)
+		}
+		if n := count(t, db, "records", "order_no = ?", p.OrderNo); n != 2 {
+			t.Fatalf("%d records", n)
+		}
+	})
+}

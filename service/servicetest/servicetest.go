@@ -1,0 +1,125 @@
+// Package servicetest builds a complete workflow layer for tests: a real
+// database (see storetest), a real or embedded Redis, the embedded policy
+// catalog, a manual clock, and the sandbox channels. Only the outside
+// world (payment providers, registries, the treasury) is faked.
+package servicetest
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/catalog"
+	"github.com/lianban/lianban/channels/sandbox"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// Start is the fixed start of every test clock: 2026-11-20 10:00 Beijing,
+// inside the 2026 flexible-worker year and the 2027 resident medical
+// collection window.
+func Start() time.Time { return time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC) }
+
+// Env is a wired workflow layer.
+type Env struct {
+	Svc     *service.Service
+	DB      *store.DB
+	Redis   *store.Redis
+	Clock   *models.ManualClock
+	Sandbox *sandbox.Pay
+	Catalog *catalog.Catalog
+	Deps    service.Deps
+	Opt     service.Options
+}
+
+// Config adjusts an Env before the service is built.
+type Config struct {
+	// PublicURL is where the sandbox provider delivers notifications.
+	PublicURL string
+	// Mutate may change deps and options (add channels, shorten delays).
+	Mutate func(*service.Deps, *service.Options)
+}
+
+// New builds an Env on db.
+func New(t testing.TB, db *store.DB, cfg Config) *Env {
+	t.Helper()
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	pii, err := models.NewPIICipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := models.NewManualClock(Start())
+	rdb := storetest.Redis(t)
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:1"
+	}
+	sbx := sandbox.NewPay(cfg.PublicURL+"/sandbox/pay/", cfg.PublicURL+"/api/v1/notify/sandbox", clock, &http.Client{Timeout: 10 * time.Second})
+	st := sandbox.Settlement{CreditDelay: 2 * time.Second, BookDelay: 4 * time.Second, Clock: clock}
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("LIANBAN_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: cat.Policy, Clock: clock, Log: log,
+		Identity: sandbox.NewRegistry(sandbox.DemoPeople()), Treasury: st, Agency: st,
+		Logins:   map[string]models.LoginChannel{models.ChannelTaxApp: sandbox.NewLogin(models.ChannelTaxApp), models.ChannelMengsuban: sandbox.NewLogin(models.ChannelMengsuban)},
+		Payments: map[string]models.PaymentChannel{models.ChannelSandbox: sbx},
+		Cashiers: map[string]service.Cashier{models.ChannelSandbox: sbx}}
+	opt := service.Defaults()
+	opt.Sandbox = true
+	opt.PublicBaseURL = cfg.PublicURL
+	opt.LoginRateLimit = 100000
+	opt.OrderRateLimit = 100000
+	opt.BindRateLimit = 100000
+	if cfg.Mutate != nil {
+		cfg.Mutate(&deps, &opt)
+	}
+	svc := service.New(deps, opt)
+	for _, p := range sandbox.DemoPeople() {
+		for kind, unit := range p.UnitInsured {
+			if err := svc.SeedUnitInsurance(context.Background(), p.Name, p.IDNumber, kind, unit); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return &Env{Svc: svc, DB: db, Redis: rdb, Clock: clock, Sandbox: sbx, Catalog: cat, Deps: deps, Opt: opt}
+}
+
+// Person is a demo person by name.
+func Person(t testing.TB, name string) sandbox.DemoPerson {
+	for _, p := range sandbox.DemoPeople() {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no demo person %s", name)
+	return sandbox.DemoPerson{}
+}
+
+// LoginVerified logs a sandbox user in and binds them to a person.
+func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) service.Session {
+	t.Helper()
+	ctx := context.Background()
+	res, err := e.Svc.LoginSandbox(ctx, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.Svc.Authenticate(ctx, res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.VerifyIdentity(ctx, sess.UserID, service.IdentityInput{Name: name, IDNumber: idNumber}); err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
