@@ -1,0 +1,238 @@
+// Package catalog holds the data lianban serves as reference: the ten
+// businesses of the 一厅联办 hall (services.yaml) and the fee policy per year
+// and 盟市 (policy.yaml). Both files are embedded in the binary, so the
+// figures a build charges are the figures that were reviewed with it, and
+// both are parsed strictly: an unknown or misspelt key is an error, not a
+// silently ignored figure.
+package catalog
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/lianban/lianban/models"
+)
+
+// The embedded files are strings so that nothing can modify them at run
+// time.
+//
+//go:embed services.yaml
+var servicesYAML string
+
+//go:embed policy.yaml
+var policyYAML string
+
+// Catalog is the parsed, validated reference data.
+type Catalog struct {
+	Services []models.Service
+	Policy   *models.PolicyBook
+}
+
+// Load parses and validates the embedded files. It does the work on every
+// call, keeping no package state: call it once at start-up and share the
+// result, which is read-only.
+func Load() (*Catalog, error) { return load([]byte(servicesYAML), []byte(policyYAML)) }
+
+func load(servicesSrc, policySrc []byte) (*Catalog, error) {
+	services, err := parseServices(servicesSrc)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: services.yaml: %w", err)
+	}
+	book, err := parsePolicy(policySrc)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: policy.yaml: %w", err)
+	}
+	return &Catalog{Services: services, Policy: book}, nil
+}
+
+// decodeStrict decodes exactly one YAML document into v, refusing keys v
+// does not have.
+func decodeStrict(src []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty document")
+		}
+		return err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document")
+	}
+	return nil
+}
+
+type servicesFile struct {
+	Services []models.Service `yaml:"services"`
+}
+
+var serviceCode = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// ways are the three 办理方式 the seed uses.
+var ways = []string{"现场办理", "网络办理", "掌上办理"}
+
+func parseServices(src []byte) ([]models.Service, error) {
+	var f servicesFile
+	if err := decodeStrict(src, &f); err != nil {
+		return nil, err
+	}
+	if len(f.Services) == 0 {
+		return nil, errors.New("no services")
+	}
+	seen := make(map[string]bool, len(f.Services))
+	for _, s := range f.Services {
+		if err := validateService(s); err != nil {
+			return nil, fmt.Errorf("service %q: %w", s.Code, err)
+		}
+		if seen[s.Code] {
+			return nil, fmt.Errorf("service %q listed twice", s.Code)
+		}
+		seen[s.Code] = true
+	}
+	return f.Services, nil
+}
+
+func validateService(s models.Service) error {
+	switch {
+	case !serviceCode.MatchString(s.Code):
+		return errors.New("code must be snake_case")
+	case s.Department != models.DeptMedicalInsurance && s.Department != models.DeptSocialInsurance && s.Department != models.DeptTax:
+		return fmt.Errorf("unknown department %q", s.Department)
+	case s.Name == "" || s.Who == "" || s.TimeLimit == "" || s.ResultDelivery == "":
+		return errors.New("name, who, time_limit and result_delivery are required")
+	case len(s.Ways) == 0 || len(s.Channels) == 0 || len(s.Steps) == 0 || len(s.Conditions) == 0:
+		return errors.New("ways, channels, steps and conditions must not be empty")
+	}
+	for _, w := range s.Ways {
+		if !slices.Contains(ways, w) {
+			return fmt.Errorf("way %q is not one of %v", w, ways)
+		}
+	}
+	for _, list := range [][]string{s.Channels, s.Steps, s.Conditions} {
+		if slices.Contains(list, "") {
+			return errors.New("empty entry in channels, steps or conditions")
+		}
+	}
+	for _, m := range s.Materials {
+		if m.Name == "" || m.Copies < 1 {
+			return fmt.Errorf("material %q needs a name and at least one copy", m.Name)
+		}
+	}
+	return nil
+}
+
+// policyFile is policy.yaml: per year a defaults block for every region
+// and overrides that change single fields for one region.
+type policyFile struct {
+	Version                           string            `yaml:"version"`
+	FemaleFlexibleRetirementAge       int               `yaml:"female_flexible_retirement_age"`
+	FemaleFlexibleRetirementAgeSource string            `yaml:"female_flexible_retirement_age_source"`
+	Regions                           []models.Region   `yaml:"regions"`
+	Years                             []policyYearBlock `yaml:"years"`
+}
+
+type policyYearBlock struct {
+	Year        int                  `yaml:"year"`
+	Provisional bool                 `yaml:"provisional"`
+	Source      string               `yaml:"source"`
+	Defaults    schemeFigures        `yaml:"defaults"`
+	Overrides   map[string]yaml.Node `yaml:"overrides"`
+}
+
+type schemeFigures struct {
+	FlexiblePension models.FlexiblePensionPolicy `yaml:"flexible_pension"`
+	FlexibleMedical models.FlexibleMedicalPolicy `yaml:"flexible_medical"`
+	ResidentMedical models.ResidentMedicalPolicy `yaml:"resident_medical"`
+	ResidentPension models.ResidentPensionPolicy `yaml:"resident_pension"`
+}
+
+func parsePolicy(src []byte) (*models.PolicyBook, error) {
+	var f policyFile
+	if err := decodeStrict(src, &f); err != nil {
+		return nil, err
+	}
+	if f.FemaleFlexibleRetirementAgeSource == "" {
+		return nil, errors.New("female_flexible_retirement_age_source is empty")
+	}
+	known := make(map[string]bool, len(f.Regions))
+	for _, r := range f.Regions {
+		known[r.Code] = true
+	}
+	var years []models.PolicyYear
+	for _, block := range f.Years {
+		if block.Source == "" {
+			return nil, fmt.Errorf("year %d: source is empty", block.Year)
+		}
+		for code := range block.Overrides {
+			if !known[code] {
+				return nil, fmt.Errorf("year %d: override for unknown region %q", block.Year, code)
+			}
+		}
+		for _, r := range f.Regions {
+			figures := block.Defaults.clone()
+			if node, ok := block.Overrides[r.Code]; ok {
+				if err := applyOverride(&figures, &node); err != nil {
+					return nil, fmt.Errorf("year %d, region %s: %w", block.Year, r.Code, err)
+				}
+			}
+			years = append(years, models.PolicyYear{
+				Region:          r.Code,
+				RegionName:      r.Name,
+				Year:            block.Year,
+				Provisional:     block.Provisional,
+				Source:          block.Source,
+				FlexiblePension: figures.FlexiblePension,
+				FlexibleMedical: figures.FlexibleMedical,
+				ResidentMedical: figures.ResidentMedical,
+				ResidentPension: figures.ResidentPension,
+			})
+		}
+	}
+	return models.NewPolicyBook(f.Version, f.FemaleFlexibleRetirementAge, f.Regions, years)
+}
+
+// clone copies the slices so one region's override cannot reach into the
+// defaults another region starts from.
+func (s schemeFigures) clone() schemeFigures {
+	s.FlexiblePension.GradesPercent = slices.Clone(s.FlexiblePension.GradesPercent)
+	s.ResidentMedical.AssistedGroups = slices.Clone(s.ResidentMedical.AssistedGroups)
+	s.ResidentPension.Grades = slices.Clone(s.ResidentPension.Grades)
+	return s
+}
+
+// applyOverride decodes an override on top of figures: yaml.v3 sets only
+// the keys present, so an override lists just what differs. The node is
+// re-encoded and decoded with KnownFields, because Node.Decode would skip
+// the strict check; aliases are expanded first since an alias to an anchor
+// outside the override would not survive re-encoding on its own.
+func applyOverride(figures *schemeFigures, node *yaml.Node) error {
+	src, err := yaml.Marshal(expandAliases(node))
+	if err != nil {
+		return err
+	}
+	return decodeStrict(src, figures)
+}
+
+// expandAliases returns a copy of n with every alias replaced by a copy of
+// the node it names and anchors dropped. YAML forbids alias cycles in the
+// data yaml.v3 accepts, so the recursion ends.
+func expandAliases(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return expandAliases(n.Alias)
+	}
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, child := range n.Content {
+		c.Content[i] = expandAliases(child)
+	}
+	return &c
+}

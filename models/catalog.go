@@ -1,0 +1,32 @@
+package models
+
+// Service is one business (事项) of the 一厅联办 hall as the seed lists it,
+// shown to people by listServices so they know who handles what, through
+// which channels, with which materials and how fast. The content is data
+// (catalog/services.yaml); Code is the stable key front ends link to.
+type Service struct {
+	Code           string     `json:"code" yaml:"code"`
+	Department     string     `json:"department" yaml:"department"` // DeptSocialInsurance, DeptMedicalInsurance or DeptTax
+	Name           string     `json:"name" yaml:"name"`
+	Who            string     `json:"who" yaml:"who"`                         // 适用对象
+	Ways           []string   `json:"ways" yaml:"ways"`                       // 办理方式: 现场办理, 网络办理, 掌上办理
+	Channels       []string   `json:"channels" yaml:"channels"`               // 办理渠道
+	Steps          []string   `json:"steps" yaml:"steps"`                     // 办理流程
+	Materials      []Material `json:"materials" yaml:"materials"`             // 办理材料; empty when none are needed
+	TimeLimit      string     `json:"time_limit" yaml:"time_limit"`           // 办理时限
+	Conditions     []string   `json:"conditions" yaml:"conditions"`           // 申请条件
+	ResultDelivery string     `json:"result_delivery" yaml:"result_delivery"` // 结果送达
+}
+
+// Material is a document to bring or upload, with the number of copies.
+type Material struct {
+	Name   string `json:"name" yaml:"name"`
+	Copies int    `json:"copies" yaml:"copies"`
+	Note   string `json:"note" yaml:"note"`
+}
+
+// Region is a 盟市 of Inner Mongolia: the unit the fee policy varies by.
+type Region struct {
+	Code string `json:"code" yaml:"code"` // GB/T 2260 code, e.g. 150100
+	Name string `json:"name" yaml:"name"`
+}
