@@ -1,0 +1,33 @@
+# lianban — the two commands of the README are `make run` and `make test`.
+# Both work on a fresh machine: Go modules come from the module proxy, and
+# the one system tool the tests need (pdftotext, for certificates) is
+# installed here when it is missing.
+
+GO ?= go
+
+.PHONY: run test deps vet bench walkthrough ci-services
+
+run:
+	$(GO) run ./cmd/lianban
+
+deps:
+	@command -v pdftotext >/dev/null 2>&1 || { \
+	  echo "installing poppler-utils (pdftotext) for the certificate tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) || \
+	  { echo "could not install poppler-utils; run: apt-get install poppler-utils"; exit 1; }; }
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# Tests run on embedded SQLite and Redis everywhere; set LIANBAN_TEST_POSTGRES,
+# LIANBAN_TEST_MYSQL and LIANBAN_TEST_REDIS to run the same suites on real
+# servers too (CI does).
+test: deps vet
+	$(GO) test -race -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/ ./certificate/
+
+walkthrough:
+	bash scripts/walkthrough-check.sh
