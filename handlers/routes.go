@@ -105,6 +105,9 @@ func New(cfg Config) *Server {
 	auth.GET("/payments/:order_no", s.getPayment)
 	auth.GET("/records", s.listRecords)
 
+	s.certificateRoutes(v1, auth)
+	s.refundRoutes(v1, auth)
+
 	s.engine = r
 	return s
 }

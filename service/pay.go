@@ -173,25 +173,60 @@ func (s *Service) paymentView(ctx context.Context, o store.OrderRow) (Payment, e
 	return v, nil
 }
 
-// orderCacheTTL bounds how long a polled order's status may be served
-// from Redis; the database stays the record.
+// orderCacheTTL bounds how long a polled order's view may be served from
+// Redis; the database stays the record and every status change rewrites
+// or drops the entry.
 const orderCacheTTL = 10 * time.Minute
 
 func orderCacheKey(orderNo string) string { return "lb:order:{" + orderNo + "}" }
 
-// cacheOrder stores a final order status for cheap polling. Failure is
-// only logged: Redis is a cache.
+type cachedOrder struct {
+	Payer string  `json:"payer"`
+	View  Payment `json:"view"`
+}
+
+// cacheOrder stores a settled order's view for cheap polling: the
+// mini-program polls getPayment every second or two after the cashier
+// closes. Failure is only logged: Redis is a cache.
 func (s *Service) cacheOrder(ctx context.Context, o store.OrderRow) {
-	b, _ := json.Marshal(map[string]string{"payer": o.PayerUserID, "status": o.Status})
+	v, err := s.paymentView(ctx, o)
+	if err != nil {
+		return
+	}
+	b, _ := json.Marshal(cachedOrder{Payer: o.PayerUserID, View: v})
 	if err := s.Redis.Client.Set(ctx, orderCacheKey(o.OrderNo), b, orderCacheTTL).Err(); err != nil {
 		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
 	}
 }
 
-// GetPayment returns an order the caller made. While it is still paying it
-// asks the channel, so a payer returning from the cashier sees the result
-// even if the notification is late.
+// uncacheOrder drops a cached view after a status change (a refund).
+func (s *Service) uncacheOrder(ctx context.Context, orderNo string) {
+	if err := s.Redis.Client.Del(ctx, orderCacheKey(orderNo)).Err(); err != nil {
+		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
+	}
+}
+
+// cachedPayment returns a cached settled view of an order the caller made.
+func (s *Service) cachedPayment(ctx context.Context, userID, orderNo string) (Payment, bool) {
+	b, err := s.Redis.Client.Get(ctx, orderCacheKey(orderNo)).Bytes()
+	if err != nil {
+		return Payment{}, false
+	}
+	var c cachedOrder
+	if json.Unmarshal(b, &c) != nil || c.Payer != userID {
+		return Payment{}, false
+	}
+	return c.View, true
+}
+
+// GetPayment returns an order the caller made. A settled order is served
+// from the cache; while it is still paying the channel is asked, so a
+// payer returning from the cashier sees the result even if the
+// notification is late.
 func (s *Service) GetPayment(ctx context.Context, userID, orderNo string) (Payment, error) {
+	if v, ok := s.cachedPayment(ctx, userID, orderNo); ok {
+		return v, nil
+	}
 	var o store.OrderRow
 	if err := s.db(ctx).Where("order_no = ? AND payer_user_id = ?", orderNo, userID).Take(&o).Error; err != nil {
 		if isNotFound(err) {

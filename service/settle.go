@@ -258,9 +258,3 @@ func (s *Service) afterPaid(ctx context.Context, o store.OrderRow) {
 		s.OnPaid(ctx, o.OrderNo)
 	}
 }
-
-// settleRefundNotice is replaced by the refund workflow; until refunds
-// exist a refund notification settles nothing.
-func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification) (string, error) {
-	return OutcomeIgnored, nil
-}
