@@ -241,3 +241,31 @@ type MessageSender interface {
 type PhoneSource interface {
 	PhoneNumber(ctx context.Context, code string) (string, error)
 }
+
+// BankTransferRequest pays money to a bank account: a refund that cannot
+// go back through the channel it was paid with. TransferNo is fixed per
+// refund and reused on every retry, so the bank pays it at most once.
+type BankTransferRequest struct {
+	TransferNo  string
+	Amount      Fen
+	BankName    string
+	AccountName string
+	AccountNo   string
+	Memo        string
+}
+
+// BankTransferResult is the bank's answer; RefundPending covers
+// "processing" and "unknown".
+type BankTransferResult struct {
+	TransferNo string
+	State      RefundState
+	At         time.Time
+}
+
+// BankTransfer is the partner bank's transfer interface (退库 to an
+// account). Transfer is idempotent by TransferNo; a timeout is pending,
+// to be settled by QueryTransfer.
+type BankTransfer interface {
+	Transfer(ctx context.Context, req BankTransferRequest) (BankTransferResult, error)
+	QueryTransfer(ctx context.Context, transferNo string) (BankTransferResult, error)
+}

@@ -64,6 +64,13 @@ type Deps struct {
 	// Cashiers pay orders as the payer would at a channel's cashier, for
 	// channels running against their in-process fakes (sandbox mode).
 	Cashiers map[string]Cashier
+	// Bank pays refunds to bank accounts.
+	Bank models.BankTransfer
+	// Messengers push messages to users of a login channel (WeChat
+	// subscribe messages); the in-app message list is kept regardless.
+	Messengers map[string]models.MessageSender
+	// Certificates renders and signs certificates.
+	Certificates CertificateDeps
 	// OnPaid, if set, is told about every newly settled order (messages).
 	OnPaid func(ctx context.Context, orderNo string)
 }

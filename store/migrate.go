@@ -17,6 +17,11 @@ import (
 //	{{TIME}}  a UTC timestamp       {{BLOB}}  binary data
 //	{{TEXT}}  long text             {{TABLE}} MySQL table options
 //
+// A statement that must differ by dialect (a trigger, say) starts with
+// {{ONLY:postgres}}, {{ONLY:mysql}} or {{ONLY:sqlite}} and runs only there;
+// write each such statement on one line, since statements are split at
+// semicolons that end a line.
+//
 // Each file is applied once, in order, and recorded in schema_migrations.
 //
 //go:embed migrations/*.sql
@@ -67,6 +72,24 @@ func (db *DB) render(sql string) string {
 		r = strings.NewReplacer("{{TIME}}", "DATETIME", "{{BLOB}}", "BLOB", "{{TEXT}}", "TEXT", "{{TABLE}}", "")
 	}
 	return r.Replace(sql)
+}
+
+// forDialect drops statements marked for other dialects and strips the
+// marks from the rest.
+func (db *DB) forDialect(stmts []string) []string {
+	var out []string
+	for _, st := range stmts {
+		t := strings.TrimSpace(st)
+		if rest, ok := strings.CutPrefix(t, "{{ONLY:"); ok {
+			d, body, found := strings.Cut(rest, "}}")
+			if !found || Dialect(d) != db.Dialect {
+				continue
+			}
+			t = strings.TrimSpace(body)
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // splitStatements splits a migration on semicolons that end a line; the
@@ -149,7 +172,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		if err != nil {
 			return applied, err
 		}
-		for _, stmt := range splitStatements(db.render(m.sql)) {
+		for _, stmt := range db.forDialect(splitStatements(db.render(m.sql))) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				_ = tx.Rollback()
 				return applied, fmt.Errorf("migration %s: %w", m.name, err)

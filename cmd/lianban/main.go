@@ -11,7 +11,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/catalog"
+	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/channels/sandbox"
 	"github.com/lianban/lianban/handlers"
 	"github.com/lianban/lianban/models"
@@ -98,9 +101,6 @@ type App struct {
 // message when something is missing or unreachable.
 func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	log.Info("starting lianban", "config", cfg.Masked())
-	if !cfg.Sandbox && cfg.PIIKey == "" {
-		return nil, errors.New("LIANBAN_PII_KEY is required outside sandbox mode (base64 of 32 random bytes)")
-	}
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
@@ -150,6 +150,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := wireChannels(ctx, cfg, &deps, app); err != nil {
 		return nil, err
 	}
+	if deps.Certificates, err = certificateDeps(cfg); err != nil {
+		return nil, err
+	}
 	app.svc = service.New(deps, opt)
 	if cfg.Sandbox {
 		for _, p := range sandbox.DemoPeople() {
@@ -187,17 +190,48 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 	return nil
 }
 
+// certificateDeps parses the font once and sets up signing. The
+// verification-code secret is derived from the signing key so one secret
+// configures both.
+func certificateDeps(cfg Config) (service.CertificateDeps, error) {
+	r, err := certificate.NewRenderer(cfg.PublicURL + "/api/v1/certificates/verify")
+	if err != nil {
+		return service.CertificateDeps{}, fmt.Errorf("certificate renderer: %w", err)
+	}
+	seed, err := loadKey(cfg, "LIANBAN_CERT_SIGNING_KEY", cfg.CertSigningKey, "cert.key")
+	if err != nil {
+		return service.CertificateDeps{}, err
+	}
+	keyID := fmt.Sprintf("ed25519-%x", sha256.Sum256(seed))[:16]
+	signer, err := certificate.NewEd25519Signer(seed, keyID)
+	if err != nil {
+		return service.CertificateDeps{}, err
+	}
+	m := hmac.New(sha256.New, seed)
+	m.Write([]byte("lianban/certificate/verify-code/v1"))
+	return service.CertificateDeps{Renderer: r, Signer: signer, VerifySecret: m.Sum(nil)}, nil
+}
+
 // loadPIIKey reads LIANBAN_PII_KEY, or in sandbox mode a key generated
 // once and kept under the data directory so restarts can read old data.
 func loadPIIKey(cfg Config) ([]byte, error) {
-	if cfg.PIIKey != "" {
-		k, err := base64.StdEncoding.DecodeString(cfg.PIIKey)
+	return loadKey(cfg, "LIANBAN_PII_KEY", cfg.PIIKey, "pii.key")
+}
+
+// loadKey decodes a base64 32-byte key from configuration; in sandbox mode
+// an unset key is generated once and kept under the data directory.
+func loadKey(cfg Config, name, configured, file string) ([]byte, error) {
+	if configured != "" {
+		k, err := base64.StdEncoding.DecodeString(configured)
 		if err != nil || len(k) != 32 {
-			return nil, errors.New("LIANBAN_PII_KEY must be base64 of exactly 32 bytes")
+			return nil, fmt.Errorf("%s must be base64 of exactly 32 bytes", name)
 		}
 		return k, nil
 	}
-	path := filepath.Join(cfg.DataDir, "pii.key")
+	if !cfg.Sandbox {
+		return nil, fmt.Errorf("%s is required outside sandbox mode (base64 of 32 random bytes)", name)
+	}
+	path := filepath.Join(cfg.DataDir, file)
 	if b, err := os.ReadFile(path); err == nil {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil || len(k) != 32 {

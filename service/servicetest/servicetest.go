@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/catalog"
+	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/channels/sandbox"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
@@ -75,6 +76,19 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 		Logins:   map[string]models.LoginChannel{models.ChannelTaxApp: sandbox.NewLogin(models.ChannelTaxApp), models.ChannelMengsuban: sandbox.NewLogin(models.ChannelMengsuban)},
 		Payments: map[string]models.PaymentChannel{models.ChannelSandbox: sbx},
 		Cashiers: map[string]service.Cashier{models.ChannelSandbox: sbx}}
+	renderer, err := certificate.NewRenderer(cfg.PublicURL + "/api/v1/certificates/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := make([]byte, 32)
+	_, _ = rand.Read(seed)
+	signer, err := certificate.NewEd25519Signer(seed, "test-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifySecret := make([]byte, 32)
+	_, _ = rand.Read(verifySecret)
+	deps.Certificates = service.CertificateDeps{Renderer: renderer, Signer: signer, VerifySecret: verifySecret}
 	opt := service.Defaults()
 	opt.Sandbox = true
 	opt.PublicBaseURL = cfg.PublicURL
