@@ -10,15 +10,16 @@ import (
 
 // statusOf is the one place a domain error becomes an HTTP status.
 var statusOf = map[models.Kind]int{
-	models.KindInternal:        http.StatusInternalServerError,
-	models.KindInvalid:         http.StatusBadRequest,
-	models.KindUnauthenticated: http.StatusUnauthorized,
-	models.KindForbidden:       http.StatusForbidden,
-	models.KindNotFound:        http.StatusNotFound,
-	models.KindConflict:        http.StatusConflict,
-	models.KindUnprocessable:   http.StatusUnprocessableEntity,
-	models.KindRateLimited:     http.StatusTooManyRequests,
-	models.KindUnavailable:     http.StatusServiceUnavailable,
+	models.KindInternal:         http.StatusInternalServerError,
+	models.KindInvalid:          http.StatusBadRequest,
+	models.KindUnauthenticated:  http.StatusUnauthorized,
+	models.KindForbidden:        http.StatusForbidden,
+	models.KindNotFound:         http.StatusNotFound,
+	models.KindConflict:         http.StatusConflict,
+	models.KindUnprocessable:    http.StatusUnprocessableEntity,
+	models.KindRateLimited:      http.StatusTooManyRequests,
+	models.KindUnavailable:      http.StatusServiceUnavailable,
+	models.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 }
 
 // errorBody is the API's error shape.

@@ -14,8 +14,11 @@ import (
 // idempotent runs a create operation under the request's Idempotency-Key:
 // the same key and body get the first response again; the same key with
 // another body is 409 IDEMPOTENCY_KEY_REUSED. in is filled from the body.
-// Outcomes that a retry could change (internal errors, an unavailable
-// channel) are not remembered, so a retry with the key runs again.
+// Only outcomes a retry cannot change are remembered: success and the
+// business refusals (invalid, conflict, unprocessable). Errors that time
+// or another step can change (internal, unavailable, rate limited, not
+// authenticated, identity not yet bound, not found) release the key, so a
+// retry with it runs again.
 func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, any, error)) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
 	if err != nil {
@@ -52,11 +55,11 @@ func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, 
 	status, v, runErr := run()
 	if runErr != nil {
 		st, eb := errorResponse(runErr, requestID(c))
-		if st >= 500 {
-			s.svc.IdempotencyAbort(ctx, userID(c), op, key)
-		} else {
+		if final(runErr) {
 			b, _ := json.Marshal(eb)
 			s.svc.IdempotencyFinish(ctx, userID(c), op, key, st, b)
+		} else {
+			s.svc.IdempotencyAbort(ctx, userID(c), op, key)
 		}
 		s.fail(c, runErr)
 		return
@@ -80,4 +83,17 @@ func (s *Server) render(c *gin.Context, status int, v any, err error) {
 		return
 	}
 	c.JSON(status, v)
+}
+
+// final reports whether a failed request would fail the same way again.
+func final(err error) bool {
+	e, ok := models.AsError(err)
+	if !ok {
+		return false
+	}
+	switch e.Kind {
+	case models.KindInvalid, models.KindConflict, models.KindUnprocessable:
+		return true
+	}
+	return false
 }

@@ -15,7 +15,7 @@ func (s *Server) listEnrolments(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+	page(s, c, items)
 }
 
 func (s *Server) createEnrolment(c *gin.Context) {
@@ -43,7 +43,7 @@ func (s *Server) queryPayables(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+	page(s, c, items)
 }
 
 func (s *Server) createDeclaration(c *gin.Context) {
@@ -130,14 +130,16 @@ func (s *Server) listRecords(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+	page(s, c, items)
 }
 
 // notify hands a channel's notification to the settlement workflow, which
 // writes the channel's own acknowledgement.
 func (s *Server) notify(channel string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		s.svc.HandleNotification(c.Request.Context(), channel, c.Writer, c.Request)
+		if err := s.svc.HandleNotification(c.Request.Context(), channel, c.Writer, c.Request); err != nil {
+			s.fail(c, err)
+		}
 	}
 }
 

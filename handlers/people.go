@@ -77,7 +77,7 @@ func (s *Server) listFamily(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+	page(s, c, items)
 }
 
 func (s *Server) addFamilyMember(c *gin.Context) {
@@ -120,7 +120,7 @@ func (s *Server) listGrants(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": ""})
+	page(s, c, items)
 }
 
 func (s *Server) revokeGrant(c *gin.Context) {
@@ -135,4 +135,3 @@ func (s *Server) revokeGrant(c *gin.Context) {
 func personQuery(c *gin.Context) service.PersonRef {
 	return service.ParsePersonRef(strings.TrimSpace(c.Query("person")))
 }
-

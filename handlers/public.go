@@ -28,7 +28,7 @@ func (s *Server) getReady(c *gin.Context) {
 }
 
 func (s *Server) listServices(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"items": s.services, "next_page_token": ""})
+	page(s, c, s.services)
 }
 
 // policyResponse is one region's fee standards for a year with the policy

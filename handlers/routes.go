@@ -46,16 +46,22 @@ func New(cfg Config) *Server {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &Server{svc: cfg.Service, services: cfg.Services, policy: cfg.Policy, log: cfg.Log, ready: cfg.Ready,
 		sandbox: cfg.Sandbox, metrics: newMetrics(reg), registry: reg}
+	if s.services == nil {
+		s.services = []models.Service{}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// A trailing-slash redirect would answer without the API's error body
+	// and request id; an unknown path is simply 404.
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	r.Use(withRequestID(), s.observe(), s.recoverer())
 	r.NoRoute(func(c *gin.Context) { s.fail(c, models.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) {
-		s.fail(c, &models.Error{Kind: models.KindInvalid, Code: "METHOD_NOT_ALLOWED", Message: "不支持该请求方法"})
+		s.fail(c, &models.Error{Kind: models.KindMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "不支持该请求方法"})
 	})
 
 	r.GET("/healthz", s.getHealth)
@@ -70,7 +76,7 @@ func New(cfg Config) *Server {
 	v1.GET("/services", s.listServices)
 	v1.GET("/policy", s.getPolicy)
 
-	login := v1.Group("/sessions", s.limit("login", 30, time.Minute))
+	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute))
 	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
 	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))

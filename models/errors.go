@@ -8,15 +8,16 @@ type Kind int
 
 // The kinds of error lianban reports.
 const (
-	KindInternal        Kind = iota // a bug or an outage; clients see only a generic message
-	KindInvalid                     // the request is malformed (400)
-	KindUnauthenticated             // no or dead session (401)
-	KindForbidden                   // authenticated but not allowed (403)
-	KindNotFound                    // no such object, or not visible to the caller (404)
-	KindConflict                    // the state forbids it: already done, duplicate (409)
-	KindUnprocessable               // well-formed but the rules say no (422)
-	KindRateLimited                 // too many attempts (429)
-	KindUnavailable                 // a channel or dependency did not answer; retry later (503)
+	KindInternal         Kind = iota // a bug or an outage; clients see only a generic message
+	KindInvalid                      // the request is malformed (400)
+	KindUnauthenticated              // no or dead session (401)
+	KindForbidden                    // authenticated but not allowed (403)
+	KindNotFound                     // no such object, or not visible to the caller (404)
+	KindConflict                     // the state forbids it: already done, duplicate (409)
+	KindUnprocessable                // well-formed but the rules say no (422)
+	KindRateLimited                  // too many attempts (429)
+	KindUnavailable                  // a channel or dependency did not answer; retry later (503)
+	KindMethodNotAllowed             // the path exists, the method does not (405)
 )
 
 // Error is a domain error with a stable UPPER_SNAKE code front ends switch

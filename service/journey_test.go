@@ -22,7 +22,7 @@ func newEnv(t *testing.T, db *store.DB) *servicetest.Env {
 	t.Helper()
 	var env *servicetest.Env
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		env.Svc.HandleNotification(r.Context(), models.ChannelSandbox, w, r)
+		_ = env.Svc.HandleNotification(r.Context(), models.ChannelSandbox, w, r)
 	}))
 	t.Cleanup(srv.Close)
 	env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL})
@@ -253,7 +253,7 @@ func TestTwentyDuplicateNotificationsSettleOnce(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/api/v1/notify/sandbox", bytesReader(body))
 			r.Header = header.Clone()
 			w := httptest.NewRecorder()
-			env.Svc.HandleNotification(ctx, models.ChannelSandbox, w, r)
+			_ = env.Svc.HandleNotification(ctx, models.ChannelSandbox, w, r)
 			codes[i] = w.Code
 			return nil
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/lianban/lianban/models"
@@ -121,7 +122,10 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 	if err := s.db(ctx).Where("order_no = ?", d.OrderNo).Take(&order).Error; err != nil {
 		return Payment{}, false, internal("order", err)
 	}
-	if order.Status == OrderCreated && order.PayParams == "" && order.Channel == in.Channel {
+	if order.Channel != in.Channel && (order.Status == OrderCreated || order.Status == OrderPaying) {
+		return s.switchChannel(ctx, sess, in, order)
+	}
+	if order.Status == OrderCreated && order.PayParams == "" {
 		// The first prepay did not get through; try again with the same
 		// out_trade_no, which the channel treats as the same order.
 		p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
@@ -131,15 +135,51 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 	return p, false, err
 }
 
+// switchChannel lets a payer change their mind about how to pay. The open
+// order is closed at its channel first (a payer who paid meanwhile is
+// settled instead), and only then is a new order opened: two open orders
+// for one declaration could both be paid. Channels refuse to close an
+// order in its first minutes, so an early switch is asked to wait.
+func (s *Service) switchChannel(ctx context.Context, sess Session, in PayInput, order store.OrderRow) (Payment, bool, error) {
+	if age := s.now().Sub(order.CreatedAt); age < s.opt.MinCloseAge && order.Status == OrderPaying {
+		wait := (s.opt.MinCloseAge - age).Round(time.Minute)
+		return Payment{}, false, models.ErrDeclarationPaying.WithReason(fmt.Sprintf("已有未完成的订单，请完成支付，或约%d分钟后再更换缴费方式", int(wait.Minutes())+1))
+	}
+	if err := s.closeOrder(ctx, order); err != nil {
+		return Payment{}, false, err
+	}
+	var d store.DeclarationRow
+	if err := s.db(ctx).Where("id = ?", order.DeclarationID).Take(&d).Error; err != nil {
+		return Payment{}, false, internal("declaration", err)
+	}
+	if d.Status != DeclOpen {
+		// The close found the order paid: show the payer that order.
+		if err := s.db(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+			return Payment{}, false, internal("order", err)
+		}
+		if order.Status == OrderPaid {
+			return Payment{}, false, models.ErrAlreadyPaid
+		}
+		return Payment{}, false, models.ErrDeclarationPaying
+	}
+	return s.CreatePayment(ctx, sess, in)
+}
+
 func (s *Service) prepay(ctx context.Context, ch models.PaymentChannel, sess Session, order store.OrderRow, d store.DeclarationRow, h5 bool) (Payment, error) {
 	params, err := ch.Prepay(ctx, models.PrepayRequest{OrderNo: order.OrderNo, Amount: models.Fen(order.AmountFen),
 		Description: models.Scheme(order.Scheme).Name() + " " + d.PeriodFrom + "-" + d.PeriodTo,
 		Payer:       models.ChannelIdentity{Channel: sess.Channel, Subject: sess.Subject}, ExpiresAt: order.ExpiresAt, H5: h5})
 	if err != nil {
-		s.Log.WarnContext(ctx, "prepay failed; order stays open for retry", "order_no", order.OrderNo, "channel", order.Channel, "err", err)
-		if _, ok := models.AsError(err); ok {
+		if e, ok := models.AsError(err); ok && e.Kind != models.KindUnavailable && e.Kind != models.KindInternal {
+			// The channel refused the order outright: it does not exist
+			// there, so give the declaration back for another try.
+			s.Log.WarnContext(ctx, "prepay refused; order failed", "order_no", order.OrderNo, "channel", order.Channel, "err", err)
+			if ferr := s.failOrder(ctx, order); ferr != nil {
+				return Payment{}, ferr
+			}
 			return Payment{}, err
 		}
+		s.Log.WarnContext(ctx, "prepay unanswered; order stays open for retry", "order_no", order.OrderNo, "channel", order.Channel, "err", err)
 		return Payment{}, models.ErrUnavailable
 	}
 	b, _ := json.Marshal(params)
@@ -152,6 +192,20 @@ func (s *Service) prepay(ctx context.Context, ch models.PaymentChannel, sess Ses
 	}
 	s.Log.InfoContext(ctx, "order opened", "order_no", order.OrderNo, "channel", order.Channel, "amount_fen", order.AmountFen)
 	return s.paymentView(ctx, order)
+}
+
+// failOrder marks an order the channel refused as failed and reopens its
+// declaration.
+func (s *Service) failOrder(ctx context.Context, o store.OrderRow) error {
+	now := s.now()
+	return internal("fail order", s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", o.OrderNo, OrderCreated).
+			Updates(map[string]any{"status": OrderFailed, "closed_at": now, "updated_at": now})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		return reopenDeclaration(tx, o, now)
+	}))
 }
 
 func (s *Service) paymentView(ctx context.Context, o store.OrderRow) (Payment, error) {

@@ -32,12 +32,12 @@ const (
 // HandleNotification verifies and settles a channel notification and
 // writes the channel's acknowledgement. It acknowledges only after the
 // settlement committed; a database failure asks the provider to retry.
-// It never depends on Redis.
-func (s *Service) HandleNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) {
+// It never depends on Redis. It returns ErrNotFound, having written
+// nothing, when the channel is not configured.
+func (s *Service) HandleNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) error {
 	ch, ok := s.Payments[channel]
 	if !ok {
-		http.NotFound(w, r)
-		return
+		return models.ErrNotFound
 	}
 	n, err := ch.ParseNotification(ctx, r)
 	switch {
@@ -46,24 +46,25 @@ func (s *Service) HandleNotification(ctx context.Context, channel string, w http
 		// retry will not change that, so acknowledge after noting it.
 		s.anomaly(ctx, "notify", channel, n.OrderNo, "foreign_notification", "通知的应用或商户号与本系统不符")
 		ch.Acknowledge(w, true)
-		return
+		return nil
 	case err != nil:
 		// A forged, tampered, stale or probe request: settle nothing. The
 		// real provider never sends these, so the retry it might cause is
 		// harmless.
 		s.Log.WarnContext(ctx, "notification rejected", "channel", channel, "err", err)
 		ch.Acknowledge(w, false)
-		return
+		return nil
 	}
 	n.Channel = channel
 	outcome, err := s.Settle(ctx, n, "notify")
 	if err != nil {
 		s.Log.ErrorContext(ctx, "notification not settled; provider will retry", "channel", channel, "order_no", n.OrderNo, "err", err)
 		ch.Acknowledge(w, false)
-		return
+		return nil
 	}
 	s.Log.InfoContext(ctx, "notification processed", "channel", channel, "order_no", n.OrderNo, "outcome", outcome)
 	ch.Acknowledge(w, true)
+	return nil
 }
 
 // Settle applies a verified payment result to our order in one

@@ -131,15 +131,16 @@ func (s *Service) closeOrder(ctx context.Context, o store.OrderRow) error {
 	if !ok {
 		return models.ErrChannelUnsupported
 	}
-	if o.Status == OrderPaying {
-		err := ch.Close(ctx, o.OrderNo)
-		if errors.Is(err, models.ErrOrderPaidAtChannel) {
-			_, err := s.queryAndSettle(ctx, o)
-			return err
-		}
-		if err != nil {
-			return err
-		}
+	// A created order may exist at the channel too (its prepay timed out),
+	// so it is closed there as well; closing an order the channel never
+	// saw is harmless.
+	err := ch.Close(ctx, o.OrderNo)
+	if errors.Is(err, models.ErrOrderPaidAtChannel) {
+		_, err := s.queryAndSettle(ctx, o)
+		return err
+	}
+	if err != nil {
+		return err
 	}
 	now := s.now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
@@ -148,14 +149,20 @@ func (s *Service) closeOrder(ctx context.Context, o store.OrderRow) error {
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
-		res = tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ? AND order_no = ?", o.DeclarationID, DeclPaying, o.OrderNo).
-			Updates(map[string]any{"status": DeclOpen, "order_no": "", "updated_at": now})
-		if res.Error != nil || res.RowsAffected != 1 {
-			return res.Error
-		}
-		return tx.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", o.DeclarationID, ClaimPaying).
-			Update("state", ClaimDeclared).Error
+		return reopenDeclaration(tx, o, now)
 	})
+}
+
+// reopenDeclaration gives a declaration whose order ended unpaid back to
+// the payer, with its months still held.
+func reopenDeclaration(tx *gorm.DB, o store.OrderRow, now time.Time) error {
+	res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ? AND order_no = ?", o.DeclarationID, DeclPaying, o.OrderNo).
+		Updates(map[string]any{"status": DeclOpen, "order_no": "", "updated_at": now})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return res.Error
+	}
+	return tx.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", o.DeclarationID, ClaimPaying).
+		Update("state", ClaimDeclared).Error
 }
 
 // advanceCredits asks the treasury about paid records and marks the

@@ -146,7 +146,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	opt.PublicBaseURL = cfg.PublicURL
 	opt.WorkerInterval = cfg.WorkerInterval
 	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: cat.Policy, Clock: clock, Log: log,
-		Logins: map[string]models.LoginChannel{}, Payments: map[string]models.PaymentChannel{}, Cashiers: map[string]service.Cashier{}}
+		Logins: map[string]models.LoginChannel{}, Payments: map[string]models.PaymentChannel{}, Cashiers: map[string]service.Cashier{},
+		Messengers: map[string]models.MessageSender{}}
 	if err := wireChannels(ctx, cfg, &deps, app); err != nil {
 		return nil, err
 	}
@@ -167,27 +168,6 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Sandbox: cfg.Sandbox, Ready: app.ready})
 	ok = true
 	return app, nil
-}
-
-// wireChannels sets up every login and payment channel: the configured
-// ones with their keys, and in sandbox mode in-process fakes for the rest.
-func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) error {
-	if !cfg.Sandbox {
-		return nil
-	}
-	hc := &http.Client{Timeout: 15 * time.Second}
-	sbx := sandbox.NewPay(cfg.PublicURL+"/sandbox/pay/", cfg.PublicURL+"/api/v1/notify/sandbox", d.Clock, hc)
-	d.Payments[models.ChannelSandbox] = sbx
-	d.Cashiers[models.ChannelSandbox] = sbx
-	for _, ch := range []string{models.ChannelTaxApp, models.ChannelMengsuban} {
-		if _, ok := d.Logins[ch]; !ok {
-			d.Logins[ch] = sandbox.NewLogin(ch)
-		}
-	}
-	d.Identity = sandbox.NewRegistry(sandbox.DemoPeople())
-	st := sandbox.Settlement{CreditDelay: cfg.CreditDelay, BookDelay: cfg.BookDelay, Clock: d.Clock}
-	d.Treasury, d.Agency = st, st
-	return nil
 }
 
 // certificateDeps parses the font once and sets up signing. The

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lianban/lianban/channels/alipay"
+	"github.com/lianban/lianban/channels/alipay/alipayfake"
+	"github.com/lianban/lianban/channels/sandbox"
+	"github.com/lianban/lianban/channels/wechat"
+	"github.com/lianban/lianban/channels/wechat/wechatfake"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+)
+
+// cashierFunc adapts a fake's Pay to service.Cashier.
+type cashierFunc func(orderNo string, success bool) error
+
+func (f cashierFunc) Pay(_ context.Context, orderNo string, success bool) error {
+	return f(orderNo, success)
+}
+
+// wireChannels sets up every login and payment channel. A channel whose
+// keys are configured uses them and its configured base URL, sandbox or
+// not; in sandbox mode every other channel runs against its in-process
+// fake, through the same SDK code as production. Outside sandbox mode an
+// unconfigured channel is simply absent.
+func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) error {
+	hc := &http.Client{Timeout: 15 * time.Second}
+	if err := wireWechat(ctx, cfg, d, app, hc); err != nil {
+		return err
+	}
+	if err := wireAlipay(cfg, d, app, hc); err != nil {
+		return err
+	}
+	if !cfg.Sandbox {
+		return nil
+	}
+	sbx := sandbox.NewPay(cfg.PublicURL+"/sandbox/pay/", cfg.PublicURL+"/api/v1/notify/sandbox", d.Clock, hc)
+	d.Payments[models.ChannelSandbox] = sbx
+	d.Cashiers[models.ChannelSandbox] = sbx
+	for _, ch := range []string{models.ChannelTaxApp, models.ChannelMengsuban} {
+		if _, ok := d.Logins[ch]; !ok {
+			d.Logins[ch] = sandbox.NewLogin(ch)
+		}
+	}
+	d.Identity = sandbox.NewRegistry(sandbox.DemoPeople())
+	st := sandbox.Settlement{CreditDelay: cfg.CreditDelay, BookDelay: cfg.BookDelay, Clock: d.Clock}
+	d.Treasury, d.Agency = st, st
+	return nil
+}
+
+func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *http.Client) error {
+	wc := wechat.Config{AppID: cfg.WechatAppID, Secret: cfg.WechatSecret, APIBase: cfg.WechatAPIBase,
+		MchID: cfg.WechatPayMchID, MchSerial: cfg.WechatPayMchSerial, APIv3Key: cfg.WechatPayAPIv3Key,
+		PubKeyID: cfg.WechatPayPubKeyID, PayAPIBase: cfg.WechatPayAPIBase, NotifyURL: cfg.WechatPayNotifyURL,
+		Templates: map[models.MessageKind]string{}, Logger: app.log}
+	for kind, tpl := range map[models.MessageKind]string{models.MessagePaymentSucceeded: cfg.WechatTplPaymentSucceeded,
+		models.MessageRefundResult: cfg.WechatTplRefundResult, models.MessagePeriodEnding: cfg.WechatTplPeriodEnding} {
+		if tpl != "" {
+			wc.Templates[kind] = tpl
+		}
+	}
+	if err := wc.LoadKeyFiles(wechat.KeyFiles{MchKey: cfg.WechatPayMchKeyFile, PubKey: cfg.WechatPayPubKeyFile,
+		PlatformCerts: cfg.WechatPayPlatformCertFile}); err != nil {
+		return fmt.Errorf("wechat pay keys: %w", err)
+	}
+	mpReal, payReal := wc.MiniProgramConfigured(), wc.PayConfigured()
+	if mpReal {
+		if err := wc.ValidateMiniProgram(); err != nil {
+			return fmt.Errorf("wechat mini-program is partly configured: %w", err)
+		}
+	}
+	if payReal {
+		if err := wc.ValidatePay(); err != nil {
+			return fmt.Errorf("wechat pay is partly configured: %w", err)
+		}
+	}
+	var fake *wechatfake.Server
+	if cfg.Sandbox && (!mpReal || !payReal) {
+		fake = wechatfake.New(wechatfake.Options{AppID: cfg.WechatAppID, Logger: app.log})
+		fake.Start()
+		app.closers = append(app.closers, fake.Close)
+		app.log.Info("wechat runs against its in-process fake", "mini_program", !mpReal, "pay", !payReal)
+	}
+	mpCfg, payCfg := wc, wc
+	if fake != nil {
+		fc := fake.ClientConfig(cfg.PublicURL + "/api/v1/notify/wechatpay")
+		fc.Logger, fc.Templates = app.log, wechatfake.DefaultTemplates()
+		if !mpReal {
+			mpCfg = fc
+		}
+		if !payReal {
+			payCfg = fc
+		}
+	}
+	if mpReal || fake != nil {
+		mp := wechat.NewMiniProgram(mpCfg, app.redis.Client, hc)
+		d.Logins[models.ChannelWechat] = mp
+		d.Messengers[models.ChannelWechat] = mp
+	}
+	if payReal || fake != nil {
+		pay, err := wechat.NewPay(ctx, payCfg, hc, d.Clock)
+		if err != nil {
+			return fmt.Errorf("wechat pay: %w", err)
+		}
+		d.Payments[models.ChannelWechat] = pay
+		if !payReal {
+			d.Cashiers[models.ChannelWechat] = cashierFunc(fake.Pay)
+		}
+	}
+	return nil
+}
+
+func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
+	ac := alipay.Config{AppID: cfg.AlipayAppID, SellerID: cfg.AlipaySellerID, Gateway: cfg.AlipayGateway,
+		NotifyURL: cfg.AlipayNotifyURL}
+	if err := ac.LoadKeyFiles(cfg.AlipayPrivateKeyFile, cfg.AlipayPublicKeyFile); err != nil {
+		return fmt.Errorf("alipay keys: %w", err)
+	}
+	configured := ac.Configured()
+	if configured {
+		if err := ac.Validate(); err != nil {
+			return fmt.Errorf("alipay is partly configured: %w", err)
+		}
+	} else if cfg.Sandbox {
+		fake := alipayfake.New(alipayfake.Options{Clock: d.Clock})
+		fake.Start()
+		app.closers = append(app.closers, fake.Close)
+		ac = fake.ClientConfig(cfg.PublicURL + "/api/v1/notify/alipay")
+		d.Cashiers[models.ChannelAlipay] = cashierFunc(fake.Pay)
+		app.log.Info("alipay runs against its in-process fake")
+	} else {
+		return nil
+	}
+	c, err := alipay.New(ac, hc, d.Clock)
+	if err != nil {
+		return errors.Join(errors.New("alipay"), err)
+	}
+	d.Logins[models.ChannelAlipay] = c
+	d.Payments[models.ChannelAlipay] = c
+	return nil
+}
