@@ -252,10 +252,3 @@ func (s *Service) anomaly(ctx context.Context, source, channel, orderNo, kind, d
 		s.Log.ErrorContext(ctx, "anomaly not recorded", "kind", kind, "order_no", orderNo, "err", err)
 	}
 }
-
-// afterPaid runs best-effort side effects once money is settled.
-func (s *Service) afterPaid(ctx context.Context, o store.OrderRow) {
-	if s.OnPaid != nil {
-		s.OnPaid(ctx, o.OrderNo)
-	}
-}

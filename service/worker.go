@@ -70,6 +70,8 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		{"treasury credit", s.advanceCredits},
 		{"agency booking", s.advanceBookings},
 		{"expire declarations", s.expireDeclarations},
+		{"reconcile yesterday's bills", s.reconcileYesterday},
+		{"remind of closing windows", s.remindPeriodEnding},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {

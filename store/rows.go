@@ -227,3 +227,31 @@ type IdempotencyRow struct {
 
 // TableName implements gorm's Tabler.
 func (IdempotencyRow) TableName() string { return "idempotency_keys" }
+
+// ReconciliationRow is one T+1 reconciliation of a channel's daily bill.
+type ReconciliationRow struct {
+	Channel    string `gorm:"primaryKey"`
+	BillDate   string `gorm:"primaryKey"`
+	Status     string
+	BillLines  int
+	Matched    int
+	Mismatches int
+	Detail     string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (ReconciliationRow) TableName() string { return "reconciliations" }
+
+// ReminderRow is a reminder already sent, so none is sent twice.
+type ReminderRow struct {
+	PayableID string `gorm:"primaryKey"`
+	Kind      string `gorm:"primaryKey"`
+	UserID    string `gorm:"primaryKey"`
+	SentOn    string
+	CreatedAt time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (ReminderRow) TableName() string { return "reminders" }

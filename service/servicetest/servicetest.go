@@ -15,7 +15,11 @@ import (
 
 	"github.com/lianban/lianban/catalog"
 	"github.com/lianban/lianban/certificate"
+	"github.com/lianban/lianban/channels/alipay"
+	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/channels/sandbox"
+	"github.com/lianban/lianban/channels/wechat"
+	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/store"
@@ -34,6 +38,8 @@ type Env struct {
 	Redis   *store.Redis
 	Clock   *models.ManualClock
 	Sandbox *sandbox.Pay
+	Wechat  *wechatfake.Server // set when Config.Wechat
+	Alipay  *alipayfake.Server // set when Config.Alipay
 	Catalog *catalog.Catalog
 	Deps    service.Deps
 	Opt     service.Options
@@ -43,6 +49,14 @@ type Env struct {
 type Config struct {
 	// PublicURL is where the sandbox provider delivers notifications.
 	PublicURL string
+	// Start is the test clock's start (default Start()).
+	Start time.Time
+	// Wechat and Alipay wire those channels against their fakes (with a
+	// fake's WeChatPay-style timestamps on the wall clock, since the SDKs
+	// check them against it). NotifyRetry is given to both fakes: nil for
+	// their defaults, an empty slice to deliver nothing by themselves.
+	Wechat, Alipay bool
+	NotifyRetry    []time.Duration
 	// Mutate may change deps and options (add channels, shorten delays).
 	Mutate func(*service.Deps, *service.Options)
 }
@@ -60,7 +74,10 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := models.NewManualClock(Start())
+	if cfg.Start.IsZero() {
+		cfg.Start = Start()
+	}
+	clock := models.NewManualClock(cfg.Start)
 	rdb := storetest.Redis(t)
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:1"
@@ -89,6 +106,35 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	verifySecret := make([]byte, 32)
 	_, _ = rand.Read(verifySecret)
 	deps.Certificates = service.CertificateDeps{Renderer: renderer, Signer: signer, VerifySecret: verifySecret}
+	env := &Env{}
+	if cfg.Wechat {
+		fake := wechatfake.New(wechatfake.Options{Clock: models.SystemClock{}, NotifyRetry: cfg.NotifyRetry})
+		fake.Start()
+		t.Cleanup(fake.Close)
+		wc := fake.ClientConfig(cfg.PublicURL + "/api/v1/notify/wechatpay")
+		wc.Templates = wechatfake.DefaultTemplates()
+		mp := wechat.NewMiniProgram(wc, rdb.Client, nil)
+		pay, err := wechat.NewPay(context.Background(), wc, nil, models.SystemClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Logins[models.ChannelWechat] = mp
+		deps.Payments[models.ChannelWechat] = pay
+		deps.Messengers = map[string]models.MessageSender{models.ChannelWechat: mp}
+		env.Wechat = fake
+	}
+	if cfg.Alipay {
+		fake := alipayfake.New(alipayfake.Options{Clock: models.SystemClock{}, NotifyRetry: cfg.NotifyRetry})
+		fake.Start()
+		t.Cleanup(fake.Close)
+		c, err := alipay.New(fake.ClientConfig(cfg.PublicURL+"/api/v1/notify/alipay"), nil, models.SystemClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps.Logins[models.ChannelAlipay] = c
+		deps.Payments[models.ChannelAlipay] = c
+		env.Alipay = fake
+	}
 	opt := service.Defaults()
 	opt.Sandbox = true
 	opt.PublicBaseURL = cfg.PublicURL
@@ -106,7 +152,8 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 			}
 		}
 	}
-	return &Env{Svc: svc, DB: db, Redis: rdb, Clock: clock, Sandbox: sbx, Catalog: cat, Deps: deps, Opt: opt}
+	env.Svc, env.DB, env.Redis, env.Clock, env.Sandbox, env.Catalog, env.Deps, env.Opt = svc, db, rdb, clock, sbx, cat, deps, opt
+	return env
 }
 
 // Person is a demo person by name.

@@ -1,0 +1,105 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+)
+
+// pushTimeout bounds a push to a channel's message API; pushes happen
+// after the money is settled and never hold up an acknowledgement.
+const pushTimeout = 5 * time.Second
+
+// pushTo sends a message to a user through their login channel, if that
+// channel can push, in the background. Failures are logged only: a
+// missing message never changes what happened to the money.
+func (s *Service) pushTo(ctx context.Context, userID string, msg models.Message) {
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return
+	}
+	sender, ok := s.Messengers[u.Channel]
+	if !ok {
+		return
+	}
+	to := models.ChannelIdentity{Channel: u.Channel, Subject: u.Subject, UnionID: u.UnionID}
+	go func() {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
+		defer cancel()
+		if err := sender.SendMessage(pctx, to, msg); err != nil {
+			s.Log.WarnContext(pctx, "push message failed", "kind", msg.Kind, "channel", to.Channel, "err", err)
+		}
+	}()
+}
+
+// afterPaid tells the payer their payment succeeded.
+func (s *Service) afterPaid(ctx context.Context, o store.OrderRow) {
+	paid := s.now()
+	if o.PaidAt != nil {
+		paid = *o.PaidAt
+	}
+	s.pushTo(ctx, o.PayerUserID, models.Message{Kind: models.MessagePaymentSucceeded, Page: "pages/payment/detail?order_no=" + o.OrderNo,
+		Fields: map[string]string{
+			"thing1":            models.Scheme(o.Scheme).Name(),
+			"amount2":           models.Fen(o.AmountFen).Yuan() + "元",
+			"time3":             paid.In(models.Beijing).Format("2006-01-02 15:04"),
+			"character_string4": o.OrderNo,
+		}})
+	if s.OnPaid != nil {
+		s.OnPaid(ctx, o.OrderNo)
+	}
+}
+
+// remindDays is how long before a collection window closes people with
+// unpaid months are reminded.
+const remindDays = 7
+
+// remindPeriodEnding reminds, once per payable and user, whoever enrolled
+// a person with unpaid months when the collection window closes within a
+// week. It scans once a day (a Redis lock spares the scan; the reminders
+// table is what prevents a second message).
+func (s *Service) remindPeriodEnding(ctx context.Context) error {
+	now := s.now().In(models.Beijing)
+	if now.Hour() < 9 {
+		return nil
+	}
+	today := now.Format("2006-01-02")
+	if ok, err := s.Redis.Client.SetNX(ctx, "lb:remind:"+today, "1", 26*time.Hour).Result(); err == nil && !ok {
+		return nil
+	}
+	var ens []store.EnrolmentRow
+	if err := s.db(ctx).Where("status = ?", EnrolmentActive).Find(&ens).Error; err != nil {
+		return err
+	}
+	for _, e := range ens {
+		p, err := s.person(ctx, e.PersonID)
+		if err != nil {
+			return err
+		}
+		for _, y := range s.payableYears(e) {
+			pb, err := s.payable(ctx, e, y, p)
+			if err != nil || !pb.InWindow || len(pb.UnpaidPeriods) == 0 || pb.DueBy == "" {
+				continue
+			}
+			due, err := time.ParseInLocation("2006-01-02", pb.DueBy, models.Beijing)
+			if err != nil || due.Sub(now) > remindDays*24*time.Hour {
+				continue
+			}
+			row := store.ReminderRow{PayableID: pb.PayableID, Kind: string(models.MessagePeriodEnding), UserID: e.EnrolledByUserID,
+				SentOn: today, CreatedAt: s.now()}
+			inserted, err := insertIfAbsent(s.db(ctx), &row)
+			if err != nil {
+				return err
+			}
+			if inserted {
+				s.pushTo(ctx, e.EnrolledByUserID, models.Message{Kind: models.MessagePeriodEnding, Page: "pages/payables/index",
+					Fields: map[string]string{"thing1": pb.SchemeName, "name2": pb.PersonNameMasked,
+						"date3": pb.DueBy, "thing4": fmt.Sprintf("尚有%d期未缴，请在缴费期结束前缴纳", len(pb.UnpaidPeriods))}})
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+)
+
+// Reconciliation run statuses.
+const (
+	ReconRunning = "running"
+	ReconDone    = "done"
+	ReconFailed  = "failed"
+)
+
+// ReconcileResult summarises one channel's bill for one day.
+type ReconcileResult struct {
+	Channel    string
+	BillDate   string
+	BillLines  int
+	Matched    int
+	Mismatches int
+}
+
+// billReadyHour is when channels publish the previous day's bill (WeChat
+// and Alipay: after 10:00 Beijing time).
+const billReadyHour = 10
+
+// reconcileYesterday runs the T+1 reconciliation of yesterday's bills once
+// they are published. Each (channel, day) runs once; a failed download is
+// tried again on the next pass.
+func (s *Service) reconcileYesterday(ctx context.Context) error {
+	now := s.now().In(models.Beijing)
+	if now.Hour() < billReadyHour {
+		return nil
+	}
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, models.Beijing).AddDate(0, 0, -1)
+	names := make([]string, 0, len(s.Payments))
+	for name := range s.Payments {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := s.Payments[name].(models.BillSource); !ok {
+			continue
+		}
+		if _, err := s.Reconcile(ctx, name, day); err != nil {
+			s.Log.WarnContext(ctx, "reconciliation failed; will retry", "channel", name, "day", day.Format("2006-01-02"), "err", err)
+		}
+	}
+	return nil
+}
+
+// Reconcile compares a channel's bill for a Beijing day with our orders.
+// Every channel transaction we had not settled is settled now (the lost
+// notification case) and every difference is recorded as an anomaly with
+// its resolution. A day already reconciled is not run again.
+func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) (ReconcileResult, error) {
+	src, ok := s.Payments[channel].(models.BillSource)
+	if !ok {
+		return ReconcileResult{}, models.ErrChannelUnsupported
+	}
+	date := day.In(models.Beijing).Format("2006-01-02")
+	res := ReconcileResult{Channel: channel, BillDate: date}
+	run := store.ReconciliationRow{Channel: channel, BillDate: date, Status: ReconRunning, StartedAt: s.now()}
+	inserted, err := insertIfAbsent(s.db(ctx), &run)
+	if err != nil {
+		return res, internal("reconciliation run", err)
+	}
+	if !inserted {
+		// Take over only a failed run; a running or finished one is
+		// someone else's or done.
+		upd := s.db(ctx).Model(&store.ReconciliationRow{}).Where("channel = ? AND bill_date = ? AND status = ?", channel, date, ReconFailed).
+			Updates(map[string]any{"status": ReconRunning, "started_at": s.now()})
+		if upd.Error != nil {
+			return res, internal("reconciliation run", upd.Error)
+		}
+		if upd.RowsAffected != 1 {
+			return res, nil
+		}
+	}
+	finish := func(status, detail string) {
+		now := s.now()
+		s.db(ctx).Model(&store.ReconciliationRow{}).Where("channel = ? AND bill_date = ?", channel, date).
+			Updates(map[string]any{"status": status, "bill_lines": res.BillLines, "matched": res.Matched,
+				"mismatches": res.Mismatches, "detail": detail, "finished_at": now})
+	}
+	lines, err := src.DownloadBill(ctx, day)
+	if err != nil {
+		finish(ReconFailed, "账单下载失败")
+		return res, err
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if l.State != models.TradePaid || l.RefundAmount > 0 {
+			continue // refund lines are reconciled by the refund workflow
+		}
+		res.BillLines++
+		seen[l.OrderNo] = true
+		ok, err := s.reconcileLine(ctx, channel, l)
+		if err != nil {
+			finish(ReconFailed, "处理账单明细失败")
+			return res, err
+		}
+		if ok {
+			res.Matched++
+		} else {
+			res.Mismatches++
+		}
+	}
+	// Orders we hold as paid that the bill does not list.
+	from := time.Date(day.In(models.Beijing).Year(), day.In(models.Beijing).Month(), day.In(models.Beijing).Day(), 0, 0, 0, 0, models.Beijing)
+	var ours []store.OrderRow
+	if err := s.db(ctx).Where("channel = ? AND paid_at >= ? AND paid_at < ?", channel, from.UTC(), from.AddDate(0, 0, 1).UTC()).
+		Find(&ours).Error; err != nil {
+		finish(ReconFailed, "读取订单失败")
+		return res, internal("reconcile orders", err)
+	}
+	for _, o := range ours {
+		if !seen[o.OrderNo] {
+			res.Mismatches++
+			s.anomaly(ctx, "reconcile", channel, o.OrderNo, "missing_in_bill",
+				fmt.Sprintf("本系统记为已支付（%d 分），但 %s 渠道账单无此交易；请人工核实渠道交易状态", o.AmountFen, date))
+		}
+	}
+	finish(ReconDone, "")
+	s.Log.InfoContext(ctx, "reconciled", "channel", channel, "day", date, "lines", res.BillLines, "matched", res.Matched, "mismatches", res.Mismatches)
+	return res, nil
+}
+
+// reconcileLine checks one paid bill line; it reports whether it matched.
+func (s *Service) reconcileLine(ctx context.Context, channel string, l models.BillLine) (bool, error) {
+	var o store.OrderRow
+	err := s.db(ctx).Where("order_no = ?", l.OrderNo).Take(&o).Error
+	if isNotFound(err) || (err == nil && o.Channel != channel) {
+		s.anomaly(ctx, "reconcile", channel, l.OrderNo, "unknown_order", "渠道账单有交易但本系统无此订单；请人工核查并原路退款")
+		return false, nil
+	}
+	if err != nil {
+		return false, internal("reconcile order", err)
+	}
+	if l.Amount != models.Fen(o.AmountFen) {
+		s.anomaly(ctx, "reconcile", channel, l.OrderNo, "amount_mismatch",
+			fmt.Sprintf("账单金额 %d 分与订单金额 %d 分不符；请人工核查", l.Amount, o.AmountFen))
+		return false, nil
+	}
+	switch o.Status {
+	case OrderPaid, OrderPartiallyRefunded, OrderRefunded:
+		return true, nil
+	}
+	// Paid at the channel, never settled here (notification and queries
+	// lost, or the order was closed a moment too early): settle it now.
+	if _, err := s.Settle(ctx, models.Notification{Channel: channel, Kind: models.NotifyPayment, OrderNo: l.OrderNo,
+		TransactionID: l.TransactionID, Amount: l.Amount, Paid: true, At: l.At}, "reconcile"); err != nil {
+		return false, err
+	}
+	now := s.now()
+	if err := s.db(ctx).Create(&store.AnomalyRow{ID: newID("an"), Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
+		Kind: "paid_not_settled", Detail: "渠道已收款但本系统未入账（通知丢失）", Resolution: "已按渠道账单补记入账",
+		CreatedAt: now, ResolvedAt: &now}).Error; err != nil {
+		return false, internal("anomaly", err)
+	}
+	return false, nil
+}
+
+// Anomaly is a recorded mismatch, for operators and tests.
+type Anomaly struct {
+	Kind, OrderNo, Channel, Detail, Resolution string
+	Resolved                                   bool
+}
+
+// Anomalies lists recorded anomalies of an order ("" for all), oldest first.
+func (s *Service) Anomalies(ctx context.Context, orderNo string) ([]Anomaly, error) {
+	q := s.db(ctx).Order("created_at, id")
+	if orderNo != "" {
+		q = q.Where("order_no = ?", orderNo)
+	}
+	var rows []store.AnomalyRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, internal("anomalies", err)
+	}
+	out := make([]Anomaly, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Anomaly{Kind: r.Kind, OrderNo: r.OrderNo, Channel: r.Channel, Detail: r.Detail,
+			Resolution: r.Resolution, Resolved: r.ResolvedAt != nil})
+	}
+	return out, nil
+}
