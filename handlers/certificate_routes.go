@@ -1,6 +1,86 @@
 package handlers
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
+	"time"
 
-// certificateRoutes registers the certificate routes.
-func (s *Server) certificateRoutes(v1, auth *gin.RouterGroup) {}
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+)
+
+// Verification limits per client address: enough for a bank clerk
+// checking documents all day, far too few to guess a 40-bit code.
+const (
+	verifyPerMinute = 20
+	verifyPerDay    = 1000
+)
+
+// certificateRoutes registers the certificate routes: issuing, listing and
+// downloading for the people concerned, and the public verification a
+// bank or an employer uses.
+func (s *Server) certificateRoutes(v1, auth *gin.RouterGroup) {
+	v1.GET("/certificates/verify",
+		s.limit("cert-verify", verifyPerMinute, time.Minute),
+		s.limit("cert-verify-day", verifyPerDay, 24*time.Hour),
+		s.verifyCertificate)
+	auth.POST("/certificates", s.issueCertificate)
+	auth.GET("/certificates", s.listCertificates)
+	auth.GET("/certificates/:certificate_no/pdf", s.downloadCertificate)
+}
+
+func (s *Server) issueCertificate(c *gin.Context) {
+	in := service.IssueCertificateInput{Person: service.PersonRef{Self: true}}
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	cert, err := s.svc.IssueCertificate(c.Request.Context(), userID(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/certificates/"+cert.CertificateNo+"/pdf")
+	c.JSON(http.StatusCreated, cert)
+}
+
+func (s *Server) listCertificates(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := s.svc.ListCertificates(c.Request.Context(), userID(c), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+}
+
+func (s *Server) downloadCertificate(c *gin.Context) {
+	pdf, no, err := s.svc.DownloadCertificate(c.Request.Context(), userID(c), c.Param("certificate_no"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+no+`.pdf"`)
+	c.Header("Cache-Control", "private, no-store")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, "application/pdf", pdf)
+}
+
+func (s *Server) verifyCertificate(c *gin.Context) {
+	no, code := c.Query("no"), c.Query("code")
+	if no == "" || code == "" {
+		s.fail(c, models.ErrInvalid.WithReason("请提供证明编号 no 和验证码 code"))
+		return
+	}
+	v, err := s.svc.VerifyCertificate(c.Request.Context(), no, code)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// A verification must be fresh: a revocation shows at once.
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, v)
+}
