@@ -55,6 +55,26 @@ func operationIDs() map[string]string {
 		"GET /api/v1/payments":                          "listPayments",
 		"GET /api/v1/payments/{order_no}":               "getPayment",
 		"GET /api/v1/records":                           "listRecords",
+		// Refunds and the hall's staff side.
+		"POST /api/v1/refunds":                           "createRefund",
+		"GET /api/v1/refunds":                            "listRefunds",
+		"GET /api/v1/refunds/{refund_no}":                "getRefund",
+		"GET /api/v1/me/messages":                        "listMessages",
+		"POST /api/v1/staff/sessions":                    "loginStaff",
+		"DELETE /api/v1/staff/sessions/current":          "logoutStaff",
+		"GET /api/v1/staff/me":                           "getStaffMe",
+		"GET /api/v1/staff/refunds":                      "listStaffRefunds",
+		"GET /api/v1/staff/refunds/{refund_no}":          "getStaffRefund",
+		"POST /api/v1/staff/refunds/{refund_no}/accept":  "acceptRefund",
+		"POST /api/v1/staff/refunds/{refund_no}/refuse":  "refuseRefund",
+		"POST /api/v1/staff/refunds/{refund_no}/review":  "reviewRefund",
+		"POST /api/v1/staff/refunds/{refund_no}/execute": "executeRefund",
+		"GET /api/v1/staff/accounts":                     "listStaffAccounts",
+		"POST /api/v1/staff/accounts":                    "createStaffAccount",
+		"POST /api/v1/staff/accounts/{staff_id}/disable": "disableStaffAccount",
+		"POST /api/v1/staff/accounts/{staff_id}/reset":   "resetStaffAccount",
+		"GET /api/v1/staff/audit":                        "listAuditLog",
+		"GET /api/v1/staff/audit/export":                 "exportAuditLog",
 	}
 }
 
@@ -62,7 +82,7 @@ func operationIDs() map[string]string {
 func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
 		"getPolicy", "loginWechat", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
-		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate"}
+		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff"}
 }
 
 func TestLoadAndOperations(t *testing.T) {
@@ -92,7 +112,9 @@ func TestSecurityAndErrors(t *testing.T) {
 	for path, item := range c.Doc().Paths.Map() {
 		for method, op := range item.Operations() {
 			key := method + " " + path
-			bearer := op.Security != nil && len(*op.Security) == 1 && (*op.Security)[0]["bearerAuth"] != nil
+			// bearerAuth is a citizen's session, staffAuth a hall staff session.
+			bearer := op.Security != nil && len(*op.Security) == 1 &&
+				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["staffAuth"] != nil)
 			isPublic := slices.Contains(publicOperations(), op.OperationID)
 			if bearer == isPublic {
 				t.Errorf("%s (%s): bearerAuth=%v, public=%v", key, op.OperationID, bearer, isPublic)
@@ -192,7 +214,8 @@ func TestCheck(t *testing.T) {
 		{"wechat ack", "POST", "/api/v1/notify/wechatpay", 204, header("X-Request-Id", rid), "", ""},
 		{"wechat retry", "POST", "/api/v1/notify/wechatpay", 500, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"code":"FAIL","message":"失败"}`, ""},
 		{"sandbox ack", "POST", "/api/v1/notify/sandbox", 200, header("Content-Type", "application/json", "X-Request-Id", rid), `{"code":"SUCCESS"}`, ""},
-		{"channel not configured", "POST", "/api/v1/notify/sandbox", 404, header("Content-Type", "text/plain; charset=utf-8", "X-Request-Id", rid), "404 page not found\n", ""},
+		{"channel not configured", "POST", "/api/v1/notify/sandbox", 404, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"error":{"code":"NOT_FOUND","message":"未找到相关信息","request_id":"` + rid + `"}}`, ""},
+		{"channel not configured as text", "POST", "/api/v1/notify/sandbox", 404, header("Content-Type", "text/plain; charset=utf-8", "X-Request-Id", rid), "404 page not found\n", "not documented"},
 		{"readyz 503", "GET", "/readyz", 503, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"unavailable"}`, ""},
 		{"bad header", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", "a b"), `{"status":"ok"}`, "X-Request-Id"},
 	}
