@@ -24,6 +24,11 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Sandbox exposes loginSandbox and the sandbox cashier.
 	Sandbox bool
+	// TrustedProxies are the addresses (CIDRs or IPs) of the load
+	// balancers whose X-Forwarded-For may name the client. Empty trusts
+	// none: the client is the connection's peer, so a caller cannot dodge
+	// the per-client rate limits by forging the header.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -53,6 +58,10 @@ func New(cfg Config) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	r := gin.New()
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		s.log.Error("invalid trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	// A trailing-slash redirect would answer without the API's error body
 	// and request id; an unknown path is simply 404.

@@ -21,6 +21,8 @@ lines=$(echo "$out" | tail -n 3)
 echo "$lines" | sed -n 1p | grep -q '"status":"paid"' || { echo "walkthrough: records not paid"; cat "$work/server.log"; exit 1; }
 echo "$lines" | sed -n 2p | grep -q '"status":"credited"' || { echo "walkthrough: records not credited"; exit 1; }
 echo "$lines" | sed -n 3p | grep -q '"status":"booked"' || { echo "walkthrough: records not booked"; exit 1; }
+echo "$out" | grep -q '"result":"valid"' || { echo "walkthrough: the voucher does not verify"; exit 1; }
+command -v pdftotext >/dev/null && { pdftotext "$work/voucher.pdf" - | grep -q '缴费凭证' || { echo "walkthrough: voucher.pdf does not read as a voucher"; exit 1; }; }
 if grep -q '150102199003071237\|张三明' "$work/server.log"; then
   echo "walkthrough: personal data found in the server log"; exit 1
 fi

@@ -19,6 +19,9 @@ DECL=$(curl -sf -X POST $B/declarations -H "$AUTH" -H "Idempotency-Key: demo-1" 
 ORDER=$(curl -sf -X POST $B/payments -H "$AUTH" -d "{\"declaration_id\":\"$DECL\",\"channel\":\"sandbox\"}" | json order_no)
 curl -sf -X POST ${B%/api/v1}/sandbox/pay/$ORDER -d '{"result":"success"}'; echo
 curl -sf "$B/payments/$ORDER" -H "$AUTH"; echo
+V=$(curl -sf -X POST $B/certificates -H "$AUTH" -d "{\"kind\":\"payment_voucher\",\"order_no\":\"$ORDER\"}"); echo "$V"
+curl -sf "$B/certificates/$(echo "$V" | json certificate_no)/pdf" -H "$AUTH" -o voucher.pdf && head -c 8 voucher.pdf; echo   # %PDF-1.7
+curl -sf "$B/certificates/verify?no=$(echo "$V" | json certificate_no)&code=$(echo "$V" | json verify_code)"; echo   # "result":"valid"
 curl -sf "$B/records?person=self" -H "$AUTH"; echo        # "status":"paid"
 sleep 3; curl -sf "$B/records?person=self" -H "$AUTH"; echo   # "status":"credited"
 sleep 3; curl -sf "$B/records?person=self" -H "$AUTH"; echo   # "status":"booked"

@@ -28,6 +28,7 @@ type Config struct {
 	BookDelay      time.Duration
 	ShutdownGrace  time.Duration
 	CertSigningKey string
+	TrustedProxies string
 
 	WechatAppID, WechatSecret, WechatAPIBase                                   string
 	WechatPayMchID, WechatPayMchSerial, WechatPayMchKeyFile, WechatPayAPIv3Key string
@@ -94,6 +95,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_SANDBOX_BOOK_DELAY", "4s", false, &c.BookDelay},
 		{"LIANBAN_SHUTDOWN_GRACE", "20s", false, &c.ShutdownGrace},
 		{"LIANBAN_CERT_SIGNING_KEY", "", true, &c.CertSigningKey},
+		{"LIANBAN_TRUSTED_PROXIES", "", false, &c.TrustedProxies},
 		{"LIANBAN_WECHAT_APPID", "", false, &c.WechatAppID},
 		{"LIANBAN_WECHAT_SECRET", "", true, &c.WechatSecret},
 		{"LIANBAN_WECHAT_API_BASE", "https://api.weixin.qq.com", false, &c.WechatAPIBase},

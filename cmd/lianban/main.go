@@ -165,7 +165,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}
 	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: cat.Policy, Log: log,
-		Sandbox: cfg.Sandbox, Ready: app.ready})
+		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies)})
 	ok = true
 	return app, nil
 }
@@ -273,6 +273,17 @@ func (a *App) Serve(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Close releases connections in reverse order of opening.

@@ -1,0 +1,39 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/lianban/lianban/handlers"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// TestAForgedForwardedForDoesNotDodgeTheLoginLimit: with no trusted proxy
+// configured the client is the connection's peer, whatever
+// X-Forwarded-For claims.
+func TestAForgedForwardedForDoesNotDodgeTheLoginLimit(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) { o.LoginRateLimit = 5 }})
+	h := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
+	// A real Redis keeps counters between runs: start from zero.
+	env.Redis.Client.Del(context.Background(), "lb:rl:login:203.0.113.7")
+	limited := 0
+	for i := 0; i < 10; i++ {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/sessions/sandbox", stringsReader(`{"subject":"s"}`))
+		req.RemoteAddr = "203.0.113.7:5555"
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited != 5 {
+		t.Fatalf("%d of 10 logins limited, want 5: the forged header was trusted", limited)
+	}
+}
