@@ -85,6 +85,10 @@ func (s *Service) startSession(ctx context.Context, id models.ChannelIdentity) (
 	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		return LoginResult{}, internal("create user", err)
 	}
+	// Read into a fresh row: gorm adds a non-zero primary key of the
+	// destination to the query, and row still holds the id we failed to
+	// insert when the user already existed.
+	row = store.UserRow{}
 	if err := s.db(ctx).Where("channel = ? AND subject = ?", id.Channel, id.Subject).Take(&row).Error; err != nil {
 		return LoginResult{}, internal("load user", err)
 	}
