@@ -1,6 +1,64 @@
 package handlers
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
 
-// refundRoutes registers the refund and hall-staff routes.
-func (s *Server) refundRoutes(v1, auth *gin.RouterGroup) {}
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/service"
+)
+
+// refundRoutes registers the refund and hall-staff routes: the applicant's
+// under the citizen session (auth), the hall's under a staff session of
+// their own (staffRoutes).
+func (s *Server) refundRoutes(v1, auth *gin.RouterGroup) {
+	auth.POST("/refunds", s.createRefund)
+	auth.GET("/refunds", s.listRefunds)
+	auth.GET("/refunds/:refund_no", s.getRefund)
+	auth.GET("/me/messages", s.listMessages)
+	s.staffRoutes(v1)
+}
+
+func (s *Server) createRefund(c *gin.Context) {
+	in := service.RefundInput{Person: service.PersonRef{Self: true}}
+	s.idempotent(c, "createRefund", &in, func() (int, any, error) {
+		r, err := s.svc.CreateRefund(c.Request.Context(), userID(c), in)
+		return http.StatusCreated, r, err
+	})
+}
+
+func (s *Server) listRefunds(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := s.svc.ListRefunds(c.Request.Context(), userID(c), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+}
+
+func (s *Server) getRefund(c *gin.Context) {
+	r, err := s.svc.GetRefund(c.Request.Context(), userID(c), c.Param("refund_no"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) listMessages(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := s.svc.ListMessages(c.Request.Context(), userID(c), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+}

@@ -2,12 +2,98 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
 )
 
-// settleRefundNotice applies a channel's refund notification. Until the
-// refund workflow exists a refund notification settles nothing.
+// settleRefundNotice applies a channel's refund notification (WeChat
+// REFUND.SUCCESS/ABNORMAL/CLOSED…) in one transaction: the notification id
+// is inserted first (a duplicate changes nothing), then the payout it names
+// is confirmed or failed by the same conditional updates the synchronous
+// answer and the worker use, so a notification racing them settles the
+// money once. A notification for a refund we never asked for, or with
+// another amount, is an anomaly.
 func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification) (string, error) {
-	return OutcomeIgnored, nil
+	now := s.now()
+	outcome := OutcomeSettled
+	var pushes []pendingPush
+	var orders []string
+	var failed *store.RefundPayoutRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		outcome, pushes, orders, failed = OutcomeSettled, nil, nil, nil
+		if n.ID != "" {
+			row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
+				Outcome: OutcomeSettled, ReceivedAt: now}
+			inserted, err := insertIfAbsent(tx, &row)
+			if err != nil {
+				return err
+			}
+			if !inserted {
+				outcome = OutcomeDuplicate
+				return nil
+			}
+		}
+		var p store.RefundPayoutRow
+		err := tx.Where("payout_no = ? AND kind = ?", n.OutRefundNo, PayoutChannel).Take(&p).Error
+		if isNotFound(err) || (err == nil && (p.Channel != n.Channel || p.OrderNo != n.OrderNo)) {
+			outcome = OutcomeAnomaly
+			if err := s.markOutcome(tx, n, outcome); err != nil {
+				return err
+			}
+			return s.anomalyTx(tx, "notify", n.Channel, n.OrderNo, "unknown_refund", "退款通知的退款单号 "+n.OutRefundNo+" 不存在")
+		}
+		if err != nil {
+			return err
+		}
+		switch n.RefundState {
+		case models.RefundSuccess:
+			if n.Amount != models.Fen(p.AmountFen) {
+				outcome = OutcomeAnomaly
+				if err := s.markOutcome(tx, n, outcome); err != nil {
+					return err
+				}
+				return s.anomalyTx(tx, "notify", n.Channel, n.OrderNo, "refund_amount_mismatch",
+					fmt.Sprintf("退款通知金额 %d 分与退款 %s 的 %d 分不符", n.Amount, p.PayoutNo, p.AmountFen))
+			}
+			if p.Status != PayoutPending {
+				outcome = OutcomeDuplicate
+				return s.markOutcome(tx, n, outcome)
+			}
+			confirmed, pp, os, err := s.confirmPayoutTx(tx, p.PayoutNo, n.At, "notify")
+			if err != nil {
+				return err
+			}
+			if !confirmed {
+				outcome = OutcomeDuplicate // confirmed meanwhile by an answer, a query or another delivery
+				return s.markOutcome(tx, n, outcome)
+			}
+			pushes, orders = pp, os
+			return nil
+		case models.RefundFailed:
+			if p.Status != PayoutPending {
+				outcome = OutcomeDuplicate
+				return s.markOutcome(tx, n, outcome)
+			}
+			failed = &p
+			return nil
+		}
+		outcome = OutcomeIgnored // still processing
+		return s.markOutcome(tx, n, outcome)
+	})
+	if err != nil {
+		return "", internal("settle refund notice", err)
+	}
+	if failed != nil {
+		if err := s.failPayout(ctx, *failed, "渠道通知：退款失败"); err != nil {
+			return "", err
+		}
+	}
+	for _, o := range orders {
+		s.uncacheOrder(ctx, o)
+	}
+	s.push(ctx, pushes)
+	return outcome, nil
 }

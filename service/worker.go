@@ -70,6 +70,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		{"treasury credit", s.advanceCredits},
 		{"agency booking", s.advanceBookings},
 		{"expire declarations", s.expireDeclarations},
+		{"refund payouts", s.refundWork},
 		{"reconcile yesterday's bills", s.reconcileYesterday},
 		{"remind of closing windows", s.remindPeriodEnding},
 	}
@@ -105,9 +106,18 @@ func (s *Service) followPayingOrders(ctx context.Context) error {
 	}
 	for _, o := range rows {
 		state, err := s.queryAndSettle(ctx, o)
-		if err == nil && state == models.TradePaid {
-			continue
+		if errors.Is(err, models.ErrNotFound) && state != models.TradePaid {
+			// The channel never saw the order (its prepay did not get
+			// through: WeChat's ORDER_NOT_EXIST), so nothing can have been
+			// paid on it. Without this it was never closed and its
+			// declaration stayed paying for good.
+			state, err = models.TradePaying, nil
 		}
+		// A paid answer is not skipped here: the back-off update below
+		// touches only orders still paying, so a settled order is left
+		// alone, while one settlement refused (another amount: an
+		// anomaly) is asked again on the schedule. It used to be queried,
+		// and get a new anomaly, on every worker pass.
 		expired := now.After(o.ExpiresAt) && now.Sub(o.CreatedAt) >= s.opt.MinCloseAge
 		if err == nil && expired && (state == models.TradePaying || state == models.TradeClosed) {
 			if err := s.closeOrder(ctx, o); err != nil {

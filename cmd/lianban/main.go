@@ -66,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		defer app.Close()
 		return app.Serve(ctx)
+	case "staff-bootstrap":
+		return staffBootstrap(ctx, cfg, log, args[1:], stdout)
 	case "migrate":
 		db, err := store.Open(ctx, cfg.Database)
 		if err != nil {
@@ -156,6 +158,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	app.svc = service.New(deps, opt)
+	if err := wireStaff(ctx, cfg, app); err != nil {
+		return nil, err
+	}
 	if cfg.Sandbox {
 		for _, p := range sandbox.DemoPeople() {
 			for kind, unit := range p.UnitInsured {

@@ -17,6 +17,7 @@ import (
 	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/channels/alipay"
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
+	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/channels/sandbox"
 	"github.com/lianban/lianban/channels/wechat"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
@@ -141,6 +142,7 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	opt.LoginRateLimit = 100000
 	opt.OrderRateLimit = 100000
 	opt.BindRateLimit = 100000
+	deps.Bank = bankfake.NewForTest(t, clock).Client()
 	if cfg.Mutate != nil {
 		cfg.Mutate(&deps, &opt)
 	}

@@ -1,0 +1,132 @@
+package models
+
+import (
+	"regexp"
+	"strings"
+)
+
+// StaffRole is what a hall staff account may do. Each role acts only in its
+// own step (separation of duties, 等保 2.0 level 3): the tax window takes in,
+// refuses and pays back; each agency's reviewer reviews its own schemes;
+// the admin manages accounts and nothing else; the auditor reads the audit
+// log and nothing else.
+type StaffRole string
+
+// Staff roles.
+const (
+	RoleTaxWindow  StaffRole = "tax_window"
+	RoleSIReviewer StaffRole = "si_reviewer" // 社保: pension schemes
+	RoleMIReviewer StaffRole = "mi_reviewer" // 医保: medical schemes
+	RoleAdmin      StaffRole = "admin"
+	RoleAuditor    StaffRole = "auditor"
+)
+
+// StaffRoles lists every role in a stable order.
+var StaffRoles = []StaffRole{RoleTaxWindow, RoleSIReviewer, RoleMIReviewer, RoleAdmin, RoleAuditor}
+
+// Valid reports whether r is a known role.
+func (r StaffRole) Valid() bool {
+	for _, v := range StaffRoles {
+		if v == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Department is the department a role works for ("" for admin and
+// auditor, who belong to none).
+func (r StaffRole) Department() string {
+	switch r {
+	case RoleTaxWindow:
+		return DeptTax
+	case RoleSIReviewer:
+		return DeptSocialInsurance
+	case RoleMIReviewer:
+		return DeptMedicalInsurance
+	}
+	return ""
+}
+
+// Permission is one kind of staff action.
+type Permission string
+
+// Permissions.
+const (
+	PermRefundIntake  Permission = "refund.intake"  // accept, refuse, execute; see every application
+	PermRefundReview  Permission = "refund.review"  // review the applications of the role's department
+	PermStaffManage   Permission = "staff.manage"   // list, create, disable, reset accounts
+	PermAuditRead     Permission = "audit.read"     // list and export the audit log
+	PermRefundRead    Permission = "refund.read"    // see applications (intake: all; reviewers: their department's)
+	PermSessionManage Permission = "session.manage" // log out, see oneself
+)
+
+var rolePerms = map[StaffRole][]Permission{
+	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage},
+	RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage},
+	RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage},
+	RoleAdmin:      {PermStaffManage, PermSessionManage},
+	RoleAuditor:    {PermAuditRead, PermSessionManage},
+}
+
+// May reports whether r has permission p.
+func (r StaffRole) May(p Permission) bool {
+	for _, q := range rolePerms[r] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Reviews reports whether r reviews the refunds of department dept: the 社保
+// reviewer the pension schemes', the 医保 reviewer the medical schemes'.
+func (r StaffRole) Reviews(dept string) bool {
+	return r.May(PermRefundReview) && r.Department() == dept
+}
+
+// SeesRefundsOf reports whether r may read applications of department dept:
+// the tax window all of them, a reviewer its own department's.
+func (r StaffRole) SeesRefundsOf(dept string) bool {
+	return r == RoleTaxWindow || r.Reviews(dept)
+}
+
+// Label is the role as the hall names it.
+func (r StaffRole) Label() string {
+	switch r {
+	case RoleTaxWindow:
+		return "税务窗口"
+	case RoleSIReviewer:
+		return "社保复核"
+	case RoleMIReviewer:
+		return "医保复核"
+	case RoleAdmin:
+		return "系统管理员"
+	case RoleAuditor:
+		return "审计员"
+	}
+	return string(r)
+}
+
+var usernamePattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{2,31}$`)
+
+// NormalizeUsername lower-cases and trims a staff username and checks it:
+// 3–32 characters of a–z, 0–9, '_', '.', '-', starting with a letter.
+func NormalizeUsername(u string) (string, error) {
+	u = strings.ToLower(strings.TrimSpace(u))
+	if !usernamePattern.MatchString(u) {
+		return u, ErrInvalid.WithReason("用户名为3到32位小写字母、数字或 _ . -，以字母开头")
+	}
+	return u, nil
+}
+
+// Staff errors. Codes are part of the API contract: never rename one.
+var (
+	// ErrStaffLoginFailed does not say which of username, password or TOTP
+	// code was wrong.
+	ErrStaffLoginFailed = newErr(KindUnauthenticated, "STAFF_LOGIN_FAILED", "用户名、密码或动态口令错误")
+	ErrStaffLocked      = newErr(KindRateLimited, "STAFF_LOCKED", "登录失败次数过多，账号已临时锁定，请稍后再试或联系管理员")
+	ErrStaffExists      = newErr(KindConflict, "STAFF_EXISTS", "该用户名已存在")
+	// ErrRoleForbidden is an action outside the caller's role or department.
+	ErrRoleForbidden = newErr(KindForbidden, "FORBIDDEN", "无权访问").WithReason("当前岗位无权办理此事项")
+)

@@ -1,0 +1,88 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Message kinds of the in-app list.
+const (
+	MessageKindRefund = "refund"
+)
+
+// Message is one entry of the user's in-app message list.
+type Message struct {
+	MessageID string    `json:"message_id"`
+	Kind      string    `json:"kind"`
+	Title     string    `json:"title"`
+	Body      string    `json:"body"`
+	RefundNo  string    `json:"refund_no,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// pendingPush is a channel push to send once the transaction that wrote
+// its in-app message has committed.
+type pendingPush struct {
+	UserID string
+	Msg    models.Message
+}
+
+// writeMessage adds a message to a user's list inside tx and returns the
+// push to send after commit.
+func (s *Service) writeMessage(tx *gorm.DB, userID, kind, title, body, refundNo string, push models.Message) (pendingPush, error) {
+	now := s.now()
+	row := store.MessageRow{ID: sortableID("msg", now), UserID: userID, Kind: kind, Title: truncate(title, 100),
+		Body: truncate(body, 1000), RefundNo: refundNo, CreatedAt: now}
+	if err := tx.Create(&row).Error; err != nil {
+		return pendingPush{}, err
+	}
+	return pendingPush{UserID: userID, Msg: push}, nil
+}
+
+// push sends messages through the channel each user logged in with
+// (WeChat subscribe messages…), best effort: the in-app list already has
+// them, so a failure is only logged.
+func (s *Service) push(ctx context.Context, pushes []pendingPush) {
+	for _, p := range pushes {
+		if p.UserID == "" {
+			continue
+		}
+		u, err := s.user(ctx, p.UserID)
+		if err != nil {
+			continue
+		}
+		m, ok := s.Messengers[u.Channel]
+		if !ok {
+			continue
+		}
+		if err := m.SendMessage(ctx, models.ChannelIdentity{Channel: u.Channel, Subject: u.Subject, UnionID: u.UnionID}, p.Msg); err != nil {
+			s.Log.WarnContext(ctx, "message push failed; the in-app list has it", "channel", u.Channel, "kind", p.Msg.Kind, "err", err)
+		}
+	}
+}
+
+// ListMessages lists the caller's messages, newest first.
+func (s *Service) ListMessages(ctx context.Context, userID string, page Page) ([]Message, string, error) {
+	q := s.db(ctx).Where("user_id = ?", userID)
+	if page.After != "" {
+		q = q.Where("id < ?", page.After)
+	}
+	var rows []store.MessageRow
+	if err := q.Order("id DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
+		return nil, "", internal("list messages", err)
+	}
+	next := ""
+	if len(rows) > page.Size {
+		rows = rows[:page.Size]
+		next = rows[len(rows)-1].ID
+	}
+	out := make([]Message, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Message{MessageID: r.ID, Kind: r.Kind, Title: r.Title, Body: r.Body, RefundNo: r.RefundNo, CreatedAt: r.CreatedAt})
+	}
+	return out, next, nil
+}

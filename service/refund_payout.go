@@ -1,0 +1,613 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Payout kinds and statuses.
+const (
+	PayoutChannel = "channel"
+	PayoutBank    = "bank"
+
+	PayoutPending = "pending" // sent, or to be sent; the result is not known
+	PayoutSuccess = "success"
+	PayoutFailed  = "failed" // refused for good: nothing moved; a new payout replaces it
+)
+
+// payoutFirstQuery is how long after planning the worker first asks about
+// a payout that got no definite answer.
+const payoutFirstQuery = time.Minute
+
+// ExecuteInput is the tax window paying an application back. BankAccount,
+// when given, is an account the applicant handed in at the hall (银行账户资料)
+// for money that cannot go back through its channel; it must be in the
+// person's name (or, for a minor, the guardian applicant's).
+type ExecuteInput struct {
+	BankAccount *models.BankAccount `json:"bank_account"`
+}
+
+// ExecuteRefund is the tax window paying an approved application back
+// (退费). The first call moves it to refunding and plans the payouts: one
+// channel refund per order through the channel it was paid with, or a bank
+// transfer when the applicant asked for one or the channel can no longer
+// refund. Every payout's number is fixed when it is planned, so a later
+// call (after a timeout, or two staff at once) sends the same numbers
+// again and the channel or bank pays each at most once; only a payout that
+// failed for good is replaced by a new one. A result that is not known
+// stays pending and the worker confirms it by query.
+func (s *Service) ExecuteRefund(ctx context.Context, a StaffActor, refundNo string, in ExecuteInput) (StaffRefund, error) {
+	if err := s.require(ctx, a, models.PermRefundIntake, "refund.execute", "refund", refundNo); err != nil {
+		return StaffRefund{}, err
+	}
+	r, err := s.loadRefund(ctx, refundNo)
+	if err != nil {
+		return StaffRefund{}, err
+	}
+	if r.Status != string(models.RefundApproved) && r.Status != string(models.RefundRefunding) {
+		return StaffRefund{}, s.stateConflict(ctx, a, "refund.execute", r)
+	}
+	if in.BankAccount != nil && !in.BankAccount.Empty() {
+		if err := s.setRefundBankAccount(ctx, a, r, *in.BankAccount); err != nil {
+			return StaffRefund{}, err
+		}
+	}
+	planned := 0
+	for attempt := 0; ; attempt++ {
+		if attempt >= 5 {
+			return StaffRefund{}, &models.Error{Kind: models.KindConflict, Code: "REQUEST_IN_PROGRESS", Message: "请求正在处理中，请稍后查询结果"}
+		}
+		if r, err = s.loadRefund(ctx, refundNo); err != nil {
+			return StaffRefund{}, err
+		}
+		if r.Status != string(models.RefundApproved) && r.Status != string(models.RefundRefunding) {
+			if r.Status == string(models.RefundRefunded) {
+				break // someone else finished it meanwhile
+			}
+			return StaffRefund{}, s.stateConflict(ctx, a, "refund.execute", r)
+		}
+		payouts, err := s.payouts(ctx, refundNo)
+		if err != nil {
+			return StaffRefund{}, err
+		}
+		news, err := s.planPayouts(ctx, r, payouts, a)
+		if err != nil {
+			if aerr := s.auditNow(ctx, a, auditEntry{Action: "refund.execute", TargetKind: "refund", TargetID: refundNo,
+				Outcome: AuditFailed, Detail: err.Error()}); aerr != nil {
+				return StaffRefund{}, aerr
+			}
+			return StaffRefund{}, err
+		}
+		if len(news) == 0 && r.Status == string(models.RefundRefunding) {
+			break
+		}
+		won := false
+		err = s.tx(ctx, func(tx *gorm.DB) error {
+			won = false
+			seq := r.PayoutSeq + 1
+			if r.Status == string(models.RefundApproved) {
+				ok, err := s.moveRefund(tx, r, models.RefundApproved, models.RefundRefunding, map[string]any{"payout_seq": seq})
+				if err != nil || !ok {
+					return err
+				}
+			} else {
+				res := tx.Model(&store.RefundRow{}).Where("refund_no = ? AND status = ? AND payout_seq = ?", refundNo, string(models.RefundRefunding), r.PayoutSeq).
+					Updates(map[string]any{"payout_seq": seq, "updated_at": s.now()})
+				if res.Error != nil || res.RowsAffected != 1 {
+					return res.Error
+				}
+			}
+			won = true
+			for _, p := range news {
+				if err := tx.Create(&p).Error; err != nil {
+					return err
+				}
+			}
+			note := describePayouts(news)
+			status := models.RefundRefunding
+			return s.addEvent(tx, refundNo, staffEvent(a, status, models.DeptTax, nil, note))
+		})
+		if err != nil {
+			return StaffRefund{}, internal("plan payouts", err)
+		}
+		if won {
+			planned = len(news)
+			break
+		}
+	}
+	pending, err := s.payouts(ctx, refundNo)
+	if err != nil {
+		return StaffRefund{}, err
+	}
+	sent := 0
+	for _, p := range pending {
+		if p.Status != PayoutPending {
+			continue
+		}
+		sent++
+		if err := s.sendPayout(ctx, p, "execute"); err != nil {
+			return StaffRefund{}, err
+		}
+	}
+	if err := s.auditNow(ctx, a, auditEntry{Action: "refund.execute", TargetKind: "refund", TargetID: refundNo, Outcome: AuditOK,
+		Detail: fmt.Sprintf("新安排 %d 笔，发送 %d 笔", planned, sent)}); err != nil {
+		return StaffRefund{}, err
+	}
+	return s.reloadStaffView(ctx, refundNo)
+}
+
+// setRefundBankAccount records the account a staff member entered from the
+// applicant's documents. Money may only go to the person's own account (or
+// a minor's guardian's); the entry is audited (masked).
+func (s *Service) setRefundBankAccount(ctx context.Context, a StaffActor, r store.RefundRow, in models.BankAccount) error {
+	b, err := in.Normalize()
+	if err != nil {
+		return err
+	}
+	p, err := s.person(ctx, r.PersonID)
+	if err != nil {
+		return err
+	}
+	names, err := s.accountNames(ctx, r.ApplicantUserID, p)
+	if err != nil {
+		return err
+	}
+	if !names[b.AccountName] {
+		return models.ErrBankAccountInvalid.WithReason(accountNameRule)
+	}
+	nameSealed, err := s.seal(b.AccountName)
+	if err != nil {
+		return err
+	}
+	noSealed, err := s.seal(b.AccountNo)
+	if err != nil {
+		return err
+	}
+	m := b.Masked()
+	return internal("set bank account", s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&store.RefundRow{}).Where("refund_no = ? AND status IN ?", r.RefundNo,
+			[]string{string(models.RefundApproved), string(models.RefundRefunding)}).
+			Updates(map[string]any{"bank_name": b.BankName, "account_name_sealed": nameSealed, "account_no_sealed": noSealed, "updated_at": s.now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return models.ErrRefundState
+		}
+		return s.auditTx(tx, a, auditEntry{Action: "refund.bank_account", TargetKind: "refund", TargetID: r.RefundNo, Outcome: AuditOK,
+			Detail: m.BankName + " " + m.AccountNameMasked + " " + m.AccountNoMasked})
+	}))
+}
+
+func (s *Service) payouts(ctx context.Context, refundNo string) ([]store.RefundPayoutRow, error) {
+	var rows []store.RefundPayoutRow
+	if err := s.db(ctx).Where("refund_no = ?", refundNo).Order("created_at, payout_no").Find(&rows).Error; err != nil {
+		return nil, internal("refund payouts", err)
+	}
+	return rows, nil
+}
+
+// planPayouts decides the payouts still needed: for each order, what its
+// items ask back less what succeeded or is pending. An order goes back
+// through its channel unless the application asked for a bank account, the
+// channel can no longer refund it, or a channel refund of it already
+// failed; the rest goes in one bank transfer.
+func (s *Service) planPayouts(ctx context.Context, r store.RefundRow, existing []store.RefundPayoutRow, a StaffActor) ([]store.RefundPayoutRow, error) {
+	var items []store.RefundItemRow
+	if err := s.db(ctx).Where("refund_no = ?", r.RefundNo).Find(&items).Error; err != nil {
+		return nil, internal("refund items", err)
+	}
+	remaining := map[string]int64{}
+	for _, it := range items {
+		remaining[it.OrderNo] += it.AmountFen
+	}
+	channelFailed := map[string]bool{}
+	for _, p := range existing {
+		switch p.Status {
+		case PayoutSuccess, PayoutPending:
+			for o, amt := range parseAllocation(p.Allocation) {
+				remaining[o] -= amt
+			}
+		case PayoutFailed:
+			if p.Kind == PayoutChannel {
+				channelFailed[p.OrderNo] = true
+			}
+		}
+	}
+	seq := r.PayoutSeq + 1
+	now := s.now()
+	next := now.Add(payoutFirstQuery)
+	var out []store.RefundPayoutRow
+	bankAlloc := map[string]int64{}
+	var why []string
+	for _, orderNo := range sortedKeys(remaining) {
+		amt := remaining[orderNo]
+		if amt <= 0 {
+			continue
+		}
+		var o store.OrderRow
+		if err := s.db(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+			return nil, internal("refund order", err)
+		}
+		switch {
+		case r.Route == string(models.RouteBank):
+			bankAlloc[orderNo] = amt
+			continue
+		case channelFailed[orderNo]:
+			why = append(why, "订单 "+orderNo+" 原路退回未成功")
+			bankAlloc[orderNo] = amt
+			continue
+		case !s.channelRefundable(o):
+			why = append(why, "订单 "+orderNo+" 已超过渠道退款期限")
+			bankAlloc[orderNo] = amt
+			continue
+		}
+		out = append(out, store.RefundPayoutRow{PayoutNo: fmt.Sprintf("%s-%dC%d", r.RefundNo, seq, len(out)+1), RefundNo: r.RefundNo,
+			Kind: PayoutChannel, Channel: o.Channel, OrderNo: o.OrderNo, OrderTotalFen: o.AmountFen, AmountFen: amt,
+			Allocation: formatAllocation(map[string]int64{orderNo: amt}), Status: PayoutPending, NextQueryAt: &next,
+			CreatedBy: a.StaffID, CreatedAt: now, UpdatedAt: now})
+	}
+	if len(bankAlloc) > 0 {
+		if r.AccountNoSealed == "" {
+			return nil, models.ErrBankAccountNeeded.WithReason(strings.Join(why, "；") + "，请录入申请人提供的银行账户后再办理")
+		}
+		if s.Bank == nil {
+			return nil, models.ErrUnavailable.WithReason("未配置银行转账接口")
+		}
+		var total int64
+		for _, v := range bankAlloc {
+			total += v
+		}
+		out = append(out, store.RefundPayoutRow{PayoutNo: fmt.Sprintf("%s-%dB", r.RefundNo, seq), RefundNo: r.RefundNo, Kind: PayoutBank,
+			AmountFen: total, Allocation: formatAllocation(bankAlloc), BankName: r.BankName, AccountNameSealed: r.AccountNameSealed,
+			AccountNoSealed: r.AccountNoSealed, Status: PayoutPending, NextQueryAt: &next, CreatedBy: a.StaffID, CreatedAt: now, UpdatedAt: now})
+	}
+	return out, nil
+}
+
+func describePayouts(ps []store.RefundPayoutRow) string {
+	var parts []string
+	for _, p := range ps {
+		if p.Kind == PayoutBank {
+			parts = append(parts, "银行转账 "+models.Fen(p.AmountFen).Yuan()+" 元")
+		} else {
+			parts = append(parts, "原路退回 "+models.Fen(p.AmountFen).Yuan()+" 元")
+		}
+	}
+	return "税务办理退费：" + strings.Join(parts, "，")
+}
+
+func formatAllocation(m map[string]int64) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+":"+strconv.FormatInt(m[k], 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+func parseAllocation(s string) map[string]int64 {
+	out := map[string]int64{}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(part, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err == nil {
+			out[k] += n
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// payoutOutcome classifies a channel's or the bank's answer. Only a
+// definite refusal is failed: a timeout, an unreadable answer, "processing"
+// or an error that may hide money already moved is pending.
+func payoutOutcome(state models.RefundState, err error) string {
+	switch {
+	case state == models.RefundSuccess && err == nil:
+		return PayoutSuccess
+	case state == models.RefundFailed:
+		return PayoutFailed
+	case err != nil && state == "" && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrNotFound)):
+		// Refused before anything was done (bad request, no such order).
+		return PayoutFailed
+	}
+	return PayoutPending
+}
+
+// sendPayout sends a payout (again) under its fixed number and applies the
+// answer.
+func (s *Service) sendPayout(ctx context.Context, p store.RefundPayoutRow, source string) error {
+	var state models.RefundState
+	var at time.Time
+	var err error
+	switch p.Kind {
+	case PayoutChannel:
+		ch, ok := s.Payments[p.Channel]
+		if !ok {
+			err = fmt.Errorf("channel %s is not configured: %w", p.Channel, models.ErrUnavailable)
+			break
+		}
+		var res models.RefundResult
+		res, err = ch.Refund(ctx, models.RefundRequest{OrderNo: p.OrderNo, OutRefundNo: p.PayoutNo, Refund: models.Fen(p.AmountFen),
+			Total: models.Fen(p.OrderTotalFen), Reason: "社会保险费退费"})
+		state, at = res.State, res.SucceededAt
+		if state == models.RefundSuccess && res.Amount != 0 && res.Amount != models.Fen(p.AmountFen) {
+			s.anomaly(ctx, source, p.Channel, p.OrderNo, "refund_amount_mismatch",
+				fmt.Sprintf("退款 %s 渠道金额 %d 分与应退 %d 分不符", p.PayoutNo, res.Amount, p.AmountFen))
+			state = models.RefundPending
+		}
+	case PayoutBank:
+		if s.Bank == nil {
+			err = fmt.Errorf("no bank transfer interface: %w", models.ErrUnavailable)
+			break
+		}
+		name, oerr := s.PII.Open(p.AccountNameSealed)
+		no, oerr2 := s.PII.Open(p.AccountNoSealed)
+		if oerr != nil || oerr2 != nil {
+			return internal("open payout account", errors.Join(oerr, oerr2))
+		}
+		var res models.BankTransferResult
+		res, err = s.Bank.Transfer(ctx, models.BankTransferRequest{TransferNo: p.PayoutNo, Amount: models.Fen(p.AmountFen),
+			BankName: p.BankName, AccountName: name, AccountNo: no, Memo: "社会保险费退费 " + p.RefundNo})
+		state, at = res.State, res.At
+	}
+	return s.applyPayout(ctx, p, payoutOutcome(state, err), at, err, source)
+}
+
+// applyPayout records an answer about a payout.
+func (s *Service) applyPayout(ctx context.Context, p store.RefundPayoutRow, outcome string, at time.Time, cause error, source string) error {
+	now := s.now()
+	errText := ""
+	if cause != nil {
+		errText = truncate(cause.Error(), 300)
+	}
+	switch outcome {
+	case PayoutSuccess:
+		return s.confirmPayout(ctx, p.PayoutNo, at, source)
+	case PayoutFailed:
+		return s.failPayout(ctx, p, errText)
+	}
+	if cause != nil {
+		s.Log.WarnContext(ctx, "refund payout result unknown; will confirm by query", "payout_no", p.PayoutNo, "source", source, "err", cause)
+	}
+	next := now.Add(queryBackoff(p.Attempts + 1))
+	return internal("payout pending", s.db(ctx).Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, PayoutPending).
+		Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": errText, "next_query_at": next, "updated_at": now}).Error)
+}
+
+// failPayout marks a payout failed for good and notes it on the timeline;
+// the tax window then pays that part another way (execute again).
+func (s *Service) failPayout(ctx context.Context, p store.RefundPayoutRow, errText string) error {
+	now := s.now()
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, PayoutPending).
+			Updates(map[string]any{"status": PayoutFailed, "failed_at": now, "last_error": errText, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		note := "原路退回未成功，税务将改为银行账户退还"
+		if p.Kind == PayoutBank {
+			note = "银行转账未成功，税务将核实账户后重新办理"
+		}
+		return s.addEvent(tx, p.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunding), ActorKind: actorSystem,
+			ActorID: "system", Department: models.DeptTax, Holder: models.DeptTax, Note: note})
+	})
+	if err == nil {
+		s.Log.WarnContext(ctx, "refund payout failed", "payout_no", p.PayoutNo, "kind", p.Kind, "err", errText)
+	}
+	return internal("fail payout", err)
+}
+
+// confirmPayout settles a successful payout once, however many answers,
+// notifications and queries report it: the payout moves pending → success
+// by a conditional update and only the call that moved it adds the money
+// to its orders and application. When the application is paid in full it
+// moves to refunded and its records to refunded (or, when only part of a
+// record came back, to where they were).
+func (s *Service) confirmPayout(ctx context.Context, payoutNo string, at time.Time, source string) error {
+	var pushes []pendingPush
+	var orders []string
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		pushes, orders = nil, nil
+		var err error
+		_, pushes, orders, err = s.confirmPayoutTx(tx, payoutNo, at, source)
+		return err
+	})
+	if err != nil {
+		return internal("confirm payout", err)
+	}
+	for _, o := range orders {
+		s.uncacheOrder(ctx, o)
+	}
+	s.push(ctx, pushes)
+	return nil
+}
+
+// confirmPayoutTx reports whether this call moved the payout to success.
+func (s *Service) confirmPayoutTx(tx *gorm.DB, payoutNo string, at time.Time, source string) (bool, []pendingPush, []string, error) {
+	now := s.now()
+	if at.IsZero() {
+		at = now
+	}
+	at = at.UTC()
+	res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", payoutNo, PayoutPending).
+		Updates(map[string]any{"status": PayoutSuccess, "succeeded_at": at, "last_error": "", "updated_at": now})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, nil, nil, res.Error
+	}
+	var p store.RefundPayoutRow
+	if err := tx.Where("payout_no = ?", payoutNo).Take(&p).Error; err != nil {
+		return true, nil, nil, err
+	}
+	alloc := parseAllocation(p.Allocation)
+	var orders []string
+	for _, orderNo := range sortedKeys(alloc) {
+		amt := alloc[orderNo]
+		// status is assigned before refunded_fen: MySQL evaluates SET left
+		// to right, so both read the old refunded_fen on every dialect.
+		res := tx.Exec(`UPDATE orders SET status = CASE WHEN refunded_fen + ? >= amount_fen THEN ? ELSE ? END,
+			refunded_fen = refunded_fen + ?, updated_at = ?
+			WHERE order_no = ? AND status IN ? AND refunded_fen + ? <= amount_fen`,
+			amt, OrderRefunded, OrderPartiallyRefunded, amt, now, orderNo, []string{OrderPaid, OrderPartiallyRefunded}, amt)
+		if res.Error != nil {
+			return true, nil, nil, res.Error
+		}
+		if res.RowsAffected != 1 {
+			if err := s.anomalyTx(tx, source, p.Channel, orderNo, "refund_exceeds_order",
+				fmt.Sprintf("退款 %s 的 %d 分超过订单可退金额，订单未更新", p.PayoutNo, amt)); err != nil {
+				return true, nil, nil, err
+			}
+			continue
+		}
+		orders = append(orders, orderNo)
+	}
+	res = tx.Exec("UPDATE refunds SET refunded_fen = refunded_fen + ?, updated_at = ? WHERE refund_no = ? AND refunded_fen + ? <= refund_fen",
+		p.AmountFen, now, p.RefundNo, p.AmountFen)
+	if res.Error != nil {
+		return true, nil, nil, res.Error
+	}
+	if res.RowsAffected != 1 {
+		if err := s.anomalyTx(tx, source, p.Channel, p.OrderNo, "refund_overpaid",
+			fmt.Sprintf("退款 %s 使退费申请 %s 的已退金额超过申请金额", p.PayoutNo, p.RefundNo)); err != nil {
+			return true, nil, nil, err
+		}
+	}
+	var r store.RefundRow
+	if err := tx.Where("refund_no = ?", p.RefundNo).Take(&r).Error; err != nil {
+		return true, nil, nil, err
+	}
+	how := "已原路退回缴费账户"
+	if p.Kind == PayoutBank {
+		name, _ := s.PII.Open(p.AccountNameSealed)
+		no, _ := s.PII.Open(p.AccountNoSealed)
+		m := models.BankAccount{BankName: p.BankName, AccountName: name, AccountNo: no}.Masked()
+		how = "已转入" + m.BankName + "账户 " + m.AccountNoMasked
+	}
+	if r.RefundedFen < r.RefundFen || r.Status != string(models.RefundRefunding) {
+		return true, nil, orders, s.addEvent(tx, r.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunding), ActorKind: actorSystem,
+			ActorID: "system", Department: models.DeptTax, Holder: models.DeptTax, Note: models.Fen(p.AmountFen).Yuan() + " 元" + how})
+	}
+	ok, err := s.moveRefund(tx, r, models.RefundRefunding, models.RefundRefunded, nil)
+	if err != nil || !ok {
+		return true, nil, orders, err
+	}
+	if err := s.settleRefundedRecords(tx, r.RefundNo); err != nil {
+		return true, nil, nil, err
+	}
+	if err := s.addEvent(tx, r.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunded), ActorKind: actorSystem,
+		ActorID: "system", Department: models.DeptTax, Note: models.Fen(r.RefundFen).Yuan() + " 元" + how}); err != nil {
+		return true, nil, nil, err
+	}
+	pp, err := s.refundMessage(tx, r, models.RefundRefunded, nil, how)
+	if err != nil {
+		return true, nil, nil, err
+	}
+	s.Log.Info("refund refunded", "refund_no", r.RefundNo, "refund_fen", r.RefundFen)
+	return true, []pendingPush{pp}, orders, nil
+}
+
+// settleRefundedRecords moves a refunded application's records to
+// refunded when all of a record's money has come back (over every
+// refunded application), else back to booked or credited.
+func (s *Service) settleRefundedRecords(tx *gorm.DB, refundNo string) error {
+	var items []store.RefundItemRow
+	if err := tx.Where("refund_no = ?", refundNo).Find(&items).Error; err != nil {
+		return err
+	}
+	for _, it := range items {
+		var back int64
+		if err := tx.Raw(`SELECT COALESCE(SUM(i.amount_fen), 0) FROM refund_items i JOIN refunds r ON r.refund_no = i.refund_no
+			WHERE i.record_id = ? AND r.status = ?`, it.RecordID, string(models.RefundRefunded)).Scan(&back).Error; err != nil {
+			return err
+		}
+		var rec store.RecordRow
+		if err := tx.Where("id = ?", it.RecordID).Take(&rec).Error; err != nil {
+			return err
+		}
+		if back >= rec.AmountFen {
+			if err := tx.Model(&store.RecordRow{}).Where("id = ? AND status = ?", rec.ID, RecordRefunding).
+				Update("status", RecordRefunded).Error; err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.Exec("UPDATE records SET status = CASE WHEN booked_at IS NOT NULL THEN ? ELSE ? END WHERE id = ? AND status = ?",
+			RecordBooked, RecordCredited, rec.ID, RecordRefunding).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refundWork follows payouts whose result is not known: it asks the
+// channel or bank and settles the answer; a payout the other side never
+// received, or that a channel has not finished, is sent again under the
+// same number.
+func (s *Service) refundWork(ctx context.Context) error {
+	var rows []store.RefundPayoutRow
+	if err := s.db(ctx).Where("status = ? AND next_query_at <= ?", PayoutPending, s.now()).
+		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, p := range rows {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := s.followPayout(ctx, p); err != nil {
+			s.Log.WarnContext(ctx, "refund payout follow-up failed", "payout_no", p.PayoutNo, "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) error {
+	switch p.Kind {
+	case PayoutChannel:
+		ch, ok := s.Payments[p.Channel]
+		if !ok {
+			return s.applyPayout(ctx, p, PayoutPending, time.Time{}, fmt.Errorf("channel %s is not configured", p.Channel), "worker")
+		}
+		res, err := ch.QueryRefund(ctx, p.OrderNo, p.PayoutNo)
+		switch {
+		case err == nil && res.State == models.RefundSuccess && (res.Amount == 0 || res.Amount == models.Fen(p.AmountFen)):
+			return s.confirmPayout(ctx, p.PayoutNo, res.SucceededAt, "query")
+		case err == nil && res.State == models.RefundFailed:
+			return s.failPayout(ctx, p, "渠道查询：退款失败")
+		}
+		// Not finished, not known, or never received: the same number again.
+		return s.sendPayout(ctx, p, "worker")
+	case PayoutBank:
+		if s.Bank == nil {
+			return s.applyPayout(ctx, p, PayoutPending, time.Time{}, errors.New("no bank transfer interface"), "worker")
+		}
+		res, err := s.Bank.QueryTransfer(ctx, p.PayoutNo)
+		switch {
+		case err == nil:
+			return s.applyPayout(ctx, p, payoutOutcome(res.State, nil), res.At, nil, "query")
+		case errors.Is(err, models.ErrNotFound):
+			return s.sendPayout(ctx, p, "worker") // never received: send it (same number)
+		}
+		return s.applyPayout(ctx, p, PayoutPending, time.Time{}, err, "worker")
+	}
+	return nil
+}

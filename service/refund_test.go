@@ -1,0 +1,1111 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/channels/bank/bankfake"
+	"github.com/lianban/lianban/channels/sandbox"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+	"github.com/pquerna/otp/totp"
+)
+
+// The sandbox hall's accounts (API.md): every one with this password and
+// TOTP secret.
+const (
+	hallPassword = "sandbox-password"
+	hallTOTP     = "JBSWY3DPEHPK3PXP"
+)
+
+var hallMeta = service.RequestMeta{ClientIP: "10.1.2.3", PeerIP: "127.0.0.1", RequestID: "test-request"}
+
+func seedHall(t *testing.T, env *servicetest.Env) {
+	t.Helper()
+	for _, a := range []struct {
+		name string
+		role models.StaffRole
+	}{{"tax1", models.RoleTaxWindow}, {"si1", models.RoleSIReviewer}, {"mi1", models.RoleMIReviewer}, {"admin1", models.RoleAdmin}, {"auditor1", models.RoleAuditor}} {
+		if err := env.Svc.SeedStaffAccount(context.Background(), a.name, a.role, hallPassword, hallTOTP); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// staffLogin logs a hall account in with a code of the test clock's
+// current step and returns the actor its session authenticates as.
+func staffLogin(t *testing.T, env *servicetest.Env, username string) service.StaffActor {
+	t.Helper()
+	ctx := context.Background()
+	code, err := totp.GenerateCode(hallTOTP, env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Svc.LoginStaff(ctx, service.StaffLoginInput{Username: username, Password: hallPassword, TOTP: code}, hallMeta)
+	if err != nil {
+		t.Fatalf("login %s: %v", username, err)
+	}
+	a, err := env.Svc.AuthenticateStaff(ctx, res.Token, hallMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+type hall struct{ tax, si, mi, admin, auditor service.StaffActor }
+
+func newHall(t *testing.T, env *servicetest.Env) hall {
+	t.Helper()
+	seedHall(t, env)
+	return hall{tax: staffLogin(t, env, "tax1"), si: staffLogin(t, env, "si1"), mi: staffLogin(t, env, "mi1"),
+		admin: staffLogin(t, env, "admin1"), auditor: staffLogin(t, env, "auditor1")}
+}
+
+var self = service.PersonRef{Self: true}
+
+// payAndCredit declares and pays every open month of a scheme's payable
+// through the sandbox and lets the treasury credit it (入库).
+func payAndCredit(t *testing.T, env *servicetest.Env, sess service.Session, scheme models.Scheme) service.Payment {
+	t.Helper()
+	return payAndCreditFor(t, env, sess, self, scheme)
+}
+
+func payAndCreditFor(t *testing.T, env *servicetest.Env, sess service.Session, who service.PersonRef, scheme models.Scheme) service.Payment {
+	t.Helper()
+	ctx := context.Background()
+	pbs, err := env.Svc.QueryPayables(ctx, sess.UserID, who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pb *service.Payable
+	for i := range pbs {
+		if pbs[i].Scheme == scheme {
+			pb = &pbs[i]
+		}
+	}
+	if pb == nil || len(pb.Options) == 0 {
+		t.Fatalf("no payable for %s: %+v", scheme, pbs)
+	}
+	option := pb.Options[0].Code
+	if scheme == models.SchemeFlexiblePension {
+		option = "grade_60"
+	}
+	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: option})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(3 * time.Second)
+	env.Svc.WorkOnce(ctx)
+	return p
+}
+
+// pensionPaid is 张三明 with November and December 2026 of his pension
+// paid (2 × 981.40 元) and credited.
+func pensionPaid(t *testing.T, env *servicetest.Env) (service.Session, service.Payment) {
+	t.Helper()
+	j := start(t, env)
+	return j.sess, payAndCredit(t, env, j.sess, models.SchemeFlexiblePension)
+}
+
+func medicalPaid(t *testing.T, env *servicetest.Env, sess service.Session) service.Payment {
+	t.Helper()
+	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, service.EnrolInput{Person: self,
+		Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined}); err != nil {
+		t.Fatal(err)
+	}
+	return payAndCredit(t, env, sess, models.SchemeFlexibleMedical)
+}
+
+func apply(t *testing.T, env *servicetest.Env, sess service.Session, in service.RefundInput) service.Refund {
+	t.Helper()
+	if in.Reason == "" {
+		in.Reason = models.ReasonOverpaid
+	}
+	if in.Person == (service.PersonRef{}) {
+		in.Person = self
+	}
+	r, err := env.Svc.CreateRefund(context.Background(), sess.UserID, in)
+	if err != nil {
+		t.Fatalf("createRefund: %v", err)
+	}
+	return r
+}
+
+func applicantView(t *testing.T, env *servicetest.Env, sess service.Session, no string) service.Refund {
+	t.Helper()
+	r, err := env.Svc.GetRefund(context.Background(), sess.UserID, no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func statuses(r service.Refund) string {
+	var s []string
+	for _, st := range r.Timeline {
+		s = append(s, string(st.Status)+"@"+st.Holder)
+	}
+	return strings.Join(s, " ")
+}
+
+func recordStatuses(t *testing.T, env *servicetest.Env, sess service.Session, scheme models.Scheme) string {
+	t.Helper()
+	var s []string
+	for _, r := range records(t, env, sess) {
+		if r.Scheme == scheme {
+			s = append(s, r.Period+":"+r.Status)
+		}
+	}
+	return strings.Join(s, " ")
+}
+
+func messages(t *testing.T, env *servicetest.Env, sess service.Session) []service.Message {
+	t.Helper()
+	ms, _, err := env.Svc.ListMessages(context.Background(), sess.UserID, service.Page{Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func orderRow(t *testing.T, db *store.DB, orderNo string) store.OrderRow {
+	t.Helper()
+	var o store.OrderRow
+	if err := db.Gorm.Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestARefusedApplicationShowsTheApplicantEveryReasonAtOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140,
+			ReasonDetail: "多缴一个月", Attachments: []models.Attachment{{Kind: models.AttachForm, Name: "退费申请表.pdf", Ref: "media-1"}}})
+		if r.Status != models.RefundSubmitted || r.Holder != models.DeptTax || r.HolderName != "税务" || len(r.Items) != 1 || r.Items[0].Period != "202611" {
+			t.Fatalf("submitted %+v", r)
+		}
+		reasons := []string{"缺少《社会保险费退费申请表》原件", "银行账户资料不清晰", "缺少《社会保险费退费申请表》原件", " "}
+		if _, err := env.Svc.RefuseRefund(ctx, h.tax, r.RefundNo, nil); !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("refusing without a reason: %v", err)
+		}
+		if _, err := env.Svc.RefuseRefund(ctx, h.tax, r.RefundNo, reasons); err != nil {
+			t.Fatal(err)
+		}
+		got := applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundRefused || got.Holder != "" || len(got.Reasons) != 2 ||
+			got.Reasons[0] != reasons[0] || got.Reasons[1] != reasons[1] || got.ClosedAt == nil {
+			t.Fatalf("refused %+v", got)
+		}
+		if statuses(got) != "submitted@tax refused@" || got.Timeline[1].Department != models.DeptTax || got.Timeline[1].DepartmentName != "税务" {
+			t.Fatalf("timeline %s %+v", statuses(got), got.Timeline)
+		}
+		ms := messages(t, env, sess)
+		if len(ms) != 2 || ms[0].Title != "退费申请不予受理" || !strings.Contains(ms[0].Body, "1. 缺少") || !strings.Contains(ms[0].Body, "2. 银行账户资料不清晰") {
+			t.Fatalf("messages %+v", ms)
+		}
+		// Nothing moved: the records were never touched, and a refused
+		// application frees the scheme for a new one.
+		if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); rs != "202611:credited 202612:credited" {
+			t.Fatalf("records %s", rs)
+		}
+		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); !errors.Is(err, models.ErrRefundState) {
+			t.Fatalf("accepting a refused application: %v", err)
+		}
+		apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140})
+	})
+}
+
+func TestAMedicalRefundRejectedByTheMedicalAgencyShowsItsReason(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		sess, _ := pensionPaid(t, env)
+		mp := medicalPaid(t, env, sess)
+		h := newHall(t, env)
+		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexibleMedical, Periods: []string{"202612"},
+			RefundFen: 1000, Reason: models.ReasonWronglyCollected})
+		if r.Department != models.DeptMedicalInsurance || r.Items[0].OrderNo != mp.OrderNo {
+			t.Fatalf("submitted %+v", r)
+		}
+		// Reviewers see nothing before the tax window forwards it.
+		if _, err := env.Svc.GetStaffRefund(ctx, h.mi, r.RefundNo); !errors.Is(err, models.ErrForbidden) {
+			t.Fatalf("医保 reading before forwarding: %v", err)
+		}
+		if _, err := env.Svc.AcceptRefund(ctx, h.mi, r.RefundNo); !errors.Is(err, models.ErrForbidden) {
+			t.Fatalf("医保 accepting: %v", err)
+		}
+		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
+			t.Fatal(err)
+		}
+		got := applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundForwarded || got.Holder != models.DeptMedicalInsurance || got.HolderName != "医保经办机构" {
+			t.Fatalf("forwarded %+v", got)
+		}
+		if statuses(got) != "submitted@tax accepted@tax forwarded@medical_insurance" {
+			t.Fatalf("timeline %s", statuses(got))
+		}
+		if rs := recordStatuses(t, env, sess, models.SchemeFlexibleMedical); rs != "202611:credited 202612:refunding" {
+			t.Fatalf("records while under review %s", rs)
+		}
+		// The 社保 reviewer cannot review a medical scheme; nobody rejects
+		// without saying why.
+		no := false
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &no, Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
+			t.Fatalf("社保 reviewing medical: %v", err)
+		}
+		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, service.ReviewInput{Approve: &no}); !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("rejecting without a reason: %v", err)
+		}
+		reason := "该月费款已用于医保待遇结算，不符合退费条件"
+		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, service.ReviewInput{Approve: &no, Reason: reason}); err != nil {
+			t.Fatal(err)
+		}
+		got = applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundRejected || len(got.Reasons) != 1 || got.Reasons[0] != reason || got.Holder != "" {
+			t.Fatalf("rejected %+v", got)
+		}
+		last := got.Timeline[len(got.Timeline)-1]
+		if last.Department != models.DeptMedicalInsurance || last.DepartmentName != "医保经办机构" || last.Reasons[0] != reason {
+			t.Fatalf("rejection step %+v", last)
+		}
+		if rs := recordStatuses(t, env, sess, models.SchemeFlexibleMedical); rs != "202611:credited 202612:credited" {
+			t.Fatalf("records after rejection %s", rs)
+		}
+		if ms := messages(t, env, sess); ms[0].Title != "退费申请未通过复核" || !strings.Contains(ms[0].Body, reason) || !strings.Contains(ms[0].Body, "医保经办机构") {
+			t.Fatalf("message %+v", ms[0])
+		}
+		if o := orderRow(t, db, mp.OrderNo); o.Status != service.OrderPaid || o.RefundedFen != 0 {
+			t.Fatalf("order after rejection %+v", o)
+		}
+		// The applicant's view never names a person; the hall's names who.
+		sv, err := env.Svc.GetStaffRefund(ctx, h.tax, r.RefundNo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.StaffTimeline[len(sv.StaffTimeline)-1].ActorName != "mi1" {
+			t.Fatalf("staff timeline %+v", sv.StaffTimeline)
+		}
+	})
+}
+
+func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChannel(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		sess, p := pensionPaid(t, env)
+		// 记账 too, so a record goes back to booked, not credited.
+		env.Clock.Advance(5 * time.Second)
+		env.Svc.WorkOnce(ctx)
+		h := newHall(t, env)
+		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"}, RefundFen: 98140 + 40000})
+		if len(r.Items) != 2 || r.Items[0].AmountFen != 98140 || r.Items[1].AmountFen != 40000 || r.Route != models.RouteOriginal {
+			t.Fatalf("items %+v", r)
+		}
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
+			t.Fatalf("executing before review: %v", err)
+		}
+		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
+			t.Fatal(err)
+		}
+		yes := true
+		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, service.ReviewInput{Approve: &yes}); !errors.Is(err, models.ErrForbidden) {
+			t.Fatalf("医保 reviewing pension: %v", err)
+		}
+		if _, err := env.Svc.ExecuteRefund(ctx, h.si, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrForbidden) {
+			t.Fatalf("社保 executing: %v", err)
+		}
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes, Reason: "核实多缴"}); err != nil {
+			t.Fatal(err)
+		}
+		got := applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundApproved || got.Holder != models.DeptTax {
+			t.Fatalf("approved %+v", got)
+		}
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.Status != models.RefundRefunded || sv.RefundedFen != 138140 || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != service.PayoutChannel ||
+			sv.Payouts[0].Status != service.PayoutSuccess || sv.Payouts[0].PayoutNo != r.RefundNo+"-1C1" {
+			t.Fatalf("executed %+v", sv)
+		}
+		at, err := env.Sandbox.QueryRefund(ctx, p.OrderNo, sv.Payouts[0].PayoutNo)
+		if err != nil || at.State != models.RefundSuccess || at.Amount != 138140 {
+			t.Fatalf("at the channel: %+v %v", at, err)
+		}
+		o := orderRow(t, db, p.OrderNo)
+		if o.Status != service.OrderPartiallyRefunded || o.RefundedFen != 138140 {
+			t.Fatalf("order %+v", o)
+		}
+		pay, err := env.Svc.GetPayment(ctx, sess.UserID, p.OrderNo)
+		if err != nil || pay.Status != service.OrderPartiallyRefunded || pay.RefundedFen != 138140 {
+			t.Fatalf("payer's view of the order (cache dropped?) %+v %v", pay, err)
+		}
+		// November came back whole; December only in part, so it is booked again.
+		if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); rs != "202611:refunded 202612:booked" {
+			t.Fatalf("records %s", rs)
+		}
+		got = applicantView(t, env, sess, r.RefundNo)
+		want := "submitted@tax accepted@tax forwarded@social_insurance approved@tax refunding@tax refunded@"
+		if statuses(got) != want || got.HolderName != "已办结" {
+			t.Fatalf("timeline %s", statuses(got))
+		}
+		var titles []string
+		for _, m := range messages(t, env, sess) {
+			titles = append(titles, m.Title)
+		}
+		if strings.Join(titles, ",") != "退费已办结,退费申请复核通过,退费申请已受理,退费申请已提交" {
+			t.Fatalf("messages %v", titles)
+		}
+		// December's remaining 581.40 元 can be asked back; no more.
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+			Periods: []string{"202612"}, RefundFen: 58141, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrRefundExceeds) {
+			t.Fatalf("asking more than is left: %v", err)
+		}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+			Periods: []string{"202611"}, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrRefundExceeds) {
+			t.Fatalf("asking a refunded month again: %v", err)
+		}
+		apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202612"}, RefundFen: 58140})
+	})
+}
+
+func TestARefundToABankAccountIsTransferredOnceAndShownMasked(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var bank *bankfake.Server
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		acct := &models.BankAccount{BankName: "中国工商银行呼和浩特分行", AccountName: "张三明", AccountNo: "6222 0202 0011 2233 445"}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+			OrderNo: p.OrderNo, RefundFen: 100, Reason: models.ReasonPolicy, BankAccount: &models.BankAccount{BankName: "x", AccountName: "张三明", AccountNo: "12ab"}}); !errors.Is(err, models.ErrBankAccountInvalid) {
+			t.Fatalf("a malformed account: %v", err)
+		}
+		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: p.AmountFen,
+			Reason: models.ReasonPolicy, BankAccount: acct})
+		if r.Route != models.RouteBank || r.BankAccount == nil || r.BankAccount.AccountNoMasked != "6222 **** **** 3445" || r.BankAccount.AccountNameMasked != "张*明" {
+			t.Fatalf("bank account %+v", r.BankAccount)
+		}
+		var row store.RefundRow
+		if err := db.Gorm.Where("refund_no = ?", r.RefundNo).Take(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(row.AccountNoSealed, "6222") || strings.Contains(row.AccountNameSealed, "张") || row.AccountNoSealed == "" {
+			t.Fatalf("bank account stored in clear: %+v", row)
+		}
+		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
+			t.Fatal(err)
+		}
+		sv, err := env.Svc.GetStaffRefund(ctx, h.si, r.RefundNo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sv.MaterialsMissing) != 1 || sv.MaterialsMissing[0] != "银行账户资料" {
+			t.Fatalf("materials %v", sv.MaterialsMissing)
+		}
+		yes := true
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		if sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if sv.Status != models.RefundRefunded || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != service.PayoutBank || sv.Payouts[0].BankAccount.AccountNoMasked != "6222 **** **** 3445" {
+			t.Fatalf("executed %+v", sv)
+		}
+		tr, ok := bank.Get(sv.Payouts[0].PayoutNo)
+		if !ok || !tr.Paid || tr.Amount != p.AmountFen || tr.AccountNo != "6222020200112233445" || tr.AccountName != "张三明" || bank.PaidCount() != 1 {
+			t.Fatalf("at the bank %+v (%d paid)", tr, bank.PaidCount())
+		}
+		if o := orderRow(t, db, p.OrderNo); o.Status != service.OrderRefunded || models.Fen(o.RefundedFen) != p.AmountFen {
+			t.Fatalf("order %+v", o)
+		}
+		if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); rs != "202611:refunded 202612:refunded" {
+			t.Fatalf("records %s", rs)
+		}
+		if ms := messages(t, env, sess); !strings.Contains(ms[0].Body, "6222 **** **** 3445") || strings.Contains(ms[0].Body, "6222020200112233445") {
+			t.Fatalf("message %+v", ms[0])
+		}
+		// Executing again changes nothing.
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
+			t.Fatalf("executing a refunded application: %v", err)
+		}
+		if bank.PaidCount() != 1 {
+			t.Fatalf("paid %d times", bank.PaidCount())
+		}
+	})
+}
+
+// newEnvWith is newEnv with deps adjusted.
+func newEnvWith(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.Options)) *servicetest.Env {
+	t.Helper()
+	var env *servicetest.Env
+	srv := newNotifyServer(t, &env)
+	env = servicetest.New(t, db, servicetest.Config{PublicURL: srv, Mutate: mutate})
+	return env
+}
+
+// approved files an application for the whole pension order and takes it
+// through acceptance and 社保's approval.
+func approved(t *testing.T, env *servicetest.Env, h hall, sess service.Session, p service.Payment, bankAcct *models.BankAccount) service.Refund {
+	t.Helper()
+	ctx := context.Background()
+	r := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: p.AmountFen, BankAccount: bankAcct})
+	if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	reviewer := h.si
+	if p.Scheme.Department() == models.DeptMedicalInsurance {
+		reviewer = h.mi
+	}
+	if _, err := env.Svc.ReviewRefund(ctx, reviewer, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+var someAccount = &models.BankAccount{BankName: "中国银行", AccountName: "张三明", AccountNo: "6216610200001234567"}
+
+func TestTwoStaffExecutingTheSameRefundAtOncePayItOnce(t *testing.T) {
+	for _, route := range []string{"channel", "bank"} {
+		t.Run(route, func(t *testing.T) {
+			storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				var bank *bankfake.Server
+				var counting *countingChannel
+				env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+					bank = bankfake.NewForTest(t, nil)
+					d.Bank = bank.Client()
+					counting = &countingChannel{PaymentChannel: d.Payments[models.ChannelSandbox]}
+					d.Payments[models.ChannelSandbox] = counting
+				})
+				sess, p := pensionPaid(t, env)
+				h := newHall(t, env)
+				var acct *models.BankAccount
+				if route == "bank" {
+					acct = someAccount
+				}
+				r := approved(t, env, h, sess, p, acct)
+				tax2 := h.tax
+				tax2.StaffID, tax2.Username = "st_second", "tax2"
+				errs := parallel(8, func(i int) error {
+					a := h.tax
+					if i%2 == 1 {
+						a = tax2
+					}
+					_, err := env.Svc.ExecuteRefund(ctx, a, r.RefundNo, service.ExecuteInput{})
+					return err
+				})
+				for _, err := range errs {
+					if err != nil && !errors.Is(err, models.ErrRefundState) && !strings.Contains(err.Error(), "REQUEST_IN_PROGRESS") {
+						t.Fatalf("execute: %v", err)
+					}
+				}
+				got := applicantView(t, env, sess, r.RefundNo)
+				if got.Status != models.RefundRefunded || got.RefundedFen != p.AmountFen {
+					t.Fatalf("refund %+v", got)
+				}
+				if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != service.OrderRefunded {
+					t.Fatalf("order %+v", o)
+				}
+				if n := count(t, db, "refund_payouts", "refund_no = ?", r.RefundNo); n != 1 {
+					t.Fatalf("%d payouts planned", n)
+				}
+				if route == "bank" && (bank.PaidCount() != 1 || bank.PaidTotal() != p.AmountFen) {
+					t.Fatalf("bank paid %d transfers, %d fen", bank.PaidCount(), bank.PaidTotal())
+				}
+				if route == "channel" && (counting.distinct() != 1 || bank.PaidCount() != 0) {
+					t.Fatalf("channel refund numbers used: %v", counting.numbers())
+				}
+				if n := count(t, db, "anomalies", "kind LIKE ?", "refund%"); n != 0 {
+					t.Fatalf("%d refund anomalies", n)
+				}
+			})
+		})
+	}
+}
+
+func TestARetriedExecuteAfterABankTimeoutPaysOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var bank *bankfake.Server
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, someAccount)
+		// The bank pays, then the connection drops: the result is unknown.
+		bank.FailNext("transfer", bankfake.Fault{Drop: true})
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.Status != models.RefundRefunding || sv.Payouts[0].Status != service.PayoutPending || sv.Payouts[0].LastError == "" {
+			t.Fatalf("after the timeout %+v", sv)
+		}
+		if bank.PaidCount() != 1 {
+			t.Fatalf("bank paid %d", bank.PaidCount())
+		}
+		if o := orderRow(t, db, p.OrderNo); o.RefundedFen != 0 {
+			t.Fatalf("an unknown result was booked: %+v", o)
+		}
+		// The window retries: the same transfer number, paid once.
+		sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.Status != models.RefundRefunded || len(sv.Payouts) != 1 || bank.PaidCount() != 1 || bank.Calls("transfer") != 2 {
+			t.Fatalf("after the retry %+v, bank paid %d in %d calls", sv, bank.PaidCount(), bank.Calls("transfer"))
+		}
+		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen {
+			t.Fatalf("order %+v", o)
+		}
+	})
+}
+
+func TestTheWorkerConfirmsAnUnknownBankTransferByQuery(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var bank *bankfake.Server
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, someAccount)
+		bank.FailNext("transfer", bankfake.Fault{Processing: true})
+		if sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil || sv.Status != models.RefundRefunding {
+			t.Fatalf("processing %+v %v", sv, err)
+		}
+		env.Svc.WorkOnce(ctx) // too early: not asked yet
+		if bank.Calls("query") != 0 {
+			t.Fatal("queried before the first query time")
+		}
+		env.Clock.Advance(2 * time.Minute)
+		env.Svc.WorkOnce(ctx)
+		got := applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundRefunded || bank.PaidCount() != 1 || bank.Calls("transfer") != 1 {
+			t.Fatalf("after the query %+v, bank paid %d, %d transfers", got, bank.PaidCount(), bank.Calls("transfer"))
+		}
+		// A transfer the bank never received is sent again, same number.
+		sess2, p2 := secondPayer(t, env)
+		r2 := approved(t, env, h, sess2, p2, &models.BankAccount{BankName: "中国银行", AccountName: "李秀英", AccountNo: "6216610200007654321"})
+		bank.FailNext("transfer", bankfake.Fault{DropBefore: true})
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r2.RefundNo, service.ExecuteInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if bank.PaidCount() != 1 {
+			t.Fatal("a dropped request was paid")
+		}
+		env.Clock.Advance(2 * time.Minute)
+		env.Svc.WorkOnce(ctx)
+		if got := applicantView(t, env, sess2, r2.RefundNo); got.Status != models.RefundRefunded || bank.PaidCount() != 2 {
+			t.Fatalf("after the resend %+v, bank paid %d", got, bank.PaidCount())
+		}
+	})
+}
+
+// secondPayer is 李秀英 paying her own resident medical insurance (400 元
+// for 2027) through the sandbox, credited.
+func secondPayer(t *testing.T, env *servicetest.Env) (service.Session, service.Payment) {
+	t.Helper()
+	li := servicetest.Person(t, "李秀英")
+	sess := env.LoginVerified(t, "li", li.Name, li.IDNumber)
+	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, service.EnrolInput{Person: self,
+		Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
+		t.Fatal(err)
+	}
+	return sess, payAndCredit(t, env, sess, models.SchemeResidentMedical)
+}
+
+func TestAChannelRefundWhoseAnswerWasLostIsConfirmedByQueryOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var flaky *countingChannel
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			flaky = &countingChannel{PaymentChannel: d.Payments[models.ChannelSandbox], loseAnswers: 1}
+			d.Payments[models.ChannelSandbox] = flaky
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, nil)
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		if err != nil || sv.Status != models.RefundRefunding {
+			t.Fatalf("lost answer %+v %v", sv, err)
+		}
+		env.Clock.Advance(2 * time.Minute)
+		env.Svc.WorkOnce(ctx)
+		env.Svc.WorkOnce(ctx)
+		got := applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundRefunded || flaky.distinct() != 1 {
+			t.Fatalf("after the query %+v, numbers %v", got, flaky.numbers())
+		}
+		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen {
+			t.Fatalf("order %+v", o)
+		}
+	})
+}
+
+func TestARefundNotificationConfirmsAPendingRefundOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var slow *countingChannel
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			slow = &countingChannel{PaymentChannel: d.Payments[models.ChannelSandbox], alwaysPending: true}
+			d.Payments[models.ChannelSandbox] = slow
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, nil)
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		if err != nil || sv.Status != models.RefundRefunding {
+			t.Fatalf("pending %+v %v", sv, err)
+		}
+		no := sv.Payouts[0].PayoutNo
+		notice := func(id string, amount models.Fen, state models.RefundState) models.Notification {
+			return models.Notification{Channel: models.ChannelSandbox, ID: id, Kind: models.NotifyRefund, OrderNo: p.OrderNo,
+				OutRefundNo: no, Amount: amount, RefundState: state, At: env.Clock.Now()}
+		}
+		cases := []struct {
+			n    models.Notification
+			want string
+		}{
+			{notice("N0", p.AmountFen, models.RefundPending), service.OutcomeIgnored},
+			{notice("N1", p.AmountFen-1, models.RefundSuccess), service.OutcomeAnomaly},
+			{models.Notification{Channel: models.ChannelSandbox, ID: "N2", Kind: models.NotifyRefund, OrderNo: p.OrderNo,
+				OutRefundNo: "TF-unknown", Amount: 1, RefundState: models.RefundSuccess}, service.OutcomeAnomaly},
+		}
+		for _, c := range cases {
+			if got, err := env.Svc.Settle(ctx, c.n, "notify"); err != nil || got != c.want {
+				t.Fatalf("%s: %s %v, want %s", c.n.ID, got, err, c.want)
+			}
+		}
+		if got := applicantView(t, env, sess, r.RefundNo); got.Status != models.RefundRefunding {
+			t.Fatalf("settled by a wrong notification: %+v", got)
+		}
+		outcomes := make([]string, 10)
+		errs := parallel(10, func(i int) error {
+			id := "N3"
+			if i%2 == 1 {
+				id = "N4" // a second delivery under another id
+			}
+			var err error
+			outcomes[i], err = env.Svc.Settle(ctx, notice(id, p.AmountFen, models.RefundSuccess), "notify")
+			return err
+		})
+		settled := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if outcomes[i] == service.OutcomeSettled {
+				settled++
+			}
+		}
+		if settled != 1 {
+			t.Fatalf("outcomes %v", outcomes)
+		}
+		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != service.OrderRefunded {
+			t.Fatalf("order %+v", o)
+		}
+		if got := applicantView(t, env, sess, r.RefundNo); got.Status != models.RefundRefunded || got.RefundedFen != p.AmountFen {
+			t.Fatalf("refund %+v", got)
+		}
+	})
+}
+
+func TestASecondApplicationForTheSameMonthsIsRefusedWhileOneIsOpenAndWhenNothingIsLeft(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		in := service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: p.AmountFen, Reason: models.ReasonOverpaid}
+		r := apply(t, env, sess, in)
+		for _, again := range []service.RefundInput{in, {Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202612"}, RefundFen: 1, Reason: models.ReasonPolicy}} {
+			if _, err := env.Svc.CreateRefund(ctx, sess.UserID, again); !errors.Is(err, models.ErrRefundOpen) {
+				t.Fatalf("a second open application: %v", err)
+			}
+		}
+		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrRefundOpen) {
+			t.Fatalf("while under review: %v", err)
+		}
+		yes := true
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrRefundExceeds) {
+			t.Fatalf("after the months came back: %v", err)
+		}
+		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen {
+			t.Fatalf("order %+v", o)
+		}
+	})
+}
+
+func TestARefundLargerThanWhatWasPaidIsRefusedAndConcurrentApplicationsMakeOne(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		j := start(t, env)
+		sess := j.sess
+		// Paid but not yet credited: nothing can be asked back.
+		pbs, _ := env.Svc.QueryPayables(ctx, sess.UserID, self)
+		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		in := service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 100, Reason: models.ReasonOverpaid}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrRefundNotCredited) {
+			t.Fatalf("before 入库: %v", err)
+		}
+		env.Clock.Advance(3 * time.Second)
+		env.Svc.WorkOnce(ctx)
+		in.RefundFen = p.AmountFen + 1
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrRefundExceeds) {
+			t.Fatalf("more than paid: %v", err)
+		}
+		// Other people's months, other schemes and unknown months are not found.
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexibleMedical,
+			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("another scheme's order: %v", err)
+		}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+			Periods: []string{"202611", "202501"}, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("a month never paid: %v", err)
+		}
+		in.RefundFen = p.AmountFen
+		var mu sync.Mutex
+		var made []string
+		errs := parallel(10, func(int) error {
+			r, err := env.Svc.CreateRefund(ctx, sess.UserID, in)
+			if err == nil {
+				mu.Lock()
+				made = append(made, r.RefundNo)
+				mu.Unlock()
+			}
+			return err
+		})
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, models.ErrRefundOpen) {
+				t.Fatalf("unexpected: %v", err)
+			}
+		}
+		if len(made) != 1 || count(t, db, "refunds", "person_id IS NOT NULL") != 1 || count(t, db, "refund_items", "refund_no = ?", made[0]) != 2 {
+			t.Fatalf("%d applications made", len(made))
+		}
+		// Someone without access to the person's records cannot apply.
+		stranger := servicetest.Person(t, "赵海峰")
+		ss := env.LoginVerified(t, "stranger", stranger.Name, stranger.IDNumber)
+		if _, err := env.Svc.CreateRefund(ctx, ss.UserID, service.RefundInput{Person: service.PersonRef{MemberID: "m_nope"}, Scheme: models.SchemeFlexiblePension,
+			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("a stranger naming a member: %v", err)
+		}
+		if _, err := env.Svc.CreateRefund(ctx, ss.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("a stranger naming another's order: %v", err)
+		}
+		if _, err := env.Svc.GetRefund(ctx, ss.UserID, made[0]); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("a stranger reading the application: %v", err)
+		}
+	})
+}
+
+func TestAnOrderTooOldForItsChannelNeedsABankAccount(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var bank *bankfake.Server
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, nil)
+		// The review took long: the channel no longer refunds the order.
+		env.Clock.Advance(366 * 24 * time.Hour)
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
+			t.Fatalf("without an account: %v", err)
+		}
+		h.tax = staffLogin(t, env, "tax1") // the old session timed out meanwhile
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: &models.BankAccount{BankName: "农业银行",
+			AccountName: "王五", AccountNo: "6228480000000000001"}}); !errors.Is(err, models.ErrBankAccountInvalid) {
+			t.Fatalf("someone else's account: %v", err)
+		}
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || sv.Status != models.RefundRefunded || sv.Payouts[0].Kind != service.PayoutBank || bank.PaidTotal() != p.AmountFen {
+			t.Fatalf("with the applicant's account %+v %v", sv, err)
+		}
+		if n := count(t, db, "audit_log", "action = ? AND target_id = ?", "refund.bank_account", r.RefundNo); n != 1 {
+			t.Fatalf("%d audit entries for the entered account", n)
+		}
+		// An application for an order already near a year old asks for an
+		// account up front.
+		_, err = env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid})
+		if !errors.Is(err, models.ErrRefundExceeds) {
+			t.Fatalf("nothing left to ask: %v", err)
+		}
+	})
+}
+
+func TestAFailedChannelRefundIsPaidByBankWithANewNumber(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var bank *bankfake.Server
+		var ch *countingChannel
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+			ch = &countingChannel{PaymentChannel: d.Payments[models.ChannelSandbox], refuse: true}
+			d.Payments[models.ChannelSandbox] = ch
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, nil)
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		if err != nil || sv.Status != models.RefundRefunding || sv.Payouts[0].Status != service.PayoutFailed {
+			t.Fatalf("refused by the channel %+v %v", sv, err)
+		}
+		if got := applicantView(t, env, sess, r.RefundNo); !strings.Contains(got.Timeline[len(got.Timeline)-1].Note, "原路退回未成功") {
+			t.Fatalf("timeline %+v", got.Timeline)
+		}
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
+			t.Fatalf("no account to fall back on: %v", err)
+		}
+		sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || sv.Status != models.RefundRefunded || len(sv.Payouts) != 2 || sv.Payouts[1].PayoutNo != r.RefundNo+"-2B" {
+			t.Fatalf("by bank %+v %v", sv, err)
+		}
+		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || bank.PaidTotal() != p.AmountFen {
+			t.Fatalf("order %+v, bank %d", o, bank.PaidTotal())
+		}
+	})
+}
+
+// countingChannel wraps a payment channel to watch and disturb refunds:
+// it records the out_refund_no of every call, and can lose answers (the
+// refund is made, the caller gets a timeout), answer pending for ever, or
+// refuse every refund.
+type countingChannel struct {
+	models.PaymentChannel
+	loseAnswers   int
+	alwaysPending bool
+	refuse        bool
+
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (c *countingChannel) Refund(ctx context.Context, req models.RefundRequest) (models.RefundResult, error) {
+	c.mu.Lock()
+	if c.seen == nil {
+		c.seen = map[string]int{}
+	}
+	c.seen[req.OutRefundNo]++
+	lose := c.loseAnswers > 0
+	if lose {
+		c.loseAnswers--
+	}
+	c.mu.Unlock()
+	if c.refuse {
+		return models.RefundResult{OutRefundNo: req.OutRefundNo, State: models.RefundFailed}, nil
+	}
+	if c.alwaysPending {
+		return models.RefundResult{OutRefundNo: req.OutRefundNo, State: models.RefundPending}, nil
+	}
+	res, err := c.PaymentChannel.Refund(ctx, req)
+	if lose {
+		return models.RefundResult{}, models.ErrUnavailable.WithReason("timeout")
+	}
+	return res, err
+}
+
+func (c *countingChannel) QueryRefund(ctx context.Context, orderNo, outRefundNo string) (models.RefundResult, error) {
+	if c.alwaysPending {
+		return models.RefundResult{OutRefundNo: outRefundNo, State: models.RefundPending}, nil
+	}
+	return c.PaymentChannel.QueryRefund(ctx, orderNo, outRefundNo)
+}
+
+func (c *countingChannel) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+func (c *countingChannel) numbers() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range c.seen {
+		out[k] = v
+	}
+	return out
+}
+
+// newNotifyServer serves the sandbox's notifications to *env's service.
+func newNotifyServer(t *testing.T, env **servicetest.Env) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = (*env).Svc.HandleNotification(r.Context(), models.ChannelSandbox, w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestARefundIsPaidBackThroughWechatAndAlipay(t *testing.T) {
+	for _, tc := range []struct{ channel, code string }{{models.ChannelWechat, "wx-refund"}, {models.ChannelAlipay, "ali-refund"}} {
+		t.Run(tc.channel, func(t *testing.T) {
+			storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+				ctx := context.Background()
+				env := newChannelEnv(t, db, nil)
+				sess, p := channelJourney(t, env, tc.channel, tc.code, false)
+				var err error
+				if tc.channel == models.ChannelWechat {
+					err = env.Wechat.Pay(p.OrderNo, true)
+				} else {
+					err = env.Alipay.Pay(p.OrderNo, true)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitPaid(t, db, p.OrderNo)
+				env.Clock.Advance(3 * time.Second)
+				env.Svc.WorkOnce(ctx)
+				h := newHall(t, env)
+				r := approved(t, env, h, sess, p, nil)
+				sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+				if err != nil || sv.Status != models.RefundRefunded || sv.Payouts[0].Channel != tc.channel {
+					t.Fatalf("execute %+v %v", sv, err)
+				}
+				// Retrying changes nothing at the channel.
+				if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
+					t.Fatalf("again: %v", err)
+				}
+				if tc.channel == models.ChannelWechat {
+					if n := env.Wechat.RefundCount(p.OrderNo); n != 1 {
+						t.Fatalf("WeChat holds %d refunds", n)
+					}
+					rf, ok := env.Wechat.Refund(sv.Payouts[0].PayoutNo)
+					if !ok || rf.Amount != p.AmountFen {
+						t.Fatalf("WeChat refund %+v", rf)
+					}
+					// WeChat's REFUND.SUCCESS notification arrives too and settles nothing more.
+					for i := 0; i < 100 && count(t, db, "notifications", "kind = ?", "refund") == 0; i++ {
+						time.Sleep(50 * time.Millisecond)
+					}
+					var ns []store.NotificationRow
+					db.Gorm.Where("kind = ?", "refund").Find(&ns)
+					if len(ns) != 1 || (ns[0].Outcome != service.OutcomeDuplicate && ns[0].Outcome != service.OutcomeSettled) {
+						t.Fatalf("refund notifications %+v", ns)
+					}
+					var pushed bool
+					for _, m := range env.Wechat.SentMessages() {
+						pushed = pushed || strings.Contains(m.Page, r.RefundNo)
+					}
+					if !pushed {
+						t.Fatal("no subscribe message about the refund")
+					}
+				} else {
+					tr, ok := env.Alipay.Trade(p.OrderNo)
+					if !ok || tr.Refunds != 1 || tr.Refunded != p.AmountFen {
+						t.Fatalf("Alipay trade %+v", tr)
+					}
+				}
+				if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != service.OrderRefunded {
+					t.Fatalf("order %+v", o)
+				}
+				if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); !strings.HasSuffix(rs, ":refunded") {
+					t.Fatalf("records %s", rs)
+				}
+			})
+		})
+	}
+}
+
+func TestABankRefundGoesOnlyToThePersonsOrAMinorsGuardiansAccount(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		zhang := servicetest.Person(t, "张三明")
+		mother := servicetest.Person(t, "李秀英")
+		child := servicetest.Person(t, "张小雨")
+		sess := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+		member := func(p sandbox.DemoPerson, relation string) service.PersonRef {
+			m, err := env.Svc.AddFamilyMember(ctx, sess.UserID, service.FamilyInput{Name: p.Name, IDNumber: p.IDNumber, Relation: relation})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := service.PersonRef{MemberID: m.MemberID}
+			if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: ref, Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
+				t.Fatal(err)
+			}
+			return ref
+		}
+		mom, kid := member(mother, "parent"), member(child, "child")
+		momPaid := payAndCreditFor(t, env, sess, mom, models.SchemeResidentMedical)
+		kidPaid := payAndCreditFor(t, env, sess, kid, models.SchemeResidentMedical)
+		// The mother lets her son see her records: seeing is not receiving.
+		ms := env.LoginVerified(t, "li", mother.Name, mother.IDNumber)
+		if _, err := env.Svc.GrantRecordsAccess(ctx, ms.UserID, service.GrantInput{GranteeIDNumber: zhang.IDNumber}); err != nil {
+			t.Fatal(err)
+		}
+		own := &models.BankAccount{BankName: "中国银行", AccountName: zhang.Name, AccountNo: "6216610200001234567"}
+		in := service.RefundInput{Person: mom, Scheme: models.SchemeResidentMedical, OrderNo: momPaid.OrderNo, RefundFen: 100,
+			Reason: models.ReasonPolicy, BankAccount: own}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrBankAccountInvalid) {
+			t.Fatalf("a grantee's own account: %v", err)
+		}
+		in.BankAccount = &models.BankAccount{BankName: "中国银行", AccountName: mother.Name, AccountNo: "6216610200007654321"}
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); err != nil {
+			t.Fatalf("the mother's account: %v", err)
+		}
+		// A minor's guardian may take the money into their own account.
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: kid, Scheme: models.SchemeResidentMedical,
+			OrderNo: kidPaid.OrderNo, RefundFen: 100, Reason: models.ReasonPolicy, BankAccount: own}); err != nil {
+			t.Fatalf("the guardian's account: %v", err)
+		}
+	})
+}
