@@ -83,12 +83,21 @@ func TestTheServerRunsOnItsEmbeddedDefaultsAndShutsDownGracefully(t *testing.T) 
 	if len(svc.Items) != 10 || resp.Header.Get("X-Request-Id") != "test-request-42" {
 		t.Fatalf("services: %d items, request id %q", len(svc.Items), resp.Header.Get("X-Request-Id"))
 	}
-	resp, err = http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The request is counted just after its response is written, so the
+	// scrape may have to look again.
+	var metrics []byte
+	for i := 0; i < 50; i++ {
+		resp, err = http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(metrics), `route="/api/v1/services",status="200"} 1`) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if !strings.Contains(string(metrics), `lianban_http_requests_total{method="GET",route="/api/v1/services",status="200"} 1`) ||
 		!strings.Contains(string(metrics), `lianban_http_request_duration_seconds_bucket{method="GET",route="/api/v1/services"`) {
 		t.Fatalf("metrics lack the request count or latency by route:\n%.2000s", metrics)
