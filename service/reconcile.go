@@ -64,7 +64,13 @@ func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) 
 	if !ok {
 		return ReconcileResult{}, models.ErrChannelUnsupported
 	}
-	date := day.In(models.Beijing).Format("2006-01-02")
+	// The bill sources read the calendar date off the time they are given
+	// (WeChat's in the time's own zone), so hand them Beijing midnight:
+	// an instant of the Beijing day given in UTC named the day before, and
+	// this run then reconciled the wrong bill and was marked done.
+	bj := day.In(models.Beijing)
+	day = time.Date(bj.Year(), bj.Month(), bj.Day(), 0, 0, 0, 0, models.Beijing)
+	date := day.Format("2006-01-02")
 	res := ReconcileResult{Channel: channel, BillDate: date}
 	run := store.ReconciliationRow{Channel: channel, BillDate: date, Status: ReconRunning, StartedAt: s.now()}
 	inserted, err := insertIfAbsent(s.db(ctx), &run)
@@ -113,7 +119,7 @@ func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) 
 		}
 	}
 	// Orders we hold as paid that the bill does not list.
-	from := time.Date(day.In(models.Beijing).Year(), day.In(models.Beijing).Month(), day.In(models.Beijing).Day(), 0, 0, 0, 0, models.Beijing)
+	from := day
 	var ours []store.OrderRow
 	if err := s.db(ctx).Where("channel = ? AND paid_at >= ? AND paid_at < ?", channel, from.UTC(), from.AddDate(0, 0, 1).UTC()).
 		Find(&ours).Error; err != nil {
@@ -154,14 +160,24 @@ func (s *Service) reconcileLine(ctx context.Context, channel string, l models.Bi
 	}
 	// Paid at the channel, never settled here (notification and queries
 	// lost, or the order was closed a moment too early): settle it now.
-	if _, err := s.Settle(ctx, models.Notification{Channel: channel, Kind: models.NotifyPayment, OrderNo: l.OrderNo,
-		TransactionID: l.TransactionID, Amount: l.Amount, Paid: true, At: l.At}, "reconcile"); err != nil {
+	outcome, err := s.Settle(ctx, models.Notification{Channel: channel, Kind: models.NotifyPayment, OrderNo: l.OrderNo,
+		TransactionID: l.TransactionID, Amount: l.Amount, Paid: true, At: l.At}, "reconcile")
+	if err != nil {
 		return false, err
 	}
 	now := s.now()
-	if err := s.db(ctx).Create(&store.AnomalyRow{ID: newID("an"), Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
+	a := store.AnomalyRow{ID: newID("an"), Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
 		Kind: "paid_not_settled", Detail: "渠道已收款但本系统未入账（通知丢失）", Resolution: "已按渠道账单补记入账",
-		CreatedAt: now, ResolvedAt: &now}).Error; err != nil {
+		CreatedAt: now, ResolvedAt: &now}
+	if outcome != OutcomeSettled {
+		// Settle booked nothing (an order state it does not settle from,
+		// such as failed): the money is still unaccounted for, so the
+		// anomaly stays open for a person to refund. It used to be marked
+		// resolved as booked.
+		a.Detail = fmt.Sprintf("渠道已收款，但订单状态为 %s，未能补记入账；请人工核实并原路退款", o.Status)
+		a.Resolution, a.ResolvedAt = "", nil
+	}
+	if err := s.db(ctx).Create(&a).Error; err != nil {
 		return false, internal("anomaly", err)
 	}
 	return false, nil

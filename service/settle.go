@@ -44,7 +44,13 @@ func (s *Service) HandleNotification(ctx context.Context, channel string, w http
 	case errors.Is(err, models.ErrNotificationMismatch):
 		// Signed by the provider but not for us: nothing to settle, and a
 		// retry will not change that, so acknowledge after noting it.
-		s.anomaly(ctx, "notify", channel, n.OrderNo, "foreign_notification", "通知的应用或商户号与本系统不符")
+		// Acknowledged only once recorded (as a settlement would be): with
+		// the database down it used to be acknowledged and lost.
+		if err := s.anomalyTx(s.db(ctx), "notify", channel, n.OrderNo, "foreign_notification", "通知的应用或商户号与本系统不符"); err != nil {
+			s.Log.ErrorContext(ctx, "foreign notification not recorded; provider will retry", "channel", channel, "err", err)
+			ch.Acknowledge(w, false)
+			return nil
+		}
 		ch.Acknowledge(w, true)
 		return nil
 	case err != nil:
@@ -97,6 +103,11 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		err := tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
 		if isNotFound(err) || (err == nil && o.Channel != n.Channel) {
 			outcome = OutcomeAnomaly
+			// The notification row was inserted as settled; say what it
+			// really was, or it reads as money booked.
+			if err := s.markOutcome(tx, n, outcome); err != nil {
+				return err
+			}
 			return s.anomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
 		}
 		if err != nil {
