@@ -169,6 +169,17 @@ func (s *Service) prepay(ctx context.Context, ch models.PaymentChannel, sess Ses
 	params, err := ch.Prepay(ctx, models.PrepayRequest{OrderNo: order.OrderNo, Amount: models.Fen(order.AmountFen),
 		Description: models.Scheme(order.Scheme).Name() + " " + d.PeriodFrom + "-" + d.PeriodTo,
 		Payer:       models.ChannelIdentity{Channel: sess.Channel, Subject: sess.Subject}, ExpiresAt: order.ExpiresAt, H5: h5})
+	if errors.Is(err, models.ErrOrderPaidAtChannel) {
+		// The channel already has this order paid (our first prepay's answer
+		// was lost and the payer paid): settle it, never fail it.
+		if _, qerr := s.queryAndSettle(ctx, order); qerr != nil {
+			s.Log.WarnContext(ctx, "order paid at channel but not yet settled", "order_no", order.OrderNo, "err", qerr)
+		}
+		if err := s.db(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+			return Payment{}, internal("order", err)
+		}
+		return s.paymentView(ctx, order)
+	}
 	if err != nil {
 		if e, ok := models.AsError(err); ok && e.Kind != models.KindUnavailable && e.Kind != models.KindInternal {
 			// The channel refused the order outright: it does not exist

@@ -253,7 +253,21 @@ func monthRange(from, to string) []string {
 	return out
 }
 
+// anomalyTx records an anomaly. What queries find (the payer polling, the
+// worker) is recorded once while the same kind is open for the order: a
+// payer polling an order paid with another amount must not add one every
+// few seconds. Each notification is an event of its own and always counts.
 func (s *Service) anomalyTx(tx *gorm.DB, source, channel, orderNo, kind, detail string) error {
+	if source == "query" && orderNo != "" {
+		var open int64
+		if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", orderNo, kind).
+			Count(&open).Error; err != nil {
+			return err
+		}
+		if open > 0 {
+			return nil
+		}
+	}
 	return tx.Create(&store.AnomalyRow{ID: newID("an"), Source: source, Channel: channel, OrderNo: orderNo,
 		Kind: kind, Detail: detail, CreatedAt: s.now()}).Error
 }
