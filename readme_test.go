@@ -10,22 +10,24 @@ import (
 // walk-through identical to scripts/walkthrough.sh, which CI runs against a
 // fresh server: if one changes without the other, this fails.
 func TestREADMEWalkThroughIsTheScriptCIRuns(t *testing.T) {
-	script, err := os.ReadFile("scripts/walkthrough.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(script)
-	begin := strings.Index(s, "# --- begin walk-through")
-	end := strings.Index(s, "# --- end walk-through ---")
-	if begin < 0 || end < begin {
-		t.Fatal("walk-through markers missing from scripts/walkthrough.sh")
-	}
-	body := s[strings.Index(s[begin:], "\n")+begin+1 : end]
-	if !strings.Contains(string(readme), body) {
-		t.Fatal("README.md's walk-through differs from scripts/walkthrough.sh")
+	for script, marker := range map[string]string{"scripts/walkthrough.sh": "walk-through", "scripts/walkthrough-wechat.sh": "wechat walk-through"} {
+		b, err := os.ReadFile(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		begin := strings.Index(s, "# --- begin "+marker)
+		end := strings.Index(s, "# --- end "+marker+" ---")
+		if begin < 0 || end < begin {
+			t.Fatalf("walk-through markers missing from %s", script)
+		}
+		body := s[strings.Index(s[begin:], "\n")+begin+1 : end]
+		if !strings.Contains(string(readme), body) {
+			t.Fatalf("README.md's walk-through differs from %s", script)
+		}
 	}
 }

@@ -26,4 +26,8 @@ command -v pdftotext >/dev/null && { pdftotext "$work/voucher.pdf" - | grep -q '
 if grep -q '150102199003071237\|张三明' "$work/server.log"; then
   echo "walkthrough: personal data found in the server log"; exit 1
 fi
-echo "walkthrough: paid → credited → booked OK"
+wx=$(LIANBAN_URL=http://127.0.0.1:$port bash "$root/scripts/walkthrough-wechat.sh")
+echo "$wx"
+echo "$wx" | grep -q '"paySign"' || { echo "walkthrough: no wx.requestPayment parameters"; exit 1; }
+echo "$wx" | tail -n 1 | grep -q '"status":"paid"' || { echo "walkthrough: the WeChat payment was not settled"; cat "$work/server.log"; exit 1; }
+echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled OK"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/lianban/lianban/channels/alipay"
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
+	"github.com/lianban/lianban/channels/bank"
 	"github.com/lianban/lianban/channels/sandbox"
 	"github.com/lianban/lianban/channels/wechat"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
@@ -34,6 +36,9 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 		return err
 	}
 	if err := wireAlipay(cfg, d, app, hc); err != nil {
+		return err
+	}
+	if err := wireBank(cfg, d, hc); err != nil {
 		return err
 	}
 	if !cfg.Sandbox {
@@ -142,5 +147,26 @@ func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 	}
 	d.Logins[models.ChannelAlipay] = c
 	d.Payments[models.ChannelAlipay] = c
+	return nil
+}
+
+// wireBank connects the partner bank's transfer interface when it is
+// configured; in sandbox mode wireStaff starts a fake bank otherwise.
+func wireBank(cfg Config, d *service.Deps, hc *http.Client) error {
+	if cfg.BankURL == "" && cfg.BankMerchant == "" && cfg.BankKey == "" {
+		return nil
+	}
+	if cfg.BankURL == "" || cfg.BankMerchant == "" || cfg.BankKey == "" {
+		return errors.New("the bank transfer interface is partly configured: set LIANBAN_BANK_URL, LIANBAN_BANK_MERCHANT and LIANBAN_BANK_KEY")
+	}
+	key, err := base64.StdEncoding.DecodeString(cfg.BankKey)
+	if err != nil {
+		return errors.New("LIANBAN_BANK_KEY must be base64")
+	}
+	c, err := bank.New(bank.Config{BaseURL: cfg.BankURL, MerchantID: cfg.BankMerchant, Key: key}, hc, d.Clock)
+	if err != nil {
+		return fmt.Errorf("bank: %w", err)
+	}
+	d.Bank = c
 	return nil
 }

@@ -29,6 +29,9 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	CertSigningKey string
 	TrustedProxies string
+	BankURL        string
+	BankMerchant   string
+	BankKey        string
 
 	WechatAppID, WechatSecret, WechatAPIBase                                   string
 	WechatPayMchID, WechatPayMchSerial, WechatPayMchKeyFile, WechatPayAPIv3Key string
@@ -96,6 +99,9 @@ func (c *Config) fields() []field {
 		{"LIANBAN_SHUTDOWN_GRACE", "20s", false, &c.ShutdownGrace},
 		{"LIANBAN_CERT_SIGNING_KEY", "", true, &c.CertSigningKey},
 		{"LIANBAN_TRUSTED_PROXIES", "", false, &c.TrustedProxies},
+		{"LIANBAN_BANK_URL", "", false, &c.BankURL},
+		{"LIANBAN_BANK_MERCHANT", "", false, &c.BankMerchant},
+		{"LIANBAN_BANK_KEY", "", true, &c.BankKey},
 		{"LIANBAN_WECHAT_APPID", "", false, &c.WechatAppID},
 		{"LIANBAN_WECHAT_SECRET", "", true, &c.WechatSecret},
 		{"LIANBAN_WECHAT_API_BASE", "https://api.weixin.qq.com", false, &c.WechatAPIBase},

@@ -4,6 +4,8 @@
 //
 //	lianban            run the server (same as "lianban serve")
 //	lianban migrate    apply database migrations and exit
+//	lianban staff-bootstrap --username U --role admin
+//	                   create the first hall admin (prints its password and TOTP secret once)
 //
 // With no configuration it runs on its embedded defaults: SQLite under
 // data/, an in-process Redis, and sandbox channels.
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Info("migrated", "applied", applied)
 		return err
 	}
-	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, migrate or staff-bootstrap)", cmd)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
