@@ -115,27 +115,33 @@ func (r *rig) queryPayablesOf(sess service.Session) func(*testing.B) {
 	}
 }
 
-// declarePaySettle is the money path: declare, open an order, settle its
-// notification (in process, without the HTTP hop to the provider). Each
-// iteration includes making a fresh payer, so its ns/op is the whole
-// journey; BenchmarkRatios times the money path alone.
+// declarePaySettle is the whole journey of a new payer: enrol, declare,
+// open an order, settle its notification (in process, without the HTTP
+// hop to the provider). BenchmarkRatios times the money path alone.
 func (r *rig) declarePaySettle(b *testing.B) {
-	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		sess, pb := r.newPayer(b)
-		d, err := r.env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, _, err := r.env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := r.env.Svc.Settle(ctx, models.Notification{Channel: "sandbox", ID: "B-" + p.OrderNo, Kind: models.NotifyPayment,
-			OrderNo: p.OrderNo, Amount: p.AmountFen, Paid: true, At: r.env.Clock.Now()}, "bench"); err != nil {
-			b.Fatal(err)
-		}
+		r.payFor(b, sess, pb)
 	}
+}
+
+// payFor declares the payable, opens a sandbox order and settles it,
+// returning the order number.
+func (r *rig) payFor(b *testing.B, sess service.Session, pb service.Payable) string {
+	ctx := context.Background()
+	d, err := r.env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, _, err := r.env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.env.Svc.Settle(ctx, models.Notification{Channel: "sandbox", ID: "B-" + p.OrderNo, Kind: models.NotifyPayment,
+		OrderNo: p.OrderNo, Amount: p.AmountFen, Paid: true, At: r.env.Clock.Now()}, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	return p.OrderNo
 }
 
 func (r *rig) getPaymentCached(b *testing.B) {
@@ -148,13 +154,10 @@ func (r *rig) getPaymentCached(b *testing.B) {
 func (r *rig) paidOrderPolling(b *testing.B) func(*testing.B) {
 	ctx := context.Background()
 	sess, pb := r.newPayer(b)
-	d, _ := r.env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
-	p, _, _ := r.env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
-	_, _ = r.env.Svc.Settle(ctx, models.Notification{Channel: "sandbox", ID: "C-" + p.OrderNo, Kind: models.NotifyPayment,
-		OrderNo: p.OrderNo, Amount: p.AmountFen, Paid: true}, "bench")
+	orderNo := r.payFor(b, sess, pb)
 	return func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := r.env.Svc.GetPayment(ctx, sess.UserID, p.OrderNo); err != nil {
+			if _, err := r.env.Svc.GetPayment(ctx, sess.UserID, orderNo); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -190,7 +193,6 @@ func BenchmarkRatios(b *testing.B) {
 		b.Skip("reported once")
 	}
 	r := newRig(b)
-	ctx := context.Background()
 	// testing.Benchmark cannot run inside a benchmark (it waits for the
 	// lock this one holds), so each operation is timed here by hand over
 	// about half a second.
@@ -217,20 +219,7 @@ func BenchmarkRatios(b *testing.B) {
 		{"get_payment_cached", loop(r.paidOrderPolling(b))},
 		{"declare_pay_settle", timed(50, func() func() {
 			sess, pb := r.newPayer(b)
-			return func() {
-				d, err := r.env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				p, _, err := r.env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := r.env.Svc.Settle(ctx, models.Notification{Channel: "sandbox", ID: "R-" + p.OrderNo, Kind: models.NotifyPayment,
-					OrderNo: p.OrderNo, Amount: p.AmountFen, Paid: true}, "bench"); err != nil {
-					b.Fatal(err)
-				}
-			}
+			return func() { r.payFor(b, sess, pb) }
 		})},
 	}
 	var sb strings.Builder

@@ -13,25 +13,14 @@ import (
 // after the money is settled and never hold up an acknowledgement.
 const pushTimeout = 5 * time.Second
 
-// pushTo sends a message to a user through their login channel, if that
-// channel can push, in the background. Failures are logged only: a
-// missing message never changes what happened to the money.
+// pushTo sends one message to a user through their login channel in the
+// background, so a slow push never holds up the acknowledgement of a
+// settled payment; push (messages.go) logs what fails.
 func (s *Service) pushTo(ctx context.Context, userID string, msg models.Message) {
-	u, err := s.user(ctx, userID)
-	if err != nil {
-		return
-	}
-	sender, ok := s.Messengers[u.Channel]
-	if !ok {
-		return
-	}
-	to := models.ChannelIdentity{Channel: u.Channel, Subject: u.Subject, UnionID: u.UnionID}
 	go func() {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
 		defer cancel()
-		if err := sender.SendMessage(pctx, to, msg); err != nil {
-			s.Log.WarnContext(pctx, "push message failed", "kind", msg.Kind, "channel", to.Channel, "err", err)
-		}
+		s.push(pctx, []pendingPush{{UserID: userID, Msg: msg}})
 	}()
 }
 
