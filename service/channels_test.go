@@ -122,3 +122,24 @@ func TestPayingThroughAlipayEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestAWechatUserBindsTheirPhoneFromAGetPhoneNumberCode: the phone is read
+// from WeChat server-side and shown only masked.
+func TestAWechatUserBindsTheirPhoneFromAGetPhoneNumberCode(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := newChannelEnv(t, db, nil)
+	ctx := context.Background()
+	env.Wechat.AddPhone("phone-code-1", "13912345678")
+	res, err := env.Svc.Login(ctx, models.ChannelWechat, "wx-phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := servicetest.Person(t, "张三明")
+	u, err := env.Svc.VerifyIdentity(ctx, res.User.UserID, service.IdentityInput{Name: me.Name, IDNumber: me.IDNumber, PhoneCode: "phone-code-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PhoneMasked != "139****5678" {
+		t.Fatalf("phone %q", u.PhoneMasked)
+	}
+}

@@ -162,6 +162,9 @@ type IdentityInput struct {
 	IDNumber     string `json:"id_number"`
 	Phone        string `json:"phone"`
 	VerifyTicket string `json:"verify_ticket"`
+	// PhoneCode is a WeChat getPhoneNumber code: the phone is then read
+	// from WeChat instead of typed in.
+	PhoneCode string `json:"phone_code"`
 }
 
 // VerifyIdentity binds the caller's account to a person (实名认证).
@@ -172,6 +175,17 @@ func (s *Service) VerifyIdentity(ctx context.Context, userID string, in Identity
 	u, err := s.user(ctx, userID)
 	if err != nil {
 		return User{}, err
+	}
+	if in.PhoneCode != "" {
+		src, ok := s.Logins[u.Channel].(models.PhoneSource)
+		if !ok {
+			return User{}, models.ErrInvalid.WithReason("当前登录渠道不支持授权手机号")
+		}
+		phone, err := src.PhoneNumber(ctx, in.PhoneCode)
+		if err != nil {
+			return User{}, err
+		}
+		in.Phone = phone
 	}
 	if in.Phone != "" && !validPhone(in.Phone) {
 		return User{}, models.ErrInvalid.WithReason("手机号码格式不正确")
