@@ -21,6 +21,26 @@ type owner struct {
 	token, memberID, grantID, payableID, declarationID, orderNo, personIDNumber string
 }
 
+// withPaperwork gives the owner a certificate and a refund application.
+func withPaperwork(t *testing.T, cl *apitest.Client, o owner) (certNo, refundNo string) {
+	t.Helper()
+	var c struct {
+		CertificateNo string `json:"certificate_no"`
+	}
+	if st := cl.DoJSON("POST", "/api/v1/certificates", o.token, map[string]string{"kind": "payment_voucher", "order_no": o.orderNo}, &c); st != 201 {
+		t.Fatalf("issue certificate %d", st)
+	}
+	var r struct {
+		RefundNo string `json:"refund_no"`
+	}
+	body := map[string]any{"scheme": "flexible_pension", "periods": []string{"202611"}, "refund_fen": 98140, "reason": "overpaid",
+		"attachments": []map[string]string{{"kind": "refund_form", "name": "申请表.jpg"}}}
+	if st := cl.DoJSON("POST", "/api/v1/refunds", o.token, body, &r); st != 201 {
+		t.Fatalf("create refund %d", st)
+	}
+	return c.CertificateNo, r.RefundNo
+}
+
 func newHTTPEnv(t *testing.T) (*servicetest.Env, *apitest.Client, *handlers.Server) {
 	t.Helper()
 	db := storetest.Targets()[0].Open(t)
@@ -94,6 +114,7 @@ func makeOwner(t *testing.T, env *servicetest.Env, cl *apitest.Client) owner {
 func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 	env, cl, _ := newHTTPEnv(t)
 	o := makeOwner(t, env, cl)
+	certNo, refundNo := withPaperwork(t, cl, o)
 	stranger := servicetest.Person(t, "赵海峰")
 	tok := loginAs(t, cl, "stranger", stranger.Name, stranger.IDNumber)
 
@@ -111,6 +132,14 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 		{"read the owner's member's records", "GET", "/api/v1/records?person=" + o.memberID, nil},
 		{"remove the owner's family member", "DELETE", "/api/v1/me/family/" + o.memberID, nil},
 		{"revoke the owner's grant", "DELETE", "/api/v1/me/grants/" + o.grantID, nil},
+		{"issue a voucher for the owner's order", "POST", "/api/v1/certificates", map[string]string{"kind": "payment_voucher", "order_no": o.orderNo}},
+		{"issue a proof for the owner's member", "POST", "/api/v1/certificates", map[string]string{"kind": "contribution_proof", "person": o.memberID,
+			"scheme": "resident_medical", "period_from": "202701", "period_to": "202712"}},
+		{"re-issue the owner's certificate", "POST", "/api/v1/certificates", map[string]string{"kind": "payment_voucher", "reissue_of": certNo}},
+		{"download the owner's certificate", "GET", "/api/v1/certificates/" + certNo + "/pdf", nil},
+		{"read the owner's refund", "GET", "/api/v1/refunds/" + refundNo, nil},
+		{"apply for a refund of the owner's member", "POST", "/api/v1/refunds", map[string]any{"person": o.memberID, "scheme": "resident_medical",
+			"periods": []string{"202701"}, "refund_fen": 100, "reason": "overpaid"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +150,8 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 		})
 	}
 	// Lists show the stranger only their own things.
-	for _, path := range []string{"/api/v1/payments", "/api/v1/me/family", "/api/v1/me/grants", "/api/v1/records", "/api/v1/enrolments"} {
+	for _, path := range []string{"/api/v1/payments", "/api/v1/me/family", "/api/v1/me/grants", "/api/v1/records", "/api/v1/enrolments",
+		"/api/v1/certificates", "/api/v1/refunds", "/api/v1/me/messages"} {
 		r := cl.Send("GET", path, tok, nil)
 		if r.Status != 200 {
 			t.Fatalf("GET %s: %d", path, r.Status)
