@@ -24,20 +24,16 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 	var failed *store.RefundPayoutRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		outcome, pushes, orders, failed = OutcomeSettled, nil, nil, nil
-		if n.ID != "" {
-			row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
-				Outcome: OutcomeSettled, ReceivedAt: now}
-			inserted, err := insertIfAbsent(tx, &row)
-			if err != nil {
-				return err
-			}
-			if !inserted {
-				outcome = OutcomeDuplicate
-				return nil
-			}
+		fresh, err := s.claimNotification(tx, n, now)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			outcome = OutcomeDuplicate
+			return nil
 		}
 		var p store.RefundPayoutRow
-		err := tx.Where("payout_no = ? AND kind = ?", n.OutRefundNo, PayoutChannel).Take(&p).Error
+		err = tx.Where("payout_no = ? AND kind = ?", n.OutRefundNo, PayoutChannel).Take(&p).Error
 		if isNotFound(err) || (err == nil && (p.Channel != n.Channel || p.OrderNo != n.OrderNo)) {
 			outcome = OutcomeAnomaly
 			if err := s.markOutcome(tx, n, outcome); err != nil {

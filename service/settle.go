@@ -87,20 +87,16 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 	var settled store.OrderRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		outcome = OutcomeSettled
-		if n.ID != "" {
-			row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
-				Outcome: OutcomeSettled, ReceivedAt: now}
-			inserted, err := insertIfAbsent(tx, &row)
-			if err != nil {
-				return err
-			}
-			if !inserted {
-				outcome = OutcomeDuplicate
-				return nil
-			}
+		fresh, err := s.claimNotification(tx, n, now)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			outcome = OutcomeDuplicate
+			return nil
 		}
 		var o store.OrderRow
-		err := tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+		err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
 		if isNotFound(err) || (err == nil && o.Channel != n.Channel) {
 			outcome = OutcomeAnomaly
 			// The notification row was inserted as settled; say what it
@@ -154,6 +150,19 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		s.afterPaid(ctx, settled)
 	}
 	return outcome, nil
+}
+
+// claimNotification records a verified notification's id inside the
+// settling transaction and reports whether it is new: a duplicate delivery
+// finds the row and settles nothing. A notification without an id (a query
+// result) is always new.
+func (s *Service) claimNotification(tx *gorm.DB, n models.Notification, now time.Time) (bool, error) {
+	if n.ID == "" {
+		return true, nil
+	}
+	row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
+		Outcome: OutcomeSettled, ReceivedAt: now}
+	return insertIfAbsent(tx, &row)
 }
 
 func (s *Service) markOutcome(tx *gorm.DB, n models.Notification, outcome string) error {
