@@ -194,6 +194,9 @@ func (s *Service) advanceBookings(ctx context.Context) error {
 }
 
 func (s *Service) advance(ctx context.Context, from string, ask func(context.Context, models.SettlementRef) (models.SettlementResult, error), to, atCol, noCol string) error {
+	if (to == RecordCredited && s.Treasury == nil) || (to == RecordBooked && s.Agency == nil) {
+		return nil // not connected: records stay where they are, never guessed forward
+	}
 	var rows []store.RecordRow
 	if err := s.db(ctx).Where("status = ?", from).Order("paid_at").Limit(500).Find(&rows).Error; err != nil {
 		return err

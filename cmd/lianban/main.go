@@ -160,6 +160,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	app.svc = service.New(deps, opt)
+	if deps.Identity == nil || deps.Treasury == nil || deps.Agency == nil {
+		// Only sandbox stand-ins exist so far (see README): outside sandbox
+		// mode identity binding answers 503 and paid records stay "paid"
+		// until real connectors are wired here.
+		log.Warn("person registry, treasury (TIPS) or agency booking not connected",
+			"identity", deps.Identity != nil, "treasury", deps.Treasury != nil, "agency", deps.Agency != nil)
+	}
 	if err := wireStaff(ctx, cfg, app); err != nil {
 		return nil, err
 	}
