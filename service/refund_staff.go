@@ -269,54 +269,30 @@ func (s *Service) AcceptRefund(ctx context.Context, a StaffActor, refundNo strin
 	if err != nil {
 		return StaffRefund{}, err
 	}
-	var pushes []pendingPush
-	moved := false
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		pushes, moved = nil, false
-		ok, err := s.moveRefund(tx, r, models.RefundSubmitted, models.RefundAccepted, nil)
-		if err != nil || !ok {
-			return err
-		}
-		if ok, err = s.moveRefund(tx, r, models.RefundAccepted, models.RefundForwarded, nil); err != nil || !ok {
-			return errors.Join(err, errors.New("accepted refund did not move on"))
-		}
-		moved = true
-		var ids []string
-		if err := tx.Model(&store.RefundItemRow{}).Where("refund_no = ?", r.RefundNo).Pluck("record_id", &ids).Error; err != nil {
-			return err
-		}
-		res := tx.Model(&store.RecordRow{}).Where("id IN ? AND status IN ?", ids, []string{RecordCredited, RecordBooked}).
-			Update("status", RecordRefunding)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != int64(len(ids)) {
-			return models.ErrRefundState.WithReason("所选缴费记录的状态已变化，请核实后处理")
-		}
-		if err := s.addEvent(tx, r.RefundNo, staffEvent(a, models.RefundAccepted, models.DeptTax, nil, "")); err != nil {
-			return err
-		}
-		if err := s.addEvent(tx, r.RefundNo, store.RefundEventRow{Status: string(models.RefundForwarded), ActorKind: actorSystem,
-			ActorID: "system", Department: models.DeptTax, Holder: r.Department,
-			Note: "已转" + models.DepartmentName(r.Department) + "复核"}); err != nil {
-			return err
-		}
-		pp, err := s.refundMessage(tx, r, models.RefundForwarded, nil, "")
-		if err != nil {
-			return err
-		}
-		pushes = append(pushes, pp)
-		return s.auditTx(tx, a, auditEntry{Action: "refund.accept", TargetKind: "refund", TargetID: r.RefundNo, Outcome: AuditOK,
-			Detail: "转" + models.DepartmentName(r.Department)})
-	})
-	if err != nil {
-		return StaffRefund{}, internal("accept refund", err)
-	}
-	if !moved {
-		return StaffRefund{}, s.stateConflict(ctx, a, "refund.accept", r)
-	}
-	s.push(ctx, pushes)
-	return s.reloadStaffView(ctx, refundNo)
+	return s.staffStep(ctx, a, "refund.accept", r, models.RefundSubmitted, models.RefundAccepted, models.RefundForwarded, nil,
+		"转"+models.DepartmentName(r.Department), func(tx *gorm.DB) error {
+			if ok, err := s.moveRefund(tx, r, models.RefundAccepted, models.RefundForwarded, nil); err != nil || !ok {
+				return errors.Join(err, errors.New("accepted refund did not move on"))
+			}
+			var ids []string
+			if err := tx.Model(&store.RefundItemRow{}).Where("refund_no = ?", r.RefundNo).Pluck("record_id", &ids).Error; err != nil {
+				return err
+			}
+			res := tx.Model(&store.RecordRow{}).Where("id IN ? AND status IN ?", ids, []string{RecordCredited, RecordBooked}).
+				Update("status", RecordRefunding)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != int64(len(ids)) {
+				return models.ErrRefundState.WithReason("所选缴费记录的状态已变化，请核实后处理")
+			}
+			if err := s.addEvent(tx, r.RefundNo, staffEvent(a, models.RefundAccepted, models.DeptTax, nil, "")); err != nil {
+				return err
+			}
+			return s.addEvent(tx, r.RefundNo, store.RefundEventRow{Status: string(models.RefundForwarded), ActorKind: actorSystem,
+				ActorID: "system", Department: models.DeptTax, Holder: r.Department,
+				Note: "已转" + models.DepartmentName(r.Department) + "复核"})
+		})
 }
 
 // RefuseRefund is the tax window refusing an application (不予受理) with
@@ -333,34 +309,10 @@ func (s *Service) RefuseRefund(ctx context.Context, a StaffActor, refundNo strin
 	if err != nil {
 		return StaffRefund{}, err
 	}
-	var pushes []pendingPush
-	moved := false
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		pushes, moved = nil, false
-		ok, err := s.moveRefund(tx, r, models.RefundSubmitted, models.RefundRefused, nil)
-		if err != nil || !ok {
-			return err
-		}
-		moved = true
-		if err := s.addEvent(tx, r.RefundNo, staffEvent(a, models.RefundRefused, "", reasons, "")); err != nil {
-			return err
-		}
-		pp, err := s.refundMessage(tx, r, models.RefundRefused, reasons, "")
-		if err != nil {
-			return err
-		}
-		pushes = append(pushes, pp)
-		return s.auditTx(tx, a, auditEntry{Action: "refund.refuse", TargetKind: "refund", TargetID: r.RefundNo, Outcome: AuditOK,
-			Detail: strings.Join(reasons, "；")})
-	})
-	if err != nil {
-		return StaffRefund{}, internal("refuse refund", err)
-	}
-	if !moved {
-		return StaffRefund{}, s.stateConflict(ctx, a, "refund.refuse", r)
-	}
-	s.push(ctx, pushes)
-	return s.reloadStaffView(ctx, refundNo)
+	return s.staffStep(ctx, a, "refund.refuse", r, models.RefundSubmitted, models.RefundRefused, models.RefundRefused, reasons,
+		strings.Join(reasons, "；"), func(tx *gorm.DB) error {
+			return s.addEvent(tx, r.RefundNo, staffEvent(a, models.RefundRefused, "", reasons, ""))
+		})
 }
 
 // ReviewInput is an agency's review.
@@ -401,39 +353,50 @@ func (s *Service) ReviewRefund(ctx context.Context, a StaffActor, refundNo strin
 	if reason != "" {
 		reasons = []string{reason}
 	}
-	var pushes []pendingPush
-	moved := false
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		pushes, moved = nil, false
-		ok, err := s.moveRefund(tx, r, models.RefundForwarded, to, nil)
-		if err != nil || !ok {
-			return err
-		}
-		moved = true
+	return s.staffStep(ctx, a, "refund.review", r, models.RefundForwarded, to, to, reasons, string(to)+" "+reason, func(tx *gorm.DB) error {
 		if to == models.RefundRejected {
 			if err := s.restoreRecords(tx, r.RefundNo); err != nil {
 				return err
 			}
 		}
-		if err := s.addEvent(tx, r.RefundNo, staffEvent(a, to, models.RefundHolder(to, r.Department), reasons, "")); err != nil {
+		return s.addEvent(tx, r.RefundNo, staffEvent(a, to, models.RefundHolder(to, r.Department), reasons, ""))
+	})
+}
+
+// staffStep moves an application from → to by a conditional update and, in
+// the same transaction, does the step's own work, writes the applicant's
+// message (about status told) and the audit entry. An application that
+// moved on meanwhile is a state conflict; the message is pushed once the
+// transaction has committed.
+func (s *Service) staffStep(ctx context.Context, a StaffActor, action string, r store.RefundRow, from, to, told models.RefundStatus,
+	reasons []string, detail string, work func(tx *gorm.DB) error) (StaffRefund, error) {
+	var pushes []pendingPush
+	moved := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		pushes, moved = nil, false
+		ok, err := s.moveRefund(tx, r, from, to, nil)
+		if err != nil || !ok {
 			return err
 		}
-		pp, err := s.refundMessage(tx, r, to, reasons, "")
+		moved = true
+		if err := work(tx); err != nil {
+			return err
+		}
+		pp, err := s.refundMessage(tx, r, told, reasons, "")
 		if err != nil {
 			return err
 		}
 		pushes = append(pushes, pp)
-		return s.auditTx(tx, a, auditEntry{Action: "refund.review", TargetKind: "refund", TargetID: r.RefundNo, Outcome: AuditOK,
-			Detail: string(to) + " " + reason})
+		return s.auditTx(tx, a, auditEntry{Action: action, TargetKind: "refund", TargetID: r.RefundNo, Outcome: AuditOK, Detail: detail})
 	})
 	if err != nil {
-		return StaffRefund{}, internal("review refund", err)
+		return StaffRefund{}, internal(action, err)
 	}
 	if !moved {
-		return StaffRefund{}, s.stateConflict(ctx, a, "refund.review", r)
+		return StaffRefund{}, s.stateConflict(ctx, a, action, r)
 	}
 	s.push(ctx, pushes)
-	return s.reloadStaffView(ctx, refundNo)
+	return s.reloadStaffView(ctx, r.RefundNo)
 }
 
 // restoreRecords puts an application's refunding records back to booked
