@@ -82,5 +82,14 @@ func (s *Server) verifyCertificate(c *gin.Context) {
 	}
 	// A verification must be fresh: a revocation shows at once.
 	c.Header("Cache-Control", "no-store")
+	// A browser that opened the QR code gets a page; programs get JSON.
+	if c.NegotiateFormat(gin.MIMEJSON, gin.MIMEHTML) == gin.MIMEHTML {
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		c.Status(http.StatusOK)
+		if err := s.verifyPage.Execute(c.Writer, v); err != nil {
+			s.log.ErrorContext(c.Request.Context(), "verify page", "request_id", requestID(c), "err", err)
+		}
+		return
+	}
 	c.JSON(http.StatusOK, v)
 }

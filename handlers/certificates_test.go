@@ -223,6 +223,18 @@ func TestAVoucherIsIssuedDownloadedAndVerifiedOverHTTP(t *testing.T) {
 		if wrong.Status != 200 || string(wrong.Body) != `{"result":"unknown"}` {
 			t.Fatalf("unknown: %d %s", wrong.Status, wrong.Body)
 		}
+		// A person scanning the QR code in a browser gets the same answer as
+		// a page.
+		page := r.from(t, r.newIP(t)).Send("GET", verifyPath(v.CertificateNo, m[1]), "", nil, "Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		if page.Status != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(page.Body), "有效") || !strings.Contains(string(page.Body), v.CertificateNo) ||
+			!strings.Contains(string(page.Body), "1962.80") || strings.Contains(string(page.Body), "150102199003071237") {
+			t.Fatalf("verification page: %d %s", page.Status, page.Body)
+		}
+		if wp := r.from(t, r.newIP(t)).Send("GET", verifyPath(v.CertificateNo, "ZZZZZZZZ"), "", nil, "Accept", "text/html"); !strings.Contains(string(wp.Body), "无法核验") ||
+			strings.Contains(string(wp.Body), v.CertificateNo) {
+			t.Fatalf("a wrong code's page says more than unknown: %s", wp.Body)
+		}
 		if res := cl.Send("GET", "/api/v1/certificates/verify?no="+v.CertificateNo, "", nil); res.Status != 400 {
 			t.Fatalf("verify without a code: %d", res.Status)
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -42,6 +43,8 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	engine   *gin.Engine
+	// verifyPage renders certificate verification for browsers.
+	verifyPage *template.Template
 }
 
 // New builds the router. Every route of miniprogram-api.yaml is here.
@@ -50,7 +53,7 @@ func New(cfg Config) *Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &Server{svc: cfg.Service, services: cfg.Services, policy: cfg.Policy, log: cfg.Log, ready: cfg.Ready,
-		sandbox: cfg.Sandbox, metrics: newMetrics(reg), registry: reg}
+		sandbox: cfg.Sandbox, metrics: newMetrics(reg), registry: reg, verifyPage: newVerifyPage()}
 	if s.services == nil {
 		s.services = []models.Service{}
 	}
