@@ -305,9 +305,19 @@ func (s *Service) periodContent(ctx context.Context, kind models.CertificateKind
 		p.ID, string(scheme), to, from, from).Order("period").Find(&rows).Error; err != nil {
 		return models.Certificate{}, internal("records", err)
 	}
+	refunded, err := s.refundedByRecord(ctx, rows)
+	if err != nil {
+		return models.Certificate{}, err
+	}
 	c := models.Certificate{Kind: kind, PersonNameMasked: models.MaskName(p.Name),
 		PersonIDMasked: models.MaskIDNumber(p.IDNumber), Scheme: scheme}
 	for _, r := range rows {
+		// A month partly refunded keeps its record (back to credited or
+		// booked); only what stayed in the fund is certified.
+		r.AmountFen -= refunded[r.ID]
+		if r.AmountFen <= 0 {
+			continue
+		}
 		switch {
 		case r.Status == RecordRefunded:
 			// Refunded money is no contribution and was taken back out of
@@ -347,6 +357,33 @@ func coverLines(c *models.Certificate, from, to string) {
 		}
 		c.TotalFen += l.AmountFen
 	}
+}
+
+// refundedByRecord sums, per record, what finished refund applications paid
+// back.
+func (s *Service) refundedByRecord(ctx context.Context, rows []store.RecordRow) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var sums []struct {
+		RecordID string
+		Total    int64
+	}
+	if err := s.db(ctx).Table("refund_items").Select("refund_items.record_id AS record_id, SUM(refund_items.amount_fen) AS total").
+		Joins("JOIN refunds ON refunds.refund_no = refund_items.refund_no").
+		Where("refunds.status = ? AND refund_items.record_id IN ?", string(models.RefundRefunded), ids).
+		Group("refund_items.record_id").Scan(&sums).Error; err != nil {
+		return nil, internal("refunded amounts", err)
+	}
+	for _, x := range sums {
+		out[x.RecordID] = x.Total
+	}
+	return out, nil
 }
 
 func certLine(r store.RecordRow) models.CertificateLine {

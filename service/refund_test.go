@@ -365,6 +365,13 @@ func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChann
 		if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); rs != "202611:refunded 202612:booked" {
 			t.Fatalf("records %s", rs)
 		}
+		// A contribution proof certifies only what stayed in the fund:
+		// November not at all, December less the 400 元 paid back.
+		proof, err := env.Svc.IssueCertificate(ctx, sess.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof,
+			Person: service.PersonRef{Self: true}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202601", PeriodTo: "202612"})
+		if err != nil || proof.TotalFen != 98140-40000 {
+			t.Fatalf("proof after a partial refund: %+v %v", proof, err)
+		}
 		got = applicantView(t, env, sess, r.RefundNo)
 		want := "submitted@tax accepted@tax forwarded@social_insurance approved@tax refunding@tax refunded@"
 		if statuses(got) != want || got.HolderName != "已办结" {
