@@ -505,7 +505,7 @@ func notificationsSettleAndPaymentsShowWhileRedisIsDown(r *rig) {
 func TestAChannelThatTimesOutOrFailsLeavesTheOrderPayingUntilItAnswers(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := newRig(t, db, rigConfig{retry: []time.Duration{}, timeout: 300 * time.Millisecond})
+		r := newRig(t, db, rigConfig{retry: []time.Duration{}, timeout: time.Second})
 		r.lose.Store(true)
 		ws, wp := r.openOrder(models.ChannelWechat, false)
 		as, ap := r.openOrder(models.ChannelAlipay, false)
@@ -530,7 +530,7 @@ func TestAChannelThatTimesOutOrFailsLeavesTheOrderPayingUntilItAnswers(t *testin
 		r.wxNet.clear()
 		r.Wechat.FailNextPayCalls(1)
 		poll(ws, wp.OrderNo, "a wechat query answered 500 SYSTEM_ERROR")
-		r.Alipay.FailNext("alipay.trade.query", alipayfake.Fault{Delay: 2 * time.Second})
+		r.Alipay.FailNext("alipay.trade.query", alipayfake.Fault{Delay: 3 * time.Second})
 		poll(as, ap.OrderNo, "an alipay query that times out")
 		r.Alipay.FailNext("alipay.trade.query", alipayfake.Fault{Status: http.StatusBadGateway, Body: "<html>502 Bad Gateway</html>"})
 		poll(as, ap.OrderNo, "an alipay gateway answering 502")
