@@ -29,6 +29,7 @@ func (s *Server) staffRoutes(v1 *gin.RouterGroup) {
 	a := st.Group("", s.staffAuthenticated())
 	a.DELETE("/sessions/current", s.logoutStaff)
 	a.GET("/me", s.getStaffMe)
+	a.POST("/me/password", s.changeStaffPassword)
 	a.GET("/refunds", s.listStaffRefunds)
 	a.GET("/refunds/:refund_no", s.getStaffRefund)
 	a.POST("/refunds/:refund_no/accept", s.acceptRefund)
@@ -276,4 +277,16 @@ func (s *Server) exportAuditLog(c *gin.Context) {
 		}
 		s.log.ErrorContext(c.Request.Context(), "audit export cut short", "request_id", requestID(c), "err", err)
 	}
+}
+
+func (s *Server) changeStaffPassword(c *gin.Context) {
+	var in service.ChangePasswordInput
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	if err := s.svc.ChangeStaffPassword(c.Request.Context(), staffActor(c), in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }

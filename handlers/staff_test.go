@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/handlers/apitest"
 	"github.com/lianban/lianban/models"
@@ -282,5 +283,48 @@ func TestAStaffAccountLocksAfterFiveFailedLoginsOverHTTP(t *testing.T) {
 	}
 	if r := cl.Send("POST", "/api/v1/staff/sessions", "", "{"); r.Status != 400 {
 		t.Fatalf("a broken body: %d", r.Status)
+	}
+}
+
+// TestAStaffMemberChangesTheirOwnPassword: the current password and a
+// fresh TOTP code are required, a wrong answer is a refusal (not a dead
+// session), and afterwards every session is over and only the new password
+// works.
+func TestAStaffMemberChangesTheirOwnPassword(t *testing.T) {
+	env, cl, _ := newHTTPEnv(t)
+	toks := hallTokens(t, env, cl)
+	tok := toks["tax1"]
+	env.Clock.Advance(30 * time.Second) // the login spent this step's code
+	code, _ := totp.GenerateCode(hallTOTP, env.Clock.Now())
+	const newPassword = "a-much-longer-passphrase"
+	change := func(tok string, body map[string]string) *apitest.Response {
+		return cl.Send("POST", "/api/v1/staff/me/password", tok, body)
+	}
+	if r := change(tok, map[string]string{"current_password": "wrong", "totp": code, "new_password": newPassword}); r.Status != 422 || r.ErrorCode() != "STAFF_CREDENTIALS_INVALID" {
+		t.Fatalf("wrong current password: %d %s", r.Status, r.Body)
+	}
+	if r := change(tok, map[string]string{"current_password": hallPassword, "totp": code, "new_password": "short"}); r.Status != 400 {
+		t.Fatalf("a short new password: %d %s", r.Status, r.Body)
+	}
+	citizen := loginAs(t, cl, "citizen", servicetest.Person(t, "张三明").Name, servicetest.Person(t, "张三明").IDNumber)
+	if r := change(citizen, map[string]string{"current_password": hallPassword, "totp": code, "new_password": newPassword}); r.Status != 401 {
+		t.Fatalf("a citizen token: %d %s", r.Status, r.Body)
+	}
+	if r := change(tok, map[string]string{"current_password": hallPassword, "totp": code, "new_password": newPassword}); r.Status != 204 {
+		t.Fatalf("change: %d %s", r.Status, r.Body)
+	}
+	if r := cl.Send("GET", "/api/v1/staff/me", tok, nil); r.Status != 401 {
+		t.Fatalf("the old session lives on: %d", r.Status)
+	}
+	if r := cl.Send("GET", "/api/v1/staff/me", toks["si1"], nil); r.Status != 200 {
+		t.Fatalf("another account's session ended: %d", r.Status)
+	}
+	env.Clock.Advance(30 * time.Second)
+	code, _ = totp.GenerateCode(hallTOTP, env.Clock.Now())
+	if r := cl.Send("POST", "/api/v1/staff/sessions", "", map[string]string{"username": "tax1", "password": hallPassword, "totp": code}); r.Status != 401 {
+		t.Fatalf("the old password still works: %d", r.Status)
+	}
+	if r := cl.Send("POST", "/api/v1/staff/sessions", "", map[string]string{"username": "tax1", "password": newPassword, "totp": code}); r.Status != 201 {
+		t.Fatalf("the new password: %d %s", r.Status, r.Body)
 	}
 }

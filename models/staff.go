@@ -125,6 +125,9 @@ var (
 	// ErrStaffLoginFailed does not say which of username, password or TOTP
 	// code was wrong.
 	ErrStaffLoginFailed = newErr(KindUnauthenticated, "STAFF_LOGIN_FAILED", "用户名、密码或动态口令错误")
+	// ErrStaffCredentials is a wrong current password or TOTP code when a
+	// signed-in staff member changes their password: not a dead session.
+	ErrStaffCredentials = newErr(KindUnprocessable, "STAFF_CREDENTIALS_INVALID", "原密码或动态口令错误")
 	ErrStaffLocked      = newErr(KindRateLimited, "STAFF_LOCKED", "登录失败次数过多，账号已临时锁定，请稍后再试或联系管理员")
 	ErrStaffExists      = newErr(KindConflict, "STAFF_EXISTS", "该用户名已存在")
 	// ErrRoleForbidden is an action outside the caller's role or department.

@@ -63,6 +63,7 @@ func operationIDs() map[string]string {
 		"POST /api/v1/staff/sessions":                    "loginStaff",
 		"DELETE /api/v1/staff/sessions/current":          "logoutStaff",
 		"GET /api/v1/staff/me":                           "getStaffMe",
+		"POST /api/v1/staff/me/password":                 "changeStaffPassword",
 		"GET /api/v1/staff/refunds":                      "listStaffRefunds",
 		"GET /api/v1/staff/refunds/{refund_no}":          "getStaffRefund",
 		"POST /api/v1/staff/refunds/{refund_no}/accept":  "acceptRefund",
