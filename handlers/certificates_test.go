@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -139,28 +136,6 @@ func verifyPath(no, code string) string {
 	return "/api/v1/certificates/verify?" + url.Values{"no": {no}, "code": {code}}.Encode()
 }
 
-// certPDFText extracts a PDF's text with pdftotext: CI must have it
-// (poppler-utils, `make deps`); elsewhere the test skips and says why.
-func certPDFText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pdftotext not found: install poppler-utils")
-		}
-		t.Skip("pdftotext not found: install poppler-utils (make deps) to run this test")
-	}
-	file := filepath.Join(t.TempDir(), "c.pdf")
-	if err := os.WriteFile(file, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", file, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
 func TestAVoucherIsIssuedDownloadedAndVerifiedOverHTTP(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		r := newCertRig(t, db)
@@ -196,7 +171,7 @@ func TestAVoucherIsIssuedDownloadedAndVerifiedOverHTTP(t *testing.T) {
 			res.Header.Get("Content-Disposition") != `attachment; filename="`+v.CertificateNo+`.pdf"` || !bytes.HasPrefix(res.Body, []byte("%PDF-")) {
 			t.Fatalf("download: %d %v", res.Status, res.Header)
 		}
-		text := certPDFText(t, res.Body)
+		text := servicetest.PDFText(t, res.Body)
 		if !strings.Contains(text, v.CertificateNo) {
 			t.Fatalf("the PDF lacks its number:\n%s", text)
 		}

@@ -5,9 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -118,28 +115,6 @@ func wantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
-// pdfText extracts a PDF's text with pdftotext. CI installs poppler-utils
-// and must fail without it; elsewhere the test skips and says why.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pdftotext not found: install poppler-utils")
-		}
-		t.Skip("pdftotext not found: install poppler-utils (make deps) to run this test")
-	}
-	file := filepath.Join(t.TempDir(), "c.pdf")
-	if err := os.WriteFile(file, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", file, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
 func download(t *testing.T, env *servicetest.Env, userID, no string) []byte {
 	t.Helper()
 	pdf, name, err := env.Svc.DownloadCertificate(context.Background(), userID, no)
@@ -237,7 +212,7 @@ func TestThePrintedCodeVerifies(t *testing.T) {
 		env := newEnv(t, db)
 		z := zhang(t, env)
 		v := issueCert(t, env, z.sess.UserID, voucherOf(z.orderNo))
-		text := pdfText(t, download(t, env, z.sess.UserID, v.CertificateNo))
+		text := servicetest.PDFText(t, download(t, env, z.sess.UserID, v.CertificateNo))
 		for _, want := range []string{"缴费凭证", "凭证编号：" + v.CertificateNo, "姓名：张*明", "缴费人：张*明",
 			"150102********1237", "1962.80", "订单号：" + z.orderNo} {
 			if !strings.Contains(text, want) {
@@ -374,7 +349,7 @@ func TestAReissueReferencesTheOriginalAndBothVerify(t *testing.T) {
 		if got := verify(t, env, re.CertificateNo, re.VerifyCode); got.Lines[0].Status != "booked" {
 			t.Errorf("re-issue lines %+v", got.Lines)
 		}
-		text := pdfText(t, download(t, env, z.sess.UserID, re.CertificateNo))
+		text := servicetest.PDFText(t, download(t, env, z.sess.UserID, re.CertificateNo))
 		for _, want := range []string{"补开", "原证明编号：" + orig.CertificateNo, re.CertificateNo} {
 			if !strings.Contains(text, want) {
 				t.Errorf("re-issue PDF lacks %q", want)
@@ -495,7 +470,7 @@ func TestVerificationTellsOnlyTheHolderOfTheCode(t *testing.T) {
 		if len(items) != 1 || items[0].CertificateNo != no || items[0].Status != service.CertificateRevoked || items[0].RevokedAt == nil {
 			t.Errorf("list after revocation %+v", items)
 		}
-		if text := pdfText(t, download(t, env, z.sess.UserID, no)); !strings.Contains(text, "已作废") || !strings.Contains(text, no) {
+		if text := servicetest.PDFText(t, download(t, env, z.sess.UserID, no)); !strings.Contains(text, "已作废") || !strings.Contains(text, no) {
 			t.Errorf("revoked PDF:\n%s", text)
 		}
 	})
@@ -551,7 +526,7 @@ func TestNamesArePrintedOrRefusedBeforeAnythingIsStored(t *testing.T) {
 		if v.PersonNameMasked != "李*𬌗" {
 			t.Fatalf("masked name %q", v.PersonNameMasked)
 		}
-		if text := pdfText(t, download(t, env, rare.sess.UserID, v.CertificateNo)); !strings.Contains(text, "姓名：李*𬌗") {
+		if text := servicetest.PDFText(t, download(t, env, rare.sess.UserID, v.CertificateNo)); !strings.Contains(text, "姓名：李*𬌗") {
 			t.Errorf("PDF text lacks the rare name:\n%s", text)
 		}
 

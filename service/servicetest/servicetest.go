@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -185,4 +187,27 @@ func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) servic
 		t.Fatal(err)
 	}
 	return sess
+}
+
+// PDFText extracts a PDF's text with pdftotext. CI installs poppler-utils
+// (make deps) and must fail without it; elsewhere the test skips and says
+// why.
+func PDFText(t testing.TB, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("pdftotext not found: install poppler-utils")
+		}
+		t.Skip("pdftotext not found: install poppler-utils (make deps) to run this test")
+	}
+	file := filepath.Join(t.TempDir(), "c.pdf")
+	if err := os.WriteFile(file, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", file, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	return string(out)
 }
