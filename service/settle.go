@@ -262,14 +262,26 @@ func monthRange(from, to string) []string {
 	return out
 }
 
+// anomalyNote is what an anomaly records: what did not match, for which
+// order or refund, how much money, and what the system already did about it.
+type anomalyNote struct {
+	Source, Channel, OrderNo, RefundNo, Kind, Detail, SystemAction string
+	AmountFen                                                      int64
+}
+
 // anomalyTx records an anomaly. What queries find (the payer polling, the
 // worker) is recorded once while the same kind is open for the order: a
 // payer polling an order paid with another amount must not add one every
 // few seconds. Each notification is an event of its own and always counts.
 func (s *Service) anomalyTx(tx *gorm.DB, source, channel, orderNo, kind, detail string) error {
-	if source == "query" && orderNo != "" {
+	return s.openAnomaly(tx, anomalyNote{Source: source, Channel: channel, OrderNo: orderNo, Kind: kind, Detail: detail})
+}
+
+// openAnomaly records an anomaly with everything staff need to own it.
+func (s *Service) openAnomaly(tx *gorm.DB, a anomalyNote) error {
+	if a.Source == "query" && a.OrderNo != "" {
 		var open int64
-		if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", orderNo, kind).
+		if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", a.OrderNo, a.Kind).
 			Count(&open).Error; err != nil {
 			return err
 		}
@@ -277,8 +289,9 @@ func (s *Service) anomalyTx(tx *gorm.DB, source, channel, orderNo, kind, detail 
 			return nil
 		}
 	}
-	return tx.Create(&store.AnomalyRow{ID: newID("an"), Source: source, Channel: channel, OrderNo: orderNo,
-		Kind: kind, Detail: detail, CreatedAt: s.now()}).Error
+	return tx.Create(&store.AnomalyRow{ID: newID("an"), Source: a.Source, Channel: a.Channel, OrderNo: a.OrderNo,
+		RefundNo: a.RefundNo, Kind: a.Kind, Detail: a.Detail, AmountFen: a.AmountFen, SystemAction: a.SystemAction,
+		CreatedAt: s.now()}).Error
 }
 
 func (s *Service) anomaly(ctx context.Context, source, channel, orderNo, kind, detail string) {

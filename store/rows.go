@@ -200,15 +200,19 @@ func (NotificationRow) TableName() string { return "notifications" }
 
 // AnomalyRow is something that did not match, with its resolution.
 type AnomalyRow struct {
-	ID         string `gorm:"primaryKey"`
-	Source     string
-	Channel    string
-	OrderNo    string
-	Kind       string
-	Detail     string
-	Resolution string
-	CreatedAt  time.Time
-	ResolvedAt *time.Time
+	ID           string `gorm:"primaryKey"`
+	Source       string
+	Channel      string
+	OrderNo      string
+	RefundNo     string
+	Kind         string
+	Detail       string
+	AmountFen    int64
+	SystemAction string // what the system already did about it, in words staff read
+	Resolution   string
+	ResolvedBy   string // staff id, or "system" when the system closed it itself
+	CreatedAt    time.Time
+	ResolvedAt   *time.Time
 }
 
 // TableName implements gorm's Tabler.
