@@ -120,7 +120,28 @@ func TestNewPolicyBookRejectsInconsistentPolicy(t *testing.T) {
 			ys[0].FlexiblePension.GradesPercent = []int64{60, 80, 70}
 			return ys
 		}, want: "ascending"},
-		{name: "a figure without a source", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexibleMedical.Source = ""; return ys }, want: "flexible_medical: source is empty"},
+		{name: "a figure without a source", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexibleMedical.Source = PolicySource{}; return ys }, want: "flexible_medical: source is empty"},
+		{name: "a source without a reliability tag", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexiblePension.Source.Tag = "OFFICIAL"; return ys }, want: `flexible_pension: source tag "OFFICIAL"`},
+		{name: "a third-party source without an address", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].ResidentMedical.Source = PolicySource{SourceRef: SourceRef{Tag: SourceThirdParty, Title: "a page"}, Note: "400 元"}
+			return ys
+		}, want: "tagged 3P but has no url"},
+		{name: "a source that does not say what it supports", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].ResidentPension.Source.Note = ""; return ys }, want: "has no note"},
+		{name: "verified figures from a third-party page", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].FlexibleMedical.Source = PolicySource{SourceRef: SourceRef{Tag: SourceThirdParty, Title: "a page", URL: "https://example.com/p"}, Note: "7.6%"}
+			ys[0].FlexibleMedical.Verified = true
+			return ys
+		}, want: "verified figures need an official (OFF) source"},
+		{name: "a further reference without a title", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].FlexiblePension.Source.Also = []SourceRef{{Tag: SourceGeneral}}
+			return ys
+		}, want: "also: source has no title"},
+		{name: "a verified resident pension year without grades", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].ResidentPension.Grades = nil
+			ys[0].ResidentPension.Verified = true
+			ys[0].ResidentPension.Source = PolicySource{SourceRef: SourceRef{Tag: SourceOfficial, Title: "notice", URL: "https://example.gov.cn/n"}, Note: "grades"}
+			return ys
+		}, want: "resident_pension: no grades"},
 		{name: "a zero medical rate", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexibleMedical.PoolingOnlyBP = 0; return ys }, want: "pooling_only_bp 0"},
 		{name: "a zero resident medical amount", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].ResidentMedical.AmountFen = 0; return ys }, want: "amount_fen must be positive"},
 		{name: "an assisted group paying more than everyone else", mutate: func(ys []PolicyYear) []PolicyYear {
