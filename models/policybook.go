@@ -181,6 +181,16 @@ func validatePolicyYear(y PolicyYear) error {
 	if err := validateWindow(rp.Window); err != nil {
 		return fmt.Errorf("resident_pension: %w", err)
 	}
+	// A year is provisional exactly when some of its figures are carried
+	// over, so the flag a client sees and the sources agree.
+	carried := slices.ContainsFunc([]string{fp.Source.Tag, fm.Source.Tag, rm.Source.Tag, rp.Source.Tag},
+		func(tag string) bool { return tag == SourceProvisional })
+	switch {
+	case carried && !y.Provisional:
+		return errors.New("a block is sourced PROVISIONAL but the year is not provisional")
+	case !carried && y.Provisional:
+		return errors.New("the year is provisional but no block is sourced PROVISIONAL")
+	}
 	return nil
 }
 

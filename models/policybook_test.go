@@ -136,6 +136,11 @@ func TestNewPolicyBookRejectsInconsistentPolicy(t *testing.T) {
 			ys[0].FlexiblePension.Source.Also = []SourceRef{{Tag: SourceGeneral}}
 			return ys
 		}, want: "also: source has no title"},
+		{name: "a carried-over figure in a published year", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].FlexiblePension.Source.Tag = SourceProvisional
+			return ys
+		}, want: "year is not provisional"},
+		{name: "a provisional year that names no carried-over figure", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].Provisional = true; return ys }, want: "no block is sourced PROVISIONAL"},
 		{name: "a verified resident pension year without grades", mutate: func(ys []PolicyYear) []PolicyYear {
 			ys[0].ResidentPension.Grades = nil
 			ys[0].ResidentPension.Verified = true
