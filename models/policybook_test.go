@@ -73,20 +73,28 @@ func TestPolicyBookYearErrors(t *testing.T) {
 
 func TestThePolicyBookCannotBeChangedThroughWhatItReturnsOrWasGiven(t *testing.T) {
 	years := testYears(2025, 2025)
+	for i := range years {
+		years[i].ResidentMedical.Source.Also = []SourceRef{{Tag: SourceGeneral, Title: "national notice"}}
+	}
 	regions := []Region{testRegions[0], testRegions[1]}
 	b, err := NewPolicyBook("v", 55, regions, years)
 	if err != nil {
 		t.Fatal(err)
 	}
 	years[0].FlexiblePension.GradesPercent[0] = 1
+	years[0].ResidentMedical.Source.Also[0].Title = "changed"
 	regions[0].Name = "changed"
 	p, _ := b.Year("150100", 2025)
 	p.ResidentPension.Grades[0].AmountFen = 1
+	p.ResidentMedical.Source.Also[0].Title = "changed"
 	b.Regions()[0].Name = "changed"
 
 	again, _ := b.Year("150100", 2025)
 	if again.FlexiblePension.GradesPercent[0] != 60 || again.ResidentPension.Grades[0].AmountFen != 20000 {
 		t.Fatalf("figures changed: %+v", again)
+	}
+	if again.ResidentMedical.Source.Also[0].Title != "national notice" {
+		t.Fatalf("source changed: %+v", again.ResidentMedical.Source)
 	}
 	if b.Regions()[0].Name != "呼和浩特市" {
 		t.Fatalf("region list changed: %+v", b.Regions())
