@@ -602,6 +602,11 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 		}
 		res, err := s.Bank.QueryTransfer(ctx, p.PayoutNo)
 		switch {
+		case res.State == models.RefundFailed:
+			// The bank answers FAILED with an error that says why; the
+			// state is the answer, and dropping it left the payout pending
+			// for good.
+			return s.applyPayout(ctx, p, PayoutFailed, time.Time{}, err, "query")
 		case err == nil:
 			return s.applyPayout(ctx, p, payoutOutcome(res.State, nil), res.At, nil, "query")
 		case errors.Is(err, models.ErrNotFound):
