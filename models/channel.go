@@ -84,10 +84,16 @@ type RefundRequest struct {
 type RefundState string
 
 // Refund states at a channel; RefundPending covers "processing" and unknown.
+// RefundAbnormal is WeChat's ABNORMAL: the payer's card could not take the
+// money (cancelled or frozen), and WeChat keeps it in its intermediate
+// account until the merchant applies for an abnormal refund or acts in the
+// merchant platform. It is neither failed (nothing may be paid another way
+// while WeChat holds the money) nor success.
 const (
-	RefundPending RefundState = "pending"
-	RefundSuccess RefundState = "success"
-	RefundFailed  RefundState = "failed"
+	RefundPending  RefundState = "pending"
+	RefundSuccess  RefundState = "success"
+	RefundFailed   RefundState = "failed"
+	RefundAbnormal RefundState = "abnormal"
 )
 
 // RefundResult is a channel's answer about a refund.
@@ -96,6 +102,17 @@ type RefundResult struct {
 	State       RefundState
 	Amount      Fen
 	SucceededAt time.Time
+}
+
+// AbnormalRefunder is a channel that can release an abnormal refund
+// (RefundAbnormal). ReturnAbnormalRefund asks the channel to send the money
+// of the refund outRefundNo on order orderNo back to the merchant's own
+// account (WeChat apply-abnormal-refund, type MERCHANT_BANK_CARD), from
+// where it is paid to the person another way. It is safe to call again with
+// the same numbers; ErrRefundState means the refund is not abnormal (any
+// more) at the channel.
+type AbnormalRefunder interface {
+	ReturnAbnormalRefund(ctx context.Context, orderNo, outRefundNo string) error
 }
 
 // NotificationKind says what a verified channel notification reports.
