@@ -150,7 +150,9 @@ type PaymentChannel interface {
 	Prepay(ctx context.Context, req PrepayRequest) (PayParams, error)
 	Query(ctx context.Context, orderNo string) (Trade, error)
 	// Close closes an unpaid order. It returns ErrOrderPaidAtChannel when
-	// the payer paid in the meantime.
+	// the payer paid in the meantime, and ErrNotFound when the channel has
+	// not seen the order yet but could still take payment for it until
+	// the ExpiresAt it was opened with (an Alipay H5 URL not opened yet).
 	Close(ctx context.Context, orderNo string) error
 	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
 	QueryRefund(ctx context.Context, orderNo, outRefundNo string) (RefundResult, error)

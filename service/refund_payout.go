@@ -225,6 +225,15 @@ func (s *Service) planPayouts(ctx context.Context, r store.RefundRow, existing [
 	for _, it := range items {
 		remaining[it.OrderNo] += it.AmountFen
 	}
+	if len(items) == 0 && isAutoRefund(r.RefundNo) {
+		// An automatic refund has no records: it pays back its whole
+		// order, which its first payout names.
+		for _, p := range existing {
+			for o := range parseAllocation(p.Allocation) {
+				remaining[o] = r.RefundFen
+			}
+		}
+	}
 	channelFailed := map[string]bool{}
 	for _, p := range existing {
 		switch p.Status {
@@ -536,6 +545,14 @@ func (s *Service) confirmPayoutTx(tx *gorm.DB, payoutNo string, at time.Time, so
 	}
 	if err := s.settleRefundedRecords(tx, r.RefundNo); err != nil {
 		return true, nil, nil, err
+	}
+	if isAutoRefund(r.RefundNo) {
+		// The system's own refund of an order it could not book is done:
+		// so is the anomaly that reported it.
+		if err := tx.Model(&store.AnomalyRow{}).Where("refund_no = ? AND kind = ? AND resolved_at IS NULL", r.RefundNo, "paid_twice").
+			Updates(map[string]any{"resolved_at": now, "resolved_by": "system", "resolution": "自动退款已到账"}).Error; err != nil {
+			return true, nil, nil, err
+		}
 	}
 	if err := s.addEvent(tx, r.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunded), ActorKind: actorSystem,
 		ActorID: "system", Department: models.DeptTax, Note: models.Fen(r.RefundFen).Yuan() + " 元" + how}); err != nil {

@@ -85,8 +85,9 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 	now := s.now()
 	outcome := OutcomeSettled
 	var settled store.OrderRow
+	var refund *autoRefund
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		outcome = OutcomeSettled
+		outcome, refund = OutcomeSettled, nil
 		fresh, err := s.claimNotification(tx, n, now)
 		if err != nil {
 			return err
@@ -138,7 +139,15 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		}
 		o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
 		settled = o
-		return s.bookPaidOrder(tx, o, paidAt, source)
+		// Booked under a savepoint: an order that cannot be booked (its
+		// months are paid by another order) leaves nothing half-written,
+		// and is refunded whole instead.
+		err = tx.Transaction(func(btx *gorm.DB) error { return s.bookPaidOrder(btx, o, paidAt, source) })
+		var ub errUnbookable
+		if errors.As(err, &ub) {
+			refund, err = s.planAutoRefund(tx, o, ub.why, source)
+		}
+		return err
 	})
 	if err != nil {
 		return "", internal("settle", err)
@@ -147,7 +156,11 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		s.cacheOrder(ctx, settled)
 		s.Log.InfoContext(ctx, "order paid", "order_no", settled.OrderNo, "channel", settled.Channel,
 			"amount_fen", settled.AmountFen, "source", source)
-		s.afterPaid(ctx, settled)
+		if refund != nil {
+			s.sendAutoRefund(ctx, *refund, source)
+		} else {
+			s.afterPaid(ctx, settled)
+		}
 	}
 	return outcome, nil
 }
@@ -181,7 +194,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 	}
 	// The declaration may have moved on (expired, or reopened with another
 	// order after this one was closed). Paid money is never dropped: if the
-	// months are now someone else's, record an anomaly to refund.
+	// months are now someone else's, the order is unbookable and refunded.
 	if d.OrderNo != o.OrderNo || d.Status == DeclExpired {
 		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status IN ?", d.ID, []string{DeclOpen, DeclExpired}).
 			Updates(map[string]any{"status": DeclPaid, "order_no": o.OrderNo, "updated_at": s.now()})
@@ -189,7 +202,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "申报已由其他订单缴纳，本笔款项需退还缴费人")
+			return errUnbookable{"该笔申报已由其他订单缴纳"}
 		}
 	} else {
 		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", d.ID).
@@ -227,10 +240,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 				return err
 			}
 			if !inserted {
-				if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已由其他订单缴纳，本笔款项需退还"); err != nil {
-					return err
-				}
-				continue
+				return errUnbookable{"所属期 " + m + " 已由其他订单缴纳"}
 			}
 		}
 		rec := store.RecordRow{ID: newID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
@@ -241,9 +251,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return err
 		}
 		if !inserted {
-			if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已有缴费记录，本笔款项需退还"); err != nil {
-				return err
-			}
+			return errUnbookable{"所属期 " + m + " 已有缴费记录"}
 		}
 	}
 	return nil

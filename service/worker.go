@@ -151,6 +151,17 @@ func (s *Service) closeOrder(ctx context.Context, o store.OrderRow) error {
 		_, err := s.queryAndSettle(ctx, o)
 		return err
 	}
+	if errors.Is(err, models.ErrNotFound) {
+		// The channel has not seen the order yet, but its pay URL stays
+		// payable until the order's own expiry: closing it here before
+		// then let a payer who switched channels pay both. Past the
+		// expiry nothing can be paid on it.
+		if now := s.now(); !now.After(o.ExpiresAt) {
+			at := o.ExpiresAt.Add(time.Minute).In(models.Beijing).Format("15:04")
+			return models.ErrDeclarationPaying.WithReason("已打开的支付链接在 " + at + " 前仍可付款，请完成支付，或在此之后再更换缴费方式")
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
