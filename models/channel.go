@@ -138,6 +138,10 @@ type Notification struct {
 	Paid          bool // payment: the trade succeeded
 	RefundState   RefundState
 	At            time.Time
+	// AmountIsTotal: a refund notification's Amount is the trade's total
+	// refunded so far, this refund included (Alipay's refund_fee), not
+	// this refund's own amount.
+	AmountIsTotal bool
 }
 
 // PaymentChannel is a way of paying: WeChat Pay, Alipay, the sandbox.

@@ -21,6 +21,11 @@ const (
 	OrderFailed            = "failed"
 	OrderPartiallyRefunded = "partially_refunded"
 	OrderRefunded          = "refunded"
+	// OrderHeld: the channel reports the order paid with another amount
+	// than ours. Nothing is booked, the declaration goes back to the payer,
+	// the order is no longer followed (it used to stay paying for good),
+	// and the money the channel took is staff's to refund (an anomaly).
+	OrderHeld = "held"
 )
 
 // PayInput starts paying a declaration through a channel.

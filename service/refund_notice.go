@@ -46,7 +46,14 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 		}
 		switch n.RefundState {
 		case models.RefundSuccess:
-			if n.Amount != models.Fen(p.AmountFen) {
+			amountOK := n.Amount == models.Fen(p.AmountFen)
+			if n.AmountIsTotal {
+				// Alipay's refund_fee is the trade's running total: the
+				// second partial refund reports both. It must cover this
+				// refund and stay within what the order was paid.
+				amountOK = n.Amount >= models.Fen(p.AmountFen) && n.Amount <= models.Fen(p.OrderTotalFen)
+			}
+			if !amountOK {
 				outcome = OutcomeAnomaly
 				if err := s.markOutcome(tx, n, outcome); err != nil {
 					return err

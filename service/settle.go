@@ -119,8 +119,32 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 			if err := s.markOutcome(tx, n, outcome); err != nil {
 				return err
 			}
-			return s.anomalyTx(tx, source, n.Channel, n.OrderNo, "amount_mismatch",
-				fmt.Sprintf("通知金额 %d 分与订单金额 %d 分不符", n.Amount, o.AmountFen))
+			note := anomalyNote{Source: source, Channel: n.Channel, OrderNo: n.OrderNo, Kind: "amount_mismatch", AmountFen: int64(n.Amount),
+				Detail: fmt.Sprintf("渠道报告已收款 %d 分，与订单金额 %d 分不符，未入账", n.Amount, o.AmountFen)}
+			if source == "notify" {
+				// Only what we asked the channel ourselves moves the order:
+				// the worker's next query confirms it.
+				return s.openAnomaly(tx, note)
+			}
+			// The channel's own answer: the order will never be paid with
+			// our amount. It used to stay paying for good.
+			res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+				Updates(map[string]any{"status": OrderHeld, "transaction_id": n.TransactionID, "closed_at": now, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				if err := reopenDeclaration(tx, o, now); err != nil {
+					return err
+				}
+				note.SystemAction = "订单已停止跟踪，申报已退回缴费人可重新缴纳；渠道所收款项请人工原路退回"
+				// An anomaly a notification opened already says so too.
+				if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", o.OrderNo, note.Kind).
+					Updates(map[string]any{"system_action": note.SystemAction, "amount_fen": note.AmountFen}).Error; err != nil {
+					return err
+				}
+			}
+			return s.openAnomaly(tx, note)
 		}
 		paidAt := n.At.UTC()
 		if paidAt.IsZero() {
@@ -277,17 +301,19 @@ type anomalyNote struct {
 	AmountFen                                                      int64
 }
 
-// anomalyTx records an anomaly. What queries find (the payer polling, the
-// worker) is recorded once while the same kind is open for the order: a
-// payer polling an order paid with another amount must not add one every
-// few seconds. Each notification is an event of its own and always counts.
+// anomalyTx records an anomaly. What queries, the worker, reconciliation
+// and staff actions find is recorded once while the same kind is open for
+// the order: a payer polling an order paid with another amount, or the
+// worker asking about a refund the channel reports with another amount,
+// must not add one every pass. Each notification is an event of its own
+// and always counts.
 func (s *Service) anomalyTx(tx *gorm.DB, source, channel, orderNo, kind, detail string) error {
 	return s.openAnomaly(tx, anomalyNote{Source: source, Channel: channel, OrderNo: orderNo, Kind: kind, Detail: detail})
 }
 
 // openAnomaly records an anomaly with everything staff need to own it.
 func (s *Service) openAnomaly(tx *gorm.DB, a anomalyNote) error {
-	if a.Source == "query" && a.OrderNo != "" {
+	if a.Source != "notify" && a.OrderNo != "" {
 		var open int64
 		if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", a.OrderNo, a.Kind).
 			Count(&open).Error; err != nil {
