@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,4 +249,52 @@ func anomalyRowsOf(t *testing.T, db *store.DB, orderNo, kind string) []store.Ano
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// WeChat's success for an abnormal refund (paid out at the merchant
+// platform) races the worker's queries and the hall executing again with a
+// bank account: the person is paid once, by WeChat.
+func TestAnAbnormalRefundsSuccessRacingTheWorkerAndTheHallPaysOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, sess, p, sv := abnormalEnv(t, db)
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		env.Clock.Advance(2 * time.Hour) // the worker asks WeChat again
+		if err := env.Wechat.SettleAbnormalRefund(payout); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(2)
+			go func() { defer wg.Done(); env.Svc.WorkOnce(ctx) }()
+			go func() {
+				defer wg.Done()
+				// Refused (already refunded) or a no-op: never an error
+				// that moved money.
+				_, _ = env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+			}()
+		}
+		wg.Wait()
+		waitFor(t, "the refund to be settled", func() bool {
+			return applicantView(t, env, sess, sv.RefundNo).Status == models.RefundRefunded
+		})
+		// REFUND.ABNORMAL, then REFUND.SUCCESS: settled or a duplicate of
+		// the query's confirmation, never an anomaly.
+		waitFor(t, "WeChat's notifications", func() bool {
+			return count(t, db, "notifications", "kind = ? AND outcome IN ?", "refund",
+				[]string{service.OutcomeSettled, service.OutcomeDuplicate}) == 2
+		})
+		if bank.Calls("transfer") != 0 {
+			t.Fatal("the bank was asked to pay too")
+		}
+		v := applicantView(t, env, sess, sv.RefundNo)
+		if v.RefundedFen != p.AmountFen {
+			t.Fatalf("refunded %d of %d", v.RefundedFen, p.AmountFen)
+		}
+		if got := payoutStatuses(t, db, sv.RefundNo); len(got) != 1 || got[payout] != service.PayoutSuccess {
+			t.Fatalf("payouts %v", got)
+		}
+		checkMoney(t, db, moneyFakes{wechat: env.Wechat, bank: bank})
+	})
 }

@@ -182,6 +182,17 @@ func (s *Service) reconcileLine(ctx context.Context, channel string, l models.Bi
 	a := store.AnomalyRow{ID: newID("an"), Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
 		Kind: "paid_not_settled", Detail: "渠道已收款但本系统未入账（通知丢失）", Resolution: "已按渠道账单补记入账",
 		CreatedAt: now, ResolvedAt: &now}
+	if outcome == OutcomeSettled {
+		var auto int64
+		if err := s.db(ctx).Model(&store.RefundRow{}).Where("refund_no = ?", autoRefundNo(l.OrderNo)).Count(&auto).Error; err != nil {
+			return false, internal("reconcile automatic refund", err)
+		}
+		if auto > 0 {
+			// Settled, but its months were paid by another order: it is
+			// being refunded, not booked.
+			a.Resolution = "已补记收款，因所缴月份已由其他订单缴纳，已自动原路退款（退款单号 " + autoRefundNo(l.OrderNo) + "）"
+		}
+	}
 	if outcome != OutcomeSettled {
 		// Settle booked nothing (an order state it does not settle from,
 		// such as failed): the money is still unaccounted for, so the
