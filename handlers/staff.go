@@ -36,6 +36,7 @@ func (s *Server) staffRoutes(v1 *gin.RouterGroup) {
 	a.POST("/refunds/:refund_no/refuse", s.refuseRefund)
 	a.POST("/refunds/:refund_no/review", s.reviewRefund)
 	a.POST("/refunds/:refund_no/execute", s.executeRefund)
+	a.POST("/refunds/:refund_no/payouts/:payout_no/return-abnormal", s.returnAbnormalPayout)
 	a.GET("/accounts", s.listStaffAccounts)
 	a.POST("/accounts", s.createStaffAccount)
 	a.POST("/accounts/:staff_id/disable", s.disableStaffAccount)
@@ -159,6 +160,11 @@ func (s *Server) executeRefund(c *gin.Context) {
 		return
 	}
 	v, err := s.svc.ExecuteRefund(c.Request.Context(), staffActor(c), c.Param("refund_no"), in)
+	s.render(c, http.StatusOK, v, err)
+}
+
+func (s *Server) returnAbnormalPayout(c *gin.Context) {
+	v, err := s.svc.ReturnAbnormalPayout(c.Request.Context(), staffActor(c), c.Param("refund_no"), c.Param("payout_no"))
 	s.render(c, http.StatusOK, v, err)
 }
 

@@ -86,6 +86,7 @@ func TestEveryStaffEndpointAnswersOnlyTheRoleOfItsStep(t *testing.T) {
 		{"POST", rf + "/accept", nil, []string{"tax1"}, 200},
 		{"GET", rf, nil, []string{"tax1", "si1"}, 200},
 		{"POST", rf + "/execute", nil, []string{"tax1"}, 409},
+		{"POST", rf + "/payouts/" + r1.RefundNo + "-1C1/return-abnormal", nil, []string{"tax1"}, 404},
 		{"POST", rf + "/review", map[string]any{"approve": true, "reason": "核实多缴"}, []string{"si1"}, 200},
 		{"POST", rf + "/refuse", map[string]any{"reasons": []string{"x"}}, []string{"tax1"}, 409},
 		{"POST", rf + "/execute", nil, []string{"tax1"}, 200},

@@ -84,10 +84,16 @@ type RefundRequest struct {
 type RefundState string
 
 // Refund states at a channel; RefundPending covers "processing" and unknown.
+// RefundAbnormal is WeChat's ABNORMAL: the payer's card could not take the
+// money (cancelled or frozen), and WeChat keeps it in its intermediate
+// account until the merchant applies for an abnormal refund or acts in the
+// merchant platform. It is neither failed (nothing may be paid another way
+// while WeChat holds the money) nor success.
 const (
-	RefundPending RefundState = "pending"
-	RefundSuccess RefundState = "success"
-	RefundFailed  RefundState = "failed"
+	RefundPending  RefundState = "pending"
+	RefundSuccess  RefundState = "success"
+	RefundFailed   RefundState = "failed"
+	RefundAbnormal RefundState = "abnormal"
 )
 
 // RefundResult is a channel's answer about a refund.
@@ -96,6 +102,17 @@ type RefundResult struct {
 	State       RefundState
 	Amount      Fen
 	SucceededAt time.Time
+}
+
+// AbnormalRefunder is a channel that can release an abnormal refund
+// (RefundAbnormal). ReturnAbnormalRefund asks the channel to send the money
+// of the refund outRefundNo on order orderNo back to the merchant's own
+// account (WeChat apply-abnormal-refund, type MERCHANT_BANK_CARD), from
+// where it is paid to the person another way. It is safe to call again with
+// the same numbers; ErrRefundState means the refund is not abnormal (any
+// more) at the channel.
+type AbnormalRefunder interface {
+	ReturnAbnormalRefund(ctx context.Context, orderNo, outRefundNo string) error
 }
 
 // NotificationKind says what a verified channel notification reports.
@@ -121,6 +138,10 @@ type Notification struct {
 	Paid          bool // payment: the trade succeeded
 	RefundState   RefundState
 	At            time.Time
+	// AmountIsTotal: a refund notification's Amount is the trade's total
+	// refunded so far, this refund included (Alipay's refund_fee), not
+	// this refund's own amount.
+	AmountIsTotal bool
 }
 
 // PaymentChannel is a way of paying: WeChat Pay, Alipay, the sandbox.
@@ -133,7 +154,9 @@ type PaymentChannel interface {
 	Prepay(ctx context.Context, req PrepayRequest) (PayParams, error)
 	Query(ctx context.Context, orderNo string) (Trade, error)
 	// Close closes an unpaid order. It returns ErrOrderPaidAtChannel when
-	// the payer paid in the meantime.
+	// the payer paid in the meantime, and ErrNotFound when the channel has
+	// not seen the order yet but could still take payment for it until
+	// the ExpiresAt it was opened with (an Alipay H5 URL not opened yet).
 	Close(ctx context.Context, orderNo string) error
 	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
 	QueryRefund(ctx context.Context, orderNo, outRefundNo string) (RefundResult, error)

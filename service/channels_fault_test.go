@@ -642,9 +642,18 @@ func TestWithoutNotificationsTheWorkerFindsPaymentsByQueryAndClosesAbandonedOrde
 		if queries() != 2 {
 			t.Fatalf("%d alipay queries at 2 minutes, want still 2", queries())
 		}
-		// The order paid for another amount is not settled, and is asked
-		// about on the same schedule: one anomaly so far, not one a pass.
-		r.unsettled(wOther.OrderNo)
+		// The order paid for another amount is not settled: it is held (no
+		// longer followed, its declaration given back), with one anomaly
+		// saying what the channel took, not one a pass.
+		if st := r.status(wOther.OrderNo); st != service.OrderHeld {
+			t.Fatalf("the order paid for another amount is %s, want held", st)
+		}
+		if n := count(t, db, "records", "order_no = ?", wOther.OrderNo); n != 0 || r.settlements(wOther.OrderNo) != 0 {
+			t.Fatalf("%d records for the order paid for another amount", n)
+		}
+		if st := r.declStatus(wOther.DeclarationID); st != service.DeclOpen {
+			t.Fatalf("its declaration is %s, want open", st)
+		}
 		if n := r.anomalies(models.ChannelWechat, "amount_mismatch", wOther.OrderNo); n != 1 {
 			t.Fatalf("%d amount_mismatch anomalies for %s after two passes, want 1", n, wOther.OrderNo)
 		}

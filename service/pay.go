@@ -21,6 +21,11 @@ const (
 	OrderFailed            = "failed"
 	OrderPartiallyRefunded = "partially_refunded"
 	OrderRefunded          = "refunded"
+	// OrderHeld: the channel reports the order paid with another amount
+	// than ours. Nothing is booked, the declaration goes back to the payer,
+	// the order is no longer followed (it used to stay paying for good),
+	// and the money the channel took is staff's to refund (an anomaly).
+	OrderHeld = "held"
 )
 
 // PayInput starts paying a declaration through a channel.
@@ -46,6 +51,11 @@ type Payment struct {
 	ExpiresAt        time.Time        `json:"expires_at"`
 	PaidAt           *time.Time       `json:"paid_at,omitempty"`
 	PayParams        models.PayParams `json:"pay_params,omitempty"`
+	// AutoRefundNo and Notice are set on an order paid that could not be
+	// booked (its months were paid by another order): the system refunds
+	// it through its channel under this refund number, and Notice says so.
+	AutoRefundNo string `json:"auto_refund_no,omitempty"`
+	Notice       string `json:"notice,omitempty"`
 }
 
 // CreatePayment opens an order for a declaration, or returns the open one
@@ -234,6 +244,18 @@ func (s *Service) paymentView(ctx context.Context, o store.OrderRow) (Payment, e
 		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt}
 	if o.Status == OrderPaying && o.PayParams != "" {
 		_ = json.Unmarshal([]byte(o.PayParams), &v.PayParams)
+	}
+	if o.PaidAt != nil {
+		var r store.RefundRow
+		err := s.db(ctx).Select("refund_no", "status").Where("refund_no = ?", autoRefundNo(o.OrderNo)).Take(&r).Error
+		switch {
+		case err == nil && r.Status == string(models.RefundRefunded):
+			v.AutoRefundNo, v.Notice = r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，已原路退回（退款单号 "+r.RefundNo+"）"
+		case err == nil:
+			v.AutoRefundNo, v.Notice = r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，正在原路退回（退款单号 "+r.RefundNo+"）"
+		case !isNotFound(err):
+			return Payment{}, internal("automatic refund", err)
+		}
 	}
 	return v, nil
 }

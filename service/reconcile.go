@@ -277,10 +277,34 @@ func (s *Service) reconcileLine(ctx context.Context, channel string, l models.Bi
 	if err != nil {
 		return false, err
 	}
+	if outcome != OutcomeSettled {
+		// Settled by a notification or query between our read and this
+		// settle: the bill matches an order settled correctly, and an
+		// anomaly telling staff to refund it was wrong.
+		var again store.OrderRow
+		if err := s.db(ctx).Where("order_no = ?", l.OrderNo).Take(&again).Error; err != nil {
+			return false, internal("reconcile order", err)
+		}
+		switch again.Status {
+		case OrderPaid, OrderPartiallyRefunded, OrderRefunded:
+			return true, nil
+		}
+	}
 	now := s.now()
 	a := store.AnomalyRow{ID: newID("an"), Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
 		Kind: "paid_not_settled", Detail: "渠道已收款但本系统未入账（通知丢失）", Resolution: "已按渠道账单补记入账",
 		CreatedAt: now, ResolvedAt: &now}
+	if outcome == OutcomeSettled {
+		var auto int64
+		if err := s.db(ctx).Model(&store.RefundRow{}).Where("refund_no = ?", autoRefundNo(l.OrderNo)).Count(&auto).Error; err != nil {
+			return false, internal("reconcile automatic refund", err)
+		}
+		if auto > 0 {
+			// Settled, but its months were paid by another order: it is
+			// being refunded, not booked.
+			a.Resolution = "已补记收款，因所缴月份已由其他订单缴纳，已自动原路退款（退款单号 " + autoRefundNo(l.OrderNo) + "）"
+		}
+	}
 	if outcome != OutcomeSettled {
 		// Settle booked nothing (an order state it does not settle from,
 		// such as failed): the money is still unaccounted for, so the

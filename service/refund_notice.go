@@ -21,9 +21,9 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 	outcome := OutcomeSettled
 	var pushes []pendingPush
 	var orders []string
-	var failed *store.RefundPayoutRow
+	var failed, abnormal *store.RefundPayoutRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		outcome, pushes, orders, failed = OutcomeSettled, nil, nil, nil
+		outcome, pushes, orders, failed, abnormal = OutcomeSettled, nil, nil, nil, nil
 		fresh, err := s.claimNotification(tx, n, now)
 		if err != nil {
 			return err
@@ -46,7 +46,14 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 		}
 		switch n.RefundState {
 		case models.RefundSuccess:
-			if n.Amount != models.Fen(p.AmountFen) {
+			amountOK := n.Amount == models.Fen(p.AmountFen)
+			if n.AmountIsTotal {
+				// Alipay's refund_fee is the trade's running total: the
+				// second partial refund reports both. It must cover this
+				// refund and stay within what the order was paid.
+				amountOK = n.Amount >= models.Fen(p.AmountFen) && n.Amount <= models.Fen(p.OrderTotalFen)
+			}
+			if !amountOK {
 				outcome = OutcomeAnomaly
 				if err := s.markOutcome(tx, n, outcome); err != nil {
 					return err
@@ -54,9 +61,26 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 				return s.anomalyTx(tx, "notify", n.Channel, n.OrderNo, "refund_amount_mismatch",
 					fmt.Sprintf("退款通知金额 %d 分与退款 %s 的 %d 分不符", n.Amount, p.PayoutNo, p.AmountFen))
 			}
-			if p.Status != PayoutPending {
+			switch p.Status {
+			case PayoutSuccess:
 				outcome = OutcomeDuplicate
 				return s.markOutcome(tx, n, outcome)
+			case PayoutReturning, PayoutReturned:
+				// The abnormal refund the window sent back to our merchant
+				// account has arrived there: the person got nothing by it.
+				outcome = OutcomeIgnored
+				return s.markOutcome(tx, n, outcome)
+			case PayoutFailed:
+				// Paid out by the channel after we counted it failed: the
+				// person may be paid twice (the window pays failed payouts
+				// by bank). Never silence: staff must see it.
+				outcome = OutcomeAnomaly
+				if err := s.markOutcome(tx, n, outcome); err != nil {
+					return err
+				}
+				return s.openAnomaly(tx, anomalyNote{Source: "notify", Channel: n.Channel, OrderNo: n.OrderNo, RefundNo: p.RefundNo,
+					Kind: "refund_success_after_failure", AmountFen: int64(n.Amount),
+					Detail: fmt.Sprintf("退款 %s 本系统已记为失败，渠道却通知已退款 %d 分；如该笔已另行退还，缴费人可能重复收款，请核实并追回", p.PayoutNo, n.Amount)})
 			}
 			confirmed, pp, os, err := s.confirmPayoutTx(tx, p.PayoutNo, n.At, "notify")
 			if err != nil {
@@ -69,11 +93,18 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 			pushes, orders = pp, os
 			return nil
 		case models.RefundFailed:
-			if p.Status != PayoutPending {
+			if p.Status != PayoutPending && p.Status != PayoutAbnormal {
 				outcome = OutcomeDuplicate
 				return s.markOutcome(tx, n, outcome)
 			}
 			failed = &p
+			return nil
+		case models.RefundAbnormal:
+			if p.Status != PayoutPending {
+				outcome = OutcomeDuplicate
+				return s.markOutcome(tx, n, outcome)
+			}
+			abnormal = &p
 			return nil
 		}
 		outcome = OutcomeIgnored // still processing
@@ -84,6 +115,11 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 	}
 	if failed != nil {
 		if err := s.failPayout(ctx, *failed, "渠道通知：退款失败"); err != nil {
+			return "", err
+		}
+	}
+	if abnormal != nil {
+		if err := s.holdAbnormalPayout(ctx, *abnormal, "notify"); err != nil {
 			return "", err
 		}
 	}

@@ -22,6 +22,21 @@ const (
 	PayoutPending = "pending" // sent, or to be sent; the result is not known
 	PayoutSuccess = "success"
 	PayoutFailed  = "failed" // refused for good: nothing moved; a new payout replaces it
+	// PayoutAbnormal: the channel took the refund but could not pay the
+	// person (WeChat ABNORMAL: a cancelled or frozen card) and holds the
+	// money. It is not failed: no other route may be tried until the money
+	// is released, by the channel (a person at its merchant platform, seen
+	// by query as success) or by the tax window returning it to us.
+	PayoutAbnormal = "abnormal"
+	// PayoutReturning: the tax window asked the channel to send an abnormal
+	// refund back to our merchant account and the answer is not known yet.
+	// Its money is still held: nothing else is paid for it, and a success
+	// the channel reports for it is the money coming back to us.
+	PayoutReturning = "returning"
+	// PayoutReturned: the channel sent the money of an abnormal refund back
+	// to our merchant account; the person got nothing by it, so the window
+	// pays that part by bank transfer (execute again).
+	PayoutReturned = "returned"
 )
 
 // payoutFirstQuery is how long after planning the worker first asks about
@@ -210,14 +225,25 @@ func (s *Service) planPayouts(ctx context.Context, r store.RefundRow, existing [
 	for _, it := range items {
 		remaining[it.OrderNo] += it.AmountFen
 	}
+	if len(items) == 0 && isAutoRefund(r.RefundNo) {
+		// An automatic refund has no records: it pays back its whole
+		// order, which its first payout names.
+		for _, p := range existing {
+			for o := range parseAllocation(p.Allocation) {
+				remaining[o] = r.RefundFen
+			}
+		}
+	}
 	channelFailed := map[string]bool{}
 	for _, p := range existing {
 		switch p.Status {
-		case PayoutSuccess, PayoutPending:
+		case PayoutSuccess, PayoutPending, PayoutAbnormal, PayoutReturning:
+			// An abnormal refund's money is still the channel's to pay: a
+			// bank transfer for it as well paid the person twice.
 			for o, amt := range parseAllocation(p.Allocation) {
 				remaining[o] -= amt
 			}
-		case PayoutFailed:
+		case PayoutFailed, PayoutReturned:
 			if p.Kind == PayoutChannel {
 				channelFailed[p.OrderNo] = true
 			}
@@ -327,6 +353,8 @@ func payoutOutcome(state models.RefundState, err error) string {
 		return PayoutSuccess
 	case state == models.RefundFailed:
 		return PayoutFailed
+	case state == models.RefundAbnormal && err == nil:
+		return PayoutAbnormal
 	case err != nil && state == "" && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrNotFound)):
 		// Refused before anything was done (bad request, no such order).
 		return PayoutFailed
@@ -386,6 +414,8 @@ func (s *Service) applyPayout(ctx context.Context, p store.RefundPayoutRow, outc
 		return s.confirmPayout(ctx, p.PayoutNo, at, source)
 	case PayoutFailed:
 		return s.failPayout(ctx, p, errText)
+	case PayoutAbnormal:
+		return s.holdAbnormalPayout(ctx, p, source)
 	}
 	if cause != nil {
 		s.Log.WarnContext(ctx, "refund payout result unknown; will confirm by query", "payout_no", p.PayoutNo, "source", source, "err", cause)
@@ -400,7 +430,7 @@ func (s *Service) applyPayout(ctx context.Context, p store.RefundPayoutRow, outc
 func (s *Service) failPayout(ctx context.Context, p store.RefundPayoutRow, errText string) error {
 	now := s.now()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, PayoutPending).
+		res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status IN ?", p.PayoutNo, []string{PayoutPending, PayoutAbnormal}).
 			Updates(map[string]any{"status": PayoutFailed, "failed_at": now, "last_error": errText, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
@@ -450,7 +480,9 @@ func (s *Service) confirmPayoutTx(tx *gorm.DB, payoutNo string, at time.Time, so
 		at = now
 	}
 	at = at.UTC()
-	res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", payoutNo, PayoutPending).
+	// An abnormal payout released to the person by the channel (a manual
+	// step at its merchant platform) succeeds like a pending one.
+	res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status IN ?", payoutNo, []string{PayoutPending, PayoutAbnormal}).
 		Updates(map[string]any{"status": PayoutSuccess, "succeeded_at": at, "last_error": "", "updated_at": now})
 	if res.Error != nil || res.RowsAffected != 1 {
 		return false, nil, nil, res.Error
@@ -514,6 +546,14 @@ func (s *Service) confirmPayoutTx(tx *gorm.DB, payoutNo string, at time.Time, so
 	if err := s.settleRefundedRecords(tx, r.RefundNo); err != nil {
 		return true, nil, nil, err
 	}
+	if isAutoRefund(r.RefundNo) {
+		// The system's own refund of an order it could not book is done:
+		// so is the anomaly that reported it.
+		if err := tx.Model(&store.AnomalyRow{}).Where("refund_no = ? AND kind = ? AND resolved_at IS NULL", r.RefundNo, "paid_twice").
+			Updates(map[string]any{"resolved_at": now, "resolved_by": "system", "resolution": "自动退款已到账"}).Error; err != nil {
+			return true, nil, nil, err
+		}
+	}
 	if err := s.addEvent(tx, r.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunded), ActorKind: actorSystem,
 		ActorID: "system", Department: models.DeptTax, Note: models.Fen(r.RefundFen).Yuan() + " 元" + how}); err != nil {
 		return true, nil, nil, err
@@ -565,7 +605,7 @@ func (s *Service) settleRefundedRecords(tx *gorm.DB, refundNo string) error {
 // same number.
 func (s *Service) refundWork(ctx context.Context) error {
 	var rows []store.RefundPayoutRow
-	if err := s.db(ctx).Where("status = ? AND next_query_at <= ?", PayoutPending, s.now()).
+	if err := s.db(ctx).Where("status IN ? AND next_query_at <= ?", []string{PayoutPending, PayoutAbnormal}, s.now()).
 		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
 		return err
 	}
@@ -593,6 +633,12 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 			return s.confirmPayout(ctx, p.PayoutNo, res.SucceededAt, "query")
 		case err == nil && res.State == models.RefundFailed:
 			return s.failPayout(ctx, p, "渠道查询：退款失败")
+		case err == nil && res.State == models.RefundAbnormal:
+			return s.holdAbnormalPayout(ctx, p, "query")
+		case p.Status == PayoutAbnormal:
+			// Still held by the channel (or not known): asked again later,
+			// never sent again or paid another way.
+			return s.backOffPayout(ctx, p, err)
 		}
 		// Not finished, not known, or never received: the same number again.
 		return s.sendPayout(ctx, p, "worker")
@@ -602,6 +648,11 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 		}
 		res, err := s.Bank.QueryTransfer(ctx, p.PayoutNo)
 		switch {
+		case res.State == models.RefundFailed:
+			// The bank answers FAILED with an error that says why; the
+			// state is the answer, and dropping it left the payout pending
+			// for good.
+			return s.applyPayout(ctx, p, PayoutFailed, time.Time{}, err, "query")
 		case err == nil:
 			return s.applyPayout(ctx, p, payoutOutcome(res.State, nil), res.At, nil, "query")
 		case errors.Is(err, models.ErrNotFound):
@@ -610,4 +661,56 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 		return s.applyPayout(ctx, p, PayoutPending, time.Time{}, err, "worker")
 	}
 	return nil
+}
+
+// holdAbnormalPayout records that the channel holds a refund's money
+// because it could not pay the person (WeChat ABNORMAL). The payout moves
+// pending → abnormal once; that move notes it on the timeline and opens an
+// anomaly saying what the system did, and the worker keeps asking the
+// channel (a person may release it at the merchant platform). A payout
+// already abnormal is only asked again later.
+func (s *Service) holdAbnormalPayout(ctx context.Context, p store.RefundPayoutRow, source string) error {
+	now := s.now()
+	moved := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		moved = false
+		res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, PayoutPending).
+			Updates(map[string]any{"status": PayoutAbnormal, "attempts": gorm.Expr("attempts + 1"), "last_error": "渠道退款异常，款项由渠道暂存",
+				"next_query_at": now.Add(queryBackoff(p.Attempts + 1)), "updated_at": now})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		moved = true
+		if err := s.addEvent(tx, p.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunding), ActorKind: actorSystem,
+			ActorID: "system", Department: models.DeptTax, Holder: models.DeptTax,
+			Note: models.Fen(p.AmountFen).Yuan() + " 元原路退回时收款账户异常，款项暂由支付渠道保管，税务将另行处理"}); err != nil {
+			return err
+		}
+		return s.openAnomaly(tx, anomalyNote{Source: source, Channel: p.Channel, OrderNo: p.OrderNo, RefundNo: p.RefundNo,
+			Kind: "refund_abnormal", AmountFen: p.AmountFen,
+			Detail:       fmt.Sprintf("退款 %s 渠道状态为异常（用户银行卡注销或冻结等），%d 分由渠道暂存", p.PayoutNo, p.AmountFen),
+			SystemAction: "已暂停该笔退款，不会改用其他方式重复退还；请在本系统将其退回商户账户后改为银行转账，或在微信支付商户平台处理"})
+	})
+	if err != nil {
+		return internal("abnormal payout", err)
+	}
+	if moved {
+		s.Log.WarnContext(ctx, "refund payout abnormal; held by the channel", "payout_no", p.PayoutNo, "source", source)
+		return nil
+	}
+	if p.Status == PayoutAbnormal {
+		return s.backOffPayout(ctx, p, nil)
+	}
+	return nil
+}
+
+// backOffPayout schedules the next question about an abnormal payout.
+func (s *Service) backOffPayout(ctx context.Context, p store.RefundPayoutRow, cause error) error {
+	now := s.now()
+	upd := map[string]any{"attempts": gorm.Expr("attempts + 1"), "next_query_at": now.Add(queryBackoff(p.Attempts + 1)), "updated_at": now}
+	if cause != nil {
+		upd["last_error"] = truncate(cause.Error(), 300)
+	}
+	return internal("payout back-off", s.db(ctx).Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, p.Status).
+		Updates(upd).Error)
 }

@@ -85,8 +85,9 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 	now := s.now()
 	outcome := OutcomeSettled
 	var settled store.OrderRow
+	var refund *autoRefund
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		outcome = OutcomeSettled
+		outcome, refund = OutcomeSettled, nil
 		fresh, err := s.claimNotification(tx, n, now)
 		if err != nil {
 			return err
@@ -118,8 +119,32 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 			if err := s.markOutcome(tx, n, outcome); err != nil {
 				return err
 			}
-			return s.anomalyTx(tx, source, n.Channel, n.OrderNo, "amount_mismatch",
-				fmt.Sprintf("通知金额 %d 分与订单金额 %d 分不符", n.Amount, o.AmountFen))
+			note := anomalyNote{Source: source, Channel: n.Channel, OrderNo: n.OrderNo, Kind: "amount_mismatch", AmountFen: int64(n.Amount),
+				Detail: fmt.Sprintf("渠道报告已收款 %d 分，与订单金额 %d 分不符，未入账", n.Amount, o.AmountFen)}
+			if source == "notify" {
+				// Only what we asked the channel ourselves moves the order:
+				// the worker's next query confirms it.
+				return s.openAnomaly(tx, note)
+			}
+			// The channel's own answer: the order will never be paid with
+			// our amount. It used to stay paying for good.
+			res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+				Updates(map[string]any{"status": OrderHeld, "transaction_id": n.TransactionID, "closed_at": now, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				if err := reopenDeclaration(tx, o, now); err != nil {
+					return err
+				}
+				note.SystemAction = "订单已停止跟踪，申报已退回缴费人可重新缴纳；渠道所收款项请人工原路退回"
+				// An anomaly a notification opened already says so too.
+				if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", o.OrderNo, note.Kind).
+					Updates(map[string]any{"system_action": note.SystemAction, "amount_fen": note.AmountFen}).Error; err != nil {
+					return err
+				}
+			}
+			return s.openAnomaly(tx, note)
 		}
 		paidAt := n.At.UTC()
 		if paidAt.IsZero() {
@@ -138,7 +163,15 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		}
 		o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
 		settled = o
-		return s.bookPaidOrder(tx, o, paidAt, source)
+		// Booked under a savepoint: an order that cannot be booked (its
+		// months are paid by another order) leaves nothing half-written,
+		// and is refunded whole instead.
+		err = tx.Transaction(func(btx *gorm.DB) error { return s.bookPaidOrder(btx, o, paidAt, source) })
+		var ub errUnbookable
+		if errors.As(err, &ub) {
+			refund, err = s.planAutoRefund(tx, o, ub.why, source)
+		}
+		return err
 	})
 	if err != nil {
 		return "", internal("settle", err)
@@ -147,7 +180,11 @@ func (s *Service) Settle(ctx context.Context, n models.Notification, source stri
 		s.cacheOrder(ctx, settled)
 		s.Log.InfoContext(ctx, "order paid", "order_no", settled.OrderNo, "channel", settled.Channel,
 			"amount_fen", settled.AmountFen, "source", source)
-		s.afterPaid(ctx, settled)
+		if refund != nil {
+			s.sendAutoRefund(ctx, *refund, source)
+		} else {
+			s.afterPaid(ctx, settled)
+		}
 	}
 	return outcome, nil
 }
@@ -181,7 +218,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 	}
 	// The declaration may have moved on (expired, or reopened with another
 	// order after this one was closed). Paid money is never dropped: if the
-	// months are now someone else's, record an anomaly to refund.
+	// months are now someone else's, the order is unbookable and refunded.
 	if d.OrderNo != o.OrderNo || d.Status == DeclExpired {
 		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status IN ?", d.ID, []string{DeclOpen, DeclExpired}).
 			Updates(map[string]any{"status": DeclPaid, "order_no": o.OrderNo, "updated_at": s.now()})
@@ -189,7 +226,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "申报已由其他订单缴纳，本笔款项需退还缴费人")
+			return errUnbookable{"该笔申报已由其他订单缴纳"}
 		}
 	} else {
 		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", d.ID).
@@ -227,10 +264,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 				return err
 			}
 			if !inserted {
-				if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已由其他订单缴纳，本笔款项需退还"); err != nil {
-					return err
-				}
-				continue
+				return errUnbookable{"所属期 " + m + " 已由其他订单缴纳"}
 			}
 		}
 		rec := store.RecordRow{ID: newID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
@@ -241,9 +275,7 @@ func (s *Service) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return err
 		}
 		if !inserted {
-			if err := s.anomalyTx(tx, source, o.Channel, o.OrderNo, "paid_twice", "所属期 "+m+" 已有缴费记录，本笔款项需退还"); err != nil {
-				return err
-			}
+			return errUnbookable{"所属期 " + m + " 已有缴费记录"}
 		}
 	}
 	return nil
@@ -269,17 +301,19 @@ type anomalyNote struct {
 	AmountFen                                                      int64
 }
 
-// anomalyTx records an anomaly. What queries find (the payer polling, the
-// worker) is recorded once while the same kind is open for the order: a
-// payer polling an order paid with another amount must not add one every
-// few seconds. Each notification is an event of its own and always counts.
+// anomalyTx records an anomaly. What queries, the worker, reconciliation
+// and staff actions find is recorded once while the same kind is open for
+// the order: a payer polling an order paid with another amount, or the
+// worker asking about a refund the channel reports with another amount,
+// must not add one every pass. Each notification is an event of its own
+// and always counts.
 func (s *Service) anomalyTx(tx *gorm.DB, source, channel, orderNo, kind, detail string) error {
 	return s.openAnomaly(tx, anomalyNote{Source: source, Channel: channel, OrderNo: orderNo, Kind: kind, Detail: detail})
 }
 
 // openAnomaly records an anomaly with everything staff need to own it.
 func (s *Service) openAnomaly(tx *gorm.DB, a anomalyNote) error {
-	if a.Source == "query" && a.OrderNo != "" {
+	if a.Source != "notify" && a.OrderNo != "" {
 		var open int64
 		if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", a.OrderNo, a.Kind).
 			Count(&open).Error; err != nil {

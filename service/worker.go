@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -151,6 +152,18 @@ func (s *Service) closeOrder(ctx context.Context, o store.OrderRow) error {
 		_, err := s.queryAndSettle(ctx, o)
 		return err
 	}
+	if errors.Is(err, models.ErrNotFound) {
+		// The channel has not seen the order yet. An order with a pay URL
+		// (Alipay H5) stays payable through it until the order's own
+		// expiry: closing it here before then let a payer who switched
+		// channels pay both. Past the expiry, or without a URL (a prepay
+		// that never reached the channel), nothing can be paid on it.
+		if now := s.now(); !now.After(o.ExpiresAt) && hasPayURL(o) {
+			at := o.ExpiresAt.Add(time.Minute).In(models.Beijing).Format("15:04")
+			return models.ErrDeclarationPaying.WithReason("已打开的支付链接在 " + at + " 前仍可付款，请完成支付，或在此之后再更换缴费方式")
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -163,6 +176,13 @@ func (s *Service) closeOrder(ctx context.Context, o store.OrderRow) error {
 		}
 		return reopenDeclaration(tx, o, now)
 	})
+}
+
+// hasPayURL reports whether an order's pay parameters are a link the payer
+// can open later (Alipay H5), which creates the trade at the channel then.
+func hasPayURL(o store.OrderRow) bool {
+	var p models.PayParams
+	return o.PayParams != "" && json.Unmarshal([]byte(o.PayParams), &p) == nil && p["url"] != ""
 }
 
 // reopenDeclaration gives a declaration whose order ended unpaid back to

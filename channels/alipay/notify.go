@@ -91,7 +91,7 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request) (models
 		if err != nil {
 			return models.Notification{}, invalid("refund_fee: %v", err)
 		}
-		out.Kind, out.OutRefundNo, out.Amount = models.NotifyRefund, n.OutBizNo, amount
+		out.Kind, out.OutRefundNo, out.Amount, out.AmountIsTotal = models.NotifyRefund, n.OutBizNo, amount, true
 		out.RefundState = models.RefundSuccess
 		out.At = c.firstTime(n.GmtRefund, n.NotifyTime)
 		return out, nil

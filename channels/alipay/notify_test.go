@@ -133,7 +133,7 @@ func TestARefundNotificationNamesTheRefund(t *testing.T) {
 	n, err := e.client.ParseNotification(context.Background(), post(v))
 	want := models.Notification{Channel: "alipay", ID: v.Get("notify_id"), Kind: models.NotifyRefund, OrderNo: "LB202603020106",
 		OutRefundNo: "RF9", TransactionID: v.Get("trade_no"), Amount: 38000, RefundState: models.RefundSuccess,
-		At: start.Add(time.Hour + time.Minute)}
+		At: start.Add(time.Hour + time.Minute), AmountIsTotal: true}
 	if err != nil || n != want {
 		t.Fatalf("got  %+v, %v\nwant %+v", n, err, want)
 	}

@@ -179,9 +179,11 @@ func (c *Client) Query(ctx context.Context, orderNo string) (models.Trade, error
 }
 
 // Close closes an unpaid order (alipay.trade.close). It returns
-// models.ErrOrderPaidAtChannel when the payer paid in the meantime, and nil
-// when Alipay never saw the trade (an H5 URL not opened; its time_expire
-// keeps Alipay from taking money later) or the trade is already closed.
+// models.ErrOrderPaidAtChannel when the payer paid in the meantime, nil when
+// the trade is already closed, and models.ErrNotFound when Alipay has not
+// seen the trade yet: an H5 URL not opened can still be opened and paid
+// until its time_expire, so nothing was closed (it used to answer nil, and
+// a payer who switched to WeChat could then pay this order too).
 func (c *Client) Close(ctx context.Context, orderNo string) error {
 	const op = "trade.close"
 	ctx, cancel := c.withTimeout(ctx)
@@ -196,7 +198,7 @@ func (c *Client) Close(ctx context.Context, orderNo string) error {
 	}
 	switch {
 	case biz.SubCode == subTradeNotExist:
-		return nil
+		return biz.as(models.ErrNotFound)
 	case biz.SubCode == subTradeHasSuccess, biz.SubCode == subTradeHasFinished:
 		return biz.as(models.ErrOrderPaidAtChannel)
 	case biz.SubCode == subTradeStatusError:

@@ -216,11 +216,11 @@ func TestCloseOfAPaidTradeSaysItWasPaid(t *testing.T) {
 	wantIs(t, e.client.Close(context.Background(), "LB202603020009"), models.ErrOrderPaidAtChannel)
 }
 
-func TestCloseOfATradeAlipayNeverSawSucceeds(t *testing.T) {
+// A trade Alipay never saw (an H5 URL not opened yet) is not closed by
+// closing it: the URL stays payable until its time_expire.
+func TestCloseOfATradeAlipayNeverSawIsNotFound(t *testing.T) {
 	e := newEnv(t, alipayfake.Options{}, "")
-	if err := e.client.Close(context.Background(), "LB-never-opened"); err != nil {
-		t.Fatal(err)
-	}
+	wantIs(t, e.client.Close(context.Background(), "LB-never-opened"), models.ErrNotFound)
 }
 
 func TestCloseWhenAlipayIsBusyIsUnavailable(t *testing.T) {

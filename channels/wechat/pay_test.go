@@ -312,8 +312,23 @@ func TestRefundPendingUntilWeChatCompletesIt(t *testing.T) {
 	if err := f.CompleteRefund("RFM-2", false); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := p.QueryRefund(ctx, "RM-2", "RFM-2"); err != nil || res.State != models.RefundFailed {
+	// ABNORMAL is not failed: WeChat holds the money until it is released.
+	if res, err := p.QueryRefund(ctx, "RM-2", "RFM-2"); err != nil || res.State != models.RefundAbnormal {
 		t.Fatalf("abnormal refund: %+v, %v", res, err)
+	}
+	// Released back to the merchant's account: the refund then succeeds
+	// there, and a second release is refused.
+	if err := p.ReturnAbnormalRefund(ctx, "RM-2", "RFM-2"); err != nil {
+		t.Fatal(err)
+	}
+	if rf, _ := f.Refund("RFM-2"); !rf.ToMerchant || rf.Status != "SUCCESS" {
+		t.Fatalf("released refund %+v", rf)
+	}
+	if err := p.ReturnAbnormalRefund(ctx, "RM-2", "RFM-2"); !errors.Is(err, models.ErrRefundState) {
+		t.Fatalf("second release: %v", err)
+	}
+	if err := p.ReturnAbnormalRefund(ctx, "RM-1", "RFM-1"); !errors.Is(err, models.ErrRefundState) {
+		t.Fatalf("release of a successful refund: %v", err)
 	}
 }
 

@@ -81,6 +81,9 @@ func operationIDs() map[string]string {
 		"GET /api/v1/staff/anomalies":                       "listAnomalies",
 		"GET /api/v1/staff/anomalies/{anomaly_id}":          "getAnomaly",
 		"POST /api/v1/staff/anomalies/{anomaly_id}/resolve": "resolveAnomaly",
+
+		// A WeChat refund held as abnormal, released by the tax window.
+		"POST /api/v1/staff/refunds/{refund_no}/payouts/{payout_no}/return-abnormal": "returnAbnormalPayout",
 	}
 }
 

@@ -60,6 +60,9 @@ type Config struct {
 	// their defaults, an empty slice to deliver nothing by themselves.
 	Wechat, Alipay bool
 	NotifyRetry    []time.Duration
+	// WechatManualRefunds leaves WeChat refunds PROCESSING until the test
+	// ends them (wechatfake.Options.ManualRefunds).
+	WechatManualRefunds bool
 	// Mutate may change deps and options (add channels, shorten delays).
 	Mutate func(*service.Deps, *service.Options)
 }
@@ -111,7 +114,7 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	deps.Certificates = service.CertificateDeps{Renderer: renderer, Signer: signer, VerifySecret: verifySecret}
 	env := &Env{}
 	if cfg.Wechat {
-		fake := wechatfake.New(wechatfake.Options{Clock: models.SystemClock{}, NotifyRetry: cfg.NotifyRetry})
+		fake := wechatfake.New(wechatfake.Options{Clock: models.SystemClock{}, NotifyRetry: cfg.NotifyRetry, ManualRefunds: cfg.WechatManualRefunds})
 		fake.Start()
 		t.Cleanup(fake.Close)
 		wc := fake.ClientConfig(cfg.PublicURL + "/api/v1/notify/wechatpay")

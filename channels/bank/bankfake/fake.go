@@ -34,7 +34,7 @@ type Fault struct {
 	// the next query or retry.
 	Processing bool
 	// Refuse fails the transfer with this code (e.g. ACCOUNT_NOT_FOUND):
-	// nothing moves.
+	// nothing moves. On a query it fails a transfer still PROCESSING.
 	Refuse string
 	// Status and Body, when Status is set, answer unsigned without acting,
 	// like a proxy's error page.
@@ -286,7 +286,12 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, http.StatusNotFound, bank.ErrorAnswer{Code: "NOT_FOUND", Message: "转账不存在"}, false)
 		return
 	}
-	if t.State == bank.StateProcessing && !(faulty && f.Processing) {
+	switch {
+	case t.State == bank.StateProcessing && faulty && f.Refuse != "":
+		// The bank gave up on a transfer it was processing (the account
+		// was closed meanwhile): the money comes back, nothing is paid.
+		t.State, t.FailCode, t.Paid, t.FinishedAt = bank.StateFailed, f.Refuse, false, s.clock.Now()
+	case t.State == bank.StateProcessing && !(faulty && f.Processing):
 		s.complete(t)
 	}
 	ans := answerOf(t)

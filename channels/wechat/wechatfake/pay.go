@@ -79,6 +79,7 @@ type refund struct {
 	reason      string
 	notifyURL   string
 	status      string // PROCESSING, SUCCESS, ABNORMAL, CLOSED
+	toMerchant  bool   // an ABNORMAL refund released to the merchant's bank account
 	notifyID    string
 	createdAt   time.Time
 	successTime time.Time
@@ -92,6 +93,10 @@ type Refund struct {
 	Amount      models.Fen
 	Status      string
 	SucceededAt time.Time
+	// ToMerchant: the refund was ABNORMAL and released back to the
+	// merchant's bank account (apply-abnormal-refund): the payer got
+	// nothing, the merchant has the money again.
+	ToMerchant bool
 }
 
 // Refund returns the refund with out_refund_no outRefundNo.
@@ -103,7 +108,7 @@ func (s *Server) Refund(outRefundNo string) (Refund, bool) {
 		return Refund{}, false
 	}
 	return Refund{OutRefundNo: r.outRefundNo, RefundID: r.refundID, OrderNo: r.order.outTradeNo,
-		Amount: models.Fen(r.amount), Status: r.status, SucceededAt: r.successTime}, true
+		Amount: models.Fen(r.amount), Status: r.status, SucceededAt: r.successTime, ToMerchant: r.toMerchant}, true
 }
 
 // RefundCount is how many refunds the fake holds for orderNo: retries with
@@ -132,6 +137,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{no}/close", s.payAPI(s.closeOrder))
 	mux.Handle("POST /v3/refund/domestic/refunds", s.payAPI(s.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{no}", s.payAPI(s.queryRefund))
+	mux.Handle("POST /v3/refund/domestic/refunds/{id}/apply-abnormal-refund", s.payAPI(s.applyAbnormalRefund))
 	mux.Handle("GET /v3/bill/tradebill", s.payAPI(s.tradeBill))
 	mux.Handle("GET /v3/billdownload/file", s.payAPI(s.billDownload))
 	return mux
@@ -563,6 +569,66 @@ func (s *Server) CompleteRefund(outRefundNo string, success bool) error {
 	return nil
 }
 
+// SettleAbnormalRefund is a person at the merchant platform paying an
+// ABNORMAL refund out by hand (to a card the payer gave): the refund
+// succeeds, the money leaves, and REFUND.SUCCESS is sent as a new event.
+func (s *Server) SettleAbnormalRefund(outRefundNo string) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	rf, ok := s.refunds[outRefundNo]
+	if !ok || rf.status != "ABNORMAL" {
+		s.mu.Unlock()
+		return fmt.Errorf("wechatfake: refund %q is not abnormal", outRefundNo)
+	}
+	rf.status, rf.successTime, rf.notifyID = "SUCCESS", now, newEventID()
+	rf.order.refunded += rf.amount
+	notifyURL := rf.notifyURL
+	s.mu.Unlock()
+	s.deliverRefund(outRefundNo, notifyURL)
+	return nil
+}
+
+// applyAbnormalRefund releases an ABNORMAL refund, named by WeChat's
+// refund_id: MERCHANT_BANK_CARD sends the money to the merchant's bank
+// account (the order's refunded total stays without it: the payer got
+// nothing), USER_BANK_CARD would need the payer's card, which this fake
+// does not take. The refund then succeeds and REFUND.SUCCESS is sent, as
+// WeChat does.
+func (s *Server) applyAbnormalRefund(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		OutRefundNo string `json:"out_refund_no"`
+		Type        string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.OutRefundNo == "" {
+		s.payError(w, http.StatusBadRequest, "PARAM_ERROR", "参数错误")
+		return
+	}
+	if req.Type != "MERCHANT_BANK_CARD" {
+		s.payError(w, http.StatusBadRequest, "PARAM_ERROR", "不支持的异常退款类型")
+		return
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	rf, ok := s.refunds[req.OutRefundNo]
+	switch {
+	case !ok || rf.refundID != r.PathValue("id"):
+		s.mu.Unlock()
+		s.payError(w, http.StatusNotFound, "RESOURCE_NOT_EXISTS", "退款单不存在")
+		return
+	case rf.status != "ABNORMAL":
+		s.mu.Unlock()
+		s.payError(w, http.StatusBadRequest, "INVALID_REQUEST", "退款单状态不正确，非异常退款")
+		return
+	}
+	rf.status, rf.successTime, rf.toMerchant = "SUCCESS", now, true
+	rf.notifyID = newEventID()
+	out := rf.resource()
+	notifyURL := rf.notifyURL
+	s.mu.Unlock()
+	s.reply(w, http.StatusOK, out)
+	s.deliverRefund(req.OutRefundNo, notifyURL)
+}
+
 func (s *Server) deliverRefund(outRefundNo, notifyURL string) {
 	s.deliver("REFUND", outRefundNo, notifyURL, func() (http.Header, []byte, error) {
 		return s.RefundNotification(outRefundNo)
@@ -619,6 +685,9 @@ func (rf *refund) resource() refundResource {
 		PromotionDetail: []struct{}{},
 		Amount: refundAmounts{Total: rf.order.total, Refund: rf.amount, From: []struct{}{}, PayerTotal: rf.order.total,
 			PayerRefund: rf.amount, SettlementRefund: rf.amount, SettlementTotal: rf.order.total, Currency: "CNY"}}
+	if rf.toMerchant {
+		out.UserReceivedAccount = "商户基本账户"
+	}
 	if rf.status == "SUCCESS" {
 		out.SuccessTime = rf.successTime.In(models.Beijing).Format(time.RFC3339)
 	}

@@ -1,0 +1,300 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/channels/bank/bankfake"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// payoutStatuses lists an application's payouts as "number:status".
+func payoutStatuses(t *testing.T, db *store.DB, refundNo string) map[string]string {
+	t.Helper()
+	var rows []store.RefundPayoutRow
+	if err := db.Gorm.Where("refund_no = ?", refundNo).Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range rows {
+		out[p.PayoutNo] = p.Status
+	}
+	return out
+}
+
+func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var bank *bankfake.Server
+		env := newEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+		})
+		sess, p := pensionPaid(t, env)
+		h := newHall(t, env)
+		r := approved(t, env, h, sess, p, someAccount)
+		bank.FailNext("transfer", bankfake.Fault{Processing: true})
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+			t.Fatal(err)
+		}
+		// PROCESSING, then the bank gives up on it (the account was closed).
+		bank.FailNext("query", bankfake.Fault{Refuse: "ACCOUNT_FROZEN"})
+		env.Clock.Advance(2 * time.Minute)
+		env.Svc.WorkOnce(ctx)
+		if got := payoutStatuses(t, db, r.RefundNo); got[r.RefundNo+"-1B"] != service.PayoutFailed {
+			t.Fatalf("a transfer the bank failed on query is %v", got)
+		}
+		if bank.PaidTotal() != 0 {
+			t.Fatalf("bank paid %d", bank.PaidTotal())
+		}
+		// Nothing is asked again about a failed payout.
+		q := bank.Calls("query")
+		env.Clock.Advance(time.Hour)
+		env.Svc.WorkOnce(ctx)
+		if bank.Calls("query") != q {
+			t.Fatal("a failed transfer is still queried")
+		}
+		// The window enters another account: a new number, paid once.
+		other := &models.BankAccount{BankName: "中国工商银行", AccountName: someAccount.AccountName, AccountNo: "6222020200009876543"}
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: other}); err != nil {
+			t.Fatal(err)
+		}
+		got := applicantView(t, env, sess, r.RefundNo)
+		if got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
+			t.Fatalf("after the second transfer %s, bank paid %d in %d", got.Status, bank.PaidTotal(), bank.PaidCount())
+		}
+		if o := orderRow(t, db, p.OrderNo); o.RefundedFen != int64(p.AmountFen) || o.Status != service.OrderRefunded {
+			t.Fatalf("order %s refunded %d of %d", o.Status, o.RefundedFen, o.AmountFen)
+		}
+	})
+}
+
+// abnormalEnv is WeChat (refunds left PROCESSING until the test ends them)
+// and a bank, with 张三明's pension month paid through WeChat, credited, and
+// an application for it approved and executed: its one channel payout is
+// pending at WeChat.
+func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, hall, service.Session, service.Payment, service.StaffRefund) {
+	t.Helper()
+	ctx := context.Background()
+	var env *servicetest.Env
+	var bank *bankfake.Server
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ch := strings.TrimPrefix(r.URL.Path, "/api/v1/notify/")
+		if ch == "wechatpay" {
+			ch = models.ChannelWechat
+		}
+		_ = env.Svc.HandleNotification(r.Context(), ch, w, r)
+	}))
+	t.Cleanup(srv.Close)
+	env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Wechat: true, WechatManualRefunds: true,
+		Start: time.Now().UTC().Truncate(time.Second), Mutate: func(d *service.Deps, _ *service.Options) {
+			bank = bankfake.NewForTest(t, nil)
+			d.Bank = bank.Client()
+		}})
+	sess, p := channelJourney(t, env, models.ChannelWechat, "wx-abnormal", false)
+	if err := env.Wechat.Pay(p.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	waitPaid(t, db, p.OrderNo)
+	if paid := orderRow(t, db, p.OrderNo).PaidAt; paid != nil && paid.After(env.Clock.Now()) {
+		env.Clock.Set(*paid)
+	}
+	env.Clock.Advance(3 * time.Second)
+	env.Svc.WorkOnce(ctx)
+	h := newHall(t, env)
+	r := approved(t, env, h, sess, p, nil)
+	sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+	if err != nil || sv.Status != models.RefundRefunding || len(sv.Payouts) != 1 || sv.Payouts[0].Status != service.PayoutPending {
+		t.Fatalf("execute %+v %v", sv, err)
+	}
+	return env, bank, h, sess, p, sv
+}
+
+// goAbnormal has WeChat end the payout ABNORMAL and waits for its
+// notification to be applied.
+func goAbnormal(t *testing.T, env *servicetest.Env, db *store.DB, refundNo, payoutNo string) {
+	t.Helper()
+	if err := env.Wechat.CompleteRefund(payoutNo, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the ABNORMAL notification", func() bool { return payoutStatuses(t, db, refundNo)[payoutNo] == service.PayoutAbnormal })
+}
+
+func TestAWechatRefundThatGoesAbnormalIsHeldNotPaidAgainAndItsLaterSuccessIsCounted(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, sess, p, sv := abnormalEnv(t, db)
+		fakes := moneyFakes{wechat: env.Wechat, bank: bank}
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		checkMoney(t, db, fakes)
+		// The hall executes again with the applicant's bank account: nothing
+		// is paid another way while WeChat holds the money.
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || len(got.Payouts) != 1 || got.Status != models.RefundRefunding {
+			t.Fatalf("execute while abnormal %+v %v", got.Payouts, err)
+		}
+		if bank.Calls("transfer") != 0 {
+			t.Fatal("a bank transfer was sent for money WeChat holds")
+		}
+		as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal")
+		if len(as) != 1 || as[0].SystemAction == "" || as[0].RefundNo != sv.RefundNo || as[0].AmountFen != int64(p.AmountFen) {
+			t.Fatalf("abnormal anomaly %+v", as)
+		}
+		// The worker keeps asking WeChat, without sending it again.
+		env.Clock.Advance(2 * time.Hour)
+		env.Svc.WorkOnce(ctx)
+		if n := env.Wechat.RefundCount(p.OrderNo); n != 1 {
+			t.Fatalf("WeChat holds %d refunds", n)
+		}
+		if s := payoutStatuses(t, db, sv.RefundNo)[payout]; s != service.PayoutAbnormal {
+			t.Fatalf("after a query the payout is %s", s)
+		}
+		// A person at the merchant platform pays it out: REFUND.SUCCESS is
+		// counted, not dropped as a duplicate.
+		if err := env.Wechat.SettleAbnormalRefund(payout); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the refund to be settled", func() bool {
+			return applicantView(t, env, sess, sv.RefundNo).Status == models.RefundRefunded
+		})
+		if o := orderRow(t, db, p.OrderNo); o.Status != service.OrderRefunded || o.RefundedFen != int64(p.AmountFen) {
+			t.Fatalf("order %s refunded %d", o.Status, o.RefundedFen)
+		}
+		if bank.PaidTotal() != 0 {
+			t.Fatal("the bank paid too")
+		}
+		checkMoney(t, db, fakes)
+	})
+}
+
+func TestAnAbnormalWechatRefundReturnedToUsIsPaidByBankOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, sess, p, sv := abnormalEnv(t, db)
+		fakes := moneyFakes{wechat: env.Wechat, bank: bank}
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		// Only the tax window may decide it.
+		if _, err := env.Svc.ReturnAbnormalPayout(ctx, h.si, sv.RefundNo, payout); !errors.Is(err, models.ErrForbidden) {
+			t.Fatalf("社保 staff returning it: %v", err)
+		}
+		got, err := env.Svc.ReturnAbnormalPayout(ctx, h.tax, sv.RefundNo, payout)
+		if err != nil || got.Payouts[0].Status != service.PayoutReturned {
+			t.Fatalf("return %+v %v", got.Payouts, err)
+		}
+		if rf, _ := env.Wechat.Refund(payout); !rf.ToMerchant {
+			t.Fatalf("WeChat refund %+v", rf)
+		}
+		// WeChat's REFUND.SUCCESS for the money coming back to us does not
+		// count as the person paid.
+		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
+			return count(t, db, "notifications", "kind = ? AND outcome = ?", "refund", service.OutcomeIgnored) == 1
+		})
+		if v := applicantView(t, env, sess, sv.RefundNo); v.Status != models.RefundRefunding || v.RefundedFen != 0 {
+			t.Fatalf("after the return %s %d", v.Status, v.RefundedFen)
+		}
+		checkMoney(t, db, fakes)
+		// Now the bank pays it, once.
+		got, err = env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
+			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
+		}
+		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal"); len(as) != 1 || as[0].ResolvedAt == nil {
+			t.Fatalf("abnormal anomaly %+v", as)
+		}
+		checkMoney(t, db, fakes)
+		// Asking again changes nothing.
+		if _, err := env.Svc.ReturnAbnormalPayout(ctx, h.tax, sv.RefundNo, payout); !errors.Is(err, models.ErrRefundState) {
+			t.Fatalf("again: %v", err)
+		}
+	})
+}
+
+func TestARefundSuccessForAPayoutCountedFailedIsAnAnomaly(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, _, _, _, p, sv := abnormalEnv(t, db)
+		payout := sv.Payouts[0].PayoutNo
+		// Counted failed here (say, a CLOSED answer), then WeChat reports it paid.
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutFailed).Error; err != nil {
+			t.Fatal(err)
+		}
+		out, err := env.Svc.Settle(ctx, models.Notification{Channel: models.ChannelWechat, ID: "evt-late-success", Kind: models.NotifyRefund,
+			OrderNo: p.OrderNo, OutRefundNo: payout, Amount: p.AmountFen, RefundState: models.RefundSuccess, At: env.Clock.Now()}, "notify")
+		if err != nil || out != service.OutcomeAnomaly {
+			t.Fatalf("late success: %s %v", out, err)
+		}
+		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_success_after_failure"); len(as) != 1 || as[0].AmountFen != int64(p.AmountFen) {
+			t.Fatalf("anomalies %+v", as)
+		}
+	})
+}
+
+// anomalyRowsOf lists an order's anomalies of one kind.
+func anomalyRowsOf(t *testing.T, db *store.DB, orderNo, kind string) []store.AnomalyRow {
+	t.Helper()
+	var rows []store.AnomalyRow
+	if err := db.Gorm.Where("order_no = ? AND kind = ?", orderNo, kind).Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// WeChat's success for an abnormal refund (paid out at the merchant
+// platform) races the worker's queries and the hall executing again with a
+// bank account: the person is paid once, by WeChat.
+func TestAnAbnormalRefundsSuccessRacingTheWorkerAndTheHallPaysOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, sess, p, sv := abnormalEnv(t, db)
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		env.Clock.Advance(2 * time.Hour) // the worker asks WeChat again
+		if err := env.Wechat.SettleAbnormalRefund(payout); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(2)
+			go func() { defer wg.Done(); env.Svc.WorkOnce(ctx) }()
+			go func() {
+				defer wg.Done()
+				// Refused (already refunded) or a no-op: never an error
+				// that moved money.
+				_, _ = env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+			}()
+		}
+		wg.Wait()
+		waitFor(t, "the refund to be settled", func() bool {
+			return applicantView(t, env, sess, sv.RefundNo).Status == models.RefundRefunded
+		})
+		// REFUND.ABNORMAL, then REFUND.SUCCESS: settled or a duplicate of
+		// the query's confirmation, never an anomaly.
+		waitFor(t, "WeChat's notifications", func() bool {
+			return count(t, db, "notifications", "kind = ? AND outcome IN ?", "refund",
+				[]string{service.OutcomeSettled, service.OutcomeDuplicate}) == 2
+		})
+		if bank.Calls("transfer") != 0 {
+			t.Fatal("the bank was asked to pay too")
+		}
+		v := applicantView(t, env, sess, sv.RefundNo)
+		if v.RefundedFen != p.AmountFen {
+			t.Fatalf("refunded %d of %d", v.RefundedFen, p.AmountFen)
+		}
+		if got := payoutStatuses(t, db, sv.RefundNo); len(got) != 1 || got[payout] != service.PayoutSuccess {
+			t.Fatalf("payouts %v", got)
+		}
+		checkMoney(t, db, moneyFakes{wechat: env.Wechat, bank: bank})
+	})
+}
