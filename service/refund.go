@@ -140,12 +140,13 @@ func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInpu
 		return Refund{}, err
 	}
 	openKey := p.ID + "|" + string(in.Scheme)
-	if err := s.noOpenRefund(ctx, openKey); err != nil {
-		return Refund{}, err
-	}
+	// A payer asks back only what they paid, and hears of another open
+	// application only once it is clear they paid something (below).
 	payer := ""
 	if role == RolePayer {
-		payer = userID // a payer asks back only what they paid
+		payer = userID
+	} else if err := s.noOpenRefund(ctx, openKey); err != nil {
+		return Refund{}, err
 	}
 	plan, err := s.refundPlan(ctx, p.ID, payer, in)
 	if err != nil {
@@ -164,6 +165,11 @@ func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInpu
 			}
 		}
 		return Refund{}, err
+	}
+	if payer != "" {
+		if err := s.noOpenRefund(ctx, openKey); err != nil {
+			return Refund{}, err
+		}
 	}
 	route := models.RouteOriginal
 	if bank != nil {

@@ -76,6 +76,11 @@ func operationIDs() map[string]string {
 		"POST /api/v1/staff/accounts/{staff_id}/reset":   "resetStaffAccount",
 		"GET /api/v1/staff/audit":                        "listAuditLog",
 		"GET /api/v1/staff/audit/export":                 "exportAuditLog",
+		// Issue 8: proven guardianship and withdrawal.
+		"GET /api/v1/me/family/{member_id}/guardians":                  "listGuardians",
+		"POST /api/v1/me/family/{member_id}/guardians":                 "consentGuardian",
+		"DELETE /api/v1/me/family/{member_id}/guardians/{guardian_id}": "revokeGuardian",
+		"POST /api/v1/refunds/{refund_no}/withdraw":                    "withdrawRefund",
 	}
 }
 
