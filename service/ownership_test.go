@@ -337,3 +337,41 @@ func TestPayingADeclarationAnotherPayerIsPayingIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// The hall's list pages through the applications needing review first and
+// then the rest, each newest first, without losing or repeating one.
+func TestTheHallsListPagesThroughReviewFirstThenTheRest(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		h := newHall(t, env)
+		sess, p := pensionPaid(t, env)
+		med := medicalPaid(t, env, sess)
+		a := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: 100})
+		b := apply(t, env, sess, service.RefundInput{Scheme: med.Scheme, OrderNo: med.OrderNo, RefundFen: 100})
+		// a as the trial run left it: filed by someone else.
+		other := env.LoginVerified(t, "zhao", servicetest.Person(t, "赵海峰").Name, servicetest.Person(t, "赵海峰").IDNumber)
+		if err := db.Gorm.Model(&store.RefundRow{}).Where("refund_no = ?", a.RefundNo).
+			Updates(map[string]any{"applicant_user_id": other.UserID, "applicant_role": ""}).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		page := service.Page{Size: 1}
+		for i := 0; i < 4; i++ {
+			sums, next, err := env.Svc.ListStaffRefunds(ctx, h.tax, "", page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sums {
+				got = append(got, s.RefundNo)
+			}
+			if next == "" {
+				break
+			}
+			page.After = next
+		}
+		if strings.Join(got, " ") != a.RefundNo+" "+b.RefundNo {
+			t.Fatalf("pages %v, want %s then %s", got, a.RefundNo, b.RefundNo)
+		}
+	})
+}

@@ -17,3 +17,5 @@ CREATE INDEX ix_guardianships_guardian ON guardianships (guardian_person_id);
 -- Who filed a refund application in relation to the money: person,
 -- guardian or payer. Anything else (older applications) is reviewed first.
 ALTER TABLE refunds ADD COLUMN applicant_role VARCHAR(16) NOT NULL DEFAULT '';
+-- Older applications filed by the person themselves are the person's.
+UPDATE refunds SET applicant_role = 'person' WHERE applicant_role = '' AND EXISTS (SELECT 1 FROM users u WHERE u.id = refunds.applicant_user_id AND u.person_id = refunds.person_id);
