@@ -91,6 +91,32 @@ func (s *Service) proveFromRegistry(ctx context.Context, guardian, minor person)
 	return true, nil
 }
 
+// proveClaimedChild asks the registry about a minor u has a child link to
+// and returns GuardianRegistry if it proves the guardianship.
+func (s *Service) proveClaimedChild(ctx context.Context, u store.UserRow, personID string) (string, error) {
+	var n int64
+	if err := s.db(ctx).Model(&store.FamilyRow{}).Where("user_id = ? AND person_id = ? AND relation = ?", u.ID, personID, RelationChild).
+		Count(&n).Error; err != nil {
+		return "", internal("family", err)
+	}
+	if n == 0 || u.PersonID == nil {
+		return "", nil
+	}
+	self, err := s.person(ctx, *u.PersonID)
+	if err != nil {
+		return "", err
+	}
+	minor, err := s.person(ctx, personID)
+	if err != nil {
+		return "", err
+	}
+	ok, err := s.proveFromRegistry(ctx, self, minor)
+	if err != nil || !ok {
+		return "", err
+	}
+	return GuardianRegistry, nil
+}
+
 // GuardianConsentInput names the person a proven guardian lets share the
 // guardianship of a minor (the other parent, a grandparent raising the
 // child): by ID number, of someone who has verified their identity.

@@ -341,6 +341,13 @@ func (s *Service) accessTo(ctx context.Context, u store.UserRow, personID string
 		if err != nil {
 			return "", err
 		}
+		if src == "" {
+			// A child link made before guardianship was proven (or while
+			// the registry did not answer) is checked with the registry now.
+			if src, err = s.proveClaimedChild(ctx, u, personID); err != nil {
+				return "", err
+			}
+		}
 		if src != "" {
 			p, err := s.person(ctx, personID)
 			if err != nil {

@@ -375,3 +375,21 @@ func TestTheHallsListPagesThroughReviewFirstThenTheRest(t *testing.T) {
 		}
 	})
 }
+
+// A child link made before guardianship had to be proven is proven by the
+// registry the first time it is used.
+func TestAChildLinkFromBeforeTheRuleIsProvenWhenUsed(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		zhang, kid := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨")
+		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+		pm := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
+		if err := db.Gorm.Where("1 = 1").Delete(&store.GuardianshipRow{}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.ListRecords(ctx, parent.UserID, service.RecordFilter{Person: service.PersonRef{MemberID: pm.MemberID}}); err != nil {
+			t.Fatalf("the registered father's records view: %v", err)
+		}
+	})
+}
