@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
@@ -390,6 +391,66 @@ func TestAChildLinkFromBeforeTheRuleIsProvenWhenUsed(t *testing.T) {
 		}
 		if _, err := env.Svc.ListRecords(ctx, parent.UserID, service.RecordFilter{Person: service.PersonRef{MemberID: pm.MemberID}}); err != nil {
 			t.Fatalf("the registered father's records view: %v", err)
+		}
+	})
+}
+
+// payMonth declares and pays one month of a flexible pension payable.
+func payMonth(t *testing.T, env *servicetest.Env, sess service.Session, who service.PersonRef, month string) service.Payment {
+	t.Helper()
+	ctx := context.Background()
+	pbs, err := env.Svc.QueryPayables(ctx, sess.UserID, who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60",
+		PeriodFrom: month, PeriodTo: month})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(3 * time.Second)
+	env.Svc.WorkOnce(ctx)
+	return p
+}
+
+// A payer sees an application on their money, but not the other payers'
+// order numbers in it.
+func TestAPayerSeesTheApplicationOnTheirMoneyNotOtherPayersOrders(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		j := start(t, env)
+		zhang, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰")
+		friend := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
+		theirs := payMonth(t, env, friend, service.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}, "202611")
+		mine := payMonth(t, env, j.sess, self, "202612")
+		r := apply(t, env, j.sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"},
+			RefundFen: theirs.AmountFen + mine.AmountFen})
+		if r.ApplicantRole != service.RolePerson || len(r.Items) != 2 {
+			t.Fatalf("the person's application %+v", r)
+		}
+		v, err := env.Svc.GetRefund(ctx, friend.UserID, r.RefundNo)
+		if err != nil || *v.CanWithdraw || *v.AppliedByMe {
+			t.Fatalf("the friend's view: %+v %v", v, err)
+		}
+		for _, it := range v.Items {
+			if it.OrderNo == mine.OrderNo || (it.Period == "202611" && it.OrderNo != theirs.OrderNo) {
+				t.Fatalf("the friend's items: %+v", v.Items)
+			}
+		}
+		told := false
+		for _, m := range messages(t, env, friend) {
+			told = told || m.RefundNo == r.RefundNo
+		}
+		if !told {
+			t.Fatal("the friend, who paid November, was not told")
 		}
 	})
 }

@@ -527,6 +527,30 @@ func (s *Service) ownerView(ctx context.Context, u store.UserRow, r store.Refund
 		return Refund{}, err
 	}
 	mine := r.ApplicantUserID == u.ID
+	if !mine {
+		acc, err := s.accessTo(ctx, u, r.PersonID)
+		if err != nil {
+			return Refund{}, err
+		}
+		if acc == AccessPayOnly {
+			// A payer who may not see the person's records sees the
+			// orders they paid, not other payers' order numbers.
+			var paid []string
+			if err := s.db(ctx).Model(&store.OrderRow{}).Where("payer_user_id = ? AND person_id = ?", u.ID, r.PersonID).
+				Pluck("order_no", &paid).Error; err != nil {
+				return Refund{}, internal("paid orders", err)
+			}
+			own := map[string]bool{}
+			for _, o := range paid {
+				own[o] = true
+			}
+			for i := range v.Items {
+				if !own[v.Items[i].OrderNo] {
+					v.Items[i].OrderNo = ""
+				}
+			}
+		}
+	}
 	can := false
 	for _, st := range withdrawable {
 		can = can || st == v.Status
