@@ -279,6 +279,23 @@ func TestTheParentSeesAndWithdrawsAPayerLinkHoldersApplication(t *testing.T) {
 	if len(msgs.Items) != 1 || msgs.Items[0].RefundNo != r.RefundNo {
 		t.Fatalf("the parent's messages %+v", msgs)
 	}
+	// The hall sees it first, warned that the applicant is not the person.
+	hall := hallTokens(t, env, cl)
+	var sums struct {
+		Items []struct {
+			RefundNo    string `json:"refund_no"`
+			ReviewFirst bool   `json:"review_first"`
+		}
+	}
+	if st := cl.DoJSON("GET", "/api/v1/staff/refunds", hall["tax1"], nil, &sums); st != 200 || len(sums.Items) != 1 || !sums.Items[0].ReviewFirst {
+		t.Fatalf("the hall's list %d %+v", st, sums)
+	}
+	var sv struct {
+		ApplicantWarnings []string `json:"applicant_warnings"`
+	}
+	if st := cl.DoJSON("GET", "/api/v1/staff/refunds/"+r.RefundNo, hall["tax1"], nil, &sv); st != 200 || len(sv.ApplicantWarnings) != 1 {
+		t.Fatalf("the hall's warning %d %+v", st, sv)
+	}
 	res := cl.Send("POST", "/api/v1/refunds", ptok, map[string]any{"person": pm.MemberID, "scheme": "resident_medical", "order_no": orderNo,
 		"refund_fen": 100, "reason": "wrongly_collected"})
 	if res.Status != 409 || res.ErrorCode() != "REFUND_ALREADY_OPEN" {

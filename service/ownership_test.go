@@ -160,6 +160,15 @@ func TestAStrangerWithTheChildsNameCannotReadOrRefundTheParentsPayment(t *testin
 		if _, err := env.Svc.GetDeclaration(ctx, stranger.UserID, paid.DeclarationID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("the parent's declaration: %v", err)
 		}
+		// It may know the year is paid, not how far the money has gone.
+		theirs, err := env.Svc.QueryPayables(ctx, stranger.UserID, sref)
+		if err != nil || len(theirs) != 1 || theirs[0].Status != service.PayablePaid {
+			t.Fatalf("payables a pay-only link sees: %+v %v", theirs, err)
+		}
+		his, err := env.Svc.QueryPayables(ctx, parent.UserID, kidRef)
+		if err != nil || his[0].Status == service.PayablePaid {
+			t.Fatalf("payables the guardian sees: %+v %v", his, err)
+		}
 		// The parent, a proven guardian, is not locked out.
 		r, err := env.Svc.CreateRefund(ctx, parent.UserID, service.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical,
 			OrderNo: paid.OrderNo, RefundFen: paid.AmountFen, Reason: models.ReasonOverpaid})
@@ -257,6 +266,13 @@ func TestTheParentSeesAndWithdrawsAnApplicationFiledByAPayer(t *testing.T) {
 		// ones released their months, accepted ones release them too.
 		if _, err := env.Svc.AcceptRefund(ctx, h.tax, mine.RefundNo); err != nil {
 			t.Fatal(err)
+		}
+		stepTold := false
+		for _, m := range messages(t, env, payer) {
+			stepTold = stepTold || (m.RefundNo == mine.RefundNo && m.Title == "退费申请已受理" && strings.Contains(m.Body, "涉及您缴费"))
+		}
+		if !stepTold {
+			t.Fatalf("the payer was not told of the acceptance: %+v", messages(t, env, payer))
 		}
 		if _, err := env.Svc.WithdrawRefund(ctx, parent.UserID, mine.RefundNo); err != nil {
 			t.Fatalf("the applicant withdraws an accepted application: %v", err)
