@@ -470,3 +470,40 @@ func TestAPayerSeesTheApplicationOnTheirMoneyNotOtherPayersOrders(t *testing.T) 
 		}
 	})
 }
+
+// Paging the citizen's list keeps to the caller's applications.
+func TestListRefundsPagesOnlyTheCallersApplications(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		sess, p := pensionPaid(t, env)
+		med := medicalPaid(t, env, sess)
+		a := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: 100})
+		b := apply(t, env, sess, service.RefundInput{Scheme: med.Scheme, OrderNo: med.OrderNo, RefundFen: 100})
+		zhao := servicetest.Person(t, "赵海峰")
+		other := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
+		page := service.Page{Size: 1}
+		var got []string
+		for i := 0; i < 4; i++ {
+			items, next, err := env.Svc.ListRefunds(ctx, sess.UserID, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range items {
+				got = append(got, r.RefundNo)
+			}
+			if next == "" {
+				break
+			}
+			page.After = next
+		}
+		if len(got) != 2 || got[0] == got[1] || (got[0] != a.RefundNo && got[0] != b.RefundNo) {
+			t.Fatalf("pages %v", got)
+		}
+		// Someone else's page token shows them nothing of the owner's.
+		items, _, err := env.Svc.ListRefunds(ctx, other.UserID, service.Page{Size: 10, After: "TF9"})
+		if err != nil || len(items) != 0 {
+			t.Fatalf("another user's list: %+v %v", items, err)
+		}
+	})
+}

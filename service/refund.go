@@ -492,9 +492,9 @@ func (s *Service) ListRefunds(ctx context.Context, userID string, page Page) ([]
 				persons = append(persons, id)
 			}
 		}
-		q = q.Where("applicant_user_id = ? OR person_id IN ? OR refund_no IN (?)", userID, persons, paid)
+		q = q.Where("(applicant_user_id = ? OR person_id IN ? OR refund_no IN (?))", userID, persons, paid)
 	} else {
-		q = q.Where("applicant_user_id = ? OR refund_no IN (?)", userID, paid)
+		q = q.Where("(applicant_user_id = ? OR refund_no IN (?))", userID, paid)
 	}
 	if page.After != "" {
 		q = q.Where("refund_no < ?", page.After)

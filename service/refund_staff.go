@@ -132,7 +132,7 @@ func (s *Service) ListStaffRefunds(ctx context.Context, a StaffActor, status str
 		case !ok:
 			q = q.Where(rank+" = 1 AND refund_no < ?", page.After) // a token from before the groups
 		case group == "0":
-			q = q.Where("("+rank+" = 0 AND refund_no < ?) OR "+rank+" = 1", after)
+			q = q.Where("(("+rank+" = 0 AND refund_no < ?) OR "+rank+" = 1)", after)
 		default:
 			q = q.Where(rank+" = 1 AND refund_no < ?", after)
 		}
