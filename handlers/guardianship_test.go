@@ -319,3 +319,59 @@ func TestTheParentSeesAndWithdrawsAPayerLinkHoldersApplication(t *testing.T) {
 		t.Fatalf("the payer withdraws the guardian's: %d %s", res.Status, res.Body)
 	}
 }
+
+// TestAProvenGuardianConsentsOverHTTP: the registered father lets the
+// grandmother be the child's guardian too, and ends it.
+func TestAProvenGuardianConsentsOverHTTP(t *testing.T) {
+	_, cl, _ := newHTTPEnv(t)
+	zhang, kid, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨"), servicetest.Person(t, "李秀英")
+	ptok := loginAs(t, cl, "parent", zhang.Name, zhang.IDNumber)
+	gtok := loginAs(t, cl, "grandma", li.Name, li.IDNumber)
+	type member struct {
+		MemberID      string `json:"member_id"`
+		RecordsAccess string `json:"records_access"`
+		Guardianship  string `json:"guardianship"`
+	}
+	var pm, gm member
+	cl.DoJSON("POST", "/api/v1/me/family", ptok, map[string]string{"name": kid.Name, "id_number": kid.IDNumber, "relation": "child"}, &pm)
+	if st := cl.DoJSON("POST", "/api/v1/me/family", gtok, map[string]string{"name": kid.Name, "id_number": kid.IDNumber, "relation": "other"}, &gm); st != 201 || gm.RecordsAccess != "none" {
+		t.Fatalf("the grandmother before consent: %d %+v", st, gm)
+	}
+	var g struct {
+		GuardianID string `json:"guardian_id"`
+		Source     string `json:"source"`
+	}
+	if st := cl.DoJSON("POST", "/api/v1/me/family/"+pm.MemberID+"/guardians", ptok, map[string]string{"guardian_id_number": li.IDNumber}, &g); st != 201 || g.Source != "consent" {
+		t.Fatalf("consent %d %+v", st, g)
+	}
+	res := cl.Send("POST", "/api/v1/me/family/"+pm.MemberID+"/guardians", ptok, map[string]string{"guardian_id_number": li.IDNumber})
+	if res.Status != 409 {
+		t.Fatalf("consenting twice: %d %s", res.Status, res.Body)
+	}
+	var fam struct{ Items []member }
+	cl.DoJSON("GET", "/api/v1/me/family", gtok, nil, &fam)
+	if len(fam.Items) != 1 || fam.Items[0].RecordsAccess != "guardian" || fam.Items[0].Guardianship != "consent" {
+		t.Fatalf("the grandmother after consent: %+v", fam)
+	}
+	if st, b := cl.Do("GET", "/api/v1/records?person="+gm.MemberID, gtok, nil); st != 200 {
+		t.Fatalf("the grandmother's records view: %d %s", st, b)
+	}
+	var list struct {
+		Items []struct {
+			Source string `json:"source"`
+		}
+	}
+	if st := cl.DoJSON("GET", "/api/v1/me/family/"+pm.MemberID+"/guardians", ptok, nil, &list); st != 200 || len(list.Items) != 2 {
+		t.Fatalf("guardians %d %+v", st, list)
+	}
+	res = cl.Send("GET", "/api/v1/me/family/"+gm.MemberID+"/guardians", gtok, nil)
+	if res.Status != 403 || res.ErrorCode() != "GUARDIANSHIP_NOT_PROVEN" {
+		t.Fatalf("a consented guardian lists guardians: %d %s", res.Status, res.Body)
+	}
+	if st, b := cl.Do("DELETE", "/api/v1/me/family/"+pm.MemberID+"/guardians/"+g.GuardianID, ptok, nil); st != 204 {
+		t.Fatalf("end the consent: %d %s", st, b)
+	}
+	if st, _ := cl.Do("GET", "/api/v1/records?person="+gm.MemberID, gtok, nil); st != 403 {
+		t.Fatalf("the grandmother's records view after the consent ended: %d", st)
+	}
+}
