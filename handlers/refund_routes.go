@@ -14,6 +14,7 @@ func (s *Server) refundRoutes(v1, auth *gin.RouterGroup) {
 	auth.POST("/refunds", s.createRefund)
 	auth.GET("/refunds", s.listRefunds)
 	auth.GET("/refunds/:refund_no", s.getRefund)
+	auth.POST("/refunds/:refund_no/withdraw", s.withdrawRefund)
 	auth.GET("/me/messages", s.listMessages)
 	s.staffRoutes(v1)
 }
@@ -42,6 +43,17 @@ func (s *Server) listRefunds(c *gin.Context) {
 
 func (s *Server) getRefund(c *gin.Context) {
 	r, err := s.svc.GetRefund(c.Request.Context(), userID(c), c.Param("refund_no"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+// withdrawRefund is the applicant, or an owner of the money when someone
+// else applied, withdrawing an application before money moves.
+func (s *Server) withdrawRefund(c *gin.Context) {
+	r, err := s.svc.WithdrawRefund(c.Request.Context(), userID(c), c.Param("refund_no"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -112,6 +112,7 @@ func New(cfg Config) *Server {
 	auth.GET("/me/grants", s.listGrants)
 	auth.POST("/me/grants", s.grantRecordsAccess)
 	auth.DELETE("/me/grants/:grant_id", s.revokeGrant)
+	s.guardianRoutes(auth)
 
 	auth.GET("/enrolments", s.listEnrolments)
 	auth.POST("/enrolments", s.createEnrolment)

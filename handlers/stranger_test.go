@@ -140,6 +140,11 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 		{"read the owner's refund", "GET", "/api/v1/refunds/" + refundNo, nil},
 		{"apply for a refund of the owner's member", "POST", "/api/v1/refunds", map[string]any{"person": o.memberID, "scheme": "resident_medical",
 			"periods": []string{"202701"}, "refund_fen": 100, "reason": "overpaid"}},
+		{"withdraw the owner's refund", "POST", "/api/v1/refunds/" + refundNo + "/withdraw", nil},
+		{"list the owner's member's guardians", "GET", "/api/v1/me/family/" + o.memberID + "/guardians", nil},
+		{"consent a guardian for the owner's member", "POST", "/api/v1/me/family/" + o.memberID + "/guardians",
+			map[string]string{"guardian_id_number": stranger.IDNumber}},
+		{"end a guardianship of the owner's member", "DELETE", "/api/v1/me/family/" + o.memberID + "/guardians/gd_nope", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -292,3 +292,20 @@ type BankTransfer interface {
 	Transfer(ctx context.Context, req BankTransferRequest) (BankTransferResult, error)
 	QueryTransfer(ctx context.Context, transferNo string) (BankTransferResult, error)
 }
+
+// HouseholdRegistry is the person registry's household (户籍) relations: who
+// the registered guardians of a person are. A guardian link to a minor is
+// taken from here (or from a proven guardian's consent), never from what a
+// user claims.
+type HouseholdRegistry interface {
+	// Guardians returns the ID numbers of the person's registered
+	// guardians; none is an empty list, not an error.
+	Guardians(ctx context.Context, idNumber string) ([]string, error)
+}
+
+// BankAccountVerifier is the bank's account-name verification (账户户名核验):
+// it returns ErrBankAccountName when the account is not held in the name
+// given, and ErrUnavailable when the bank does not answer.
+type BankAccountVerifier interface {
+	VerifyAccountName(ctx context.Context, accountName, accountNo string) error
+}

@@ -99,4 +99,11 @@ var (
 	// ErrOrderPaidAtChannel is what a channel's Close returns when the payer
 	// paid between our last query and the close (WeChat ORDERPAID).
 	ErrOrderPaidAtChannel = newErr(KindConflict, "ORDER_PAID", "订单已支付")
+	// ErrDeclarationPayingByOther is a declaration another payer has an
+	// open order for: their order and pay_params are theirs alone.
+	ErrDeclarationPayingByOther = newErr(KindConflict, "DECLARATION_PAYING_BY_OTHER", "他人正在为该申报缴费，请等待其完成或稍后再试")
+	// ErrGuardianshipNotProven is a guardianship the person registry's
+	// household (户籍) relations do not show and no proven guardian
+	// consented to.
+	ErrGuardianshipNotProven = newErr(KindForbidden, "GUARDIANSHIP_NOT_PROVEN", "未能核验监护关系")
 )

@@ -13,7 +13,11 @@ import (
 //	forwarded → approved | rejected (签注原因)
 //	approved  → refunding → refunded
 //
-// A status never moves backwards; refused, rejected and refunded are final.
+// Until the money starts moving (submitted, accepted, forwarded, approved)
+// an application can be withdrawn (撤回) by its applicant or, when the
+// applicant is neither the person nor a proven guardian, by the money's
+// owners. A status never moves backwards; refused, rejected, refunded and
+// withdrawn are final.
 type RefundStatus string
 
 // Refund statuses (API: RefundStatus).
@@ -26,13 +30,14 @@ const (
 	RefundRejected  RefundStatus = "rejected"
 	RefundRefunding RefundStatus = "refunding"
 	RefundRefunded  RefundStatus = "refunded"
+	RefundWithdrawn RefundStatus = "withdrawn"
 )
 
 var refundMoves = map[RefundStatus][]RefundStatus{
-	RefundSubmitted: {RefundAccepted, RefundRefused},
-	RefundAccepted:  {RefundForwarded},
-	RefundForwarded: {RefundApproved, RefundRejected},
-	RefundApproved:  {RefundRefunding},
+	RefundSubmitted: {RefundAccepted, RefundRefused, RefundWithdrawn},
+	RefundAccepted:  {RefundForwarded, RefundWithdrawn},
+	RefundForwarded: {RefundApproved, RefundRejected, RefundWithdrawn},
+	RefundApproved:  {RefundRefunding, RefundWithdrawn},
 	RefundRefunding: {RefundRefunded},
 }
 
@@ -48,14 +53,14 @@ func (s RefundStatus) CanMoveTo(t RefundStatus) bool {
 
 // Final reports whether nothing more happens to an application in s.
 func (s RefundStatus) Final() bool {
-	return s == RefundRefused || s == RefundRejected || s == RefundRefunded
+	return s == RefundRefused || s == RefundRejected || s == RefundRefunded || s == RefundWithdrawn
 }
 
 // Valid reports whether s is a known status.
 func (s RefundStatus) Valid() bool {
 	switch s {
 	case RefundSubmitted, RefundAccepted, RefundRefused, RefundForwarded, RefundApproved, RefundRejected,
-		RefundRefunding, RefundRefunded:
+		RefundRefunding, RefundRefunded, RefundWithdrawn:
 		return true
 	}
 	return false
@@ -80,6 +85,8 @@ func (s RefundStatus) Label() string {
 		return "退费办理中"
 	case RefundRefunded:
 		return "退费已办结"
+	case RefundWithdrawn:
+		return "已撤回"
 	}
 	return string(s)
 }
@@ -299,4 +306,15 @@ var (
 	ErrBankAccountNeeded = newErr(KindUnprocessable, "BANK_ACCOUNT_REQUIRED", "该笔费款无法原路退回，请提供银行账户")
 	// ErrBankAccountInvalid is a malformed bank account.
 	ErrBankAccountInvalid = newErr(KindInvalid, "BANK_ACCOUNT_INVALID", "银行账户信息不正确")
+	// ErrRefundApplicant is a caller who may see a person's records (a
+	// grant) but whose money it is not: only the payer, the (adult) person
+	// or a proven guardian of a minor may ask money back.
+	ErrRefundApplicant = newErr(KindForbidden, "REFUND_APPLICANT_NOT_ALLOWED", "只有缴费人、参保人本人或经核验的监护人可以申请退费")
+	// ErrRefundWithdraw is a party of an application who may not withdraw
+	// it: the person or a proven guardian filed it.
+	ErrRefundWithdraw = newErr(KindForbidden, "REFUND_WITHDRAW_NOT_ALLOWED", "该退费申请由参保人本人或其监护人提出，您不能撤回")
+	// ErrBankAccountName is an account the bank says is not held in the
+	// name given (account-name verification), or in a name money may not
+	// go to.
+	ErrBankAccountName = newErr(KindUnprocessable, "BANK_ACCOUNT_NAME_MISMATCH", "银行账户户名核验未通过")
 )

@@ -534,7 +534,7 @@ func (s *Service) certificateAccess(ctx context.Context, u store.UserRow, row st
 }
 
 // visiblePersons lists the people whose certificates u may see besides
-// those u issued: u's own person, minor children u is guardian of, and
+// those u issued: u's own person, minors u is a proven guardian of, and
 // people who granted u access (the same rules as accessTo).
 func (s *Service) visiblePersons(ctx context.Context, u store.UserRow) ([]string, error) {
 	var ids []string
@@ -542,12 +542,13 @@ func (s *Service) visiblePersons(ctx context.Context, u store.UserRow) ([]string
 		return ids, nil
 	}
 	ids = append(ids, *u.PersonID)
-	var children []store.FamilyRow
-	if err := s.db(ctx).Where("user_id = ? AND relation = ?", u.ID, RelationChild).Find(&children).Error; err != nil {
-		return nil, internal("family", err)
+	var minors []string
+	if err := s.db(ctx).Model(&store.GuardianshipRow{}).Where("guardian_person_id = ? AND revoked_at IS NULL", *u.PersonID).
+		Distinct().Pluck("minor_person_id", &minors).Error; err != nil {
+		return nil, internal("guardianships", err)
 	}
-	for _, fm := range children {
-		p, err := s.person(ctx, fm.PersonID)
+	for _, id := range minors {
+		p, err := s.person(ctx, id)
 		if err != nil {
 			return nil, err
 		}

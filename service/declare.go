@@ -250,9 +250,34 @@ func (s *Service) GetDeclaration(ctx context.Context, userID, id string) (Declar
 		}
 		return Declaration{}, models.ErrNotFound
 	}
+	if err := s.seesDeclaration(ctx, userID, r); err != nil {
+		return Declaration{}, err
+	}
 	p, err := s.person(ctx, r.PersonID)
 	if err != nil {
 		return Declaration{}, err
 	}
 	return declarationView(r, p), nil
+}
+
+// seesDeclaration: a pay-only link (family member without records access,
+// or 代缴 by name and ID number) sees only the declarations its user made;
+// other payers' declarations and orders are theirs. The person, a proven
+// guardian and a grantee see all of them.
+func (s *Service) seesDeclaration(ctx context.Context, userID string, d store.DeclarationRow) error {
+	if d.DeclaredByUserID == userID {
+		return nil
+	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return err
+	}
+	acc, err := s.accessTo(ctx, u, d.PersonID)
+	if err != nil {
+		return err
+	}
+	if acc == AccessPayOnly {
+		return models.ErrNotFound
+	}
+	return nil
 }

@@ -18,7 +18,8 @@ type EnrolInput struct {
 }
 
 // Enrolment is the view of a registration; ReceiptNo is the 回执 the
-// seed's "当场送达" promises.
+// seed's "当场送达" promises. A pay-only link sees neither it nor the
+// registration date of an enrolment someone else made (RestrictedView).
 type Enrolment struct {
 	EnrolmentID    string        `json:"enrolment_id"`
 	Scheme         models.Scheme `json:"scheme"`
@@ -27,9 +28,12 @@ type Enrolment struct {
 	RegionCode     string        `json:"region_code"`
 	RegionName     string        `json:"region_name"`
 	MedicalOption  string        `json:"medical_option,omitempty"`
-	RegisteredAt   time.Time     `json:"registered_at"`
-	ReceiptNo      string        `json:"receipt_no"`
+	RegisteredAt   *time.Time    `json:"registered_at,omitempty"`
+	ReceiptNo      string        `json:"receipt_no,omitempty"`
 	PersonIDMasked string        `json:"person_id_number_masked"`
+	// RestrictedView says the caller may only pay for the person: the
+	// receipt and registration date are left out.
+	RestrictedView bool `json:"restricted_view,omitempty"`
 }
 
 // EnrolmentActive is the only enrolment status self-service creates;
@@ -131,7 +135,7 @@ func (s *Service) enrolmentView(row store.EnrolmentRow, p person) Enrolment {
 	region, _ := s.Policy.Region(row.RegionCode)
 	return Enrolment{EnrolmentID: row.ID, Scheme: models.Scheme(row.Scheme), SchemeName: models.Scheme(row.Scheme).Name(),
 		Status: row.Status, RegionCode: row.RegionCode, RegionName: region.Name, MedicalOption: row.MedicalOption,
-		RegisteredAt: row.RegisteredAt, ReceiptNo: row.ReceiptNo, PersonIDMasked: models.MaskIDNumber(p.IDNumber)}
+		RegisteredAt: &row.RegisteredAt, ReceiptNo: row.ReceiptNo, PersonIDMasked: models.MaskIDNumber(p.IDNumber)}
 }
 
 // ListEnrolments lists a person's enrolments (self or a family member).
@@ -143,13 +147,26 @@ func (s *Service) ListEnrolments(ctx context.Context, userID string, ref PersonR
 	if err != nil {
 		return nil, err
 	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := s.accessTo(ctx, u, p.ID)
+	if err != nil {
+		return nil, err
+	}
 	var rows []store.EnrolmentRow
 	if err := s.db(ctx).Where("person_id = ?", p.ID).Order("registered_at, id").Find(&rows).Error; err != nil {
 		return nil, internal("list enrolments", err)
 	}
 	out := make([]Enrolment, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, s.enrolmentView(r, p))
+		v := s.enrolmentView(r, p)
+		if acc == AccessPayOnly && r.EnrolledByUserID != userID {
+			// Paying needs the scheme and region, not the 回执 or when.
+			v.RegisteredAt, v.ReceiptNo, v.RestrictedView = nil, "", true
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

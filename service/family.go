@@ -25,16 +25,24 @@ type FamilyInput struct {
 
 // FamilyMember is the masked view of a family member.
 type FamilyMember struct {
-	MemberID       string    `json:"member_id"`
-	NameMasked     string    `json:"name_masked"`
-	IDNumberMasked string    `json:"id_number_masked"`
-	Relation       string    `json:"relation"`
-	RecordsAccess  Access    `json:"records_access"`
-	AddedAt        time.Time `json:"added_at"`
+	MemberID       string `json:"member_id"`
+	NameMasked     string `json:"name_masked"`
+	IDNumberMasked string `json:"id_number_masked"`
+	Relation       string `json:"relation"`
+	RecordsAccess  Access `json:"records_access"`
+	// Guardianship says whether the caller is a proven guardian of the
+	// member (registry, consent) or only claimed to be (unproven); empty
+	// for other links.
+	Guardianship string `json:"guardianship,omitempty"`
+	// RecordsAccessNote says in words what the link allows and why.
+	RecordsAccessNote string    `json:"records_access_note"`
+	AddedAt           time.Time `json:"added_at"`
 }
 
 // AddFamilyMember adds a person the caller pays for. The name and ID
-// number must match the person registry.
+// number must match the person registry. Knowing them proves nothing more:
+// the link is pay-only unless the registry's household relations show the
+// caller as the (minor) member's guardian, or a proven guardian consented.
 func (s *Service) AddFamilyMember(ctx context.Context, userID string, in FamilyInput) (FamilyMember, error) {
 	switch in.Relation {
 	case RelationParent, RelationSpouse, RelationChild, RelationOther:
@@ -70,12 +78,35 @@ func (s *Service) memberView(ctx context.Context, userID string, row store.Famil
 	if err != nil {
 		return FamilyMember{}, err
 	}
+	guardianship := ""
+	if u.PersonID != nil && p.Parsed.MinorAt(s.now()) {
+		if row.Relation == RelationChild {
+			// The registry is asked (again) only for a claimed child: a
+			// new household entry turns the link into a guardian one.
+			self, err := s.person(ctx, *u.PersonID)
+			if err != nil {
+				return FamilyMember{}, err
+			}
+			if _, err := s.proveFromRegistry(ctx, self, p); err != nil {
+				return FamilyMember{}, err
+			}
+			guardianship = GuardianUnproven
+		}
+		src, err := s.guardianSource(ctx, *u.PersonID, p.ID)
+		if err != nil {
+			return FamilyMember{}, err
+		}
+		if src != "" {
+			guardianship = src
+		}
+	}
 	acc, err := s.accessTo(ctx, u, p.ID)
 	if err != nil {
 		return FamilyMember{}, err
 	}
 	return FamilyMember{MemberID: row.ID, NameMasked: models.MaskName(p.Name), IDNumberMasked: models.MaskIDNumber(p.IDNumber),
-		Relation: row.Relation, RecordsAccess: acc, AddedAt: row.CreatedAt}, nil
+		Relation: row.Relation, RecordsAccess: acc, Guardianship: guardianship, RecordsAccessNote: RecordsAccessNote(acc, guardianship),
+		AddedAt: row.CreatedAt}, nil
 }
 
 // ListFamily lists the caller's family members.

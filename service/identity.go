@@ -72,6 +72,25 @@ const (
 	AccessPayOnly  Access = "none" // may pay for the person, not see history
 )
 
+// RecordsAccessNote explains an access level to the user.
+func RecordsAccessNote(a Access, guardianship string) string {
+	switch a {
+	case AccessSelf:
+		return "本人"
+	case AccessGuardian:
+		if guardianship == GuardianConsent {
+			return "经已核验监护人同意的监护人，可查看缴费记录、申请退费"
+		}
+		return "经户籍信息核验的监护人，可查看缴费记录、申请退费"
+	case AccessGrant:
+		return "本人已授权查看缴费记录；退费只能由缴费人或本人申请"
+	}
+	if guardianship == GuardianUnproven {
+		return "监护关系未经户籍核验，仅可代缴，不能查看缴费记录或申请退费；可由已核验的监护人同意后开通"
+	}
+	return "仅可代缴，查看缴费记录需本人授权"
+}
+
 func (s *Service) seal(v string) (string, error) {
 	out, err := s.PII.Seal(v)
 	return out, internal("seal", err)
@@ -315,18 +334,28 @@ func (s *Service) accessTo(ctx context.Context, u store.UserRow, personID string
 	if u.PersonID != nil && *u.PersonID == personID {
 		return AccessSelf, nil
 	}
-	var fm store.FamilyRow
-	err := s.db(ctx).Where("user_id = ? AND person_id = ?", u.ID, personID).Take(&fm).Error
-	if err != nil && !isNotFound(err) {
-		return "", internal("family", err)
-	}
-	if err == nil && fm.Relation == RelationChild && u.PersonID != nil {
-		p, err := s.person(ctx, personID)
+	if u.PersonID != nil {
+		// A guardian is proven (household registry or a proven guardian's
+		// consent), never taken from the relation a user stated.
+		src, err := s.guardianSource(ctx, *u.PersonID, personID)
 		if err != nil {
 			return "", err
 		}
-		if p.Parsed.MinorAt(s.now()) {
-			return AccessGuardian, nil
+		if src == "" {
+			// A child link made before guardianship was proven (or while
+			// the registry did not answer) is checked with the registry now.
+			if src, err = s.proveClaimedChild(ctx, u, personID); err != nil {
+				return "", err
+			}
+		}
+		if src != "" {
+			p, err := s.person(ctx, personID)
+			if err != nil {
+				return "", err
+			}
+			if p.Parsed.MinorAt(s.now()) {
+				return AccessGuardian, nil
+			}
 		}
 	}
 	q := s.db(ctx).Model(&store.GrantRow{}).Where("grantor_person_id = ? AND revoked_at IS NULL", personID)
@@ -346,7 +375,7 @@ func (s *Service) accessTo(ctx context.Context, u store.UserRow, personID string
 }
 
 // resolveForRecords returns the person whose history a ref names, if the
-// caller may see it: self, a minor child as guardian, or with a grant.
+// caller may see it: self, a proven guardian of a minor, or with a grant.
 // A member id of another user is ErrNotFound; a member the caller may pay
 // for but not see is ErrForbidden.
 func (s *Service) resolveForRecords(ctx context.Context, userID string, ref PersonRef) (person, error) {

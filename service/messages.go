@@ -29,6 +29,9 @@ type Message struct {
 type pendingPush struct {
 	UserID string
 	Msg    models.Message
+	// Others get the same push (their in-app messages are written too):
+	// the money's owners who did not apply for a refund.
+	Others []string
 }
 
 // writeMessage adds a message to a user's list inside tx and returns the
@@ -48,19 +51,21 @@ func (s *Service) writeMessage(tx *gorm.DB, userID, kind, title, body, refundNo 
 // them, so a failure is only logged.
 func (s *Service) push(ctx context.Context, pushes []pendingPush) {
 	for _, p := range pushes {
-		if p.UserID == "" {
-			continue
-		}
-		u, err := s.user(ctx, p.UserID)
-		if err != nil {
-			continue
-		}
-		m, ok := s.Messengers[u.Channel]
-		if !ok {
-			continue
-		}
-		if err := m.SendMessage(ctx, models.ChannelIdentity{Channel: u.Channel, Subject: u.Subject, UnionID: u.UnionID}, p.Msg); err != nil {
-			s.Log.WarnContext(ctx, "message push failed; the in-app list has it", "channel", u.Channel, "kind", p.Msg.Kind, "err", err)
+		for _, userID := range append([]string{p.UserID}, p.Others...) {
+			if userID == "" {
+				continue
+			}
+			u, err := s.user(ctx, userID)
+			if err != nil {
+				continue
+			}
+			m, ok := s.Messengers[u.Channel]
+			if !ok {
+				continue
+			}
+			if err := m.SendMessage(ctx, models.ChannelIdentity{Channel: u.Channel, Subject: u.Subject, UnionID: u.UnionID}, p.Msg); err != nil {
+				s.Log.WarnContext(ctx, "message push failed; the in-app list has it", "channel", u.Channel, "kind", p.Msg.Kind, "err", err)
+			}
 		}
 	}
 }

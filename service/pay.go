@@ -79,6 +79,9 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 		}
 		return Payment{}, false, models.ErrNotFound
 	}
+	if err := s.seesDeclaration(ctx, sess.UserID, d); err != nil {
+		return Payment{}, false, err
+	}
 	now := s.now()
 	switch {
 	case d.Status == DeclPaid:
@@ -131,6 +134,11 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 	var order store.OrderRow
 	if err := s.db(ctx).Where("order_no = ?", d.OrderNo).Take(&order).Error; err != nil {
 		return Payment{}, false, internal("order", err)
+	}
+	if order.PayerUserID != sess.UserID {
+		// Another payer's open order, its number and pay_params are
+		// theirs; nor may this caller close it by switching channel.
+		return Payment{}, false, models.ErrDeclarationPayingByOther
 	}
 	if order.Channel != in.Channel && (order.Status == OrderCreated || order.Status == OrderPaying) {
 		return s.switchChannel(ctx, sess, in, order)

@@ -64,12 +64,25 @@ func (s *Service) QueryPayables(ctx context.Context, userID string, ref PersonRe
 	if len(rows) == 0 {
 		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
 	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := s.accessTo(ctx, u, p.ID)
+	if err != nil {
+		return nil, err
+	}
 	var out []Payable
 	for _, e := range rows {
 		for _, year := range s.payableYears(e) {
 			pb, err := s.payable(ctx, e, year, p)
 			if err != nil {
 				return nil, err
+			}
+			if acc == AccessPayOnly && (pb.Status == PayableCredited || pb.Status == PayableBooked) {
+				// Paying needs to know it is paid, not how far the money
+				// has gone through the treasury and the agency's books.
+				pb.Status = PayablePaid
 			}
 			out = append(out, pb)
 		}

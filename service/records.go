@@ -7,6 +7,7 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
 )
 
 // Record is one paid month (or year) as the person sees it, with each
@@ -92,6 +93,23 @@ func (s *Service) payerMasked(ctx context.Context, userID string) string {
 		return "未实名用户"
 	}
 	p, err := s.person(ctx, *u.PersonID)
+	if err != nil {
+		return "未实名用户"
+	}
+	return models.MaskName(p.Name)
+}
+
+// payerMaskedTx is payerMasked inside a transaction.
+func (s *Service) payerMaskedTx(tx *gorm.DB, userID string) string {
+	var u store.UserRow
+	if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil || u.PersonID == nil {
+		return "未实名用户"
+	}
+	var pr store.PersonRow
+	if err := tx.Where("id = ?", *u.PersonID).Take(&pr).Error; err != nil {
+		return "未实名用户"
+	}
+	p, err := s.openPerson(pr)
 	if err != nil {
 		return "未实名用户"
 	}

@@ -111,14 +111,22 @@ type Refund struct {
 	CreatedAt        time.Time                 `json:"created_at"`
 	UpdatedAt        time.Time                 `json:"updated_at"`
 	ClosedAt         *time.Time                `json:"closed_at,omitempty"`
+	// ApplicantRole is who filed it in relation to the money: person,
+	// guardian, payer, or other (older applications).
+	ApplicantRole string `json:"applicant_role"`
+	// AppliedByMe and CanWithdraw are the caller's side of it (the
+	// applicant's and owners' views only).
+	AppliedByMe *bool `json:"applied_by_me,omitempty"`
+	CanWithdraw *bool `json:"can_withdraw,omitempty"`
 }
 
 // CreateRefund files an application. Only months credited to the treasury
 // (入库) can be asked back, never more than was paid for them and not yet
 // refunded or under another application, one scheme per application and
-// one open application per person and scheme (a unique key). The applicant
-// must be allowed to see the person's records (self, guardian of a minor,
-// or a grant).
+// one open application per person and scheme (a unique key). The money's
+// owners may apply (refund_owner.go): the person (an adult), a proven
+// guardian of a minor, or a payer for what they paid; a grant lets one see
+// records, not ask money back.
 func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInput) (Refund, error) {
 	if err := s.rateLimit(ctx, "refund:"+userID, refundRateLimit, time.Hour); err != nil {
 		return Refund{}, err
@@ -127,16 +135,29 @@ func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInpu
 	if err != nil {
 		return Refund{}, err
 	}
-	p, err := s.resolveForRecords(ctx, userID, in.Person)
+	p, role, err := s.refundApplicant(ctx, userID, in.Person)
 	if err != nil {
 		return Refund{}, err
 	}
 	openKey := p.ID + "|" + string(in.Scheme)
-	if err := s.noOpenRefund(ctx, openKey); err != nil {
+	// A payer asks back only what they paid, and hears of another open
+	// application only once it is clear they paid something (below).
+	payer := ""
+	if role == RolePayer {
+		payer = userID
+	} else if err := s.noOpenRefund(ctx, openKey); err != nil {
 		return Refund{}, err
 	}
-	plan, err := s.refundPlan(ctx, p.ID, in)
+	plan, err := s.refundPlan(ctx, p.ID, payer, in)
 	if err != nil {
+		if errors.Is(err, models.ErrNotFound) && role == RolePayer {
+			if u, uerr := s.user(ctx, userID); uerr == nil {
+				if acc, aerr := s.accessTo(ctx, u, p.ID); aerr == nil && acc != AccessPayOnly {
+					// They may see the records, so say why, not "not found".
+					return Refund{}, models.ErrRefundApplicant
+				}
+			}
+		}
 		if errors.Is(err, models.ErrRefundExceeds) {
 			// An application filed meanwhile holds the months: say so.
 			if oerr := s.noOpenRefund(ctx, openKey); oerr != nil {
@@ -145,15 +166,20 @@ func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInpu
 		}
 		return Refund{}, err
 	}
+	if payer != "" {
+		if err := s.noOpenRefund(ctx, openKey); err != nil {
+			return Refund{}, err
+		}
+	}
 	route := models.RouteOriginal
 	if bank != nil {
 		route = models.RouteBank
-		names, err := s.accountNames(ctx, userID, p)
-		if err != nil {
-			return Refund{}, err
+		var orderNos []string
+		for _, o := range plan.orders {
+			orderNos = append(orderNos, o.OrderNo)
 		}
-		if !names[bank.AccountName] {
-			return Refund{}, models.ErrBankAccountInvalid.WithReason(accountNameRule)
+		if err := s.checkRefundAccount(ctx, p, orderNos, *bank); err != nil {
+			return Refund{}, err
 		}
 	} else {
 		for _, o := range plan.orders {
@@ -167,7 +193,7 @@ func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInpu
 	row := store.RefundRow{ApplicantUserID: userID, PersonID: p.ID, Scheme: string(in.Scheme), Department: in.Scheme.Department(),
 		Reason: string(in.Reason), ReasonDetail: in.ReasonDetail, RefundFen: int64(in.RefundFen), Route: string(route),
 		Attachments: string(attach), Status: string(models.RefundSubmitted), Holder: models.DeptTax, OpenKey: &openKey,
-		CreatedAt: now, UpdatedAt: now}
+		CreatedAt: now, UpdatedAt: now, ApplicantRole: role}
 	if bank != nil {
 		row.BankName = bank.BankName
 		if row.AccountNameSealed, err = s.seal(bank.AccountName); err != nil {
@@ -216,8 +242,9 @@ func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInpu
 		}
 	}
 	s.push(ctx, pushes)
-	s.Log.InfoContext(ctx, "refund submitted", "refund_no", row.RefundNo, "scheme", row.Scheme, "refund_fen", row.RefundFen, "route", row.Route)
-	return s.refundView(ctx, row)
+	s.Log.InfoContext(ctx, "refund submitted", "refund_no", row.RefundNo, "scheme", row.Scheme, "refund_fen", row.RefundFen, "route", row.Route,
+		"applicant_role", role)
+	return s.GetRefund(ctx, userID, row.RefundNo)
 }
 
 // noOpenRefund is ErrRefundOpen while the person has an open application
@@ -297,15 +324,19 @@ type refundPlanResult struct {
 }
 
 // closedStatuses are applications whose items no longer hold money back.
-var closedStatuses = []string{string(models.RefundRefused), string(models.RefundRejected)}
+var closedStatuses = []string{string(models.RefundRefused), string(models.RefundRejected), string(models.RefundWithdrawn)}
 
 // refundPlan picks the records an application names and spreads the
 // amount over them, earliest month first, each up to what is left of it:
 // its amount less what refunded or open applications already hold. An
 // order is never asked for more than it was paid less what it refunded and
-// what open applications hold of it.
-func (s *Service) refundPlan(ctx context.Context, personID string, in RefundInput) (refundPlanResult, error) {
+// what open applications hold of it. payerUserID, when set, keeps to the
+// records that user paid.
+func (s *Service) refundPlan(ctx context.Context, personID, payerUserID string, in RefundInput) (refundPlanResult, error) {
 	q := s.db(ctx).Where("person_id = ? AND scheme = ?", personID, string(in.Scheme))
+	if payerUserID != "" {
+		q = q.Where("payer_user_id = ?", payerUserID)
+	}
 	if in.OrderNo != "" {
 		q = q.Where("order_no = ?", in.OrderNo)
 	}
@@ -413,34 +444,8 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-const accountNameRule = "退费只能退至缴费人本人名下的账户（未成年人可退至监护人名下）"
-
-// accountNames are the names a refund may be paid to by bank transfer: the
-// person's own, and the applicant's when the applicant is the registered
-// guardian of the (minor) person. A grantee may see the records, not
-// receive the money.
-func (s *Service) accountNames(ctx context.Context, applicantUserID string, p person) (map[string]bool, error) {
-	names := map[string]bool{p.Name: true}
-	u, err := s.user(ctx, applicantUserID)
-	if err != nil {
-		return nil, err
-	}
-	if u.PersonID == nil || *u.PersonID == p.ID {
-		return names, nil
-	}
-	acc, err := s.accessTo(ctx, u, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	if acc == AccessGuardian {
-		guardian, err := s.person(ctx, *u.PersonID)
-		if err != nil {
-			return nil, err
-		}
-		names[guardian.Name] = true
-	}
-	return names, nil
-}
+// accountNameRule: money goes back to whom it belongs (checkRefundAccount).
+const accountNameRule = "退费只能退至缴费人或参保人本人名下的银行账户"
 
 // originalRouteOpen says whether an order's money can still go back through
 // its channel by the time an application is through.
@@ -460,18 +465,36 @@ func (s *Service) channelRefundable(o store.OrderRow) bool {
 	return ok && o.PaidAt != nil && s.now().Sub(*o.PaidAt) < channelRefundLimit
 }
 
-// ListRefunds lists the applications the caller filed or that concern the
-// person the caller is, newest first.
+// ListRefunds lists the applications the caller filed or that concern
+// their money: on orders they paid, for the person they are, or for a
+// minor they are a proven guardian of; newest first.
 func (s *Service) ListRefunds(ctx context.Context, userID string, page Page) ([]Refund, string, error) {
 	u, err := s.user(ctx, userID)
 	if err != nil {
 		return nil, "", err
 	}
 	q := s.db(ctx)
+	paid := s.db(ctx).Table("refund_items AS i").Select("i.refund_no").Joins("JOIN orders o ON o.order_no = i.order_no").
+		Where("o.payer_user_id = ?", userID)
 	if u.PersonID != nil {
-		q = q.Where("applicant_user_id = ? OR person_id = ?", userID, *u.PersonID)
+		persons := []string{*u.PersonID}
+		var minors []string
+		if err := s.db(ctx).Model(&store.GuardianshipRow{}).Where("guardian_person_id = ? AND revoked_at IS NULL", *u.PersonID).
+			Distinct().Pluck("minor_person_id", &minors).Error; err != nil {
+			return nil, "", internal("guardianships", err)
+		}
+		for _, id := range minors {
+			p, err := s.person(ctx, id)
+			if err != nil {
+				return nil, "", err
+			}
+			if p.Parsed.MinorAt(s.now()) {
+				persons = append(persons, id)
+			}
+		}
+		q = q.Where("(applicant_user_id = ? OR person_id IN ? OR refund_no IN (?))", userID, persons, paid)
 	} else {
-		q = q.Where("applicant_user_id = ?", userID)
+		q = q.Where("(applicant_user_id = ? OR refund_no IN (?))", userID, paid)
 	}
 	if page.After != "" {
 		q = q.Where("refund_no < ?", page.After)
@@ -487,7 +510,7 @@ func (s *Service) ListRefunds(ctx context.Context, userID string, page Page) ([]
 	}
 	out := make([]Refund, 0, len(rows))
 	for _, r := range rows {
-		v, err := s.refundView(ctx, r)
+		v, err := s.ownerView(ctx, u, r)
 		if err != nil {
 			return nil, "", err
 		}
@@ -496,8 +519,50 @@ func (s *Service) ListRefunds(ctx context.Context, userID string, page Page) ([]
 	return out, next, nil
 }
 
-// GetRefund returns an application the caller filed or that concerns the
-// person the caller is; anyone else gets NOT_FOUND.
+// ownerView is an application as its applicant or one of the money's
+// owners sees it: whether they filed it and whether they may withdraw it.
+func (s *Service) ownerView(ctx context.Context, u store.UserRow, r store.RefundRow) (Refund, error) {
+	v, err := s.refundView(ctx, r)
+	if err != nil {
+		return Refund{}, err
+	}
+	mine := r.ApplicantUserID == u.ID
+	if !mine {
+		acc, err := s.accessTo(ctx, u, r.PersonID)
+		if err != nil {
+			return Refund{}, err
+		}
+		if acc == AccessPayOnly {
+			// A payer who may not see the person's records sees the
+			// orders they paid, not other payers' order numbers.
+			var paid []string
+			if err := s.db(ctx).Model(&store.OrderRow{}).Where("payer_user_id = ? AND person_id = ?", u.ID, r.PersonID).
+				Pluck("order_no", &paid).Error; err != nil {
+				return Refund{}, internal("paid orders", err)
+			}
+			own := map[string]bool{}
+			for _, o := range paid {
+				own[o] = true
+			}
+			for i := range v.Items {
+				if !own[v.Items[i].OrderNo] {
+					v.Items[i].OrderNo = ""
+				}
+			}
+		}
+	}
+	can := false
+	for _, st := range withdrawable {
+		can = can || st == v.Status
+	}
+	can = can && (mine || reviewFirst(v.ApplicantRole))
+	v.AppliedByMe, v.CanWithdraw = &mine, &can
+	return v, nil
+}
+
+// GetRefund returns an application the caller filed or that concerns
+// their money (as payer, person or proven guardian); anyone else gets
+// NOT_FOUND.
 func (s *Service) GetRefund(ctx context.Context, userID, refundNo string) (Refund, error) {
 	u, err := s.user(ctx, userID)
 	if err != nil {
@@ -510,10 +575,14 @@ func (s *Service) GetRefund(ctx context.Context, userID, refundNo string) (Refun
 		}
 		return Refund{}, internal("load refund", err)
 	}
-	if r.ApplicantUserID != userID && (u.PersonID == nil || *u.PersonID != r.PersonID) {
+	ok, err := s.mayReadRefund(ctx, u, r)
+	if err != nil {
+		return Refund{}, err
+	}
+	if !ok {
 		return Refund{}, models.ErrNotFound
 	}
-	return s.refundView(ctx, r)
+	return s.ownerView(ctx, u, r)
 }
 
 func (s *Service) loadRefund(ctx context.Context, refundNo string) (store.RefundRow, error) {
@@ -558,6 +627,9 @@ func (s *Service) refundView(ctx context.Context, r store.RefundRow) (Refund, er
 		UpdatedAt: r.UpdatedAt, ClosedAt: r.ClosedAt}
 	if r.Attachments != "" {
 		_ = json.Unmarshal([]byte(r.Attachments), &v.Attachments)
+	}
+	if v.ApplicantRole, err = s.applicantRole(ctx, r); err != nil {
+		return Refund{}, err
 	}
 	acct, err := s.refundBankAccount(r)
 	if err != nil {
@@ -676,6 +748,9 @@ func (s *Service) refundMessage(tx *gorm.DB, r store.RefundRow, to models.Refund
 	case models.RefundRefunded:
 		title = "退费已办结"
 		body = fmt.Sprintf("您的退费申请 %s 已办结，%s 元%s。", r.RefundNo, amount, note)
+	case models.RefundWithdrawn:
+		title = "退费申请已撤回"
+		body = fmt.Sprintf("您的退费申请 %s（%s，%s 元）已撤回，所涉费款不再退还。", r.RefundNo, scheme, amount)
 	default:
 		title = "退费申请进度"
 		body = fmt.Sprintf("您的退费申请 %s：%s。", r.RefundNo, to.Label())
@@ -687,7 +762,37 @@ func (s *Service) refundMessage(tx *gorm.DB, r store.RefundRow, to models.Refund
 	push := models.Message{Kind: models.MessageRefundResult, Page: "pages/refund/detail?refund_no=" + r.RefundNo,
 		Fields: map[string]string{"character_string1": r.RefundNo, "phrase2": truncateRunes(to.Label(), 5),
 			"amount3": amount + "元", "thing4": truncateRunes(thing, 20), "time5": s.now().In(models.Beijing).Format("2006-01-02 15:04")}}
-	return s.writeMessage(tx, r.ApplicantUserID, MessageKindRefund, title, body, r.RefundNo, push)
+	pp, err := s.writeMessage(tx, r.ApplicantUserID, MessageKindRefund, title, body, r.RefundNo, push)
+	if err != nil {
+		return pp, err
+	}
+	// Everyone whose money it is hears of it too, at every step: the
+	// payer, the person and a minor's proven guardians.
+	parties, err := s.refundParties(tx, r)
+	if err != nil {
+		return pp, err
+	}
+	var others []string
+	for _, id := range parties {
+		if id != r.ApplicantUserID {
+			others = append(others, id)
+		}
+	}
+	if len(others) == 0 {
+		return pp, nil
+	}
+	applicant, canWithdraw := "", false
+	if to == models.RefundSubmitted {
+		applicant = s.payerMaskedTx(tx, r.ApplicantUserID)
+		canWithdraw = reviewFirst(r.ApplicantRole)
+	}
+	for _, id := range others {
+		if _, err := s.writeMessage(tx, id, MessageKindRefund, title, partyMessageBody(body, to, applicant, canWithdraw), r.RefundNo, push); err != nil {
+			return pp, err
+		}
+	}
+	pp.Others = others
+	return pp, nil
 }
 
 func numbered(reasons []string) string {

@@ -46,7 +46,7 @@ const payoutFirstQuery = time.Minute
 // ExecuteInput is the tax window paying an application back. BankAccount,
 // when given, is an account the applicant handed in at the hall (银行账户资料)
 // for money that cannot go back through its channel; it must be in the
-// person's name (or, for a minor, the guardian applicant's).
+// name of the person or a payer of the orders, as the bank verifies.
 type ExecuteInput struct {
 	BankAccount *models.BankAccount `json:"bank_account"`
 }
@@ -161,8 +161,8 @@ func (s *Service) ExecuteRefund(ctx context.Context, a StaffActor, refundNo stri
 }
 
 // setRefundBankAccount records the account a staff member entered from the
-// applicant's documents. Money may only go to the person's own account (or
-// a minor's guardian's); the entry is audited (masked).
+// applicant's documents. Money may only go to an account of the person or
+// a payer of the orders (checkRefundAccount); the entry is audited (masked).
 func (s *Service) setRefundBankAccount(ctx context.Context, a StaffActor, r store.RefundRow, in models.BankAccount) error {
 	b, err := in.Normalize()
 	if err != nil {
@@ -172,12 +172,12 @@ func (s *Service) setRefundBankAccount(ctx context.Context, a StaffActor, r stor
 	if err != nil {
 		return err
 	}
-	names, err := s.accountNames(ctx, r.ApplicantUserID, p)
+	orderNos, err := refundOrderNos(s.db(ctx), r.RefundNo)
 	if err != nil {
-		return err
+		return internal("refund orders", err)
 	}
-	if !names[b.AccountName] {
-		return models.ErrBankAccountInvalid.WithReason(accountNameRule)
+	if err := s.checkRefundAccount(ctx, p, orderNos, b); err != nil {
+		return err
 	}
 	nameSealed, err := s.seal(b.AccountName)
 	if err != nil {

@@ -58,6 +58,9 @@ type StaffRefund struct {
 	StaffTimeline        []StaffRefundStep `json:"staff_timeline"`
 	Payouts              []Payout          `json:"payouts"`
 	MaterialsMissing     []string          `json:"materials_missing"`
+	// ApplicantWarnings tell the hall who applied in relation to the
+	// money: a clear warning when it is neither the payer nor the person.
+	ApplicantWarnings []string `json:"applicant_warnings"`
 }
 
 // StaffRefundSummary is a line of the hall's work list.
@@ -75,6 +78,10 @@ type StaffRefundSummary struct {
 	Route            models.RefundRoute  `json:"route"`
 	CreatedAt        time.Time           `json:"created_at"`
 	UpdatedAt        time.Time           `json:"updated_at"`
+	// ApplicantRole and ReviewFirst: applications filed by someone other
+	// than the person or a proven guardian come first in the list.
+	ApplicantRole string `json:"applicant_role"`
+	ReviewFirst   bool   `json:"review_first"`
 }
 
 // reviewerStatuses are the statuses an agency reviewer sees: from the
@@ -99,9 +106,11 @@ func mayRead(a StaffActor, r store.RefundRow) bool {
 	return false
 }
 
-// ListStaffRefunds lists applications for the hall, newest first: the tax
-// window all of them, a reviewer its department's. Reading the list is
-// audited (it shows masked names).
+// ListStaffRefunds lists applications for the hall: those filed by someone
+// other than the person or a proven guardian first, then the rest, each
+// newest first; the tax window all of them, a reviewer its department's.
+// Reading the list is audited (it shows masked names). The page token is
+// the group ("0" review first, "1" the rest) and the last refund number.
 func (s *Service) ListStaffRefunds(ctx context.Context, a StaffActor, status string, page Page) ([]StaffRefundSummary, string, error) {
 	if err := s.require(ctx, a, models.PermRefundRead, "refund.list", "refund", ""); err != nil {
 		return nil, "", err
@@ -116,17 +125,31 @@ func (s *Service) ListStaffRefunds(ctx context.Context, a StaffActor, status str
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
+	const rank = "CASE WHEN applicant_role IN ('person', 'guardian') THEN 1 ELSE 0 END"
 	if page.After != "" {
-		q = q.Where("refund_no < ?", page.After)
+		group, after, ok := strings.Cut(page.After, ":")
+		switch {
+		case !ok:
+			q = q.Where(rank+" = 1 AND refund_no < ?", page.After) // a token from before the groups
+		case group == "0":
+			q = q.Where("(("+rank+" = 0 AND refund_no < ?) OR "+rank+" = 1)", after)
+		default:
+			q = q.Where(rank+" = 1 AND refund_no < ?", after)
+		}
 	}
 	var rows []store.RefundRow
-	if err := q.Order("refund_no DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order(rank + ", refund_no DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
 		return nil, "", internal("list refunds", err)
 	}
 	next := ""
 	if len(rows) > page.Size {
 		rows = rows[:page.Size]
-		next = rows[len(rows)-1].RefundNo
+		last := rows[len(rows)-1]
+		group := "1"
+		if reviewFirst(last.ApplicantRole) {
+			group = "0"
+		}
+		next = group + ":" + last.RefundNo
 	}
 	if err := s.auditNow(ctx, a, auditEntry{Action: "refund.list", TargetKind: "refund", Outcome: AuditOK,
 		Detail: fmt.Sprintf("status=%s, %d 条", status, len(rows))}); err != nil {
@@ -138,11 +161,15 @@ func (s *Service) ListStaffRefunds(ctx context.Context, a StaffActor, status str
 		if err != nil {
 			return nil, "", err
 		}
+		role, err := s.applicantRole(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
 		st := models.RefundStatus(r.Status)
 		out = append(out, StaffRefundSummary{RefundNo: r.RefundNo, Status: st, StatusName: st.Label(), Scheme: models.Scheme(r.Scheme),
 			SchemeName: models.Scheme(r.Scheme).Name(), Department: r.Department, Holder: r.Holder,
 			PersonNameMasked: models.MaskName(p.Name), RefundFen: models.Fen(r.RefundFen), RefundedFen: models.Fen(r.RefundedFen),
-			Route: models.RefundRoute(r.Route), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
+			Route: models.RefundRoute(r.Route), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ApplicantRole: role, ReviewFirst: reviewFirst(role)})
 	}
 	return out, next, nil
 }
@@ -176,7 +203,8 @@ func (s *Service) staffRefundView(ctx context.Context, r store.RefundRow) (Staff
 		return StaffRefund{}, err
 	}
 	v := StaffRefund{Refund: base, PersonIDNumberMasked: models.MaskIDNumber(p.IDNumber), ApplicantMasked: s.payerMasked(ctx, r.ApplicantUserID),
-		StaffItems: []StaffRefundItem{}, StaffTimeline: []StaffRefundStep{}, Payouts: []Payout{}, MaterialsMissing: []string{}}
+		StaffItems: []StaffRefundItem{}, StaffTimeline: []StaffRefundStep{}, Payouts: []Payout{}, MaterialsMissing: []string{},
+		ApplicantWarnings: applicantWarnings(base.ApplicantRole)}
 	var items []store.RefundItemRow
 	if err := s.db(ctx).Where("refund_no = ?", r.RefundNo).Order("period").Find(&items).Error; err != nil {
 		return StaffRefund{}, internal("refund items", err)

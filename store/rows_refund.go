@@ -51,6 +51,9 @@ type RefundRow struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	ClosedAt          *time.Time
+	// ApplicantRole is who filed it in relation to the money: person,
+	// guardian or payer ("" for applications older than the rule).
+	ApplicantRole string
 }
 
 // TableName implements gorm's Tabler.

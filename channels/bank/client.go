@@ -177,6 +177,51 @@ func (c *Client) Transfer(ctx context.Context, req models.BankTransferRequest) (
 	return pending, fmt.Errorf("bank transfer %s: HTTP %d %s %s: %w", req.TransferNo, status, eb.Code, eb.Message, models.ErrInternal)
 }
 
+// AccountVerifyBody asks the bank whether an account is held in a name
+// (账户户名核验).
+type AccountVerifyBody struct {
+	AccountName string `json:"account_name"`
+	AccountNo   string `json:"account_no"`
+}
+
+// AccountVerifyAnswer is the bank's verdict.
+type AccountVerifyAnswer struct {
+	AccountNo string `json:"account_no"`
+	Match     bool   `json:"match"`
+}
+
+var _ models.BankAccountVerifier = (*Client)(nil)
+
+// VerifyAccountName implements models.BankAccountVerifier: a refund goes
+// only to an account the bank says is held in the name it was checked
+// against. No answer is ErrUnavailable, never a yes.
+func (c *Client) VerifyAccountName(ctx context.Context, accountName, accountNo string) error {
+	if accountName == "" || accountNo == "" {
+		return fmt.Errorf("bank verify: name and account are required: %w", models.ErrInvalid)
+	}
+	body, _ := json.Marshal(AccountVerifyBody{AccountName: accountName, AccountNo: accountNo})
+	status, raw, err := c.doRaw(ctx, http.MethodPost, "/v1/accounts/verify", body)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		var eb ErrorAnswer
+		_ = json.Unmarshal(raw, &eb)
+		if status == http.StatusNotFound {
+			return fmt.Errorf("bank verify: %s: %w", eb.Code, models.ErrBankAccountName)
+		}
+		return fmt.Errorf("bank verify: HTTP %d %s: %w", status, eb.Code, models.ErrUnavailable)
+	}
+	var a AccountVerifyAnswer
+	if err := json.Unmarshal(raw, &a); err != nil || a.AccountNo != accountNo {
+		return fmt.Errorf("bank verify: unreadable answer: %w", models.ErrUnavailable)
+	}
+	if !a.Match {
+		return fmt.Errorf("bank verify: the account is not held in that name: %w", models.ErrBankAccountName)
+	}
+	return nil
+}
+
 // QueryTransfer asks the bank where a transfer is. A number the bank never
 // received is models.ErrNotFound.
 func (c *Client) QueryTransfer(ctx context.Context, transferNo string) (models.BankTransferResult, error) {
@@ -224,11 +269,28 @@ func (c *Client) result(transferNo string, a TransferAnswer) (models.BankTransfe
 func (c *Client) do(ctx context.Context, method, path string, body []byte) (int, TransferAnswer, ErrorAnswer, error) {
 	var ans TransferAnswer
 	var eb ErrorAnswer
+	status, raw, err := c.doRaw(ctx, method, path, body)
+	if err != nil {
+		return 0, ans, eb, err
+	}
+	if status == http.StatusOK {
+		if err := json.Unmarshal(raw, &ans); err != nil {
+			return 0, ans, eb, fmt.Errorf("bank %s %s: unreadable answer: %w", method, path, models.ErrUnavailable)
+		}
+	} else {
+		_ = json.Unmarshal(raw, &eb)
+	}
+	return status, ans, eb, nil
+}
+
+// doRaw sends one signed request and returns the verified answer's status
+// and body.
+func (c *Client) doRaw(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, ans, eb, fmt.Errorf("bank: %w: %w", models.ErrInternal, err)
+		return 0, nil, fmt.Errorf("bank: %w: %w", models.ErrInternal, err)
 	}
 	ts := strconv.FormatInt(c.clock.Now().Unix(), 10)
 	nb := make([]byte, 12)
@@ -241,24 +303,17 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 	req.Header.Set(HeaderSignature, Sign(c.cfg.Key, RequestString(c.cfg.MerchantID, method, req.URL.EscapedPath(), ts, nonce, body)))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, ans, eb, fmt.Errorf("bank %s %s: %w: %v", method, path, models.ErrUnavailable, redact(err))
+		return 0, nil, fmt.Errorf("bank %s %s: %w: %v", method, path, models.ErrUnavailable, redact(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return 0, ans, eb, fmt.Errorf("bank %s %s: reading the answer: %w", method, path, models.ErrUnavailable)
+		return 0, nil, fmt.Errorf("bank %s %s: reading the answer: %w", method, path, models.ErrUnavailable)
 	}
 	if !Verify(c.cfg.Key, ResponseString(resp.Header.Get(HeaderTimestamp), resp.StatusCode, raw), resp.Header.Get(HeaderSignature)) {
-		return 0, ans, eb, fmt.Errorf("bank %s %s: HTTP %d answer not signed by the bank: %w", method, path, resp.StatusCode, models.ErrUnavailable)
+		return 0, nil, fmt.Errorf("bank %s %s: HTTP %d answer not signed by the bank: %w", method, path, resp.StatusCode, models.ErrUnavailable)
 	}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(raw, &ans); err != nil {
-			return 0, ans, eb, fmt.Errorf("bank %s %s: unreadable answer: %w", method, path, models.ErrUnavailable)
-		}
-	} else {
-		_ = json.Unmarshal(raw, &eb)
-	}
-	return resp.StatusCode, ans, eb, nil
+	return resp.StatusCode, raw, nil
 }
 
 // redact drops the URL from transport errors (it names the transfer).

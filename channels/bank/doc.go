@@ -11,6 +11,12 @@
 //
 //	POST {base}/v1/transfers            {"transfer_no","amount_fen","bank_name","account_name","account_no","memo"}
 //	GET  {base}/v1/transfers/{transfer_no}
+//	POST {base}/v1/accounts/verify      {"account_name","account_no"} → {"account_no","match"}
+//
+// The last is the bank's account-name verification (账户户名核验): a refund
+// is paid only to an account the bank says is held in the name of the
+// person or the payer (Client implements models.BankAccountVerifier); no
+// answer, or an unsigned one, is never a yes.
 //
 // Every request carries X-Bank-Merchant, X-Bank-Timestamp (Unix seconds),
 // X-Bank-Nonce and X-Bank-Signature, the hex HMAC-SHA256 under the shared

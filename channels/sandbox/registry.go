@@ -19,6 +19,9 @@ type DemoPerson struct {
 	// UnitInsured names the employer for people insured through a unit
 	// ("pension" or "medical" → unit name).
 	UnitInsured map[string]string
+	// Guardians names the fixed people registered in the same household
+	// (户籍) as this person's guardians.
+	Guardians []string
 }
 
 // DemoPeople returns the sandbox registry's fixed people. ID numbers are
@@ -28,7 +31,8 @@ func DemoPeople() []DemoPerson {
 	return []DemoPerson{
 		{Name: "张三明", IDNumber: models.MakeIDNumber("150102", d(1990, 3, 7), 123), Note: "灵活就业人员，呼和浩特"},
 		{Name: "李秀英", IDNumber: models.MakeIDNumber("150102", d(1962, 5, 12), 222), Note: "张三明的母亲，城乡居民"},
-		{Name: "张小雨", IDNumber: models.MakeIDNumber("150102", d(2016, 9, 1), 42), Note: "张三明的女儿，未成年"},
+		{Name: "张小雨", IDNumber: models.MakeIDNumber("150102", d(2016, 9, 1), 42), Note: "张三明的女儿，未成年",
+			Guardians: []string{"张三明"}},
 		{Name: "王建国", IDNumber: models.MakeIDNumber("150203", d(1958, 1, 20), 311), Note: "已达退休年龄"},
 		{Name: "赵海峰", IDNumber: models.MakeIDNumber("150402", d(1985, 11, 2), 517), Note: "已通过单位参保",
 			UnitInsured: map[string]string{"pension": "赤峰市某建材有限公司", "medical": "赤峰市某建材有限公司"}},
@@ -38,21 +42,40 @@ func DemoPeople() []DemoPerson {
 // Registry is the sandbox person registry behind identity checks: a fixed
 // person must be named correctly; anyone else with a valid ID number is
 // accepted as new (the face check a real channel does is what the sandbox
-// skips).
+// skips). Its household relations are the fixed people's; anyone new has
+// none.
 type Registry struct {
-	names map[string]string
+	names     map[string]string
+	guardians map[string][]string // ID number → guardians' ID numbers
 }
 
 // NewRegistry returns a registry of people.
 func NewRegistry(people []DemoPerson) *Registry {
-	r := &Registry{names: map[string]string{}}
+	r := &Registry{names: map[string]string{}, guardians: map[string][]string{}}
+	byName := map[string]string{}
 	for _, p := range people {
 		r.names[strings.ToUpper(p.IDNumber)] = p.Name
+		byName[p.Name] = strings.ToUpper(p.IDNumber)
+	}
+	for _, p := range people {
+		for _, g := range p.Guardians {
+			if id, ok := byName[g]; ok {
+				r.guardians[strings.ToUpper(p.IDNumber)] = append(r.guardians[strings.ToUpper(p.IDNumber)], id)
+			}
+		}
 	}
 	return r
 }
 
-var _ models.IdentityVerifier = (*Registry)(nil)
+var (
+	_ models.IdentityVerifier  = (*Registry)(nil)
+	_ models.HouseholdRegistry = (*Registry)(nil)
+)
+
+// Guardians implements models.HouseholdRegistry.
+func (r *Registry) Guardians(ctx context.Context, idNumber string) ([]string, error) {
+	return append([]string{}, r.guardians[strings.ToUpper(idNumber)]...), nil
+}
 
 // Verify implements models.IdentityVerifier.
 func (r *Registry) Verify(ctx context.Context, name, idNumber, ticket string) error {

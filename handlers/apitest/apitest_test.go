@@ -84,6 +84,12 @@ func operationIDs() map[string]string {
 
 		// A WeChat refund held as abnormal, released by the tax window.
 		"POST /api/v1/staff/refunds/{refund_no}/payouts/{payout_no}/return-abnormal": "returnAbnormalPayout",
+
+		// Issue 8: proven guardianship and withdrawal.
+		"GET /api/v1/me/family/{member_id}/guardians":                  "listGuardians",
+		"POST /api/v1/me/family/{member_id}/guardians":                 "consentGuardian",
+		"DELETE /api/v1/me/family/{member_id}/guardians/{guardian_id}": "revokeGuardian",
+		"POST /api/v1/refunds/{refund_no}/withdraw":                    "withdrawRefund",
 	}
 }
 

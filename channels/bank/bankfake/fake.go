@@ -78,12 +78,13 @@ type Server struct {
 	transfers map[string]*Transfer
 	faults    map[string][]Fault
 	calls     map[string]int
+	holders   map[string]string // account number → holder's name
 }
 
 // New returns a fake bank; call Start (or mount Handler).
 func New(opts Options) *Server {
 	s := &Server{merchant: opts.MerchantID, key: opts.Key, clock: opts.Clock,
-		transfers: map[string]*Transfer{}, faults: map[string][]Fault{}, calls: map[string]int{}}
+		transfers: map[string]*Transfer{}, faults: map[string][]Fault{}, calls: map[string]int{}, holders: map[string]string{}}
 	if s.merchant == "" {
 		s.merchant = "LIANBAN-SANDBOX"
 	}
@@ -200,7 +201,39 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/transfers", s.transfer)
 	mux.HandleFunc("GET /v1/transfers/{no}", s.query)
+	mux.HandleFunc("POST /v1/accounts/verify", s.verifyAccount)
 	return mux
+}
+
+// SetAccountHolder makes the fake bank know an account and its holder's
+// name; account-name verification of it then matches that name only. An
+// account it does not know matches any name (the sandbox bank knows
+// nobody until told).
+func (s *Server) SetAccountHolder(accountNo, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holders[accountNo] = name
+}
+
+func (s *Server) verifyAccount(w http.ResponseWriter, r *http.Request) {
+	body := readBody(r)
+	if !s.verify(w, r, body) {
+		return
+	}
+	f, faulty := s.nextFault("verify")
+	if faulty && s.early(w, f) {
+		return
+	}
+	var in bank.AccountVerifyBody
+	if err := json.Unmarshal(body, &in); err != nil || in.AccountNo == "" || in.AccountName == "" {
+		s.answer(w, http.StatusBadRequest, bank.ErrorAnswer{Code: "INVALID_REQUEST", Message: "请求参数错误"}, false)
+		return
+	}
+	s.mu.Lock()
+	holder, known := s.holders[in.AccountNo]
+	s.mu.Unlock()
+	s.answer(w, http.StatusOK, bank.AccountVerifyAnswer{AccountNo: in.AccountNo, Match: !known || holder == in.AccountName},
+		faulty && f.BadSignature)
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, body []byte) bool {
