@@ -19,8 +19,8 @@ type PolicyBook struct {
 	years     map[string]map[int]PolicyYear // region code → year → figures
 	first     int
 	last      int
-	rules     map[string]RegionRules          // region code → rules; see region_rules.go
-	assisted  map[string][]AssistanceStatus   // assisted group code → the statuses it covers
+	rules     map[string]RegionRules        // region code → rules; see region_rules.go
+	assisted  map[string][]AssistanceStatus // assisted group code → the statuses it covers
 }
 
 // NewPolicyBook validates and indexes the policy. Every region must have
