@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,8 +95,8 @@ func (b *PolicyBook) Terms(in TermsInput) (Terms, error) {
 		return Terms{}, err
 	}
 	t := Terms{Policy: py}
-	if py.Provisional {
-		t.Notices = append(t.Notices, fmt.Sprintf("%d年度缴费标准尚未公布，暂按上一年度标准收取，公布后按新标准多退少补（调差）", py.Year))
+	if provisionalFigures(py, in.Scheme) {
+		t.Notices = append(t.Notices, fmt.Sprintf("%d年度%s缴费标准尚未公布，暂按上一年度标准收取，公布后按新标准多退少补（调差）", py.Year, in.Scheme.Name()))
 	}
 	switch in.Scheme {
 	case SchemeFlexiblePension, SchemeFlexibleMedical:
@@ -114,6 +115,30 @@ func (b *PolicyBook) Terms(in TermsInput) (Terms, error) {
 		return Terms{}, ErrSchemeInvalid
 	}
 	return t, nil
+}
+
+// provisionalFigures reports whether a scheme's figures in a year are
+// carried over rather than published. A provisional year may hold some
+// published figures (2026: resident medical is published, the pension
+// base is not), so the scheme's own source decides, by the file's
+// "[暂定]" tag; the year's flag alone would tell a 低保 payer her
+// published amount is provisional.
+func provisionalFigures(py PolicyYear, scheme Scheme) bool {
+	if !py.Provisional {
+		return false
+	}
+	source := py.Source
+	switch scheme {
+	case SchemeFlexiblePension:
+		source = py.FlexiblePension.Source
+	case SchemeFlexibleMedical:
+		source = py.FlexibleMedical.Source
+	case SchemeResidentMedical:
+		source = py.ResidentMedical.Source
+	case SchemeResidentPension:
+		source = py.ResidentPension.Source
+	}
+	return strings.Contains(source, "[暂定]")
 }
 
 func (b *PolicyBook) monthlyTerms(in TermsInput, t *Terms) {
