@@ -169,8 +169,8 @@ func TestExtendedContribution(t *testing.T) {
 			"202401-202406", "", false, "2025年1月1日前"},
 		{"no answer from the agency: no extension months, and it says so", liu, ContributionRecord{}, false, 2025,
 			"202501-202504", "", false, "暂时无法查询"},
-		{"no record at the agency counts as none: 15 years from the payable", liu, ContributionRecord{}, true, 2026,
-			"202601-202612", "204012", true, "0年"},
+		{"no contributions at the agency: nothing to extend", liu, ContributionRecord{}, true, 2025,
+			"202501-202504", "", false, "没有您的养老保险缴费记录"},
 		{"unpaid past years are not counted: the extension counts from this year", liu, ContributionRecord{Months: 170, AsOf: "202504"}, true, 2027,
 			"202701-202710", "202710", true, "14年2个月"},
 	}

@@ -125,6 +125,11 @@ func ExtensionFor(retirement time.Time, rec ContributionRecord, known bool) Exte
 		x.Reason = "您在2025年1月1日前达到法定退休年龄，不适用延长缴费；补缴等事宜请到社保经办机构咨询"
 	case !known:
 		x.Reason = "暂时无法查询您的累计缴费年限，能否延长缴费请稍后再试或到社保经办机构咨询"
+	case rec.Months == 0:
+		// Extension continues contributions; someone the agency has no
+		// contributions for cannot newly join the employee scheme past the
+		// age, and the agency decides what else is open to them.
+		x.Reason = "社保经办机构没有您的养老保险缴费记录，达到法定退休年龄后不能再以灵活就业人员身份新参保，请到社保经办机构咨询"
 	case rec.Months >= minimum:
 		x.Reason = fmt.Sprintf("您的累计缴费年限（%s）已满最低缴费年限（%s），请到社保经办机构申领基本养老金", yearsMonths(rec.Months), yearsMonths(minimum))
 	default:
