@@ -213,3 +213,55 @@ func TestAWallClockPastThePolicyFileGetsProvisionalFigures(t *testing.T) {
 		}
 	})
 }
+
+// fixedStatuses is a civil affairs register of a few people.
+type fixedStatuses map[string][]models.AssistanceStatus
+
+func (f fixedStatuses) AssistanceStatuses(ctx context.Context, id string, at time.Time) ([]models.AssistanceStatus, error) {
+	return f[id], nil
+}
+
+func TestAFullyAssistedPersonIsNeitherChargedNorReminded(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		sun := servicetest.Person(t, "孙小梅")
+		destitute := models.MakeIDNumber("150203", time.Date(1970, 5, 5, 0, 0, 0, 0, time.UTC), 24)
+		civil := fixedStatuses{sun.IDNumber: {models.StatusMinimumLiving}, destitute: {models.StatusDestitute}}
+		// 2026-12-26 10:00 Beijing: the 2027 resident medical window closes
+		// within a week.
+		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2026, 12, 26, 2, 0, 0, 0, time.UTC),
+			Mutate: func(d *service.Deps, _ *service.Options) { d.CivilAffairs = civil }})
+		me := servicetest.Person(t, "张三明")
+		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
+		for _, p := range []service.PersonRef{{Name: sun.Name, IDNumber: sun.IDNumber}, {Name: "高桂兰", IDNumber: destitute}} {
+			if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: p, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Name: "高桂兰", IDNumber: destitute})
+		if err != nil || len(items) != 1 {
+			t.Fatalf("payables %+v, %v", items, err)
+		}
+		pb := items[0]
+		if pb.AmountFen == nil || *pb.AmountFen != 0 || pb.Assistance == nil || pb.Assistance.AssistanceFen != 40000 || !strings.Contains(pb.NotPayableReason, "全额资助") {
+			t.Fatalf("amount %v assistance %+v reason %q", pb.AmountFen, pb.Assistance, pb.NotPayableReason)
+		}
+		_, err = env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "standard"})
+		wantReason(t, err, models.ErrNotEligible, "无需自行缴费")
+
+		sunItems, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Name: sun.Name, IDNumber: sun.IDNumber})
+		if err != nil || len(sunItems) != 1 {
+			t.Fatalf("payables %+v, %v", sunItems, err)
+		}
+		env.Svc.WorkOnce(ctx)
+		// The reminders table records each reminder as it is sent (the push
+		// itself is asynchronous).
+		var reminders []store.ReminderRow
+		if err := env.DB.Gorm.Where("kind = ?", string(models.MessagePeriodEnding)).Find(&reminders).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(reminders) != 1 || reminders[0].PayableID != sunItems[0].PayableID {
+			t.Fatalf("reminders %+v, want one for 孙小梅's payable %s (the fully assisted person owes nothing)", reminders, sunItems[0].PayableID)
+		}
+	})
+}
