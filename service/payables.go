@@ -164,10 +164,8 @@ func (s *Service) payable(ctx context.Context, e store.EnrolmentRow, year int, p
 	if scheme.Monthly() {
 		pb.PeriodUnit = "month"
 	}
-	if t.Blocked != nil {
-		if e, ok := models.AsError(t.Blocked); ok {
-			pb.NotPayableReason = e.Reason
-		}
+	if be, ok := models.AsError(t.Blocked); ok {
+		pb.NotPayableReason = be.Reason
 	}
 	if len(pb.months) > 0 {
 		pb.first = pb.months[0]
