@@ -176,6 +176,9 @@ func parsePolicy(src []byte) (*models.PolicyBook, error) {
 	for _, r := range f.Regions {
 		known[r.Code] = true
 	}
+	if err := checkBlocksNameTheirSources(src); err != nil {
+		return nil, err
+	}
 	var years []models.PolicyYear
 	for _, block := range f.Years {
 		if block.Source == "" {
@@ -251,6 +254,70 @@ func (f policyFile) regionRules() (map[string]models.RegionRules, error) {
 		}
 	}
 	return out, nil
+}
+
+// schemeKeys are the scheme blocks of a defaults block or an override.
+var schemeKeys = []string{"flexible_pension", "flexible_medical", "resident_medical", "resident_pension"}
+
+// checkBlocksNameTheirSources requires every scheme block of every year's
+// defaults, and every scheme block an override touches, to state its own
+// `source` and `verified`. Decoding alone cannot see this: a block built on
+// a YAML anchor (`<<: *x`) or a region override would silently inherit the
+// source and the verified flag of figures from another year or region.
+func checkBlocksNameTheirSources(src []byte) error {
+	var raw struct {
+		Years []struct {
+			Year      int                             `yaml:"year"`
+			Defaults  map[string]yaml.Node            `yaml:"defaults"`
+			Overrides map[string]map[string]yaml.Node `yaml:"overrides"`
+		} `yaml:"years"`
+	}
+	if err := yaml.Unmarshal(src, &raw); err != nil {
+		return err
+	}
+	for _, y := range raw.Years {
+		for _, scheme := range schemeKeys {
+			node, ok := y.Defaults[scheme]
+			if !ok {
+				return fmt.Errorf("year %d: defaults has no %s block", y.Year, scheme)
+			}
+			if err := hasOwnSource(&node); err != nil {
+				return fmt.Errorf("year %d, defaults, %s: %w", y.Year, scheme, err)
+			}
+		}
+		for code, blocks := range y.Overrides {
+			for scheme, node := range blocks {
+				if err := hasOwnSource(&node); err != nil {
+					return fmt.Errorf("year %d, override %s, %s: %w", y.Year, code, scheme, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// hasOwnSource checks a mapping lists `source` and `verified` itself, not
+// through a merge key.
+func hasOwnSource(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return errors.New("not a mapping")
+	}
+	var source, verified bool
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "source":
+			source = true
+		case "verified":
+			verified = true
+		}
+	}
+	if !source || !verified {
+		return errors.New("needs its own source and verified (an inherited one describes other figures)")
+	}
+	return nil
 }
 
 // clone copies the slices so one region's override cannot reach into the

@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -173,7 +175,7 @@ func TestAServiceRendersWithTheAPIFieldNames(t *testing.T) {
 
 func TestThePolicyCoversTwelveRegionsForEveryYearFrom2023To2027(t *testing.T) {
 	book := mustLoad(t).Policy
-	if book.Version() != "2026.11-2" || book.FemaleFlexibleRetirementAge() != 55 {
+	if book.Version() != "2026.11-3" || book.FemaleFlexibleRetirementAge() != 55 {
 		t.Fatalf("version %q, female age %d", book.Version(), book.FemaleFlexibleRetirementAge())
 	}
 	if first, last := book.Years(); first != 2023 || last != 2027 {
@@ -233,6 +235,16 @@ func TestFlexiblePensionFiguresMatchThePublishedLimits(t *testing.T) {
 		2026: {817900, 490700, 2453700, 98140, 490740}, // provisional: 2025 carried over
 		2027: {817900, 490700, 2453700, 98140, 490740}, // provisional: 2025 carried over
 	}
+	// Windows per notice: 2025 from 内人社办发〔2025〕160号; 2024 from a
+	// third-party page; 2023 not found (calendar year, marked UNVERIFIED);
+	// 2026 and 2027 provisionally repeat the 2025 notice's dates.
+	wantWindow := map[int]models.Window{
+		2023: {From: "2023-01-01", To: "2023-12-31"},
+		2024: {From: "2024-09-14", To: "2024-12-25"},
+		2025: {From: "2025-10-09", To: "2025-12-20"},
+		2026: {From: "2026-10-09", To: "2026-12-20"},
+		2027: {From: "2027-10-09", To: "2027-12-20"},
+	}
 	everyRegionYear(t, func(t *testing.T, p models.PolicyYear) {
 		w, fp := want[p.Year], p.FlexiblePension
 		if fp.AverageWageFen != w.avg || fp.BaseMinFen != w.min || fp.BaseMaxFen != w.max {
@@ -241,8 +253,12 @@ func TestFlexiblePensionFiguresMatchThePublishedLimits(t *testing.T) {
 		if fp.RateBP != 2000 || fp.PooledBP != 1200 || fp.PersonalBP != 800 {
 			t.Fatalf("%s %d: rates %d/%d/%d", p.Region, p.Year, fp.RateBP, fp.PooledBP, fp.PersonalBP)
 		}
-		if fp.Window != (models.Window{From: itoa(p.Year) + "-01-01", To: itoa(p.Year) + "-12-31"}) {
-			t.Fatalf("%s %d: window %+v, want the calendar year", p.Region, p.Year, fp.Window)
+		if fp.Window != wantWindow[p.Year] {
+			t.Fatalf("%s %d: window %+v, want %+v", p.Region, p.Year, fp.Window, wantWindow[p.Year])
+		}
+		// The one source for grades lists 60/70/80/90/100/200/300%; no 150%.
+		if !slices.Equal(fp.GradesPercent, []int64{60, 70, 80, 90, 100, 200, 300}) {
+			t.Fatalf("%s %d: grades %v", p.Region, p.Year, fp.GradesPercent)
 		}
 		opts := models.FlexiblePensionOptions(p)
 		lo, hi := opts[0], opts[len(opts)-1]
@@ -349,6 +365,21 @@ func TestResidentPensionGradesAndSubsidies(t *testing.T) {
 	}
 	everyRegionYear(t, func(t *testing.T, p models.PolicyYear) {
 		rp := p.ResidentPension
+		if rp.Window != (models.Window{From: itoa(p.Year) + "-01-01", To: itoa(p.Year) + "-12-31"}) {
+			t.Fatalf("%s %d: window %+v, want the calendar year", p.Region, p.Year, rp.Window)
+		}
+		if p.Year < 2025 {
+			// The source for 2023–2024 gives 13 grades from 100 to 3,000 元
+			// with subsidies of 30–85 元 but not the grades themselves:
+			// none is offered rather than the 2025 list or a guess.
+			if len(rp.Grades) != 0 || rp.Verified || !strings.Contains(rp.Source.Note, "13个档次") {
+				t.Fatalf("%s %d: %+v", p.Region, p.Year, rp)
+			}
+			if opts := models.PayOptions(p, models.SchemeResidentPension, ""); len(opts) != 0 {
+				t.Fatalf("%s %d: offers %+v", p.Region, p.Year, opts)
+			}
+			return
+		}
 		if len(rp.Grades) != len(want) {
 			t.Fatalf("%s %d: %d grades", p.Region, p.Year, len(rp.Grades))
 		}
@@ -356,9 +387,6 @@ func TestResidentPensionGradesAndSubsidies(t *testing.T) {
 			if rp.Grades[i] != (models.PensionGrade{AmountFen: w.yuan * 100, SubsidyFen: w.subsidy * 100}) {
 				t.Fatalf("%s %d: grade %d = %+v, want %+v", p.Region, p.Year, i, rp.Grades[i], w)
 			}
-		}
-		if rp.Window != (models.Window{From: itoa(p.Year) + "-01-01", To: itoa(p.Year) + "-12-31"}) {
-			t.Fatalf("%s %d: window %+v, want the calendar year", p.Region, p.Year, rp.Window)
 		}
 	})
 }
@@ -369,38 +397,133 @@ func TestOnlyUnpublishedYearsAreProvisionalAndSayWhy(t *testing.T) {
 		if p.Provisional != wantProvisional {
 			t.Fatalf("%s %d: provisional = %v, want %v", p.Region, p.Year, p.Provisional, wantProvisional)
 		}
-		if wantProvisional {
-			for name, src := range map[string]string{"year": p.Source, "flexible_pension": p.FlexiblePension.Source, "flexible_medical": p.FlexibleMedical.Source} {
-				if !strings.Contains(src, "暂定") {
-					t.Fatalf("%s %d %s source %q does not say it is provisional", p.Region, p.Year, name, src)
-				}
-			}
+		if !wantProvisional {
+			return
 		}
-		if p.Year == 2027 && !strings.Contains(p.ResidentMedical.Source, "暂定") {
-			t.Fatalf("%s 2027 resident medical source %q does not say it is provisional", p.Region, p.ResidentMedical.Source)
+		if !strings.Contains(p.Source, "暂定") {
+			t.Fatalf("%s %d: year source %q does not say it is provisional", p.Region, p.Year, p.Source)
+		}
+		carried := map[string]models.PolicySource{"flexible_pension": p.FlexiblePension.Source, "flexible_medical": p.FlexibleMedical.Source}
+		if p.Year == 2027 {
+			carried["resident_medical"] = p.ResidentMedical.Source
+		}
+		for name, src := range carried {
+			if src.Tag != models.SourceProvisional || !strings.Contains(src.Note, "暂定") {
+				t.Fatalf("%s %d %s source %+v is not marked provisional", p.Region, p.Year, name, src)
+			}
 		}
 	})
 }
 
+// blocks names the four scheme blocks of a PolicyYear with their sources.
+func blocks(p models.PolicyYear) map[string]struct {
+	src      models.PolicySource
+	verified bool
+} {
+	type block = struct {
+		src      models.PolicySource
+		verified bool
+	}
+	return map[string]block{
+		"flexible_pension": {p.FlexiblePension.Source, p.FlexiblePension.Verified},
+		"flexible_medical": {p.FlexibleMedical.Source, p.FlexibleMedical.Verified},
+		"resident_medical": {p.ResidentMedical.Source, p.ResidentMedical.Verified},
+		"resident_pension": {p.ResidentPension.Source, p.ResidentPension.Verified},
+	}
+}
+
 func TestEveryFigureNamesItsSourceWithAReliabilityTag(t *testing.T) {
-	tags := []string{"[OFF]", "[MEDIA]", "[3P]", "[GK]", "[暂定]", "[UNVERIFIED]"}
+	verified := map[string]bool{}
 	everyRegionYear(t, func(t *testing.T, p models.PolicyYear) {
-		for name, src := range map[string]string{
-			"year": p.Source, "flexible_pension": p.FlexiblePension.Source, "flexible_medical": p.FlexibleMedical.Source,
-			"resident_medical": p.ResidentMedical.Source, "resident_pension": p.ResidentPension.Source,
-		} {
-			if name == "year" && !p.Provisional {
-				continue // a summary; the figures below carry the tags
+		if p.Source == "" {
+			t.Fatalf("%s %d: no year summary", p.Region, p.Year)
+		}
+		for name, b := range blocks(p) {
+			src := b.src
+			if !slices.Contains(models.SourceTags, src.Tag) || src.Title == "" || src.Note == "" {
+				t.Fatalf("%s %d %s: source %+v lacks a tag, a title or a note", p.Region, p.Year, name, src)
 			}
-			if !slices.ContainsFunc(tags, func(tag string) bool { return strings.Contains(src, tag) }) {
-				t.Fatalf("%s %d %s source %q has no reliability tag", p.Region, p.Year, name, src)
+			if src.URL == "" && src.Tag != models.SourceGeneral && src.Tag != models.SourceUnverified && src.Tag != models.SourceProvisional {
+				t.Fatalf("%s %d %s: %s source without a url", p.Region, p.Year, name, src.Tag)
+			}
+			if b.verified {
+				if src.Tag != models.SourceOfficial {
+					t.Fatalf("%s %d %s: verified on a %s source", p.Region, p.Year, name, src.Tag)
+				}
+				verified[fmt.Sprintf("%d %s %s", p.Year, p.Region, name)] = true
 			}
 		}
 	})
+	// Verified figures are few and each was checked against an official
+	// page: 2025 flexible pension (内人社办发〔2025〕160号 via 杭锦后旗) in
+	// every region, and 包头's 2026 resident medical notice.
+	want := map[string]bool{"2026 150200 resident_medical": true}
+	for _, r := range mustLoad(t).Policy.Regions() {
+		want["2025 "+r.Code+" flexible_pension"] = true
+	}
+	if !maps.Equal(verified, want) {
+		t.Fatalf("verified blocks %v, want %v", slices.Sorted(maps.Keys(verified)), slices.Sorted(maps.Keys(want)))
+	}
 	book := mustLoad(t).Policy
 	p, _ := book.Year("150100", 2025)
-	if !strings.Contains(p.FlexiblePension.Source, "[OFF] 内人社办发〔2025〕160号") {
-		t.Fatalf("2025 pension source %q does not cite 内人社办发〔2025〕160号", p.FlexiblePension.Source)
+	fp := p.FlexiblePension.Source
+	if fp.Tag != models.SourceOfficial || fp.DocNo != "内人社办发〔2025〕160号" || !strings.HasPrefix(fp.URL, "http://www.hjhq.gov.cn/") ||
+		!strings.Contains(fp.Note, "2025年10月9日至2025年12月20日") {
+		t.Fatalf("2025 pension source %+v does not cite 内人社办发〔2025〕160号 and its window", fp)
+	}
+}
+
+func TestFlexibleMedicalIsVerifiedNowhereAndSaysWhy(t *testing.T) {
+	everyRegionYear(t, func(t *testing.T, p models.PolicyYear) {
+		fm := p.FlexibleMedical
+		if fm.Verified {
+			t.Fatalf("%s %d: flexible medical marked verified: %+v", p.Region, p.Year, fm.Source)
+		}
+		switch {
+		case p.Region == "150200" && p.Year == 2023:
+			// 包头's own notice conflicts with the figures: it must say so.
+			if fm.Source.Tag != models.SourceMedia || fm.Source.Date != "2022-06-28" || !strings.Contains(fm.Source.Note, "8.5%") || !strings.Contains(fm.Source.Note, "冲突") {
+				t.Fatalf("包头 2023 source %+v", fm.Source)
+			}
+		case p.Region == "150500" && p.Year == 2023:
+			if !strings.Contains(fm.Source.Title, "通辽") || len(fm.Source.Also) != 0 {
+				t.Fatalf("通辽 2023 source %+v (an override must not keep the default's references)", fm.Source)
+			}
+		default:
+			if !strings.Contains(fm.Source.Note, "没有任何一个盟市的本地来源") {
+				t.Fatalf("%s %d: default flexible medical source %+v does not say it is no region's own figure", p.Region, p.Year, fm.Source)
+			}
+		}
+	})
+}
+
+func TestABlockBuiltOnAnAnchorKeepsNothingOfTheAnchorsSource(t *testing.T) {
+	p, err := mustLoad(t).Policy.Year("150300", 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026 reuses the 2025 pension block; its source has no date and is
+	// not verified, whatever the 2025 source said.
+	if src := p.FlexiblePension.Source; src.Date != "" || src.Issuer != "" || p.FlexiblePension.Verified || len(src.Also) != 1 {
+		t.Fatalf("2026 pension source %+v verified %v", src, p.FlexiblePension.Verified)
+	}
+}
+
+func TestThePolicyRendersSourcesAsObjects(t *testing.T) {
+	p, _ := mustLoad(t).Policy.Year("150200", 2026)
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	_ = json.Unmarshal(b, &m)
+	rm := m["resident_medical"]
+	src, ok := rm["source"].(map[string]any)
+	if !ok || src["tag"] != "OFF" || src["url"] == "" || rm["verified"] != true {
+		t.Fatalf("resident_medical rendered as %v", rm)
+	}
+	if also, ok := m["resident_pension"]["source"].(map[string]any)["also"].([]any); !ok || also == nil {
+		t.Fatalf("also rendered as %v, want a list even when empty", m["resident_pension"]["source"])
 	}
 }
 
@@ -418,6 +541,12 @@ func TestTheLoaderRefusesAPolicyFileWithMistakes(t *testing.T) {
 		{"an inconsistent figure", "base_min_fen: 448100", "base_min_fen: 9448100", "base_min_fen"},
 		{"a female retirement age that is not 50 or 55", "female_flexible_retirement_age: 55", "female_flexible_retirement_age: 60", "must be 50 or 55"},
 		{"an override for a region removed from the list", "  - {code: \"150500\", name: 通辽市}\n", "", `override for unknown region "150500"`},
+		{"an override without its own verified flag", "          verified: true\n", "", "override 150200, resident_medical: needs its own source and verified"},
+		{"a block inheriting verified through an anchor", "        verified: false\n    overrides:\n      \"150100\":\n        resident_medical:\n          assisted_groups: *hohhot_assisted",
+			"    overrides:\n      \"150100\":\n        resident_medical:\n          assisted_groups: *hohhot_assisted", "year 2027, defaults, resident_pension: needs its own source and verified"},
+		{"verified figures from a source that is not official", "          tag: OFF\n", "          tag: 3P\n", "verified figures need an official (OFF) source"},
+		{"a misspelt key in a source", "          note: ", "          notes: ", "field notes not found"},
+		{"a source without a tag", "          tag: 3P\n", "", "source tag \"\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,17 +14,20 @@ func TestTheRegionRulesOfThePolicyFile(t *testing.T) {
 		if rules.FemaleFlexibleRetirementAge != 55 || !strings.Contains(rules.FemaleFlexibleRetirementAgeSource, "UNVERIFIED") {
 			t.Errorf("%s: female age %d (%q), want the unverified default 55 with its source", r.Code, rules.FemaleFlexibleRetirementAge, rules.FemaleFlexibleRetirementAgeSource)
 		}
-		// No region's flexible medical figures are verified: every amount is
-		// the agency's assessment.
-		if rules.FlexibleMedicalAmount != models.MedicalAmountAssessed || rules.FlexibleMedicalSource == "" {
-			t.Errorf("%s: flexible medical %q (%q), want assessed with a source", r.Code, rules.FlexibleMedicalAmount, rules.FlexibleMedicalSource)
-		}
 		wantStart := 1
 		if r.Code == "150200" {
 			wantStart = 7 // 包头 sets its medical base July to June
 		}
-		if rules.FlexibleMedicalYearStartMonth != wantStart {
-			t.Errorf("%s: medical policy year starts in month %d, want %d", r.Code, rules.FlexibleMedicalYearStartMonth, wantStart)
+		if rules.FlexibleMedicalYearStartMonth != wantStart || rules.FlexibleMedicalYearStartSource.Title == "" {
+			t.Errorf("%s: medical policy year starts in month %d (%+v), want %d with a source", r.Code, rules.FlexibleMedicalYearStartMonth, rules.FlexibleMedicalYearStartSource, wantStart)
+		}
+		// No region's flexible medical figures are verified: every amount is
+		// the agency's assessment.
+		for y := 2023; y <= 2027; y++ {
+			in := models.TermsInput{Scheme: models.SchemeFlexibleMedical, Region: r.Code, Year: y}
+			if !book.NeedsAssessment(in) {
+				t.Errorf("%s %d: flexible medical is not the agency's assessment", r.Code, y)
+			}
 		}
 	}
 	py, err := book.Year("150200", 2026)
@@ -45,7 +48,7 @@ func TestTheLoaderRefusesMistakesInTheRegionRules(t *testing.T) {
 	}{
 		{"a misspelt rule", "flexible_medical_year_start_month: 7", "flexible_medical_year_start: 7", "field flexible_medical_year_start not found"},
 		{"a month that does not exist", "flexible_medical_year_start_month: 7", "flexible_medical_year_start_month: 13", "not in 1..12"},
-		{"a basis that is neither published nor assessed", "flexible_medical_amount: assessed", "flexible_medical_amount: estimated", "flexible_medical_amount must be"},
+		{"a start month without a tagged source", "        tag: MEDIA\n        title: \"〔概括〕包头", "        tag: NEWS\n        title: \"〔概括〕包头", `source tag "NEWS"`},
 		{"rules for a region that does not exist", `    "150200": # 包头
       flexible_medical_year_start_month`, `    "150299": # 包头
       flexible_medical_year_start_month`, `unknown region "150299"`},

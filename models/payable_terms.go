@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -82,9 +81,14 @@ func (b *PolicyBook) NeedsContribution(in TermsInput) bool {
 }
 
 // NeedsAssessment reports whether the 医保 agency's assessment is the
-// amount of this payable.
+// amount of this payable: flexible medical where the region's figures
+// for the year are not verified.
 func (b *PolicyBook) NeedsAssessment(in TermsInput) bool {
-	return in.Scheme == SchemeFlexibleMedical && b.Rules(in.Region).FlexibleMedicalAmount == MedicalAmountAssessed
+	if in.Scheme != SchemeFlexibleMedical {
+		return false
+	}
+	py, err := b.Year(in.Region, in.Year)
+	return err == nil && !py.FlexibleMedical.Verified
 }
 
 // Terms derives what a person may pay. Amounts come from PayOptions
@@ -120,25 +124,20 @@ func (b *PolicyBook) Terms(in TermsInput) (Terms, error) {
 // provisionalFigures reports whether a scheme's figures in a year are
 // carried over rather than published. A provisional year may hold some
 // published figures (2026: resident medical is published, the pension
-// base is not), so the scheme's own source decides, by the file's
-// "[暂定]" tag; the year's flag alone would tell a 低保 payer her
-// published amount is provisional.
+// base is not), so the scheme's own source tag decides; the year's flag
+// alone would tell a 低保 payer her published amount is provisional.
 func provisionalFigures(py PolicyYear, scheme Scheme) bool {
-	if !py.Provisional {
-		return false
-	}
-	source := py.Source
 	switch scheme {
 	case SchemeFlexiblePension:
-		source = py.FlexiblePension.Source
+		return py.FlexiblePension.Source.Tag == SourceProvisional
 	case SchemeFlexibleMedical:
-		source = py.FlexibleMedical.Source
+		return py.FlexibleMedical.Source.Tag == SourceProvisional
 	case SchemeResidentMedical:
-		source = py.ResidentMedical.Source
+		return py.ResidentMedical.Source.Tag == SourceProvisional
 	case SchemeResidentPension:
-		source = py.ResidentPension.Source
+		return py.ResidentPension.Source.Tag == SourceProvisional
 	}
-	return strings.Contains(source, "[暂定]")
+	return false
 }
 
 func (b *PolicyBook) monthlyTerms(in TermsInput, t *Terms) {
@@ -183,12 +182,13 @@ func (b *PolicyBook) monthlyTerms(in TermsInput, t *Terms) {
 			To:   time.Date(in.Year+1, time.Month(rules.FlexibleMedicalYearStartMonth), 0, 0, 0, 0, 0, Beijing).Format(time.DateOnly),
 		}
 	}
-	t.AmountBasis = rules.FlexibleMedicalAmount
-	if rules.FlexibleMedicalAmount == MedicalAmountPublished {
+	if py.FlexibleMedical.Verified {
+		t.AmountBasis = MedicalAmountPublished
 		t.Options = PayOptions(py, in.Scheme, in.MedicalOption)
 		t.YearlyExtraFen = py.FlexibleMedical.LargeAmountYearFen
 		return
 	}
+	t.AmountBasis = MedicalAmountAssessed
 	if !in.AssessmentKnown {
 		t.Blocked = ErrUnavailable.WithReason("暂时无法取得医保经办机构核定的缴费金额，请稍后再试")
 		t.Options = []PayOption{}

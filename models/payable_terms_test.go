@@ -9,12 +9,16 @@ import (
 )
 
 // termsBook is a two-region book for 2025–2027 in which 包头 (150200) has
-// a July medical policy year, 呼和浩特 publishes its medical figures, and
-// both have assisted groups in 2026.
+// a July medical policy year, 呼和浩特's medical figures are verified
+// (published), and both have assisted groups in 2026.
 func termsBook(t *testing.T, femaleAge int) *PolicyBook {
 	t.Helper()
 	ys := testYears(2025, 2027)
+	official := PolicySource{SourceRef: SourceRef{Tag: SourceOfficial, Title: "test notice", URL: "http://example.gov.cn/n"}, Note: "test"}
 	for i := range ys {
+		if ys[i].Region == "150100" {
+			ys[i].FlexibleMedical.Source, ys[i].FlexibleMedical.Verified = official, true
+		}
 		if ys[i].Year == 2026 {
 			ys[i].ResidentMedical.AssistedGroups = []AssistedGroup{
 				{Code: "destitute_orphan", Label: "特困人员、孤儿（全额资助）", AmountFen: 0},
@@ -29,11 +33,11 @@ func termsBook(t *testing.T, femaleAge int) *PolicyBook {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rule := func(amount string, start int) RegionRules {
+	rule := func(start int) RegionRules {
 		return RegionRules{FemaleFlexibleRetirementAge: femaleAge, FemaleFlexibleRetirementAgeSource: "test",
-			FlexibleMedicalAmount: amount, FlexibleMedicalYearStartMonth: start, FlexibleMedicalSource: "test"}
+			FlexibleMedicalYearStartMonth: start, FlexibleMedicalYearStartSource: testSource}
 	}
-	if b, err = b.WithRegionRules(map[string]RegionRules{"150100": rule(MedicalAmountPublished, 1), "150200": rule(MedicalAmountAssessed, 7)}); err != nil {
+	if b, err = b.WithRegionRules(map[string]RegionRules{"150100": rule(1), "150200": rule(7)}); err != nil {
 		t.Fatal(err)
 	}
 	if b, err = b.WithAssistedStatuses(map[string][]AssistanceStatus{"destitute_orphan": {StatusDestitute, StatusOrphan},
@@ -326,8 +330,12 @@ func TestAProvisionalYearSaysSo(t *testing.T) {
 	if w := terms.Window; w != (Window{"2027-01-01", "2027-12-31"}) {
 		t.Fatalf("window %v, want the 2027 window moved by two years", w)
 	}
-	if !strings.HasPrefix(terms.Policy.FlexiblePension.Source, "[暂定] 2029年度标准未公布，沿用2027年度") {
-		t.Fatalf("source %q", terms.Policy.FlexiblePension.Source)
+	if src := terms.Policy.FlexiblePension.Source; src.Tag != SourceProvisional || src.Title != "暂定：2029年度标准未公布，沿用2027年度" ||
+		len(src.Also) == 0 || src.Also[0] != testSource.SourceRef || terms.Policy.FlexiblePension.Verified {
+		t.Fatalf("source %+v", src)
+	}
+	if err := validateSource(terms.Policy.FlexiblePension.Source, false); err != nil {
+		t.Fatalf("a carried-over source is not well formed: %v", err)
 	}
 	if first, last := b.Years(); first != 2025 || last != 2029 {
 		t.Fatalf("years %d–%d", first, last)
@@ -339,14 +347,13 @@ func TestAProvisionalYearSaysSo(t *testing.T) {
 
 func TestRegionRulesAreChecked(t *testing.T) {
 	b := termsBook(t, 55)
-	good := RegionRules{FemaleFlexibleRetirementAge: 55, FemaleFlexibleRetirementAgeSource: "s", FlexibleMedicalAmount: MedicalAmountAssessed,
-		FlexibleMedicalYearStartMonth: 1, FlexibleMedicalSource: "s"}
+	good := RegionRules{FemaleFlexibleRetirementAge: 55, FemaleFlexibleRetirementAgeSource: "s",
+		FlexibleMedicalYearStartMonth: 1, FlexibleMedicalYearStartSource: testSource}
 	bad := map[string]func(*RegionRules){
 		"female age 60":     func(r *RegionRules) { r.FemaleFlexibleRetirementAge = 60 },
 		"no age source":     func(r *RegionRules) { r.FemaleFlexibleRetirementAgeSource = "" },
-		"unknown basis":     func(r *RegionRules) { r.FlexibleMedicalAmount = "guessed" },
 		"month 13":          func(r *RegionRules) { r.FlexibleMedicalYearStartMonth = 13 },
-		"no medical source": func(r *RegionRules) { r.FlexibleMedicalSource = "" },
+		"no medical source": func(r *RegionRules) { r.FlexibleMedicalYearStartSource = PolicySource{} },
 	}
 	for name, mutate := range bad {
 		r := good

@@ -2,7 +2,9 @@ package models
 
 // The fee policy is data (catalog/policy.yaml), not code: rates, base
 // limits, fixed amounts, grades, subsidies and collection windows per year
-// and 盟市, each with its source. These types hold one region's figures for
+// and 盟市, each block with its source (PolicySource) and a Verified flag:
+// true only when the figures that decide what a person pays rest on an
+// official page that was read, false for everything else. These types hold one region's figures for
 // one year; the rules that turn them into amounts are in policy_rules.go.
 
 // Window is a collection window (征缴期), inclusive, as Beijing dates
@@ -15,28 +17,30 @@ type Window struct {
 // FlexiblePensionPolicy: base chosen within 60%–300% of the prior-year
 // average wage, 20% of it due each month (12% pooled, 8% personal account).
 type FlexiblePensionPolicy struct {
-	AverageWageFen Fen     `json:"average_wage_fen" yaml:"average_wage_fen"`
-	BaseMinFen     Fen     `json:"base_min_fen" yaml:"base_min_fen"`
-	BaseMaxFen     Fen     `json:"base_max_fen" yaml:"base_max_fen"`
-	RateBP         int64   `json:"rate_bp" yaml:"rate_bp"`
-	PooledBP       int64   `json:"pooled_bp" yaml:"pooled_bp"`
-	PersonalBP     int64   `json:"personal_bp" yaml:"personal_bp"`
-	GradesPercent  []int64 `json:"grades_percent" yaml:"grades_percent"`
-	Window         Window  `json:"window" yaml:"window"`
-	Source         string  `json:"source" yaml:"source"`
+	AverageWageFen Fen          `json:"average_wage_fen" yaml:"average_wage_fen"`
+	BaseMinFen     Fen          `json:"base_min_fen" yaml:"base_min_fen"`
+	BaseMaxFen     Fen          `json:"base_max_fen" yaml:"base_max_fen"`
+	RateBP         int64        `json:"rate_bp" yaml:"rate_bp"`
+	PooledBP       int64        `json:"pooled_bp" yaml:"pooled_bp"`
+	PersonalBP     int64        `json:"personal_bp" yaml:"personal_bp"`
+	GradesPercent  []int64      `json:"grades_percent" yaml:"grades_percent"`
+	Window         Window       `json:"window" yaml:"window"`
+	Source         PolicySource `json:"source" yaml:"source"`
+	Verified       bool         `json:"verified" yaml:"verified"`
 }
 
 // FlexibleMedicalPolicy: the agency assesses (核定) a monthly amount from a
 // base and the rate of the chosen option, plus long-term care and a yearly
 // large-amount (大额) fee.
 type FlexibleMedicalPolicy struct {
-	BaseFen            Fen    `json:"base_fen" yaml:"base_fen"`
-	CombinedBP         int64  `json:"combined_bp" yaml:"combined_bp"`
-	PoolingOnlyBP      int64  `json:"pooling_only_bp" yaml:"pooling_only_bp"`
-	LongTermCareBP     int64  `json:"long_term_care_bp" yaml:"long_term_care_bp"`
-	LargeAmountYearFen Fen    `json:"large_amount_year_fen" yaml:"large_amount_year_fen"`
-	Window             Window `json:"window" yaml:"window"`
-	Source             string `json:"source" yaml:"source"`
+	BaseFen            Fen          `json:"base_fen" yaml:"base_fen"`
+	CombinedBP         int64        `json:"combined_bp" yaml:"combined_bp"`
+	PoolingOnlyBP      int64        `json:"pooling_only_bp" yaml:"pooling_only_bp"`
+	LongTermCareBP     int64        `json:"long_term_care_bp" yaml:"long_term_care_bp"`
+	LargeAmountYearFen Fen          `json:"large_amount_year_fen" yaml:"large_amount_year_fen"`
+	Window             Window       `json:"window" yaml:"window"`
+	Source             PolicySource `json:"source" yaml:"source"`
+	Verified           bool         `json:"verified" yaml:"verified"`
 }
 
 // AssistedGroup is a reduced resident medical amount for a group the
@@ -55,7 +59,8 @@ type ResidentMedicalPolicy struct {
 	SubsidyFen     Fen             `json:"subsidy_fen" yaml:"subsidy_fen"`
 	AssistedGroups []AssistedGroup `json:"assisted_groups" yaml:"assisted_groups"`
 	Window         Window          `json:"window" yaml:"window"`
-	Source         string          `json:"source" yaml:"source"`
+	Source         PolicySource    `json:"source" yaml:"source"`
+	Verified       bool            `json:"verified" yaml:"verified"`
 }
 
 // PensionGrade is a 城乡居民养老 yearly grade (档次) and its government subsidy.
@@ -64,11 +69,14 @@ type PensionGrade struct {
 	SubsidyFen Fen `json:"subsidy_fen" yaml:"subsidy_fen"`
 }
 
-// ResidentPensionPolicy: a yearly grade chosen by the person.
+// ResidentPensionPolicy: a yearly grade chosen by the person. An
+// unverified year may list no grades, when its source gives only the range
+// and not the grades themselves: nothing is offered rather than a guess.
 type ResidentPensionPolicy struct {
-	Grades []PensionGrade `json:"grades" yaml:"grades"`
-	Window Window         `json:"window" yaml:"window"`
-	Source string         `json:"source" yaml:"source"`
+	Grades   []PensionGrade `json:"grades" yaml:"grades"`
+	Window   Window         `json:"window" yaml:"window"`
+	Source   PolicySource   `json:"source" yaml:"source"`
+	Verified bool           `json:"verified" yaml:"verified"`
 }
 
 // PolicyYear is one 盟市's fee standards for one year. Provisional marks a

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// testSource is a well-formed source for fixtures whose figures are not
+// from policy.yaml.
+var testSource = PolicySource{SourceRef: SourceRef{Tag: SourceUnverified, Title: "test"}, Note: "test fixture"}
+
 // pensionYear builds a PolicyYear with the published flexible-pension
 // figures of one year (domain.md §1.1) and the figures of the other schemes
 // used below.
@@ -16,16 +20,16 @@ func pensionYear(year int, avgYuan, minYuan, maxYuan int64) PolicyYear {
 			AverageWageFen: YuanToFen(avgYuan), BaseMinFen: YuanToFen(minYuan), BaseMaxFen: YuanToFen(maxYuan),
 			RateBP: 2000, PooledBP: 1200, PersonalBP: 800,
 			GradesPercent: []int64{60, 70, 80, 90, 100, 150, 200, 300},
-			Window:        Window{From: "2025-01-01", To: "2025-12-31"}, Source: "test",
+			Window:        Window{From: "2025-01-01", To: "2025-12-31"}, Source: testSource,
 		},
 		FlexibleMedical: FlexibleMedicalPolicy{
 			BaseFen: 654320, CombinedBP: 760, PoolingOnlyBP: 460, LongTermCareBP: 40, LargeAmountYearFen: 10000,
-			Window: Window{From: "2025-01-01", To: "2025-12-31"}, Source: "test",
+			Window: Window{From: "2025-01-01", To: "2025-12-31"}, Source: testSource,
 		},
-		ResidentMedical: ResidentMedicalPolicy{AmountFen: 40000, SubsidyFen: 70000, Window: Window{From: "2025-09-01", To: "2025-12-31"}, Source: "test"},
+		ResidentMedical: ResidentMedicalPolicy{AmountFen: 40000, SubsidyFen: 70000, Window: Window{From: "2025-09-01", To: "2025-12-31"}, Source: testSource},
 		ResidentPension: ResidentPensionPolicy{
 			Grades: []PensionGrade{{20000, 4000}, {30000, 5000}, {100000, 7000}, {150000, 10000}, {500000, 14000}},
-			Window: Window{From: "2025-01-01", To: "2025-12-31"}, Source: "test",
+			Window: Window{From: "2025-01-01", To: "2025-12-31"}, Source: testSource,
 		},
 	}
 }

@@ -109,8 +109,9 @@ func validatePolicyYear(y PolicyYear) error {
 		return fmt.Errorf("flexible_pension: pooled_bp %d + personal_bp %d must equal rate_bp %d", fp.PooledBP, fp.PersonalBP, fp.RateBP)
 	case len(fp.GradesPercent) == 0:
 		return errors.New("flexible_pension: grades_percent is empty")
-	case fp.Source == "":
-		return errors.New("flexible_pension: source is empty")
+	}
+	if err := validateSource(fp.Source, fp.Verified); err != nil {
+		return fmt.Errorf("flexible_pension: %w", err)
 	}
 	for i, g := range fp.GradesPercent {
 		if g <= 0 || (i > 0 && g <= fp.GradesPercent[i-1]) {
@@ -131,8 +132,9 @@ func validatePolicyYear(y PolicyYear) error {
 		return fmt.Errorf("flexible_medical: long_term_care_bp %d not in 0..10000", fm.LongTermCareBP)
 	case fm.LargeAmountYearFen < 0:
 		return errors.New("flexible_medical: large_amount_year_fen is negative")
-	case fm.Source == "":
-		return errors.New("flexible_medical: source is empty")
+	}
+	if err := validateSource(fm.Source, fm.Verified); err != nil {
+		return fmt.Errorf("flexible_medical: %w", err)
 	}
 	if err := validateWindow(fm.Window); err != nil {
 		return fmt.Errorf("flexible_medical: %w", err)
@@ -144,8 +146,9 @@ func validatePolicyYear(y PolicyYear) error {
 		return errors.New("resident_medical: amount_fen must be positive")
 	case rm.SubsidyFen < 0:
 		return errors.New("resident_medical: subsidy_fen is negative")
-	case rm.Source == "":
-		return errors.New("resident_medical: source is empty")
+	}
+	if err := validateSource(rm.Source, rm.Verified); err != nil {
+		return fmt.Errorf("resident_medical: %w", err)
 	}
 	groups := make(map[string]bool, len(rm.AssistedGroups))
 	for _, g := range rm.AssistedGroups {
@@ -162,11 +165,11 @@ func validatePolicyYear(y PolicyYear) error {
 	}
 
 	rp := y.ResidentPension
-	if len(rp.Grades) == 0 {
-		return errors.New("resident_pension: no grades")
+	if len(rp.Grades) == 0 && rp.Verified {
+		return errors.New("resident_pension: no grades (only an unverified year may withhold them)")
 	}
-	if rp.Source == "" {
-		return errors.New("resident_pension: source is empty")
+	if err := validateSource(rp.Source, rp.Verified); err != nil {
+		return fmt.Errorf("resident_pension: %w", err)
 	}
 	for i, g := range rp.Grades {
 		if g.AmountFen <= 0 || g.SubsidyFen < 0 || (i > 0 && g.AmountFen <= rp.Grades[i-1].AmountFen) {
@@ -179,6 +182,16 @@ func validatePolicyYear(y PolicyYear) error {
 	}
 	if err := validateWindow(rp.Window); err != nil {
 		return fmt.Errorf("resident_pension: %w", err)
+	}
+	// A year is provisional exactly when some of its figures are carried
+	// over, so the flag a client sees and the sources agree.
+	carried := slices.ContainsFunc([]string{fp.Source.Tag, fm.Source.Tag, rm.Source.Tag, rp.Source.Tag},
+		func(tag string) bool { return tag == SourceProvisional })
+	switch {
+	case carried && !y.Provisional:
+		return errors.New("a block is sourced PROVISIONAL but the year is not provisional")
+	case !carried && y.Provisional:
+		return errors.New("the year is provisional but no block is sourced PROVISIONAL")
 	}
 	return nil
 }
@@ -208,6 +221,10 @@ func clonePolicyYear(y PolicyYear) PolicyYear {
 	y.FlexiblePension.GradesPercent = cloneList(y.FlexiblePension.GradesPercent)
 	y.ResidentMedical.AssistedGroups = cloneList(y.ResidentMedical.AssistedGroups)
 	y.ResidentPension.Grades = cloneList(y.ResidentPension.Grades)
+	y.FlexiblePension.Source = cloneSource(y.FlexiblePension.Source)
+	y.FlexibleMedical.Source = cloneSource(y.FlexibleMedical.Source)
+	y.ResidentMedical.Source = cloneSource(y.ResidentMedical.Source)
+	y.ResidentPension.Source = cloneSource(y.ResidentPension.Source)
 	return y
 }
 

@@ -73,20 +73,28 @@ func TestPolicyBookYearErrors(t *testing.T) {
 
 func TestThePolicyBookCannotBeChangedThroughWhatItReturnsOrWasGiven(t *testing.T) {
 	years := testYears(2025, 2025)
+	for i := range years {
+		years[i].ResidentMedical.Source.Also = []SourceRef{{Tag: SourceGeneral, Title: "national notice"}}
+	}
 	regions := []Region{testRegions[0], testRegions[1]}
 	b, err := NewPolicyBook("v", 55, regions, years)
 	if err != nil {
 		t.Fatal(err)
 	}
 	years[0].FlexiblePension.GradesPercent[0] = 1
+	years[0].ResidentMedical.Source.Also[0].Title = "changed"
 	regions[0].Name = "changed"
 	p, _ := b.Year("150100", 2025)
 	p.ResidentPension.Grades[0].AmountFen = 1
+	p.ResidentMedical.Source.Also[0].Title = "changed"
 	b.Regions()[0].Name = "changed"
 
 	again, _ := b.Year("150100", 2025)
 	if again.FlexiblePension.GradesPercent[0] != 60 || again.ResidentPension.Grades[0].AmountFen != 20000 {
 		t.Fatalf("figures changed: %+v", again)
+	}
+	if again.ResidentMedical.Source.Also[0].Title != "national notice" {
+		t.Fatalf("source changed: %+v", again.ResidentMedical.Source)
 	}
 	if b.Regions()[0].Name != "呼和浩特市" {
 		t.Fatalf("region list changed: %+v", b.Regions())
@@ -120,7 +128,33 @@ func TestNewPolicyBookRejectsInconsistentPolicy(t *testing.T) {
 			ys[0].FlexiblePension.GradesPercent = []int64{60, 80, 70}
 			return ys
 		}, want: "ascending"},
-		{name: "a figure without a source", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexibleMedical.Source = ""; return ys }, want: "flexible_medical: source is empty"},
+		{name: "a figure without a source", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexibleMedical.Source = PolicySource{}; return ys }, want: "flexible_medical: source is empty"},
+		{name: "a source without a reliability tag", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexiblePension.Source.Tag = "OFFICIAL"; return ys }, want: `flexible_pension: source tag "OFFICIAL"`},
+		{name: "a third-party source without an address", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].ResidentMedical.Source = PolicySource{SourceRef: SourceRef{Tag: SourceThirdParty, Title: "a page"}, Note: "400 元"}
+			return ys
+		}, want: "tagged 3P but has no url"},
+		{name: "a source that does not say what it supports", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].ResidentPension.Source.Note = ""; return ys }, want: "has no note"},
+		{name: "verified figures from a third-party page", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].FlexibleMedical.Source = PolicySource{SourceRef: SourceRef{Tag: SourceThirdParty, Title: "a page", URL: "https://example.com/p"}, Note: "7.6%"}
+			ys[0].FlexibleMedical.Verified = true
+			return ys
+		}, want: "verified figures need an official (OFF) source"},
+		{name: "a further reference without a title", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].FlexiblePension.Source.Also = []SourceRef{{Tag: SourceGeneral}}
+			return ys
+		}, want: "also: source has no title"},
+		{name: "a carried-over figure in a published year", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].FlexiblePension.Source.Tag = SourceProvisional
+			return ys
+		}, want: "year is not provisional"},
+		{name: "a provisional year that names no carried-over figure", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].Provisional = true; return ys }, want: "no block is sourced PROVISIONAL"},
+		{name: "a verified resident pension year without grades", mutate: func(ys []PolicyYear) []PolicyYear {
+			ys[0].ResidentPension.Grades = nil
+			ys[0].ResidentPension.Verified = true
+			ys[0].ResidentPension.Source = PolicySource{SourceRef: SourceRef{Tag: SourceOfficial, Title: "notice", URL: "https://example.gov.cn/n"}, Note: "grades"}
+			return ys
+		}, want: "resident_pension: no grades"},
 		{name: "a zero medical rate", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].FlexibleMedical.PoolingOnlyBP = 0; return ys }, want: "pooling_only_bp 0"},
 		{name: "a zero resident medical amount", mutate: func(ys []PolicyYear) []PolicyYear { ys[0].ResidentMedical.AmountFen = 0; return ys }, want: "amount_fen must be positive"},
 		{name: "an assisted group paying more than everyone else", mutate: func(ys []PolicyYear) []PolicyYear {

@@ -10,26 +10,21 @@ import (
 
 // RegionRules are the rules of one 盟市 that are policy rather than fee
 // figures and that the fee rules need: which original retirement age its
-// female flexible workers have, whether its flexible medical amount is a
-// published figure or the agency's assessment (核定), and in which month
-// its flexible medical policy year starts. Each carries its source, like
-// every figure in the policy file.
+// female flexible workers have, and in which month its flexible medical
+// policy year starts. Each carries its source, like every figure in the
+// policy file. (Whether a flexible medical amount is a published figure
+// or the agency's assessment follows the figures' own verified flag.)
 type RegionRules struct {
 	FemaleFlexibleRetirementAge       int    `json:"female_flexible_retirement_age" yaml:"female_flexible_retirement_age"`
 	FemaleFlexibleRetirementAgeSource string `json:"female_flexible_retirement_age_source" yaml:"female_flexible_retirement_age_source"`
-	// FlexibleMedicalAmount is MedicalAmountPublished when the region's
-	// figures are verified against its own notice, else
-	// MedicalAmountAssessed: the amount is what the agency assessed for
-	// the person, and the policy figures only explain it.
-	FlexibleMedicalAmount string `json:"flexible_medical_amount" yaml:"flexible_medical_amount"`
 	// FlexibleMedicalYearStartMonth is 1 for a calendar policy year, or the
 	// month (e.g. 7) in which the region adjusts its medical base each
 	// year; that policy year takes the figures of the year it starts in.
-	FlexibleMedicalYearStartMonth int    `json:"flexible_medical_year_start_month" yaml:"flexible_medical_year_start_month"`
-	FlexibleMedicalSource         string `json:"flexible_medical_source" yaml:"flexible_medical_source"`
+	FlexibleMedicalYearStartMonth  int          `json:"flexible_medical_year_start_month" yaml:"flexible_medical_year_start_month"`
+	FlexibleMedicalYearStartSource PolicySource `json:"flexible_medical_year_start_source" yaml:"flexible_medical_year_start_source"`
 }
 
-// How a flexible medical amount is known.
+// How a flexible medical amount is known (Payable.amount_basis).
 const (
 	MedicalAmountPublished = "published" // computed from the region's verified figures
 	MedicalAmountAssessed  = "assessed"  // the agency's assessment (核定) for the person
@@ -41,28 +36,24 @@ func validateRegionRules(r RegionRules) error {
 		return fmt.Errorf("female_flexible_retirement_age must be 50 or 55, got %d", r.FemaleFlexibleRetirementAge)
 	case r.FemaleFlexibleRetirementAgeSource == "":
 		return errors.New("female_flexible_retirement_age_source is empty")
-	case r.FlexibleMedicalAmount != MedicalAmountPublished && r.FlexibleMedicalAmount != MedicalAmountAssessed:
-		return fmt.Errorf("flexible_medical_amount must be %q or %q, got %q", MedicalAmountPublished, MedicalAmountAssessed, r.FlexibleMedicalAmount)
 	case r.FlexibleMedicalYearStartMonth < 1 || r.FlexibleMedicalYearStartMonth > 12:
 		return fmt.Errorf("flexible_medical_year_start_month %d not in 1..12", r.FlexibleMedicalYearStartMonth)
-	case r.FlexibleMedicalSource == "":
-		return errors.New("flexible_medical_source is empty")
+	}
+	if err := validateSource(r.FlexibleMedicalYearStartSource, false); err != nil {
+		return fmt.Errorf("flexible_medical_year_start_source: %w", err)
 	}
 	return nil
 }
 
 // defaultRegionRules are the rules of a region the policy file does not
-// describe: the book's female age, and the agency's assessment for
-// flexible medical, because no figure of ours is then verified and a
-// computed amount could charge the person something the agency did not
-// assess.
+// describe: the book's female age and a calendar medical year.
 func (b *PolicyBook) defaultRegionRules() RegionRules {
 	return RegionRules{
 		FemaleFlexibleRetirementAge:       b.femaleAge,
 		FemaleFlexibleRetirementAgeSource: "默认值（政策文件未单列本盟市）",
-		FlexibleMedicalAmount:             MedicalAmountAssessed,
 		FlexibleMedicalYearStartMonth:     1,
-		FlexibleMedicalSource:             "默认值：以医保经办机构核定为准",
+		FlexibleMedicalYearStartSource: PolicySource{SourceRef: SourceRef{Tag: SourceUnverified, Title: "默认按自然年度"},
+			Note: "政策文件未单列本盟市的医保年度"},
 	}
 }
 
@@ -144,21 +135,29 @@ func (b *PolicyBook) CarriedForwardTo(year int) *PolicyBook {
 			n := clonePolicyYear(from)
 			shift := y - b.last
 			n.Year, n.Provisional = y, true
-			note := fmt.Sprintf("[暂定] %d年度标准未公布，沿用%d年度：", y, b.last)
-			n.Source = note + from.Source
+			title := fmt.Sprintf("暂定：%d年度标准未公布，沿用%d年度", y, b.last)
+			n.Source = "[暂定] " + title + "：" + from.Source
 			n.FlexiblePension.Window = shiftWindow(from.FlexiblePension.Window, shift)
-			n.FlexiblePension.Source = note + from.FlexiblePension.Source
+			n.FlexiblePension.Source, n.FlexiblePension.Verified = carriedSource(title, from.FlexiblePension.Source), false
 			n.FlexibleMedical.Window = shiftWindow(from.FlexibleMedical.Window, shift)
-			n.FlexibleMedical.Source = note + from.FlexibleMedical.Source
+			n.FlexibleMedical.Source, n.FlexibleMedical.Verified = carriedSource(title, from.FlexibleMedical.Source), false
 			n.ResidentMedical.Window = shiftWindow(from.ResidentMedical.Window, shift)
-			n.ResidentMedical.Source = note + from.ResidentMedical.Source
+			n.ResidentMedical.Source, n.ResidentMedical.Verified = carriedSource(title, from.ResidentMedical.Source), false
 			n.ResidentPension.Window = shiftWindow(from.ResidentPension.Window, shift)
-			n.ResidentPension.Source = note + from.ResidentPension.Source
+			n.ResidentPension.Source, n.ResidentPension.Verified = carriedSource(title, from.ResidentPension.Source), false
 			c.years[code][y] = n
 		}
 	}
 	c.last = year
 	return &c
+}
+
+// carriedSource is the source of a block carried over: provisional, and
+// naming the source of the figures it copies.
+func carriedSource(title string, from PolicySource) PolicySource {
+	return PolicySource{SourceRef: SourceRef{Tag: SourceProvisional, Title: title},
+		Note: "[暂定] " + title + "，公布后调差；原注：" + from.Note,
+		Also: append([]SourceRef{from.SourceRef}, from.Also...)}
 }
 
 func shiftWindow(w Window, years int) Window {
@@ -170,4 +169,23 @@ func shiftWindow(w Window, years int) Window {
 		return t.AddDate(years, 0, 0).Format(time.DateOnly)
 	}
 	return Window{From: shift(w.From), To: shift(w.To)}
+}
+
+// WithFlexibleWindowsOpen returns a copy of the book in which the flexible
+// schemes' collection windows of year span the whole calendar year. It is
+// for tests whose clock is the wall clock and that test payment channels,
+// not collection windows: a notice's window (2025: 10-09 to 12-20) would
+// make them fail on most days of the year with no change to the code.
+func (b *PolicyBook) WithFlexibleWindowsOpen(year int) *PolicyBook {
+	whole := Window{From: fmt.Sprintf("%04d-01-01", year), To: fmt.Sprintf("%04d-12-31", year)}
+	c := *b
+	c.years = make(map[string]map[int]PolicyYear, len(b.years))
+	for code, byYear := range b.years {
+		c.years[code] = maps.Clone(byYear)
+		if y, ok := byYear[year]; ok {
+			y.FlexiblePension.Window, y.FlexibleMedical.Window = whole, whole
+			c.years[code][year] = y
+		}
+	}
+	return &c
 }

@@ -54,8 +54,8 @@ func wantReason(t *testing.T, err error, kind error, parts ...string) {
 func TestAFlexibleWorkerRetiringInJulyCannotDeclareAugustToDecember(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		// 2026-01-10 in Beijing; a man born 1966-03-20 reaches 60 years 4
-		// months on 2026-07-20.
+		// Enrolled 2026-01-10 in Beijing; a man born 1966-03-20 reaches 60
+		// years 4 months on 2026-07-20.
 		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2026, 1, 10, 2, 0, 0, 0, time.UTC)})
 		id := models.MakeIDNumber("150102", time.Date(1966, 3, 20, 0, 0, 0, 0, time.UTC), 11)
 		sess := env.LoginVerified(t, "retiring", "周德明", id)
@@ -68,7 +68,14 @@ func TestAFlexibleWorkerRetiringInJulyCannotDeclareAugustToDecember(t *testing.T
 			t.Fatalf("payables %+v, %v", items, err)
 		}
 		pb := items[0]
-		if pb.PeriodFrom != "202601" || pb.PeriodTo != "202607" || pb.RetirementPeriod != "202607" || len(pb.UnpaidPeriods) != 7 {
+		// In the 2026 collection window (from 10-09) he is past the age: the
+		// months up to it may still be paid, none after it.
+		env.Clock.Set(time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC))
+		if items, err = env.Svc.QueryPayables(ctx, sess.UserID, self); err != nil || len(items) != 1 {
+			t.Fatalf("payables %+v, %v", items, err)
+		}
+		pb = items[0]
+		if pb.PeriodFrom != "202601" || pb.PeriodTo != "202607" || pb.RetirementPeriod != "202607" || len(pb.UnpaidPeriods) != 7 || !pb.InWindow {
 			t.Fatalf("payable %s–%s retirement %s unpaid %v, want 202601–202607", pb.PeriodFrom, pb.PeriodTo, pb.RetirementPeriod, pb.UnpaidPeriods)
 		}
 		for _, tc := range []struct{ from, to string }{{"202608", "202612"}, {"202607", "202608"}, {"202601", "202612"}} {
@@ -82,9 +89,8 @@ func TestAFlexibleWorkerRetiringInJulyCannotDeclareAugustToDecember(t *testing.T
 		if d.PeriodFrom != "202601" || d.PeriodTo != "202607" || d.AmountFen != 7*98140 {
 			t.Fatalf("declaration %s–%s %d fen, want 202601–202607 at 7×981.40", d.PeriodFrom, d.PeriodTo, d.AmountFen)
 		}
-		// After the birthday the age test refuses new flexible enrolments and
-		// says whether 延长缴费 is open (this person has no agency record).
-		env.Clock.Set(time.Date(2026, 7, 20, 1, 0, 0, 0, time.UTC))
+		// The age test refuses new flexible enrolments and says whether 延长缴费
+		// is open (this person has no agency record).
 		_, err = env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined})
 		wantReason(t, err, models.ErrNotEligible, "已达到法定退休年龄（2026年7月）", "没有您的养老保险缴费记录")
 	})
@@ -193,10 +199,10 @@ func TestFlexibleMedicalFollowsTheRegionsJulyPolicyYearAndTheAgencysAssessment(t
 	})
 }
 
-func TestAWallClockPastThePolicyFileGetsProvisionalFigures(t *testing.T) {
+func TestAClockPastThePolicyFileGetsProvisionalFigures(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2031, 3, 1, 2, 0, 0, 0, time.UTC)})
+		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2031, 11, 1, 2, 0, 0, 0, time.UTC)})
 		me := servicetest.Person(t, "张三明")
 		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
 		self := service.PersonRef{Self: true}
@@ -262,6 +268,28 @@ func TestAFullyAssistedPersonIsNeitherChargedNorReminded(t *testing.T) {
 		}
 		if len(reminders) != 1 || reminders[0].PayableID != sunItems[0].PayableID {
 			t.Fatalf("reminders %+v, want one for 孙小梅's payable %s (the fully assisted person owes nothing)", reminders, sunItems[0].PayableID)
+		}
+	})
+}
+
+func TestAWallClockTestCanDeclareFlexibleMonthsOnAnyDay(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		// 2030-03-01 is outside any flexible pension window a notice sets;
+		// a wall-clock test on that day still declares.
+		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2030, 3, 1, 2, 0, 0, 0, time.UTC), WallClock: true})
+		me := servicetest.Person(t, "张三明")
+		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
+		self := service.PersonRef{Self: true}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+			t.Fatal(err)
+		}
+		items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
+		if err != nil || len(items) != 1 || !items[0].InWindow || !items[0].Provisional {
+			t.Fatalf("payables %+v, %v", items, err)
+		}
+		if _, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: items[0].PayableID, OptionCode: "grade_60", PeriodTo: items[0].PeriodFrom}); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

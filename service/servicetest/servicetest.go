@@ -60,6 +60,10 @@ type Config struct {
 	// their defaults, an empty slice to deliver nothing by themselves.
 	Wechat, Alipay bool
 	NotifyRetry    []time.Duration
+	// WallClock says Start is the wall clock: the flexible schemes'
+	// collection windows of its year are then the whole year, so a test of
+	// the channels passes on any date (models.PolicyBook.WithFlexibleWindowsOpen).
+	WallClock bool
 	// Mutate may change deps and options (add channels, shorten delays).
 	Mutate func(*service.Deps, *service.Options)
 }
@@ -94,7 +98,11 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	// A clock on the wall clock may be past the years the policy file
 	// covers; such a run gets the last year carried forward, provisional,
 	// so no test depends on the calendar.
-	policy := cat.Policy.CarriedForwardTo(cfg.Start.In(models.Beijing).Year() + 1)
+	year := cfg.Start.In(models.Beijing).Year()
+	policy := cat.Policy.CarriedForwardTo(year + 1)
+	if cfg.WallClock {
+		policy = policy.WithFlexibleWindowsOpen(year)
+	}
 	agency := sandbox.NewAgency(policy, sandbox.DemoPeople())
 	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: policy, Clock: clock, Log: log,
 		Identity: sandbox.NewRegistry(sandbox.DemoPeople()), Treasury: st, Agency: st,
