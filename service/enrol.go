@@ -181,19 +181,24 @@ func (s *Service) checkFlexibleAge(ctx context.Context, p person, scheme models.
 
 // extension decides 延长缴费 for a person from the agency's record.
 func (s *Service) extension(ctx context.Context, p person, region string) models.Extension {
-	retirement := s.Policy.FlexibleRetirementMonth(region, p.Parsed)
-	var rec models.ContributionRecord
-	known := false
-	if s.Contributions != nil {
-		r, err := s.Contributions.PensionContribution(ctx, p.IDNumber)
-		switch {
-		case err == nil:
-			rec, known = r, true
-		case errors.Is(err, models.ErrNotFound):
-			known = true
-		default:
-			s.Log.WarnContext(ctx, "contribution record unavailable", "err", err)
-		}
+	rec, known := s.contribution(ctx, p)
+	return models.ExtensionFor(s.Policy.FlexibleRetirementMonth(region, p.Parsed), rec, known)
+}
+
+// contribution asks the 社保 agency for a person's contribution record.
+// No record is a known record of no contributions; no answer (or no
+// connector) is unknown, and the rules then offer no extension and say so.
+func (s *Service) contribution(ctx context.Context, p person) (models.ContributionRecord, bool) {
+	if s.Contributions == nil {
+		return models.ContributionRecord{}, false
 	}
-	return models.ExtensionFor(retirement, rec, known)
+	rec, err := s.Contributions.PensionContribution(ctx, p.IDNumber)
+	switch {
+	case err == nil:
+		return rec, true
+	case errors.Is(err, models.ErrNotFound):
+		return models.ContributionRecord{}, true
+	}
+	s.Log.WarnContext(ctx, "contribution record unavailable", "err", err)
+	return models.ContributionRecord{}, false
 }

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -199,16 +198,8 @@ func (s *Service) payable(ctx context.Context, e store.EnrolmentRow, year int, p
 // unknown, and the terms then say so rather than guess: no extension
 // months, no assessed amount, no resident medical amount.
 func (s *Service) gatherFacts(ctx context.Context, p person, in *models.TermsInput) {
-	if s.Policy.NeedsContribution(*in) && s.Contributions != nil {
-		rec, err := s.Contributions.PensionContribution(ctx, p.IDNumber)
-		switch {
-		case err == nil:
-			in.Contribution, in.ContributionKnown = rec, true
-		case errors.Is(err, models.ErrNotFound):
-			in.ContributionKnown = true // no record: no contributions yet
-		default:
-			s.Log.WarnContext(ctx, "contribution record unavailable", "err", err)
-		}
+	if s.Policy.NeedsContribution(*in) {
+		in.Contribution, in.ContributionKnown = s.contribution(ctx, p)
 	}
 	if s.Policy.NeedsAssessment(*in) && s.MedicalAssessor != nil {
 		a, err := s.MedicalAssessor.AssessFlexibleMedical(ctx, models.MedicalAssessmentRequest{IDNumber: p.IDNumber,
