@@ -266,6 +266,56 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 	expect(post("/api/v1/notify/wechatpay", "", map[string]string{}), 404, "NOT_FOUND")
 	expect(post("/api/v1/notify/alipay", "", "a=b", "Content-Type", "application/x-www-form-urlencoded"), 404, "NOT_FOUND")
 
+	// The anomaly queue: the notification of an order we never issued is
+	// the tax window's to resolve, and /metrics counts it while open.
+	hall := hallTokens(t, env, cl)
+	openGauge := func(kind string) string {
+		t.Helper()
+		r := get("/metrics", "")
+		for _, line := range strings.Split(string(r.Body), "\n") {
+			if strings.HasPrefix(line, `lianban_anomalies_open{kind="`+kind+`"} `) {
+				return strings.TrimPrefix(line, `lianban_anomalies_open{kind="`+kind+`"} `)
+			}
+		}
+		return ""
+	}
+	if v := openGauge("unknown_order"); v != "1" {
+		t.Errorf("lianban_anomalies_open{kind=unknown_order} = %q, want 1", v)
+	}
+	var queue struct {
+		Items []struct {
+			AnomalyID string `json:"anomaly_id"`
+		} `json:"items"`
+	}
+	r = get("/api/v1/staff/anomalies?kind=unknown_order", hall["tax1"])
+	expect(r, 200, "")
+	r.Decode(t, &queue)
+	if len(queue.Items) != 1 {
+		t.Fatalf("the tax window's unknown_order queue: %s", r.Body)
+	}
+	anomaly := "/api/v1/staff/anomalies/" + queue.Items[0].AnomalyID
+	expect(get("/api/v1/staff/anomalies?page_size=1&status=all", hall["auditor1"]), 200, "")
+	expect(get("/api/v1/staff/anomalies?status=maybe", hall["tax1"]), 400, "INVALID_ARGUMENT")
+	expect(get("/api/v1/staff/anomalies?page_token=bad", hall["tax1"]), 400, "INVALID_ARGUMENT")
+	expect(get("/api/v1/staff/anomalies", hall["admin1"]), 403, "FORBIDDEN")
+	expect(get("/api/v1/staff/anomalies", tok), 401, "UNAUTHENTICATED")
+	r = get(anomaly, hall["tax1"])
+	expect(r, 200, "")
+	t.Logf("anomaly: %s", r.Body)
+	expect(get(anomaly, hall["auditor1"]), 200, "")
+	expect(get(anomaly, hall["si1"]), 403, "FORBIDDEN")
+	expect(get("/api/v1/staff/anomalies/an_nope", hall["tax1"]), 404, "NOT_FOUND")
+	fix := map[string]string{"resolution": "refunded", "reason": "已在商户平台原路退还付款人"}
+	expect(post(anomaly+"/resolve", hall["auditor1"], fix), 403, "FORBIDDEN")
+	expect(post(anomaly+"/resolve", hall["tax1"], map[string]string{"resolution": "fixed", "reason": "已处理"}), 400, "INVALID_ARGUMENT")
+	expect(post(anomaly+"/resolve", hall["tax1"], map[string]any{"resolution": 1}), 400, "INVALID_ARGUMENT")
+	expect(post("/api/v1/staff/anomalies/an_nope/resolve", hall["tax1"], fix), 404, "NOT_FOUND")
+	expect(post(anomaly+"/resolve", hall["tax1"], fix), 200, "")
+	expect(post(anomaly+"/resolve", hall["tax1"], fix), 409, "ANOMALY_RESOLVED")
+	if v := openGauge("unknown_order"); v != "0" {
+		t.Errorf("after resolving, lianban_anomalies_open{kind=unknown_order} = %q, want 0", v)
+	}
+
 	expect(cl.Send("DELETE", "/api/v1/sessions/current", tok2, nil), 204, "")
 	expect(get("/api/v1/me", tok2), 401, "UNAUTHENTICATED")
 

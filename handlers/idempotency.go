@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -52,6 +53,12 @@ func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, 
 		c.Data(replay.Status, "application/json; charset=utf-8", replay.Body)
 		return
 	}
+	// From here on the client cannot cancel: a client that hangs up (a
+	// phone losing signal) must not stop the operation half-way nor keep
+	// its outcome from being stored, or the key stayed in progress and
+	// every retry with it was refused. The retry gets the stored answer.
+	ctx = context.WithoutCancel(ctx)
+	c.Request = c.Request.WithContext(ctx)
 	status, v, runErr := run()
 	if runErr != nil {
 		st, eb := errorResponse(runErr, requestID(c))

@@ -125,6 +125,7 @@ func New(cfg Config) *Server {
 
 	s.certificateRoutes(v1, auth)
 	s.refundRoutes(v1, auth)
+	s.anomalyRoutes(v1)
 
 	s.engine = r
 	return s

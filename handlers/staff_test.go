@@ -145,6 +145,23 @@ func TestEveryStaffEndpointAnswersOnlyTheRoleOfItsStep(t *testing.T) {
 	} {
 		run(s)
 	}
+	// The anomaly queue: the tax window owns a payment's anomaly, the
+	// scheme's reviewer a refund's, the auditor reads both; only the owner
+	// resolves.
+	payA, refundA := seedAnomalies(t, env, o.orderNo, r1.RefundNo)
+	resolve := map[string]string{"resolution": "no_discrepancy", "reason": "已与渠道核实无差错"}
+	readers := []string{"tax1", "si1", "mi1", "auditor1"}
+	for _, s := range []step{
+		{"GET", "/api/v1/staff/anomalies", nil, readers, 200},
+		{"GET", "/api/v1/staff/anomalies?status=all&kind=missing_in_bill", nil, readers, 200},
+		{"GET", "/api/v1/staff/anomalies/" + payA, nil, []string{"tax1", "auditor1"}, 200},
+		{"GET", "/api/v1/staff/anomalies/" + refundA, nil, []string{"si1", "auditor1"}, 200},
+		{"POST", "/api/v1/staff/anomalies/" + payA + "/resolve", resolve, []string{"tax1"}, 200},
+		{"POST", "/api/v1/staff/anomalies/" + refundA + "/resolve", resolve, []string{"si1"}, 200},
+		{"POST", "/api/v1/staff/anomalies/" + refundA + "/resolve", resolve, []string{"si1"}, 409},
+	} {
+		run(s)
+	}
 	// The application was paid back once.
 	var got struct {
 		Status      string `json:"status"`

@@ -59,14 +59,18 @@ const (
 	PermAuditRead     Permission = "audit.read"     // list and export the audit log
 	PermRefundRead    Permission = "refund.read"    // see applications (intake: all; reviewers: their department's)
 	PermSessionManage Permission = "session.manage" // log out, see oneself
+	// PermAnomalyRead and PermAnomalyResolve: the anomaly queue, each role
+	// its own anomalies (see AnomalyOwner), the auditor every one, read-only.
+	PermAnomalyRead    Permission = "anomaly.read"
+	PermAnomalyResolve Permission = "anomaly.resolve"
 )
 
 var rolePerms = map[StaffRole][]Permission{
-	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage},
-	RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage},
-	RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage},
+	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
+	RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
+	RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 	RoleAdmin:      {PermStaffManage, PermSessionManage},
-	RoleAuditor:    {PermAuditRead, PermSessionManage},
+	RoleAuditor:    {PermAuditRead, PermSessionManage, PermAnomalyRead},
 }
 
 // May reports whether r has permission p.
@@ -89,6 +93,18 @@ func (r StaffRole) Reviews(dept string) bool {
 // the tax window all of them, a reviewer its own department's.
 func (r StaffRole) SeesRefundsOf(dept string) bool {
 	return r == RoleTaxWindow || r.Reviews(dept)
+}
+
+// SeesAnomaly reports whether r may read an anomaly owned by owner: its
+// owner, and the auditor (every one).
+func (r StaffRole) SeesAnomaly(owner StaffRole) bool {
+	return r.May(PermAnomalyRead) && (r == owner || r == RoleAuditor)
+}
+
+// ResolvesAnomaly reports whether r may close an anomaly owned by owner:
+// only its owner.
+func (r StaffRole) ResolvesAnomaly(owner StaffRole) bool {
+	return r.May(PermAnomalyResolve) && r == owner
 }
 
 // Label is the role as the hall names it.

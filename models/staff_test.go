@@ -7,13 +7,14 @@ import (
 
 // TestEachRoleActsOnlyInItsStep is the permission table of DESIGN.md §6.
 func TestEachRoleActsOnlyInItsStep(t *testing.T) {
-	perms := []Permission{PermRefundIntake, PermRefundReview, PermRefundRead, PermStaffManage, PermAuditRead, PermSessionManage}
+	perms := []Permission{PermRefundIntake, PermRefundReview, PermRefundRead, PermStaffManage, PermAuditRead, PermSessionManage,
+		PermAnomalyRead, PermAnomalyResolve}
 	want := map[StaffRole][]Permission{
-		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage},
-		RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage},
-		RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage},
+		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
+		RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
+		RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 		RoleAdmin:      {PermStaffManage, PermSessionManage},
-		RoleAuditor:    {PermAuditRead, PermSessionManage},
+		RoleAuditor:    {PermAuditRead, PermSessionManage, PermAnomalyRead},
 	}
 	for _, r := range StaffRoles {
 		has := map[Permission]bool{}
@@ -40,6 +41,22 @@ func TestEachRoleActsOnlyInItsStep(t *testing.T) {
 			}
 		}
 	}
+	// Anomalies: the tax window owns those of payments, a refund's belong
+	// to the reviewer of its scheme; the auditor reads all, resolves none.
+	owners := map[string]StaffRole{"": RoleTaxWindow, DeptTax: RoleTaxWindow, DeptSocialInsurance: RoleSIReviewer, DeptMedicalInsurance: RoleMIReviewer}
+	for dept, owner := range owners {
+		if AnomalyOwner(dept) != owner {
+			t.Errorf("the anomaly of a %q refund belongs to %s, want %s", dept, AnomalyOwner(dept), owner)
+		}
+		for _, r := range StaffRoles {
+			if r.SeesAnomaly(owner) != (r == owner || r == RoleAuditor) {
+				t.Errorf("%s sees an anomaly of %s: %v", r, owner, r.SeesAnomaly(owner))
+			}
+			if r.ResolvesAnomaly(owner) != (r == owner) {
+				t.Errorf("%s resolves an anomaly of %s: %v", r, owner, r.ResolvesAnomaly(owner))
+			}
+		}
+	}
 	if SchemeFlexiblePension.Department() != DeptSocialInsurance || SchemeResidentMedical.Department() != DeptMedicalInsurance {
 		t.Fatal("schemes route to the wrong agency")
 	}
@@ -55,5 +72,22 @@ func TestUsernamesAreNormalised(t *testing.T) {
 		if _, err := NormalizeUsername(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+func TestAnAnomalyIsClosedWithAListedResolutionAndAReason(t *testing.T) {
+	if reason, err := CheckAnomalyResolution(ResolvedRefunded, "  已原路退款，凭证号 123  "); err != nil || reason != "已原路退款，凭证号 123" {
+		t.Fatalf("%q %v", reason, err)
+	}
+	for _, bad := range []struct {
+		r      AnomalyResolution
+		reason string
+	}{{"fixed", "已处理完毕"}, {"", "已处理完毕"}, {ResolvedBooked, " 好 "}, {ResolvedOther, string(make([]rune, 501))}} {
+		if _, err := CheckAnomalyResolution(bad.r, bad.reason); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q %q: %v", bad.r, bad.reason, err)
+		}
+	}
+	if !ValidAnomalyKind("unknown_order") || ValidAnomalyKind("x'; drop") || ValidAnomalyKind("") {
+		t.Fatal("kind validation")
 	}
 }

@@ -2,12 +2,14 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
 )
 
 // Reconciliation run statuses.
@@ -30,35 +32,97 @@ type ReconcileResult struct {
 // and Alipay: after 10:00 Beijing time).
 const billReadyHour = 10
 
-// reconcileYesterday runs the T+1 reconciliation of yesterday's bills once
-// they are published. Each (channel, day) runs once; a failed download is
-// tried again on the next pass.
+// Reconciliation runs hold a lease, so that a run left running by a crash
+// (or by a finish that never reached the database) does not block its day
+// for good: once the lease ends another run takes the day over. The lease
+// is renewed while the bill is worked through, so only a dead or stuck run
+// loses it. A failed run is tried again after reconcileRetryAfter, not on
+// every worker pass (a channel that is down would be asked every second).
+const (
+	reconcileLease      = 30 * time.Minute
+	reconcileRetryAfter = 15 * time.Minute
+	reconcileRenewEvery = 200 // bill lines between lease renewals
+	// reconcileLookbackDays is how many published bill days the worker
+	// keeps looking at: every one of them without a finished run is
+	// reconciled. Two weeks outlast the longest public holiday (春节,
+	// 国庆: 7–9 days) with a week to spare, and the channels keep their
+	// bills for three months (WeChat) or more.
+	reconcileLookbackDays = 14
+)
+
+// reconcileYesterday runs the T+1 reconciliation of every published bill
+// day in the lookback window that has no finished run: yesterday once its
+// bill is out (10:00), and any earlier day whose run failed, died or never
+// happened (the service was down that day). A failed run is tried again
+// after reconcileRetryAfter; a running one is left to its holder until its
+// lease ends.
 func (s *Service) reconcileYesterday(ctx context.Context) error {
-	now := s.now().In(models.Beijing)
-	if now.Hour() < billReadyHour {
-		return nil
+	now := s.now()
+	bj := now.In(models.Beijing)
+	latest := time.Date(bj.Year(), bj.Month(), bj.Day(), 0, 0, 0, 0, models.Beijing).AddDate(0, 0, -1)
+	if bj.Hour() < billReadyHour {
+		latest = latest.AddDate(0, 0, -1) // yesterday's bill is not out yet
 	}
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, models.Beijing).AddDate(0, 0, -1)
+	first := latest.AddDate(0, 0, -(reconcileLookbackDays - 1))
 	names := make([]string, 0, len(s.Payments))
 	for name := range s.Payments {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var errs []error
 	for _, name := range names {
 		if _, ok := s.Payments[name].(models.BillSource); !ok {
 			continue
 		}
-		if _, err := s.Reconcile(ctx, name, day); err != nil {
-			s.Log.WarnContext(ctx, "reconciliation failed; will retry", "channel", name, "day", day.Format("2006-01-02"), "err", err)
+		var runs []store.ReconciliationRow
+		if err := s.db(ctx).Where("channel = ? AND bill_date >= ? AND bill_date <= ?", name, first.Format(time.DateOnly), latest.Format(time.DateOnly)).
+			Find(&runs).Error; err != nil {
+			return internal("reconciliation runs", err)
+		}
+		wait := map[string]bool{}
+		for _, r := range runs {
+			wait[r.BillDate] = !reconcileDue(r, now)
+		}
+		for day := first; !day.After(latest); day = day.AddDate(0, 0, 1) {
+			if wait[day.Format(time.DateOnly)] {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if _, err := s.Reconcile(ctx, name, day); err != nil {
+				s.Log.WarnContext(ctx, "reconciliation failed; will retry", "channel", name, "day", day.Format(time.DateOnly), "err", err)
+				errs = append(errs, fmt.Errorf("%s %s: %w", name, day.Format(time.DateOnly), err))
+			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// reconcileDue reports whether the worker should (re)run a day's existing
+// run now: a failed one whose retry time came, a running one whose lease
+// ended. Rows from before leases (lease_until NULL) count as expired once
+// a lease's time passed since they started.
+func reconcileDue(r store.ReconciliationRow, now time.Time) bool {
+	switch r.Status {
+	case ReconDone:
+		return false
+	case ReconFailed:
+		return r.LeaseUntil == nil || !r.LeaseUntil.After(now)
+	}
+	if r.LeaseUntil == nil {
+		return r.StartedAt.Add(reconcileLease).Before(now)
+	}
+	return r.LeaseUntil.Before(now)
 }
 
 // Reconcile compares a channel's bill for a Beijing day with our orders.
 // Every channel transaction we had not settled is settled now (the lost
 // notification case) and every difference is recorded as an anomaly with
-// its resolution. A day already reconciled is not run again.
+// its resolution. A day already reconciled is not run again, nor is one
+// another run holds a live lease on; a failed run, or a running one whose
+// lease ended, is taken over. An error recording the run's end is returned
+// like any other: the run is then not done.
 func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) (ReconcileResult, error) {
 	src, ok := s.Payments[channel].(models.BillSource)
 	if !ok {
@@ -72,16 +136,23 @@ func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) 
 	day = time.Date(bj.Year(), bj.Month(), bj.Day(), 0, 0, 0, 0, models.Beijing)
 	date := day.Format("2006-01-02")
 	res := ReconcileResult{Channel: channel, BillDate: date}
-	run := store.ReconciliationRow{Channel: channel, BillDate: date, Status: ReconRunning, StartedAt: s.now()}
+	now := s.now()
+	runID := newID("rr")
+	lease := now.Add(reconcileLease)
+	run := store.ReconciliationRow{Channel: channel, BillDate: date, Status: ReconRunning, StartedAt: now, RunID: runID, LeaseUntil: &lease}
 	inserted, err := insertIfAbsent(s.db(ctx), &run)
 	if err != nil {
 		return res, internal("reconciliation run", err)
 	}
 	if !inserted {
-		// Take over only a failed run; a running or finished one is
-		// someone else's or done.
-		upd := s.db(ctx).Model(&store.ReconciliationRow{}).Where("channel = ? AND bill_date = ? AND status = ?", channel, date, ReconFailed).
-			Updates(map[string]any{"status": ReconRunning, "started_at": s.now()})
+		// Take over a failed run, or a running one whose lease ended (its
+		// worker died, or its finish was lost); a finished one, or one
+		// whose holder is alive, is left alone.
+		upd := s.db(ctx).Model(&store.ReconciliationRow{}).
+			Where("channel = ? AND bill_date = ? AND (status = ? OR (status = ? AND (lease_until < ? OR (lease_until IS NULL AND started_at < ?))))",
+				channel, date, ReconFailed, ReconRunning, now, now.Add(-reconcileLease)).
+			Updates(map[string]any{"status": ReconRunning, "started_at": now, "run_id": runID, "lease_until": lease,
+				"finished_at": nil, "detail": ""})
 		if upd.Error != nil {
 			return res, internal("reconciliation run", upd.Error)
 		}
@@ -89,28 +160,68 @@ func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) 
 			return res, nil
 		}
 	}
-	finish := func(status, detail string) {
+	// Every write to the run is conditional on still holding it: a run
+	// whose lease was taken over stops, and its results are not recorded.
+	// They are written even when ctx ended (shutdown), so the run is
+	// failed, to be retried, rather than left running.
+	held := func(q *gorm.DB) *gorm.DB {
+		return q.Model(&store.ReconciliationRow{}).Where("channel = ? AND bill_date = ? AND run_id = ? AND status = ?", channel, date, runID, ReconRunning)
+	}
+	lost := fmt.Errorf("reconciliation %s %s: run %s lost its lease to another run", channel, date, runID)
+	finish := func(status, detail string) error {
 		now := s.now()
-		s.db(ctx).Model(&store.ReconciliationRow{}).Where("channel = ? AND bill_date = ?", channel, date).
-			Updates(map[string]any{"status": status, "bill_lines": res.BillLines, "matched": res.Matched,
-				"mismatches": res.Mismatches, "detail": detail, "finished_at": now})
+		fields := map[string]any{"status": status, "bill_lines": res.BillLines, "matched": res.Matched,
+			"mismatches": res.Mismatches, "detail": detail, "finished_at": now, "lease_until": nil}
+		if status == ReconFailed {
+			fields["lease_until"] = now.Add(reconcileRetryAfter)
+		}
+		upd := held(s.db(context.WithoutCancel(ctx))).Updates(fields)
+		if upd.Error != nil {
+			return internal("finish reconciliation", upd.Error)
+		}
+		if upd.RowsAffected != 1 {
+			return lost
+		}
+		return nil
+	}
+	fail := func(detail string, err error) (ReconcileResult, error) {
+		if ferr := finish(ReconFailed, detail); ferr != nil {
+			return res, errors.Join(err, ferr)
+		}
+		return res, err
+	}
+	// renew extends the lease and records the progress (which also makes
+	// the update change the row, so every dialect counts it).
+	renew := func() error {
+		upd := held(s.db(ctx)).Updates(map[string]any{"lease_until": s.now().Add(reconcileLease), "bill_lines": res.BillLines,
+			"matched": res.Matched, "mismatches": res.Mismatches})
+		if upd.Error != nil {
+			return internal("renew reconciliation lease", upd.Error)
+		}
+		if upd.RowsAffected != 1 {
+			return lost
+		}
+		return nil
 	}
 	lines, err := src.DownloadBill(ctx, day)
 	if err != nil {
-		finish(ReconFailed, "账单下载失败")
-		return res, err
+		return fail("账单下载失败", err)
 	}
 	seen := map[string]bool{}
 	for _, l := range lines {
 		if l.State != models.TradePaid || l.RefundAmount > 0 {
 			continue // refund lines are reconciled by the refund workflow
 		}
+		if res.BillLines > 0 && res.BillLines%reconcileRenewEvery == 0 {
+			if err := renew(); err != nil {
+				return res, err
+			}
+		}
 		res.BillLines++
 		seen[l.OrderNo] = true
 		ok, err := s.reconcileLine(ctx, channel, l)
 		if err != nil {
-			finish(ReconFailed, "处理账单明细失败")
-			return res, err
+			return fail("处理账单明细失败", err)
 		}
 		if ok {
 			res.Matched++
@@ -123,8 +234,7 @@ func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) 
 	var ours []store.OrderRow
 	if err := s.db(ctx).Where("channel = ? AND paid_at >= ? AND paid_at < ?", channel, from.UTC(), from.AddDate(0, 0, 1).UTC()).
 		Find(&ours).Error; err != nil {
-		finish(ReconFailed, "读取订单失败")
-		return res, internal("reconcile orders", err)
+		return fail("读取订单失败", internal("reconcile orders", err))
 	}
 	for _, o := range ours {
 		if !seen[o.OrderNo] {
@@ -133,7 +243,9 @@ func (s *Service) Reconcile(ctx context.Context, channel string, day time.Time) 
 				fmt.Sprintf("本系统记为已支付（%d 分），但 %s 渠道账单无此交易；请人工核实渠道交易状态", o.AmountFen, date))
 		}
 	}
-	finish(ReconDone, "")
+	if err := finish(ReconDone, ""); err != nil {
+		return res, err
+	}
 	s.Log.InfoContext(ctx, "reconciled", "channel", channel, "day", date, "lines", res.BillLines, "matched", res.Matched, "mismatches", res.Mismatches)
 	return res, nil
 }

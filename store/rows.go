@@ -213,6 +213,8 @@ type AnomalyRow struct {
 	ResolvedBy   string // staff id, or "system" when the system closed it itself
 	CreatedAt    time.Time
 	ResolvedAt   *time.Time
+	// ResolveReason is why staff closed it, in their words.
+	ResolveReason string
 }
 
 // TableName implements gorm's Tabler.
@@ -243,6 +245,10 @@ type ReconciliationRow struct {
 	Detail     string
 	StartedAt  time.Time
 	FinishedAt *time.Time
+	// RunID is the run holding the lease; LeaseUntil is when a running
+	// run may be taken over, or when a failed one is tried again.
+	RunID      string
+	LeaseUntil *time.Time
 }
 
 // TableName implements gorm's Tabler.

@@ -76,6 +76,11 @@ func operationIDs() map[string]string {
 		"POST /api/v1/staff/accounts/{staff_id}/reset":   "resetStaffAccount",
 		"GET /api/v1/staff/audit":                        "listAuditLog",
 		"GET /api/v1/staff/audit/export":                 "exportAuditLog",
+
+		// The anomaly queue.
+		"GET /api/v1/staff/anomalies":                       "listAnomalies",
+		"GET /api/v1/staff/anomalies/{anomaly_id}":          "getAnomaly",
+		"POST /api/v1/staff/anomalies/{anomaly_id}/resolve": "resolveAnomaly",
 	}
 }
 
