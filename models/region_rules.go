@@ -76,11 +76,14 @@ func (b *PolicyBook) WithRegionRules(rules map[string]RegionRules) (*PolicyBook,
 
 // Rules returns a region's rules (the defaults for a region without its
 // own).
+// The source's list is copied (and never nil, so it renders as []).
 func (b *PolicyBook) Rules(region string) RegionRules {
-	if r, ok := b.rules[region]; ok {
-		return r
+	r, ok := b.rules[region]
+	if !ok {
+		r = b.defaultRegionRules()
 	}
-	return b.defaultRegionRules()
+	r.FlexibleMedicalYearStartSource = cloneSource(r.FlexibleMedicalYearStartSource)
+	return r
 }
 
 // WithAssistedStatuses returns a copy of the book that knows which civil
