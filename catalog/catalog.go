@@ -132,11 +132,21 @@ func validateService(s models.Service) error {
 // policyFile is policy.yaml: per year a defaults block for every region
 // and overrides that change single fields for one region.
 type policyFile struct {
-	Version                           string            `yaml:"version"`
-	FemaleFlexibleRetirementAge       int               `yaml:"female_flexible_retirement_age"`
-	FemaleFlexibleRetirementAgeSource string            `yaml:"female_flexible_retirement_age_source"`
-	Regions                           []models.Region   `yaml:"regions"`
-	Years                             []policyYearBlock `yaml:"years"`
+	Version                           string                               `yaml:"version"`
+	FemaleFlexibleRetirementAge       int                                  `yaml:"female_flexible_retirement_age"`
+	FemaleFlexibleRetirementAgeSource string                               `yaml:"female_flexible_retirement_age_source"`
+	Regions                           []models.Region                      `yaml:"regions"`
+	Years                             []policyYearBlock                    `yaml:"years"`
+	RegionRules                       regionRulesBlock                     `yaml:"region_rules"`
+	AssistedGroupStatuses             map[string][]models.AssistanceStatus `yaml:"assisted_group_statuses"`
+}
+
+// regionRulesBlock is region_rules: rules every region has (defaults) and
+// per region code the fields that differ. The female retirement age
+// defaults to the top-level female_flexible_retirement_age.
+type regionRulesBlock struct {
+	Defaults  models.RegionRules   `yaml:"defaults"`
+	Overrides map[string]yaml.Node `yaml:"overrides"`
 }
 
 type policyYearBlock struct {
@@ -199,7 +209,51 @@ func parsePolicy(src []byte) (*models.PolicyBook, error) {
 			})
 		}
 	}
-	return models.NewPolicyBook(f.Version, f.FemaleFlexibleRetirementAge, f.Regions, years)
+	book, err := models.NewPolicyBook(f.Version, f.FemaleFlexibleRetirementAge, f.Regions, years)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := f.regionRules()
+	if err != nil {
+		return nil, err
+	}
+	if book, err = book.WithRegionRules(rules); err != nil {
+		return nil, err
+	}
+	return book.WithAssistedStatuses(f.AssistedGroupStatuses)
+}
+
+// regionRules resolves region_rules for every region: defaults, the
+// top-level female age where the defaults leave it out, then the region's
+// override.
+func (f policyFile) regionRules() (map[string]models.RegionRules, error) {
+	d := f.RegionRules.Defaults
+	if d.FemaleFlexibleRetirementAge == 0 {
+		d.FemaleFlexibleRetirementAge = f.FemaleFlexibleRetirementAge
+		d.FemaleFlexibleRetirementAgeSource = f.FemaleFlexibleRetirementAgeSource
+	}
+	known := make(map[string]bool, len(f.Regions))
+	out := make(map[string]models.RegionRules, len(f.Regions))
+	for _, r := range f.Regions {
+		known[r.Code] = true
+		rules := d
+		if node, ok := f.RegionRules.Overrides[r.Code]; ok {
+			src, err := yaml.Marshal(expandAliases(&node))
+			if err != nil {
+				return nil, err
+			}
+			if err := decodeStrict(src, &rules); err != nil {
+				return nil, fmt.Errorf("region_rules %s: %w", r.Code, err)
+			}
+		}
+		out[r.Code] = rules
+	}
+	for code := range f.RegionRules.Overrides {
+		if !known[code] {
+			return nil, fmt.Errorf("region_rules: override for unknown region %q", code)
+		}
+	}
+	return out, nil
 }
 
 // schemeKeys are the scheme blocks of a defaults block or an override.

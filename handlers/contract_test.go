@@ -165,6 +165,15 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 	expect(post("/api/v1/payables/query", tok, map[string]any{"person": kid.MemberID}), 200, "")
 	expect(post("/api/v1/payables/query", tok, map[string]any{"person": map[string]string{"name": wang.Name, "id_number": wang.IDNumber}}), 422, "NOT_ENROLLED")
 	expect(post("/api/v1/payables/query", tok, "not json"), 400, "INVALID_ARGUMENT")
+	// Paying for others: 孙小梅 (低保) shows the assisted amount, 刘建华 the
+	// months of 延长缴费.
+	sun := map[string]string{"name": "孙小梅", "id_number": "150102198812082222"}
+	liu := map[string]string{"name": "刘建华", "id_number": "150102196503081016"}
+	expect(post("/api/v1/enrolments", tok, map[string]any{"person": sun, "scheme": "resident_medical", "region_code": "150200"}), 201, "")
+	expect(post("/api/v1/payables/query", tok, map[string]any{"person": sun}), 200, "")
+	expect(post("/api/v1/enrolments", tok, map[string]any{"person": liu, "scheme": "flexible_medical", "region_code": "150100", "medical_option": "combined"}), 422, "NOT_ELIGIBLE")
+	expect(post("/api/v1/enrolments", tok, map[string]any{"person": liu, "scheme": "flexible_pension", "region_code": "150100"}), 201, "")
+	expect(post("/api/v1/payables/query", tok, map[string]any{"person": liu}), 200, "")
 
 	var pension string
 	for _, p := range payables.Items {

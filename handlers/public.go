@@ -36,7 +36,11 @@ func (s *Server) listServices(c *gin.Context) {
 type policyResponse struct {
 	Version string `json:"version"`
 	models.PolicyYear
-	Regions []models.Region `json:"regions"`
+	// RegionRules are the region's rules the amounts depend on (female
+	// original retirement age, the month its medical year starts), each
+	// with its source.
+	RegionRules models.RegionRules `json:"region_rules"`
+	Regions     []models.Region    `json:"regions"`
 }
 
 func (s *Server) getPolicy(c *gin.Context) {
@@ -55,5 +59,5 @@ func (s *Server) getPolicy(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, policyResponse{Version: s.policy.Version(), PolicyYear: py, Regions: s.policy.Regions()})
+	c.JSON(http.StatusOK, policyResponse{Version: s.policy.Version(), PolicyYear: py, RegionRules: s.policy.Rules(region), Regions: s.policy.Regions()})
 }

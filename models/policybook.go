@@ -19,6 +19,8 @@ type PolicyBook struct {
 	years     map[string]map[int]PolicyYear // region code → year → figures
 	first     int
 	last      int
+	rules     map[string]RegionRules        // region code → rules; see region_rules.go
+	assisted  map[string][]AssistanceStatus // assisted group code → the statuses it covers
 }
 
 // NewPolicyBook validates and indexes the policy. Every region must have
@@ -232,8 +234,9 @@ func cloneList[T any](s []T) []T { return append(make([]T, 0, len(s)), s...) }
 // payment can be traced to the policy it was computed under.
 func (b *PolicyBook) Version() string { return b.version }
 
-// FemaleFlexibleRetirementAge is the original retirement age (50 or 55)
-// applied to female flexible workers.
+// FemaleFlexibleRetirementAge is the default original retirement age (50
+// or 55) of female flexible workers; a region may set its own, so the
+// rules use Rules(region).FemaleFlexibleRetirementAge.
 func (b *PolicyBook) FemaleFlexibleRetirementAge() int { return b.femaleAge }
 
 // Regions lists the 盟市 in the order of the policy file.

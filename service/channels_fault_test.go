@@ -127,7 +127,7 @@ func newRig(t *testing.T, db *store.DB, cfg rigConfig) *rig {
 	// The WeChat Pay SDK checks the fake's answers against the wall clock,
 	// so the service clock starts at now (and moves only when told); the
 	// channels and fakes stay on the wall clock, as in newChannelEnv.
-	r.Env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Start: time.Now().UTC().Truncate(time.Second),
+	r.Env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Start: time.Now().UTC().Truncate(time.Second), WallClock: true,
 		Mutate: func(d *service.Deps, _ *service.Options) {
 			wc := wx.ClientConfig(r.notify + "wechatpay")
 			wc.Templates = wechatfake.DefaultTemplates()

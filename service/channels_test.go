@@ -33,7 +33,7 @@ func newChannelEnv(t *testing.T, db *store.DB, retry []time.Duration) *servicete
 	// The WeChat Pay SDK checks the fake's answers against the wall clock,
 	// so these tests run the service clock from now (fixed thereafter).
 	env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Wechat: true, Alipay: true, NotifyRetry: retry,
-		Start: time.Now().UTC().Truncate(time.Second)})
+		Start: time.Now().UTC().Truncate(time.Second), WallClock: true})
 	return env
 }
 

@@ -111,7 +111,10 @@ func (s *Service) CreateDeclaration(ctx context.Context, userID string, in Decla
 	if err != nil {
 		return Declaration{}, err
 	}
-	opt, err := models.ResolveOption(pb.policy, pb.Scheme, e.MedicalOption, in.OptionCode)
+	if pb.blocked != nil {
+		return Declaration{}, pb.blocked
+	}
+	opt, err := resolveOption(pb, e.MedicalOption, in.OptionCode)
 	if err != nil {
 		return Declaration{}, err
 	}
@@ -158,8 +161,41 @@ func (s *Service) CreateDeclaration(ctx context.Context, userID string, in Decla
 	}
 }
 
+// resolveOption turns the chosen option code into amounts. The payable's
+// own options come first, because they carry what policy figures alone do
+// not (the agency's assessment, an assisted amount); only a custom pension
+// base, which no list holds, is resolved from the policy.
+func resolveOption(pb Payable, medicalOption, code string) (models.PayOption, error) {
+	for _, o := range pb.Options {
+		if o.Code == code {
+			return o, nil
+		}
+	}
+	opt, err := models.ResolveOption(pb.policy, pb.Scheme, medicalOption, code)
+	if err != nil {
+		return models.PayOption{}, err
+	}
+	if pb.Scheme != models.SchemeFlexiblePension {
+		return models.PayOption{}, models.ErrInvalid.WithReason("缴费档次不存在，请重新选择")
+	}
+	return opt, nil
+}
+
 // declaredMonths validates the requested periods against the payable.
+// Months past the last payable one (retirement age, or the end of 延长缴费)
+// are NOT_ELIGIBLE with the reason, not merely outside the period.
 func declaredMonths(pb Payable, in DeclareInput) ([]string, error) {
+	if len(pb.months) == 0 {
+		reason := pb.endReason
+		if reason == "" {
+			reason = "该年度没有可缴纳的月份"
+		}
+		return nil, models.ErrNotEligible.WithReason(reason)
+	}
+	if last := pb.months[len(pb.months)-1]; pb.Scheme.Monthly() && pb.endReason != "" &&
+		(in.PeriodFrom > last || in.PeriodTo > last) {
+		return nil, models.ErrNotEligible.WithReason(pb.endReason)
+	}
 	if !pb.Scheme.Monthly() {
 		if (in.PeriodFrom != "" && in.PeriodFrom != pb.months[0]) || (in.PeriodTo != "" && in.PeriodTo != pb.PeriodTo) {
 			return nil, models.ErrInvalid.WithReason("城乡居民保险按年度缴纳，period_from/period_to 应为 " + pb.months[0] + "/" + pb.PeriodTo)

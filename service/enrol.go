@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,7 +72,7 @@ func (s *Service) CreateEnrolment(ctx context.Context, userID string, in EnrolIn
 		return Enrolment{}, err
 	}
 	now := s.now()
-	if err := s.eligible(ctx, p, in.Scheme, now); err != nil {
+	if err := s.eligible(ctx, p, in.Scheme, region.Code, now); err != nil {
 		return Enrolment{}, err
 	}
 	row := store.EnrolmentRow{ID: newID("en"), PersonID: p.ID, Scheme: string(in.Scheme), RegionCode: region.Code,
@@ -88,10 +89,10 @@ func (s *Service) CreateEnrolment(ctx context.Context, userID string, in EnrolIn
 	return s.enrolmentView(row, p), nil
 }
 
-func (s *Service) eligible(ctx context.Context, p person, scheme models.Scheme, now time.Time) error {
+func (s *Service) eligible(ctx context.Context, p person, scheme models.Scheme, region string, now time.Time) error {
 	switch scheme {
 	case models.SchemeFlexiblePension, models.SchemeFlexibleMedical:
-		if err := models.CheckWorkingAge(p.Parsed, s.Policy.FemaleFlexibleRetirementAge(), now); err != nil {
+		if err := s.checkFlexibleAge(ctx, p, scheme, region, now); err != nil {
 			return err
 		}
 	case models.SchemeResidentPension:
@@ -169,4 +170,52 @@ func (s *Service) ListEnrolments(ctx context.Context, userID string, ref PersonR
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// checkFlexibleAge is the age test of flexible-worker enrolment, with the
+// original female age of the region enrolled in. Past the statutory age,
+// flexible pension is still open to someone the 2024 decision lets extend
+// their contributions (延长缴费); otherwise NOT_ELIGIBLE says why and
+// whether extension is open to them.
+func (s *Service) checkFlexibleAge(ctx context.Context, p person, scheme models.Scheme, region string, now time.Time) error {
+	err := models.CheckWorkingAge(p.Parsed, s.Policy.Rules(region).FemaleFlexibleRetirementAge, now)
+	if err == nil || p.Parsed.AgeAt(now) < 16 {
+		return err
+	}
+	x := s.extension(ctx, p, region)
+	if x.Open && scheme == models.SchemeFlexiblePension {
+		return nil
+	}
+	reason := "已达到法定退休年龄，不能再以灵活就业人员身份参保"
+	if e, ok := models.AsError(err); ok {
+		reason = e.Reason
+	}
+	if x.Open {
+		return models.ErrNotEligible.WithReason(reason + "。" + x.Reason + "；延长缴费仅适用于养老保险")
+	}
+	return models.ErrNotEligible.WithReason(reason + "。" + x.Reason)
+}
+
+// extension decides 延长缴费 for a person from the agency's record.
+func (s *Service) extension(ctx context.Context, p person, region string) models.Extension {
+	rec, known := s.contribution(ctx, p)
+	return models.ExtensionFor(s.Policy.FlexibleRetirementMonth(region, p.Parsed), rec, known)
+}
+
+// contribution asks the 社保 agency for a person's contribution record.
+// No record is a known record of no contributions; no answer (or no
+// connector) is unknown, and the rules then offer no extension and say so.
+func (s *Service) contribution(ctx context.Context, p person) (models.ContributionRecord, bool) {
+	if s.Contributions == nil {
+		return models.ContributionRecord{}, false
+	}
+	rec, err := s.Contributions.PensionContribution(ctx, p.IDNumber)
+	switch {
+	case err == nil:
+		return rec, true
+	case errors.Is(err, models.ErrNotFound):
+		return models.ContributionRecord{}, true
+	}
+	s.Log.WarnContext(ctx, "contribution record unavailable", "err", err)
+	return models.ContributionRecord{}, false
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +73,9 @@ func (s *Service) remindPeriodEnding(ctx context.Context) error {
 			pb, err := s.payable(ctx, e, y, p)
 			if err != nil || !pb.InWindow || len(pb.UnpaidPeriods) == 0 || pb.DueBy == "" {
 				continue
+			}
+			if pb.blocked != nil && !errors.Is(pb.blocked, models.ErrUnavailable) {
+				continue // nothing for them to pay here: fully assisted, or the agency decides
 			}
 			due, err := time.ParseInLocation("2006-01-02", pb.DueBy, models.Beijing)
 			if err != nil || due.Sub(now) > remindDays*24*time.Hour {

@@ -91,6 +91,9 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 		return Payment{}, false, models.ErrDeclarationExpired
 	}
 	if d.Status == DeclOpen {
+		if err := s.stillPayable(ctx, d); err != nil {
+			return Payment{}, false, err
+		}
 		if err := s.rateLimit(ctx, "order:"+sess.UserID, s.opt.OrderRateLimit, time.Minute); err != nil {
 			return Payment{}, false, err
 		}
@@ -151,6 +154,36 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 	}
 	p, err := s.paymentView(ctx, order)
 	return p, false, err
+}
+
+// stillPayable checks the person's age again before money is taken: the
+// months of a declaration must still be payable now (a declaration made
+// before the agency's record ended an extension, or one older than the
+// rules, must not be paid for months after retirement).
+func (s *Service) stillPayable(ctx context.Context, d store.DeclarationRow) error {
+	if !models.Scheme(d.Scheme).Monthly() {
+		return nil
+	}
+	var e store.EnrolmentRow
+	if err := s.db(ctx).Where("id = ?", d.EnrolmentID).Take(&e).Error; err != nil {
+		return internal("enrolment", err)
+	}
+	p, err := s.person(ctx, d.PersonID)
+	if err != nil {
+		return err
+	}
+	pb, err := s.payable(ctx, e, d.Year, p)
+	if err != nil {
+		return err
+	}
+	if len(pb.months) == 0 || d.PeriodTo > pb.months[len(pb.months)-1] {
+		reason := pb.endReason
+		if reason == "" {
+			reason = "所申报月份已不可缴纳，请重新申报"
+		}
+		return models.ErrNotEligible.WithReason(reason)
+	}
+	return nil
 }
 
 // switchChannel lets a payer change their mind about how to pay. The open

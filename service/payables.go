@@ -43,11 +43,29 @@ type Payable struct {
 	YearlyExtraFen   models.Fen         `json:"yearly_extra_fen,omitempty"`
 	Options          []models.PayOption `json:"options"`
 	Provisional      bool               `json:"provisional"`
+	// RetirementPeriod is the month the person reaches the statutory age
+	// when it falls within or before this flexible-worker payable; months
+	// after it are offered only under 延长缴费, through ExtendedThrough.
+	RetirementPeriod string `json:"retirement_period,omitempty"`
+	ExtendedThrough  string `json:"extended_through,omitempty"`
+	// AmountBasis (flexible_medical): published figures or the agency's
+	// assessment (核定).
+	AmountBasis string `json:"amount_basis,omitempty"`
+	// Assistance (resident_medical): the standard amount, the assistance
+	// and the amount due for an assisted group (资助参保).
+	Assistance *models.Assistance `json:"assistance,omitempty"`
+	// NotPayableReason says why nothing can be declared now.
+	NotPayableReason string `json:"not_payable_reason,omitempty"`
+	// Notices are what the payer must know about the amounts (provisional
+	// figures, assessed amounts, extension).
+	Notices []string `json:"notices,omitempty"`
 
 	enrolment store.EnrolmentRow
 	policy    models.PolicyYear
 	months    []string // every period of the payable
 	first     string   // the month that carries the yearly extra fee
+	blocked   error    // why nothing can be declared now
+	endReason string   // why months after the last stop (retirement)
 }
 
 // QueryPayables lists what a person owes: self, a family member, or an
@@ -79,6 +97,9 @@ func (s *Service) QueryPayables(ctx context.Context, userID string, ref PersonRe
 			if err != nil {
 				return nil, err
 			}
+			if len(pb.months) == 0 {
+				continue // past retirement age with nothing left to pay this year
+			}
 			if acc == AccessPayOnly && (pb.Status == PayableCredited || pb.Status == PayableBooked) {
 				// Paying needs to know it is paid, not how far the money
 				// has gone through the treasury and the agency's books.
@@ -86,6 +107,9 @@ func (s *Service) QueryPayables(ctx context.Context, userID string, ref PersonRe
 			}
 			out = append(out, pb)
 		}
+	}
+	if out == nil {
+		out = []Payable{}
 	}
 	return out, nil
 }
@@ -96,6 +120,12 @@ func (s *Service) QueryPayables(ctx context.Context, userID string, ref PersonRe
 func (s *Service) payableYears(e store.EnrolmentRow) []int {
 	now := s.now()
 	year := now.In(models.Beijing).Year()
+	if models.Scheme(e.Scheme) == models.SchemeFlexibleMedical &&
+		int(now.In(models.Beijing).Month()) < s.Policy.Rules(e.RegionCode).FlexibleMedicalYearStartMonth {
+		// A region whose medical policy year starts in July is still in
+		// last year's policy year until then.
+		return []int{year - 1}
+	}
 	if models.Scheme(e.Scheme) != models.SchemeResidentMedical {
 		return []int{year}
 	}
@@ -124,57 +154,46 @@ func parsePayableID(id string) (string, int, bool) {
 
 func period(year int, m time.Month) string { return fmt.Sprintf("%04d%02d", year, int(m)) }
 
-// payable derives one payable and its status from claims and records.
+// payable derives one payable and its status from claims and records:
+// the months, window and amounts come from models.Terms, with the facts
+// the agencies and civil affairs give for this person.
 func (s *Service) payable(ctx context.Context, e store.EnrolmentRow, year int, p person) (Payable, error) {
 	scheme := models.Scheme(e.Scheme)
-	py, err := s.Policy.Year(e.RegionCode, year)
+	in := models.TermsInput{Scheme: scheme, Region: e.RegionCode, Year: year, Person: p.Parsed,
+		RegisteredAt: e.RegisteredAt, MedicalOption: e.MedicalOption}
+	s.gatherFacts(ctx, p, &in)
+	t, err := s.Policy.Terms(in)
 	if err != nil {
 		return Payable{}, err
 	}
+	py := t.Policy
 	pb := Payable{PayableID: payableID(e.ID, year), PersonNameMasked: models.MaskName(p.Name), Scheme: scheme,
 		SchemeName: scheme.Name(), Year: year, RegionCode: e.RegionCode, Provisional: py.Provisional,
-		enrolment: e, policy: py}
-	var window models.Window
+		RetirementPeriod: t.RetirementPeriod, ExtendedThrough: t.ExtendedThrough, AmountBasis: t.AmountBasis,
+		Assistance: t.Assistance, Notices: t.Notices, YearlyExtraFen: t.YearlyExtraFen,
+		enrolment: e, policy: py, months: t.Months, blocked: t.Blocked, endReason: t.EndReason}
+	pb.PeriodUnit = "year"
 	if scheme.Monthly() {
 		pb.PeriodUnit = "month"
-		start := time.January
-		reg := e.RegisteredAt.In(models.Beijing)
-		if reg.Year() == year {
-			start = reg.Month()
-		} else if reg.Year() > year {
-			start = time.December + 1
-		}
-		for m := start; m <= time.December; m++ {
-			pb.months = append(pb.months, period(year, m))
-		}
-		if scheme == models.SchemeFlexiblePension {
-			window = py.FlexiblePension.Window
-		} else {
-			window = py.FlexibleMedical.Window
-			pb.YearlyExtraFen = py.FlexibleMedical.LargeAmountYearFen
-		}
-	} else {
-		pb.PeriodUnit = "year"
-		pb.months = []string{period(year, time.January)}
-		if scheme == models.SchemeResidentMedical {
-			window = py.ResidentMedical.Window
-		} else {
-			window = py.ResidentPension.Window
-		}
+	}
+	if be, ok := models.AsError(t.Blocked); ok {
+		pb.NotPayableReason = be.Reason
 	}
 	if len(pb.months) > 0 {
 		pb.first = pb.months[0]
-		pb.PeriodFrom, pb.PeriodTo = pb.months[0], pb.months[len(pb.months)-1]
-		if !scheme.Monthly() {
-			pb.PeriodTo = period(year, time.December)
-		}
+		pb.PeriodFrom, pb.PeriodTo = pb.months[0], t.PeriodTo
 	}
-	pb.DueBy, pb.WindowFrom = window.To, window.From
-	pb.InWindow = window.Contains(s.now())
-	pb.Options = models.PayOptions(py, scheme, e.MedicalOption)
+	pb.DueBy, pb.WindowFrom = t.Window.To, t.Window.From
+	pb.InWindow = t.Window.Contains(s.now())
+	pb.Options = t.Options
 	if len(pb.Options) == 1 {
 		a := pb.Options[0].AmountFen
 		pb.AmountFen = &a
+	}
+	if len(pb.months) == 0 {
+		// Nothing is payable (past retirement age): no claims to look at.
+		pb.Status, pb.UnpaidPeriods = PayableOpen, []string{}
+		return pb, nil
 	}
 	status, unpaid, err := s.payableStatus(ctx, e.PersonID, scheme, pb.months)
 	if err != nil {
@@ -185,6 +204,33 @@ func (s *Service) payable(ctx context.Context, e store.EnrolmentRow, year int, p
 		pb.PeriodFrom = unpaid[0]
 	}
 	return pb, nil
+}
+
+// gatherFacts asks the outside systems what the terms of a payable need.
+// A system that is not connected or does not answer leaves its fact
+// unknown, and the terms then say so rather than guess: no extension
+// months, no assessed amount, no resident medical amount.
+func (s *Service) gatherFacts(ctx context.Context, p person, in *models.TermsInput) {
+	if s.Policy.NeedsContribution(*in) {
+		in.Contribution, in.ContributionKnown = s.contribution(ctx, p)
+	}
+	if s.Policy.NeedsAssessment(*in) && s.MedicalAssessor != nil {
+		a, err := s.MedicalAssessor.AssessFlexibleMedical(ctx, models.MedicalAssessmentRequest{IDNumber: p.IDNumber,
+			Region: in.Region, Year: in.Year, Option: in.MedicalOption})
+		if err == nil {
+			in.Assessment, in.AssessmentKnown = a, true
+		} else {
+			s.Log.WarnContext(ctx, "medical assessment unavailable", "err", err)
+		}
+	}
+	if in.Scheme == models.SchemeResidentMedical && s.CivilAffairs != nil {
+		st, err := s.CivilAffairs.AssistanceStatuses(ctx, p.IDNumber, s.now())
+		if err == nil {
+			in.Statuses, in.StatusesKnown = st, true
+		} else {
+			s.Log.WarnContext(ctx, "assistance statuses unavailable", "err", err)
+		}
+	}
 }
 
 // payableStatus: open while a month is neither declared nor paid; then the

@@ -59,8 +59,15 @@ type Deps struct {
 	Identity models.IdentityVerifier
 	Treasury models.Treasury
 	Agency   models.AgencyBooking
-	Logins   map[string]models.LoginChannel
-	Payments map[string]models.PaymentChannel
+	// Contributions, MedicalAssessor and CivilAffairs give the facts the fee
+	// rules need: contribution years (延长缴费), the 医保 agency's assessed
+	// flexible medical amounts, and assistance statuses (资助参保). When one
+	// is missing the payables say the fact is unknown; they never guess.
+	Contributions   models.ContributionRecords
+	MedicalAssessor models.MedicalAssessor
+	CivilAffairs    models.CivilAffairs
+	Logins          map[string]models.LoginChannel
+	Payments        map[string]models.PaymentChannel
 	// Cashiers pay orders as the payer would at a channel's cashier, for
 	// channels running against their in-process fakes (sandbox mode).
 	Cashiers map[string]Cashier

@@ -22,6 +22,11 @@ type DemoPerson struct {
 	// Guardians names the fixed people registered in the same household
 	// (户籍) as this person's guardians.
 	Guardians []string
+	// Contribution is the 社保 agency's record of pension contributions,
+	// for people near or past retirement age (延长缴费).
+	Contribution *models.ContributionRecord
+	// Assistance are the civil affairs statuses the person holds (资助参保).
+	Assistance []models.AssistanceStatus
 }
 
 // DemoPeople returns the sandbox registry's fixed people. ID numbers are
@@ -36,6 +41,12 @@ func DemoPeople() []DemoPerson {
 		{Name: "王建国", IDNumber: models.MakeIDNumber("150203", d(1958, 1, 20), 311), Note: "已达退休年龄"},
 		{Name: "赵海峰", IDNumber: models.MakeIDNumber("150402", d(1985, 11, 2), 517), Note: "已通过单位参保",
 			UnitInsured: map[string]string{"pension": "赤峰市某建材有限公司", "medical": "赤峰市某建材有限公司"}},
+		// 刘建华 reaches 60 years 1 month in April 2025 with 11 years of
+		// contributions on the agency's record: eligible for 延长缴费.
+		{Name: "刘建华", IDNumber: models.MakeIDNumber("150102", d(1965, 3, 8), 101), Note: "2025年达到退休年龄，缴费11年，可延长缴费",
+			Contribution: &models.ContributionRecord{Months: 11 * 12, AsOf: "202504"}},
+		{Name: "孙小梅", IDNumber: models.MakeIDNumber("150102", d(1988, 12, 8), 222), Note: "低保对象，城乡居民医保资助参保",
+			Assistance: []models.AssistanceStatus{models.StatusMinimumLiving}},
 	}
 }
 

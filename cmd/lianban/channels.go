@@ -53,6 +53,8 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 		}
 	}
 	d.Identity = sandbox.NewRegistry(sandbox.DemoPeople())
+	agency := sandbox.NewAgency(d.Policy, sandbox.DemoPeople())
+	d.Contributions, d.MedicalAssessor, d.CivilAffairs = agency, agency, agency
 	st := sandbox.Settlement{CreditDelay: cfg.CreditDelay, BookDelay: cfg.BookDelay, Clock: d.Clock}
 	d.Treasury, d.Agency = st, st
 	return nil

@@ -167,6 +167,12 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log.Warn("person registry, treasury (TIPS) or agency booking not connected",
 			"identity", deps.Identity != nil, "treasury", deps.Treasury != nil, "agency", deps.Agency != nil)
 	}
+	if deps.Contributions == nil || deps.MedicalAssessor == nil || deps.CivilAffairs == nil {
+		// Without them payables say the fact is unknown: no 延长缴费 months,
+		// no assessed flexible medical amount, no resident medical amount.
+		log.Warn("contribution records, medical assessment or civil affairs not connected",
+			"contributions", deps.Contributions != nil, "medical_assessor", deps.MedicalAssessor != nil, "civil_affairs", deps.CivilAffairs != nil)
+	}
 	if err := wireStaff(ctx, cfg, app); err != nil {
 		return nil, err
 	}
