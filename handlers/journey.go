@@ -87,6 +87,9 @@ func (s *Server) getPayment(c *gin.Context) {
 // pageOf reads page_size (1–100, default 20) and page_token.
 func pageOf(c *gin.Context) (service.Page, error) {
 	p := service.Page{Size: 20, After: c.Query("page_token")}
+	if p.After != "" && !validPageToken(p.After) {
+		return p, errPageToken
+	}
 	if v := c.Query("page_size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {

@@ -117,9 +117,8 @@ func (s *Server) recoverer() gin.HandlerFunc {
 // authenticated requires a live bearer session.
 func (s *Server) authenticated() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		token, ok := bearerToken(c.GetHeader("Authorization"))
+		if !ok {
 			s.fail(c, models.ErrUnauthenticated)
 			return
 		}
@@ -133,6 +132,22 @@ func (s *Server) authenticated() gin.HandlerFunc {
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
+}
+
+// bearerToken reads an "Authorization: Bearer <token>" header. The scheme
+// is case-insensitive and may be followed by more than one space (RFC 7235
+// §2.1); the token itself is one token68, so anything with white space in
+// it is no token.
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
 }
 
 func session(c *gin.Context) service.Session {

@@ -1,0 +1,82 @@
+package handlers_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/lianban/lianban/service/servicetest"
+)
+
+// TestBodiesAreExactlyOneBoundedJSONObject: text after the JSON body is
+// refused both by the plain decoder and by the Idempotency-Key path, and
+// a body over the limit is 413 with the API's error body.
+func TestBodiesAreExactlyOneBoundedJSONObject(t *testing.T) {
+	_, cl, _ := newHTTPEnv(t)
+	me := servicetest.Person(t, "张三明")
+	tok := loginAs(t, cl, "strict", me.Name, me.IDNumber)
+	enrol := `{"scheme":"flexible_pension","region_code":"150100"}`
+	for _, body := range []string{enrol + "x", enrol + " {}", enrol + enrol, enrol + "]", "null", "[]", `"self"`, ""} {
+		r := cl.Send("POST", "/api/v1/enrolments", tok, body)
+		if r.Status != http.StatusBadRequest || r.ErrorCode() != "INVALID_ARGUMENT" {
+			t.Errorf("enrolment body %q: %d %s", body, r.Status, r.Body)
+		}
+		r = cl.Send("POST", "/api/v1/declarations", tok, `{"payable_id":"x","option_code":"y"}`+strings.TrimPrefix(body, enrol), "Idempotency-Key", "k-"+body)
+		if body != "" && (r.Status != http.StatusBadRequest || r.ErrorCode() != "INVALID_ARGUMENT") {
+			t.Errorf("declaration with %q after it: %d %s", strings.TrimPrefix(body, enrol), r.Status, r.Body)
+		}
+	}
+	// White space after the object is no trailing data.
+	if r := cl.Send("POST", "/api/v1/enrolments", tok, enrol+" \r\n\t"); r.Status != http.StatusCreated {
+		t.Errorf("trailing white space refused: %d %s", r.Status, r.Body)
+	}
+	big := `{"scheme":"flexible_pension","region_code":"150100","pad":"` + strings.Repeat("a", 64<<10) + `"}`
+	for _, path := range []string{"/api/v1/enrolments", "/api/v1/declarations", "/api/v1/payables/query"} {
+		r := cl.Send("POST", path, tok, big)
+		if r.Status != http.StatusRequestEntityTooLarge || r.ErrorCode() != "BODY_TOO_LARGE" {
+			t.Errorf("%s with a %d-byte body: %d %s", path, len(big), r.Status, r.Body)
+		}
+	}
+	// Just under the limit is decoded as usual.
+	fits := `{"pad":"` + strings.Repeat("a", 64<<10-len(`{"pad":""}`)) + `"}`
+	if r := cl.Send("POST", "/api/v1/payables/query", tok, fits); r.Status != http.StatusOK {
+		t.Errorf("a body of exactly 64 KiB: %d %.200s", r.Status, r.Body)
+	}
+}
+
+// TestAMalformedPageTokenIsRefused: a page_token no list could have issued
+// is 400, not an empty page or a database error.
+func TestAMalformedPageTokenIsRefused(t *testing.T) {
+	_, cl, _ := newHTTPEnv(t)
+	me := servicetest.Person(t, "张三明")
+	tok := loginAs(t, cl, "pages", me.Name, me.IDNumber)
+	for _, path := range []string{"/api/v1/payments", "/api/v1/refunds", "/api/v1/me/messages", "/api/v1/certificates", "/api/v1/me/family", "/api/v1/records"} {
+		for _, bad := range []string{"%27%3B--", "a%20b", "%00", strings.Repeat("a", 129), "%E5%BC%A0"} {
+			r := cl.Send("GET", path+"?page_token="+bad, tok, nil)
+			if r.Status != http.StatusBadRequest || r.ErrorCode() != "INVALID_ARGUMENT" {
+				t.Errorf("%s?page_token=%.20s: %d %s", path, bad, r.Status, r.Body)
+			}
+		}
+	}
+	if r := cl.Send("GET", "/api/v1/payments?page_token=LB20261130120000123", tok, nil); r.Status != http.StatusOK {
+		t.Errorf("a well-formed keyset token: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestTheBearerSchemeIsCaseInsensitive: RFC 7235 makes the auth scheme
+// case-insensitive; the token is still exact.
+func TestTheBearerSchemeIsCaseInsensitive(t *testing.T) {
+	_, cl, _ := newHTTPEnv(t)
+	me := servicetest.Person(t, "张三明")
+	tok := loginAs(t, cl, "bearer", me.Name, me.IDNumber)
+	for _, h := range []string{"Bearer " + tok, "bearer " + tok, "BEARER " + tok, "bEaReR  " + tok} {
+		if r := cl.Send("GET", "/api/v1/me", "", nil, "Authorization", h); r.Status != http.StatusOK {
+			t.Errorf("Authorization %.9q…: %d %s", h, r.Status, r.Body)
+		}
+	}
+	for _, h := range []string{"Bearer", "Bearer ", "Bearer" + tok, "Basic " + tok, "Bearer " + strings.ToUpper(tok), "Bearer " + tok + " x", tok} {
+		if r := cl.Send("GET", "/api/v1/me", "", nil, "Authorization", h); r.Status != http.StatusUnauthorized {
+			t.Errorf("Authorization %.12q…: %d, want 401", h, r.Status)
+		}
+	}
+}
