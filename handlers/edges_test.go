@@ -80,3 +80,32 @@ func TestTheBearerSchemeIsCaseInsensitive(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesWithHiddenCharactersAreNameInvalid: every route that takes a
+// name refuses control characters, bidi overrides and invisible-only
+// names as 400 NAME_INVALID before anything is looked up or stored.
+func TestNamesWithHiddenCharactersAreNameInvalid(t *testing.T) {
+	_, cl, _ := newHTTPEnv(t)
+	me := servicetest.Person(t, "张三明")
+	mom := servicetest.Person(t, "李秀英")
+	fresh := loginAs(t, cl, "fresh", me.Name, me.IDNumber)
+	var unbound struct{ Token string }
+	cl.DoJSON("POST", "/api/v1/sessions/sandbox", "", map[string]string{"subject": "unbound"}, &unbound)
+	for _, name := range []string{"李秀\u202e英", "李\x00秀英", "\u200b\u200b", "\u3164", "李\u200d秀英", "李秀\r英"} {
+		inline := map[string]string{"name": name, "id_number": mom.IDNumber}
+		for _, c := range []struct {
+			path, tok string
+			body    any
+		}{
+			{"/api/v1/me/identity", unbound.Token, inline},
+			{"/api/v1/me/family", fresh, map[string]string{"name": name, "id_number": mom.IDNumber, "relation": "parent"}},
+			{"/api/v1/payables/query", fresh, map[string]any{"person": inline}},
+			{"/api/v1/enrolments", fresh, map[string]any{"person": inline, "scheme": "resident_pension", "region_code": "150100"}},
+		} {
+			r := cl.Send("POST", c.path, c.tok, c.body)
+			if r.Status != http.StatusBadRequest || r.ErrorCode() != "NAME_INVALID" {
+				t.Errorf("%s with name %q: %d %s", c.path, name, r.Status, r.Body)
+			}
+		}
+	}
+}

@@ -107,13 +107,12 @@ func (s *Service) openPerson(row store.PersonRow) (person, error) {
 // checkedPerson verifies a name and ID number with the identity verifier
 // and returns the matching person, registering them on first sight.
 func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket string) (person, error) {
-	name = strings.TrimSpace(name)
 	parsed, err := models.ParseIDNumber(strings.TrimSpace(idNumber))
 	if err != nil {
 		return person{}, err
 	}
-	if name == "" || len([]rune(name)) > 30 {
-		return person{}, models.ErrInvalid.WithReason("请填写正确的姓名")
+	if name, err = models.CheckPersonName(name); err != nil {
+		return person{}, err
 	}
 	if parsed.Birth.After(s.now()) {
 		return person{}, models.ErrIDNumberInvalid
