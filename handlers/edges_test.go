@@ -95,7 +95,7 @@ func TestNamesWithHiddenCharactersAreNameInvalid(t *testing.T) {
 		inline := map[string]string{"name": name, "id_number": mom.IDNumber}
 		for _, c := range []struct {
 			path, tok string
-			body    any
+			body      any
 		}{
 			{"/api/v1/me/identity", unbound.Token, inline},
 			{"/api/v1/me/family", fresh, map[string]string{"name": name, "id_number": mom.IDNumber, "relation": "parent"}},

@@ -10,11 +10,11 @@ import (
 
 func TestCheckPersonName(t *testing.T) {
 	for in, want := range map[string]string{
-		"张三明":       "张三明",
-		"  李秀英 ":    "李秀英",
-		"巴特尔·朝鲁":    "巴特尔·朝鲁",
-		"Maria Lee": "Maria Lee",
-		"𠮷野":        "𠮷野",        // outside the BMP
+		"张三明":         "张三明",
+		"  李秀英 ":      "李秀英",
+		"巴特尔·朝鲁":      "巴特尔·朝鲁",
+		"Maria Lee":   "Maria Lee",
+		"𠮷野":          "𠮷野",          // outside the BMP
 		"葛\U000E0100": "葛\U000E0100", // an ideographic variation selector on a rare character
 	} {
 		got, err := models.CheckPersonName(in)
