@@ -1,11 +1,17 @@
 package handlers_test
 
 import (
+	"crypto/rand"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/lianban/lianban/handlers"
+	"github.com/lianban/lianban/handlers/apitest"
+	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store/storetest"
 )
 
 // TestBodiesAreExactlyOneBoundedJSONObject: text after the JSON body is
@@ -107,5 +113,47 @@ func TestNamesWithHiddenCharactersAreNameInvalid(t *testing.T) {
 				t.Errorf("%s with name %q: %d %s", c.path, name, r.Status, r.Body)
 			}
 		}
+	}
+}
+
+// TestThreeHundredNameGuessesAreCutOffOnEveryRoute is the attack:
+// a bound user fires wrong names for a relative's ID number at every route
+// that checks one. With the production budget only the first 19 are
+// answered (the binding spent one), and the rest are 429 on all routes.
+func TestThreeHundredNameGuessesAreCutOffOnEveryRoute(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+		d := service.Defaults()
+		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = d.IdentityChecksPerUser, d.IdentityChecksPerAddress
+	}})
+	s := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	ip := fmt.Sprintf("10.%d.%d.%d", b[0], b[1], b[2])
+	cl := apitest.Load(t).Client(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = ip + ":40000"
+		s.ServeHTTP(w, r)
+	}))
+	me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	tok := loginAs(t, cl, "guesser", me.Name, me.IDNumber)
+	counts := map[int]int{}
+	for i := 0; i < 300; i++ {
+		inline := map[string]string{"name": fmt.Sprintf("李%c英", '一'+rune(i)), "id_number": mom.IDNumber}
+		var r *apitest.Response
+		switch i % 3 {
+		case 0:
+			r = cl.Send("POST", "/api/v1/payables/query", tok, map[string]any{"person": inline})
+		case 1:
+			r = cl.Send("POST", "/api/v1/enrolments", tok, map[string]any{"person": inline, "scheme": "resident_pension", "region_code": "150100"})
+		case 2:
+			r = cl.Send("POST", "/api/v1/me/family", tok, map[string]string{"name": inline["name"], "id_number": mom.IDNumber, "relation": "parent"})
+		}
+		counts[r.Status]++
+		if i >= 19 && (r.Status != http.StatusTooManyRequests || r.ErrorCode() != "RATE_LIMITED") {
+			t.Fatalf("guess %d: %d %s, want 429 RATE_LIMITED", i+1, r.Status, r.Body)
+		}
+	}
+	if counts[http.StatusUnprocessableEntity] != 19 || counts[http.StatusTooManyRequests] != 281 {
+		t.Fatalf("answers by status: %v, want 19 × 422 and 281 × 429", counts)
 	}
 }

@@ -129,6 +129,9 @@ func (s *Server) authenticated() gin.HandlerFunc {
 		}
 		ctx := context.WithValue(c.Request.Context(), keySession, sess)
 		ctx = context.WithValue(ctx, keyToken, token)
+		// Budgets kept per client address (name/ID checks) are spent in
+		// the workflows; they learn the address here.
+		ctx = service.WithClientAddr(ctx, c.ClientIP())
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}

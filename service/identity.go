@@ -105,8 +105,11 @@ func (s *Service) openPerson(row store.PersonRow) (person, error) {
 }
 
 // checkedPerson verifies a name and ID number with the identity verifier
-// and returns the matching person, registering them on first sight.
-func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket string) (person, error) {
+// and returns the matching person, registering them on first sight. Each
+// check that reaches the verifier spends the identity-check budget of
+// userID and of the client address in ctx (see spendIdentityCheck);
+// userID is empty only for operator actions such as seeding.
+func (s *Service) checkedPerson(ctx context.Context, userID, name, idNumber, ticket string) (person, error) {
 	parsed, err := models.ParseIDNumber(strings.TrimSpace(idNumber))
 	if err != nil {
 		return person{}, err
@@ -121,6 +124,9 @@ func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket stri
 		// No person registry is connected: nobody can be verified, and
 		// nobody is taken at their word.
 		return person{}, models.ErrUnavailable.WithReason("identity verifier not configured")
+	}
+	if err := s.spendIdentityCheck(ctx, userID); err != nil {
+		return person{}, err
 	}
 	if err := s.Identity.Verify(ctx, name, parsed.Number, ticket); err != nil {
 		return person{}, err
@@ -153,7 +159,7 @@ func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket stri
 		BirthDate: parsed.Birth.Format("2006-01-02"), Male: parsed.Male, IDRegion: parsed.Region, CreatedAt: s.now()}
 	if err := s.db(ctx).Create(&row).Error; err != nil {
 		if isDuplicate(err) { // registered concurrently: use theirs
-			return s.checkedPerson(ctx, name, idNumber, ticket)
+			return s.checkedPerson(ctx, "", name, idNumber, ticket) // already charged
 		}
 		return person{}, internal("create person", err)
 	}
@@ -194,7 +200,7 @@ func (s *Service) VerifyIdentity(ctx context.Context, userID string, in Identity
 	if in.Phone != "" && !validPhone(in.Phone) {
 		return User{}, models.ErrInvalid.WithReason("手机号码格式不正确")
 	}
-	p, err := s.checkedPerson(ctx, in.Name, in.IDNumber, in.VerifyTicket)
+	p, err := s.checkedPerson(ctx, userID, in.Name, in.IDNumber, in.VerifyTicket)
 	if err != nil {
 		return User{}, err
 	}
@@ -268,7 +274,7 @@ func (s *Service) resolveForPaying(ctx context.Context, userID string, ref Perso
 		}
 		return s.person(ctx, fm.PersonID)
 	}
-	p, err := s.checkedPerson(ctx, ref.Name, ref.IDNumber, "")
+	p, err := s.checkedPerson(ctx, userID, ref.Name, ref.IDNumber, "")
 	if err != nil {
 		return person{}, err
 	}
