@@ -157,3 +157,37 @@ func TestThreeHundredNameGuessesAreCutOffOnEveryRoute(t *testing.T) {
 		t.Fatalf("answers by status: %v, want 19 × 422 and 281 × 429", counts)
 	}
 }
+
+// TestASandboxSaysSoOnEveryResponse: the header is on every response of a
+// sandbox server, errors included, and /healthz reports the mode; a
+// production server sends neither and has no loginSandbox.
+func TestASandboxSaysSoOnEveryResponse(t *testing.T) {
+	env, cl, _ := newHTTPEnv(t)
+	for _, c := range []struct{ method, path string }{{"GET", "/healthz"}, {"GET", "/api/v1/services"}, {"GET", "/api/v1/me"},
+		{"GET", "/api/v1/nope"}, {"POST", "/api/v1/sessions/sandbox"}, {"POST", "/api/v1/notify/sandbox"}} {
+		r := cl.SendUnchecked(c.method, c.path, "", nil)
+		if r.Header.Get("X-Lianban-Sandbox") != "true" {
+			t.Errorf("sandbox %s %s (%d) lacks X-Lianban-Sandbox: %v", c.method, c.path, r.Status, r.Header)
+		}
+	}
+	var health struct{ Sandbox *bool }
+	cl.Send("GET", "/healthz", "", nil).Decode(t, &health)
+	if health.Sandbox == nil || !*health.Sandbox {
+		t.Errorf("sandbox /healthz does not say sandbox: %v", health.Sandbox)
+	}
+
+	prod := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy})
+	pcl := apitest.Load(t).Client(t, prod)
+	for _, path := range []string{"/healthz", "/api/v1/services", "/api/v1/nope"} {
+		if r := pcl.SendUnchecked("GET", path, "", nil); r.Header.Get("X-Lianban-Sandbox") != "" {
+			t.Errorf("production %s says sandbox", path)
+		}
+	}
+	pcl.Send("GET", "/healthz", "", nil).Decode(t, &health)
+	if health.Sandbox == nil || *health.Sandbox {
+		t.Errorf("production /healthz: sandbox %v, want false", health.Sandbox)
+	}
+	if r := pcl.SendUnchecked("POST", "/api/v1/sessions/sandbox", "", map[string]string{"subject": "x"}); r.Status != http.StatusNotFound {
+		t.Errorf("production loginSandbox: %d", r.Status)
+	}
+}
