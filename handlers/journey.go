@@ -137,11 +137,19 @@ func (s *Server) listRecords(c *gin.Context) {
 }
 
 // notify hands a channel's notification to the settlement workflow, which
-// writes the channel's own acknowledgement.
+// writes the channel's own acknowledgement. A rejected one (unsigned,
+// unparsable) still gets the provider's failure answer, but is counted and
+// logged at WARN: a stranger's POST must not page the on-call person.
 func (s *Server) notify(channel string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := s.svc.HandleNotification(c.Request.Context(), channel, c.Writer, c.Request); err != nil {
+		res, err := s.svc.ProcessNotification(c.Request.Context(), channel, c.Writer, c.Request)
+		if err != nil {
 			s.fail(c, err)
+			return
+		}
+		s.metrics.notifications.WithLabelValues(channel, string(res)).Inc()
+		if res == service.NotificationRejected {
+			c.Set(quietFailureKey, true)
 		}
 	}
 }

@@ -56,11 +56,19 @@ func withRequestID() gin.HandlerFunc {
 	}
 }
 
+// quietFailureKey marks a request whose 5xx answer is the protocol's way
+// of refusing a caller's bad input, so it is logged at WARN, not ERROR.
+const quietFailureKey = "lianban.quiet_failure"
+
 // metrics counts requests and observes latencies by route template and
 // status, never by raw path (ids would explode the label set).
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// notifications counts channel notifications by result (processed,
+	// rejected, retry): rejected ones are strangers' noise, alerted on by
+	// rate if at all, never by log level.
+	notifications *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -69,8 +77,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "HTTP requests by route and status."}, []string{"method", "route", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lianban_http_request_duration_seconds",
 			Help: "HTTP request latency by route and status.", Buckets: prometheus.DefBuckets}, []string{"method", "route", "status"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_notifications_total",
+			Help: "Payment channel notifications by channel and result (processed, rejected, retry)."}, []string{"channel", "result"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(m.requests, m.latency, m.notifications)
 	return m
 }
 
@@ -92,6 +102,11 @@ func (s *Server) observe() gin.HandlerFunc {
 		level := slog.LevelInfo
 		if c.Writer.Status() >= 500 {
 			level = slog.LevelError
+			if c.GetBool(quietFailureKey) {
+				// The 5xx is the answer a protocol wants for someone
+				// else's mistake (a rejected notification), not ours.
+				level = slog.LevelWarn
+			}
 		}
 		if route == "/healthz" || route == "/metrics" {
 			level = slog.LevelDebug
