@@ -80,7 +80,9 @@ func newBodyRig(t testing.TB) *bodyRig {
 		}
 		rig.routes = append(rig.routes, br)
 	}
-	sort.Slice(rig.routes, func(i, j int) bool { return rig.routes[i].pattern+rig.routes[i].method < rig.routes[j].pattern+rig.routes[j].method })
+	sort.Slice(rig.routes, func(i, j int) bool {
+		return rig.routes[i].pattern+rig.routes[i].method < rig.routes[j].pattern+rig.routes[j].method
+	})
 	return rig
 }
 
