@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -20,6 +19,7 @@ var statusOf = map[models.Kind]int{
 	models.KindRateLimited:      http.StatusTooManyRequests,
 	models.KindUnavailable:      http.StatusServiceUnavailable,
 	models.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	models.KindTooLarge:         http.StatusRequestEntityTooLarge,
 }
 
 // errorBody is the API's error shape.
@@ -60,17 +60,4 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "err", err)
 	}
 	c.AbortWithStatusJSON(status, body)
-}
-
-// bindJSON decodes the body into an explicit request struct.
-func (s *Server) bindJSON(c *gin.Context, v any) bool {
-	if err := c.ShouldBindJSON(v); err != nil {
-		var e *models.Error
-		if !errors.As(err, &e) {
-			e = models.ErrInvalid.WithReason("请求体不是有效的 JSON 或字段类型不正确")
-		}
-		s.fail(c, e)
-		return false
-	}
-	return true
 }

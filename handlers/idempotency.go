@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -21,13 +20,12 @@ import (
 // authenticated, identity not yet bound, not found) release the key, so a
 // retry with it runs again.
 func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, any, error)) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
-	if err != nil {
-		s.fail(c, models.ErrInvalid)
-		return
+	body, err := readBody(c)
+	if err == nil {
+		err = decodeBody(body, in)
 	}
-	if err := json.Unmarshal(body, in); err != nil {
-		s.fail(c, models.ErrInvalid.WithReason("请求体不是有效的 JSON 或字段类型不正确"))
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	key := c.GetHeader("Idempotency-Key")

@@ -87,6 +87,9 @@ func (s *Server) getPayment(c *gin.Context) {
 // pageOf reads page_size (1–100, default 20) and page_token.
 func pageOf(c *gin.Context) (service.Page, error) {
 	p := service.Page{Size: 20, After: c.Query("page_token")}
+	if p.After != "" && !validPageToken(p.After) {
+		return p, errPageToken
+	}
 	if v := c.Query("page_size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
@@ -134,11 +137,19 @@ func (s *Server) listRecords(c *gin.Context) {
 }
 
 // notify hands a channel's notification to the settlement workflow, which
-// writes the channel's own acknowledgement.
+// writes the channel's own acknowledgement. A rejected one (unsigned,
+// unparsable) still gets the provider's failure answer, but is counted and
+// logged at WARN: a stranger's POST must not page the on-call person.
 func (s *Server) notify(channel string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := s.svc.HandleNotification(c.Request.Context(), channel, c.Writer, c.Request); err != nil {
+		res, err := s.svc.ProcessNotification(c.Request.Context(), channel, c.Writer, c.Request)
+		if err != nil {
 			s.fail(c, err)
+			return
+		}
+		s.metrics.notifications.WithLabelValues(channel, string(res)).Inc()
+		if res == service.NotificationRejected {
+			c.Set(quietFailureKey, true)
 		}
 	}
 }

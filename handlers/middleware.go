@@ -56,11 +56,19 @@ func withRequestID() gin.HandlerFunc {
 	}
 }
 
+// quietFailureKey marks a request whose 5xx answer is the protocol's way
+// of refusing a caller's bad input, so it is logged at WARN, not ERROR.
+const quietFailureKey = "lianban.quiet_failure"
+
 // metrics counts requests and observes latencies by route template and
 // status, never by raw path (ids would explode the label set).
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// notifications counts channel notifications by result (processed,
+	// rejected, retry): rejected ones are strangers' noise, alerted on by
+	// rate if at all, never by log level.
+	notifications *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -69,8 +77,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "HTTP requests by route and status."}, []string{"method", "route", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lianban_http_request_duration_seconds",
 			Help: "HTTP request latency by route and status.", Buckets: prometheus.DefBuckets}, []string{"method", "route", "status"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_notifications_total",
+			Help: "Payment channel notifications by channel and result (processed, rejected, retry)."}, []string{"channel", "result"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(m.requests, m.latency, m.notifications)
 	return m
 }
 
@@ -92,6 +102,11 @@ func (s *Server) observe() gin.HandlerFunc {
 		level := slog.LevelInfo
 		if c.Writer.Status() >= 500 {
 			level = slog.LevelError
+			if c.GetBool(quietFailureKey) {
+				// The 5xx is the answer a protocol wants for someone
+				// else's mistake (a rejected notification), not ours.
+				level = slog.LevelWarn
+			}
 		}
 		if route == "/healthz" || route == "/metrics" {
 			level = slog.LevelDebug
@@ -117,9 +132,8 @@ func (s *Server) recoverer() gin.HandlerFunc {
 // authenticated requires a live bearer session.
 func (s *Server) authenticated() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		token, ok := bearerToken(c.GetHeader("Authorization"))
+		if !ok {
 			s.fail(c, models.ErrUnauthenticated)
 			return
 		}
@@ -130,9 +144,28 @@ func (s *Server) authenticated() gin.HandlerFunc {
 		}
 		ctx := context.WithValue(c.Request.Context(), keySession, sess)
 		ctx = context.WithValue(ctx, keyToken, token)
+		// Budgets kept per client address (name/ID checks) are spent in
+		// the workflows; they learn the address here.
+		ctx = service.WithClientAddr(ctx, c.ClientIP())
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
+}
+
+// bearerToken reads an "Authorization: Bearer <token>" header. The scheme
+// is case-insensitive and may be followed by more than one space (RFC 7235
+// §2.1); the token itself is one token68, so anything with white space in
+// it is no token.
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
 }
 
 func session(c *gin.Context) service.Session {

@@ -11,7 +11,9 @@ import (
 )
 
 func (s *Server) getHealth(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	// sandbox lets a monitor alert on a production server that came up
+	// in sandbox mode.
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "sandbox": s.sandbox})
 }
 
 func (s *Server) getReady(c *gin.Context) {

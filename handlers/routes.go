@@ -32,6 +32,9 @@ type Config struct {
 	TrustedProxies []string
 }
 
+// SandboxHeader is on every response of a server in sandbox mode.
+const SandboxHeader = "X-Lianban-Sandbox"
+
 // Server is the HTTP API.
 type Server struct {
 	svc      *service.Service
@@ -70,6 +73,11 @@ func New(cfg Config) *Server {
 	// and request id; an unknown path is simply 404.
 	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
+	if s.sandbox {
+		// A sandbox says so on every response, errors and 404s included,
+		// so a client or monitor pointed at the wrong server notices.
+		r.Use(func(c *gin.Context) { c.Header(SandboxHeader, "true"); c.Next() })
+	}
 	r.Use(withRequestID(), s.observe(), s.recoverer())
 	r.NoRoute(func(c *gin.Context) { s.fail(c, models.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -61,8 +60,8 @@ func requestMeta(c *gin.Context) service.RequestMeta {
 // staffAuthenticated requires a live staff session.
 func (s *Server) staffAuthenticated() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if !ok || token == "" {
+		token, ok := bearerToken(c.GetHeader("Authorization"))
+		if !ok {
 			s.fail(c, models.ErrUnauthenticated)
 			return
 		}

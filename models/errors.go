@@ -18,6 +18,7 @@ const (
 	KindRateLimited                  // too many attempts (429)
 	KindUnavailable                  // a channel or dependency did not answer; retry later (503)
 	KindMethodNotAllowed             // the path exists, the method does not (405)
+	KindTooLarge                     // the request body is over the limit (413)
 )
 
 // Error is a domain error with a stable UPPER_SNAKE code front ends switch
@@ -106,4 +107,11 @@ var (
 	// household (户籍) relations do not show and no proven guardian
 	// consented to.
 	ErrGuardianshipNotProven = newErr(KindForbidden, "GUARDIANSHIP_NOT_PROVEN", "未能核验监护关系")
+	// ErrBodyTooLarge is a request body over the server's limit; it is
+	// refused before it is decoded.
+	ErrBodyTooLarge = newErr(KindTooLarge, "BODY_TOO_LARGE", "请求内容过大")
+	// ErrNameInvalid is a person's name that cannot be a registered name:
+	// empty, too long, or carrying control, format (bidi, zero-width) or
+	// only invisible characters.
+	ErrNameInvalid = newErr(KindInvalid, "NAME_INVALID", "姓名格式不正确")
 )

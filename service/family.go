@@ -49,14 +49,11 @@ func (s *Service) AddFamilyMember(ctx context.Context, userID string, in FamilyI
 	default:
 		return FamilyMember{}, models.ErrInvalid.WithReason("relation 应为 parent/spouse/child/other")
 	}
-	if err := s.rateLimit(ctx, "bind:"+userID, s.opt.BindRateLimit*3, time.Hour); err != nil {
-		return FamilyMember{}, err
-	}
 	self, err := s.selfPerson(ctx, userID)
 	if err != nil {
 		return FamilyMember{}, err
 	}
-	p, err := s.checkedPerson(ctx, in.Name, in.IDNumber, "")
+	p, err := s.checkedPerson(ctx, userID, in.Name, in.IDNumber, "")
 	if err != nil {
 		return FamilyMember{}, err
 	}

@@ -124,15 +124,17 @@ func (s *Service) openPerson(row store.PersonRow) (person, error) {
 }
 
 // checkedPerson verifies a name and ID number with the identity verifier
-// and returns the matching person, registering them on first sight.
-func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket string) (person, error) {
-	name = strings.TrimSpace(name)
+// and returns the matching person, registering them on first sight. Each
+// check that reaches the verifier spends the identity-check budget of
+// userID and of the client address in ctx (see spendIdentityCheck);
+// userID is empty only for operator actions such as seeding.
+func (s *Service) checkedPerson(ctx context.Context, userID, name, idNumber, ticket string) (person, error) {
 	parsed, err := models.ParseIDNumber(strings.TrimSpace(idNumber))
 	if err != nil {
 		return person{}, err
 	}
-	if name == "" || len([]rune(name)) > 30 {
-		return person{}, models.ErrInvalid.WithReason("请填写正确的姓名")
+	if name, err = models.CheckPersonName(name); err != nil {
+		return person{}, err
 	}
 	if parsed.Birth.After(s.now()) {
 		return person{}, models.ErrIDNumberInvalid
@@ -141,6 +143,9 @@ func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket stri
 		// No person registry is connected: nobody can be verified, and
 		// nobody is taken at their word.
 		return person{}, models.ErrUnavailable.WithReason("identity verifier not configured")
+	}
+	if err := s.spendIdentityCheck(ctx, userID); err != nil {
+		return person{}, err
 	}
 	if err := s.Identity.Verify(ctx, name, parsed.Number, ticket); err != nil {
 		return person{}, err
@@ -173,7 +178,7 @@ func (s *Service) checkedPerson(ctx context.Context, name, idNumber, ticket stri
 		BirthDate: parsed.Birth.Format("2006-01-02"), Male: parsed.Male, IDRegion: parsed.Region, CreatedAt: s.now()}
 	if err := s.db(ctx).Create(&row).Error; err != nil {
 		if isDuplicate(err) { // registered concurrently: use theirs
-			return s.checkedPerson(ctx, name, idNumber, ticket)
+			return s.checkedPerson(ctx, "", name, idNumber, ticket) // already charged
 		}
 		return person{}, internal("create person", err)
 	}
@@ -214,7 +219,7 @@ func (s *Service) VerifyIdentity(ctx context.Context, userID string, in Identity
 	if in.Phone != "" && !validPhone(in.Phone) {
 		return User{}, models.ErrInvalid.WithReason("手机号码格式不正确")
 	}
-	p, err := s.checkedPerson(ctx, in.Name, in.IDNumber, in.VerifyTicket)
+	p, err := s.checkedPerson(ctx, userID, in.Name, in.IDNumber, in.VerifyTicket)
 	if err != nil {
 		return User{}, err
 	}
@@ -288,7 +293,7 @@ func (s *Service) resolveForPaying(ctx context.Context, userID string, ref Perso
 		}
 		return s.person(ctx, fm.PersonID)
 	}
-	p, err := s.checkedPerson(ctx, ref.Name, ref.IDNumber, "")
+	p, err := s.checkedPerson(ctx, userID, ref.Name, ref.IDNumber, "")
 	if err != nil {
 		return person{}, err
 	}

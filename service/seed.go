@@ -12,7 +12,7 @@ import (
 // loads its demo people this way; a real deployment feeds it from the
 // agencies' data exchange.
 func (s *Service) SeedUnitInsurance(ctx context.Context, name, idNumber, kind, unitName string) error {
-	p, err := s.checkedPerson(ctx, name, idNumber, "")
+	p, err := s.checkedPerson(ctx, "", name, idNumber, "")
 	if err != nil {
 		return err
 	}

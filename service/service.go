@@ -30,6 +30,12 @@ type Options struct {
 	LoginRateLimit  int           // login attempts per client IP per minute
 	BindRateLimit   int           // identity bindings per user per hour
 	OrderRateLimit  int           // orders per user per minute
+	// IdentityChecksPerUser and IdentityChecksPerAddress are the one
+	// budget, per user and per client address per hour, that every check
+	// of a name against an ID number spends, whatever the route: each is a
+	// registry call in production and, answered, a guess confirmed or not.
+	IdentityChecksPerUser    int
+	IdentityChecksPerAddress int
 }
 
 // Defaults returns the production defaults.
@@ -45,6 +51,11 @@ func Defaults() Options {
 		LoginRateLimit:  30,
 		BindRateLimit:   10,
 		OrderRateLimit:  20,
+		// A person binds once and adds a handful of relatives; 20 checks
+		// an hour is several times that. An address is shared by a
+		// family's Wi-Fi or a carrier's NAT, so it gets five users' worth.
+		IdentityChecksPerUser:    20,
+		IdentityChecksPerAddress: 100,
 	}
 }
 

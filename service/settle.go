@@ -29,15 +29,40 @@ const (
 	OutcomeIgnored   = "ignored"   // nothing to do (e.g. a closed-trade notice)
 )
 
-// HandleNotification verifies and settles a channel notification and
+// NotificationResult says what became of a notification, for the HTTP
+// layer's logs and metrics: only NotificationRetry is our failure.
+type NotificationResult string
+
+// Notification results.
+const (
+	// NotificationProcessed: settled, a duplicate, nothing to do, or a
+	// validly signed foreign notification recorded as an anomaly; the
+	// provider was told success.
+	NotificationProcessed NotificationResult = "processed"
+	// NotificationRejected: unsigned, tampered, stale or unparsable, so
+	// settles nothing. Anyone on the internet can send one; it is counted
+	// and logged at WARN, never paged on.
+	NotificationRejected NotificationResult = "rejected"
+	// NotificationRetry: genuine but not recorded (the database failed);
+	// the provider was asked to deliver it again.
+	NotificationRetry NotificationResult = "retry"
+)
+
+// HandleNotification is ProcessNotification without the result.
+func (s *Service) HandleNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) error {
+	_, err := s.ProcessNotification(ctx, channel, w, r)
+	return err
+}
+
+// ProcessNotification verifies and settles a channel notification and
 // writes the channel's acknowledgement. It acknowledges only after the
 // settlement committed; a database failure asks the provider to retry.
 // It never depends on Redis. It returns ErrNotFound, having written
 // nothing, when the channel is not configured.
-func (s *Service) HandleNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) error {
+func (s *Service) ProcessNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) (NotificationResult, error) {
 	ch, ok := s.Payments[channel]
 	if !ok {
-		return models.ErrNotFound
+		return "", models.ErrNotFound
 	}
 	n, err := ch.ParseNotification(ctx, r)
 	switch {
@@ -49,28 +74,28 @@ func (s *Service) HandleNotification(ctx context.Context, channel string, w http
 		if err := s.anomalyTx(s.db(ctx), "notify", channel, n.OrderNo, "foreign_notification", "通知的应用或商户号与本系统不符"); err != nil {
 			s.Log.ErrorContext(ctx, "foreign notification not recorded; provider will retry", "channel", channel, "err", err)
 			ch.Acknowledge(w, false)
-			return nil
+			return NotificationRetry, nil
 		}
 		ch.Acknowledge(w, true)
-		return nil
+		return NotificationProcessed, nil
 	case err != nil:
 		// A forged, tampered, stale or probe request: settle nothing. The
 		// real provider never sends these, so the retry it might cause is
 		// harmless.
 		s.Log.WarnContext(ctx, "notification rejected", "channel", channel, "err", err)
 		ch.Acknowledge(w, false)
-		return nil
+		return NotificationRejected, nil
 	}
 	n.Channel = channel
 	outcome, err := s.Settle(ctx, n, "notify")
 	if err != nil {
 		s.Log.ErrorContext(ctx, "notification not settled; provider will retry", "channel", channel, "order_no", n.OrderNo, "err", err)
 		ch.Acknowledge(w, false)
-		return nil
+		return NotificationRetry, nil
 	}
 	s.Log.InfoContext(ctx, "notification processed", "channel", channel, "order_no", n.OrderNo, "outcome", outcome)
 	ch.Acknowledge(w, true)
-	return nil
+	return NotificationProcessed, nil
 }
 
 // Settle applies a verified payment result to our order in one

@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"github.com/lianban/lianban/store"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lianban/lianban/store"
 )
 
 // Config is every setting of the server. Each field has one environment
@@ -40,6 +42,11 @@ type Config struct {
 	WechatTplPaymentSucceeded, WechatTplRefundResult, WechatTplPeriodEnding    string
 	AlipayAppID, AlipayPrivateKeyFile, AlipayPublicKeyFile, AlipaySellerID     string
 	AlipayGateway, AlipayNotifyURL                                             string
+
+	// SandboxExplicit records whether LIANBAN_SANDBOX was set (in the
+	// environment or the config file) rather than left to its default:
+	// only an explicit choice may expose sandbox mode beyond loopback.
+	SandboxExplicit bool
 }
 
 // field is one setting: its environment key, default, whether it is a
@@ -150,7 +157,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				return c, fmt.Errorf("config file %s: unknown key %s", path, k)
 			}
 			values[k] = v
+			if k == "LIANBAN_SANDBOX" {
+				c.SandboxExplicit = true
+			}
 		}
+	}
+	if getenv("LIANBAN_SANDBOX") != "" {
+		c.SandboxExplicit = true
 	}
 	for _, f := range fields {
 		if v := getenv(f.key); v != "" {
@@ -199,4 +212,61 @@ func (c Config) Masked() map[string]string {
 		out[f.key] = v
 	}
 	return out
+}
+
+// checkSandbox refuses a configuration that would serve sandbox mode
+// (loginSandbox logs in as anyone; any name is accepted for a new ID
+// number) by accident. The default stays sandbox so that one command runs
+// the demo, but only on a loopback address and with no real channel keys:
+// listening beyond the machine, or holding keys for a real provider, says
+// this is a deployment, and a deployment must choose LIANBAN_SANDBOX
+// explicitly.
+func (c Config) checkSandbox() error {
+	if !c.Sandbox || c.SandboxExplicit {
+		return nil
+	}
+	if !loopbackAddr(c.Addr) {
+		return fmt.Errorf("LIANBAN_SANDBOX is not set and LIANBAN_ADDR %q listens beyond this machine: sandbox mode "+
+			"(log in as anyone, no identity check) would be reachable from the network; set LIANBAN_SANDBOX=false "+
+			"for production, or LIANBAN_SANDBOX=true to expose a sandbox on purpose", c.Addr)
+	}
+	if keys := c.realChannelKeys(); len(keys) > 0 {
+		return fmt.Errorf("LIANBAN_SANDBOX is not set but real channel keys are configured (%s): "+
+			"set LIANBAN_SANDBOX=false for production, or LIANBAN_SANDBOX=true to try real channels in a sandbox on purpose",
+			strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// realChannelKeys lists the configured settings that are credentials for
+// a real provider: the secrets, merchant ids and private keys of WeChat,
+// WeChat Pay, Alipay and the partner bank. App ids alone are not (the
+// in-process fakes take the mini-program's own), nor are base URLs.
+func (c Config) realChannelKeys() []string {
+	var out []string
+	for _, f := range c.fields() {
+		switch f.key {
+		case "LIANBAN_WECHAT_SECRET", "LIANBAN_WECHATPAY_MCHID", "LIANBAN_WECHATPAY_MCH_KEY_FILE", "LIANBAN_WECHATPAY_APIV3_KEY",
+			"LIANBAN_ALIPAY_APPID", "LIANBAN_ALIPAY_PRIVATE_KEY_FILE", "LIANBAN_BANK_URL", "LIANBAN_BANK_MERCHANT", "LIANBAN_BANK_KEY":
+			if f.get() != "" {
+				out = append(out, f.key)
+			}
+		}
+	}
+	return out
+}
+
+// loopbackAddr reports whether a listen address accepts connections only
+// from this machine: an IP literal in 127.0.0.0/8 or ::1, or "localhost".
+// An empty host (all interfaces) or any other name is not loopback.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := newLogger(stdout, cfg.LogLevel)
 	switch cmd {
 	case "serve":
+		if err := cfg.checkSandbox(); err != nil {
+			return err
+		}
 		app, err := build(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -280,6 +283,10 @@ func (a *App) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("listening", "addr", ln.Addr().String(), "sandbox", a.cfg.Sandbox, "public_url", a.cfg.PublicURL)
+	if a.cfg.Sandbox {
+		a.log.Warn("sandbox mode: anyone can log in as anyone and identities are not checked; every response says X-Lianban-Sandbox: true",
+			"explicit", a.cfg.SandboxExplicit)
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

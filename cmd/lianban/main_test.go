@@ -83,6 +83,9 @@ func TestTheServerRunsOnItsEmbeddedDefaultsAndShutsDownGracefully(t *testing.T) 
 	if len(svc.Items) != 10 || resp.Header.Get("X-Request-Id") != "test-request-42" {
 		t.Fatalf("services: %d items, request id %q", len(svc.Items), resp.Header.Get("X-Request-Id"))
 	}
+	if resp.Header.Get("X-Lianban-Sandbox") != "true" {
+		t.Fatalf("the embedded defaults run a sandbox that does not say so: %v", resp.Header)
+	}
 	// The request is counted just after its response is written, so the
 	// scrape may have to look again.
 	var metrics []byte

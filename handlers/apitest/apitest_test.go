@@ -200,8 +200,8 @@ func TestCheck(t *testing.T) {
 		body         string
 		wantErr      string // "" = passes; else a substring of the first error
 	}{
-		{"health", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"ok"}`, ""},
-		{"no request id", "GET", "/healthz", 200, header("Content-Type", jsonCT), `{"status":"ok"}`, "no X-Request-Id"},
+		{"health", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"ok","sandbox":false}`, ""},
+		{"no request id", "GET", "/healthz", 200, header("Content-Type", jsonCT), `{"status":"ok","sandbox":false}`, "no X-Request-Id"},
 		{"bad enum", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"fine"}`, "doesn't match"},
 		{"unknown path", "GET", "/api/v1/nope", 404, header("Content-Type", jsonCT, "X-Request-Id", rid), errBody("NOT_FOUND", rid), "not in the contract"},
 		{"unknown method", "PUT", "/api/v1/me", 400, header("Content-Type", jsonCT, "X-Request-Id", rid), errBody("METHOD_NOT_ALLOWED", rid), "no PUT operation"},
@@ -219,7 +219,7 @@ func TestCheck(t *testing.T) {
 			strings.Replace(payment, `"refunded_fen":0,`, "", 1), "doesn't match"},
 		{"records nullable times", "GET", "/api/v1/records?year=2026", 200, header("Content-Type", jsonCT, "X-Request-Id", rid),
 			`{"items":[` + record + `],"next_page_token":""}`, ""},
-		{"extra fields are allowed", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"ok","uptime":1}`, ""},
+		{"extra fields are allowed", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"ok","sandbox":false,"uptime":1}`, ""},
 		{"204 no body", "DELETE", "/api/v1/me/family/m_1", 204, header("X-Request-Id", rid), "", ""},
 		{"204 with body", "DELETE", "/api/v1/me/family/m_1", 204, header("Content-Type", jsonCT, "X-Request-Id", rid), `{}`, "documents no body"},
 		{"html page", "GET", "/sandbox/pay/LB1", 200, header("Content-Type", "text/html; charset=utf-8", "X-Request-Id", rid), "<!doctype html>", ""},
@@ -232,7 +232,7 @@ func TestCheck(t *testing.T) {
 		{"channel not configured", "POST", "/api/v1/notify/sandbox", 404, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"error":{"code":"NOT_FOUND","message":"未找到相关信息","request_id":"` + rid + `"}}`, ""},
 		{"channel not configured as text", "POST", "/api/v1/notify/sandbox", 404, header("Content-Type", "text/plain; charset=utf-8", "X-Request-Id", rid), "404 page not found\n", "not documented"},
 		{"readyz 503", "GET", "/readyz", 503, header("Content-Type", jsonCT, "X-Request-Id", rid), `{"status":"unavailable"}`, ""},
-		{"bad header", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", "a b"), `{"status":"ok"}`, "X-Request-Id"},
+		{"bad header", "GET", "/healthz", 200, header("Content-Type", jsonCT, "X-Request-Id", "a b"), `{"status":"ok","sandbox":false}`, "X-Request-Id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -161,6 +161,8 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	opt.LoginRateLimit = 100000
 	opt.OrderRateLimit = 100000
 	opt.BindRateLimit = 100000
+	opt.IdentityChecksPerUser = 100000
+	opt.IdentityChecksPerAddress = 100000
 	deps.Bank = bankfake.NewForTest(t, clock).Client()
 	if cfg.Mutate != nil {
 		cfg.Mutate(&deps, &opt)

@@ -1,0 +1,111 @@
+package service_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// freshAddr draws a client address whose budget no earlier run (a real
+// Redis keeps counters for an hour) has spent.
+func freshAddr() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("10.%d.%d.%d", b[0], b[1], b[2])
+}
+
+// TestEveryNameCheckSpendsOneBudgetPerUser: binding, adding a family
+// member and naming a person inline to query or enrol draw on the same
+// budget; once it is spent even the right name is refused, so the answer
+// confirms nothing, while requests that check no name go on working.
+func TestEveryNameCheckSpendsOneBudgetPerUser(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = 6, 1000
+	}})
+	ctx := service.WithClientAddr(context.Background(), freshAddr())
+	me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	sess := env.LoginVerified(t, "guesser", me.Name, me.IDNumber) // check 1
+	wrong := service.PersonRef{Name: "李秀芳", IDNumber: mom.IDNumber}
+	guesses := []func() error{
+		func() error { _, err := env.Svc.QueryPayables(ctx, sess.UserID, wrong); return err },
+		func() error {
+			_, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: wrong, Scheme: models.SchemeResidentPension, RegionCode: "150100"})
+			return err
+		},
+		func() error {
+			_, err := env.Svc.AddFamilyMember(ctx, sess.UserID, service.FamilyInput{Name: wrong.Name, IDNumber: wrong.IDNumber, Relation: "parent"})
+			return err
+		},
+	}
+	for i := 0; i < 5; i++ { // checks 2–6: answered
+		if err := guesses[i%3](); !errors.Is(err, models.ErrIdentityMismatch) {
+			t.Fatalf("guess %d within budget: %v, want IDENTITY_MISMATCH", i+2, err)
+		}
+	}
+	for i := 0; i < 6; i++ {
+		if err := guesses[i%3](); !errors.Is(err, models.ErrRateLimited) {
+			t.Fatalf("guess %d over budget: %v, want RATE_LIMITED", i+7, err)
+		}
+	}
+	right := service.PersonRef{Name: mom.Name, IDNumber: mom.IDNumber}
+	if _, err := env.Svc.QueryPayables(ctx, sess.UserID, right); !errors.Is(err, models.ErrRateLimited) {
+		t.Fatalf("the right name over budget: %v, want RATE_LIMITED (else the answer is an oracle)", err)
+	}
+	if _, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true}); err != nil && errors.Is(err, models.ErrRateLimited) {
+		t.Fatalf("a query for oneself checks no name but was limited: %v", err)
+	}
+	// Malformed input is refused locally and costs no registry call.
+	other := env.LoginVerified(t, "careful", mom.Name, mom.IDNumber)
+	for i := 0; i < 20; i++ {
+		if _, err := env.Svc.QueryPayables(ctx, other.UserID, service.PersonRef{Name: "\u200b", IDNumber: me.IDNumber}); !errors.Is(err, models.ErrNameInvalid) {
+			t.Fatalf("invalid name %d: %v", i, err)
+		}
+	}
+	if _, err := env.Svc.AddFamilyMember(ctx, other.UserID, service.FamilyInput{Name: me.Name, IDNumber: me.IDNumber, Relation: "child"}); err != nil {
+		t.Fatalf("a user who spent nothing on invalid input: %v", err)
+	}
+}
+
+// TestManyAccountsBehindOneAddressShareItsBudget: fresh accounts do not buy
+// fresh guesses from the same address; another address is unaffected.
+func TestManyAccountsBehindOneAddressShareItsBudget(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = 3, 7
+	}})
+	me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	attacker := service.WithClientAddr(context.Background(), freshAddr())
+	answered, limited := 0, 0
+	for a := 0; a < 4; a++ {
+		sess := env.LoginVerified(t, fmt.Sprintf("sock%d", a), me.Name, me.IDNumber) // binding carries no address here
+		for i := 0; i < 3; i++ {
+			_, err := env.Svc.QueryPayables(attacker, sess.UserID, service.PersonRef{Name: fmt.Sprintf("李秀%c", '甲'+rune(i)), IDNumber: mom.IDNumber})
+			switch {
+			case errors.Is(err, models.ErrIdentityMismatch):
+				answered++
+			case errors.Is(err, models.ErrRateLimited):
+				limited++
+			default:
+				t.Fatalf("account %d guess %d: %v", a, i, err)
+			}
+		}
+	}
+	// Each account has 2 checks left after binding, so its third guess is
+	// refused by its own budget (4); of the 8 others the address answers 7.
+	if answered != 7 || limited != 5 {
+		t.Fatalf("%d guesses answered and %d limited from one address, want 7 and 5", answered, limited)
+	}
+	elsewhere := service.WithClientAddr(context.Background(), freshAddr())
+	sess := env.LoginVerified(t, "neighbour", me.Name, me.IDNumber)
+	if _, err := env.Svc.AddFamilyMember(elsewhere, sess.UserID, service.FamilyInput{Name: mom.Name, IDNumber: mom.IDNumber, Relation: "parent"}); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+}
