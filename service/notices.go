@@ -47,9 +47,12 @@ func (s *Service) afterPaid(ctx context.Context, o store.OrderRow) {
 // unpaid months are reminded.
 const remindDays = 7
 
+// reminderRunKind marks the reminders row that claims a day's pass.
+const reminderRunKind = "run:period_ending"
+
 // remindPeriodEnding reminds, once per payable and user, whoever enrolled
 // a person with unpaid months when the collection window closes within a
-// week. It scans once a day (a Redis lock spares the scan; the reminders
+// week. It scans once a day (a claimed row spares the scan; the reminders
 // table is what prevents a second message).
 func (s *Service) remindPeriodEnding(ctx context.Context) error {
 	now := s.now().In(models.Beijing)
@@ -57,8 +60,16 @@ func (s *Service) remindPeriodEnding(ctx context.Context) error {
 		return nil
 	}
 	today := now.Format("2006-01-02")
-	if ok, err := s.Redis.Client.SetNX(ctx, "lb:remind:"+today, "1", 26*time.Hour).Result(); err == nil && !ok {
-		return nil
+	// One pass a day, claimed in the database: it is the record every
+	// instance shares (Redis was the guard once, and a Redis shared by
+	// several deployments, or by test databases, let one day's claim
+	// silence another's reminders). The claim comes first, so a pass that
+	// dies midway is not repeated: a reminder is a courtesy, sent at most
+	// once (each one is also recorded below).
+	claimed, err := insertIfAbsent(s.db(ctx), &store.ReminderRow{PayableID: "run:" + today, Kind: reminderRunKind,
+		UserID: "system", SentOn: today, CreatedAt: s.now()})
+	if err != nil || !claimed {
+		return err
 	}
 	var ens []store.EnrolmentRow
 	if err := s.db(ctx).Where("status = ?", EnrolmentActive).Find(&ens).Error; err != nil {
