@@ -179,6 +179,7 @@ func shiftWindow(w Window, years int) Window {
 // for tests whose clock is the wall clock and that test payment channels,
 // not collection windows: a notice's window (2025: 10-09 to 12-20) would
 // make them fail on most days of the year with no change to the code.
+// Sandbox mode uses it too, so the README's walk-through works on any day.
 func (b *PolicyBook) WithFlexibleWindowsOpen(year int) *PolicyBook {
 	whole := Window{From: fmt.Sprintf("%04d-01-01", year), To: fmt.Sprintf("%04d-12-31", year)}
 	c := *b

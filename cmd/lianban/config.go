@@ -34,6 +34,9 @@ type Config struct {
 	BankURL        string
 	BankMerchant   string
 	BankKey        string
+	// SandboxOpenWindows opens the flexible schemes' collection windows
+	// of the current year for the whole year in sandbox mode (see main.go).
+	SandboxOpenWindows bool
 
 	WechatAppID, WechatSecret, WechatAPIBase                                   string
 	WechatPayMchID, WechatPayMchSerial, WechatPayMchKeyFile, WechatPayAPIv3Key string
@@ -103,6 +106,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_WORKER_INTERVAL", "1s", false, &c.WorkerInterval},
 		{"LIANBAN_SANDBOX_CREDIT_DELAY", "2s", false, &c.CreditDelay},
 		{"LIANBAN_SANDBOX_BOOK_DELAY", "4s", false, &c.BookDelay},
+		{"LIANBAN_SANDBOX_OPEN_WINDOWS", "true", false, &c.SandboxOpenWindows},
 		{"LIANBAN_SHUTDOWN_GRACE", "20s", false, &c.ShutdownGrace},
 		{"LIANBAN_CERT_SIGNING_KEY", "", true, &c.CertSigningKey},
 		{"LIANBAN_TRUSTED_PROXIES", "", false, &c.TrustedProxies},

@@ -153,7 +153,17 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	opt.Sandbox = cfg.Sandbox
 	opt.PublicBaseURL = cfg.PublicURL
 	opt.WorkerInterval = cfg.WorkerInterval
-	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: cat.Policy, Clock: clock, Log: log,
+	policy := cat.Policy
+	if cfg.Sandbox && cfg.SandboxOpenWindows {
+		// A demo must work on any day: the notices' windows (2025: 10-09 to
+		// 12-20) would turn the README's walk-through into
+		// OUT_OF_COLLECTION_PERIOD for most of the year. Sandbox carries the
+		// last published year forward (provisional, as its sources say) and
+		// opens this year's flexible windows; production never does.
+		policy = demoPolicy(policy, clock.Now())
+		log.Warn("sandbox: flexible-scheme collection windows open all year for the demo; set LIANBAN_SANDBOX_OPEN_WINDOWS=false to use the notices' windows")
+	}
+	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: policy, Clock: clock, Log: log,
 		Logins: map[string]models.LoginChannel{}, Payments: map[string]models.PaymentChannel{}, Cashiers: map[string]service.Cashier{},
 		Messengers: map[string]models.MessageSender{}}
 	if err := wireChannels(ctx, cfg, &deps, app); err != nil {
@@ -188,10 +198,18 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			}
 		}
 	}
-	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: cat.Policy, Log: log,
+	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: policy, Log: log,
 		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies)})
 	ok = true
 	return app, nil
+}
+
+// demoPolicy is the policy book a sandbox serves on the day now: the last
+// published year carried forward (provisional) to cover next year, and
+// this year's flexible collection windows open all year.
+func demoPolicy(book *models.PolicyBook, now time.Time) *models.PolicyBook {
+	year := now.In(models.Beijing).Year()
+	return book.CarriedForwardTo(year + 1).WithFlexibleWindowsOpen(year)
 }
 
 // certificateDeps parses the font once and sets up signing. The
