@@ -25,6 +25,9 @@ const (
 	RolePerson   = "person"   // the (adult) person the money was paid for
 	RoleGuardian = "guardian" // a proven guardian of the (minor) person
 	RolePayer    = "payer"    // the payer of every order it asks back
+	// RoleSystem is an automatic refund of an order paid that could not be
+	// booked: filed by nobody, back to its payer by the original route.
+	RoleSystem = "system"
 	// RoleOther is an applicant who is none of these: applications older
 	// than the rule. Hall staff review them first.
 	RoleOther = "other"
@@ -227,7 +230,9 @@ func (s *Service) applicantRole(ctx context.Context, r store.RefundRow) (string,
 // reviewFirst reports whether hall staff should look at an application
 // before the others: its applicant is neither the person nor a proven
 // guardian.
-func reviewFirst(role string) bool { return role != RolePerson && role != RoleGuardian }
+func reviewFirst(role string) bool {
+	return role != RolePerson && role != RoleGuardian && role != RoleSystem
+}
 
 // applicantWarnings are what the hall is told about who applied.
 func applicantWarnings(role string) []string {
@@ -236,6 +241,8 @@ func applicantWarnings(role string) []string {
 		return []string{}
 	case RoleGuardian:
 		return []string{"申请人为参保人（未成年人）经核验的监护人"}
+	case RoleSystem:
+		return []string{"系统自动退款：订单付款时无法入账（重复缴费等），款项原路退回缴费人"}
 	case RolePayer:
 		return []string{"申请人是缴费人，不是参保人本人或其监护人：参保人已收到通知并可撤回，请核实参保人是否知情"}
 	}

@@ -57,7 +57,7 @@ func (s *Service) planAutoRefund(tx *gorm.DB, o store.OrderRow, why, source stri
 		Department: scheme.Department(), Reason: string(models.ReasonWronglyCollected),
 		ReasonDetail: "订单 " + o.OrderNo + " 付款时" + why + "，系统自动原路退款", RefundFen: o.AmountFen,
 		Route: string(models.RouteOriginal), Attachments: "[]", Status: string(models.RefundRefunding), Holder: models.DeptTax,
-		PayoutSeq: 1, CreatedAt: now, UpdatedAt: now}
+		PayoutSeq: 1, CreatedAt: now, UpdatedAt: now, ApplicantRole: RoleSystem}
 	inserted, err := insertIfAbsent(tx, &row)
 	if err != nil || !inserted {
 		return nil, err // !inserted: planned already (cannot happen: the order moved to paid once)

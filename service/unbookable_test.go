@@ -148,6 +148,10 @@ func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t
 		if err != nil || rf.Status != models.RefundRefunded || rf.RefundedFen != ap.AmountFen {
 			t.Fatalf("refund %+v %v", rf, err)
 		}
+		// Nobody applied: the hall must not be warned of a stranger.
+		if rf.ApplicantRole != service.RoleSystem || rf.CanWithdraw == nil || *rf.CanWithdraw {
+			t.Fatalf("automatic refund role %q, can withdraw %v", rf.ApplicantRole, rf.CanWithdraw != nil && *rf.CanWithdraw)
+		}
 		msgs, _, err := r.Svc.ListMessages(ctx, sess.UserID, service.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
