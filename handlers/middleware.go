@@ -175,10 +175,11 @@ func session(c *gin.Context) service.Session {
 
 func userID(c *gin.Context) string { return session(c).UserID }
 
-// limit applies a rate limit keyed by the client address.
-func (s *Server) limit(name string, n int, window time.Duration) gin.HandlerFunc {
+// limit applies a rate limit keyed by the client address; outage says
+// what it does while Redis is down (service.Outage).
+func (s *Server) limit(name string, n int, window time.Duration, outage service.Outage) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := s.svc.RateLimit(c.Request.Context(), name+":"+c.ClientIP(), n, window); err != nil {
+		if err := s.svc.RateLimit(c.Request.Context(), name+":"+c.ClientIP(), n, window, outage); err != nil {
 			s.fail(c, err)
 			return
 		}

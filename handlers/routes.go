@@ -96,7 +96,8 @@ func New(cfg Config) *Server {
 	v1.GET("/services", s.listServices)
 	v1.GET("/policy", s.getPolicy)
 
-	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute))
+	// Logins are guessable, so their limit holds while Redis is down.
+	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, service.CountInDB))
 	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
 	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))

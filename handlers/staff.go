@@ -24,7 +24,7 @@ type staffTokenKey struct{}
 // refusal.
 func (s *Server) staffRoutes(v1 *gin.RouterGroup) {
 	st := v1.Group("/staff", noStore())
-	st.POST("/sessions", s.limit("staff-login", s.svc.Options().LoginRateLimit, time.Minute), s.loginStaff)
+	st.POST("/sessions", s.limit("staff-login", s.svc.Options().LoginRateLimit, time.Minute, service.CountInDB), s.loginStaff)
 	a := st.Group("", s.staffAuthenticated())
 	a.DELETE("/sessions/current", s.logoutStaff)
 	a.GET("/me", s.getStaffMe)

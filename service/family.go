@@ -242,30 +242,3 @@ func (s *Service) RevokeGrant(ctx context.Context, userID, grantID string) error
 	}
 	return nil
 }
-
-// rateLimit allows limit events per window for key. Redis being down
-// lets the request through: a cache outage must not stop people paying.
-func (s *Service) rateLimit(ctx context.Context, key string, limit int, window time.Duration) error {
-	if limit <= 0 {
-		return nil
-	}
-	k := "lb:rl:" + key
-	n, err := s.Redis.Client.Incr(ctx, k).Result()
-	if err != nil {
-		s.Log.WarnContext(ctx, "rate limit store unavailable", "err", err)
-		return nil
-	}
-	if n == 1 {
-		s.Redis.Client.Expire(ctx, k, window)
-	}
-	if n > int64(limit) {
-		return models.ErrRateLimited
-	}
-	return nil
-}
-
-// RateLimit exposes the limiter to handlers (login by IP, certificate
-// verification by client).
-func (s *Service) RateLimit(ctx context.Context, key string, limit int, window time.Duration) error {
-	return s.rateLimit(ctx, key, limit, window)
-}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/lianban/lianban/models"
@@ -36,16 +37,29 @@ var errIdentityBudget = models.ErrRateLimited.WithReason("姓名与身份证号�
 // the same budgets, so moving between routes buys no more guesses, and
 // many accounts behind one address share that address's. A user already
 // over budget does not also drain the address, which others may share.
+// Both budgets stop guessing, so they count in the database while Redis is
+// down and refuse when neither can count (CountInDB).
 func (s *Service) spendIdentityCheck(ctx context.Context, userID string) error {
 	if userID != "" {
-		if err := s.rateLimit(ctx, "idcheck:user:"+userID, s.opt.IdentityChecksPerUser, identityCheckWindow); err != nil {
-			return errIdentityBudget
+		if err := s.rateLimit(ctx, "idcheck:user:"+userID, s.opt.IdentityChecksPerUser, identityCheckWindow, CountInDB); err != nil {
+			return budgetRefusal(err)
 		}
 	}
 	if addr := ClientAddr(ctx); addr != "" {
-		if err := s.rateLimit(ctx, "idcheck:addr:"+addr, s.opt.IdentityChecksPerAddress, identityCheckWindow); err != nil {
-			return errIdentityBudget
+		if err := s.rateLimit(ctx, "idcheck:addr:"+addr, s.opt.IdentityChecksPerAddress, identityCheckWindow, CountInDB); err != nil {
+			return budgetRefusal(err)
 		}
 	}
 	return nil
+}
+
+// budgetRefusal is the answer to a check the budget refused: a spent
+// budget says so, and a budget nobody can count (Redis and the database
+// both down) says the service is unavailable, never that the guess may go
+// ahead.
+func budgetRefusal(err error) error {
+	if errors.Is(err, models.ErrRateLimited) {
+		return errIdentityBudget
+	}
+	return err
 }

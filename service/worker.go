@@ -74,6 +74,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		{"refund payouts", s.refundWork},
 		{"reconcile yesterday's bills", s.reconcileYesterday},
 		{"remind of closing windows", s.remindPeriodEnding},
+		{"purge rate-limit windows", s.purgeRateLimits},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {

@@ -265,3 +265,14 @@ type ReminderRow struct {
 
 // TableName implements gorm's Tabler.
 func (ReminderRow) TableName() string { return "reminders" }
+
+// RateLimitRow counts one rate-limit bucket's hits in one fixed window,
+// kept only while Redis cannot count (see service.CountInDB).
+type RateLimitRow struct {
+	Bucket      string    `gorm:"primaryKey"`
+	WindowStart time.Time `gorm:"primaryKey"`
+	Hits        int
+}
+
+// TableName implements gorm's Tabler.
+func (RateLimitRow) TableName() string { return "rate_limits" }
