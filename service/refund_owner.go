@@ -79,32 +79,35 @@ func (s *Service) refundApplicant(ctx context.Context, userID string, ref Person
 	return p, RolePayer, nil
 }
 
-// refundPayerNames are the real names of the payers of orders: a bank
-// payout may go to an account in one of these names or the person's.
+// refundPayerNames are the real names a bank payout of these orders may
+// go to besides the person's: a payer's, only when that payer paid every
+// one of them. One account takes the whole application, so a payer's
+// account would otherwise receive the money other payers paid.
 func (s *Service) refundPayerNames(ctx context.Context, orderNos []string) (map[string]bool, error) {
 	names := map[string]bool{}
 	var payers []string
 	if err := s.db(ctx).Model(&store.OrderRow{}).Where("order_no IN ?", orderNos).Distinct().Pluck("payer_user_id", &payers).Error; err != nil {
 		return nil, internal("refund payers", err)
 	}
-	for _, id := range payers {
-		u, err := s.user(ctx, id)
-		if err != nil || u.PersonID == nil {
-			continue
-		}
-		p, err := s.person(ctx, *u.PersonID)
-		if err != nil {
-			return nil, err
-		}
-		names[p.Name] = true
+	if len(payers) != 1 {
+		return names, nil
 	}
+	u, err := s.user(ctx, payers[0])
+	if err != nil || u.PersonID == nil {
+		return names, nil
+	}
+	p, err := s.person(ctx, *u.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	names[p.Name] = true
 	return names, nil
 }
 
 // checkRefundAccount checks an account money may be paid to: in the name
-// of the person or of a payer of the orders, and held in that name as the
-// bank's account-name verification says. Without the verification the
-// account is refused: nobody's word is taken for whose account it is.
+// of the person or of the payer of all the orders, and held in that name
+// as the bank's account-name verification says. Without the verification
+// the account is refused: nobody's word is taken for whose account it is.
 func (s *Service) checkRefundAccount(ctx context.Context, p person, orderNos []string, b models.BankAccount) error {
 	names, err := s.refundPayerNames(ctx, orderNos)
 	if err != nil {
