@@ -556,7 +556,11 @@ func (s *Service) ownerView(ctx context.Context, u store.UserRow, r store.Refund
 	for _, st := range withdrawable {
 		can = can || st == v.Status
 	}
-	can = can && (mine || reviewFirst(v.ApplicantRole))
+	if can && !mine {
+		if can, err = s.ownersMayWithdraw(ctx, r); err != nil {
+			return Refund{}, err
+		}
+	}
 	v.AppliedByMe, v.CanWithdraw = &mine, &can
 	return v, nil
 }

@@ -252,6 +252,28 @@ func applicantWarnings(role string) []string {
 	return []string{"注意：申请人既不是缴费人，也不是参保人本人或经核验的监护人，请重点核实，必要时不予受理"}
 }
 
+// ownersMayWithdraw reports whether the money's owners may withdraw an
+// application someone else filed: when its applicant is neither the person
+// nor, still, a proven guardian. A guardian's standing ends when the child
+// comes of age or a consent is revoked; their open application must not
+// then lock the now-adult person or the remaining guardians out.
+func (s *Service) ownersMayWithdraw(ctx context.Context, r store.RefundRow) (bool, error) {
+	role, err := s.applicantRole(ctx, r)
+	if err != nil || role != RoleGuardian {
+		return reviewFirst(role), err
+	}
+	u, err := s.user(ctx, r.ApplicantUserID)
+	if err != nil || u.PersonID == nil {
+		return err == nil, err
+	}
+	p, err := s.person(ctx, r.PersonID)
+	if err != nil {
+		return false, err
+	}
+	still, err := s.provenGuardian(ctx, *u.PersonID, p)
+	return !still, err
+}
+
 // withdrawable are the statuses before any money moves.
 var withdrawable = []models.RefundStatus{models.RefundSubmitted, models.RefundAccepted, models.RefundForwarded, models.RefundApproved}
 
@@ -278,11 +300,11 @@ func (s *Service) WithdrawRefund(ctx context.Context, userID, refundNo string) (
 	}
 	note := "申请人撤回申请"
 	if r.ApplicantUserID != userID {
-		role, err := s.applicantRole(ctx, r)
+		ok, err := s.ownersMayWithdraw(ctx, r)
 		if err != nil {
 			return Refund{}, err
 		}
-		if !reviewFirst(role) {
+		if !ok {
 			return Refund{}, models.ErrRefundWithdraw
 		}
 		note = "费款所有人（缴费人、参保人或其监护人）撤回他人提出的申请"
