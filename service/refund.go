@@ -550,6 +550,10 @@ func (s *Service) ownerView(ctx context.Context, u store.UserRow, r store.Refund
 					v.Items[i].OrderNo = ""
 				}
 			}
+			// The applicant's own account of why and the materials they
+			// filed (identity papers, bank papers) are the person's
+			// data, not a payer's.
+			v.ReasonDetail, v.Attachments = "", []models.Attachment{}
 		}
 	}
 	can := false

@@ -55,3 +55,30 @@ func TestABankRefundOfTwoPayersMoneyGoesOnlyToThePersonsAccount(t *testing.T) {
 		}
 	})
 }
+
+// A payer who may not see the person's records sees an application on
+// their money, not the person's account of why or the papers filed with it.
+func TestAPayerDoesNotSeeThePersonsPapersInAnApplication(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		j := start(t, env)
+		zhang, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰")
+		friend := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
+		nov := payMonth(t, env, friend, service.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}, "202611")
+		r := apply(t, env, j.sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611"},
+			RefundFen: nov.AmountFen, ReasonDetail: "本人已在单位参保，住址呼和浩特市新城区",
+			Attachments: []models.Attachment{{Kind: models.AttachIdentity, Name: "身份证.jpg", Ref: "att-identity-1"}}})
+		if r.ReasonDetail == "" || len(r.Attachments) != 1 {
+			t.Fatalf("the person's own view: %+v", r)
+		}
+		v, err := env.Svc.GetRefund(ctx, friend.UserID, r.RefundNo)
+		if err != nil || v.ReasonDetail != "" || len(v.Attachments) != 0 || v.Attachments == nil {
+			t.Fatalf("the payer's view: %+v %v", v, err)
+		}
+		list, _, err := env.Svc.ListRefunds(ctx, friend.UserID, service.Page{Size: 10})
+		if err != nil || len(list) != 1 || list[0].ReasonDetail != "" || len(list[0].Attachments) != 0 {
+			t.Fatalf("the payer's list: %+v %v", list, err)
+		}
+	})
+}
