@@ -1,0 +1,67 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// Someone who knows a person's name and ID number may pay for them and
+// sees the open periods and amounts, not the person's civil-affairs group
+// (低保) or how many years they have contributed (延长缴费); the person
+// sees both.
+func TestAPayOnlyLinkSeesAmountsNotTheAssistedGroupOrContributionYears(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		zhang, sun, liu := servicetest.Person(t, "张三明"), servicetest.Person(t, "孙小梅"), servicetest.Person(t, "刘建华")
+		payer := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+		sunRef := service.PersonRef{Name: sun.Name, IDNumber: sun.IDNumber}
+		liuRef := service.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: sunRef, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: liuRef, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+			t.Fatal(err)
+		}
+		leaks := func(pbs []service.Payable) string {
+			for _, pb := range pbs {
+				text := pb.NotPayableReason + strings.Join(pb.Notices, "|")
+				if pb.Assistance != nil && (pb.Assistance.GroupCode != "" || pb.Assistance.GroupLabel != "") ||
+					strings.Contains(text, "低保") || strings.Contains(text, "缴费年限") {
+					return pb.PayableID + ": " + text
+				}
+			}
+			return ""
+		}
+		sunItems, err := env.Svc.QueryPayables(ctx, payer.UserID, sunRef)
+		if err != nil || len(sunItems) != 1 || sunItems[0].AmountFen == nil || *sunItems[0].AmountFen != 12000 ||
+			sunItems[0].Assistance == nil || sunItems[0].Assistance.AssistanceFen != 28000 {
+			t.Fatalf("孙小梅's payable for a payer: %+v %v", sunItems, err)
+		}
+		liuItems, err := env.Svc.QueryPayables(ctx, payer.UserID, liuRef)
+		if err != nil || len(liuItems) != 1 || liuItems[0].ExtendedThrough == "" {
+			t.Fatalf("刘建华's payable for a payer: %+v %v", liuItems, err)
+		}
+		if l := leaks(append(sunItems, liuItems...)); l != "" {
+			t.Fatalf("a pay-only link sees %s", l)
+		}
+		// The people themselves see why.
+		sunSess := env.LoginVerified(t, "sun", sun.Name, sun.IDNumber)
+		own, err := env.Svc.QueryPayables(ctx, sunSess.UserID, self)
+		if err != nil || own[0].Assistance == nil || own[0].Assistance.GroupCode != "minimum_living" {
+			t.Fatalf("孙小梅's own view: %+v %v", own, err)
+		}
+		liuSess := env.LoginVerified(t, "liu", liu.Name, liu.IDNumber)
+		own, err = env.Svc.QueryPayables(ctx, liuSess.UserID, self)
+		if err != nil || !strings.Contains(strings.Join(own[0].Notices, "|"), "缴费年限") {
+			t.Fatalf("刘建华's own view: %+v %v", own, err)
+		}
+	})
+}
