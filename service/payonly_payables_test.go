@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -63,5 +64,32 @@ func TestAPayOnlyLinkSeesAmountsNotTheAssistedGroupOrContributionYears(t *testin
 		if err != nil || !strings.Contains(strings.Join(own[0].Notices, "|"), "缴费年限") {
 			t.Fatalf("刘建华's own view: %+v %v", own, err)
 		}
+	})
+}
+
+// Enrolling someone by name and ID number does not tell the caller the
+// person's employer or contribution years; the person is told both.
+func TestAPayOnlyLinkIsNotToldThePersonsEmployerOrContributionYears(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		zhang, zhao, liu := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰"), servicetest.Person(t, "刘建华")
+		payer := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+		unit := zhao.UnitInsured["pension"]
+		zhaoIn := service.EnrolInput{Person: service.PersonRef{Name: zhao.Name, IDNumber: zhao.IDNumber}, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}
+		_, err := env.Svc.CreateEnrolment(ctx, payer.UserID, zhaoIn)
+		if e, ok := models.AsError(err); !ok || !errors.Is(err, models.ErrNotEligible) || strings.Contains(e.Reason, unit) {
+			t.Fatalf("enrolling 赵海峰 as a payer: %v", err)
+		}
+		liuIn := service.EnrolInput{Person: service.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}, Scheme: models.SchemeFlexibleMedical,
+			RegionCode: "150100", MedicalOption: models.MedicalCombined}
+		_, err = env.Svc.CreateEnrolment(ctx, payer.UserID, liuIn)
+		if e, ok := models.AsError(err); !ok || !errors.Is(err, models.ErrNotEligible) || strings.Contains(e.Reason, "缴费年限") {
+			t.Fatalf("enrolling 刘建华 as a payer: %v", err)
+		}
+		zs := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
+		zhaoIn.Person = self
+		_, err = env.Svc.CreateEnrolment(ctx, zs.UserID, zhaoIn)
+		wantReason(t, err, models.ErrNotEligible, unit)
 	})
 }
