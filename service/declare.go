@@ -100,7 +100,7 @@ func (s *Service) CreateDeclaration(ctx context.Context, userID string, in Decla
 	if !valid {
 		return Declaration{}, models.ErrOutOfCollection.WithReason("该年度费款不在自助缴费范围内，请到办税服务厅办理")
 	}
-	pb, err := s.payable(ctx, e, year, p)
+	pb, err := s.payableFor(ctx, userID, e, year, p)
 	if err != nil {
 		return Declaration{}, err
 	}

@@ -142,7 +142,36 @@ func payOnlyView(pb *Payable) {
 	pb.Notices = notices
 	if label != "" {
 		pb.NotPayableReason = strings.ReplaceAll(pb.NotPayableReason, label, "")
+		if be, ok := models.AsError(pb.blocked); ok {
+			pb.blocked = be.WithReason(strings.ReplaceAll(be.Reason, label, ""))
+		}
 	}
+	// Past retirement the end reason goes on to the contribution years:
+	// keep its first sentence, the retirement month.
+	if i := strings.Index(pb.endReason, "。"); i >= 0 {
+		pb.endReason = pb.endReason[:i+len("。")]
+	}
+}
+
+// payableFor is payable as userID may see it (payOnlyView for a pay-only
+// link), for the errors declaring and paying give.
+func (s *Service) payableFor(ctx context.Context, userID string, e store.EnrolmentRow, year int, p person) (Payable, error) {
+	pb, err := s.payable(ctx, e, year, p)
+	if err != nil {
+		return pb, err
+	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return pb, err
+	}
+	acc, err := s.accessTo(ctx, u, p.ID)
+	if err != nil {
+		return pb, err
+	}
+	if acc == AccessPayOnly {
+		payOnlyView(&pb)
+	}
+	return pb, nil
 }
 
 // payableYears: the flexible and resident pension schemes are paid for the

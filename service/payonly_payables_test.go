@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
@@ -91,5 +92,60 @@ func TestAPayOnlyLinkIsNotToldThePersonsEmployerOrContributionYears(t *testing.T
 		zhaoIn.Person = self
 		_, err = env.Svc.CreateEnrolment(ctx, zs.UserID, zhaoIn)
 		wantReason(t, err, models.ErrNotEligible, unit)
+	})
+}
+
+// Declaring and paying as a pay-only link: the refusals say that nothing
+// is due or the months are past retirement, not the person's assisted
+// group or contribution years.
+func TestAPayOnlyLinksRefusalsKeepThePersonsFactsOut(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		liu := servicetest.Person(t, "刘建华")
+		destitute := models.MakeIDNumber("150203", time.Date(1970, 5, 5, 0, 0, 0, 0, time.UTC), 24)
+		records := &switchableRecords{rec: map[string]models.ContributionRecord{liu.IDNumber: *liu.Contribution}}
+		env := servicetest.New(t, db, servicetest.Config{Mutate: func(d *service.Deps, _ *service.Options) {
+			d.Contributions = records
+			d.CivilAffairs = fixedStatuses{destitute: {models.StatusDestitute}}
+		}})
+		zhang := servicetest.Person(t, "张三明")
+		payer := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+		gao := service.PersonRef{Name: "高桂兰", IDNumber: destitute}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: gao, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+			t.Fatal(err)
+		}
+		items, err := env.Svc.QueryPayables(ctx, payer.UserID, gao)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("payables %+v %v", items, err)
+		}
+		own, err := env.Svc.QueryPayables(ctx, env.LoginVerified(t, "gao", "高桂兰", destitute).UserID, self)
+		if err != nil || own[0].Assistance == nil || own[0].Assistance.GroupLabel == "" {
+			t.Fatalf("高桂兰's own view: %+v %v", own, err)
+		}
+		label := own[0].Assistance.GroupLabel
+		_, err = env.Svc.CreateDeclaration(ctx, payer.UserID, service.DeclareInput{PayableID: items[0].PayableID, OptionCode: "standard"})
+		wantReason(t, err, models.ErrNotEligible, "无需自行缴费")
+		if e, _ := models.AsError(err); strings.Contains(e.Reason, label) {
+			t.Fatalf("a payer's refusal names the group: %q", e.Reason)
+		}
+
+		liuRef := service.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: liuRef, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+			t.Fatal(err)
+		}
+		pbs, err := env.Svc.QueryPayables(ctx, payer.UserID, liuRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := env.Svc.CreateDeclaration(ctx, payer.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		records.set(liu.IDNumber, models.ContributionRecord{Months: 180, AsOf: "202610"})
+		_, _, err = env.Svc.CreatePayment(ctx, payer, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		wantReason(t, err, models.ErrNotEligible, "达到法定退休年龄")
+		if e, _ := models.AsError(err); strings.Contains(e.Reason, "缴费年限") {
+			t.Fatalf("a payer's refusal tells the contribution years: %q", e.Reason)
+		}
 	})
 }
