@@ -149,3 +149,37 @@ func TestAPayOnlyLinksRefusalsKeepThePersonsFactsOut(t *testing.T) {
 		}
 	})
 }
+
+// The person may pay a declaration a pay-only link made; the link then
+// sees it paying, not the person's order number.
+func TestAPayOnlyLinkDoesNotSeeTheOrderAnotherPaidItsDeclarationWith(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := newEnv(t, db)
+		zhang, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+		son := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+		mom := env.LoginVerified(t, "li", li.Name, li.IDNumber)
+		m := family(t, env, son, li.Name, li.IDNumber, service.RelationParent)
+		ref := service.PersonRef{MemberID: m.MemberID}
+		enrolMedical(t, env, son, ref)
+		pbs, err := env.Svc.QueryPayables(ctx, son.UserID, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := env.Svc.CreateDeclaration(ctx, son.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: pbs[0].Options[0].Code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := env.Svc.CreatePayment(ctx, mom, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := env.Svc.GetDeclaration(ctx, mom.UserID, d.DeclarationID); err != nil || v.OrderNo != p.OrderNo {
+			t.Fatalf("the person's view: %+v %v", v, err)
+		}
+		v, err := env.Svc.GetDeclaration(ctx, son.UserID, d.DeclarationID)
+		if err != nil || v.OrderNo != "" || v.Status != "paying" {
+			t.Fatalf("the son's view of the declaration his mother is paying: %+v %v", v, err)
+		}
+	})
+}
