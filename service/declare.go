@@ -100,7 +100,7 @@ func (s *Service) CreateDeclaration(ctx context.Context, userID string, in Decla
 	if !valid {
 		return Declaration{}, models.ErrOutOfCollection.WithReason("该年度费款不在自助缴费范围内，请到办税服务厅办理")
 	}
-	pb, err := s.payable(ctx, e, year, p)
+	pb, err := s.payableFor(ctx, userID, e, year, p)
 	if err != nil {
 		return Declaration{}, err
 	}
@@ -293,7 +293,29 @@ func (s *Service) GetDeclaration(ctx context.Context, userID, id string) (Declar
 	if err != nil {
 		return Declaration{}, err
 	}
-	return declarationView(r, p), nil
+	v := declarationView(r, p)
+	if r.OrderNo != "" {
+		// The person or a guardian may have paid a declaration a pay-only
+		// link made: that order number is theirs.
+		var n int64
+		if err := s.db(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND payer_user_id = ?", r.OrderNo, userID).Count(&n).Error; err != nil {
+			return Declaration{}, internal("declaration order", err)
+		}
+		if n == 0 {
+			u, err := s.user(ctx, userID)
+			if err != nil {
+				return Declaration{}, err
+			}
+			acc, err := s.accessTo(ctx, u, r.PersonID)
+			if err != nil {
+				return Declaration{}, err
+			}
+			if acc == AccessPayOnly {
+				v.OrderNo = ""
+			}
+		}
+	}
+	return v, nil
 }
 
 // seesDeclaration: a pay-only link (family member without records access,

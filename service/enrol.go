@@ -71,8 +71,16 @@ func (s *Service) CreateEnrolment(ctx context.Context, userID string, in EnrolIn
 	if err != nil {
 		return Enrolment{}, err
 	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	acc, err := s.accessTo(ctx, u, p.ID)
+	if err != nil {
+		return Enrolment{}, err
+	}
 	now := s.now()
-	if err := s.eligible(ctx, p, in.Scheme, region.Code, now); err != nil {
+	if err := s.eligible(ctx, p, in.Scheme, region.Code, now, acc != AccessPayOnly); err != nil {
 		return Enrolment{}, err
 	}
 	row := store.EnrolmentRow{ID: newID("en"), PersonID: p.ID, Scheme: string(in.Scheme), RegionCode: region.Code,
@@ -89,10 +97,13 @@ func (s *Service) CreateEnrolment(ctx context.Context, userID string, in EnrolIn
 	return s.enrolmentView(row, p), nil
 }
 
-func (s *Service) eligible(ctx context.Context, p person, scheme models.Scheme, region string, now time.Time) error {
+// eligible says why p may not enrol. sees is whether the caller may see
+// p's records: a pay-only link is not told p's employer or contribution
+// years, only that p cannot enrol here.
+func (s *Service) eligible(ctx context.Context, p person, scheme models.Scheme, region string, now time.Time, sees bool) error {
 	switch scheme {
 	case models.SchemeFlexiblePension, models.SchemeFlexibleMedical:
-		if err := s.checkFlexibleAge(ctx, p, scheme, region, now); err != nil {
+		if err := s.checkFlexibleAge(ctx, p, scheme, region, now, sees); err != nil {
 			return err
 		}
 	case models.SchemeResidentPension:
@@ -111,6 +122,9 @@ func (s *Service) eligible(ctx context.Context, p person, scheme models.Scheme, 
 		what := "养老保险"
 		if kind == "medical" {
 			what = "医疗保险"
+		}
+		if !sees {
+			return models.ErrNotEligible.WithReason(fmt.Sprintf("该人员已通过单位参加职工%s，不能重复参保", what))
 		}
 		return models.ErrNotEligible.WithReason(fmt.Sprintf("您已通过单位（%s）参加职工%s，不能重复参保", unit.UnitName, what))
 	}
@@ -177,7 +191,7 @@ func (s *Service) ListEnrolments(ctx context.Context, userID string, ref PersonR
 // flexible pension is still open to someone the 2024 decision lets extend
 // their contributions (延长缴费); otherwise NOT_ELIGIBLE says why and
 // whether extension is open to them.
-func (s *Service) checkFlexibleAge(ctx context.Context, p person, scheme models.Scheme, region string, now time.Time) error {
+func (s *Service) checkFlexibleAge(ctx context.Context, p person, scheme models.Scheme, region string, now time.Time, sees bool) error {
 	err := models.CheckWorkingAge(p.Parsed, s.Policy.Rules(region).FemaleFlexibleRetirementAge, now)
 	if err == nil || p.Parsed.AgeAt(now) < 16 {
 		return err
@@ -189,6 +203,10 @@ func (s *Service) checkFlexibleAge(ctx context.Context, p person, scheme models.
 	reason := "已达到法定退休年龄，不能再以灵活就业人员身份参保"
 	if e, ok := models.AsError(err); ok {
 		reason = e.Reason
+	}
+	if !sees {
+		// x.Reason tells the person's contribution years.
+		return models.ErrNotEligible.WithReason(reason + "。能否延长缴费（仅适用于养老保险）请本人查询或到社保经办机构咨询")
 	}
 	if x.Open {
 		return models.ErrNotEligible.WithReason(reason + "。" + x.Reason + "；延长缴费仅适用于养老保险")

@@ -182,6 +182,11 @@ func (s *Service) GrantRecordsAccess(ctx context.Context, userID string, in Gran
 		if id.Number == self.IDNumber {
 			return Grant{}, models.ErrInvalid.WithReason("不能授权给本人")
 		}
+		// Whether a number is someone's here is an answer too: the
+		// look-up spends the name/ID budget like any other check.
+		if err := s.spendIdentityCheck(ctx, userID); err != nil {
+			return Grant{}, err
+		}
 		var p store.PersonRow
 		err = s.db(ctx).Where("id_index = ?", s.PII.BlindIndex("id_number", id.Number)).Take(&p).Error
 		if isNotFound(err) {

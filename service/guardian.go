@@ -184,6 +184,12 @@ func (s *Service) ConsentGuardian(ctx context.Context, userID, memberID string, 
 	if id.Number == self.IDNumber || id.Number == minor.IDNumber {
 		return Guardian{}, models.ErrInvalid.WithReason("请填写另一位监护人的身份证号码")
 	}
+	// The answer says whether the number is someone's here and shows their
+	// masked name: a look-up by ID number spends the name/ID budget, so it
+	// cannot be used to sweep numbers.
+	if err := s.spendIdentityCheck(ctx, userID); err != nil {
+		return Guardian{}, err
+	}
 	var pr store.PersonRow
 	err = s.db(ctx).Where("id_index = ?", s.PII.BlindIndex("id_number", id.Number)).Take(&pr).Error
 	if isNotFound(err) {

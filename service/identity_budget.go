@@ -34,8 +34,9 @@ var errIdentityBudget = models.ErrRateLimited.WithReason("姓名与身份证号�
 // spendIdentityCheck charges one check of a name against an ID number to
 // the user's budget and then to the client address's. Binding, adding a
 // family member and naming a person inline to query or enrol all spend
-// the same budgets, so moving between routes buys no more guesses, and
-// many accounts behind one address share that address's. A user already
+// the same budgets (as does looking a person up by ID number alone for a
+// grant or a guardian's consent), so moving between routes buys no more
+// guesses, and many accounts behind one address share that address's. A user already
 // over budget does not also drain the address, which others may share.
 // Both budgets stop guessing, so they count in the database while Redis is
 // down and refuse when neither can count (CountInDB).

@@ -109,3 +109,36 @@ func TestManyAccountsBehindOneAddressShareItsBudget(t *testing.T) {
 		t.Fatalf("another address: %v", err)
 	}
 }
+
+// TestLookingUpAPersonByIDNumberSpendsTheBudget: a grant or a guardian's
+// consent names someone by ID number alone and says whether that number is
+// someone's here (the consent shows their masked name), so each look-up
+// spends the same budget as a name check and cannot sweep numbers.
+func TestLookingUpAPersonByIDNumberSpendsTheBudget(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = 4, 1000
+	}})
+	ctx := service.WithClientAddr(context.Background(), freshAddr())
+	me, kid, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨"), servicetest.Person(t, "李秀英")
+	sess := env.LoginVerified(t, "sweeper", me.Name, me.IDNumber)                                                                       // check 1
+	m, err := env.Svc.AddFamilyMember(ctx, sess.UserID, service.FamilyInput{Name: kid.Name, IDNumber: kid.IDNumber, Relation: "child"}) // 2
+	if err != nil || m.Guardianship != service.GuardianRegistry {
+		t.Fatalf("the registered father's child: %+v %v", m, err)
+	}
+	unknown := models.MakeIDNumber("150102", servicetest.Start().AddDate(-40, 0, 0), 1)
+	if _, err := env.Svc.GrantRecordsAccess(ctx, sess.UserID, service.GrantInput{GranteeIDNumber: unknown}); !errors.Is(err, models.ErrInvalid) { // 3
+		t.Fatalf("a grant to a number nobody holds here: %v", err)
+	}
+	if _, err := env.Svc.ConsentGuardian(ctx, sess.UserID, m.MemberID, service.GuardianConsentInput{GuardianIDNumber: unknown}); !errors.Is(err, models.ErrInvalid) { // 4
+		t.Fatalf("a consent to a number nobody holds here: %v", err)
+	}
+	// The budget is spent: even a number that is someone's is not answered.
+	env.LoginVerified(t, "mom", mom.Name, mom.IDNumber)
+	if _, err := env.Svc.ConsentGuardian(ctx, sess.UserID, m.MemberID, service.GuardianConsentInput{GuardianIDNumber: mom.IDNumber}); !errors.Is(err, models.ErrRateLimited) {
+		t.Fatalf("a consent over budget: %v, want RATE_LIMITED", err)
+	}
+	if _, err := env.Svc.GrantRecordsAccess(ctx, sess.UserID, service.GrantInput{GranteeIDNumber: mom.IDNumber}); !errors.Is(err, models.ErrRateLimited) {
+		t.Fatalf("a grant over budget: %v, want RATE_LIMITED", err)
+	}
+}

@@ -91,7 +91,7 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 		return Payment{}, false, models.ErrDeclarationExpired
 	}
 	if d.Status == DeclOpen {
-		if err := s.stillPayable(ctx, d); err != nil {
+		if err := s.stillPayable(ctx, sess.UserID, d); err != nil {
 			return Payment{}, false, err
 		}
 		if err := s.rateLimit(ctx, "order:"+sess.UserID, s.opt.OrderRateLimit, time.Minute, LetThrough); err != nil {
@@ -160,7 +160,7 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 // months of a declaration must still be payable now (a declaration made
 // before the agency's record ended an extension, or one older than the
 // rules, must not be paid for months after retirement).
-func (s *Service) stillPayable(ctx context.Context, d store.DeclarationRow) error {
+func (s *Service) stillPayable(ctx context.Context, userID string, d store.DeclarationRow) error {
 	if !models.Scheme(d.Scheme).Monthly() {
 		return nil
 	}
@@ -172,7 +172,7 @@ func (s *Service) stillPayable(ctx context.Context, d store.DeclarationRow) erro
 	if err != nil {
 		return err
 	}
-	pb, err := s.payable(ctx, e, d.Year, p)
+	pb, err := s.payableFor(ctx, userID, e, d.Year, p)
 	if err != nil {
 		return err
 	}

@@ -100,10 +100,8 @@ func (s *Service) QueryPayables(ctx context.Context, userID string, ref PersonRe
 			if len(pb.months) == 0 {
 				continue // past retirement age with nothing left to pay this year
 			}
-			if acc == AccessPayOnly && (pb.Status == PayableCredited || pb.Status == PayableBooked) {
-				// Paying needs to know it is paid, not how far the money
-				// has gone through the treasury and the agency's books.
-				pb.Status = PayablePaid
+			if acc == AccessPayOnly {
+				payOnlyView(&pb)
 			}
 			out = append(out, pb)
 		}
@@ -112,6 +110,68 @@ func (s *Service) QueryPayables(ctx context.Context, userID string, ref PersonRe
 		out = []Payable{}
 	}
 	return out, nil
+}
+
+// payOnlyView is a payable as a link that may pay for the person but not
+// see their history sees it: open periods and amounts. Paying needs to
+// know a year is paid, not how far the money has gone through the
+// treasury and the agency's books; the assisted amounts, not which group
+// (低保, 特困…) the person is in; nor how many years they have contributed
+// (the 延长缴费 notice), which extended_through already accounts for.
+func payOnlyView(pb *Payable) {
+	if pb.Status == PayableCredited || pb.Status == PayableBooked {
+		pb.Status = PayablePaid
+	}
+	label := ""
+	if pb.Assistance != nil {
+		// The amounts stay: they are what the payer pays and why.
+		a := *pb.Assistance
+		label, a.GroupCode, a.GroupLabel = a.GroupLabel, "", ""
+		pb.Assistance = &a
+	}
+	var notices []string
+	for _, n := range pb.Notices {
+		if strings.HasPrefix(n, "延长缴费：") {
+			continue
+		}
+		if label != "" {
+			n = strings.ReplaceAll(n, label, "")
+		}
+		notices = append(notices, n)
+	}
+	pb.Notices = notices
+	if label != "" {
+		pb.NotPayableReason = strings.ReplaceAll(pb.NotPayableReason, label, "")
+		if be, ok := models.AsError(pb.blocked); ok {
+			pb.blocked = be.WithReason(strings.ReplaceAll(be.Reason, label, ""))
+		}
+	}
+	// Past retirement the end reason goes on to the contribution years:
+	// keep its first sentence, the retirement month.
+	if i := strings.Index(pb.endReason, "。"); i >= 0 {
+		pb.endReason = pb.endReason[:i+len("。")]
+	}
+}
+
+// payableFor is payable as userID may see it (payOnlyView for a pay-only
+// link), for the errors declaring and paying give.
+func (s *Service) payableFor(ctx context.Context, userID string, e store.EnrolmentRow, year int, p person) (Payable, error) {
+	pb, err := s.payable(ctx, e, year, p)
+	if err != nil {
+		return pb, err
+	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return pb, err
+	}
+	acc, err := s.accessTo(ctx, u, p.ID)
+	if err != nil {
+		return pb, err
+	}
+	if acc == AccessPayOnly {
+		payOnlyView(&pb)
+	}
+	return pb, nil
 }
 
 // payableYears: the flexible and resident pension schemes are paid for the

@@ -444,8 +444,9 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// accountNameRule: money goes back to whom it belongs (checkRefundAccount).
-const accountNameRule = "退费只能退至缴费人或参保人本人名下的银行账户"
+// accountNameRule: money goes back to whom it belongs (checkRefundAccount);
+// one payer's account never takes what another payer paid.
+const accountNameRule = "退费只能退至缴费人或参保人本人名下的银行账户；涉及多位缴费人的费款只能退至参保人本人名下"
 
 // originalRouteOpen says whether an order's money can still go back through
 // its channel by the time an application is through.
@@ -549,13 +550,21 @@ func (s *Service) ownerView(ctx context.Context, u store.UserRow, r store.Refund
 					v.Items[i].OrderNo = ""
 				}
 			}
+			// The applicant's own account of why and the materials they
+			// filed (identity papers, bank papers) are the person's
+			// data, not a payer's.
+			v.ReasonDetail, v.Attachments = "", []models.Attachment{}
 		}
 	}
 	can := false
 	for _, st := range withdrawable {
 		can = can || st == v.Status
 	}
-	can = can && (mine || reviewFirst(v.ApplicantRole))
+	if can && !mine {
+		if can, err = s.ownersMayWithdraw(ctx, r); err != nil {
+			return Refund{}, err
+		}
+	}
 	v.AppliedByMe, v.CanWithdraw = &mine, &can
 	return v, nil
 }

@@ -79,32 +79,35 @@ func (s *Service) refundApplicant(ctx context.Context, userID string, ref Person
 	return p, RolePayer, nil
 }
 
-// refundPayerNames are the real names of the payers of orders: a bank
-// payout may go to an account in one of these names or the person's.
+// refundPayerNames are the real names a bank payout of these orders may
+// go to besides the person's: a payer's, only when that payer paid every
+// one of them. One account takes the whole application, so a payer's
+// account would otherwise receive the money other payers paid.
 func (s *Service) refundPayerNames(ctx context.Context, orderNos []string) (map[string]bool, error) {
 	names := map[string]bool{}
 	var payers []string
 	if err := s.db(ctx).Model(&store.OrderRow{}).Where("order_no IN ?", orderNos).Distinct().Pluck("payer_user_id", &payers).Error; err != nil {
 		return nil, internal("refund payers", err)
 	}
-	for _, id := range payers {
-		u, err := s.user(ctx, id)
-		if err != nil || u.PersonID == nil {
-			continue
-		}
-		p, err := s.person(ctx, *u.PersonID)
-		if err != nil {
-			return nil, err
-		}
-		names[p.Name] = true
+	if len(payers) != 1 {
+		return names, nil
 	}
+	u, err := s.user(ctx, payers[0])
+	if err != nil || u.PersonID == nil {
+		return names, nil
+	}
+	p, err := s.person(ctx, *u.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	names[p.Name] = true
 	return names, nil
 }
 
 // checkRefundAccount checks an account money may be paid to: in the name
-// of the person or of a payer of the orders, and held in that name as the
-// bank's account-name verification says. Without the verification the
-// account is refused: nobody's word is taken for whose account it is.
+// of the person or of the payer of all the orders, and held in that name
+// as the bank's account-name verification says. Without the verification
+// the account is refused: nobody's word is taken for whose account it is.
 func (s *Service) checkRefundAccount(ctx context.Context, p person, orderNos []string, b models.BankAccount) error {
 	names, err := s.refundPayerNames(ctx, orderNos)
 	if err != nil {
@@ -249,6 +252,28 @@ func applicantWarnings(role string) []string {
 	return []string{"注意：申请人既不是缴费人，也不是参保人本人或经核验的监护人，请重点核实，必要时不予受理"}
 }
 
+// ownersMayWithdraw reports whether the money's owners may withdraw an
+// application someone else filed: when its applicant is neither the person
+// nor, still, a proven guardian. A guardian's standing ends when the child
+// comes of age or a consent is revoked; their open application must not
+// then lock the now-adult person or the remaining guardians out.
+func (s *Service) ownersMayWithdraw(ctx context.Context, r store.RefundRow) (bool, error) {
+	role, err := s.applicantRole(ctx, r)
+	if err != nil || role != RoleGuardian {
+		return reviewFirst(role), err
+	}
+	u, err := s.user(ctx, r.ApplicantUserID)
+	if err != nil || u.PersonID == nil {
+		return err == nil, err
+	}
+	p, err := s.person(ctx, r.PersonID)
+	if err != nil {
+		return false, err
+	}
+	still, err := s.provenGuardian(ctx, *u.PersonID, p)
+	return !still, err
+}
+
 // withdrawable are the statuses before any money moves.
 var withdrawable = []models.RefundStatus{models.RefundSubmitted, models.RefundAccepted, models.RefundForwarded, models.RefundApproved}
 
@@ -275,11 +300,11 @@ func (s *Service) WithdrawRefund(ctx context.Context, userID, refundNo string) (
 	}
 	note := "申请人撤回申请"
 	if r.ApplicantUserID != userID {
-		role, err := s.applicantRole(ctx, r)
+		ok, err := s.ownersMayWithdraw(ctx, r)
 		if err != nil {
 			return Refund{}, err
 		}
-		if !reviewFirst(role) {
+		if !ok {
 			return Refund{}, models.ErrRefundWithdraw
 		}
 		note = "费款所有人（缴费人、参保人或其监护人）撤回他人提出的申请"
