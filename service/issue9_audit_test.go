@@ -2,11 +2,17 @@ package service_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -58,6 +64,91 @@ func TestAPaymentReconciliationCannotBookIsOneOpenAnomalyAcrossRuns(t *testing.T
 		}
 		if st := r.status(p.OrderNo); st != service.OrderFailed {
 			t.Fatalf("order %s", st)
+		}
+	})
+}
+
+// An automatic refund whose channel refund failed is paid by bank to an
+// account the hall enters. It has no records, so no items named its order,
+// and only an account in the insured person's name passed: the money of a
+// payer who paid for a relative could only go to the relative. The
+// payer's own account is accepted, and the bank pays it once.
+func TestAnAutomaticRefundThatFailedIsPaidByBankToThePayersAccount(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var env *servicetest.Env
+		var bank *bankfake.Server
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ch := strings.TrimPrefix(r.URL.Path, "/api/v1/notify/")
+			if ch == "wechatpay" {
+				ch = models.ChannelWechat
+			}
+			_ = env.Svc.HandleNotification(r.Context(), ch, w, r)
+		}))
+		t.Cleanup(srv.Close)
+		env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Wechat: true, WechatManualRefunds: true,
+			Start: time.Now().UTC().Truncate(time.Second), Mutate: func(d *service.Deps, _ *service.Options) {
+				bank = bankfake.NewForTest(t, nil)
+				d.Bank = bank.Client()
+			}})
+		// 张三明 opens a WeChat order; it is closed here while WeChat still
+		// takes it, the months are paid through the sandbox, and then the
+		// WeChat order is paid too: it cannot be booked and is refunded.
+		sess, wp := channelJourney(t, env, models.ChannelWechat, "wx-auto-bank", false)
+		now := env.Clock.Now()
+		for _, err := range []error{
+			db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", wp.OrderNo).Updates(map[string]any{"status": service.OrderClosed, "closed_at": now}).Error,
+			db.Gorm.Model(&store.DeclarationRow{}).Where("id = ?", wp.DeclarationID).Updates(map[string]any{"status": service.DeclOpen, "order_no": ""}).Error,
+			db.Gorm.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", wp.DeclarationID, service.ClaimPaying).Update("state", service.ClaimDeclared).Error,
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		sp, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: wp.DeclarationID, Channel: models.ChannelSandbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Sandbox.Pay(ctx, sp.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		waitPaid(t, db, sp.OrderNo)
+		if err := env.Wechat.Pay(wp.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		refundNo := "TZ" + strings.TrimPrefix(wp.OrderNo, "LB")
+		waitFor(t, "the automatic refund", func() bool { return count(t, db, "refund_payouts", "refund_no = ?", refundNo) == 1 })
+		// The payer paid for a relative (李秀英), and WeChat refused the
+		// refund for good.
+		other := env.LoginVerified(t, "relative", servicetest.Person(t, "李秀英").Name, servicetest.Person(t, "李秀英").IDNumber)
+		var u store.UserRow
+		if err := db.Gorm.Where("id = ?", other.UserID).Take(&u).Error; err != nil || u.PersonID == nil {
+			t.Fatalf("relative %+v %v", u, err)
+		}
+		for _, err := range []error{
+			db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", wp.OrderNo).Update("person_id", *u.PersonID).Error,
+			db.Gorm.Model(&store.RefundRow{}).Where("refund_no = ?", refundNo).Update("person_id", *u.PersonID).Error,
+			db.Gorm.Model(&store.RefundPayoutRow{}).Where("refund_no = ?", refundNo).Update("status", service.PayoutFailed).Error,
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		h := newHall(t, env)
+		// Without an account the hall is asked for one.
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, refundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
+			t.Fatalf("execute without an account: %v", err)
+		}
+		// The payer's own account (张三明's) is accepted and paid once.
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, refundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || got.Status != models.RefundRefunded {
+			t.Fatalf("execute with the payer's account: %+v %v", got, err)
+		}
+		if bank.PaidCount() != 1 || bank.PaidTotal() != wp.AmountFen {
+			t.Fatalf("bank paid %d in %d transfers, want %d once", bank.PaidTotal(), bank.PaidCount(), wp.AmountFen)
+		}
+		if o := orderRow(t, db, wp.OrderNo); o.Status != service.OrderRefunded || o.RefundedFen != int64(wp.AmountFen) {
+			t.Fatalf("order %s refunded %d", o.Status, o.RefundedFen)
 		}
 	})
 }

@@ -176,6 +176,19 @@ func (s *Service) setRefundBankAccount(ctx context.Context, a StaffActor, r stor
 	if err != nil {
 		return internal("refund orders", err)
 	}
+	if len(orderNos) == 0 && isAutoRefund(r.RefundNo) {
+		// An automatic refund has no records, so no items name its order:
+		// its payouts do. Without it only the person's own account passed,
+		// and the money of a payer who paid for a relative could be paid
+		// to the relative instead of back to them.
+		payouts, err := s.payouts(ctx, r.RefundNo)
+		if err != nil {
+			return err
+		}
+		for _, po := range payouts {
+			orderNos = append(orderNos, sortedKeys(parseAllocation(po.Allocation))...)
+		}
+	}
 	if err := s.checkRefundAccount(ctx, p, orderNos, b); err != nil {
 		return err
 	}
