@@ -152,3 +152,81 @@ func TestAnAutomaticRefundThatFailedIsPaidByBankToThePayersAccount(t *testing.T)
 		}
 	})
 }
+
+// An abnormal WeChat refund sent back to our merchant account at the
+// merchant platform is reported SUCCESS like one paid to the person; only
+// user_received_account (商户基本账户) tells them apart. It used to be
+// counted paid: the application closed refunded, the person unpaid and
+// the money kept. It is returned, and the hall pays it by bank once.
+func TestAnAbnormalRefundReturnedToUsAtThePlatformIsNotCountedPaid(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, sess, p, sv := abnormalEnv(t, db)
+		fakes := moneyFakes{wechat: env.Wechat, bank: bank}
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		if err := env.Wechat.ReturnAbnormalRefundAtPlatform(payout); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
+			return payoutStatuses(t, db, sv.RefundNo)[payout] != service.PayoutAbnormal
+		})
+		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturned {
+			t.Fatalf("payout %s after WeChat sent the money back to us", st)
+		}
+		// The worker's next question does not count it paid either.
+		env.Clock.Advance(2 * time.Hour)
+		env.Svc.WorkOnce(ctx)
+		if v := applicantView(t, env, sess, sv.RefundNo); v.Status != models.RefundRefunding || v.RefundedFen != 0 {
+			t.Fatalf("after the return %s %d", v.Status, v.RefundedFen)
+		}
+		checkMoney(t, db, fakes)
+		// Staff are told to pay it by bank.
+		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal"); len(as) != 1 || as[0].ResolvedAt != nil || !strings.Contains(as[0].SystemAction, "银行转账") {
+			t.Fatalf("abnormal anomaly %+v", as)
+		}
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
+			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
+		}
+		checkMoney(t, db, fakes)
+	})
+}
+
+// The window's return of an abnormal refund whose answer was lost: the
+// payout stayed returning, and asking again was refused because WeChat no
+// longer held it as abnormal, so the person was never paid. WeChat's
+// REFUND.SUCCESS to the merchant account moves it to returned, and asking
+// the channel again is answered as done.
+func TestAReturnOfAnAbnormalRefundWhoseAnswerWasLostIsFinished(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, _, p, sv := abnormalEnv(t, db)
+		fakes := moneyFakes{wechat: env.Wechat, bank: bank}
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		// The window's request moved the payout to returning and reached
+		// WeChat; its answer never came back.
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutReturning).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Deps.Payments[models.ChannelWechat].(models.AbnormalRefunder).ReturnAbnormalRefund(ctx, p.OrderNo, payout); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
+			return payoutStatuses(t, db, sv.RefundNo)[payout] == service.PayoutReturned
+		})
+		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal"); len(as) != 1 || as[0].ResolvedAt == nil {
+			t.Fatalf("abnormal anomaly %+v", as)
+		}
+		// Asking the channel again is done, not refused.
+		if err := env.Deps.Payments[models.ChannelWechat].(models.AbnormalRefunder).ReturnAbnormalRefund(ctx, p.OrderNo, payout); err != nil {
+			t.Fatalf("asking again: %v", err)
+		}
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
+			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
+		}
+		checkMoney(t, db, fakes)
+	})
+}

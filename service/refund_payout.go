@@ -392,6 +392,11 @@ func (s *Service) sendPayout(ctx context.Context, p store.RefundPayoutRow, sourc
 		res, err = ch.Refund(ctx, models.RefundRequest{OrderNo: p.OrderNo, OutRefundNo: p.PayoutNo, Refund: models.Fen(p.AmountFen),
 			Total: models.Fen(p.OrderTotalFen), Reason: "社会保险费退费"})
 		state, at = res.State, res.SucceededAt
+		if err == nil && state == models.RefundSuccess && res.ToMerchant {
+			// Sent again after the channel had released it to our merchant
+			// account: the person got nothing by it.
+			return s.channelReturnedPayout(ctx, p, source)
+		}
 		if state == models.RefundSuccess && res.Amount != 0 && res.Amount != models.Fen(p.AmountFen) {
 			s.anomaly(ctx, source, p.Channel, p.OrderNo, "refund_amount_mismatch",
 				fmt.Sprintf("退款 %s 渠道金额 %d 分与应退 %d 分不符", p.PayoutNo, res.Amount, p.AmountFen))
@@ -642,6 +647,8 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 		}
 		res, err := ch.QueryRefund(ctx, p.OrderNo, p.PayoutNo)
 		switch {
+		case err == nil && res.State == models.RefundSuccess && res.ToMerchant:
+			return s.channelReturnedPayout(ctx, p, "query")
 		case err == nil && res.State == models.RefundSuccess && (res.Amount == 0 || res.Amount == models.Fen(p.AmountFen)):
 			return s.confirmPayout(ctx, p.PayoutNo, res.SucceededAt, "query")
 		case err == nil && res.State == models.RefundFailed:
