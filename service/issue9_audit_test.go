@@ -230,3 +230,50 @@ func TestAReturnOfAnAbnormalRefundWhoseAnswerWasLostIsFinished(t *testing.T) {
 		checkMoney(t, db, fakes)
 	})
 }
+
+// A return of an abnormal refund whose answer and notification were both
+// lost stayed returning for good: the worker did not ask about returning
+// payouts. It asks, finds the money back in our merchant account, and the
+// payout is returned, to be paid by bank.
+func TestTheWorkerFindsAReturningPayoutBackWithUs(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, bank, h, _, p, sv := abnormalEnv(t, db)
+		fakes := moneyFakes{wechat: env.Wechat, bank: bank}
+		payout := sv.Payouts[0].PayoutNo
+		goAbnormal(t, env, db, sv.RefundNo, payout)
+		// Still abnormal at WeChat: the worker only asks again later.
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutReturning).Error; err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(2 * time.Hour)
+		env.Svc.WorkOnce(ctx)
+		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturning {
+			t.Fatalf("a returning payout WeChat still holds is %s", st)
+		}
+		if n := env.Wechat.RefundCount(p.OrderNo); n != 1 {
+			t.Fatalf("WeChat holds %d refunds", n)
+		}
+		// WeChat sends it back; its notification is applied, then (as if
+		// it and the window's answer were lost) the payout is returning.
+		if err := env.Deps.Payments[models.ChannelWechat].(models.AbnormalRefunder).ReturnAbnormalRefund(ctx, p.OrderNo, payout); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
+			return payoutStatuses(t, db, sv.RefundNo)[payout] == service.PayoutReturned
+		})
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutReturning).Error; err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(2 * time.Hour)
+		env.Svc.WorkOnce(ctx)
+		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturned {
+			t.Fatalf("after the worker asked, the payout is %s", st)
+		}
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
+			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
+		}
+		checkMoney(t, db, fakes)
+	})
+}

@@ -620,10 +620,12 @@ func (s *Service) settleRefundedRecords(tx *gorm.DB, refundNo string) error {
 // refundWork follows payouts whose result is not known: it asks the
 // channel or bank and settles the answer; a payout the other side never
 // received, or that a channel has not finished, is sent again under the
-// same number.
+// same number. A returning one is asked too: when both the window's answer
+// and WeChat's notification were lost, only a query finds it returned, and
+// it otherwise stayed returning with the person unpaid.
 func (s *Service) refundWork(ctx context.Context) error {
 	var rows []store.RefundPayoutRow
-	if err := s.db(ctx).Where("status IN ? AND next_query_at <= ?", []string{PayoutPending, PayoutAbnormal}, s.now()).
+	if err := s.db(ctx).Where("status IN ? AND next_query_at <= ?", []string{PayoutPending, PayoutAbnormal, PayoutReturning}, s.now()).
 		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
 		return err
 	}
@@ -649,6 +651,11 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 		switch {
 		case err == nil && res.State == models.RefundSuccess && res.ToMerchant:
 			return s.channelReturnedPayout(ctx, p, "query")
+		case p.Status == PayoutReturning:
+			// Not back with us yet (or not known): asked again later. It is
+			// never sent again, failed or counted paid: the window asked
+			// the channel to send it back and holds it until it is.
+			return s.backOffPayout(ctx, p, err)
 		case err == nil && res.State == models.RefundSuccess && (res.Amount == 0 || res.Amount == models.Fen(p.AmountFen)):
 			return s.confirmPayout(ctx, p.PayoutNo, res.SucceededAt, "query")
 		case err == nil && res.State == models.RefundFailed:
