@@ -102,6 +102,12 @@ type RefundResult struct {
 	State       RefundState
 	Amount      Fen
 	SucceededAt time.Time
+	// ToMerchant: a success that sent the money back to our own merchant
+	// account, not to the payer (WeChat's user_received_account 商户基本账户
+	// or 商户结算银行账户: an abnormal refund released to the merchant, by
+	// apply-abnormal-refund or at the merchant platform). The payer got
+	// nothing by it.
+	ToMerchant bool
 }
 
 // AbnormalRefunder is a channel that can release an abnormal refund
@@ -142,6 +148,9 @@ type Notification struct {
 	// refunded so far, this refund included (Alipay's refund_fee), not
 	// this refund's own amount.
 	AmountIsTotal bool
+	// RefundToMerchant: a refund success whose money went back to our own
+	// merchant account, not to the payer (RefundResult.ToMerchant).
+	RefundToMerchant bool
 }
 
 // PaymentChannel is a way of paying: WeChat Pay, Alipay, the sandbox.

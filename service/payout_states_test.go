@@ -197,9 +197,11 @@ func TestAnAbnormalWechatRefundReturnedToUsIsPaidByBankOnce(t *testing.T) {
 			t.Fatalf("WeChat refund %+v", rf)
 		}
 		// WeChat's REFUND.SUCCESS for the money coming back to us does not
-		// count as the person paid.
+		// count as the person paid: ignored when the window's answer moved
+		// the payout first, else it moves it to returned itself.
 		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
-			return count(t, db, "notifications", "kind = ? AND outcome = ?", "refund", service.OutcomeIgnored) == 1
+			return count(t, db, "notifications", "kind = ? AND outcome IN ?", "refund",
+				[]string{service.OutcomeIgnored, service.OutcomeSettled}) == 2
 		})
 		if v := applicantView(t, env, sess, sv.RefundNo); v.Status != models.RefundRefunding || v.RefundedFen != 0 {
 			t.Fatalf("after the return %s %d", v.Status, v.RefundedFen)

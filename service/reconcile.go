@@ -309,9 +309,16 @@ func (s *Service) reconcileLine(ctx context.Context, channel string, l models.Bi
 		// Settle booked nothing (an order state it does not settle from,
 		// such as failed): the money is still unaccounted for, so the
 		// anomaly stays open for a person to refund. It used to be marked
-		// resolved as booked.
-		a.Detail = fmt.Sprintf("渠道已收款，但订单状态为 %s，未能补记入账；请人工核实并原路退款", o.Status)
-		a.Resolution, a.ResolvedAt = "", nil
+		// resolved as booked. It is opened once while open: a failed run
+		// retried, or a run whose lease was taken over, reads the same
+		// line again, and two open anomalies each asking staff to refund
+		// the one payment could have it refunded twice.
+		if err := s.openAnomaly(s.db(ctx), anomalyNote{Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
+			Kind: a.Kind, AmountFen: int64(l.Amount),
+			Detail: fmt.Sprintf("渠道已收款，但订单状态为 %s，未能补记入账；请人工核实并原路退款", o.Status)}); err != nil {
+			return false, internal("anomaly", err)
+		}
+		return false, nil
 	}
 	if err := s.db(ctx).Create(&a).Error; err != nil {
 		return false, internal("anomaly", err)

@@ -79,8 +79,14 @@ func (s *Service) ReturnAbnormalPayout(ctx context.Context, a StaffActor, refund
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, PayoutReturning).
 			Updates(map[string]any{"status": PayoutReturned, "failed_at": now, "last_error": "异常退款已退回商户账户", "updated_at": now})
-		if res.Error != nil || res.RowsAffected != 1 {
+		if res.Error != nil {
 			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			// WeChat's REFUND.SUCCESS for the return came first and moved
+			// it (channelReturnedPayout): the window still acted.
+			return s.auditTx(tx, a, auditEntry{Action: action, TargetKind: "refund", TargetID: refundNo, Outcome: AuditOK,
+				Detail: fmt.Sprintf("%s 退回商户账户 %d 分", p.PayoutNo, p.AmountFen)})
 		}
 		if err := s.addEvent(tx, refundNo, staffEvent(a, models.RefundRefunding, models.DeptTax, nil,
 			models.Fen(p.AmountFen).Yuan()+" 元异常退款已由支付渠道退回，税务将改为银行账户退还")); err != nil {
@@ -98,4 +104,62 @@ func (s *Service) ReturnAbnormalPayout(ctx context.Context, a StaffActor, refund
 		return StaffRefund{}, internal("return abnormal payout", err)
 	}
 	return s.reloadStaffView(ctx, refundNo)
+}
+
+// channelReturnedPayout records a payout whose money the channel reports
+// sent back to our own merchant account (RefundResult.ToMerchant: WeChat's
+// SUCCESS with user_received_account 商户基本账户). The person got nothing
+// by it, so it is returned, never success: counting it paid closed the
+// application with the person unpaid and the money kept. It moves pending,
+// abnormal or returning → returned once, and the window then pays that part
+// by bank (execute again). A return the window asked for (returning) closes
+// the abnormal anomaly as the window's own answer would; one released at
+// the merchant platform tells staff to pay by bank.
+func (s *Service) channelReturnedPayout(ctx context.Context, p store.RefundPayoutRow, source string) error {
+	moved := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		moved, err = s.channelReturnedPayoutTx(tx, p, source)
+		return err
+	})
+	if err != nil {
+		return internal("returned payout", err)
+	}
+	if moved {
+		s.Log.WarnContext(ctx, "refund payout returned to the merchant account by the channel", "payout_no", p.PayoutNo, "source", source)
+	}
+	return nil
+}
+
+func (s *Service) channelReturnedPayoutTx(tx *gorm.DB, p store.RefundPayoutRow, source string) (bool, error) {
+	now := s.now()
+	if err := tx.Where("payout_no = ?", p.PayoutNo).Take(&p).Error; err != nil {
+		return false, err
+	}
+	asked := p.Status == PayoutReturning
+	res := tx.Model(&store.RefundPayoutRow{}).Where("payout_no = ? AND status = ?", p.PayoutNo, p.Status).
+		Where("status IN ?", []string{PayoutPending, PayoutAbnormal, PayoutReturning}).
+		Updates(map[string]any{"status": PayoutReturned, "failed_at": now, "last_error": "款项已由支付渠道退回商户账户", "updated_at": now})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, res.Error
+	}
+	if err := s.addEvent(tx, p.RefundNo, store.RefundEventRow{Status: string(models.RefundRefunding), ActorKind: actorSystem,
+		ActorID: "system", Department: models.DeptTax, Holder: models.DeptTax,
+		Note: models.Fen(p.AmountFen).Yuan() + " 元未退到缴费人账户，已由支付渠道退回，税务将改为银行账户退还"}); err != nil {
+		return false, err
+	}
+	open := tx.Model(&store.AnomalyRow{}).Where("refund_no = ? AND kind = ? AND resolved_at IS NULL", p.RefundNo, "refund_abnormal")
+	if asked {
+		return true, open.Updates(map[string]any{"resolved_at": now, "resolved_by": "system",
+			"resolution": "异常退款 " + p.PayoutNo + " 已退回商户账户，改为银行转账"}).Error
+	}
+	action := "款项已由支付渠道退回商户账户（" + p.PayoutNo + "），请录入申请人提供的银行账户后办理退费，改为银行转账"
+	upd := open.Updates(map[string]any{"system_action": action})
+	if upd.Error != nil || upd.RowsAffected > 0 {
+		return true, upd.Error
+	}
+	return true, s.openAnomaly(tx, anomalyNote{Source: source, Channel: p.Channel, OrderNo: p.OrderNo, RefundNo: p.RefundNo,
+		Kind: "refund_abnormal", AmountFen: p.AmountFen,
+		Detail:       fmt.Sprintf("退款 %s 的 %d 分未退到缴费人账户，渠道已退回商户账户", p.PayoutNo, p.AmountFen),
+		SystemAction: action})
 }

@@ -61,6 +61,22 @@ func (s *Service) settleRefundNotice(ctx context.Context, n models.Notification)
 				return s.anomalyTx(tx, "notify", n.Channel, n.OrderNo, "refund_amount_mismatch",
 					fmt.Sprintf("退款通知金额 %d 分与退款 %s 的 %d 分不符", n.Amount, p.PayoutNo, p.AmountFen))
 			}
+			if n.RefundToMerchant {
+				// The money went back to our merchant account, not to the
+				// person (an abnormal refund released to the merchant, here
+				// or at the platform): returned, to be paid by bank, never
+				// counted paid. A payout counted failed or returned is paid
+				// another way already, which this does not change.
+				moved, err := s.channelReturnedPayoutTx(tx, p, "notify")
+				if err != nil {
+					return err
+				}
+				if !moved {
+					outcome = OutcomeIgnored
+					return s.markOutcome(tx, n, outcome)
+				}
+				return nil
+			}
 			switch p.Status {
 			case PayoutSuccess:
 				outcome = OutcomeDuplicate

@@ -176,6 +176,19 @@ func (s *Service) setRefundBankAccount(ctx context.Context, a StaffActor, r stor
 	if err != nil {
 		return internal("refund orders", err)
 	}
+	if len(orderNos) == 0 && isAutoRefund(r.RefundNo) {
+		// An automatic refund has no records, so no items name its order:
+		// its payouts do. Without it only the person's own account passed,
+		// and the money of a payer who paid for a relative could be paid
+		// to the relative instead of back to them.
+		payouts, err := s.payouts(ctx, r.RefundNo)
+		if err != nil {
+			return err
+		}
+		for _, po := range payouts {
+			orderNos = append(orderNos, sortedKeys(parseAllocation(po.Allocation))...)
+		}
+	}
 	if err := s.checkRefundAccount(ctx, p, orderNos, b); err != nil {
 		return err
 	}
@@ -379,6 +392,11 @@ func (s *Service) sendPayout(ctx context.Context, p store.RefundPayoutRow, sourc
 		res, err = ch.Refund(ctx, models.RefundRequest{OrderNo: p.OrderNo, OutRefundNo: p.PayoutNo, Refund: models.Fen(p.AmountFen),
 			Total: models.Fen(p.OrderTotalFen), Reason: "社会保险费退费"})
 		state, at = res.State, res.SucceededAt
+		if err == nil && state == models.RefundSuccess && res.ToMerchant {
+			// Sent again after the channel had released it to our merchant
+			// account: the person got nothing by it.
+			return s.channelReturnedPayout(ctx, p, source)
+		}
 		if state == models.RefundSuccess && res.Amount != 0 && res.Amount != models.Fen(p.AmountFen) {
 			s.anomaly(ctx, source, p.Channel, p.OrderNo, "refund_amount_mismatch",
 				fmt.Sprintf("退款 %s 渠道金额 %d 分与应退 %d 分不符", p.PayoutNo, res.Amount, p.AmountFen))
@@ -602,10 +620,12 @@ func (s *Service) settleRefundedRecords(tx *gorm.DB, refundNo string) error {
 // refundWork follows payouts whose result is not known: it asks the
 // channel or bank and settles the answer; a payout the other side never
 // received, or that a channel has not finished, is sent again under the
-// same number.
+// same number. A returning one is asked too: when both the window's answer
+// and WeChat's notification were lost, only a query finds it returned, and
+// it otherwise stayed returning with the person unpaid.
 func (s *Service) refundWork(ctx context.Context) error {
 	var rows []store.RefundPayoutRow
-	if err := s.db(ctx).Where("status IN ? AND next_query_at <= ?", []string{PayoutPending, PayoutAbnormal}, s.now()).
+	if err := s.db(ctx).Where("status IN ? AND next_query_at <= ?", []string{PayoutPending, PayoutAbnormal, PayoutReturning}, s.now()).
 		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
 		return err
 	}
@@ -629,6 +649,13 @@ func (s *Service) followPayout(ctx context.Context, p store.RefundPayoutRow) err
 		}
 		res, err := ch.QueryRefund(ctx, p.OrderNo, p.PayoutNo)
 		switch {
+		case err == nil && res.State == models.RefundSuccess && res.ToMerchant:
+			return s.channelReturnedPayout(ctx, p, "query")
+		case p.Status == PayoutReturning:
+			// Not back with us yet (or not known): asked again later. It is
+			// never sent again, failed or counted paid: the window asked
+			// the channel to send it back and holds it until it is.
+			return s.backOffPayout(ctx, p, err)
 		case err == nil && res.State == models.RefundSuccess && (res.Amount == 0 || res.Amount == models.Fen(p.AmountFen)):
 			return s.confirmPayout(ctx, p.PayoutNo, res.SucceededAt, "query")
 		case err == nil && res.State == models.RefundFailed:

@@ -165,6 +165,7 @@ func (p *Pay) refundNotification(nr *notify.Request, plaintext []byte) (models.N
 		RefundState:   refundState(rn.RefundStatus),
 		At:            p.eventTime(rn.SuccessTime, nr.CreateTime),
 	}
+	n.RefundToMerchant = n.RefundState == models.RefundSuccess && receivedByMerchant(rn.UserReceivedAccount)
 	// A refund resource names the merchant only, no app id.
 	if rn.MchID != p.cfg.MchID {
 		return n, fmt.Errorf("%w: wechatpay refund notification for another merchant", models.ErrNotificationMismatch)

@@ -367,7 +367,23 @@ func refundResult(r *refunddomestic.Refund) models.RefundResult {
 	if r.SuccessTime != nil && res.State == models.RefundSuccess {
 		res.SucceededAt = r.SuccessTime.UTC()
 	}
+	res.ToMerchant = res.State == models.RefundSuccess && receivedByMerchant(deref(r.UserReceivedAccount))
 	return res
+}
+
+// receivedByMerchant reports whether a refund's user_received_account is
+// the merchant's own account: WeChat names where a refund's money went,
+// and "退还商户" is 商户基本账户 or 商户结算银行账户. An abnormal refund
+// released to the merchant (by apply-abnormal-refund, or by hand at the
+// merchant platform) is reported SUCCESS like one paid to the payer; only
+// this tells them apart. The other values (a bank card, 支付用户零钱, …)
+// are the payer's.
+func receivedByMerchant(account string) bool {
+	switch strings.TrimSpace(account) {
+	case "商户基本账户", "商户结算银行账户":
+		return true
+	}
+	return false
 }
 
 func refundState(s string) models.RefundState {
@@ -466,7 +482,8 @@ const abnormalRefundToMerchant = "MERCHANT_BANK_CARD"
 // bank account (POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund).
 // The SDK has no call for it, so it is sent through the SDK's signed
 // client like its own calls. The refund is looked up first: its WeChat id
-// is in the path, and a refund no longer ABNORMAL is models.ErrRefundState.
+// is in the path; one already returned to the merchant is done (nil), and
+// any other refund no longer ABNORMAL is models.ErrRefundState.
 func (p *Pay) ReturnAbnormalRefund(ctx context.Context, orderNo, outRefundNo string) error {
 	if outRefundNo == "" {
 		return fmt.Errorf("%w: wechatpay abnormal refund: refund number is required", models.ErrInvalid)
@@ -479,6 +496,12 @@ func (p *Pay) ReturnAbnormalRefund(ctx context.Context, orderNo, outRefundNo str
 	}
 	if got := deref(r.OutTradeNo); orderNo != "" && got != "" && got != orderNo {
 		return fmt.Errorf("%w: wechatpay abnormal refund: refund %s belongs to order %q", models.ErrInternal, outRefundNo, got)
+	}
+	if r.Status != nil && *r.Status == refunddomestic.STATUS_SUCCESS && receivedByMerchant(deref(r.UserReceivedAccount)) {
+		// Already back in the merchant's account: an earlier call whose
+		// answer was lost, or a release at the merchant platform. Refusing
+		// it left the payout returning for good, and the person unpaid.
+		return nil
 	}
 	if r.Status == nil || *r.Status != refunddomestic.STATUS_ABNORMAL || deref(r.RefundId) == "" {
 		st := ""

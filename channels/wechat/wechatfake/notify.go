@@ -128,6 +128,9 @@ func (s *Server) RefundNotification(outRefundNo string) (http.Header, []byte, er
 		status, id, at = rf.status, rf.notifyID, rf.createdAt
 		rn = refundNotice{MchID: rf.order.mchID, OutTradeNo: rf.order.outTradeNo, TransactionID: rf.order.transactionID,
 			OutRefundNo: rf.outRefundNo, RefundID: rf.refundID, RefundStatus: rf.status, UserReceivedAccount: "支付用户零钱"}
+		if rf.toMerchant {
+			rn.UserReceivedAccount = "商户基本账户"
+		}
 		rn.Amount.Total, rn.Amount.Refund = rf.order.total, rf.amount
 		rn.Amount.PayerTotal, rn.Amount.PayerRefund = rf.order.total, rf.amount
 		if rf.status == "SUCCESS" {

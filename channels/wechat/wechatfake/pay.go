@@ -588,6 +588,26 @@ func (s *Server) SettleAbnormalRefund(outRefundNo string) error {
 	return nil
 }
 
+// ReturnAbnormalRefundAtPlatform is a person at the merchant platform
+// sending an ABNORMAL refund back to the merchant's bank account: the
+// refund succeeds with user_received_account 商户基本账户, the payer gets
+// nothing (the order's refunded total stays without it), and
+// REFUND.SUCCESS is sent as a new event.
+func (s *Server) ReturnAbnormalRefundAtPlatform(outRefundNo string) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	rf, ok := s.refunds[outRefundNo]
+	if !ok || rf.status != "ABNORMAL" {
+		s.mu.Unlock()
+		return fmt.Errorf("wechatfake: refund %q is not abnormal", outRefundNo)
+	}
+	rf.status, rf.successTime, rf.toMerchant, rf.notifyID = "SUCCESS", now, true, newEventID()
+	notifyURL := rf.notifyURL
+	s.mu.Unlock()
+	s.deliverRefund(outRefundNo, notifyURL)
+	return nil
+}
+
 // applyAbnormalRefund releases an ABNORMAL refund, named by WeChat's
 // refund_id: MERCHANT_BANK_CARD sends the money to the merchant's bank
 // account (the order's refunded total stays without it: the payer got
