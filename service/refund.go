@@ -698,8 +698,10 @@ func holderName(h string) string {
 // sequence number comes from the application's row, whose update also
 // serialises concurrent writers.
 func (s *Service) addEvent(tx *gorm.DB, refundNo string, ev store.RefundEventRow) error {
+	// updated_at comes from the service clock: left out, gorm would stamp
+	// it from the wall clock, and the applicant would see that time.
 	if err := tx.Model(&store.RefundRow{}).Where("refund_no = ?", refundNo).
-		Update("event_seq", gorm.Expr("event_seq + 1")).Error; err != nil {
+		Updates(map[string]any{"event_seq": gorm.Expr("event_seq + 1"), "updated_at": s.now()}).Error; err != nil {
 		return err
 	}
 	var r store.RefundRow

@@ -218,6 +218,11 @@ func TestARefusedApplicationShowsTheApplicantEveryReasonAtOnce(t *testing.T) {
 		if statuses(got) != "submitted@tax refused@" || got.Timeline[1].Department != models.DeptTax || got.Timeline[1].DepartmentName != "税务" {
 			t.Fatalf("timeline %s %+v", statuses(got), got.Timeline)
 		}
+		// Every time the application shows is the service clock's, never
+		// the database driver's wall clock.
+		if !got.UpdatedAt.Equal(env.Clock.Now()) {
+			t.Fatalf("updated_at %s, want the service clock's %s", got.UpdatedAt, env.Clock.Now())
+		}
 		ms := messages(t, env, sess)
 		if len(ms) != 2 || ms[0].Title != "退费申请不予受理" || !strings.Contains(ms[0].Body, "1. 缺少") || !strings.Contains(ms[0].Body, "2. 银行账户资料不清晰") {
 			t.Fatalf("messages %+v", ms)
