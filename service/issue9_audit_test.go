@@ -3,13 +3,10 @@ package service_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/servicetest"
@@ -76,21 +73,7 @@ func TestAPaymentReconciliationCannotBookIsOneOpenAnomalyAcrossRuns(t *testing.T
 func TestAnAutomaticRefundThatFailedIsPaidByBankToThePayersAccount(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var env *servicetest.Env
-		var bank *bankfake.Server
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ch := strings.TrimPrefix(r.URL.Path, "/api/v1/notify/")
-			if ch == "wechatpay" {
-				ch = models.ChannelWechat
-			}
-			_ = env.Svc.HandleNotification(r.Context(), ch, w, r)
-		}))
-		t.Cleanup(srv.Close)
-		env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Wechat: true, WechatManualRefunds: true,
-			Start: time.Now().UTC().Truncate(time.Second), Mutate: func(d *service.Deps, _ *service.Options) {
-				bank = bankfake.NewForTest(t, nil)
-				d.Bank = bank.Client()
-			}})
+		env, bank := wechatBankEnv(t, db)
 		// 张三明 opens a WeChat order; it is closed here while WeChat still
 		// takes it, the months are paid through the sandbox, and then the
 		// WeChat order is paid too: it cannot be booked and is refunded.

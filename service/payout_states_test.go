@@ -79,13 +79,13 @@ func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *tes
 	})
 }
 
-// abnormalEnv is WeChat (refunds left PROCESSING until the test ends them)
-// and a bank, with 张三明's pension month paid through WeChat, credited, and
-// an application for it approved and executed: its one channel payout is
-// pending at WeChat.
-func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, hall, service.Session, service.Payment, service.StaffRefund) {
+// wechatBankEnv is WeChat with refunds left PROCESSING until the test ends
+// them, and a bank; notifications reach the service's real notify handling
+// over HTTP. The WeChat Pay SDK checks the fake's answers against the wall
+// clock, so the service clock starts there, with a policy book whose
+// windows are open on whatever day it is (WallClock).
+func wechatBankEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server) {
 	t.Helper()
-	ctx := context.Background()
 	var env *servicetest.Env
 	var bank *bankfake.Server
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,10 +97,21 @@ func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server
 	}))
 	t.Cleanup(srv.Close)
 	env = servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Wechat: true, WechatManualRefunds: true,
-		Start: time.Now().UTC().Truncate(time.Second), Mutate: func(d *service.Deps, _ *service.Options) {
+		Start: time.Now().UTC().Truncate(time.Second), WallClock: true, Mutate: func(d *service.Deps, _ *service.Options) {
 			bank = bankfake.NewForTest(t, nil)
 			d.Bank = bank.Client()
 		}})
+	return env, bank
+}
+
+// abnormalEnv is WeChat (refunds left PROCESSING until the test ends them)
+// and a bank, with 张三明's pension month paid through WeChat, credited, and
+// an application for it approved and executed: its one channel payout is
+// pending at WeChat.
+func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, hall, service.Session, service.Payment, service.StaffRefund) {
+	t.Helper()
+	ctx := context.Background()
+	env, bank := wechatBankEnv(t, db)
 	sess, p := channelJourney(t, env, models.ChannelWechat, "wx-abnormal", false)
 	if err := env.Wechat.Pay(p.OrderNo, true); err != nil {
 		t.Fatal(err)
