@@ -168,10 +168,7 @@ func TestAnAbnormalRefundReturnedToUsAtThePlatformIsNotCountedPaid(t *testing.T)
 		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal"); len(as) != 1 || as[0].ResolvedAt != nil || !strings.Contains(as[0].SystemAction, "银行转账") {
 			t.Fatalf("abnormal anomaly %+v", as)
 		}
-		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
-		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
-			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
-		}
+		payByBankOnce(t, env, h, bank, sv.RefundNo, p.AmountFen)
 		checkMoney(t, db, fakes)
 	})
 }
@@ -206,10 +203,7 @@ func TestAReturnOfAnAbnormalRefundWhoseAnswerWasLostIsFinished(t *testing.T) {
 		if err := env.Deps.Payments[models.ChannelWechat].(models.AbnormalRefunder).ReturnAbnormalRefund(ctx, p.OrderNo, payout); err != nil {
 			t.Fatalf("asking again: %v", err)
 		}
-		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
-		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
-			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
-		}
+		payByBankOnce(t, env, h, bank, sv.RefundNo, p.AmountFen)
 		checkMoney(t, db, fakes)
 	})
 }
@@ -253,10 +247,7 @@ func TestTheWorkerFindsAReturningPayoutBackWithUs(t *testing.T) {
 		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturned {
 			t.Fatalf("after the worker asked, the payout is %s", st)
 		}
-		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
-		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
-			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
-		}
+		payByBankOnce(t, env, h, bank, sv.RefundNo, p.AmountFen)
 		checkMoney(t, db, fakes)
 	})
 }

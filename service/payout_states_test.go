@@ -104,6 +104,16 @@ func wechatBankEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Serv
 	return env, bank
 }
 
+// payByBankOnce has the tax window execute a refund to someAccount and
+// checks the application is refunded with the bank paying amount, once.
+func payByBankOnce(t *testing.T, env *servicetest.Env, h hall, bank *bankfake.Server, refundNo string, amount models.Fen) {
+	t.Helper()
+	got, err := env.Svc.ExecuteRefund(context.Background(), h.tax, refundNo, service.ExecuteInput{BankAccount: someAccount})
+	if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != amount || bank.PaidCount() != 1 {
+		t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
+	}
+}
+
 // abnormalEnv is WeChat (refunds left PROCESSING until the test ends them)
 // and a bank, with 张三明's pension month paid through WeChat, credited, and
 // an application for it approved and executed: its one channel payout is
@@ -219,10 +229,7 @@ func TestAnAbnormalWechatRefundReturnedToUsIsPaidByBankOnce(t *testing.T) {
 		}
 		checkMoney(t, db, fakes)
 		// Now the bank pays it, once.
-		got, err = env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
-		if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
-			t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
-		}
+		payByBankOnce(t, env, h, bank, sv.RefundNo, p.AmountFen)
 		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal"); len(as) != 1 || as[0].ResolvedAt == nil {
 			t.Fatalf("abnormal anomaly %+v", as)
 		}
