@@ -326,20 +326,7 @@ func TestPayingADeclarationAnotherPayerIsPayingIsRefused(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		env := newEnv(t, db)
-		zhang, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
-		son := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		mom := env.LoginVerified(t, "li", li.Name, li.IDNumber)
-		m := family(t, env, son, li.Name, li.IDNumber, service.RelationParent)
-		ref := service.PersonRef{MemberID: m.MemberID}
-		enrolMedical(t, env, son, ref)
-		pbs, err := env.Svc.QueryPayables(ctx, son.UserID, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := env.Svc.CreateDeclaration(ctx, son.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: pbs[0].Options[0].Code})
-		if err != nil {
-			t.Fatal(err)
-		}
+		son, mom, d := sonDeclaresForMother(t, env)
 		if _, _, err := env.Svc.CreatePayment(ctx, son, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox}); err != nil {
 			t.Fatal(err)
 		}

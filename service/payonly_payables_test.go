@@ -150,26 +150,36 @@ func TestAPayOnlyLinksRefusalsKeepThePersonsFactsOut(t *testing.T) {
 	})
 }
 
+// sonDeclaresForMother: 张三明 adds his mother 李秀英 (a pay-only link),
+// enrols her in resident medical and declares her first payable; she has
+// an account of her own.
+func sonDeclaresForMother(t *testing.T, env *servicetest.Env) (son, mom service.Session, d service.Declaration) {
+	t.Helper()
+	ctx := context.Background()
+	zhang, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	son = env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
+	mom = env.LoginVerified(t, "li", li.Name, li.IDNumber)
+	m := family(t, env, son, li.Name, li.IDNumber, service.RelationParent)
+	ref := service.PersonRef{MemberID: m.MemberID}
+	enrolMedical(t, env, son, ref)
+	pbs, err := env.Svc.QueryPayables(ctx, son.UserID, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = env.Svc.CreateDeclaration(ctx, son.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: pbs[0].Options[0].Code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return son, mom, d
+}
+
 // The person may pay a declaration a pay-only link made; the link then
 // sees it paying, not the person's order number.
 func TestAPayOnlyLinkDoesNotSeeTheOrderAnotherPaidItsDeclarationWith(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		env := newEnv(t, db)
-		zhang, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
-		son := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		mom := env.LoginVerified(t, "li", li.Name, li.IDNumber)
-		m := family(t, env, son, li.Name, li.IDNumber, service.RelationParent)
-		ref := service.PersonRef{MemberID: m.MemberID}
-		enrolMedical(t, env, son, ref)
-		pbs, err := env.Svc.QueryPayables(ctx, son.UserID, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := env.Svc.CreateDeclaration(ctx, son.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: pbs[0].Options[0].Code})
-		if err != nil {
-			t.Fatal(err)
-		}
+		son, mom, d := sonDeclaresForMother(t, env)
 		p, _, err := env.Svc.CreatePayment(ctx, mom, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		if err != nil {
 			t.Fatal(err)
