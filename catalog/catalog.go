@@ -139,6 +139,16 @@ type policyFile struct {
 	Years                             []policyYearBlock                    `yaml:"years"`
 	RegionRules                       regionRulesBlock                     `yaml:"region_rules"`
 	AssistedGroupStatuses             map[string][]models.AssistanceStatus `yaml:"assisted_group_statuses"`
+	UnitRates                         []unitRatesBlock                     `yaml:"unit_rates"`
+}
+
+// unitRatesBlock is one entry of unit_rates: the rates of the four unit
+// schemes from a year on, for every region (defaults) and per region code
+// the scheme blocks that differ.
+type unitRatesBlock struct {
+	FromYear  int                  `yaml:"from_year"`
+	Defaults  models.UnitRates     `yaml:"defaults"`
+	Overrides map[string]yaml.Node `yaml:"overrides"`
 }
 
 // regionRulesBlock is region_rules: rules every region has (defaults) and
@@ -220,7 +230,81 @@ func parsePolicy(src []byte) (*models.PolicyBook, error) {
 	if book, err = book.WithRegionRules(rules); err != nil {
 		return nil, err
 	}
+	unitRates, err := f.unitRates(src)
+	if err != nil {
+		return nil, err
+	}
+	if book, err = book.WithUnitRates(unitRates); err != nil {
+		return nil, err
+	}
 	return book.WithAssistedStatuses(f.AssistedGroupStatuses)
+}
+
+// unitSchemeKeys are the scheme blocks of a unit_rates defaults block or
+// override.
+var unitSchemeKeys = []string{"enterprise_pension", "enterprise_medical", "institution_pension", "institution_medical"}
+
+// unitRates resolves unit_rates for every region: the entry's defaults,
+// then the region's override. Like the yearly figures, every scheme block
+// of the defaults and every block an override touches must state its own
+// source and verified flag.
+func (f policyFile) unitRates(src []byte) ([]models.UnitRatesFrom, error) {
+	var raw struct {
+		UnitRates []struct {
+			FromYear  int                             `yaml:"from_year"`
+			Defaults  map[string]yaml.Node            `yaml:"defaults"`
+			Overrides map[string]map[string]yaml.Node `yaml:"overrides"`
+		} `yaml:"unit_rates"`
+	}
+	if err := yaml.Unmarshal(src, &raw); err != nil {
+		return nil, err
+	}
+	for _, e := range raw.UnitRates {
+		for _, scheme := range unitSchemeKeys {
+			node, ok := e.Defaults[scheme]
+			if !ok {
+				return nil, fmt.Errorf("unit_rates from %d: defaults has no %s block", e.FromYear, scheme)
+			}
+			if err := hasOwnSource(&node); err != nil {
+				return nil, fmt.Errorf("unit_rates from %d, defaults, %s: %w", e.FromYear, scheme, err)
+			}
+		}
+		for code, blocks := range e.Overrides {
+			for scheme, node := range blocks {
+				if err := hasOwnSource(&node); err != nil {
+					return nil, fmt.Errorf("unit_rates from %d, override %s, %s: %w", e.FromYear, code, scheme, err)
+				}
+			}
+		}
+	}
+	known := make(map[string]bool, len(f.Regions))
+	for _, r := range f.Regions {
+		known[r.Code] = true
+	}
+	out := make([]models.UnitRatesFrom, 0, len(f.UnitRates))
+	for _, e := range f.UnitRates {
+		for code := range e.Overrides {
+			if !known[code] {
+				return nil, fmt.Errorf("unit_rates from %d: override for unknown region %q", e.FromYear, code)
+			}
+		}
+		entry := models.UnitRatesFrom{FromYear: e.FromYear, Regions: make(map[string]models.UnitRates, len(f.Regions))}
+		for _, r := range f.Regions {
+			rates := e.Defaults
+			if node, ok := e.Overrides[r.Code]; ok {
+				src, err := yaml.Marshal(expandAliases(&node))
+				if err != nil {
+					return nil, err
+				}
+				if err := decodeStrict(src, &rates); err != nil {
+					return nil, fmt.Errorf("unit_rates from %d, region %s: %w", e.FromYear, r.Code, err)
+				}
+			}
+			entry.Regions[r.Code] = rates
+		}
+		out = append(out, entry)
+	}
+	return out, nil
 }
 
 // regionRules resolves region_rules for every region: defaults, the

@@ -175,7 +175,7 @@ func TestAServiceRendersWithTheAPIFieldNames(t *testing.T) {
 
 func TestThePolicyCoversTwelveRegionsForEveryYearFrom2023To2027(t *testing.T) {
 	book := mustLoad(t).Policy
-	if book.Version() != "2026.11-3" || book.FemaleFlexibleRetirementAge() != 55 {
+	if book.Version() != "2026.11-4" || book.FemaleFlexibleRetirementAge() != 55 {
 		t.Fatalf("version %q, female age %d", book.Version(), book.FemaleFlexibleRetirementAge())
 	}
 	if first, last := book.Years(); first != 2023 || last != 2027 {

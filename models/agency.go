@@ -53,3 +53,12 @@ type MedicalAssessor interface {
 type CivilAffairs interface {
 	AssistanceStatuses(ctx context.Context, idNumber string, at time.Time) ([]AssistanceStatus, error)
 }
+
+// UnitRegistry is the unit registry (市场监管 / 机构编制 登记信息) a unit's
+// binding is checked against. LookupUnit returns ErrUnitUnknown for a code
+// the registry has no unit for (a distinct answer: the caller decides what
+// a new unit means), ErrUnavailable when the registry did not answer, and
+// otherwise the unit with its legal representative.
+type UnitRegistry interface {
+	LookupUnit(ctx context.Context, uscc USCC) (UnitRecord, error)
+}

@@ -114,4 +114,23 @@ var (
 	// empty, too long, or carrying control, format (bidi, zero-width) or
 	// only invisible characters.
 	ErrNameInvalid = newErr(KindInvalid, "NAME_INVALID", "姓名格式不正确")
+	// ErrUSCCInvalid is a 统一社会信用代码 that is not one under GB 32100:
+	// wrong length or characters, unknown authority, class or region code,
+	// or a wrong check character (the reason says which).
+	ErrUSCCInvalid = newErr(KindInvalid, "USCC_INVALID", "统一社会信用代码格式不正确")
+	// ErrUnitMismatch is a unit the registry knows but whose name, or whose
+	// legal representative, is not what the caller says.
+	ErrUnitMismatch = newErr(KindUnprocessable, "UNIT_MISMATCH", "单位信息与登记信息不一致")
+	// ErrUnitUnknown is a valid code the unit registry has no unit for: a
+	// distinct answer of UnitRegistry, not an outage.
+	ErrUnitUnknown = newErr(KindNotFound, "UNIT_NOT_FOUND", "未查询到该单位的登记信息")
+	// ErrSchemeNotForUnitType is a unit scheme the unit's type may not
+	// register: an enterprise cannot take the 机关事业单位 schemes and the
+	// reverse.
+	ErrSchemeNotForUnitType = newErr(KindUnprocessable, "SCHEME_NOT_ALLOWED_FOR_UNIT", "该单位类型不能登记此险种")
+	// ErrWageInvalid is a declared monthly wage that is not a positive
+	// amount of whole fen within the sane maximum.
+	ErrWageInvalid = newErr(KindInvalid, "WAGE_INVALID", "缴费工资不正确")
+	// ErrPeriodInvalid is a 费款所属期 that is not a real month as YYYYMM.
+	ErrPeriodInvalid = newErr(KindInvalid, "PERIOD_INVALID", "费款所属期不正确")
 )

@@ -21,6 +21,7 @@ type PolicyBook struct {
 	last      int
 	rules     map[string]RegionRules        // region code → rules; see region_rules.go
 	assisted  map[string][]AssistanceStatus // assisted group code → the statuses it covers
+	unitRates []UnitRatesFrom               // ascending by FromYear; see unit_rules.go
 }
 
 // NewPolicyBook validates and indexes the policy. Every region must have
