@@ -99,8 +99,10 @@ func (s Scheme) Name() string {
 		return "企业职工基本养老保险"
 	case SchemeInstitutionPension:
 		return "机关事业单位工作人员基本养老保险"
-	case SchemeEnterpriseMedical, SchemeInstitutionMedical:
-		return "职工基本医疗保险（含生育保险）"
+	case SchemeEnterpriseMedical:
+		return "企业职工基本医疗保险（含生育保险）"
+	case SchemeInstitutionMedical:
+		return "机关事业单位职工基本医疗保险（含生育保险）"
 	}
 	return string(s)
 }

@@ -63,7 +63,8 @@ func (t UnitType) MayRegister(s Scheme) error {
 			return nil
 		}
 	}
-	return ErrSchemeNotForUnitType.WithReason(fmt.Sprintf("%s不能登记%s（%s），请登记%s", t.Name(), s.Name(), s, t.counterpart(s)))
+	c := t.counterpart(s)
+	return ErrSchemeNotForUnitType.WithReason(fmt.Sprintf("%s不能登记%s（%s），请登记%s（%s）", t.Name(), s.Name(), s, c.Name(), c))
 }
 
 // counterpart is the scheme of type t that covers the same risk as s.
