@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -153,4 +154,43 @@ func ParseWage(s string) (Fen, error) {
 		return 0, ErrWageInvalid.WithReason("缴费工资应为金额（元），最多两位小数")
 	}
 	return f, ValidateWage(f)
+}
+
+// ConfirmBinder checks a bind request against the registry's record: the
+// unit name the caller typed must be the registered one (compared by
+// SameUnitName) and the caller's verified identity must be the registered
+// legal representative (name and ID number). Anything else is
+// ErrUnitMismatch, with a reason that does not reveal who the legal
+// representative is.
+func (r UnitRecord) ConfirmBinder(unitName, binderName, binderIDNumber string) error {
+	if !SameUnitName(unitName, r.Name) {
+		return ErrUnitMismatch.WithReason("单位名称与登记信息不一致，请按营业执照或登记证书填写")
+	}
+	if binderName != r.LegalRepName || !strings.EqualFold(binderIDNumber, r.LegalRepIDNumber) {
+		return ErrUnitMismatch.WithReason("您不是该单位登记的法定代表人（负责人），请由法定代表人绑定")
+	}
+	return nil
+}
+
+// SameUnitName compares unit names as people type them: surrounding white
+// space is ignored and ASCII parentheses equal full-width ones, since
+// "内蒙古某某（集团）有限公司" is written both ways; nothing else is
+// normalised.
+func SameUnitName(a, b string) bool {
+	norm := strings.NewReplacer("(", "（", ")", "）")
+	return norm.Replace(strings.TrimSpace(a)) == norm.Replace(strings.TrimSpace(b))
+}
+
+// SuggestedUnitType is the unit type a code's class suggests: 机关 (11),
+// 事业单位 (12), 中央编办管理的群众团体 (13) and 军队事业单位 (A1) are
+// institutions; every other class (企业, 个体工商户, 社会团体, 民办非企业单位
+// …) insures its staff in the enterprise schemes. The registry's type is
+// authoritative; this is for a unit the registry does not know, which
+// only sandbox mode accepts.
+func (u USCC) SuggestedUnitType() UnitType {
+	switch u.ClassCode() {
+	case "11", "12", "13", "A1":
+		return UnitInstitution
+	}
+	return UnitEnterprise
 }

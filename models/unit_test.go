@@ -261,3 +261,43 @@ func TestUnitTermsFromTheBook(t *testing.T) {
 		}
 	}
 }
+
+func TestConfirmBinder(t *testing.T) {
+	rec := UnitRecord{USCC: "91150100MA0LB00013", Name: "内蒙古联办示范（集团）科技有限公司", Type: UnitEnterprise, Region: "150100",
+		LegalRepName: "张三明", LegalRepIDNumber: "11010519491231002X"}
+	ok := []struct{ unit, name, id string }{
+		{"内蒙古联办示范（集团）科技有限公司", "张三明", "11010519491231002X"},
+		{" 内蒙古联办示范(集团)科技有限公司 ", "张三明", "11010519491231002x"},
+	}
+	for _, c := range ok {
+		if err := rec.ConfirmBinder(c.unit, c.name, c.id); err != nil {
+			t.Errorf("ConfirmBinder(%q, %q, %q): %v", c.unit, c.name, c.id, err)
+		}
+	}
+	bad := []struct{ unit, name, id, reason string }{
+		{"内蒙古联办示范科技有限公司", "张三明", "11010519491231002X", "单位名称与登记信息不一致，请按营业执照或登记证书填写"},
+		{"内蒙古联办示范（集团）科技有限公司", "李秀英", "11010519491231002X", "您不是该单位登记的法定代表人（负责人），请由法定代表人绑定"},
+		{"内蒙古联办示范（集团）科技有限公司", "张三明", "150102199003071237", "您不是该单位登记的法定代表人（负责人），请由法定代表人绑定"},
+	}
+	for _, c := range bad {
+		err := rec.ConfirmBinder(c.unit, c.name, c.id)
+		if e, _ := AsError(err); !errors.Is(err, ErrUnitMismatch) || e.Reason != c.reason || e.Kind != KindUnprocessable {
+			t.Errorf("ConfirmBinder(%q, %q, %q) = %v, want UNIT_MISMATCH: %s", c.unit, c.name, c.id, err, c.reason)
+		}
+	}
+}
+
+func TestSuggestedUnitType(t *testing.T) {
+	for code, want := range map[string]UnitType{
+		"91150100MA0LB00013": UnitEnterprise, "12150000MB1LB0002E": UnitInstitution,
+		MakeUSCC("11150000MB1LB0003"): UnitInstitution, MakeUSCC("52150100MJ0000001"): UnitEnterprise,
+	} {
+		u, err := ParseUSCC(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.SuggestedUnitType(); got != want {
+			t.Errorf("%s: %s, want %s", code, got, want)
+		}
+	}
+}

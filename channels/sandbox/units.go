@@ -38,7 +38,8 @@ func DemoUnits() []DemoUnit {
 // knows the fixed units; any other valid code is models.ErrUnitUnknown,
 // which the service takes, in sandbox mode only, as a new unit whose
 // binder is its legal representative (as the person registry accepts new
-// people). USCCUnitRegistryDown is unreachable.
+// people), of the type its code suggests (models.USCC.SuggestedUnitType).
+// USCCUnitRegistryDown is unreachable.
 type UnitRegistry struct {
 	units map[string]models.UnitRecord // USCC → record
 }
