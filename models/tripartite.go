@@ -91,7 +91,7 @@ type DebitNotice struct {
 // error; a pending result with ErrUnavailable means the outcome is unknown.
 // ErrInvalid means the bank refused the request before acting (nothing
 // moved); ErrInternal means the number was already used with another
-// amount (an operator looks; never a new number).
+// amount or agreement (an operator looks; never a new number).
 //
 // QueryDebit returns ErrNotFound for a number the bank never received,
 // after which debiting again with that number is safe.

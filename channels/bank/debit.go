@@ -127,7 +127,7 @@ func (c *Client) Debit(ctx context.Context, req models.DebitRequest) (models.Deb
 		return models.DebitResult{DebitNo: req.DebitNo, State: models.DebitFailed, Amount: req.Amount, FailCode: eb.Code, FailReason: eb.Message},
 			fmt.Errorf("bank debit %s refused: %s %s: %w", req.DebitNo, eb.Code, eb.Message, models.ErrInvalid)
 	case status == http.StatusConflict:
-		// The number was used with another amount: an earlier debit may
+		// The number was used for another debit: an earlier one may
 		// have taken money, so an operator looks; never a new number.
 		return pending, fmt.Errorf("bank debit %s: %s %s: %w", req.DebitNo, eb.Code, eb.Message, models.ErrInternal)
 	case status >= 500 || status == http.StatusTooManyRequests:

@@ -108,6 +108,11 @@ func TestADebitTakesTheMoneyOnceHoweverOftenItIsSent(t *testing.T) {
 	if !errors.Is(err, models.ErrInternal) || res.State != models.DebitPending {
 		t.Fatalf("same number, other amount: %+v %v", res, err)
 	}
+	other := debitReq("D1", 345678)
+	other.AgreementNo = "A2"
+	if res, err := c.Debit(context.Background(), other); !errors.Is(err, models.ErrInternal) || res.State != models.DebitPending {
+		t.Fatalf("same number, other agreement: %+v %v", res, err)
+	}
 	if f.DebitedTotal() != 345678 {
 		t.Fatalf("debited %d", f.DebitedTotal())
 	}

@@ -65,8 +65,8 @@
 // (fail_code INSUFFICIENT_FUNDS, 账户余额不足, when the balance is short;
 // the bank may also fail a debit it was processing, and gives the money
 // back). The bank debits a debit_no at most once: the same number with the
-// same amount answers the debit's current state; with another amount it
-// is 409 DEBIT_NO_CONFLICT. A debit on an agreement the bank does not hold
+// same amount and agreement answers the debit's current state; with
+// another amount or agreement it is 409 DEBIT_NO_CONFLICT. A debit on an agreement the bank does not hold
 // as verified is 400 AGREEMENT_NOT_VERIFIED, before anything moved. As for
 // transfers, a timeout, a dropped connection, a 5xx, an unreadable or
 // unsigned answer is pending (models.DebitPending with ErrUnavailable),

@@ -181,9 +181,9 @@ func (s *Server) debit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d, exists := s.debits[in.DebitNo]
-	if exists && d.Amount != models.Fen(in.AmountFen) {
+	if exists && (d.Amount != models.Fen(in.AmountFen) || d.AgreementNo != in.AgreementNo) {
 		s.mu.Unlock()
-		s.answer(w, http.StatusConflict, bank.ErrorAnswer{Code: "DEBIT_NO_CONFLICT", Message: "扣款流水号已用于其他金额"}, false)
+		s.answer(w, http.StatusConflict, bank.ErrorAnswer{Code: "DEBIT_NO_CONFLICT", Message: "扣款流水号已用于其他扣款"}, false)
 		return
 	}
 	if !exists {
