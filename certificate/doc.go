@@ -3,6 +3,14 @@
 // around it: the signature over the certificate's canonical content and the
 // verification code printed on it.
 //
+// A certificate names a person (masked) or, for a unit's 税收完税证明, the
+// unit (its full name and USCC, with per-scheme monthly lines of headcount,
+// unit part and personal part). Renderer.RenderVoucher draws the other
+// document a unit gets: the 银行端缴税凭证 (models.BankVoucher) it takes to
+// any partner bank's counter, with the voucher number as a QR code. A
+// voucher is a payment slip, not a certificate: it is neither signed nor
+// verifiable here; the bank checks the number against lianban.
+//
 // The PDF is A4, drawn with gopdf in LXGW WenKai, a TrueType CJK font
 // embedded in the binary (see fonts/README.md and fonts/OFL.txt); each PDF
 // carries only the subset of glyphs it uses. A name with a character the

@@ -57,7 +57,7 @@ func (r *Renderer) Render(c models.Certificate) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{c.PersonNameMasked, c.PayerMasked} {
+	for _, name := range []string{c.PersonNameMasked, c.PayerMasked, c.UnitName} {
 		if err := r.font.checkName(name); err != nil {
 			return nil, err
 		}
@@ -73,7 +73,7 @@ func (r *Renderer) Render(c models.Certificate) ([]byte, error) {
 	d.header(qr)
 	d.table()
 	d.notes(r.verifyBaseURL)
-	d.footers()
+	d.footers(c.Kind.Title() + " " + c.No)
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -111,17 +111,18 @@ const (
 
 // Font sizes and line pitches.
 const (
-	sizeTitle = 22.0
-	sizeSub   = 11.0
-	sizeInfo  = 11.0
-	pitchInfo = 19.0
-	sizeCell  = 10.0
-	rowH      = 20.0
-	headH     = 24.0
-	sizeNote  = 9.5
-	pitchNote = 15.0
-	sizeFoot  = 8.0
-	minSize   = 6.5 // smallest size text may shrink to
+	sizeTitle    = 22.0
+	sizeSub      = 11.0
+	sizeInfo     = 11.0
+	pitchInfo    = 19.0
+	sizeCell     = 10.0
+	sizeUnitCell = 8.5
+	rowH         = 20.0
+	headH        = 24.0
+	sizeNote     = 9.5
+	pitchNote    = 15.0
+	sizeFoot     = 8.0
+	minSize      = 6.5 // smallest size text may shrink to
 )
 
 // document is one PDF being drawn. Drawing stops at the first error,
@@ -133,6 +134,9 @@ type document struct {
 	err  error
 	y    float64 // top of the next element on the current page
 	cols []column
+	// cellSize is the table's text size: sizeCell, smaller for a unit's
+	// nine columns so one size fits every cell.
+	cellSize float64
 }
 
 // column is a table column: its heading, width and the text of a line.
@@ -141,27 +145,42 @@ type column struct {
 	w     float64
 	right bool // amounts are right-aligned so their decimals line up
 	cell  func(i int, l models.CertificateLine) string
+	// total is the column's figure in the total row; the 合计 label
+	// spans the columns before the first that has one.
+	total func() string
 }
 
 func newDocument(f *font, c models.Certificate) (*document, error) {
+	pdf, err := newPDF(f, c.Kind.Title()+" "+c.No, c.Authority, c.IssuedAt)
+	if err != nil {
+		return nil, err
+	}
+	d := &document{pdf: pdf, font: f, c: c, y: marginTop, cellSize: sizeCell}
+	if c.IsUnit() {
+		d.cellSize = sizeUnitCell
+	}
+	d.cols = d.columns()
+	return d, nil
+}
+
+// newPDF starts an A4 document with the font and its first page.
+func newPDF(f *font, title, author string, created time.Time) (*gopdf.GoPdf, error) {
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
 	// A fixed creation date (the issue time) keeps re-rendering of a
-	// stored certificate byte-for-byte identical.
+	// stored document byte-for-byte identical.
 	pdf.SetInfo(gopdf.PdfInfo{
-		Title:        c.Kind.Title() + " " + c.No,
-		Author:       c.Authority,
+		Title:        title,
+		Author:       author,
 		Creator:      "lianban",
 		Producer:     "lianban",
-		CreationDate: c.IssuedAt.In(models.Beijing),
+		CreationDate: created.In(models.Beijing),
 	})
 	if err := pdf.AddTTFFontFromFontContainer(fontName, f.container); err != nil {
 		return nil, fmt.Errorf("certificate: font: %w", err)
 	}
 	pdf.AddPage()
-	d := &document{pdf: pdf, font: f, c: c, y: marginTop}
-	d.cols = d.columns()
-	return d, nil
+	return pdf, nil
 }
 
 // noun is what the document calls itself: a voucher (凭证) or a proof (证明).
@@ -210,12 +229,19 @@ func (d *document) header(qr []byte) {
 	}
 	info = append(info,
 		[2]string{"开具时间", c.IssuedAt.In(models.Beijing).Format("2006年01月02日 15:04:05") + "（北京时间）"},
-		[2]string{"姓名", c.PersonNameMasked},
-		[2]string{"证件号码", c.PersonIDMasked},
 	)
-	if c.Kind == models.CertTaxPayment {
-		info = append(info, [2]string{"品目名称", c.Scheme.Name()})
+	if c.IsUnit() {
+		// The unit's own document: its full name and code. Its lines
+		// name their schemes.
+		info = append(info, [2]string{"纳税人名称", c.UnitName}, [2]string{"统一社会信用代码", c.UnitUSCC})
 	} else {
+		info = append(info, [2]string{"姓名", c.PersonNameMasked}, [2]string{"证件号码", c.PersonIDMasked})
+	}
+	switch {
+	case c.IsUnit():
+	case c.Kind == models.CertTaxPayment:
+		info = append(info, [2]string{"品目名称", c.Scheme.Name()})
+	default:
 		info = append(info, [2]string{"险种", c.Scheme.Name()})
 	}
 	info = append(info, [2]string{"费款所属期", periodRange(c.PeriodFrom, c.PeriodTo)})
@@ -249,7 +275,11 @@ func (d *document) columns() []column {
 		return column{head: "费款所属期", w: w, cell: func(_ int, l models.CertificateLine) string { return linePeriod(l) }}
 	}
 	amount := func(head string, w float64) column {
-		return column{head: head, w: w, right: true, cell: func(_ int, l models.CertificateLine) string { return l.AmountFen.Yuan() }}
+		return column{head: head, w: w, right: true, cell: func(_ int, l models.CertificateLine) string { return l.AmountFen.Yuan() },
+			total: func() string { return d.c.TotalFen.Yuan() }}
+	}
+	if d.c.IsUnit() {
+		return d.unitColumns(seq.cell, amount)
 	}
 	if d.c.Kind == models.CertTaxPayment {
 		return []column{
@@ -277,13 +307,15 @@ func (d *document) columns() []column {
 	}
 }
 
-// amountCol is the index of the column holding the line amount, where the
-// total goes.
-func (d *document) amountCol() int {
-	if d.c.Kind == models.CertTaxPayment {
-		return len(d.cols) - 1
+// totalCol is the index of the first column with a figure in the total
+// row; 合计 spans the columns before it.
+func (d *document) totalCol() int {
+	for i, col := range d.cols {
+		if col.total != nil {
+			return i
+		}
 	}
-	return 3
+	return len(d.cols) - 1
 }
 
 func (d *document) table() {
@@ -305,17 +337,19 @@ func (d *document) table() {
 	if d.y+rowH > contentLimit {
 		d.newPage()
 	}
-	ac := d.amountCol()
+	ac := d.totalCol()
 	x, span := marginX, 0.0
 	for _, col := range d.cols[:ac] {
 		span += col.w
 	}
 	d.cell(x, d.y, span, rowH, "合计", false, true)
 	x += span
-	d.cell(x, d.y, d.cols[ac].w, rowH, d.c.TotalFen.Yuan(), true, false)
-	x += d.cols[ac].w
-	for _, col := range d.cols[ac+1:] {
-		d.cell(x, d.y, col.w, rowH, "", false, false)
+	for _, col := range d.cols[ac:] {
+		s := ""
+		if col.total != nil {
+			s = col.total()
+		}
+		d.cell(x, d.y, col.w, rowH, s, true, false)
 		x += col.w
 	}
 	d.y += rowH
@@ -358,7 +392,11 @@ func (d *document) notes(verifyBase string) {
 			}
 		}
 	}
-	notes = append(notes, "为保护个人信息，姓名和证件号码已作部分隐藏。")
+	if c.IsUnit() {
+		notes = append(notes, "本证明按险种和费款所属期列示单位缴纳部分、个人缴纳部分及缴费人数。")
+	} else {
+		notes = append(notes, "为保护个人信息，姓名和证件号码已作部分隐藏。")
+	}
 	if c.Kind == models.CertTaxPayment {
 		notes = append(notes, "本证明仅证明所列费款已缴入国库，不作纳税人记账、抵扣凭证。")
 	}
@@ -385,16 +423,17 @@ func (d *document) notes(verifyBase string) {
 	d.text(marginX, d.y, 12, "验证码："+c.VerifyCode)
 }
 
-// footers number the pages, each with the certificate number so a page
-// separated from the others still says which document it belongs to.
-func (d *document) footers() {
+// footers number the pages, each with the document's label (its title and
+// number) so a page separated from the others still says which document it
+// belongs to.
+func (d *document) footers(label string) {
 	n := d.pdf.GetNumberOfPages()
 	for p := 1; p <= n; p++ {
 		if d.err == nil {
 			d.err = d.pdf.SetPage(p)
 		}
 		d.pdf.SetTextColor(90, 90, 90)
-		d.text(marginX, pageH-48, sizeFoot, d.c.Kind.Title()+" "+d.c.No)
+		d.text(marginX, pageH-48, sizeFoot, label)
 		d.textRight(pageW-marginX, pageH-48, sizeFoot, fmt.Sprintf("第%d页 共%d页", p, n))
 		d.pdf.SetTextColor(0, 0, 0)
 	}
@@ -467,7 +506,7 @@ func (d *document) cell(x, y, w, h float64, s string, right, center bool) {
 		return
 	}
 	const pad = 6.0
-	size := d.fit(s, sizeCell, w-2*pad)
+	size := d.fit(s, d.cellSize, w-2*pad)
 	tw := d.width(size, s)
 	tx := x + pad
 	switch {

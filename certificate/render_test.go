@@ -75,6 +75,8 @@ var goldenCases = []struct {
 	{"contribution_proof_multipage", longProofFixture, "2"},
 	{"contribution_proof_resident_reissue", residentReissueFixture, "1"},
 	{"tax_payment_certificate", taxFixture, "1"},
+	{"unit_tax_payment_certificate", unitTaxFixture, "1"},
+	{"unit_tax_payment_certificate_reissue", unitTaxReissueFixture, "1"},
 }
 
 func TestRenderMatchesGoldenText(t *testing.T) {

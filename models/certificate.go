@@ -110,6 +110,16 @@ type CertificateLine struct {
 	BookedAt     time.Time
 	OrderNo      string
 	TaxVoucherNo string // the treasury's voucher number (电子税票号码), once credited
+
+	// A unit's lines (Certificate.UnitName set) sum one scheme's month
+	// over the unit's insured: SchemeName is the printed 险种 (the unit's
+	// schemes are named by the caller, Scheme is their code), Headcount
+	// the people contributing, and AmountFen is UnitFen + PersonalFen.
+	// Zero on a person's lines.
+	SchemeName  string
+	Headcount   int
+	UnitFen     Fen // 单位缴纳部分
+	PersonalFen Fen // 个人缴纳部分 (withheld from wages)
 }
 
 // StatusLabel is the line's status in Chinese, as printed.
@@ -175,7 +185,18 @@ type Certificate struct {
 	TotalFen         Fen // sum of the lines' AmountFen
 	ReissueOf        string
 	Revoked          bool
+
+	// A unit's certificate names the unit instead of a person: its full
+	// name and 统一社会信用代码, printed unmasked (the document is the
+	// unit's own and names no person). Then the person fields are empty,
+	// Scheme is "" (the lines may be of several schemes, each line says
+	// which) and only CertTaxPayment is issued.
+	UnitName string
+	UnitUSCC string
 }
+
+// IsUnit reports whether c is a unit's certificate.
+func (c Certificate) IsUnit() bool { return c.UnitName != "" || c.UnitUSCC != "" }
 
 // canonicalFormat names the layout of Canonical's output. It is signed with
 // the content, so a signature cannot be replayed against another layout.
@@ -186,6 +207,12 @@ const canonicalFormat = "lianban.certificate.v1"
 // different sub-second precision, and a signature must survive a round
 // trip), no HTML escaping. Revoked is left out because revoking a document
 // must not change what was signed.
+//
+// The unit fields were added later: their keys appear only when one of
+// them is set (unit_name and unit_uscc on the certificate; scheme_name,
+// headcount, unit_fen and personal_fen on a line), so a person's
+// certificate keeps the form, and the signatures, it always had, while a
+// unit field is never left unsigned.
 func (c Certificate) Canonical() []byte {
 	lines := make([]map[string]any, len(c.Lines))
 	for i, l := range c.Lines {
@@ -201,6 +228,12 @@ func (c Certificate) Canonical() []byte {
 			"booked_at":      canonicalTime(l.BookedAt),
 			"order_no":       l.OrderNo,
 			"tax_voucher_no": l.TaxVoucherNo,
+		}
+		if l.SchemeName != "" || l.Headcount != 0 || l.UnitFen != 0 || l.PersonalFen != 0 {
+			lines[i]["scheme_name"] = l.SchemeName
+			lines[i]["headcount"] = l.Headcount
+			lines[i]["unit_fen"] = int64(l.UnitFen)
+			lines[i]["personal_fen"] = int64(l.PersonalFen)
 		}
 	}
 	doc := map[string]any{
@@ -220,6 +253,10 @@ func (c Certificate) Canonical() []byte {
 		"lines":              lines,
 		"total_fen":          int64(c.TotalFen),
 		"reissue_of":         c.ReissueOf,
+	}
+	if c.IsUnit() {
+		doc["unit_name"] = c.UnitName
+		doc["unit_uscc"] = c.UnitUSCC
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -326,6 +363,9 @@ func (c Certificate) Validate() error {
 			return bug("reissue_of %q is not another %s", c.ReissueOf, c.Kind)
 		}
 	}
+	if err := c.validateHolder(); err != nil {
+		return bug("%v", err)
+	}
 	switch {
 	case !validVerifyCode(c.VerifyCode):
 		return bug("verify code %q", c.VerifyCode)
@@ -333,11 +373,13 @@ func (c Certificate) Validate() error {
 		return bug("no issue time")
 	case c.Authority == "":
 		return bug("no authority")
-	case !c.Scheme.Valid():
+	// validateHolder checked a unit's certificate, which names no person
+	// and whose lines name their schemes.
+	case !c.IsUnit() && !c.Scheme.Valid():
 		return bug("scheme %q", c.Scheme)
-	case !looksMaskedName(c.PersonNameMasked):
+	case !c.IsUnit() && !looksMaskedName(c.PersonNameMasked):
 		return bug("person name is empty or not masked")
-	case !looksMaskedID(c.PersonIDMasked):
+	case !c.IsUnit() && !looksMaskedID(c.PersonIDMasked):
 		return bug("person ID number is empty or not masked")
 	case c.PayerMasked != "" && !looksMaskedName(c.PayerMasked):
 		return bug("payer name is not masked")
@@ -368,13 +410,68 @@ func (c Certificate) Validate() error {
 	return nil
 }
 
+// validateHolder checks whom a certificate names: a unit's certificate
+// names the unit and no person, and is a tax certificate.
+func (c Certificate) validateHolder() error {
+	if !c.IsUnit() {
+		return nil
+	}
+	switch {
+	case c.Kind != CertTaxPayment:
+		return fmt.Errorf("a unit's certificate of kind %s", c.Kind)
+	case strings.TrimSpace(c.UnitName) == "" || !utf8.ValidString(c.UnitName):
+		return fmt.Errorf("no unit name")
+	case !looksLikeUSCC(c.UnitUSCC):
+		return fmt.Errorf("unit code %q is not a 统一社会信用代码", c.UnitUSCC)
+	case c.PersonNameMasked != "" || c.PersonIDMasked != "" || c.PayerMasked != "":
+		return fmt.Errorf("a unit's certificate naming a person")
+	case c.Scheme != "":
+		return fmt.Errorf("a unit's certificate of one scheme %q: its lines name their schemes", c.Scheme)
+	}
+	return nil
+}
+
+// validateUnitLine checks a unit line's scheme and parts.
+func validateUnitLine(l CertificateLine) error {
+	switch {
+	case l.Scheme == "" || strings.TrimSpace(l.SchemeName) == "":
+		return fmt.Errorf("unit line without its scheme")
+	case l.Headcount <= 0:
+		return fmt.Errorf("headcount %d", l.Headcount)
+	case l.UnitFen < 0 || l.PersonalFen < 0 || l.UnitFen+l.PersonalFen != l.AmountFen:
+		return fmt.Errorf("unit part %d + personal part %d is not the amount %d", l.UnitFen, l.PersonalFen, l.AmountFen)
+	}
+	return nil
+}
+
+// looksLikeUSCC checks the shape of a 统一社会信用代码 (GB 32100-2015):
+// 18 characters of its alphabet, which leaves out I, O, S, V and Z.
+func looksLikeUSCC(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune("0123456789ABCDEFGHJKLMNPQRTUWXY", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
 func (c Certificate) validateLine(l CertificateLine) error {
 	last := l.Period
 	if l.PeriodTo != "" {
 		last = l.PeriodTo
 	}
+	if c.IsUnit() {
+		if err := validateUnitLine(l); err != nil {
+			return err
+		}
+	} else if l.SchemeName != "" || l.Headcount != 0 || l.UnitFen != 0 || l.PersonalFen != 0 {
+		return fmt.Errorf("unit parts on a person's line")
+	}
 	switch {
-	case l.Scheme != c.Scheme:
+	case !c.IsUnit() && l.Scheme != c.Scheme:
 		return fmt.Errorf("scheme %s on a %s certificate", l.Scheme, c.Scheme)
 	case !validPeriod(l.Period) || (l.PeriodTo != "" && (!validPeriod(l.PeriodTo) || l.PeriodTo < l.Period)):
 		return fmt.Errorf("period %q–%q", l.Period, l.PeriodTo)

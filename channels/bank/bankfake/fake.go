@@ -1,9 +1,11 @@
 // Package bankfake is an in-process partner bank speaking package bank's
 // signed protocol, for lianban's tests and its sandbox mode. It keeps
-// transfers in memory, pays each transfer_no at most once, and can be told
+// transfers, 三方协议 agreements, unit accounts and debits in memory, pays
+// each transfer_no and debits each debit_no at most once, and can be told
 // to misbehave on the next call: drop the connection after the money moved
-// (the caller sees a timeout), answer PROCESSING, refuse an account, answer
-// with a 5xx page or a bad signature.
+// (the caller sees a timeout), answer PROCESSING (for a number of queries
+// or a while), refuse an account, answer with a 5xx page or a bad
+// signature, notify a debit's final state twice.
 package bankfake
 
 import (
@@ -44,6 +46,15 @@ type Fault struct {
 	BadSignature bool
 	// Delay holds the answer back after acting, to provoke a timeout.
 	Delay time.Duration
+	// AfterQueries, with Processing on a debit, keeps it PROCESSING for
+	// this many queries (or retries) before it succeeds; 0 means 1.
+	AfterQueries int
+	// ProcessingFor, with Processing on a debit, keeps it PROCESSING until
+	// the fake's clock has moved this far past the debit, whatever the
+	// number of queries.
+	ProcessingFor time.Duration
+	// DuplicateNotice sends the debit's final-state notice twice.
+	DuplicateNotice bool
 }
 
 // Transfer is what the fake holds about one transfer.
@@ -79,12 +90,20 @@ type Server struct {
 	faults    map[string][]Fault
 	calls     map[string]int
 	holders   map[string]string // account number → holder's name
+
+	accounts   map[string]*Account   // 三方协议 accounts, by number
+	agreements map[string]*Agreement // verified or refused, by agreement_no
+	debits     map[string]*Debit
+	notifyURL  string
+	notices    sync.WaitGroup // notices in flight
+	sent       int            // notices delivered with a 2xx answer
 }
 
 // New returns a fake bank; call Start (or mount Handler).
 func New(opts Options) *Server {
 	s := &Server{merchant: opts.MerchantID, key: opts.Key, clock: opts.Clock,
-		transfers: map[string]*Transfer{}, faults: map[string][]Fault{}, calls: map[string]int{}, holders: map[string]string{}}
+		transfers: map[string]*Transfer{}, faults: map[string][]Fault{}, calls: map[string]int{}, holders: map[string]string{},
+		accounts: map[string]*Account{}, agreements: map[string]*Agreement{}, debits: map[string]*Debit{}}
 	if s.merchant == "" {
 		s.merchant = "LIANBAN-SANDBOX"
 	}
@@ -121,8 +140,9 @@ func (s *Server) URL() string {
 	return s.ts.URL
 }
 
-// Close stops serving.
+// Close waits for notices in flight and stops serving.
 func (s *Server) Close() {
+	s.notices.Wait()
 	s.mu.Lock()
 	ts := s.ts
 	s.mu.Unlock()
@@ -145,7 +165,8 @@ func (s *Server) Client() *bank.Client {
 	return c
 }
 
-// FailNext queues a fault for the next call of op ("transfer" or "query").
+// FailNext queues a fault for the next call of op: "transfer", "query",
+// "verify", "agreement", "debit" or "debit_query".
 func (s *Server) FailNext(op string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,6 +223,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/transfers", s.transfer)
 	mux.HandleFunc("GET /v1/transfers/{no}", s.query)
 	mux.HandleFunc("POST /v1/accounts/verify", s.verifyAccount)
+	mux.HandleFunc("POST /v1/agreements", s.agreement)
+	mux.HandleFunc("POST /v1/debits", s.debit)
+	mux.HandleFunc("GET /v1/debits/{no}", s.queryDebit)
 	return mux
 }
 
