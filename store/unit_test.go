@@ -145,15 +145,15 @@ func TestUnitRowsInSharedTablesOnEveryDialect(t *testing.T) {
 		}
 
 		// One contribution per person, scheme and month, whoever pays: a
-		// unit cannot credit a month the person already paid as a flexible
-		// worker in the same scheme.
+		// unit cannot credit a month someone else (a user, another unit)
+		// already paid in the same scheme.
 		flex := store.RecordRow{ID: "r1", PersonID: "p9", Scheme: "enterprise_pension", Period: "202601", RegionCode: "150100",
 			BaseFen: 600000, AmountFen: 120000, Status: "paid", OrderNo: "o0", PayerUserID: "us9", PaidAt: unitNow}
 		mustCreate(t, db, &flex)
 		unit := flex
 		unit.ID, unit.OrderNo, unit.PayerUserID, unit.PayerUnitID, unit.UnitLineID = "r2", "o1", "us1", "u1", "l1"
 		mustBeDuplicate(t, db, "month credited twice", &unit)
-		// A flexible worker in another scheme is another row.
+		// Another scheme's month is another row.
 		unit.Scheme = "enterprise_medical"
 		mustCreate(t, db, &unit)
 		// A correction's difference for the month is its own row.
