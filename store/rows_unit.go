@@ -233,7 +233,7 @@ func (UploadBlobRow) TableName() string { return "upload_blobs" }
 type RefundAttachmentRow struct {
 	RefundNo  string `gorm:"primaryKey"`
 	UploadID  string `gorm:"primaryKey"`
-	Kind      string // account_permit, payment_voucher or ''
+	Kind      string // application_form, account_permit, payment_voucher or ''
 	CreatedAt time.Time
 }
 

@@ -244,8 +244,8 @@ CREATE TABLE upload_blobs (
 ) {{TABLE}};
 
 -- refund_attachments: the uploads a refund application carries. kind says
--- what the file is (account_permit 开户许可证, payment_voucher 缴费凭证, or ''
--- when the applicant did not say).
+-- what the file is (application_form 社会保险费退费申请表, account_permit
+-- 开户许可证, payment_voucher 缴费凭证, or '' when the applicant did not say).
 CREATE TABLE refund_attachments (
   refund_no VARCHAR(40) NOT NULL,
   upload_id VARCHAR(40) NOT NULL,
