@@ -118,6 +118,12 @@ func splitStatements(sql string) []string {
 // Migrate applies every migration not yet recorded. Several instances may
 // start at once: PostgreSQL and MySQL serialise them with an advisory lock.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	return db.migrateUpTo(ctx, 0)
+}
+
+// migrateUpTo applies the migrations up to version last (every one when
+// last is 0); tests use it to put data into an older schema first.
+func (db *DB) migrateUpTo(ctx context.Context, last int) (applied []string, err error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return nil, err
@@ -162,7 +168,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	rows.Close()
 	for _, m := range ms {
-		if done[m.version] {
+		if done[m.version] || (last > 0 && m.version > last) {
 			continue
 		}
 		// MySQL commits DDL implicitly, so a failed MySQL migration can be

@@ -157,6 +157,13 @@ type OrderRow struct {
 	NextQueryAt   *time.Time
 	QueryAttempts int
 	UpdatedAt     time.Time
+	// A unit's payment (migrations/0009) sets UnitID, UnitDeclarationID
+	// and Method (tripartite, bank_voucher or pos); all three are '' on an
+	// individual's order, whose DeclarationID and PersonID are '' on a
+	// unit's.
+	UnitID            string
+	UnitDeclarationID string
+	Method            string
 }
 
 // TableName implements gorm's Tabler.
@@ -180,6 +187,14 @@ type RecordRow struct {
 	BookedAt     *time.Time
 	TaxVoucherNo string
 	BookingNo    string
+	// PayerUnitID is the unit that paid an employee's month ('' when a
+	// user paid) and UnitLineID the declaration line it came from.
+	PayerUnitID string
+	UnitLineID  string
+	// AdjustmentNo is 0 for a month's contribution, one per person, scheme
+	// and month; n > 0 is a difference paid later for the same month (a
+	// unit's correction declaration n, or a 调差).
+	AdjustmentNo int
 }
 
 // TableName implements gorm's Tabler.

@@ -25,6 +25,9 @@ type CertificateRow struct {
 	IssuedAt       time.Time
 	RevokedAt      *time.Time
 	RevokeReason   string
+	// UnitID is the unit a unit's certificate (完税证明) is for, whose
+	// PersonID is ''; '' on a person's certificate.
+	UnitID string
 }
 
 // TableName implements gorm's Tabler.
@@ -35,5 +38,5 @@ func (CertificateRow) TableName() string { return "certificates" }
 func CertificateColumnsWithoutPDF() []string {
 	return []string{"certificate_no", "kind", "person_id", "issued_by_user_id", "scheme", "period_from", "period_to",
 		"order_no", "reissue_of", "total_fen", "line_count", "canonical", "signature", "key_id", "algorithm",
-		"issued_at", "revoked_at", "revoke_reason"}
+		"issued_at", "revoked_at", "revoke_reason", "unit_id"}
 }

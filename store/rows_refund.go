@@ -54,6 +54,9 @@ type RefundRow struct {
 	// ApplicantRole is who filed it in relation to the money: person,
 	// guardian or payer ("" for applications older than the rule).
 	ApplicantRole string
+	// UnitID is the unit applying ('' for a person's application); a
+	// unit's PersonID is ''.
+	UnitID string
 }
 
 // TableName implements gorm's Tabler.
