@@ -15,7 +15,7 @@ import (
 
 const (
 	testUnitName = "呼和浩特市青城建筑工程有限公司"
-	testUnitUSCC = "91150100MA0N7Q2X4K"
+	testUnitUSCC = "91150100MA0N7Q2X49"
 )
 
 // unitSchemes are a unit's four schemes with December 2025 figures for a

@@ -48,7 +48,7 @@ func (v BankVoucher) Validate() error {
 		return bug("number %q", v.VoucherNo)
 	case strings.TrimSpace(v.UnitName) == "":
 		return bug("no unit name")
-	case !looksLikeUSCC(v.UnitUSCC):
+	case !validUSCC(v.UnitUSCC):
 		return bug("unit code %q", v.UnitUSCC)
 	case v.Authority == "":
 		return bug("no authority")

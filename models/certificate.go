@@ -421,7 +421,7 @@ func (c Certificate) validateHolder() error {
 		return fmt.Errorf("a unit's certificate of kind %s", c.Kind)
 	case strings.TrimSpace(c.UnitName) == "" || !utf8.ValidString(c.UnitName):
 		return fmt.Errorf("no unit name")
-	case !looksLikeUSCC(c.UnitUSCC):
+	case !validUSCC(c.UnitUSCC):
 		return fmt.Errorf("unit code %q is not a 统一社会信用代码", c.UnitUSCC)
 	case c.PersonNameMasked != "" || c.PersonIDMasked != "" || c.PayerMasked != "":
 		return fmt.Errorf("a unit's certificate naming a person")
@@ -442,20 +442,6 @@ func validateUnitLine(l CertificateLine) error {
 		return fmt.Errorf("unit part %d + personal part %d is not the amount %d", l.UnitFen, l.PersonalFen, l.AmountFen)
 	}
 	return nil
-}
-
-// looksLikeUSCC checks the shape of a 统一社会信用代码 (GB 32100-2015):
-// 18 characters of its alphabet, which leaves out I, O, S, V and Z.
-func looksLikeUSCC(s string) bool {
-	if len(s) != 18 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !strings.ContainsRune("0123456789ABCDEFGHJKLMNPQRTUWXY", rune(s[i])) {
-			return false
-		}
-	}
-	return true
 }
 
 func (c Certificate) validateLine(l CertificateLine) error {

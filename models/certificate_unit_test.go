@@ -22,7 +22,7 @@ func sampleUnitTax() Certificate {
 	}
 	return Certificate{
 		No: "LBT20260115000000000077", Kind: CertTaxPayment, VerifyCode: "UN1T7AXC", IssuedAt: certIssued,
-		Authority: AuthorityTax, UnitName: "呼和浩特市青城建筑工程有限公司", UnitUSCC: "91150100MA0N7Q2X4K",
+		Authority: AuthorityTax, UnitName: "呼和浩特市青城建筑工程有限公司", UnitUSCC: "91150100MA0N7Q2X49",
 		PeriodFrom: "202512", PeriodTo: "202512", Lines: lines,
 		TotalFen: lines[0].AmountFen + lines[1].AmountFen,
 	}
@@ -83,7 +83,7 @@ func TestUnitCanonicalIsPinned(t *testing.T) {
 		`"scheme":"employee_medical","scheme_name":"职工基本医疗保险","status":"credited","tax_voucher_no":"315150100000099999",` +
 		`"unit_fen":441630}],"no":"LBT20260115000000000077","order_no":"","payer_masked":"","period_from":"202512",` +
 		`"period_to":"202512","person_id_masked":"","person_name_masked":"","reissue_of":"","scheme":"",` +
-		`"total_fen":588840,"unit_name":"呼和浩特市青城建筑工程有限公司","unit_uscc":"91150100MA0N7Q2X4K","verify_code":"UN1T7AXC"}`
+		`"total_fen":588840,"unit_name":"呼和浩特市青城建筑工程有限公司","unit_uscc":"91150100MA0N7Q2X49","verify_code":"UN1T7AXC"}`
 	if got := string(c.Canonical()); got != want {
 		t.Errorf("Canonical() =\n%s\nwant\n%s", got, want)
 	}
@@ -94,7 +94,7 @@ func TestUnitCanonicalIsPinned(t *testing.T) {
 
 func sampleBankVoucher() BankVoucher {
 	return BankVoucher{
-		VoucherNo: "BV2026011500000123", UnitName: "呼和浩特市青城建筑工程有限公司", UnitUSCC: "91150100MA0N7Q2X4K",
+		VoucherNo: "BV2026011500000123", UnitName: "呼和浩特市青城建筑工程有限公司", UnitUSCC: "91150100MA0N7Q2X49",
 		Authority: AuthorityTax, PeriodFrom: "202512", PeriodTo: "202512",
 		Lines: []BankVoucherLine{
 			{Scheme: "employee_pension", SchemeName: "企业职工基本养老保险", Period: "202512", Headcount: 12, UnitFen: 1_177_680, PersonalFen: 588_840, AmountFen: 1_766_520},

@@ -189,3 +189,10 @@ func (u USCC) String() string { return u.Code }
 
 // LogValue logs the code masked, in line with identifiers in logs.
 func (u USCC) LogValue() slog.Value { return slog.StringValue(u.Masked()) }
+
+// validUSCC reports whether s is a 统一社会信用代码 with a correct check
+// character: documents that name a unit carry only codes that passed it.
+func validUSCC(s string) bool {
+	_, err := ParseUSCC(s)
+	return err == nil
+}

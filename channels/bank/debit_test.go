@@ -20,7 +20,7 @@ import (
 
 const (
 	unitName = "呼和浩特市青城建筑工程有限公司"
-	unitUSCC = "91150100MA0N7Q2X4K"
+	unitUSCC = "91150100MA0N7Q2X49"
 	unitAcct = "0602001109300123456"
 )
 
