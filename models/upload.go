@@ -69,16 +69,17 @@ type BlobStore interface {
 const maxBlobKeyLen = 200
 
 // CheckBlobKey accepts keys of slash-separated segments made of ASCII
-// letters, digits, '.', '_' and '-', where no segment is empty, "." or
-// "..". Both stores share the rule so a key that works on the folder works
-// on S3 and cannot climb out of the folder.
+// letters, digits, '.', '_' and '-', where no segment is empty or starts
+// with '.' (so no "..", and no name of the folder store's temporary
+// files). Both stores share the rule so a key that works on the folder
+// works on S3 and cannot climb out of the folder.
 func CheckBlobKey(key string) error {
 	bad := ErrInvalid.WithReason("文件标识不正确")
 	if key == "" || len(key) > maxBlobKeyLen {
 		return bad
 	}
 	for _, seg := range strings.Split(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
+		if seg == "" || seg[0] == '.' {
 			return bad
 		}
 		for i := 0; i < len(seg); i++ {

@@ -48,7 +48,7 @@ func TestCheckBlobKey(t *testing.T) {
 			t.Errorf("CheckBlobKey(%q) = %v", k, err)
 		}
 	}
-	bad := []string{"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/", `a\b`, "a b", "a/..", "名", "a\x00b", string(make([]byte, 201))}
+	bad := []string{"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/", `a\b`, "a b", "a/..", ".tmp-1", "a/.hidden", "名", "a\x00b", string(make([]byte, 201))}
 	for _, k := range bad {
 		if err := CheckBlobKey(k); !errors.Is(err, ErrInvalid) {
 			t.Errorf("CheckBlobKey(%q) = %v, want ErrInvalid", k, err)
