@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -141,7 +142,7 @@ func parseCSV(text string) ([]Row, error) {
 	cr := csv.NewReader(strings.NewReader(text))
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
-	return readRecords(func() (int, []string, error) {
+	return readRecords(nil, func() (int, []string, error) {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return 0, nil, nil
@@ -181,7 +182,7 @@ func parseXLSX(b []byte) ([]Row, error) {
 	}
 	defer rows.Close()
 	n := 0
-	return readRecords(func() (int, []string, error) {
+	return readRecords(datePeriod(f, sheets[0]), func() (int, []string, error) {
 		if !rows.Next() {
 			if rows.Error() != nil {
 				return 0, nil, unreadable("表格行数过多或格式有误，无法读取")
@@ -217,11 +218,50 @@ func markLongNumbers(f *excelize.File, sheet string, row int, cells []string) {
 	}
 }
 
+// Excel serial numbers of 2000-01-01 and 2100-01-01, the dates a start
+// month can fall in (see normPeriod).
+const (
+	serial2000 = 36526
+	serial2100 = 73051
+)
+
+// datePeriod reads a 起始年月 cell Excel holds as a date. Typing 2026-11
+// into Excel makes a date of 2026-11-01 that shows as "Nov-26", "11-01-26"
+// or a bare serial depending on the format, none of which is a period; the
+// cell's serial number is the month the unit meant. The day is dropped.
+// Numbers such as 202611 lie far above the date range and are kept.
+func datePeriod(f *excelize.File, sheet string) func(row, col int, v string) string {
+	return func(row, col int, v string) string {
+		name, err := excelize.CoordinatesToCellName(col+1, row)
+		if err != nil {
+			return v
+		}
+		if t, err := f.GetCellType(sheet, name); err != nil || (t != excelize.CellTypeNumber && t != excelize.CellTypeUnset) {
+			return v
+		}
+		raw, err := f.GetCellValue(sheet, name, excelize.Options{RawCellValue: true})
+		if err != nil {
+			return v
+		}
+		x, err := strconv.ParseFloat(raw, 64)
+		if err != nil || x < serial2000 || x >= serial2100 {
+			return v
+		}
+		tm, err := excelize.ExcelDateToTime(x, false)
+		if err != nil {
+			return v
+		}
+		return tm.Format("200601")
+	}
+}
+
 // readRecords finds the header, then checks every employee row. next
 // returns the row number and cells of each record, and row 0 at the end.
 // Up to maxLeadingRows non-blank rows (a title, a note) may precede the
 // header, which is the first row naming at least two known columns.
-func readRecords(next func() (int, []string, error)) ([]Row, error) {
+// period, when not nil, may reread a 起始年月 cell that is not a period
+// as written (see datePeriod).
+func readRecords(period func(row, col int, v string) string, next func() (int, []string, error)) ([]Row, error) {
 	c := newChecker()
 	var h *header
 	headerRow, firstRow, leading, employees := 0, 0, 0, 0
@@ -262,6 +302,11 @@ func readRecords(next func() (int, []string, error)) ([]Row, error) {
 				return c.finish()
 			}
 			continue
+		}
+		if i := h.index(colPeriod); period != nil && i < len(cells) {
+			if _, ok := normPeriod(strings.TrimSpace(cells[i])); !ok && strings.TrimSpace(cells[i]) != "" {
+				cells[i] = period(row, i, cells[i])
+			}
 		}
 		cellsOf, nonBlank := h.cellsOf(cells)
 		if !nonBlank {

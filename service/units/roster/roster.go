@@ -227,6 +227,16 @@ func readHeader(cells []string) (header, []string, []string) {
 	return h, unknown, dup
 }
 
+// index is the cell index of col, or -1.
+func (h header) index(col column) int {
+	for i, c := range h.cols {
+		if c == col {
+			return i
+		}
+	}
+	return -1
+}
+
 // missing lists the required fields h has no column for.
 func (h header) missing() []string {
 	has := map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -303,6 +304,50 @@ func TestParseXLSXNumericCells(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Fatalf("rows = %+v\nwant %+v", rows, want)
+	}
+}
+
+func TestParseXLSXDateCellsAsPeriods(t *testing.T) {
+	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	b := xlsxFile(t, false, [][]any{
+		{"张三", idFor(t, 1), 5000, nov},
+		{"李四", idFor(t, 2), 5000, nov},
+		{"王五", idFor(t, 3), 5000, nov},
+		{"赵六", idFor(t, 4), 5000, 46327}, // a plain number in the date range is still a serial
+		{"钱七", idFor(t, 5), 5000, 12},    // neither a period nor a date of this century
+	})
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := `yyyy"年"m"月"`
+	for row, style := range map[int]excelize.Style{2: {NumFmt: 14}, 3: {NumFmt: 17}, 4: {CustomNumFmt: &custom}} {
+		id, err := f.NewStyle(&style)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cell := fmt.Sprintf("D%d", row)
+		if err := f.SetCellStyle("Sheet1", cell, cell, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(&buf, KindXLSX)
+	if got, want := brief(problemsOf(t, err)), []Problem{{6, FieldFromPeriod, CodePeriodInvalid, ""}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems = %+v, want %+v", got, want)
+	}
+	buf.Reset()
+	f.RemoveRow("Sheet1", 6)
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range mustParse(t, buf.Bytes(), KindXLSX) {
+		if r.FromPeriod != "202611" {
+			t.Errorf("row %d: period %q, want 202611", r.Row, r.FromPeriod)
+		}
 	}
 }
 
