@@ -48,6 +48,21 @@ func SniffUpload(first512 []byte) (contentType string, ok bool) {
 	return "", false
 }
 
+// CheckUpload applies the upload rules to a file of size bytes whose
+// first bytes are head (at least min(size, SniffLen) of them): the size
+// limit first, so an oversized file is refused for its size whatever it
+// holds, then the content type. It returns the content type to store.
+func CheckUpload(size int64, head []byte) (string, error) {
+	if size > MaxUploadBytes {
+		return "", ErrUploadTooLarge.WithReason("文件不能超过10MB，请压缩或分开上传")
+	}
+	ct, ok := SniffUpload(head)
+	if !ok {
+		return "", ErrUploadTypeNotAllowed
+	}
+	return ct, nil
+}
+
 // BlobStore keeps uploaded files by key. Implementations: a folder (the
 // embedded default) and any S3-compatible store (store/blob). Keys are
 // chosen by lianban, never by users, and must pass CheckBlobKey.

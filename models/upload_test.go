@@ -55,3 +55,19 @@ func TestCheckBlobKey(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckUpload(t *testing.T) {
+	png := []byte{0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A}
+	if ct, err := CheckUpload(MaxUploadBytes, png); err != nil || ct != ContentTypePNG {
+		t.Fatalf("10 MB PNG: %q, %v", ct, err)
+	}
+	if _, err := CheckUpload(MaxUploadBytes+1, png); !errors.Is(err, ErrUploadTooLarge) {
+		t.Fatalf("10 MB + 1 byte: err = %v, want ErrUploadTooLarge", err)
+	}
+	if _, err := CheckUpload(20, []byte("<svg onload=alert(1)>")); !errors.Is(err, ErrUploadTypeNotAllowed) {
+		t.Fatalf("SVG: err = %v, want ErrUploadTypeNotAllowed", err)
+	}
+	if _, err := CheckUpload(0, nil); !errors.Is(err, ErrUploadTypeNotAllowed) {
+		t.Fatalf("empty file: err = %v, want ErrUploadTypeNotAllowed", err)
+	}
+}
