@@ -303,7 +303,7 @@ func readRecords(period func(row, col int, v string) string, next func() (int, [
 			}
 			continue
 		}
-		if i := h.index(colPeriod); period != nil && i < len(cells) {
+		if i := h.index(colPeriod); period != nil && i >= 0 && i < len(cells) {
 			if _, ok := normPeriod(strings.TrimSpace(cells[i])); !ok && strings.TrimSpace(cells[i]) != "" {
 				cells[i] = period(row, i, cells[i])
 			}

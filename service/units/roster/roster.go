@@ -147,7 +147,7 @@ var headerNames = map[string]column{
 	"序号": colIgnored, "备注": colIgnored,
 }
 
-// columnField is the field a column's problems are reported on.
+// field is the field a column's problems are reported on.
 func (c column) field() string {
 	switch c {
 	case colName:

@@ -103,6 +103,25 @@ func TestParseJSONHeadersAndBOM(t *testing.T) {
 	}
 }
 
+func TestParseCSVTitleRowAndTrailingColumns(t *testing.T) {
+	// A CSV saved from a template keeps its title row and trailing empty
+	// columns; row numbers stay the file's lines.
+	csv := "某某公司增员名单,,,,,\n姓名,身份证号码,缴费工资,起始年月,,\n张三," + idFor(t, 1) + ",5000,202611,,\n李四,,5000,202611,,\n"
+	_, err := Parse(strings.NewReader(csv), KindCSV)
+	if got, want := brief(problemsOf(t, err)), []Problem{{4, FieldIDNumber, CodeIDInvalid, ""}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems = %+v, want %+v", got, want)
+	}
+}
+
+func TestParseWageFenColumnTakesWholeFen(t *testing.T) {
+	csv := "name,id_number,wage_fen,from_period\n张三," + idFor(t, 1) + ",5000.5,202611\n李四," + idFor(t, 2) + ",-1,202611\n王五," + idFor(t, 3) + ",9999999999999999999,202611\n"
+	_, err := Parse(strings.NewReader(csv), KindCSV)
+	want := []Problem{{2, FieldWage, CodeWageInvalid, ""}, {3, FieldWage, CodeWageInvalid, ""}, {4, FieldWage, CodeWageInvalid, ""}}
+	if got := brief(problemsOf(t, err)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems = %+v, want %+v", got, want)
+	}
+}
+
 func TestParseGB18030CSV(t *testing.T) {
 	text := "序号,*姓名,公民身份号码,缴费工资（元）,起始年月\r\n1,乌兰其其格," + idFor(t, 1) + ",6000.00,202611\r\n2,𠮷田," + idFor(t, 2) + ",6000,202611\r\n"
 	b, err := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(text))
