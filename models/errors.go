@@ -19,6 +19,7 @@ const (
 	KindUnavailable                  // a channel or dependency did not answer; retry later (503)
 	KindMethodNotAllowed             // the path exists, the method does not (405)
 	KindTooLarge                     // the request body is over the limit (413)
+	KindUnsupportedType              // the content is of a type not accepted here (415)
 )
 
 // Error is a domain error with a stable UPPER_SNAKE code front ends switch
@@ -133,4 +134,18 @@ var (
 	ErrWageInvalid = newErr(KindInvalid, "WAGE_INVALID", "缴费工资不正确")
 	// ErrPeriodInvalid is a 费款所属期 that is not a real month as YYYYMM.
 	ErrPeriodInvalid = newErr(KindInvalid, "PERIOD_INVALID", "费款所属期不正确")
+	// ErrUploadTypeNotAllowed is an upload whose content is not PDF, JPEG
+	// or PNG, whatever its name or claimed type says.
+	ErrUploadTypeNotAllowed = newErr(KindUnsupportedType, "UPLOAD_TYPE_NOT_ALLOWED", "仅支持上传PDF、JPEG或PNG格式的文件")
+	// ErrUploadTooLarge is an uploaded file over its limit (10 MB for
+	// materials, less for rosters; the reason says which).
+	ErrUploadTooLarge = newErr(KindTooLarge, "UPLOAD_TOO_LARGE", "上传的文件过大")
+	// ErrRosterUnreadable is a roster file that cannot be read as a whole:
+	// not CSV or XLSX, an encoding neither UTF-8 nor GB18030, too many rows.
+	// The reason says what to do.
+	ErrRosterUnreadable = newErr(KindInvalid, "ROSTER_UNREADABLE", "无法读取花名册文件")
+	// ErrRosterInvalid is a roster with bad rows; the rows and what is wrong
+	// with each travel with it (roster.Invalid), all at once, and nothing
+	// of the roster is taken.
+	ErrRosterInvalid = newErr(KindUnprocessable, "ROSTER_INVALID", "花名册有误，请按提示修改后重新提交")
 )
