@@ -133,7 +133,7 @@ func (s *Service) IssueCertificate(ctx context.Context, userID string, in IssueC
 	if !in.Kind.Valid() {
 		return Certificate{}, models.ErrInvalid.WithReason("kind 应为 payment_voucher、contribution_proof 或 tax_payment_certificate")
 	}
-	if err := s.rateLimit(ctx, "cert:"+userID, certIssueLimit, certIssueWindow, LetThrough); err != nil {
+	if err := s.RateLimit(ctx, "cert:"+userID, certIssueLimit, certIssueWindow, LetThrough); err != nil {
 		return Certificate{}, err
 	}
 	u, err := s.user(ctx, userID)

@@ -198,7 +198,7 @@ type IdentityInput struct {
 
 // VerifyIdentity binds the caller's account to a person (实名认证).
 func (s *Service) VerifyIdentity(ctx context.Context, userID string, in IdentityInput) (User, error) {
-	if err := s.rateLimit(ctx, "bind:"+userID, s.opt.BindRateLimit, time.Hour, LetThrough); err != nil {
+	if err := s.RateLimit(ctx, "bind:"+userID, s.opt.BindRateLimit, time.Hour, LetThrough); err != nil {
 		return User{}, err
 	}
 	u, err := s.user(ctx, userID)

@@ -42,12 +42,12 @@ var errIdentityBudget = models.ErrRateLimited.WithReason("姓名与身份证号�
 // down and refuse when neither can count (CountInDB).
 func (s *Service) spendIdentityCheck(ctx context.Context, userID string) error {
 	if userID != "" {
-		if err := s.rateLimit(ctx, "idcheck:user:"+userID, s.opt.IdentityChecksPerUser, identityCheckWindow, CountInDB); err != nil {
+		if err := s.RateLimit(ctx, "idcheck:user:"+userID, s.opt.IdentityChecksPerUser, identityCheckWindow, CountInDB); err != nil {
 			return budgetRefusal(err)
 		}
 	}
 	if addr := ClientAddr(ctx); addr != "" {
-		if err := s.rateLimit(ctx, "idcheck:addr:"+addr, s.opt.IdentityChecksPerAddress, identityCheckWindow, CountInDB); err != nil {
+		if err := s.RateLimit(ctx, "idcheck:addr:"+addr, s.opt.IdentityChecksPerAddress, identityCheckWindow, CountInDB); err != nil {
 			return budgetRefusal(err)
 		}
 	}

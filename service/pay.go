@@ -94,7 +94,7 @@ func (s *Service) CreatePayment(ctx context.Context, sess Session, in PayInput) 
 		if err := s.stillPayable(ctx, sess.UserID, d); err != nil {
 			return Payment{}, false, err
 		}
-		if err := s.rateLimit(ctx, "order:"+sess.UserID, s.opt.OrderRateLimit, time.Minute, LetThrough); err != nil {
+		if err := s.RateLimit(ctx, "order:"+sess.UserID, s.opt.OrderRateLimit, time.Minute, LetThrough); err != nil {
 			return Payment{}, false, err
 		}
 		expires := now.Add(s.opt.OrderTTL)

@@ -50,9 +50,10 @@ var errLimitUnavailable = models.ErrUnavailable.WithReason("系统繁忙，请�
 // longest window any limit uses (a day), so purging never cuts one short.
 const rateLimitRetention = 48 * time.Hour
 
-// rateLimit allows limit events per fixed window for key; outage says what
-// happens when Redis is down (see Outage).
-func (s *Service) rateLimit(ctx context.Context, key string, limit int, window time.Duration, outage Outage) error {
+// RateLimit allows limit events per fixed window for key; outage says what
+// happens when Redis is down (see Outage). Handlers use it too (login by
+// IP, certificate verification by client).
+func (s *Service) RateLimit(ctx context.Context, key string, limit int, window time.Duration, outage Outage) error {
 	if limit <= 0 {
 		return nil
 	}
@@ -78,12 +79,6 @@ func (s *Service) rateLimit(ctx context.Context, key string, limit int, window t
 		return models.ErrRateLimited
 	}
 	return nil
-}
-
-// RateLimit exposes the limiter to handlers (login by IP, certificate
-// verification by client).
-func (s *Service) RateLimit(ctx context.Context, key string, limit int, window time.Duration, outage Outage) error {
-	return s.rateLimit(ctx, key, limit, window, outage)
 }
 
 // spendInDB counts one hit of bucket in the current window in the database

@@ -128,7 +128,7 @@ type Refund struct {
 // guardian of a minor, or a payer for what they paid; a grant lets one see
 // records, not ask money back.
 func (s *Service) CreateRefund(ctx context.Context, userID string, in RefundInput) (Refund, error) {
-	if err := s.rateLimit(ctx, "refund:"+userID, refundRateLimit, time.Hour, LetThrough); err != nil {
+	if err := s.RateLimit(ctx, "refund:"+userID, refundRateLimit, time.Hour, LetThrough); err != nil {
 		return Refund{}, err
 	}
 	in, bank, err := checkRefundInput(in)
