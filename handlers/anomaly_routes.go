@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/anomalies"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,7 +32,7 @@ func (s *Server) listAnomalies(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	f := service.AnomalyFilter{Status: c.Query("status"), Kind: c.Query("kind")}
+	f := anomalies.AnomalyFilter{Status: c.Query("status"), Kind: c.Query("kind")}
 	items, next, err := s.svc.ListAnomalies(c.Request.Context(), staffActor(c), f, page)
 	if err != nil {
 		s.fail(c, err)
@@ -46,7 +47,7 @@ func (s *Server) getAnomaly(c *gin.Context) {
 }
 
 func (s *Server) resolveAnomaly(c *gin.Context) {
-	var in service.ResolveAnomalyInput
+	var in anomalies.ResolveAnomalyInput
 	if !s.bindJSON(c, &in) {
 		return
 	}

@@ -6,7 +6,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/certs"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
 )
 
 // Verification limits per client address: enough for a bank clerk
@@ -24,8 +26,8 @@ func (s *Server) certificateRoutes(v1, auth *gin.RouterGroup) {
 	// still be able to check a document, and a 40-bit code takes years of
 	// guessing at any rate a server answers, far longer than an outage.
 	v1.GET("/certificates/verify",
-		s.limit("cert-verify", verifyPerMinute, time.Minute, service.LetThrough),
-		s.limit("cert-verify-day", verifyPerDay, 24*time.Hour, service.LetThrough),
+		s.limit("cert-verify", verifyPerMinute, time.Minute, kernel.LetThrough),
+		s.limit("cert-verify-day", verifyPerDay, 24*time.Hour, kernel.LetThrough),
 		s.verifyCertificate)
 	auth.POST("/certificates", s.issueCertificate)
 	auth.GET("/certificates", s.listCertificates)
@@ -33,7 +35,7 @@ func (s *Server) certificateRoutes(v1, auth *gin.RouterGroup) {
 }
 
 func (s *Server) issueCertificate(c *gin.Context) {
-	in := service.IssueCertificateInput{Person: service.PersonRef{Self: true}}
+	in := certs.IssueCertificateInput{Person: people.PersonRef{Self: true}}
 	if !s.bindJSON(c, &in) {
 		return
 	}

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/people"
 )
 
 // guardianRoutes are a registry-proven guardian's: seeing a minor's
@@ -26,7 +26,7 @@ func (s *Server) listGuardians(c *gin.Context) {
 }
 
 func (s *Server) consentGuardian(c *gin.Context) {
-	var in service.GuardianConsentInput
+	var in people.GuardianConsentInput
 	if !s.bindJSON(c, &in) {
 		return
 	}

@@ -6,7 +6,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
 )
 
 func (s *Server) listEnrolments(c *gin.Context) {
@@ -19,7 +21,7 @@ func (s *Server) listEnrolments(c *gin.Context) {
 }
 
 func (s *Server) createEnrolment(c *gin.Context) {
-	in := service.EnrolInput{Person: service.PersonRef{Self: true}}
+	in := contrib.EnrolInput{Person: people.PersonRef{Self: true}}
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -33,8 +35,8 @@ func (s *Server) createEnrolment(c *gin.Context) {
 
 func (s *Server) queryPayables(c *gin.Context) {
 	in := struct {
-		Person service.PersonRef `json:"person"`
-	}{Person: service.PersonRef{Self: true}}
+		Person people.PersonRef `json:"person"`
+	}{Person: people.PersonRef{Self: true}}
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -47,7 +49,7 @@ func (s *Server) queryPayables(c *gin.Context) {
 }
 
 func (s *Server) createDeclaration(c *gin.Context) {
-	var in service.DeclareInput
+	var in contrib.DeclareInput
 	s.idempotent(c, "createDeclaration", &in, func() (int, any, error) {
 		d, err := s.svc.CreateDeclaration(c.Request.Context(), userID(c), in)
 		return http.StatusCreated, d, err
@@ -64,7 +66,7 @@ func (s *Server) getDeclaration(c *gin.Context) {
 }
 
 func (s *Server) createPayment(c *gin.Context) {
-	var in service.PayInput
+	var in contrib.PayInput
 	s.idempotent(c, "createPayment", &in, func() (int, any, error) {
 		p, created, err := s.svc.CreatePayment(c.Request.Context(), session(c), in)
 		status := http.StatusOK
@@ -85,8 +87,8 @@ func (s *Server) getPayment(c *gin.Context) {
 }
 
 // pageOf reads page_size (1–100, default 20) and page_token.
-func pageOf(c *gin.Context) (service.Page, error) {
-	p := service.Page{Size: 20, After: c.Query("page_token")}
+func pageOf(c *gin.Context) (kernel.Page, error) {
+	p := kernel.Page{Size: 20, After: c.Query("page_token")}
 	if p.After != "" && !validPageToken(p.After) {
 		return p, errPageToken
 	}
@@ -115,7 +117,7 @@ func (s *Server) listPayments(c *gin.Context) {
 }
 
 func (s *Server) listRecords(c *gin.Context) {
-	f := service.RecordFilter{Person: personQuery(c), Scheme: models.Scheme(c.Query("scheme"))}
+	f := contrib.RecordFilter{Person: personQuery(c), Scheme: models.Scheme(c.Query("scheme"))}
 	if f.Scheme != "" && !f.Scheme.Valid() {
 		s.fail(c, models.ErrSchemeInvalid)
 		return
@@ -148,7 +150,7 @@ func (s *Server) notify(channel string) gin.HandlerFunc {
 			return
 		}
 		s.metrics.notifications.WithLabelValues(channel, string(res)).Inc()
-		if res == service.NotificationRejected {
+		if res == contrib.NotificationRejected {
 			c.Set(quietFailureKey, true)
 		}
 	}

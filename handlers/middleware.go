@@ -11,7 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -146,7 +147,7 @@ func (s *Server) authenticated() gin.HandlerFunc {
 		ctx = context.WithValue(ctx, keyToken, token)
 		// Budgets kept per client address (name/ID checks) are spent in
 		// the workflows; they learn the address here.
-		ctx = service.WithClientAddr(ctx, c.ClientIP())
+		ctx = kernel.WithClientAddr(ctx, c.ClientIP())
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
@@ -168,16 +169,16 @@ func bearerToken(h string) (string, bool) {
 	return token, true
 }
 
-func session(c *gin.Context) service.Session {
-	s, _ := c.Request.Context().Value(keySession).(service.Session)
+func session(c *gin.Context) people.Session {
+	s, _ := c.Request.Context().Value(keySession).(people.Session)
 	return s
 }
 
 func userID(c *gin.Context) string { return session(c).UserID }
 
 // limit applies a rate limit keyed by the client address; outage says
-// what it does while Redis is down (service.Outage).
-func (s *Server) limit(name string, n int, window time.Duration, outage service.Outage) gin.HandlerFunc {
+// what it does while Redis is down (kernel.Outage).
+func (s *Server) limit(name string, n int, window time.Duration, outage kernel.Outage) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := s.svc.RateLimit(c.Request.Context(), name+":"+c.ClientIP(), n, window, outage); err != nil {
 			s.fail(c, err)

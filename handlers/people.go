@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/people"
 )
 
 // login handles loginWechat, loginAlipay, loginTaxApp and loginMengsuban:
@@ -59,7 +59,7 @@ func (s *Server) getMe(c *gin.Context) {
 }
 
 func (s *Server) verifyIdentity(c *gin.Context) {
-	var in service.IdentityInput
+	var in people.IdentityInput
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -81,7 +81,7 @@ func (s *Server) listFamily(c *gin.Context) {
 }
 
 func (s *Server) addFamilyMember(c *gin.Context) {
-	var in service.FamilyInput
+	var in people.FamilyInput
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -102,7 +102,7 @@ func (s *Server) removeFamilyMember(c *gin.Context) {
 }
 
 func (s *Server) grantRecordsAccess(c *gin.Context) {
-	var in service.GrantInput
+	var in people.GrantInput
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -132,6 +132,6 @@ func (s *Server) revokeGrant(c *gin.Context) {
 }
 
 // personQuery reads ?person= (self or a member id).
-func personQuery(c *gin.Context) service.PersonRef {
-	return service.ParsePersonRef(strings.TrimSpace(c.Query("person")))
+func personQuery(c *gin.Context) people.PersonRef {
+	return people.ParsePersonRef(strings.TrimSpace(c.Query("person")))
 }

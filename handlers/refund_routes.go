@@ -4,7 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/refunds"
 )
 
 // refundRoutes registers the refund and hall-staff routes: the applicant's
@@ -20,7 +21,7 @@ func (s *Server) refundRoutes(v1, auth *gin.RouterGroup) {
 }
 
 func (s *Server) createRefund(c *gin.Context) {
-	in := service.RefundInput{Person: service.PersonRef{Self: true}}
+	in := refunds.RefundInput{Person: people.PersonRef{Self: true}}
 	s.idempotent(c, "createRefund", &in, func() (int, any, error) {
 		r, err := s.svc.CreateRefund(c.Request.Context(), userID(c), in)
 		return http.StatusCreated, r, err

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -97,7 +98,7 @@ func New(cfg Config) *Server {
 	v1.GET("/policy", s.getPolicy)
 
 	// Logins are guessable, so their limit holds while Redis is down.
-	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, service.CountInDB))
+	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, kernel.CountInDB))
 	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
 	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))

@@ -7,7 +7,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/hall"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/refunds"
 )
 
 // staffKey carries the staff actor; a type of its own, so nothing of the
@@ -24,7 +27,7 @@ type staffTokenKey struct{}
 // refusal.
 func (s *Server) staffRoutes(v1 *gin.RouterGroup) {
 	st := v1.Group("/staff", noStore())
-	st.POST("/sessions", s.limit("staff-login", s.svc.Options().LoginRateLimit, time.Minute, service.CountInDB), s.loginStaff)
+	st.POST("/sessions", s.limit("staff-login", s.svc.Options().LoginRateLimit, time.Minute, kernel.CountInDB), s.loginStaff)
 	a := st.Group("", s.staffAuthenticated())
 	a.DELETE("/sessions/current", s.logoutStaff)
 	a.GET("/me", s.getStaffMe)
@@ -53,8 +56,8 @@ func noStore() gin.HandlerFunc {
 	}
 }
 
-func requestMeta(c *gin.Context) service.RequestMeta {
-	return service.RequestMeta{ClientIP: c.ClientIP(), PeerIP: c.RemoteIP(), RequestID: requestID(c)}
+func requestMeta(c *gin.Context) kernel.RequestMeta {
+	return kernel.RequestMeta{ClientIP: c.ClientIP(), PeerIP: c.RemoteIP(), RequestID: requestID(c)}
 }
 
 // staffAuthenticated requires a live staff session.
@@ -77,13 +80,13 @@ func (s *Server) staffAuthenticated() gin.HandlerFunc {
 	}
 }
 
-func staffActor(c *gin.Context) service.StaffActor {
-	a, _ := c.Request.Context().Value(staffKey{}).(service.StaffActor)
+func staffActor(c *gin.Context) kernel.StaffActor {
+	a, _ := c.Request.Context().Value(staffKey{}).(kernel.StaffActor)
 	return a
 }
 
 func (s *Server) loginStaff(c *gin.Context) {
-	var in service.StaffLoginInput
+	var in hall.StaffLoginInput
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -145,7 +148,7 @@ func (s *Server) refuseRefund(c *gin.Context) {
 }
 
 func (s *Server) reviewRefund(c *gin.Context) {
-	var in service.ReviewInput
+	var in refunds.ReviewInput
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -154,7 +157,7 @@ func (s *Server) reviewRefund(c *gin.Context) {
 }
 
 func (s *Server) executeRefund(c *gin.Context) {
-	var in service.ExecuteInput
+	var in payouts.ExecuteInput
 	if c.Request.ContentLength != 0 && !s.bindJSON(c, &in) {
 		return
 	}
@@ -182,7 +185,7 @@ func (s *Server) listStaffAccounts(c *gin.Context) {
 }
 
 func (s *Server) createStaffAccount(c *gin.Context) {
-	var in service.StaffAccountInput
+	var in hall.StaffAccountInput
 	if !s.bindJSON(c, &in) {
 		return
 	}
@@ -202,8 +205,8 @@ func (s *Server) resetStaffAccount(c *gin.Context) {
 
 // auditFilter reads the audit log's filters; from and to are RFC 3339
 // times or Beijing dates (YYYY-MM-DD; "to" then includes that day).
-func auditFilter(c *gin.Context) (service.AuditFilter, error) {
-	f := service.AuditFilter{Username: c.Query("username"), StaffID: c.Query("staff_id"), Action: c.Query("action"),
+func auditFilter(c *gin.Context) (hall.AuditFilter, error) {
+	f := hall.AuditFilter{Username: c.Query("username"), StaffID: c.Query("staff_id"), Action: c.Query("action"),
 		TargetID: c.Query("target_id"), Outcome: c.Query("outcome")}
 	parse := func(name string, endOfDay bool) (time.Time, error) {
 		v := c.Query(name)
@@ -285,7 +288,7 @@ func (s *Server) exportAuditLog(c *gin.Context) {
 }
 
 func (s *Server) changeStaffPassword(c *gin.Context) {
-	var in service.ChangePasswordInput
+	var in hall.ChangePasswordInput
 	if !s.bindJSON(c, &in) {
 		return
 	}

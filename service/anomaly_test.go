@@ -10,6 +10,10 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/anomalies"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -27,7 +31,7 @@ func (c *downChannel) Query(ctx context.Context, orderNo string) (models.Trade, 
 	return c.PaymentChannel.Query(ctx, orderNo)
 }
 
-func ids(items []service.AnomalyItem) []string {
+func ids(items []anomalies.AnomalyItem) []string {
 	out := []string{}
 	for _, it := range items {
 		out = append(out, it.AnomalyID)
@@ -35,7 +39,7 @@ func ids(items []service.AnomalyItem) []string {
 	return out
 }
 
-func sameIDs(got []service.AnomalyItem, want ...string) bool {
+func sameIDs(got []anomalies.AnomalyItem, want ...string) bool {
 	g := ids(got)
 	if len(g) != len(want) {
 		return false
@@ -65,7 +69,7 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		})
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
-		si := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140})
+		si := apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140})
 		now := env.Clock.Now().UTC()
 		must := func(err error) {
 			t.Helper()
@@ -75,8 +79,8 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		}
 		must(db.Gorm.Create(&store.RefundRow{RefundNo: "RFMI0001", PersonID: "p_x", Scheme: string(models.SchemeFlexibleMedical),
 			Department: models.DeptMedicalInsurance, Status: string(models.RefundForwarded), RefundFen: 500, CreatedAt: now, UpdatedAt: now}).Error)
-		must(db.Gorm.Create(&store.RefundPayoutRow{PayoutNo: si.RefundNo + "-1C", RefundNo: si.RefundNo, Kind: service.PayoutChannel,
-			Channel: models.ChannelSandbox, OrderNo: p.OrderNo, AmountFen: 98140, Status: service.PayoutPending, CreatedAt: now, UpdatedAt: now}).Error)
+		must(db.Gorm.Create(&store.RefundPayoutRow{PayoutNo: si.RefundNo + "-1C", RefundNo: si.RefundNo, Kind: refunds.PayoutChannel,
+			Channel: models.ChannelSandbox, OrderNo: p.OrderNo, AmountFen: 98140, Status: refunds.PayoutPending, CreatedAt: now, UpdatedAt: now}).Error)
 		add := func(id, kind, refundNo string, age time.Duration, resolved bool) {
 			t.Helper()
 			a := store.AnomalyRow{ID: id, Source: "reconcile", Channel: models.ChannelSandbox, OrderNo: p.OrderNo, RefundNo: refundNo,
@@ -94,8 +98,8 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		add("an_sipay", "refund_overpaid", si.RefundNo+"-1C", 2*time.Hour, false) // a payout's number
 		add("an_mi", "refund_overpaid", "RFMI0001", time.Hour, false)
 		add("an_lost", "unknown_refund", "RF_NEVER_ISSUED", 30*time.Minute, false) // nobody's refund: the tax window's
-		page := service.Page{Size: 20}
-		list := func(a service.StaffActor, f service.AnomalyFilter, pg service.Page) ([]service.AnomalyItem, string) {
+		page := kernel.Page{Size: 20}
+		list := func(a kernel.StaffActor, f anomalies.AnomalyFilter, pg kernel.Page) ([]anomalies.AnomalyItem, string) {
 			t.Helper()
 			items, next, err := env.Svc.ListAnomalies(ctx, a, f, pg)
 			if err != nil {
@@ -105,30 +109,30 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		}
 
 		// Each role its own, oldest first.
-		if got, _ := list(h.tax, service.AnomalyFilter{}, page); !sameIDs(got, "an_pay1", "an_pay2", "an_lost") {
+		if got, _ := list(h.tax, anomalies.AnomalyFilter{}, page); !sameIDs(got, "an_pay1", "an_pay2", "an_lost") {
 			t.Fatalf("the tax window's queue %v", ids(got))
 		}
-		if got, _ := list(h.si, service.AnomalyFilter{}, page); !sameIDs(got, "an_si", "an_sipay") || got[0].OwnerRole != models.RoleSIReviewer {
+		if got, _ := list(h.si, anomalies.AnomalyFilter{}, page); !sameIDs(got, "an_si", "an_sipay") || got[0].OwnerRole != models.RoleSIReviewer {
 			t.Fatalf("the pension reviewer's queue %v", ids(got))
 		}
-		if got, _ := list(h.mi, service.AnomalyFilter{}, page); !sameIDs(got, "an_mi") {
+		if got, _ := list(h.mi, anomalies.AnomalyFilter{}, page); !sameIDs(got, "an_mi") {
 			t.Fatalf("the medical reviewer's queue %v", ids(got))
 		}
-		if got, _ := list(h.auditor, service.AnomalyFilter{}, page); !sameIDs(got, "an_pay1", "an_pay2", "an_si", "an_sipay", "an_mi", "an_lost") {
+		if got, _ := list(h.auditor, anomalies.AnomalyFilter{}, page); !sameIDs(got, "an_pay1", "an_pay2", "an_si", "an_sipay", "an_mi", "an_lost") {
 			t.Fatalf("the auditor's queue %v", ids(got))
 		}
-		if got, _ := list(h.auditor, service.AnomalyFilter{Status: "resolved"}, page); !sameIDs(got, "an_done") ||
-			got[0].Status != service.AnomalyStatusResolved || got[0].SystemAction != "已按渠道账单补记入账" {
+		if got, _ := list(h.auditor, anomalies.AnomalyFilter{Status: "resolved"}, page); !sameIDs(got, "an_done") ||
+			got[0].Status != anomalies.AnomalyStatusResolved || got[0].SystemAction != "已按渠道账单补记入账" {
 			t.Fatalf("resolved ones %+v", got)
 		}
-		if got, _ := list(h.tax, service.AnomalyFilter{Kind: "amount_mismatch"}, page); !sameIDs(got, "an_pay2") || got[0].KindName == "" {
+		if got, _ := list(h.tax, anomalies.AnomalyFilter{Kind: "amount_mismatch"}, page); !sameIDs(got, "an_pay2") || got[0].KindName == "" {
 			t.Fatalf("by kind %+v", got)
 		}
 		// Pages, oldest first, through the auditor's whole list.
-		var walked []service.AnomalyItem
-		pg := service.Page{Size: 4}
+		var walked []anomalies.AnomalyItem
+		pg := kernel.Page{Size: 4}
 		for {
-			items, next := list(h.auditor, service.AnomalyFilter{Status: "all"}, pg)
+			items, next := list(h.auditor, anomalies.AnomalyFilter{Status: "all"}, pg)
 			walked = append(walked, items...)
 			if next == "" {
 				break
@@ -138,15 +142,15 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		if !sameIDs(walked, "an_pay1", "an_pay2", "an_done", "an_si", "an_sipay", "an_mi", "an_lost") {
 			t.Fatalf("paged %v", ids(walked))
 		}
-		if _, _, err := env.Svc.ListAnomalies(ctx, h.admin, service.AnomalyFilter{}, page); !errors.Is(err, models.ErrRoleForbidden) {
+		if _, _, err := env.Svc.ListAnomalies(ctx, h.admin, anomalies.AnomalyFilter{}, page); !errors.Is(err, models.ErrRoleForbidden) {
 			t.Fatalf("the admin's list: %v", err)
 		}
-		for _, f := range []service.AnomalyFilter{{Status: "closed"}, {Kind: "x' OR 1=1"}} {
+		for _, f := range []anomalies.AnomalyFilter{{Status: "closed"}, {Kind: "x' OR 1=1"}} {
 			if _, _, err := env.Svc.ListAnomalies(ctx, h.tax, f, page); !errors.Is(err, models.ErrInvalid) {
 				t.Fatalf("filter %+v: %v", f, err)
 			}
 		}
-		if _, _, err := env.Svc.ListAnomalies(ctx, h.tax, service.AnomalyFilter{}, service.Page{Size: 5, After: "nonsense"}); !errors.Is(err, models.ErrInvalid) {
+		if _, _, err := env.Svc.ListAnomalies(ctx, h.tax, anomalies.AnomalyFilter{}, kernel.Page{Size: 5, After: "nonsense"}); !errors.Is(err, models.ErrInvalid) {
 			t.Fatalf("a forged page token: %v", err)
 		}
 
@@ -155,7 +159,7 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Order == nil || d.Order.Status != service.OrderPaid || d.Order.AmountFen != models.Fen(p.AmountFen) || d.SystemAction == "" ||
+		if d.Order == nil || d.Order.Status != contrib.OrderPaid || d.Order.AmountFen != models.Fen(p.AmountFen) || d.SystemAction == "" ||
 			!d.ChannelView.Available || d.ChannelView.TradeState != string(models.TradePaid) || d.ChannelView.AmountFen == nil ||
 			*d.ChannelView.AmountFen != models.Fen(p.AmountFen) {
 			t.Fatalf("the detail %+v / order %+v / channel %+v", d.AnomalyItem, d.Order, d.ChannelView)
@@ -168,7 +172,7 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 			t.Fatalf("the auditor reads: %v", err)
 		}
 		for _, c := range []struct {
-			a  service.StaffActor
+			a  kernel.StaffActor
 			id string
 		}{{h.si, "an_pay1"}, {h.tax, "an_si"}, {h.mi, "an_si"}, {h.si, "an_mi"}, {h.admin, "an_pay1"}} {
 			if _, err := env.Svc.GetAnomaly(ctx, c.a, c.id); !errors.Is(err, models.ErrRoleForbidden) {
@@ -187,13 +191,13 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		ch.down.Store(false)
 
 		// Only the owner closes it, with a listed resolution and a reason.
-		in := service.ResolveAnomalyInput{Resolution: models.ResolvedRefunded, Reason: "已在商户平台原路退款"}
-		for _, a := range []service.StaffActor{h.auditor, h.si, h.admin} {
+		in := anomalies.ResolveAnomalyInput{Resolution: models.ResolvedRefunded, Reason: "已在商户平台原路退款"}
+		for _, a := range []kernel.StaffActor{h.auditor, h.si, h.admin} {
 			if _, err := env.Svc.ResolveAnomaly(ctx, a, "an_pay1", in); !errors.Is(err, models.ErrRoleForbidden) {
 				t.Fatalf("%s resolving: %v", a.Role, err)
 			}
 		}
-		for _, bad := range []service.ResolveAnomalyInput{{Resolution: "fixed", Reason: "已处理"}, {Resolution: models.ResolvedBooked}} {
+		for _, bad := range []anomalies.ResolveAnomalyInput{{Resolution: "fixed", Reason: "已处理"}, {Resolution: models.ResolvedBooked}} {
 			if _, err := env.Svc.ResolveAnomaly(ctx, h.tax, "an_pay1", bad); !errors.Is(err, models.ErrInvalid) {
 				t.Fatalf("resolving with %+v: %v", bad, err)
 			}
@@ -229,11 +233,11 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		if row.ResolvedAt == nil || row.Resolution != "refunded" || row.ResolveReason != in.Reason || row.ResolvedBy != h.tax.StaffID {
 			t.Fatalf("the closed anomaly %+v", row)
 		}
-		if _, err := env.Svc.ResolveAnomaly(ctx, h.si, "an_sipay", service.ResolveAnomalyInput{Resolution: models.ResolvedNoDiscrepancy,
+		if _, err := env.Svc.ResolveAnomaly(ctx, h.si, "an_sipay", anomalies.ResolveAnomalyInput{Resolution: models.ResolvedNoDiscrepancy,
 			Reason: "渠道已确认退款金额正确"}); err != nil {
 			t.Fatalf("the pension reviewer closing a payout's anomaly: %v", err)
 		}
-		if got, _ := list(h.tax, service.AnomalyFilter{}, page); !sameIDs(got, "an_pay2", "an_lost") {
+		if got, _ := list(h.tax, anomalies.AnomalyFilter{}, page); !sameIDs(got, "an_pay2", "an_lost") {
 			t.Fatalf("the tax window's queue after closing %v", ids(got))
 		}
 
@@ -241,12 +245,12 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		audits := func(action, outcome, target string) int64 {
 			return count(t, db, "audit_log", "action = ? AND outcome = ? AND target_id = ?", action, outcome, target)
 		}
-		if audits("anomaly.resolve", service.AuditOK, "an_pay1") != 1 || audits("anomaly.resolve", service.AuditFailed, "an_pay1") != presses-1 ||
-			audits("anomaly.resolve", service.AuditDenied, "an_pay1") != 3 || audits("anomaly.read", service.AuditOK, "an_pay1") != 2 ||
-			audits("anomaly.read", service.AuditDenied, "an_si") != 2 {
+		if audits("anomaly.resolve", kernel.AuditOK, "an_pay1") != 1 || audits("anomaly.resolve", kernel.AuditFailed, "an_pay1") != presses-1 ||
+			audits("anomaly.resolve", kernel.AuditDenied, "an_pay1") != 3 || audits("anomaly.read", kernel.AuditOK, "an_pay1") != 2 ||
+			audits("anomaly.read", kernel.AuditDenied, "an_si") != 2 {
 			t.Fatal("the anomaly steps are not audited as they happened")
 		}
-		if n := count(t, db, "audit_log", "action = ? AND outcome = ?", "anomaly.list", service.AuditOK); n < 8 {
+		if n := count(t, db, "audit_log", "action = ? AND outcome = ?", "anomaly.list", kernel.AuditOK); n < 8 {
 			t.Fatalf("%d list reads audited", n)
 		}
 
@@ -255,7 +259,7 @@ func TestEveryAnomalyHasAnOwnerWhoResolvesItOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[string]service.OpenAnomalies{}
+		got := map[string]anomalies.OpenAnomalies{}
 		for _, s := range stats {
 			got[s.Kind] = s
 		}

@@ -14,7 +14,10 @@ import (
 
 	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/certs"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -24,7 +27,7 @@ import (
 // pension: November and December 2026 at the lowest grade (981.40 元 a
 // month), paid through the sandbox cashier, records "paid".
 type certPayer struct {
-	sess    service.Session
+	sess    people.Session
 	orderNo string
 }
 
@@ -34,11 +37,11 @@ func certPay(t *testing.T, env *servicetest.Env, subject, name, idNumber string)
 	t.Helper()
 	ctx := context.Background()
 	sess := env.LoginVerified(t, subject, name, idNumber)
-	if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: service.PersonRef{Self: true},
+	if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: people.PersonRef{Self: true},
 		Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 		t.Fatal(err)
 	}
-	items, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true})
+	items, err := env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Self: true})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("payables %+v %v", items, err)
 	}
@@ -46,14 +49,14 @@ func certPay(t *testing.T, env *servicetest.Env, subject, name, idNumber string)
 }
 
 // certPayPayable declares a payable and pays it through the sandbox.
-func certPayPayable(t *testing.T, env *servicetest.Env, sess service.Session, payableID, option string) string {
+func certPayPayable(t *testing.T, env *servicetest.Env, sess people.Session, payableID, option string) string {
 	t.Helper()
 	ctx := context.Background()
-	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: payableID, OptionCode: option})
+	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: payableID, OptionCode: option})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+	p, _, err := env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func book(env *servicetest.Env) {
 	env.Svc.WorkOnce(context.Background())
 }
 
-func issueCert(t *testing.T, env *servicetest.Env, userID string, in service.IssueCertificateInput) service.Certificate {
+func issueCert(t *testing.T, env *servicetest.Env, userID string, in certs.IssueCertificateInput) certs.Certificate {
 	t.Helper()
 	c, err := env.Svc.IssueCertificate(context.Background(), userID, in)
 	if err != nil {
@@ -90,16 +93,16 @@ func issueCert(t *testing.T, env *servicetest.Env, userID string, in service.Iss
 	return c
 }
 
-func voucherOf(orderNo string) service.IssueCertificateInput {
-	return service.IssueCertificateInput{Kind: models.CertPaymentVoucher, OrderNo: orderNo}
+func voucherOf(orderNo string) certs.IssueCertificateInput {
+	return certs.IssueCertificateInput{Kind: models.CertPaymentVoucher, OrderNo: orderNo}
 }
 
-func rangeOf(kind models.CertificateKind, from, to string) service.IssueCertificateInput {
-	return service.IssueCertificateInput{Kind: kind, Person: service.PersonRef{Self: true}, Scheme: models.SchemeFlexiblePension,
+func rangeOf(kind models.CertificateKind, from, to string) certs.IssueCertificateInput {
+	return certs.IssueCertificateInput{Kind: kind, Person: people.PersonRef{Self: true}, Scheme: models.SchemeFlexiblePension,
 		PeriodFrom: from, PeriodTo: to}
 }
 
-func verify(t *testing.T, env *servicetest.Env, no, code string) service.CertificateVerification {
+func verify(t *testing.T, env *servicetest.Env, no, code string) certs.CertificateVerification {
 	t.Helper()
 	v, err := env.Svc.VerifyCertificate(context.Background(), no, code)
 	if err != nil {
@@ -135,7 +138,7 @@ func TestEveryKindOfCertificateIsIssuedAtItsStage(t *testing.T) {
 
 		// The voucher: at once, while the money is merely paid.
 		v := issueCert(t, env, z.sess.UserID, voucherOf(z.orderNo))
-		if v.Kind != models.CertPaymentVoucher || v.Status != service.CertificateValid || v.LineCount != 2 ||
+		if v.Kind != models.CertPaymentVoucher || v.Status != certs.CertificateValid || v.LineCount != 2 ||
 			v.TotalFen != 2*98140 || v.PersonNameMasked != "张*明" || v.PersonIDNumberMasked != "150102********1237" ||
 			v.PayerMasked != "张*明" || v.PeriodFrom != "202611" || v.PeriodTo != "202612" || v.OrderNo != z.orderNo ||
 			v.Authority != models.AuthoritySocialInsurance || !models.ValidCertificateNo(v.CertificateNo) ||
@@ -175,11 +178,11 @@ func TestEveryKindOfCertificateIsIssuedAtItsStage(t *testing.T) {
 		booked := issueCert(t, env, z.sess.UserID, rangeOf(models.CertContributionProof, "202611", "202612"))
 
 		for _, tc := range []struct {
-			c      service.Certificate
+			c      certs.Certificate
 			status string
 		}{{v, "paid"}, {tax, "credited"}, {proof, "credited"}, {booked, "booked"}} {
 			got := verify(t, env, tc.c.CertificateNo, tc.c.VerifyCode)
-			if got.Result != service.VerifyValid || got.CertificateNo != tc.c.CertificateNo || got.Kind != tc.c.Kind ||
+			if got.Result != certs.VerifyValid || got.CertificateNo != tc.c.CertificateNo || got.Kind != tc.c.Kind ||
 				*got.TotalFen != tc.c.TotalFen || got.LineCount != tc.c.LineCount || len(got.Lines) != tc.c.LineCount ||
 				got.PersonNameMasked != "张*明" || got.PersonIDNumberMasked != "150102********1237" ||
 				got.Lines[0].Status != tc.status || got.Lines[0].Period != "202611" || got.Lines[1].AmountFen != 98140 {
@@ -189,7 +192,7 @@ func TestEveryKindOfCertificateIsIssuedAtItsStage(t *testing.T) {
 
 		// Newest first: the proof of booked months, then the two issued
 		// together (by number), then the voucher.
-		items, next, err := env.Svc.ListCertificates(ctx, z.sess.UserID, service.Page{Size: 20})
+		items, next, err := env.Svc.ListCertificates(ctx, z.sess.UserID, kernel.Page{Size: 20})
 		if err != nil || next != "" || len(items) != 4 {
 			t.Fatalf("list: %d items, next %q, %v", len(items), next, err)
 		}
@@ -223,7 +226,7 @@ func TestThePrintedCodeVerifies(t *testing.T) {
 		if m == nil || m[1] != v.VerifyCode {
 			t.Fatalf("printed code %v, issued %s", m, v.VerifyCode)
 		}
-		if got := verify(t, env, v.CertificateNo, m[1]); got.Result != service.VerifyValid {
+		if got := verify(t, env, v.CertificateNo, m[1]); got.Result != certs.VerifyValid {
 			t.Fatalf("the printed code does not verify: %+v", got)
 		}
 		if strings.Contains(text, "张三明") || strings.Contains(text, servicetest.Person(t, "张三明").IDNumber) {
@@ -242,15 +245,15 @@ func TestOnlyThePersonTheirGranteesAndThePayerGetCertificates(t *testing.T) {
 		// 张三明 pays his mother's resident medical insurance (代缴): he
 		// gets the voucher of what he paid, not her contribution proof.
 		mother := servicetest.Person(t, "李秀英")
-		m, err := env.Svc.AddFamilyMember(ctx, z.sess.UserID, service.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
+		m, err := env.Svc.AddFamilyMember(ctx, z.sess.UserID, people.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.Svc.CreateEnrolment(ctx, z.sess.UserID, service.EnrolInput{Person: service.PersonRef{MemberID: m.MemberID},
+		if _, err := env.Svc.CreateEnrolment(ctx, z.sess.UserID, contrib.EnrolInput{Person: people.PersonRef{MemberID: m.MemberID},
 			Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
-		mp, err := env.Svc.QueryPayables(ctx, z.sess.UserID, service.PersonRef{MemberID: m.MemberID})
+		mp, err := env.Svc.QueryPayables(ctx, z.sess.UserID, people.PersonRef{MemberID: m.MemberID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,43 +263,43 @@ func TestOnlyThePersonTheirGranteesAndThePayerGetCertificates(t *testing.T) {
 			mv.PeriodFrom != "202701" || mv.PeriodTo != "202712" || mv.Authority != models.AuthorityMedicalInsurance {
 			t.Fatalf("mother's voucher %+v", mv)
 		}
-		_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof,
-			Person: service.PersonRef{MemberID: m.MemberID}, Scheme: models.SchemeResidentMedical, PeriodFrom: "202701", PeriodTo: "202712"})
+		_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof,
+			Person: people.PersonRef{MemberID: m.MemberID}, Scheme: models.SchemeResidentMedical, PeriodFrom: "202701", PeriodTo: "202712"})
 		wantErr(t, "proof for a member one may only pay for", err, models.ErrForbidden)
 
 		// A stranger learns nothing.
 		li := env.LoginVerified(t, "li", "李四海", models.MakeIDNumber("150203", time.Date(1988, 6, 1, 0, 0, 0, 0, time.UTC), 555))
 		_, err = env.Svc.IssueCertificate(ctx, li.UserID, voucherOf(z.orderNo))
 		wantErr(t, "stranger's voucher", err, models.ErrNotFound)
-		_, err = env.Svc.IssueCertificate(ctx, li.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof,
-			Person: service.PersonRef{MemberID: m.MemberID}, Scheme: models.SchemeResidentMedical, PeriodFrom: "202701", PeriodTo: "202712"})
+		_, err = env.Svc.IssueCertificate(ctx, li.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof,
+			Person: people.PersonRef{MemberID: m.MemberID}, Scheme: models.SchemeResidentMedical, PeriodFrom: "202701", PeriodTo: "202712"})
 		wantErr(t, "stranger naming another user's member", err, models.ErrNotFound)
-		_, err = env.Svc.IssueCertificate(ctx, li.UserID, service.IssueCertificateInput{Kind: models.CertPaymentVoucher, ReissueOf: v.CertificateNo})
+		_, err = env.Svc.IssueCertificate(ctx, li.UserID, certs.IssueCertificateInput{Kind: models.CertPaymentVoucher, ReissueOf: v.CertificateNo})
 		wantErr(t, "stranger's re-issue", err, models.ErrNotFound)
 		_, _, err = env.Svc.DownloadCertificate(ctx, li.UserID, v.CertificateNo)
 		wantErr(t, "stranger's download", err, models.ErrNotFound)
-		if items, _, err := env.Svc.ListCertificates(ctx, li.UserID, service.Page{Size: 20}); err != nil || len(items) != 0 {
+		if items, _, err := env.Svc.ListCertificates(ctx, li.UserID, kernel.Page{Size: 20}); err != nil || len(items) != 0 {
 			t.Fatalf("stranger's list: %+v %v", items, err)
 		}
 
 		// With a grant, 李四海 sees 张三明's certificates and may issue
 		// his proofs and vouchers.
-		g, err := env.Svc.GrantRecordsAccess(ctx, z.sess.UserID, service.GrantInput{GranteeUserID: li.UserID})
+		g, err := env.Svc.GrantRecordsAccess(ctx, z.sess.UserID, people.GrantInput{GranteeUserID: li.UserID})
 		if err != nil {
 			t.Fatal(err)
 		}
 		download(t, env, li.UserID, v.CertificateNo)
-		zm, err := env.Svc.AddFamilyMember(ctx, li.UserID, service.FamilyInput{Name: "张三明", IDNumber: servicetest.Person(t, "张三明").IDNumber, Relation: "other"})
+		zm, err := env.Svc.AddFamilyMember(ctx, li.UserID, people.FamilyInput{Name: "张三明", IDNumber: servicetest.Person(t, "张三明").IDNumber, Relation: "other"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		granted := issueCert(t, env, li.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof,
-			Person: service.PersonRef{MemberID: zm.MemberID}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202611", PeriodTo: "202612"})
+		granted := issueCert(t, env, li.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof,
+			Person: people.PersonRef{MemberID: zm.MemberID}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202611", PeriodTo: "202612"})
 		if granted.PersonNameMasked != "张*明" {
 			t.Fatalf("grantee's proof %+v", granted)
 		}
 		issueCert(t, env, li.UserID, voucherOf(z.orderNo))
-		items, _, err := env.Svc.ListCertificates(ctx, li.UserID, service.Page{Size: 20})
+		items, _, err := env.Svc.ListCertificates(ctx, li.UserID, kernel.Page{Size: 20})
 		// 张三明's two vouchers and the proof; not his mother's voucher,
 		// which is hers, not his.
 		if err != nil || len(items) != 3 {
@@ -315,11 +318,11 @@ func TestOnlyThePersonTheirGranteesAndThePayerGetCertificates(t *testing.T) {
 		_, _, err = env.Svc.DownloadCertificate(ctx, li.UserID, v.CertificateNo)
 		wantErr(t, "download after the grant ended", err, models.ErrNotFound)
 		download(t, env, li.UserID, granted.CertificateNo)
-		if items, _, _ = env.Svc.ListCertificates(ctx, li.UserID, service.Page{Size: 20}); len(items) != 2 {
+		if items, _, _ = env.Svc.ListCertificates(ctx, li.UserID, kernel.Page{Size: 20}); len(items) != 2 {
 			t.Fatalf("after the grant ended the grantee lists %d", len(items))
 		}
 		// 张三明 sees his own, including what 李四海 issued for him.
-		if items, _, _ = env.Svc.ListCertificates(ctx, z.sess.UserID, service.Page{Size: 20}); len(items) != 4 {
+		if items, _, _ = env.Svc.ListCertificates(ctx, z.sess.UserID, kernel.Page{Size: 20}); len(items) != 4 {
 			t.Fatalf("张三明 lists %d", len(items))
 		}
 	})
@@ -334,14 +337,14 @@ func TestAReissueReferencesTheOriginalAndBothVerify(t *testing.T) {
 		orig := issueCert(t, env, z.sess.UserID, rangeOf(models.CertContributionProof, "202611", "202612"))
 		book(env)
 
-		re := issueCert(t, env, z.sess.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof,
+		re := issueCert(t, env, z.sess.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof,
 			ReissueOf: strings.ToLower(orig.CertificateNo)})
 		if re.CertificateNo == orig.CertificateNo || re.ReissueOf != orig.CertificateNo || re.PeriodFrom != "202611" ||
 			re.PeriodTo != "202612" || re.LineCount != 2 {
 			t.Fatalf("re-issue %+v of %s", re, orig.CertificateNo)
 		}
-		for _, c := range []service.Certificate{orig, re} {
-			if got := verify(t, env, c.CertificateNo, c.VerifyCode); got.Result != service.VerifyValid || got.ReissueOf != c.ReissueOf {
+		for _, c := range []certs.Certificate{orig, re} {
+			if got := verify(t, env, c.CertificateNo, c.VerifyCode); got.Result != certs.VerifyValid || got.ReissueOf != c.ReissueOf {
 				t.Errorf("verify %s: %+v", c.CertificateNo, got)
 			}
 		}
@@ -356,18 +359,18 @@ func TestAReissueReferencesTheOriginalAndBothVerify(t *testing.T) {
 			}
 		}
 		// A re-issue of a re-issue still points at the original.
-		again := issueCert(t, env, z.sess.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof, ReissueOf: re.CertificateNo})
+		again := issueCert(t, env, z.sess.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof, ReissueOf: re.CertificateNo})
 		if again.ReissueOf != orig.CertificateNo {
 			t.Errorf("second re-issue refers to %s", again.ReissueOf)
 		}
-		_, err := env.Svc.IssueCertificate(ctx, z.sess.UserID, service.IssueCertificateInput{Kind: models.CertTaxPayment, ReissueOf: orig.CertificateNo})
+		_, err := env.Svc.IssueCertificate(ctx, z.sess.UserID, certs.IssueCertificateInput{Kind: models.CertTaxPayment, ReissueOf: orig.CertificateNo})
 		wantErr(t, "re-issue as another kind", err, models.ErrInvalid)
 		if err := env.Svc.RevokeCertificate(ctx, orig.CertificateNo, "测试作废"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof, ReissueOf: orig.CertificateNo})
+		_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof, ReissueOf: orig.CertificateNo})
 		wantErr(t, "re-issue of a revoked certificate", err, models.ErrCertificateRevoked)
-		if got := verify(t, env, re.CertificateNo, re.VerifyCode); got.Result != service.VerifyValid {
+		if got := verify(t, env, re.CertificateNo, re.VerifyCode); got.Result != certs.VerifyValid {
 			t.Errorf("revoking the original revoked the re-issue: %+v", got)
 		}
 	})
@@ -382,10 +385,10 @@ func TestVerificationTellsOnlyTheHolderOfTheCode(t *testing.T) {
 		no, code := v.CertificateNo, v.VerifyCode
 
 		typed := strings.ToLower(code[:4]) + "-" + code[4:]
-		if got := verify(t, env, " "+strings.ToLower(no), typed); got.Result != service.VerifyValid {
+		if got := verify(t, env, " "+strings.ToLower(no), typed); got.Result != certs.VerifyValid {
 			t.Fatalf("typed code %q: %+v", typed, got)
 		}
-		unknown := service.CertificateVerification{Result: service.VerifyUnknown}
+		unknown := certs.CertificateVerification{Result: certs.VerifyUnknown}
 		tampered := no[:len(no)-1] + string('0'+(no[len(no)-1]-'0'+1)%10) // the last digit, plus one
 		wrong := []byte(code)
 		if wrong[0] == 'A' {
@@ -438,7 +441,7 @@ func TestVerificationTellsOnlyTheHolderOfTheCode(t *testing.T) {
 			r.Signature, _ = signer.Sign(r.Canonical)
 			return c.VerifyCode
 		})
-		if got := verify(t, env, no, code); got.Result != service.VerifyValid {
+		if got := verify(t, env, no, code); got.Result != certs.VerifyValid {
 			t.Fatalf("the genuine certificate after the forgeries: %+v", got)
 		}
 
@@ -449,7 +452,7 @@ func TestVerificationTellsOnlyTheHolderOfTheCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := verify(t, env, no, code)
-		if got.Result != service.VerifyRevoked || got.RevokedAt == nil || !got.RevokedAt.Equal(servicetest.Start().Add(time.Hour)) ||
+		if got.Result != certs.VerifyRevoked || got.RevokedAt == nil || !got.RevokedAt.Equal(servicetest.Start().Add(time.Hour)) ||
 			got.CertificateNo != no || *got.TotalFen != v.TotalFen {
 			t.Fatalf("revoked: %+v", got)
 		}
@@ -466,8 +469,8 @@ func TestVerificationTellsOnlyTheHolderOfTheCode(t *testing.T) {
 		wantErr(t, "revoking an unknown number", env.Svc.RevokeCertificate(ctx, tampered, "x"), models.ErrNotFound)
 		wantErr(t, "revoking without a reason", env.Svc.RevokeCertificate(ctx, no, " "), models.ErrInvalid)
 		// The list shows the genuine certificate only, not the forgeries.
-		items, _, _ := env.Svc.ListCertificates(ctx, z.sess.UserID, service.Page{Size: 20})
-		if len(items) != 1 || items[0].CertificateNo != no || items[0].Status != service.CertificateRevoked || items[0].RevokedAt == nil {
+		items, _, _ := env.Svc.ListCertificates(ctx, z.sess.UserID, kernel.Page{Size: 20})
+		if len(items) != 1 || items[0].CertificateNo != no || items[0].Status != certs.CertificateRevoked || items[0].RevokedAt == nil {
 			t.Errorf("list after revocation %+v", items)
 		}
 		if text := servicetest.PDFText(t, download(t, env, z.sess.UserID, no)); !strings.Contains(text, "已作废") || !strings.Contains(text, no) {
@@ -493,7 +496,7 @@ func TestTheDatabaseRefusesToChangeOrDeleteACertificate(t *testing.T) {
 				t.Errorf("%s: accepted", stmt)
 			}
 		}
-		if got := verify(t, env, v.CertificateNo, v.VerifyCode); got.Result != service.VerifyValid || *got.TotalFen != v.TotalFen {
+		if got := verify(t, env, v.CertificateNo, v.VerifyCode); got.Result != certs.VerifyValid || *got.TotalFen != v.TotalFen {
 			t.Fatalf("after the refused changes: %+v", got)
 		}
 		if err := env.Svc.RevokeCertificate(ctx, v.CertificateNo, "测试"); err != nil {
@@ -508,7 +511,7 @@ func TestTheDatabaseRefusesToChangeOrDeleteACertificate(t *testing.T) {
 				t.Errorf("%s: accepted on a revoked certificate", stmt)
 			}
 		}
-		if got := verify(t, env, v.CertificateNo, v.VerifyCode); got.Result != service.VerifyRevoked {
+		if got := verify(t, env, v.CertificateNo, v.VerifyCode); got.Result != certs.VerifyRevoked {
 			t.Fatalf("after un-revoking was refused: %+v", got)
 		}
 	})
@@ -550,19 +553,19 @@ func TestProofsListWhatThereIsAndRefuseWhatThereIsNot(t *testing.T) {
 		env := newEnv(t, db)
 		z := zhang(t, env)
 		for name, tc := range map[string]struct {
-			in   service.IssueCertificateInput
+			in   certs.IssueCertificateInput
 			want error
 		}{
 			"no months in the range":      {rangeOf(models.CertContributionProof, "202501", "202512"), models.ErrNotFound},
 			"range backwards":             {rangeOf(models.CertContributionProof, "202612", "202611"), models.ErrInvalid},
 			"a bad month":                 {rangeOf(models.CertContributionProof, "202613", "202613"), models.ErrInvalid},
 			"more than thirty years":      {rangeOf(models.CertContributionProof, "199001", "202612"), models.ErrInvalid},
-			"no scheme":                   {service.IssueCertificateInput{Kind: models.CertContributionProof, PeriodFrom: "202611", PeriodTo: "202612"}, models.ErrSchemeInvalid},
-			"unknown kind":                {service.IssueCertificateInput{Kind: "receipt"}, models.ErrInvalid},
-			"voucher without an order":    {service.IssueCertificateInput{Kind: models.CertPaymentVoucher}, models.ErrInvalid},
+			"no scheme":                   {certs.IssueCertificateInput{Kind: models.CertContributionProof, PeriodFrom: "202611", PeriodTo: "202612"}, models.ErrSchemeInvalid},
+			"unknown kind":                {certs.IssueCertificateInput{Kind: "receipt"}, models.ErrInvalid},
+			"voucher without an order":    {certs.IssueCertificateInput{Kind: models.CertPaymentVoucher}, models.ErrInvalid},
 			"voucher of an unknown order": {voucherOf("LB000"), models.ErrNotFound},
-			"inline person":               {service.IssueCertificateInput{Kind: models.CertContributionProof, Person: service.PersonRef{Name: "张三明", IDNumber: "x"}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202611", PeriodTo: "202612"}, models.ErrInvalid},
-			"re-issue of nothing":         {service.IssueCertificateInput{Kind: models.CertContributionProof, ReissueOf: "LBP20261120000000000000"}, models.ErrNotFound},
+			"inline person":               {certs.IssueCertificateInput{Kind: models.CertContributionProof, Person: people.PersonRef{Name: "张三明", IDNumber: "x"}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202611", PeriodTo: "202612"}, models.ErrInvalid},
+			"re-issue of nothing":         {certs.IssueCertificateInput{Kind: models.CertContributionProof, ReissueOf: "LBP20261120000000000000"}, models.ErrNotFound},
 		} {
 			if _, err := env.Svc.IssueCertificate(ctx, z.sess.UserID, tc.in); !errors.Is(err, tc.want) {
 				t.Errorf("%s: %v, want %v", name, err, tc.want)
@@ -593,7 +596,7 @@ func TestTwentySimultaneousIssuesMakeTwentyIntactCertificates(t *testing.T) {
 		env := newEnv(t, db)
 		z := zhang(t, env)
 		var mu sync.Mutex
-		issued := map[string]service.Certificate{}
+		issued := map[string]certs.Certificate{}
 		errs := parallel(20, func(int) error {
 			c, err := env.Svc.IssueCertificate(ctx, z.sess.UserID, voucherOf(z.orderNo))
 			if err == nil {
@@ -618,7 +621,7 @@ func TestTwentySimultaneousIssuesMakeTwentyIntactCertificates(t *testing.T) {
 		// then, and a walk in pages of 7 sees each exactly once.
 		seen := map[string]bool{}
 		var prev string
-		page := service.Page{Size: 7}
+		page := kernel.Page{Size: 7}
 		for pages := 0; ; pages++ {
 			items, next, err := env.Svc.ListCertificates(ctx, z.sess.UserID, page)
 			if err != nil || pages > 3 {
@@ -639,12 +642,12 @@ func TestTwentySimultaneousIssuesMakeTwentyIntactCertificates(t *testing.T) {
 			t.Fatalf("the pages held %d certificates", len(seen))
 		}
 		for no, c := range issued {
-			if got := verify(t, env, no, c.VerifyCode); got.Result != service.VerifyValid || *got.TotalFen != 196280 {
+			if got := verify(t, env, no, c.VerifyCode); got.Result != certs.VerifyValid || *got.TotalFen != 196280 {
 				t.Fatalf("%s: %+v", no, got)
 			}
 			download(t, env, z.sess.UserID, no)
 		}
-		_, _, err := env.Svc.ListCertificates(ctx, z.sess.UserID, service.Page{Size: 7, After: "garbage"})
+		_, _, err := env.Svc.ListCertificates(ctx, z.sess.UserID, kernel.Page{Size: 7, After: "garbage"})
 		wantErr(t, "a bad page token", err, models.ErrInvalid)
 	})
 }
@@ -676,10 +679,10 @@ func TestRefundedMonthsRevokeTheCertificatesListingThem(t *testing.T) {
 				t.Errorf("revoked %s", no)
 			}
 		}
-		if got := verify(t, env, november.CertificateNo, november.VerifyCode); got.Result != service.VerifyValid {
+		if got := verify(t, env, november.CertificateNo, november.VerifyCode); got.Result != certs.VerifyValid {
 			t.Errorf("the November proof: %+v", got)
 		}
-		if got := verify(t, env, tax.CertificateNo, tax.VerifyCode); got.Result != service.VerifyRevoked {
+		if got := verify(t, env, tax.CertificateNo, tax.VerifyCode); got.Result != certs.VerifyRevoked {
 			t.Errorf("the December tax certificate: %+v", got)
 		}
 	})

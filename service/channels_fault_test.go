@@ -25,6 +25,8 @@ import (
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -245,7 +247,7 @@ func (r *rig) down(on bool) {
 // declare logs a new payer in through channel, binds them to a person of
 // their own, enrols that person as a flexible worker and declares their
 // first open month.
-func (r *rig) declare(channel string) (service.Session, string) {
+func (r *rig) declare(channel string) (people.Session, string) {
 	t := r.t
 	t.Helper()
 	ctx := context.Background()
@@ -260,18 +262,18 @@ func (r *rig) declare(channel string) (service.Session, string) {
 	}
 	name := "付" + string([]rune("甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥")[n%22]) + "明"
 	id := models.MakeIDNumber("150102", time.Date(1980+n%15, time.Month(1+n%12), 1+n%28, 0, 0, 0, 0, time.UTC), 100+n)
-	if _, err := r.Svc.VerifyIdentity(ctx, sess.UserID, service.IdentityInput{Name: name, IDNumber: id}); err != nil {
+	if _, err := r.Svc.VerifyIdentity(ctx, sess.UserID, people.IdentityInput{Name: name, IDNumber: id}); err != nil {
 		t.Fatalf("verify %s %s: %v", name, id, err)
 	}
-	if _, err := r.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: service.PersonRef{Self: true},
+	if _, err := r.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: people.PersonRef{Self: true},
 		Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 		t.Fatal(err)
 	}
-	pbs, err := r.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true})
+	pbs, err := r.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Self: true})
 	if err != nil || len(pbs) == 0 {
 		t.Fatalf("payables %v %v", pbs, err)
 	}
-	d, err := r.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60", PeriodTo: pbs[0].PeriodFrom})
+	d, err := r.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60", PeriodTo: pbs[0].PeriodFrom})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,17 +282,17 @@ func (r *rig) declare(channel string) (service.Session, string) {
 
 // pay opens a new order for a declaration through channel's mini-program
 // (or H5 cashier).
-func (r *rig) pay(sess service.Session, declarationID, channel string, h5 bool) service.Payment {
+func (r *rig) pay(sess people.Session, declarationID, channel string, h5 bool) contrib.Payment {
 	r.t.Helper()
-	p, created, err := r.Svc.CreatePayment(context.Background(), sess, service.PayInput{DeclarationID: declarationID, Channel: channel, H5: h5})
-	if err != nil || !created || p.Status != service.OrderPaying {
+	p, created, err := r.Svc.CreatePayment(context.Background(), sess, contrib.PayInput{DeclarationID: declarationID, Channel: channel, H5: h5})
+	if err != nil || !created || p.Status != contrib.OrderPaying {
 		r.t.Fatalf("createPayment through %s: %+v created=%v %v", channel, p, created, err)
 	}
 	return p
 }
 
 // openOrder is declare and pay: a new payer with an order paying.
-func (r *rig) openOrder(channel string, h5 bool) (service.Session, service.Payment) {
+func (r *rig) openOrder(channel string, h5 bool) (people.Session, contrib.Payment) {
 	r.t.Helper()
 	sess, d := r.declare(channel)
 	return sess, r.pay(sess, d, channel, h5)
@@ -492,11 +494,11 @@ func notificationsSettleAndPaymentsShowWhileRedisIsDown(r *rig) {
 	r.settledOnce(ap.OrderNo)
 	// The payer's polling falls back to the database.
 	for _, c := range []struct {
-		sess service.Session
-		p    service.Payment
+		sess people.Session
+		p    contrib.Payment
 	}{{ws, wp}, {as, ap}} {
 		got, err := r.Svc.GetPayment(ctx, c.sess.UserID, c.p.OrderNo)
-		if err != nil || got.Status != service.OrderPaid {
+		if err != nil || got.Status != contrib.OrderPaid {
 			t.Fatalf("getPayment without redis: %+v %v", got, err)
 		}
 	}
@@ -509,11 +511,11 @@ func TestAChannelThatTimesOutOrFailsLeavesTheOrderPayingUntilItAnswers(t *testin
 		r.lose.Store(true)
 		ws, wp := r.openOrder(models.ChannelWechat, false)
 		as, ap := r.openOrder(models.ChannelAlipay, false)
-		poll := func(sess service.Session, orderNo, fault string) {
+		poll := func(sess people.Session, orderNo, fault string) {
 			t.Helper()
 			_ = r.Redis.Client.Del(ctx, "lb:order:{"+orderNo+"}:q") // the poll reaches the channel
 			got, err := r.Svc.GetPayment(ctx, sess.UserID, orderNo)
-			if err != nil || got.Status != service.OrderPaying {
+			if err != nil || got.Status != contrib.OrderPaying {
 				t.Fatalf("getPayment with %s: %+v %v, want paying", fault, got.Status, err)
 			}
 		}
@@ -549,8 +551,8 @@ func TestAChannelThatTimesOutOrFailsLeavesTheOrderPayingUntilItAnswers(t *testin
 		r.Wechat.FailNextPayCalls(1)
 		r.Alipay.FailNext("alipay.trade.query", alipayfake.Fault{Code: "20000", SubCode: "isp.unknow-error", SubMsg: "系统繁忙"})
 		r.Svc.WorkOnce(ctx)
-		for _, p := range []service.Payment{wp, ap} {
-			if st := r.status(p.OrderNo); st != service.OrderPaying {
+		for _, p := range []contrib.Payment{wp, ap} {
+			if st := r.status(p.OrderNo); st != contrib.OrderPaying {
 				t.Fatalf("order %s is %s after unanswered queries, want paying", p.OrderNo, st)
 			}
 			if st := r.declStatus(p.DeclarationID); st != "paying" {
@@ -567,8 +569,8 @@ func TestAChannelThatTimesOutOrFailsLeavesTheOrderPayingUntilItAnswers(t *testin
 		// Once the channels answer "not paid", the next pass closes both.
 		r.Clock.Advance(6 * time.Minute)
 		r.Svc.WorkOnce(ctx)
-		for _, p := range []service.Payment{wp, ap} {
-			if st := r.status(p.OrderNo); st != service.OrderClosed {
+		for _, p := range []contrib.Payment{wp, ap} {
+			if st := r.status(p.OrderNo); st != contrib.OrderClosed {
 				t.Fatalf("order %s is %s once the channel answered, want closed", p.OrderNo, st)
 			}
 		}
@@ -588,11 +590,11 @@ func TestWithoutNotificationsTheWorkerFindsPaymentsByQueryAndClosesAbandonedOrde
 		// An order whose prepay never reached WeChat Pay.
 		uSess, uDecl := r.declare(models.ChannelWechat)
 		r.Wechat.FailNextPayCalls(1)
-		if _, _, err := r.Svc.CreatePayment(ctx, uSess, service.PayInput{DeclarationID: uDecl, Channel: models.ChannelWechat}); !errors.Is(err, models.ErrUnavailable) {
+		if _, _, err := r.Svc.CreatePayment(ctx, uSess, contrib.PayInput{DeclarationID: uDecl, Channel: models.ChannelWechat}); !errors.Is(err, models.ErrUnavailable) {
 			t.Fatalf("createPayment with WeChat Pay failing: %v, want unavailable", err)
 		}
 		var unsent store.OrderRow
-		if err := db.Gorm.Where("declaration_id = ?", uDecl).Take(&unsent).Error; err != nil || unsent.Status != service.OrderCreated {
+		if err := db.Gorm.Where("declaration_id = ?", uDecl).Take(&unsent).Error; err != nil || unsent.Status != contrib.OrderCreated {
 			t.Fatalf("order of the failed prepay: %+v %v", unsent, err)
 		}
 		// An order the channel reports paid for another amount than ours
@@ -622,7 +624,7 @@ func TestWithoutNotificationsTheWorkerFindsPaymentsByQueryAndClosesAbandonedOrde
 
 		queries := func() int { return r.Alipay.Calls("alipay.trade.query") }
 		r.Svc.WorkOnce(ctx)
-		if queries() != 0 || r.status(wPaid.OrderNo) != service.OrderPaying {
+		if queries() != 0 || r.status(wPaid.OrderNo) != contrib.OrderPaying {
 			t.Fatalf("the worker queried within the first minute (%d alipay queries)", queries())
 		}
 		r.Clock.Advance(61 * time.Second)
@@ -645,13 +647,13 @@ func TestWithoutNotificationsTheWorkerFindsPaymentsByQueryAndClosesAbandonedOrde
 		// The order paid for another amount is not settled: it is held (no
 		// longer followed, its declaration given back), with one anomaly
 		// saying what the channel took, not one a pass.
-		if st := r.status(wOther.OrderNo); st != service.OrderHeld {
+		if st := r.status(wOther.OrderNo); st != contrib.OrderHeld {
 			t.Fatalf("the order paid for another amount is %s, want held", st)
 		}
 		if n := count(t, db, "records", "order_no = ?", wOther.OrderNo); n != 0 || r.settlements(wOther.OrderNo) != 0 {
 			t.Fatalf("%d records for the order paid for another amount", n)
 		}
-		if st := r.declStatus(wOther.DeclarationID); st != service.DeclOpen {
+		if st := r.declStatus(wOther.DeclarationID); st != contrib.DeclOpen {
 			t.Fatalf("its declaration is %s, want open", st)
 		}
 		if n := r.anomalies(models.ChannelWechat, "amount_mismatch", wOther.OrderNo); n != 1 {
@@ -663,7 +665,7 @@ func TestWithoutNotificationsTheWorkerFindsPaymentsByQueryAndClosesAbandonedOrde
 			t.Fatalf("%d alipay queries at 3 minutes, want 3", queries())
 		}
 		for _, o := range []string{wLeft.OrderNo, aLeft.OrderNo, unsent.OrderNo} {
-			if st := r.status(o); st != service.OrderPaying && st != service.OrderCreated {
+			if st := r.status(o); st != contrib.OrderPaying && st != contrib.OrderCreated {
 				t.Fatalf("order %s is %s before its expiry", o, st)
 			}
 		}
@@ -673,16 +675,16 @@ func TestWithoutNotificationsTheWorkerFindsPaymentsByQueryAndClosesAbandonedOrde
 		r.Clock.Advance(30 * time.Minute)
 		r.Svc.WorkOnce(ctx)
 		for _, c := range []struct {
-			sess    service.Session
+			sess    people.Session
 			order   string
 			decl    string
 			channel string
 		}{{wSess, wLeft.OrderNo, wLeft.DeclarationID, models.ChannelWechat}, {aSess, aLeft.OrderNo, aLeft.DeclarationID, models.ChannelAlipay},
 			{uSess, unsent.OrderNo, uDecl, models.ChannelWechat}} {
-			if st := r.status(c.order); st != service.OrderClosed {
+			if st := r.status(c.order); st != contrib.OrderClosed {
 				t.Fatalf("abandoned %s order %s is %s, want closed", c.channel, c.order, st)
 			}
-			if st := r.declStatus(c.decl); st != service.DeclOpen {
+			if st := r.declStatus(c.decl); st != contrib.DeclOpen {
 				t.Fatalf("declaration of closed order %s is %s, want open", c.order, st)
 			}
 			again := r.pay(c.sess, c.decl, c.channel, false)
@@ -740,9 +742,9 @@ func TestAPaymentMadeBetweenTheLastQueryAndTheCloseIsSettledNotClosed(t *testing
 		if r.Alipay.Calls("alipay.trade.close") != 1 {
 			t.Fatal("the worker did not try to close the alipay order")
 		}
-		for _, p := range []service.Payment{wp, ap} {
+		for _, p := range []contrib.Payment{wp, ap} {
 			r.settledOnce(p.OrderNo)
-			if st := r.declStatus(p.DeclarationID); st != service.DeclPaid {
+			if st := r.declStatus(p.DeclarationID); st != contrib.DeclPaid {
 				t.Fatalf("declaration of %s is %s, want paid", p.OrderNo, st)
 			}
 		}
@@ -776,7 +778,7 @@ func anOrderClosedHereButPaidAtTheChannelIsSettledByItsNotification(r *rig) {
 			t.Fatalf("answered %d %q", code, body)
 		}
 		r.settledOnce(p.OrderNo)
-		if st := r.declStatus(p.DeclarationID); st != service.DeclPaid {
+		if st := r.declStatus(p.DeclarationID); st != contrib.DeclPaid {
 			t.Fatalf("declaration of %s is %s, want paid", p.OrderNo, st)
 		}
 	}
@@ -784,14 +786,14 @@ func anOrderClosedHereButPaidAtTheChannelIsSettledByItsNotification(r *rig) {
 
 // closeHere does in the database what closing an order does (order closed,
 // declaration given back), as if our close had raced the payer's payment.
-func (r *rig) closeHere(p service.Payment) {
+func (r *rig) closeHere(p contrib.Payment) {
 	r.t.Helper()
 	db := r.DB.Gorm
 	now := r.Clock.Now()
 	for _, err := range []error{
-		db.Model(&store.OrderRow{}).Where("order_no = ?", p.OrderNo).Updates(map[string]any{"status": service.OrderClosed, "closed_at": now}).Error,
-		db.Model(&store.DeclarationRow{}).Where("id = ?", p.DeclarationID).Updates(map[string]any{"status": service.DeclOpen, "order_no": ""}).Error,
-		db.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", p.DeclarationID, service.ClaimPaying).Update("state", service.ClaimDeclared).Error,
+		db.Model(&store.OrderRow{}).Where("order_no = ?", p.OrderNo).Updates(map[string]any{"status": contrib.OrderClosed, "closed_at": now}).Error,
+		db.Model(&store.DeclarationRow{}).Where("id = ?", p.DeclarationID).Updates(map[string]any{"status": contrib.DeclOpen, "order_no": ""}).Error,
+		db.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", p.DeclarationID, contrib.ClaimPaying).Update("state", contrib.ClaimDeclared).Error,
 	} {
 		if err != nil {
 			r.t.Fatal(err)

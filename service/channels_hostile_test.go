@@ -15,7 +15,7 @@ import (
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -70,7 +70,7 @@ func wechatRetries(code int, body string) bool {
 // booked for it: no records, no settlement.
 func (r *rig) unsettled(orderNo string) {
 	r.t.Helper()
-	if st := r.status(orderNo); st != service.OrderPaying {
+	if st := r.status(orderNo); st != contrib.OrderPaying {
 		r.t.Fatalf("order %s is %s, want paying", orderNo, st)
 	}
 	if n := count(r.t, r.DB, "records", "order_no = ?", orderNo); n != 0 {
@@ -85,7 +85,7 @@ func (r *rig) unsettled(orderNo string) {
 // settlement: one record for its one month, one settlement, no paid-twice.
 func (r *rig) settledOnce(orderNo string) {
 	r.t.Helper()
-	if st := r.status(orderNo); st != service.OrderPaid {
+	if st := r.status(orderNo); st != contrib.OrderPaid {
 		r.t.Fatalf("order %s is %s, want paid", orderNo, st)
 	}
 	if n := count(r.t, r.DB, "records", "order_no = ?", orderNo); n != 1 {
@@ -211,7 +211,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *rig) {
 	if n := r.anomalies(models.ChannelWechat, "amount_mismatch", wrongAmount.OrderNo); n != 1 {
 		t.Fatalf("%d amount_mismatch anomalies, want 1", n)
 	}
-	if got := r.outcome(models.ChannelWechat, wrongAmount.OrderNo); len(got) != 1 || got[0] != service.OutcomeAnomaly {
+	if got := r.outcome(models.ChannelWechat, wrongAmount.OrderNo); len(got) != 1 || got[0] != contrib.OutcomeAnomaly {
 		t.Fatalf("wrong amount's notification recorded as %v, want [anomaly]", got)
 	}
 
@@ -228,7 +228,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *rig) {
 	if n := r.anomalies(models.ChannelWechat, "unknown_order", stranger); n != 1 {
 		t.Fatalf("%d unknown_order anomalies, want 1", n)
 	}
-	if got := r.outcome(models.ChannelWechat, stranger); len(got) != 1 || got[0] != service.OutcomeAnomaly {
+	if got := r.outcome(models.ChannelWechat, stranger); len(got) != 1 || got[0] != contrib.OutcomeAnomaly {
 		t.Fatalf("unknown order's notification recorded as %v, want [anomaly]", got)
 	}
 
@@ -250,7 +250,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *rig) {
 		}
 	}
 	r.settledOnce(orderNo)
-	if got := r.outcome(models.ChannelWechat, orderNo); len(got) != 1 || got[0] != service.OutcomeSettled {
+	if got := r.outcome(models.ChannelWechat, orderNo); len(got) != 1 || got[0] != contrib.OutcomeSettled {
 		t.Fatalf("notification rows %v, want one settled", got)
 	}
 }
@@ -308,7 +308,7 @@ func hostileAlipayNotificationsSettleNothingAndGetTheRightAnswer(r *rig) {
 	if n := r.anomalies(models.ChannelAlipay, "amount_mismatch", wrongAmount.OrderNo); n != 1 {
 		t.Fatalf("%d amount_mismatch anomalies, want 1", n)
 	}
-	if got := r.outcome(models.ChannelAlipay, wrongAmount.OrderNo); len(got) != 1 || got[0] != service.OutcomeAnomaly {
+	if got := r.outcome(models.ChannelAlipay, wrongAmount.OrderNo); len(got) != 1 || got[0] != contrib.OutcomeAnomaly {
 		t.Fatalf("wrong amount's notification recorded as %v, want [anomaly]", got)
 	}
 	stranger := "LB20990101000000" + "1234567890"
@@ -318,7 +318,7 @@ func hostileAlipayNotificationsSettleNothingAndGetTheRightAnswer(r *rig) {
 	if n := r.anomalies(models.ChannelAlipay, "unknown_order", stranger); n != 1 {
 		t.Fatalf("%d unknown_order anomalies, want 1", n)
 	}
-	if got := r.outcome(models.ChannelAlipay, stranger); len(got) != 1 || got[0] != service.OutcomeAnomaly {
+	if got := r.outcome(models.ChannelAlipay, stranger); len(got) != 1 || got[0] != contrib.OutcomeAnomaly {
 		t.Fatalf("unknown order's notification recorded as %v, want [anomaly]", got)
 	}
 	r.unsettled(orderNo)
@@ -331,7 +331,7 @@ func hostileAlipayNotificationsSettleNothingAndGetTheRightAnswer(r *rig) {
 		}
 		r.settledOnce(orderNo)
 	}
-	if got := r.outcome(models.ChannelAlipay, orderNo); len(got) != 1 || got[0] != service.OutcomeSettled {
+	if got := r.outcome(models.ChannelAlipay, orderNo); len(got) != 1 || got[0] != contrib.OutcomeSettled {
 		t.Fatalf("notification rows %v, want one settled", got)
 	}
 }
@@ -370,7 +370,7 @@ func fiftySimultaneousDuplicatesSettleOnceAndAreAllAcknowledged(r *rig) {
 			t.Fatalf("a duplicate was not acknowledged: %s", a)
 		}
 	}
-	for _, o := range []service.Payment{wp, ap} {
+	for _, o := range []contrib.Payment{wp, ap} {
 		r.settledOnce(o.OrderNo)
 		if n := count(t, db, "notifications", "order_no = ?", o.OrderNo); n != 1 {
 			t.Fatalf("%d notification rows for %s", n, o.OrderNo)
@@ -413,7 +413,7 @@ func aNotificationRacingThePayersQueriesSettlesOnce(r *rig) {
 			}
 			_ = r.Redis.Client.Del(ctx, "lb:order:{"+p.OrderNo+"}:q")
 			got, err := r.Svc.GetPayment(ctx, sess.UserID, p.OrderNo)
-			if err == nil && got.Status != service.OrderPaying && got.Status != service.OrderPaid {
+			if err == nil && got.Status != contrib.OrderPaying && got.Status != contrib.OrderPaid {
 				return fmt.Errorf("a poll saw %s", got.Status)
 			}
 			return err
@@ -427,7 +427,7 @@ func aNotificationRacingThePayersQueriesSettlesOnce(r *rig) {
 			}
 		}
 		got, err := r.Svc.GetPayment(ctx, sess.UserID, p.OrderNo)
-		if err != nil || got.Status != service.OrderPaid {
+		if err != nil || got.Status != contrib.OrderPaid {
 			t.Fatalf("%s order after the race: %+v %v", channel, got, err)
 		}
 		r.settledOnce(p.OrderNo)

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -39,7 +40,7 @@ func newChannelEnv(t *testing.T, db *store.DB, retry []time.Duration) *servicete
 
 // channelJourney logs in through channel, binds 张三明, enrols him and
 // opens an order for the first open month through that channel.
-func channelJourney(t *testing.T, env *servicetest.Env, channel, code string, h5 bool) (service.Session, service.Payment) {
+func channelJourney(t *testing.T, env *servicetest.Env, channel, code string, h5 bool) (people.Session, contrib.Payment) {
 	t.Helper()
 	ctx := context.Background()
 	res, err := env.Svc.Login(ctx, channel, code)
@@ -51,23 +52,23 @@ func channelJourney(t *testing.T, env *servicetest.Env, channel, code string, h5
 		t.Fatal(err)
 	}
 	me := servicetest.Person(t, "张三明")
-	if _, err := env.Svc.VerifyIdentity(ctx, sess.UserID, service.IdentityInput{Name: me.Name, IDNumber: me.IDNumber}); err != nil {
+	if _, err := env.Svc.VerifyIdentity(ctx, sess.UserID, people.IdentityInput{Name: me.Name, IDNumber: me.IDNumber}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: service.PersonRef{Self: true},
+	if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: people.PersonRef{Self: true},
 		Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil && err != models.ErrAlreadyEnrolled {
 		t.Fatal(err)
 	}
-	pbs, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true})
+	pbs, err := env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Self: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60", PeriodTo: pbs[0].PeriodFrom})
+	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60", PeriodTo: pbs[0].PeriodFrom})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, created, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: channel, H5: h5})
-	if err != nil || !created || p.Status != service.OrderPaying {
+	p, created, err := env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: channel, H5: h5})
+	if err != nil || !created || p.Status != contrib.OrderPaying {
 		t.Fatalf("createPayment through %s: %+v %v", channel, p, err)
 	}
 	return sess, p
@@ -135,7 +136,7 @@ func TestAWechatUserBindsTheirPhoneFromAGetPhoneNumberCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	me := servicetest.Person(t, "张三明")
-	u, err := env.Svc.VerifyIdentity(ctx, res.User.UserID, service.IdentityInput{Name: me.Name, IDNumber: me.IDNumber, PhoneCode: "phone-code-1"})
+	u, err := env.Svc.VerifyIdentity(ctx, res.User.UserID, people.IdentityInput{Name: me.Name, IDNumber: me.IDNumber, PhoneCode: "phone-code-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

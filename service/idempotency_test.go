@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -33,7 +33,7 @@ func TestAnIdempotencyKeyLeftInProgressIsAbandonedAfterTheLimit(t *testing.T) {
 			t.Fatalf("first claim: %v %v", replay, err)
 		}
 		// The process dies here: no finish, no abort.
-		env.Clock.Advance(service.IdempotencyAbandonAfter - time.Second)
+		env.Clock.Advance(kernel.IdempotencyAbandonAfter - time.Second)
 		if _, err := env.Svc.IdempotencyBegin(ctx, user, op, key, hash); !inProgress(err) {
 			t.Fatalf("a retry within the limit: %v, want REQUEST_IN_PROGRESS", err)
 		}

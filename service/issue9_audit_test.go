@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -29,7 +31,7 @@ func TestAPaymentReconciliationCannotBookIsOneOpenAnomalyAcrossRuns(t *testing.T
 		if err := r.Wechat.Pay(p.OrderNo, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", p.OrderNo).Update("status", service.OrderFailed).Error; err != nil {
+		if err := db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", p.OrderNo).Update("status", contrib.OrderFailed).Error; err != nil {
 			t.Fatal(err)
 		}
 		billDay := day.Add(7 * time.Hour)
@@ -37,7 +39,7 @@ func TestAPaymentReconciliationCannotBookIsOneOpenAnomalyAcrossRuns(t *testing.T
 			if run > 0 {
 				// The day's run failed (or lost its lease): it is run again.
 				if err := db.Gorm.Model(&store.ReconciliationRow{}).Where("channel = ?", models.ChannelWechat).
-					Updates(map[string]any{"status": service.ReconFailed, "lease_until": r.Clock.Now().Add(-time.Minute)}).Error; err != nil {
+					Updates(map[string]any{"status": contrib.ReconFailed, "lease_until": r.Clock.Now().Add(-time.Minute)}).Error; err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -59,7 +61,7 @@ func TestAPaymentReconciliationCannotBookIsOneOpenAnomalyAcrossRuns(t *testing.T
 		if open[0].AmountFen != int64(p.AmountFen) {
 			t.Fatalf("anomaly amount %d, want %d", open[0].AmountFen, p.AmountFen)
 		}
-		if st := r.status(p.OrderNo); st != service.OrderFailed {
+		if st := r.status(p.OrderNo); st != contrib.OrderFailed {
 			t.Fatalf("order %s", st)
 		}
 	})
@@ -80,15 +82,15 @@ func TestAnAutomaticRefundThatFailedIsPaidByBankToThePayersAccount(t *testing.T)
 		sess, wp := channelJourney(t, env, models.ChannelWechat, "wx-auto-bank", false)
 		now := env.Clock.Now()
 		for _, err := range []error{
-			db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", wp.OrderNo).Updates(map[string]any{"status": service.OrderClosed, "closed_at": now}).Error,
-			db.Gorm.Model(&store.DeclarationRow{}).Where("id = ?", wp.DeclarationID).Updates(map[string]any{"status": service.DeclOpen, "order_no": ""}).Error,
-			db.Gorm.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", wp.DeclarationID, service.ClaimPaying).Update("state", service.ClaimDeclared).Error,
+			db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", wp.OrderNo).Updates(map[string]any{"status": contrib.OrderClosed, "closed_at": now}).Error,
+			db.Gorm.Model(&store.DeclarationRow{}).Where("id = ?", wp.DeclarationID).Updates(map[string]any{"status": contrib.DeclOpen, "order_no": ""}).Error,
+			db.Gorm.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", wp.DeclarationID, contrib.ClaimPaying).Update("state", contrib.ClaimDeclared).Error,
 		} {
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		sp, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: wp.DeclarationID, Channel: models.ChannelSandbox})
+		sp, _, err := env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: wp.DeclarationID, Channel: models.ChannelSandbox})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +113,7 @@ func TestAnAutomaticRefundThatFailedIsPaidByBankToThePayersAccount(t *testing.T)
 		for _, err := range []error{
 			db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", wp.OrderNo).Update("person_id", *u.PersonID).Error,
 			db.Gorm.Model(&store.RefundRow{}).Where("refund_no = ?", refundNo).Update("person_id", *u.PersonID).Error,
-			db.Gorm.Model(&store.RefundPayoutRow{}).Where("refund_no = ?", refundNo).Update("status", service.PayoutFailed).Error,
+			db.Gorm.Model(&store.RefundPayoutRow{}).Where("refund_no = ?", refundNo).Update("status", refunds.PayoutFailed).Error,
 		} {
 			if err != nil {
 				t.Fatal(err)
@@ -119,18 +121,18 @@ func TestAnAutomaticRefundThatFailedIsPaidByBankToThePayersAccount(t *testing.T)
 		}
 		h := newHall(t, env)
 		// Without an account the hall is asked for one.
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, refundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, refundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
 			t.Fatalf("execute without an account: %v", err)
 		}
 		// The payer's own account (张三明's) is accepted and paid once.
-		got, err := env.Svc.ExecuteRefund(ctx, h.tax, refundNo, service.ExecuteInput{BankAccount: someAccount})
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, refundNo, payouts.ExecuteInput{BankAccount: someAccount})
 		if err != nil || got.Status != models.RefundRefunded {
 			t.Fatalf("execute with the payer's account: %+v %v", got, err)
 		}
 		if bank.PaidCount() != 1 || bank.PaidTotal() != wp.AmountFen {
 			t.Fatalf("bank paid %d in %d transfers, want %d once", bank.PaidTotal(), bank.PaidCount(), wp.AmountFen)
 		}
-		if o := orderRow(t, db, wp.OrderNo); o.Status != service.OrderRefunded || o.RefundedFen != int64(wp.AmountFen) {
+		if o := orderRow(t, db, wp.OrderNo); o.Status != contrib.OrderRefunded || o.RefundedFen != int64(wp.AmountFen) {
 			t.Fatalf("order %s refunded %d", o.Status, o.RefundedFen)
 		}
 	})
@@ -152,9 +154,9 @@ func TestAnAbnormalRefundReturnedToUsAtThePlatformIsNotCountedPaid(t *testing.T)
 			t.Fatal(err)
 		}
 		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
-			return payoutStatuses(t, db, sv.RefundNo)[payout] != service.PayoutAbnormal
+			return payoutStatuses(t, db, sv.RefundNo)[payout] != refunds.PayoutAbnormal
 		})
-		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturned {
+		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != refunds.PayoutReturned {
 			t.Fatalf("payout %s after WeChat sent the money back to us", st)
 		}
 		// The worker's next question does not count it paid either.
@@ -187,14 +189,14 @@ func TestAReturnOfAnAbnormalRefundWhoseAnswerWasLostIsFinished(t *testing.T) {
 		goAbnormal(t, env, db, sv.RefundNo, payout)
 		// The window's request moved the payout to returning and reached
 		// WeChat; its answer never came back.
-		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutReturning).Error; err != nil {
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", refunds.PayoutReturning).Error; err != nil {
 			t.Fatal(err)
 		}
 		if err := env.Deps.Payments[models.ChannelWechat].(models.AbnormalRefunder).ReturnAbnormalRefund(ctx, p.OrderNo, payout); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
-			return payoutStatuses(t, db, sv.RefundNo)[payout] == service.PayoutReturned
+			return payoutStatuses(t, db, sv.RefundNo)[payout] == refunds.PayoutReturned
 		})
 		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_abnormal"); len(as) != 1 || as[0].ResolvedAt == nil {
 			t.Fatalf("abnormal anomaly %+v", as)
@@ -220,12 +222,12 @@ func TestTheWorkerFindsAReturningPayoutBackWithUs(t *testing.T) {
 		payout := sv.Payouts[0].PayoutNo
 		goAbnormal(t, env, db, sv.RefundNo, payout)
 		// Still abnormal at WeChat: the worker only asks again later.
-		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutReturning).Error; err != nil {
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", refunds.PayoutReturning).Error; err != nil {
 			t.Fatal(err)
 		}
 		env.Clock.Advance(2 * time.Hour)
 		env.Svc.WorkOnce(ctx)
-		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturning {
+		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != refunds.PayoutReturning {
 			t.Fatalf("a returning payout WeChat still holds is %s", st)
 		}
 		if n := env.Wechat.RefundCount(p.OrderNo); n != 1 {
@@ -237,14 +239,14 @@ func TestTheWorkerFindsAReturningPayoutBackWithUs(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
-			return payoutStatuses(t, db, sv.RefundNo)[payout] == service.PayoutReturned
+			return payoutStatuses(t, db, sv.RefundNo)[payout] == refunds.PayoutReturned
 		})
-		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutReturning).Error; err != nil {
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", refunds.PayoutReturning).Error; err != nil {
 			t.Fatal(err)
 		}
 		env.Clock.Advance(2 * time.Hour)
 		env.Svc.WorkOnce(ctx)
-		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != service.PayoutReturned {
+		if st := payoutStatuses(t, db, sv.RefundNo)[payout]; st != refunds.PayoutReturned {
 			t.Fatalf("after the worker asked, the payout is %s", st)
 		}
 		payByBankOnce(t, env, h, bank, sv.RefundNo, p.AmountFen)

@@ -10,6 +10,9 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -83,15 +86,15 @@ func TestASecondPartialAlipayRefundIsNotAnAmountMismatch(t *testing.T) {
 		h := newHall(t, env)
 		first := p.AmountFen / 3
 		for i, amount := range []models.Fen{first, p.AmountFen - first} {
-			r := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: amount})
+			r := apply(t, env, sess, refunds.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: amount})
 			if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
 				t.Fatal(err)
 			}
 			yes := true
-			if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+			if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, refunds.ReviewInput{Approve: &yes}); err != nil {
 				t.Fatal(err)
 			}
-			if sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil || sv.Status != models.RefundRefunded {
+			if sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); err != nil || sv.Status != models.RefundRefunded {
 				t.Fatalf("refund %d: %s %v", i+1, sv.Status, err)
 			}
 			waitFor(t, "the refund notification", func() bool {
@@ -101,10 +104,10 @@ func TestASecondPartialAlipayRefundIsNotAnAmountMismatch(t *testing.T) {
 		if n := count(t, db, "anomalies", "kind = ?", "refund_amount_mismatch"); n != 0 {
 			t.Fatalf("%d refund_amount_mismatch anomalies", n)
 		}
-		if n := count(t, db, "notifications", "kind = ? AND outcome NOT IN ?", "refund", []string{service.OutcomeSettled, service.OutcomeDuplicate}); n != 0 {
+		if n := count(t, db, "notifications", "kind = ? AND outcome NOT IN ?", "refund", []string{contrib.OutcomeSettled, contrib.OutcomeDuplicate}); n != 0 {
 			t.Fatalf("%d refund notifications not settled", n)
 		}
-		if o := orderRow(t, db, p.OrderNo); o.Status != service.OrderRefunded || o.RefundedFen != int64(p.AmountFen) {
+		if o := orderRow(t, db, p.OrderNo); o.Status != contrib.OrderRefunded || o.RefundedFen != int64(p.AmountFen) {
 			t.Fatalf("order %s refunded %d", o.Status, o.RefundedFen)
 		}
 		checkMoney(t, db, moneyFakes{wechat: env.Wechat, alipay: env.Alipay})
@@ -143,7 +146,7 @@ func TestARefundWithAnotherAmountIsOneAnomalyNotOneAPass(t *testing.T) {
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
 		r := approved(t, env, h, sess, p, nil)
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 4; i++ {
@@ -153,7 +156,7 @@ func TestARefundWithAnotherAmountIsOneAnomalyNotOneAPass(t *testing.T) {
 		if n := count(t, db, "anomalies", "kind = ?", "refund_amount_mismatch"); n != 1 {
 			t.Fatalf("%d refund_amount_mismatch anomalies after 5 answers, want 1", n)
 		}
-		if got := payoutStatuses(t, db, r.RefundNo); got[r.RefundNo+"-1C1"] != service.PayoutPending {
+		if got := payoutStatuses(t, db, r.RefundNo); got[r.RefundNo+"-1C1"] != refunds.PayoutPending {
 			t.Fatalf("payouts %v", got)
 		}
 	})

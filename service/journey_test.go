@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -31,9 +32,9 @@ func newEnv(t *testing.T, db *store.DB) *servicetest.Env {
 
 type journey struct {
 	env      *servicetest.Env
-	sess     service.Session
+	sess     people.Session
 	memberID string
-	self     service.Payable
+	self     contrib.Payable
 }
 
 // start logs in 张三明, enrols him as a flexible worker and returns his
@@ -43,7 +44,7 @@ func start(t *testing.T, env *servicetest.Env) journey {
 	ctx := context.Background()
 	me := servicetest.Person(t, "张三明")
 	sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
-	en, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: service.PersonRef{Self: true},
+	en, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: people.PersonRef{Self: true},
 		Scheme: models.SchemeFlexiblePension, RegionCode: "150100"})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func start(t *testing.T, env *servicetest.Env) journey {
 	if en.ReceiptNo == "" || en.Status != "active" {
 		t.Fatalf("enrolment %+v", en)
 	}
-	items, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true})
+	items, err := env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Self: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
 		j := start(t, env)
 		pb := j.self
 		// Enrolled in November 2026: November and December are self-service.
-		if pb.PeriodFrom != "202611" || pb.PeriodTo != "202612" || pb.Status != service.PayableOpen {
+		if pb.PeriodFrom != "202611" || pb.PeriodTo != "202612" || pb.Status != contrib.PayableOpen {
 			t.Fatalf("payable %+v", pb)
 		}
 		var low models.PayOption
@@ -83,15 +84,15 @@ func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
 		}
 
 		mother := servicetest.Person(t, "李秀英")
-		m, err := env.Svc.AddFamilyMember(ctx, j.sess.UserID, service.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
+		m, err := env.Svc.AddFamilyMember(ctx, j.sess.UserID, people.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.Svc.CreateEnrolment(ctx, j.sess.UserID, service.EnrolInput{Person: service.PersonRef{MemberID: m.MemberID},
+		if _, err := env.Svc.CreateEnrolment(ctx, j.sess.UserID, contrib.EnrolInput{Person: people.PersonRef{MemberID: m.MemberID},
 			Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
-		mp, err := env.Svc.QueryPayables(ctx, j.sess.UserID, service.PersonRef{MemberID: m.MemberID})
+		mp, err := env.Svc.QueryPayables(ctx, j.sess.UserID, people.PersonRef{MemberID: m.MemberID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,15 +100,15 @@ func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
 			t.Fatalf("mother's payable %+v", mp)
 		}
 
-		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d.AmountFen != 2*98140 || d.Months != 2 {
 			t.Fatalf("declaration %+v", d)
 		}
-		p, created, err := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
-		if err != nil || !created || p.Status != service.OrderPaying || p.PayParams["cashier_url"] == "" {
+		p, created, err := env.Svc.CreatePayment(ctx, j.sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		if err != nil || !created || p.Status != contrib.OrderPaying || p.PayParams["cashier_url"] == "" {
 			t.Fatalf("payment %+v created=%v err=%v", p, created, err)
 		}
 		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
@@ -127,20 +128,20 @@ func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
 		if recs = records(t, env, j.sess); recs[1].Status != "booked" || recs[1].BookedAt == nil {
 			t.Fatalf("records after 记账 %+v", recs)
 		}
-		again, _ := env.Svc.QueryPayables(ctx, j.sess.UserID, service.PersonRef{Self: true})
+		again, _ := env.Svc.QueryPayables(ctx, j.sess.UserID, people.PersonRef{Self: true})
 		if again[0].Status != "booked" {
 			t.Fatalf("payable after booking %+v", again[0])
 		}
-		_, err = env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		_, err = env.Svc.CreateDeclaration(ctx, j.sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
 		if !errors.Is(err, models.ErrAlreadyPaid) {
 			t.Fatalf("declaring paid months again: %v", err)
 		}
 	})
 }
 
-func records(t *testing.T, env *servicetest.Env, sess service.Session) []service.Record {
+func records(t *testing.T, env *servicetest.Env, sess people.Session) []contrib.Record {
 	t.Helper()
-	recs, err := env.Svc.ListRecords(context.Background(), sess.UserID, service.RecordFilter{Person: service.PersonRef{Self: true}})
+	recs, err := env.Svc.ListRecords(context.Background(), sess.UserID, contrib.RecordFilter{Person: people.PersonRef{Self: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestTwentySimultaneousDeclarationsMakeOne(t *testing.T) {
 		var mu sync.Mutex
 		ids := map[string]bool{}
 		errs := parallel(20, func(int) error {
-			d, err := env.Svc.CreateDeclaration(context.Background(), j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+			d, err := env.Svc.CreateDeclaration(context.Background(), j.sess.UserID, contrib.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
 			if err == nil {
 				mu.Lock()
 				ids[d.DeclarationID] = true
@@ -207,14 +208,14 @@ func TestTwentySimultaneousPaymentsOpenOneOrder(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		env := newEnv(t, db)
 		j := start(t, env)
-		d, err := env.Svc.CreateDeclaration(context.Background(), j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+		d, err := env.Svc.CreateDeclaration(context.Background(), j.sess.UserID, contrib.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
 		orders := map[string]bool{}
 		errs := parallel(20, func(int) error {
-			p, _, err := env.Svc.CreatePayment(context.Background(), j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+			p, _, err := env.Svc.CreatePayment(context.Background(), j.sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
 			if err == nil {
 				mu.Lock()
 				orders[p.OrderNo] = true
@@ -241,8 +242,8 @@ func TestTwentyDuplicateNotificationsSettleOnce(t *testing.T) {
 		ctx := context.Background()
 		env := newEnv(t, db)
 		j := start(t, env)
-		d, _ := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
-		p, _, err := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		d, _ := env.Svc.CreateDeclaration(ctx, j.sess.UserID, contrib.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+		p, _, err := env.Svc.CreatePayment(ctx, j.sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,8 +280,8 @@ func TestNotificationRacingThePayersQuerySettlesOnce(t *testing.T) {
 		ctx := context.Background()
 		env := newEnv(t, db)
 		j := start(t, env)
-		d, _ := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
-		p, _, _ := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		d, _ := env.Svc.CreateDeclaration(ctx, j.sess.UserID, contrib.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_100"})
+		p, _, _ := env.Svc.CreatePayment(ctx, j.sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
 		// The payer pays; the notification and ten polls race.
 		parallel(11, func(i int) error {
 			if i == 0 {

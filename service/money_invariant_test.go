@@ -9,7 +9,8 @@ import (
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 )
 
@@ -39,10 +40,10 @@ func checkMoney(t *testing.T, db *store.DB, f moneyFakes) {
 	bankPaid := map[string]int64{}
 	underWay := map[string]bool{}
 	for _, p := range payouts {
-		if p.Status == service.PayoutPending || p.Status == service.PayoutAbnormal || p.Status == service.PayoutReturning {
+		if p.Status == refunds.PayoutPending || p.Status == refunds.PayoutAbnormal || p.Status == refunds.PayoutReturning {
 			underWay[p.OrderNo] = true
 		}
-		if p.Kind != service.PayoutBank || f.bank == nil {
+		if p.Kind != refunds.PayoutBank || f.bank == nil {
 			continue
 		}
 		tr, ok := f.bank.Get(p.PayoutNo)
@@ -75,7 +76,7 @@ func checkMoney(t *testing.T, db *store.DB, f moneyFakes) {
 		held -= bankPaid[o.OrderNo]
 		var net int64
 		switch o.Status {
-		case service.OrderPaid, service.OrderPartiallyRefunded, service.OrderRefunded:
+		case contrib.OrderPaid, contrib.OrderPartiallyRefunded, contrib.OrderRefunded:
 			net = o.AmountFen - o.RefundedFen
 		}
 		if net != held {
@@ -85,7 +86,7 @@ func checkMoney(t *testing.T, db *store.DB, f moneyFakes) {
 		theirs[o.PersonID] += held
 		oursTotal += net
 		theirsTotal += held
-		if o.Status == service.OrderPaid {
+		if o.Status == contrib.OrderPaid {
 			var recs int64
 			if err := db.Gorm.Model(&store.RecordRow{}).Where("order_no = ?", o.OrderNo).Count(&recs).Error; err != nil {
 				t.Fatal(err)

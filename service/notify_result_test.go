@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -27,7 +27,7 @@ func TestStrangersNotificationsAreRejectedNotFailed(t *testing.T) {
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodPost, "/api/v1/notify/"+ch, strings.NewReader(body))
 			res, err := env.Svc.ProcessNotification(context.Background(), ch, w, r)
-			if err != nil || res != service.NotificationRejected {
+			if err != nil || res != contrib.NotificationRejected {
 				t.Errorf("%s %q: %q, %v; want rejected", ch, body, res, err)
 			}
 			if w.Code != http.StatusInternalServerError {

@@ -8,25 +8,28 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
 
 // family adds a member and fails the test on error.
-func family(t *testing.T, env *servicetest.Env, sess service.Session, name, idNumber, relation string) service.FamilyMember {
+func family(t *testing.T, env *servicetest.Env, sess people.Session, name, idNumber, relation string) people.FamilyMember {
 	t.Helper()
-	m, err := env.Svc.AddFamilyMember(context.Background(), sess.UserID, service.FamilyInput{Name: name, IDNumber: idNumber, Relation: relation})
+	m, err := env.Svc.AddFamilyMember(context.Background(), sess.UserID, people.FamilyInput{Name: name, IDNumber: idNumber, Relation: relation})
 	if err != nil {
 		t.Fatalf("add %s: %v", relation, err)
 	}
 	return m
 }
 
-func enrolMedical(t *testing.T, env *servicetest.Env, sess service.Session, who service.PersonRef) {
+func enrolMedical(t *testing.T, env *servicetest.Env, sess people.Session, who people.PersonRef) {
 	t.Helper()
-	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, service.EnrolInput{Person: who,
+	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, contrib.EnrolInput{Person: who,
 		Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,34 +43,34 @@ func TestAClaimedChildLinkIsPayOnlyAndTheHouseholdRegistryMakesAGuardian(t *test
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
 		stranger := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
 
-		claimed := family(t, env, stranger, kid.Name, kid.IDNumber, service.RelationChild)
-		if claimed.RecordsAccess != service.AccessPayOnly || claimed.Guardianship != service.GuardianUnproven ||
+		claimed := family(t, env, stranger, kid.Name, kid.IDNumber, people.RelationChild)
+		if claimed.RecordsAccess != people.AccessPayOnly || claimed.Guardianship != people.GuardianUnproven ||
 			!strings.Contains(claimed.RecordsAccessNote, "仅可代缴") {
 			t.Fatalf("a claimed child: %+v", claimed)
 		}
-		if _, err := env.Svc.ListRecords(ctx, stranger.UserID, service.RecordFilter{Person: service.PersonRef{MemberID: claimed.MemberID}}); !errors.Is(err, models.ErrForbidden) {
+		if _, err := env.Svc.ListRecords(ctx, stranger.UserID, contrib.RecordFilter{Person: people.PersonRef{MemberID: claimed.MemberID}}); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("a claimed child's records: %v", err)
 		}
-		proven := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
-		if proven.RecordsAccess != service.AccessGuardian || proven.Guardianship != service.GuardianRegistry {
+		proven := family(t, env, parent, kid.Name, kid.IDNumber, people.RelationChild)
+		if proven.RecordsAccess != people.AccessGuardian || proven.Guardianship != people.GuardianRegistry {
 			t.Fatalf("the registered father: %+v", proven)
 		}
-		if _, err := env.Svc.ListRecords(ctx, parent.UserID, service.RecordFilter{Person: service.PersonRef{MemberID: proven.MemberID}}); err != nil {
+		if _, err := env.Svc.ListRecords(ctx, parent.UserID, contrib.RecordFilter{Person: people.PersonRef{MemberID: proven.MemberID}}); err != nil {
 			t.Fatalf("the father's view: %v", err)
 		}
 		// The father's proof is his, not the stranger's.
 		fam, err := env.Svc.ListFamily(ctx, stranger.UserID)
-		if err != nil || fam[0].RecordsAccess != service.AccessPayOnly {
+		if err != nil || fam[0].RecordsAccess != people.AccessPayOnly {
 			t.Fatalf("the stranger's link after the father's: %+v %v", fam, err)
 		}
 		// A new sandbox person has no household relations at all.
 		newKid := models.MakeIDNumber("150102", servicetest.Start().AddDate(-5, 0, 0), 77)
-		m := family(t, env, parent, "张新新", newKid, service.RelationChild)
-		if m.RecordsAccess != service.AccessPayOnly || m.Guardianship != service.GuardianUnproven {
+		m := family(t, env, parent, "张新新", newKid, people.RelationChild)
+		if m.RecordsAccess != people.AccessPayOnly || m.Guardianship != people.GuardianUnproven {
 			t.Fatalf("a child the registry does not know: %+v", m)
 		}
 		// An unproven guardian cannot consent for the child.
-		if _, err := env.Svc.ConsentGuardian(ctx, stranger.UserID, claimed.MemberID, service.GuardianConsentInput{GuardianIDNumber: zhao.IDNumber}); !errors.Is(err, models.ErrGuardianshipNotProven) {
+		if _, err := env.Svc.ConsentGuardian(ctx, stranger.UserID, claimed.MemberID, people.GuardianConsentInput{GuardianIDNumber: zhao.IDNumber}); !errors.Is(err, models.ErrGuardianshipNotProven) {
 			t.Fatalf("consent by a claimed guardian: %v", err)
 		}
 	})
@@ -80,21 +83,21 @@ func TestAProvenGuardianConsentsToAnotherAndCanEndIt(t *testing.T) {
 		zhang, kid, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨"), servicetest.Person(t, "李秀英")
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
 		grandma := env.LoginVerified(t, "li", li.Name, li.IDNumber)
-		pm := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
-		gm := family(t, env, grandma, kid.Name, kid.IDNumber, service.RelationOther)
-		if gm.RecordsAccess != service.AccessPayOnly {
+		pm := family(t, env, parent, kid.Name, kid.IDNumber, people.RelationChild)
+		gm := family(t, env, grandma, kid.Name, kid.IDNumber, people.RelationOther)
+		if gm.RecordsAccess != people.AccessPayOnly {
 			t.Fatalf("before consent: %+v", gm)
 		}
-		g, err := env.Svc.ConsentGuardian(ctx, parent.UserID, pm.MemberID, service.GuardianConsentInput{GuardianIDNumber: li.IDNumber})
-		if err != nil || g.Source != service.GuardianConsent || !g.ConsentedByMe {
+		g, err := env.Svc.ConsentGuardian(ctx, parent.UserID, pm.MemberID, people.GuardianConsentInput{GuardianIDNumber: li.IDNumber})
+		if err != nil || g.Source != people.GuardianConsent || !g.ConsentedByMe {
 			t.Fatalf("consent: %+v %v", g, err)
 		}
 		fam, err := env.Svc.ListFamily(ctx, grandma.UserID)
-		if err != nil || fam[0].RecordsAccess != service.AccessGuardian || fam[0].Guardianship != service.GuardianConsent {
+		if err != nil || fam[0].RecordsAccess != people.AccessGuardian || fam[0].Guardianship != people.GuardianConsent {
 			t.Fatalf("after consent: %+v %v", fam, err)
 		}
 		// The consented guardian may not pass it on.
-		if _, err := env.Svc.ConsentGuardian(ctx, grandma.UserID, gm.MemberID, service.GuardianConsentInput{GuardianIDNumber: zhang.IDNumber}); !errors.Is(err, models.ErrGuardianshipNotProven) {
+		if _, err := env.Svc.ConsentGuardian(ctx, grandma.UserID, gm.MemberID, people.GuardianConsentInput{GuardianIDNumber: zhang.IDNumber}); !errors.Is(err, models.ErrGuardianshipNotProven) {
 			t.Fatalf("consent by a consented guardian: %v", err)
 		}
 		// Another user's member id is not found.
@@ -106,7 +109,7 @@ func TestAProvenGuardianConsentsToAnotherAndCanEndIt(t *testing.T) {
 			t.Fatalf("guardians %+v %v", gs, err)
 		}
 		registry := gs[0]
-		if registry.Source != service.GuardianRegistry {
+		if registry.Source != people.GuardianRegistry {
 			registry = gs[1]
 		}
 		if err := env.Svc.RevokeGuardian(ctx, parent.UserID, pm.MemberID, registry.GuardianID); !errors.Is(err, models.ErrNotFound) {
@@ -116,7 +119,7 @@ func TestAProvenGuardianConsentsToAnotherAndCanEndIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		fam, _ = env.Svc.ListFamily(ctx, grandma.UserID)
-		if fam[0].RecordsAccess != service.AccessPayOnly {
+		if fam[0].RecordsAccess != people.AccessPayOnly {
 			t.Fatalf("after revocation: %+v", fam)
 		}
 	})
@@ -131,18 +134,18 @@ func TestAStrangerWithTheChildsNameCannotReadOrRefundTheParentsPayment(t *testin
 		env := newEnv(t, db)
 		zhang, kid, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨"), servicetest.Person(t, "赵海峰")
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		pm := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
-		kidRef := service.PersonRef{MemberID: pm.MemberID}
+		pm := family(t, env, parent, kid.Name, kid.IDNumber, people.RelationChild)
+		kidRef := people.PersonRef{MemberID: pm.MemberID}
 		enrolMedical(t, env, parent, kidRef)
 		paid := payAndCreditFor(t, env, parent, kidRef, models.SchemeResidentMedical)
 
 		stranger := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
-		sm := family(t, env, stranger, kid.Name, kid.IDNumber, service.RelationChild)
-		sref := service.PersonRef{MemberID: sm.MemberID}
-		if _, err := env.Svc.ListRecords(ctx, stranger.UserID, service.RecordFilter{Person: sref}); !errors.Is(err, models.ErrForbidden) {
+		sm := family(t, env, stranger, kid.Name, kid.IDNumber, people.RelationChild)
+		sref := people.PersonRef{MemberID: sm.MemberID}
+		if _, err := env.Svc.ListRecords(ctx, stranger.UserID, contrib.RecordFilter{Person: sref}); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("records: %v", err)
 		}
-		in := service.RefundInput{Person: sref, Scheme: models.SchemeResidentMedical, OrderNo: paid.OrderNo, RefundFen: paid.AmountFen,
+		in := refunds.RefundInput{Person: sref, Scheme: models.SchemeResidentMedical, OrderNo: paid.OrderNo, RefundFen: paid.AmountFen,
 			Reason: models.ReasonOverpaid, BankAccount: &models.BankAccount{BankName: "中国银行", AccountName: kid.Name, AccountNo: "6216610200003333333"}}
 		if _, err := env.Svc.CreateRefund(ctx, stranger.UserID, in); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("the stranger's refund of the parent's payment: %v", err)
@@ -162,17 +165,17 @@ func TestAStrangerWithTheChildsNameCannotReadOrRefundTheParentsPayment(t *testin
 		}
 		// It may know the year is paid, not how far the money has gone.
 		theirs, err := env.Svc.QueryPayables(ctx, stranger.UserID, sref)
-		if err != nil || len(theirs) != 1 || theirs[0].Status != service.PayablePaid {
+		if err != nil || len(theirs) != 1 || theirs[0].Status != contrib.PayablePaid {
 			t.Fatalf("payables a pay-only link sees: %+v %v", theirs, err)
 		}
 		his, err := env.Svc.QueryPayables(ctx, parent.UserID, kidRef)
-		if err != nil || his[0].Status == service.PayablePaid {
+		if err != nil || his[0].Status == contrib.PayablePaid {
 			t.Fatalf("payables the guardian sees: %+v %v", his, err)
 		}
 		// The parent, a proven guardian, is not locked out.
-		r, err := env.Svc.CreateRefund(ctx, parent.UserID, service.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical,
+		r, err := env.Svc.CreateRefund(ctx, parent.UserID, refunds.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical,
 			OrderNo: paid.OrderNo, RefundFen: paid.AmountFen, Reason: models.ReasonOverpaid})
-		if err != nil || r.ApplicantRole != service.RoleGuardian {
+		if err != nil || r.ApplicantRole != refunds.RoleGuardian {
 			t.Fatalf("the parent's application: %+v %v", r, err)
 		}
 		if _, err := env.Svc.GetRefund(ctx, stranger.UserID, r.RefundNo); !errors.Is(err, models.ErrNotFound) {
@@ -194,21 +197,21 @@ func TestTheParentSeesAndWithdrawsAnApplicationFiledByAPayer(t *testing.T) {
 		h := newHall(t, env)
 		zhang, kid, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨"), servicetest.Person(t, "赵海峰")
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		pm := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
-		kidRef := service.PersonRef{MemberID: pm.MemberID}
+		pm := family(t, env, parent, kid.Name, kid.IDNumber, people.RelationChild)
+		kidRef := people.PersonRef{MemberID: pm.MemberID}
 		enrolMedical(t, env, parent, kidRef)
 
 		payer := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
-		inline := service.PersonRef{Name: kid.Name, IDNumber: kid.IDNumber} // 代缴 by name and ID number
+		inline := people.PersonRef{Name: kid.Name, IDNumber: kid.IDNumber} // 代缴 by name and ID number
 		paid := payAndCreditFor(t, env, payer, inline, models.SchemeResidentMedical)
 		// Their own account name is allowed: they paid.
-		r, err := env.Svc.CreateRefund(ctx, payer.UserID, service.RefundInput{Person: inline, Scheme: models.SchemeResidentMedical,
+		r, err := env.Svc.CreateRefund(ctx, payer.UserID, refunds.RefundInput{Person: inline, Scheme: models.SchemeResidentMedical,
 			OrderNo: paid.OrderNo, RefundFen: paid.AmountFen, Reason: models.ReasonWronglyCollected})
-		if err != nil || r.ApplicantRole != service.RolePayer {
+		if err != nil || r.ApplicantRole != refunds.RolePayer {
 			t.Fatalf("the payer's application: %+v %v", r, err)
 		}
 		// The parent sees it and was told.
-		list, _, err := env.Svc.ListRefunds(ctx, parent.UserID, service.Page{Size: 10})
+		list, _, err := env.Svc.ListRefunds(ctx, parent.UserID, kernel.Page{Size: 10})
 		if err != nil || len(list) != 1 || list[0].RefundNo != r.RefundNo || *list[0].AppliedByMe || !*list[0].CanWithdraw {
 			t.Fatalf("the parent's list: %+v %v", list, err)
 		}
@@ -220,8 +223,8 @@ func TestTheParentSeesAndWithdrawsAnApplicationFiledByAPayer(t *testing.T) {
 			t.Fatalf("the parent was not told: %+v", messages(t, env, parent))
 		}
 		// The hall sees it first, with a warning.
-		sums, _, err := env.Svc.ListStaffRefunds(ctx, h.tax, "", service.Page{Size: 10})
-		if err != nil || len(sums) != 1 || !sums[0].ReviewFirst || sums[0].ApplicantRole != service.RolePayer {
+		sums, _, err := env.Svc.ListStaffRefunds(ctx, h.tax, "", kernel.Page{Size: 10})
+		if err != nil || len(sums) != 1 || !sums[0].ReviewFirst || sums[0].ApplicantRole != refunds.RolePayer {
 			t.Fatalf("the hall's list: %+v %v", sums, err)
 		}
 		sv, err := env.Svc.GetStaffRefund(ctx, h.tax, r.RefundNo)
@@ -229,7 +232,7 @@ func TestTheParentSeesAndWithdrawsAnApplicationFiledByAPayer(t *testing.T) {
 			t.Fatalf("the hall's warning: %+v %v", sv.ApplicantWarnings, err)
 		}
 		// The parent's own application is blocked while it is open…
-		own := service.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical, OrderNo: paid.OrderNo, RefundFen: paid.AmountFen,
+		own := refunds.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical, OrderNo: paid.OrderNo, RefundFen: paid.AmountFen,
 			Reason: models.ReasonWronglyCollected}
 		if _, err := env.Svc.CreateRefund(ctx, parent.UserID, own); !errors.Is(err, models.ErrRefundOpen) {
 			t.Fatalf("while the payer's is open: %v", err)
@@ -250,7 +253,7 @@ func TestTheParentSeesAndWithdrawsAnApplicationFiledByAPayer(t *testing.T) {
 			t.Fatal("the payer was not told of the withdrawal")
 		}
 		mine, err := env.Svc.CreateRefund(ctx, parent.UserID, own)
-		if err != nil || mine.ApplicantRole != service.RoleGuardian {
+		if err != nil || mine.ApplicantRole != refunds.RoleGuardian {
 			t.Fatalf("the parent's own application after the withdrawal: %+v %v", mine, err)
 		}
 		// The payer sees the guardian's application on their money and is
@@ -282,7 +285,7 @@ func TestTheParentSeesAndWithdrawsAnApplicationFiledByAPayer(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, st := range statuses {
-			if st == service.RecordRefunding {
+			if st == contrib.RecordRefunding {
 				t.Fatalf("records still held after the withdrawal: %v", statuses)
 			}
 		}
@@ -300,14 +303,14 @@ func TestThePayerWithdrawsAnApplicationFiledBySomeoneElse(t *testing.T) {
 		zhang, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰")
 		sess, p := pensionPaid(t, env)
 		other := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
-		r := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: p.AmountFen})
+		r := apply(t, env, sess, refunds.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: p.AmountFen})
 		// As the trial run left it: filed by another user under the old rule.
 		if err := db.Gorm.Model(&store.RefundRow{}).Where("refund_no = ?", r.RefundNo).
 			Updates(map[string]any{"applicant_user_id": other.UserID, "applicant_role": ""}).Error; err != nil {
 			t.Fatal(err)
 		}
 		v, err := env.Svc.GetRefund(ctx, sess.UserID, r.RefundNo)
-		if err != nil || v.ApplicantRole != service.RoleOther || !*v.CanWithdraw || *v.AppliedByMe {
+		if err != nil || v.ApplicantRole != refunds.RoleOther || !*v.CanWithdraw || *v.AppliedByMe {
 			t.Fatalf("the payer's view: %+v %v", v, err)
 		}
 		sv, err := env.Svc.GetStaffRefund(ctx, h.tax, r.RefundNo)
@@ -327,7 +330,7 @@ func TestPayingADeclarationAnotherPayerIsPayingIsRefused(t *testing.T) {
 		ctx := context.Background()
 		env := newEnv(t, db)
 		son, mom, d := sonDeclaresForMother(t, env)
-		if _, _, err := env.Svc.CreatePayment(ctx, son, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox}); err != nil {
+		if _, _, err := env.Svc.CreatePayment(ctx, son, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox}); err != nil {
 			t.Fatal(err)
 		}
 		// The mother herself may see the declaration, not pay through her
@@ -335,7 +338,7 @@ func TestPayingADeclarationAnotherPayerIsPayingIsRefused(t *testing.T) {
 		if _, err := env.Svc.GetDeclaration(ctx, mom.UserID, d.DeclarationID); err != nil {
 			t.Fatalf("the person's view of the declaration: %v", err)
 		}
-		p, _, err := env.Svc.CreatePayment(ctx, mom, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		p, _, err := env.Svc.CreatePayment(ctx, mom, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		if !errors.Is(err, models.ErrDeclarationPayingByOther) || p.OrderNo != "" || p.PayParams != nil {
 			t.Fatalf("paying the son's open order: %+v %v", p, err)
 		}
@@ -351,8 +354,8 @@ func TestTheHallsListPagesThroughReviewFirstThenTheRest(t *testing.T) {
 		h := newHall(t, env)
 		sess, p := pensionPaid(t, env)
 		med := medicalPaid(t, env, sess)
-		a := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: 100})
-		b := apply(t, env, sess, service.RefundInput{Scheme: med.Scheme, OrderNo: med.OrderNo, RefundFen: 100})
+		a := apply(t, env, sess, refunds.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: 100})
+		b := apply(t, env, sess, refunds.RefundInput{Scheme: med.Scheme, OrderNo: med.OrderNo, RefundFen: 100})
 		// a as the trial run left it: filed by someone else.
 		other := env.LoginVerified(t, "zhao", servicetest.Person(t, "赵海峰").Name, servicetest.Person(t, "赵海峰").IDNumber)
 		if err := db.Gorm.Model(&store.RefundRow{}).Where("refund_no = ?", a.RefundNo).
@@ -360,7 +363,7 @@ func TestTheHallsListPagesThroughReviewFirstThenTheRest(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		page := service.Page{Size: 1}
+		page := kernel.Page{Size: 1}
 		for i := 0; i < 4; i++ {
 			sums, next, err := env.Svc.ListStaffRefunds(ctx, h.tax, "", page)
 			if err != nil {
@@ -388,30 +391,30 @@ func TestAChildLinkFromBeforeTheRuleIsProvenWhenUsed(t *testing.T) {
 		env := newEnv(t, db)
 		zhang, kid := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨")
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		pm := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
+		pm := family(t, env, parent, kid.Name, kid.IDNumber, people.RelationChild)
 		if err := db.Gorm.Where("1 = 1").Delete(&store.GuardianshipRow{}).Error; err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.Svc.ListRecords(ctx, parent.UserID, service.RecordFilter{Person: service.PersonRef{MemberID: pm.MemberID}}); err != nil {
+		if _, err := env.Svc.ListRecords(ctx, parent.UserID, contrib.RecordFilter{Person: people.PersonRef{MemberID: pm.MemberID}}); err != nil {
 			t.Fatalf("the registered father's records view: %v", err)
 		}
 	})
 }
 
 // payMonth declares and pays one month of a flexible pension payable.
-func payMonth(t *testing.T, env *servicetest.Env, sess service.Session, who service.PersonRef, month string) service.Payment {
+func payMonth(t *testing.T, env *servicetest.Env, sess people.Session, who people.PersonRef, month string) contrib.Payment {
 	t.Helper()
 	ctx := context.Background()
 	pbs, err := env.Svc.QueryPayables(ctx, sess.UserID, who)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60",
+	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60",
 		PeriodFrom: month, PeriodTo: month})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+	p, _, err := env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,11 +435,11 @@ func TestAPayerSeesTheApplicationOnTheirMoneyNotOtherPayersOrders(t *testing.T) 
 		j := start(t, env)
 		zhang, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰")
 		friend := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
-		theirs := payMonth(t, env, friend, service.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}, "202611")
+		theirs := payMonth(t, env, friend, people.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}, "202611")
 		mine := payMonth(t, env, j.sess, self, "202612")
-		r := apply(t, env, j.sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"},
+		r := apply(t, env, j.sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"},
 			RefundFen: theirs.AmountFen + mine.AmountFen})
-		if r.ApplicantRole != service.RolePerson || len(r.Items) != 2 {
+		if r.ApplicantRole != refunds.RolePerson || len(r.Items) != 2 {
 			t.Fatalf("the person's application %+v", r)
 		}
 		v, err := env.Svc.GetRefund(ctx, friend.UserID, r.RefundNo)
@@ -465,11 +468,11 @@ func TestListRefundsPagesOnlyTheCallersApplications(t *testing.T) {
 		env := newEnv(t, db)
 		sess, p := pensionPaid(t, env)
 		med := medicalPaid(t, env, sess)
-		a := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: 100})
-		b := apply(t, env, sess, service.RefundInput{Scheme: med.Scheme, OrderNo: med.OrderNo, RefundFen: 100})
+		a := apply(t, env, sess, refunds.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: 100})
+		b := apply(t, env, sess, refunds.RefundInput{Scheme: med.Scheme, OrderNo: med.OrderNo, RefundFen: 100})
 		zhao := servicetest.Person(t, "赵海峰")
 		other := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
-		page := service.Page{Size: 1}
+		page := kernel.Page{Size: 1}
 		var got []string
 		for i := 0; i < 4; i++ {
 			items, next, err := env.Svc.ListRefunds(ctx, sess.UserID, page)
@@ -488,7 +491,7 @@ func TestListRefundsPagesOnlyTheCallersApplications(t *testing.T) {
 			t.Fatalf("pages %v", got)
 		}
 		// Someone else's page token shows them nothing of the owner's.
-		items, _, err := env.Svc.ListRefunds(ctx, other.UserID, service.Page{Size: 10, After: "TF9"})
+		items, _, err := env.Svc.ListRefunds(ctx, other.UserID, kernel.Page{Size: 10, After: "TF9"})
 		if err != nil || len(items) != 0 {
 			t.Fatalf("another user's list: %+v %v", items, err)
 		}

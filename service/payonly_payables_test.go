@@ -9,6 +9,8 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -24,15 +26,15 @@ func TestAPayOnlyLinkSeesAmountsNotTheAssistedGroupOrContributionYears(t *testin
 		env := newEnv(t, db)
 		zhang, sun, liu := servicetest.Person(t, "张三明"), servicetest.Person(t, "孙小梅"), servicetest.Person(t, "刘建华")
 		payer := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		sunRef := service.PersonRef{Name: sun.Name, IDNumber: sun.IDNumber}
-		liuRef := service.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}
-		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: sunRef, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+		sunRef := people.PersonRef{Name: sun.Name, IDNumber: sun.IDNumber}
+		liuRef := people.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, contrib.EnrolInput{Person: sunRef, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: liuRef, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, contrib.EnrolInput{Person: liuRef, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
-		leaks := func(pbs []service.Payable) string {
+		leaks := func(pbs []contrib.Payable) string {
 			for _, pb := range pbs {
 				text := pb.NotPayableReason + strings.Join(pb.Notices, "|")
 				if pb.Assistance != nil && (pb.Assistance.GroupCode != "" || pb.Assistance.GroupLabel != "") ||
@@ -77,12 +79,12 @@ func TestAPayOnlyLinkIsNotToldThePersonsEmployerOrContributionYears(t *testing.T
 		zhang, zhao, liu := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰"), servicetest.Person(t, "刘建华")
 		payer := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
 		unit := zhao.UnitInsured["pension"]
-		zhaoIn := service.EnrolInput{Person: service.PersonRef{Name: zhao.Name, IDNumber: zhao.IDNumber}, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}
+		zhaoIn := contrib.EnrolInput{Person: people.PersonRef{Name: zhao.Name, IDNumber: zhao.IDNumber}, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}
 		_, err := env.Svc.CreateEnrolment(ctx, payer.UserID, zhaoIn)
 		if e, ok := models.AsError(err); !ok || !errors.Is(err, models.ErrNotEligible) || strings.Contains(e.Reason, unit) {
 			t.Fatalf("enrolling 赵海峰 as a payer: %v", err)
 		}
-		liuIn := service.EnrolInput{Person: service.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}, Scheme: models.SchemeFlexibleMedical,
+		liuIn := contrib.EnrolInput{Person: people.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}, Scheme: models.SchemeFlexibleMedical,
 			RegionCode: "150100", MedicalOption: models.MedicalCombined}
 		_, err = env.Svc.CreateEnrolment(ctx, payer.UserID, liuIn)
 		if e, ok := models.AsError(err); !ok || !errors.Is(err, models.ErrNotEligible) || strings.Contains(e.Reason, "缴费年限") {
@@ -110,8 +112,8 @@ func TestAPayOnlyLinksRefusalsKeepThePersonsFactsOut(t *testing.T) {
 		}})
 		zhang := servicetest.Person(t, "张三明")
 		payer := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		gao := service.PersonRef{Name: "高桂兰", IDNumber: destitute}
-		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: gao, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+		gao := people.PersonRef{Name: "高桂兰", IDNumber: destitute}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, contrib.EnrolInput{Person: gao, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
 			t.Fatal(err)
 		}
 		items, err := env.Svc.QueryPayables(ctx, payer.UserID, gao)
@@ -123,26 +125,26 @@ func TestAPayOnlyLinksRefusalsKeepThePersonsFactsOut(t *testing.T) {
 			t.Fatalf("高桂兰's own view: %+v %v", own, err)
 		}
 		label := own[0].Assistance.GroupLabel
-		_, err = env.Svc.CreateDeclaration(ctx, payer.UserID, service.DeclareInput{PayableID: items[0].PayableID, OptionCode: "standard"})
+		_, err = env.Svc.CreateDeclaration(ctx, payer.UserID, contrib.DeclareInput{PayableID: items[0].PayableID, OptionCode: "standard"})
 		wantReason(t, err, models.ErrNotEligible, "无需自行缴费")
 		if e, _ := models.AsError(err); strings.Contains(e.Reason, label) {
 			t.Fatalf("a payer's refusal names the group: %q", e.Reason)
 		}
 
-		liuRef := service.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}
-		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, service.EnrolInput{Person: liuRef, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+		liuRef := people.PersonRef{Name: liu.Name, IDNumber: liu.IDNumber}
+		if _, err := env.Svc.CreateEnrolment(ctx, payer.UserID, contrib.EnrolInput{Person: liuRef, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
 		pbs, err := env.Svc.QueryPayables(ctx, payer.UserID, liuRef)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := env.Svc.CreateDeclaration(ctx, payer.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, payer.UserID, contrib.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		records.set(liu.IDNumber, models.ContributionRecord{Months: 180, AsOf: "202610"})
-		_, _, err = env.Svc.CreatePayment(ctx, payer, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		_, _, err = env.Svc.CreatePayment(ctx, payer, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		wantReason(t, err, models.ErrNotEligible, "达到法定退休年龄")
 		if e, _ := models.AsError(err); strings.Contains(e.Reason, "缴费年限") {
 			t.Fatalf("a payer's refusal tells the contribution years: %q", e.Reason)
@@ -153,20 +155,20 @@ func TestAPayOnlyLinksRefusalsKeepThePersonsFactsOut(t *testing.T) {
 // sonDeclaresForMother: 张三明 adds his mother 李秀英 (a pay-only link),
 // enrols her in resident medical and declares her first payable; she has
 // an account of her own.
-func sonDeclaresForMother(t *testing.T, env *servicetest.Env) (son, mom service.Session, d service.Declaration) {
+func sonDeclaresForMother(t *testing.T, env *servicetest.Env) (son, mom people.Session, d contrib.Declaration) {
 	t.Helper()
 	ctx := context.Background()
 	zhang, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
 	son = env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
 	mom = env.LoginVerified(t, "li", li.Name, li.IDNumber)
-	m := family(t, env, son, li.Name, li.IDNumber, service.RelationParent)
-	ref := service.PersonRef{MemberID: m.MemberID}
+	m := family(t, env, son, li.Name, li.IDNumber, people.RelationParent)
+	ref := people.PersonRef{MemberID: m.MemberID}
 	enrolMedical(t, env, son, ref)
 	pbs, err := env.Svc.QueryPayables(ctx, son.UserID, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err = env.Svc.CreateDeclaration(ctx, son.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: pbs[0].Options[0].Code})
+	d, err = env.Svc.CreateDeclaration(ctx, son.UserID, contrib.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: pbs[0].Options[0].Code})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +182,7 @@ func TestAPayOnlyLinkDoesNotSeeTheOrderAnotherPaidItsDeclarationWith(t *testing.
 		ctx := context.Background()
 		env := newEnv(t, db)
 		son, mom, d := sonDeclaresForMother(t, env)
-		p, _, err := env.Svc.CreatePayment(ctx, mom, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		p, _, err := env.Svc.CreatePayment(ctx, mom, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		if err != nil {
 			t.Fatal(err)
 		}

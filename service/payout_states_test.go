@@ -13,6 +13,10 @@ import (
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -44,14 +48,14 @@ func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *tes
 		h := newHall(t, env)
 		r := approved(t, env, h, sess, p, someAccount)
 		bank.FailNext("transfer", bankfake.Fault{Processing: true})
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
 			t.Fatal(err)
 		}
 		// PROCESSING, then the bank gives up on it (the account was closed).
 		bank.FailNext("query", bankfake.Fault{Refuse: "ACCOUNT_FROZEN"})
 		env.Clock.Advance(2 * time.Minute)
 		env.Svc.WorkOnce(ctx)
-		if got := payoutStatuses(t, db, r.RefundNo); got[r.RefundNo+"-1B"] != service.PayoutFailed {
+		if got := payoutStatuses(t, db, r.RefundNo); got[r.RefundNo+"-1B"] != refunds.PayoutFailed {
 			t.Fatalf("a transfer the bank failed on query is %v", got)
 		}
 		if bank.PaidTotal() != 0 {
@@ -66,14 +70,14 @@ func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *tes
 		}
 		// The window enters another account: a new number, paid once.
 		other := &models.BankAccount{BankName: "中国工商银行", AccountName: someAccount.AccountName, AccountNo: "6222020200009876543"}
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: other}); err != nil {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{BankAccount: other}); err != nil {
 			t.Fatal(err)
 		}
 		got := applicantView(t, env, sess, r.RefundNo)
 		if got.Status != models.RefundRefunded || bank.PaidTotal() != p.AmountFen || bank.PaidCount() != 1 {
 			t.Fatalf("after the second transfer %s, bank paid %d in %d", got.Status, bank.PaidTotal(), bank.PaidCount())
 		}
-		if o := orderRow(t, db, p.OrderNo); o.RefundedFen != int64(p.AmountFen) || o.Status != service.OrderRefunded {
+		if o := orderRow(t, db, p.OrderNo); o.RefundedFen != int64(p.AmountFen) || o.Status != contrib.OrderRefunded {
 			t.Fatalf("order %s refunded %d of %d", o.Status, o.RefundedFen, o.AmountFen)
 		}
 	})
@@ -106,9 +110,9 @@ func wechatBankEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Serv
 
 // payByBankOnce has the tax window execute a refund to someAccount and
 // checks the application is refunded with the bank paying amount, once.
-func payByBankOnce(t *testing.T, env *servicetest.Env, h hall, bank *bankfake.Server, refundNo string, amount models.Fen) {
+func payByBankOnce(t *testing.T, env *servicetest.Env, h staffDesk, bank *bankfake.Server, refundNo string, amount models.Fen) {
 	t.Helper()
-	got, err := env.Svc.ExecuteRefund(context.Background(), h.tax, refundNo, service.ExecuteInput{BankAccount: someAccount})
+	got, err := env.Svc.ExecuteRefund(context.Background(), h.tax, refundNo, payouts.ExecuteInput{BankAccount: someAccount})
 	if err != nil || got.Status != models.RefundRefunded || bank.PaidTotal() != amount || bank.PaidCount() != 1 {
 		t.Fatalf("bank execute %s %v, bank paid %d", got.Status, err, bank.PaidTotal())
 	}
@@ -118,7 +122,7 @@ func payByBankOnce(t *testing.T, env *servicetest.Env, h hall, bank *bankfake.Se
 // and a bank, with 张三明's pension month paid through WeChat, credited, and
 // an application for it approved and executed: its one channel payout is
 // pending at WeChat.
-func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, hall, service.Session, service.Payment, service.StaffRefund) {
+func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, staffDesk, people.Session, contrib.Payment, refunds.StaffRefund) {
 	t.Helper()
 	ctx := context.Background()
 	env, bank := wechatBankEnv(t, db)
@@ -134,8 +138,8 @@ func abnormalEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server
 	env.Svc.WorkOnce(ctx)
 	h := newHall(t, env)
 	r := approved(t, env, h, sess, p, nil)
-	sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
-	if err != nil || sv.Status != models.RefundRefunding || len(sv.Payouts) != 1 || sv.Payouts[0].Status != service.PayoutPending {
+	sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
+	if err != nil || sv.Status != models.RefundRefunding || len(sv.Payouts) != 1 || sv.Payouts[0].Status != refunds.PayoutPending {
 		t.Fatalf("execute %+v %v", sv, err)
 	}
 	return env, bank, h, sess, p, sv
@@ -148,7 +152,7 @@ func goAbnormal(t *testing.T, env *servicetest.Env, db *store.DB, refundNo, payo
 	if err := env.Wechat.CompleteRefund(payoutNo, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the ABNORMAL notification", func() bool { return payoutStatuses(t, db, refundNo)[payoutNo] == service.PayoutAbnormal })
+	waitFor(t, "the ABNORMAL notification", func() bool { return payoutStatuses(t, db, refundNo)[payoutNo] == refunds.PayoutAbnormal })
 }
 
 func TestAWechatRefundThatGoesAbnormalIsHeldNotPaidAgainAndItsLaterSuccessIsCounted(t *testing.T) {
@@ -161,7 +165,7 @@ func TestAWechatRefundThatGoesAbnormalIsHeldNotPaidAgainAndItsLaterSuccessIsCoun
 		checkMoney(t, db, fakes)
 		// The hall executes again with the applicant's bank account: nothing
 		// is paid another way while WeChat holds the money.
-		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		got, err := env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, payouts.ExecuteInput{BankAccount: someAccount})
 		if err != nil || len(got.Payouts) != 1 || got.Status != models.RefundRefunding {
 			t.Fatalf("execute while abnormal %+v %v", got.Payouts, err)
 		}
@@ -178,7 +182,7 @@ func TestAWechatRefundThatGoesAbnormalIsHeldNotPaidAgainAndItsLaterSuccessIsCoun
 		if n := env.Wechat.RefundCount(p.OrderNo); n != 1 {
 			t.Fatalf("WeChat holds %d refunds", n)
 		}
-		if s := payoutStatuses(t, db, sv.RefundNo)[payout]; s != service.PayoutAbnormal {
+		if s := payoutStatuses(t, db, sv.RefundNo)[payout]; s != refunds.PayoutAbnormal {
 			t.Fatalf("after a query the payout is %s", s)
 		}
 		// A person at the merchant platform pays it out: REFUND.SUCCESS is
@@ -189,7 +193,7 @@ func TestAWechatRefundThatGoesAbnormalIsHeldNotPaidAgainAndItsLaterSuccessIsCoun
 		waitFor(t, "the refund to be settled", func() bool {
 			return applicantView(t, env, sess, sv.RefundNo).Status == models.RefundRefunded
 		})
-		if o := orderRow(t, db, p.OrderNo); o.Status != service.OrderRefunded || o.RefundedFen != int64(p.AmountFen) {
+		if o := orderRow(t, db, p.OrderNo); o.Status != contrib.OrderRefunded || o.RefundedFen != int64(p.AmountFen) {
 			t.Fatalf("order %s refunded %d", o.Status, o.RefundedFen)
 		}
 		if bank.PaidTotal() != 0 {
@@ -211,7 +215,7 @@ func TestAnAbnormalWechatRefundReturnedToUsIsPaidByBankOnce(t *testing.T) {
 			t.Fatalf("社保 staff returning it: %v", err)
 		}
 		got, err := env.Svc.ReturnAbnormalPayout(ctx, h.tax, sv.RefundNo, payout)
-		if err != nil || got.Payouts[0].Status != service.PayoutReturned {
+		if err != nil || got.Payouts[0].Status != refunds.PayoutReturned {
 			t.Fatalf("return %+v %v", got.Payouts, err)
 		}
 		if rf, _ := env.Wechat.Refund(payout); !rf.ToMerchant {
@@ -222,7 +226,7 @@ func TestAnAbnormalWechatRefundReturnedToUsIsPaidByBankOnce(t *testing.T) {
 		// the payout first, else it moves it to returned itself.
 		waitFor(t, "the REFUND.SUCCESS of the return", func() bool {
 			return count(t, db, "notifications", "kind = ? AND outcome IN ?", "refund",
-				[]string{service.OutcomeIgnored, service.OutcomeSettled}) == 2
+				[]string{contrib.OutcomeIgnored, contrib.OutcomeSettled}) == 2
 		})
 		if v := applicantView(t, env, sess, sv.RefundNo); v.Status != models.RefundRefunding || v.RefundedFen != 0 {
 			t.Fatalf("after the return %s %d", v.Status, v.RefundedFen)
@@ -247,12 +251,12 @@ func TestARefundSuccessForAPayoutCountedFailedIsAnAnomaly(t *testing.T) {
 		env, _, _, _, p, sv := abnormalEnv(t, db)
 		payout := sv.Payouts[0].PayoutNo
 		// Counted failed here (say, a CLOSED answer), then WeChat reports it paid.
-		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", service.PayoutFailed).Error; err != nil {
+		if err := db.Gorm.Model(&store.RefundPayoutRow{}).Where("payout_no = ?", payout).Update("status", refunds.PayoutFailed).Error; err != nil {
 			t.Fatal(err)
 		}
 		out, err := env.Svc.Settle(ctx, models.Notification{Channel: models.ChannelWechat, ID: "evt-late-success", Kind: models.NotifyRefund,
 			OrderNo: p.OrderNo, OutRefundNo: payout, Amount: p.AmountFen, RefundState: models.RefundSuccess, At: env.Clock.Now()}, "notify")
-		if err != nil || out != service.OutcomeAnomaly {
+		if err != nil || out != contrib.OutcomeAnomaly {
 			t.Fatalf("late success: %s %v", out, err)
 		}
 		if as := anomalyRowsOf(t, db, p.OrderNo, "refund_success_after_failure"); len(as) != 1 || as[0].AmountFen != int64(p.AmountFen) {
@@ -292,7 +296,7 @@ func TestAnAbnormalRefundsSuccessRacingTheWorkerAndTheHallPaysOnce(t *testing.T)
 				defer wg.Done()
 				// Refused (already refunded) or a no-op: never an error
 				// that moved money.
-				_, _ = env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+				_, _ = env.Svc.ExecuteRefund(ctx, h.tax, sv.RefundNo, payouts.ExecuteInput{BankAccount: someAccount})
 			}()
 		}
 		wg.Wait()
@@ -303,7 +307,7 @@ func TestAnAbnormalRefundsSuccessRacingTheWorkerAndTheHallPaysOnce(t *testing.T)
 		// the query's confirmation, never an anomaly.
 		waitFor(t, "WeChat's notifications", func() bool {
 			return count(t, db, "notifications", "kind = ? AND outcome IN ?", "refund",
-				[]string{service.OutcomeSettled, service.OutcomeDuplicate}) == 2
+				[]string{contrib.OutcomeSettled, contrib.OutcomeDuplicate}) == 2
 		})
 		if bank.Calls("transfer") != 0 {
 			t.Fatal("the bank was asked to pay too")
@@ -312,7 +316,7 @@ func TestAnAbnormalRefundsSuccessRacingTheWorkerAndTheHallPaysOnce(t *testing.T)
 		if v.RefundedFen != p.AmountFen {
 			t.Fatalf("refunded %d of %d", v.RefundedFen, p.AmountFen)
 		}
-		if got := payoutStatuses(t, db, sv.RefundNo); len(got) != 1 || got[payout] != service.PayoutSuccess {
+		if got := payoutStatuses(t, db, sv.RefundNo); len(got) != 1 || got[payout] != refunds.PayoutSuccess {
 			t.Fatalf("payouts %v", got)
 		}
 		checkMoney(t, db, moneyFakes{wechat: env.Wechat, bank: bank})

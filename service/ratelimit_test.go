@@ -12,6 +12,8 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -37,7 +39,7 @@ func TestARateLimitCounterAlwaysHasAnExpiry(t *testing.T) {
 
 	key := freshKey("test")
 	for i := 1; i <= 5; i++ {
-		err := env.Svc.RateLimit(ctx, key, 3, time.Hour, service.LetThrough)
+		err := env.Svc.RateLimit(ctx, key, 3, time.Hour, kernel.LetThrough)
 		if want := i > 3; errors.Is(err, models.ErrRateLimited) != want {
 			t.Fatalf("call %d: %v, want limited=%v", i, err, want)
 		}
@@ -51,7 +53,7 @@ func TestARateLimitCounterAlwaysHasAnExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Del(context.Background(), "lb:rl:"+stuck) })
-	if err := env.Svc.RateLimit(ctx, stuck, 3, time.Minute, service.CountInDB); !errors.Is(err, models.ErrRateLimited) {
+	if err := env.Svc.RateLimit(ctx, stuck, 3, time.Minute, kernel.CountInDB); !errors.Is(err, models.ErrRateLimited) {
 		t.Fatalf("a counter over its limit: %v, want RATE_LIMITED", err)
 	}
 	if ttl := r.PTTL(ctx, "lb:rl:"+stuck).Val(); ttl <= 0 || ttl > time.Minute {
@@ -75,9 +77,9 @@ func TestNameGuessesStayLimitedWhileRedisIsDown(t *testing.T) {
 		me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
 		one := env.LoginVerified(t, "one-by-one", me.Name, me.IDNumber)
 		many := env.LoginVerified(t, "all-at-once", me.Name, me.IDNumber)
-		ctx := service.WithClientAddr(context.Background(), freshAddr())
+		ctx := kernel.WithClientAddr(context.Background(), freshAddr())
 		guess := func(userID string, i int) error {
-			_, err := env.Svc.QueryPayables(ctx, userID, service.PersonRef{Name: fmt.Sprintf("李秀%c", '甲'+rune(i)), IDNumber: mom.IDNumber})
+			_, err := env.Svc.QueryPayables(ctx, userID, people.PersonRef{Name: fmt.Sprintf("李秀%c", '甲'+rune(i)), IDNumber: mom.IDNumber})
 			return err
 		}
 
@@ -166,10 +168,10 @@ func TestWithRedisAndTheDatabaseDownOnlyGuardedLimitsRefuse(t *testing.T) {
 	}
 	key := freshKey("login")
 	for i := 0; i < 3; i++ {
-		if err := env.Svc.RateLimit(ctx, key, 5, time.Minute, service.CountInDB); !errors.Is(err, models.ErrUnavailable) {
+		if err := env.Svc.RateLimit(ctx, key, 5, time.Minute, kernel.CountInDB); !errors.Is(err, models.ErrUnavailable) {
 			t.Fatalf("a guarded limit with nothing to count on: %v, want UNAVAILABLE", err)
 		}
-		if err := env.Svc.RateLimit(ctx, key, 5, time.Minute, service.LetThrough); err != nil {
+		if err := env.Svc.RateLimit(ctx, key, 5, time.Minute, kernel.LetThrough); err != nil {
 			t.Fatalf("a nuisance limit with nothing to count on: %v, want through", err)
 		}
 	}

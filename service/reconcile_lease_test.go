@@ -9,6 +9,7 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -89,11 +90,11 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		ctx := context.Background()
 		env, gate := newGatedEnv(t, db) // clock at 2026-11-20 10:00 Beijing
 		j := start(t, env)
-		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, contrib.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _, err := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		p, _, err := env.Svc.CreatePayment(ctx, j.sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +120,7 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		}()
 		<-gate.entered
 		first := reconRun(t, db, day)
-		if first.Status != service.ReconRunning || first.RunID == "" || first.LeaseUntil == nil {
+		if first.Status != contrib.ReconRunning || first.RunID == "" || first.LeaseUntil == nil {
 			t.Fatalf("the stuck run %+v", first)
 		}
 
@@ -129,7 +130,7 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		if gate.count(day) != 1 || reconRun(t, db, day).RunID != first.RunID {
 			t.Fatalf("the day was run again under a live lease: %d downloads", gate.count(day))
 		}
-		if count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, service.OrderPaying) != 1 {
+		if count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, contrib.OrderPaying) != 1 {
 			t.Fatal("the order was settled while the day was held")
 		}
 
@@ -137,10 +138,10 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		env.Clock.Advance(2 * time.Minute)
 		env.Svc.WorkOnce(ctx)
 		taken := reconRun(t, db, day)
-		if gate.count(day) != 2 || taken.Status != service.ReconDone || taken.RunID == first.RunID || taken.BillLines != 1 || taken.FinishedAt == nil {
+		if gate.count(day) != 2 || taken.Status != contrib.ReconDone || taken.RunID == first.RunID || taken.BillLines != 1 || taken.FinishedAt == nil {
 			t.Fatalf("after the lease ended: %d downloads, run %+v", gate.count(day), taken)
 		}
-		if count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, service.OrderPaid) != 1 ||
+		if count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, contrib.OrderPaid) != 1 ||
 			count(t, db, "anomalies", "order_no = ? AND kind = ?", p.OrderNo, "paid_not_settled") != 1 {
 			t.Fatal("the run that took over did not settle the bill's payment once")
 		}
@@ -152,7 +153,7 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		if err := <-stuck; err == nil {
 			t.Fatal("the run that lost its lease finished without an error")
 		}
-		if after := reconRun(t, db, day); after.RunID != taken.RunID || after.Status != service.ReconDone || after.BillLines != 1 {
+		if after := reconRun(t, db, day); after.RunID != taken.RunID || after.Status != contrib.ReconDone || after.BillLines != 1 {
 			t.Fatalf("the stale run overwrote the finished one: %+v", after)
 		}
 		if count(t, db, "records", "order_no = ?", p.OrderNo) != records || count(t, db, "anomalies", "order_no = ?", p.OrderNo) != 1 {
@@ -177,7 +178,7 @@ func TestEveryDayOfTheLookbackWindowWithoutAFinishedRunIsReconciled(t *testing.T
 		ctx := context.Background()
 		env, gate := newGatedEnv(t, db)
 		// A run of the 12th that died before leases were recorded.
-		if err := db.Gorm.Create(&store.ReconciliationRow{Channel: models.ChannelSandbox, BillDate: "2026-11-12", Status: service.ReconRunning,
+		if err := db.Gorm.Create(&store.ReconciliationRow{Channel: models.ChannelSandbox, BillDate: "2026-11-12", Status: contrib.ReconRunning,
 			StartedAt: time.Date(2026, 11, 13, 10, 0, 0, 0, models.Beijing)}).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -187,19 +188,19 @@ func TestEveryDayOfTheLookbackWindowWithoutAFinishedRunIsReconciled(t *testing.T
 		env.Clock.Set(time.Date(2026, 11, 25, 9, 0, 0, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
 		done := func() int64 {
-			return count(t, db, "reconciliations", "channel = ? AND status = ?", models.ChannelSandbox, service.ReconDone)
+			return count(t, db, "reconciliations", "channel = ? AND status = ?", models.ChannelSandbox, contrib.ReconDone)
 		}
 		if n := done(); n != 14 || count(t, db, "reconciliations", "bill_date < ?", "2026-11-10") != 0 || gate.count("2026-11-24") != 0 {
 			t.Fatalf("%d days reconciled, want the 14 from the 10th to the 23rd", n)
 		}
-		if r := reconRun(t, db, "2026-11-12"); r.Status != service.ReconDone || r.RunID == "" {
+		if r := reconRun(t, db, "2026-11-12"); r.Status != contrib.ReconDone || r.RunID == "" {
 			t.Fatalf("the dead run of the 12th was not taken over: %+v", r)
 		}
 		// 10:00: the 24th's bill is due but fails; it is tried again after
 		// the pause, not on the next pass.
 		env.Clock.Set(time.Date(2026, 11, 25, 10, 0, 0, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
-		if r := reconRun(t, db, "2026-11-24"); r.Status != service.ReconFailed || gate.count("2026-11-24") != 1 {
+		if r := reconRun(t, db, "2026-11-24"); r.Status != contrib.ReconFailed || gate.count("2026-11-24") != 1 {
 			t.Fatalf("the failed 24th: %+v, %d downloads", r, gate.count("2026-11-24"))
 		}
 		env.Clock.Advance(time.Minute)
@@ -209,7 +210,7 @@ func TestEveryDayOfTheLookbackWindowWithoutAFinishedRunIsReconciled(t *testing.T
 		}
 		env.Clock.Advance(15 * time.Minute)
 		env.Svc.WorkOnce(ctx)
-		if r := reconRun(t, db, "2026-11-24"); r.Status != service.ReconDone || gate.count("2026-11-24") != 2 || done() != 15 {
+		if r := reconRun(t, db, "2026-11-24"); r.Status != contrib.ReconDone || gate.count("2026-11-24") != 2 || done() != 15 {
 			t.Fatalf("the 24th after the pause: %+v, %d downloads", r, gate.count("2026-11-24"))
 		}
 		// Nothing finished is downloaded again.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -63,7 +63,7 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 			_, closed := r.openOrder(channel, false)   // paid, but closed here in a race
 			_, phantom := r.openOrder(channel, false)  // paid here only (a bug, a forgery)
 			_, failed := r.openOrder(channel, false)   // paid there, failed here
-			for _, p := range []service.Payment{notified, lost, closed, failed} {
+			for _, p := range []contrib.Payment{notified, lost, closed, failed} {
 				payAtChannel(p.OrderNo)
 			}
 			if channel == models.ChannelWechat {
@@ -79,11 +79,11 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 			}
 			r.settledOnce(notified.OrderNo)
 			r.closeHere(closed)
-			if err := db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", failed.OrderNo).Update("status", service.OrderFailed).Error; err != nil {
+			if err := db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", failed.OrderNo).Update("status", contrib.OrderFailed).Error; err != nil {
 				t.Fatal(err)
 			}
 			if err := db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", phantom.OrderNo).
-				Updates(map[string]any{"status": service.OrderPaid, "paid_at": r.Clock.Now(), "transaction_id": "NEVER-AT-CHANNEL"}).Error; err != nil {
+				Updates(map[string]any{"status": contrib.OrderPaid, "paid_at": r.Clock.Now(), "transaction_id": "NEVER-AT-CHANNEL"}).Error; err != nil {
 				t.Fatal(err)
 			}
 			// A trade at the channel for an order number we never issued.
@@ -118,9 +118,9 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 			}
 			// Money the bill shows and we had not booked is booked now, and
 			// the anomaly says so (resolved).
-			for _, p := range []service.Payment{lost, closed} {
+			for _, p := range []contrib.Payment{lost, closed} {
 				r.settledOnce(p.OrderNo)
-				if st := r.declStatus(p.DeclarationID); st != service.DeclPaid {
+				if st := r.declStatus(p.DeclarationID); st != contrib.DeclPaid {
 					t.Fatalf("declaration of %s is %s, want paid", p.OrderNo, st)
 				}
 				a := r.anomalyRows(p.OrderNo)
@@ -144,7 +144,7 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 			}
 			var run store.ReconciliationRow
 			if err := db.Gorm.Where("channel = ? AND bill_date = ?", channel, day.Format(time.DateOnly)).Take(&run).Error; err != nil ||
-				run.Status != service.ReconDone || run.BillLines != 5 || run.FinishedAt == nil {
+				run.Status != contrib.ReconDone || run.BillLines != 5 || run.FinishedAt == nil {
 				t.Fatalf("reconciliation run %+v %v", run, err)
 			}
 
@@ -161,7 +161,7 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 			if n := count(t, db, "records", "order_no IS NOT NULL"); n != records {
 				t.Fatalf("second reconciliation added %d records", n-records)
 			}
-			for _, p := range []service.Payment{notified, lost, closed} {
+			for _, p := range []contrib.Payment{notified, lost, closed} {
 				r.settledOnce(p.OrderNo)
 			}
 		}
@@ -174,11 +174,11 @@ func TestYesterdaysBillsAreReconciledByTheWorkerOnlyAfterTenOClockBeijingTime(t 
 		ctx := context.Background()
 		env := newEnv(t, db) // the sandbox channel, clock at 2026-11-20 10:00 Beijing
 		j := start(t, env)
-		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, service.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, j.sess.UserID, contrib.DeclareInput{PayableID: j.self.PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _, err := env.Svc.CreatePayment(ctx, j.sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		p, _, err := env.Svc.CreatePayment(ctx, j.sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,15 +197,15 @@ func TestYesterdaysBillsAreReconciledByTheWorkerOnlyAfterTenOClockBeijingTime(t 
 
 		env.Clock.Set(time.Date(2026, 11, 21, 9, 59, 0, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
-		if runs() != 0 || count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, service.OrderPaying) != 1 {
+		if runs() != 0 || count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, contrib.OrderPaying) != 1 {
 			t.Fatal("the 20th was reconciled before its bill was published")
 		}
 		env.Clock.Set(time.Date(2026, 11, 21, 10, 0, 30, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
-		if runs() != 1 || count(t, db, "reconciliations", "bill_date = ? AND status = ?", "2026-11-20", service.ReconDone) != 1 {
+		if runs() != 1 || count(t, db, "reconciliations", "bill_date = ? AND status = ?", "2026-11-20", contrib.ReconDone) != 1 {
 			t.Fatal("the 20th was not reconciled after 10:00 on the 21st")
 		}
-		if count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, service.OrderPaid) != 1 {
+		if count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, contrib.OrderPaid) != 1 {
 			t.Fatal("the bill's payment was not settled")
 		}
 		recs := count(t, db, "records", "order_no = ?", p.OrderNo)

@@ -8,6 +8,9 @@ import (
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -24,12 +27,12 @@ func TestABankRefundOfTwoPayersMoneyGoesOnlyToThePersonsAccount(t *testing.T) {
 		})
 		j := start(t, env)
 		zhang, zhao, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰"), servicetest.Person(t, "李秀英")
-		byName := service.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}
+		byName := people.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}
 		friend := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
 		aunt := env.LoginVerified(t, "li", li.Name, li.IDNumber)
 		nov := payMonth(t, env, friend, byName, "202611")
 		dec := payMonth(t, env, aunt, byName, "202612")
-		both := service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"},
+		both := refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"},
 			RefundFen: nov.AmountFen + dec.AmountFen, Reason: models.ReasonOverpaid}
 		for _, name := range []string{zhao.Name, li.Name} {
 			both.BankAccount = &models.BankAccount{BankName: "中国银行", AccountName: name, AccountNo: "6216610200007777777"}
@@ -38,7 +41,7 @@ func TestABankRefundOfTwoPayersMoneyGoesOnlyToThePersonsAccount(t *testing.T) {
 			}
 		}
 		// November alone is the friend's money: his account may take it.
-		novOnly := service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202611"},
+		novOnly := refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202611"},
 			RefundFen: nov.AmountFen, Reason: models.ReasonOverpaid,
 			BankAccount: &models.BankAccount{BankName: "中国银行", AccountName: zhao.Name, AccountNo: "6216610200007777777"}}
 		r, err := env.Svc.CreateRefund(ctx, j.sess.UserID, novOnly)
@@ -65,8 +68,8 @@ func TestAPayerDoesNotSeeThePersonsPapersInAnApplication(t *testing.T) {
 		j := start(t, env)
 		zhang, zhao := servicetest.Person(t, "张三明"), servicetest.Person(t, "赵海峰")
 		friend := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
-		nov := payMonth(t, env, friend, service.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}, "202611")
-		r := apply(t, env, j.sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611"},
+		nov := payMonth(t, env, friend, people.PersonRef{Name: zhang.Name, IDNumber: zhang.IDNumber}, "202611")
+		r := apply(t, env, j.sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611"},
 			RefundFen: nov.AmountFen, ReasonDetail: "本人已在单位参保，住址呼和浩特市新城区",
 			Attachments: []models.Attachment{{Kind: models.AttachIdentity, Name: "身份证.jpg", Ref: "att-identity-1"}}})
 		if r.ReasonDetail == "" || len(r.Attachments) != 1 {
@@ -76,7 +79,7 @@ func TestAPayerDoesNotSeeThePersonsPapersInAnApplication(t *testing.T) {
 		if err != nil || v.ReasonDetail != "" || len(v.Attachments) != 0 || v.Attachments == nil {
 			t.Fatalf("the payer's view: %+v %v", v, err)
 		}
-		list, _, err := env.Svc.ListRefunds(ctx, friend.UserID, service.Page{Size: 10})
+		list, _, err := env.Svc.ListRefunds(ctx, friend.UserID, kernel.Page{Size: 10})
 		if err != nil || len(list) != 1 || list[0].ReasonDetail != "" || len(list[0].Attachments) != 0 {
 			t.Fatalf("the payer's list: %+v %v", list, err)
 		}

@@ -13,6 +13,13 @@ import (
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/certs"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/hall"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -26,7 +33,7 @@ const (
 	hallTOTP     = "JBSWY3DPEHPK3PXP"
 )
 
-var hallMeta = service.RequestMeta{ClientIP: "10.1.2.3", PeerIP: "127.0.0.1", RequestID: "test-request"}
+var hallMeta = kernel.RequestMeta{ClientIP: "10.1.2.3", PeerIP: "127.0.0.1", RequestID: "test-request"}
 
 func seedHall(t *testing.T, env *servicetest.Env) {
 	t.Helper()
@@ -42,14 +49,14 @@ func seedHall(t *testing.T, env *servicetest.Env) {
 
 // staffLogin logs a hall account in with a code of the test clock's
 // current step and returns the actor its session authenticates as.
-func staffLogin(t *testing.T, env *servicetest.Env, username string) service.StaffActor {
+func staffLogin(t *testing.T, env *servicetest.Env, username string) kernel.StaffActor {
 	t.Helper()
 	ctx := context.Background()
 	code, err := totp.GenerateCode(hallTOTP, env.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := env.Svc.LoginStaff(ctx, service.StaffLoginInput{Username: username, Password: hallPassword, TOTP: code}, hallMeta)
+	res, err := env.Svc.LoginStaff(ctx, hall.StaffLoginInput{Username: username, Password: hallPassword, TOTP: code}, hallMeta)
 	if err != nil {
 		t.Fatalf("login %s: %v", username, err)
 	}
@@ -60,32 +67,32 @@ func staffLogin(t *testing.T, env *servicetest.Env, username string) service.Sta
 	return a
 }
 
-type hall struct{ tax, si, mi, admin, auditor service.StaffActor }
+type staffDesk struct{ tax, si, mi, admin, auditor kernel.StaffActor }
 
-func newHall(t *testing.T, env *servicetest.Env) hall {
+func newHall(t *testing.T, env *servicetest.Env) staffDesk {
 	t.Helper()
 	seedHall(t, env)
-	return hall{tax: staffLogin(t, env, "tax1"), si: staffLogin(t, env, "si1"), mi: staffLogin(t, env, "mi1"),
+	return staffDesk{tax: staffLogin(t, env, "tax1"), si: staffLogin(t, env, "si1"), mi: staffLogin(t, env, "mi1"),
 		admin: staffLogin(t, env, "admin1"), auditor: staffLogin(t, env, "auditor1")}
 }
 
-var self = service.PersonRef{Self: true}
+var self = people.PersonRef{Self: true}
 
 // payAndCredit declares and pays every open month of a scheme's payable
 // through the sandbox and lets the treasury credit it (入库).
-func payAndCredit(t *testing.T, env *servicetest.Env, sess service.Session, scheme models.Scheme) service.Payment {
+func payAndCredit(t *testing.T, env *servicetest.Env, sess people.Session, scheme models.Scheme) contrib.Payment {
 	t.Helper()
 	return payAndCreditFor(t, env, sess, self, scheme)
 }
 
-func payAndCreditFor(t *testing.T, env *servicetest.Env, sess service.Session, who service.PersonRef, scheme models.Scheme) service.Payment {
+func payAndCreditFor(t *testing.T, env *servicetest.Env, sess people.Session, who people.PersonRef, scheme models.Scheme) contrib.Payment {
 	t.Helper()
 	ctx := context.Background()
 	pbs, err := env.Svc.QueryPayables(ctx, sess.UserID, who)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pb *service.Payable
+	var pb *contrib.Payable
 	for i := range pbs {
 		if pbs[i].Scheme == scheme {
 			pb = &pbs[i]
@@ -98,11 +105,11 @@ func payAndCreditFor(t *testing.T, env *servicetest.Env, sess service.Session, w
 	if scheme == models.SchemeFlexiblePension {
 		option = "grade_60"
 	}
-	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: option})
+	d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: option})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+	p, _, err := env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,27 +123,27 @@ func payAndCreditFor(t *testing.T, env *servicetest.Env, sess service.Session, w
 
 // pensionPaid is 张三明 with November and December 2026 of his pension
 // paid (2 × 981.40 元) and credited.
-func pensionPaid(t *testing.T, env *servicetest.Env) (service.Session, service.Payment) {
+func pensionPaid(t *testing.T, env *servicetest.Env) (people.Session, contrib.Payment) {
 	t.Helper()
 	j := start(t, env)
 	return j.sess, payAndCredit(t, env, j.sess, models.SchemeFlexiblePension)
 }
 
-func medicalPaid(t *testing.T, env *servicetest.Env, sess service.Session) service.Payment {
+func medicalPaid(t *testing.T, env *servicetest.Env, sess people.Session) contrib.Payment {
 	t.Helper()
-	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, service.EnrolInput{Person: self,
+	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, contrib.EnrolInput{Person: self,
 		Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined}); err != nil {
 		t.Fatal(err)
 	}
 	return payAndCredit(t, env, sess, models.SchemeFlexibleMedical)
 }
 
-func apply(t *testing.T, env *servicetest.Env, sess service.Session, in service.RefundInput) service.Refund {
+func apply(t *testing.T, env *servicetest.Env, sess people.Session, in refunds.RefundInput) refunds.Refund {
 	t.Helper()
 	if in.Reason == "" {
 		in.Reason = models.ReasonOverpaid
 	}
-	if in.Person == (service.PersonRef{}) {
+	if in.Person == (people.PersonRef{}) {
 		in.Person = self
 	}
 	r, err := env.Svc.CreateRefund(context.Background(), sess.UserID, in)
@@ -146,7 +153,7 @@ func apply(t *testing.T, env *servicetest.Env, sess service.Session, in service.
 	return r
 }
 
-func applicantView(t *testing.T, env *servicetest.Env, sess service.Session, no string) service.Refund {
+func applicantView(t *testing.T, env *servicetest.Env, sess people.Session, no string) refunds.Refund {
 	t.Helper()
 	r, err := env.Svc.GetRefund(context.Background(), sess.UserID, no)
 	if err != nil {
@@ -155,7 +162,7 @@ func applicantView(t *testing.T, env *servicetest.Env, sess service.Session, no 
 	return r
 }
 
-func statuses(r service.Refund) string {
+func statuses(r refunds.Refund) string {
 	var s []string
 	for _, st := range r.Timeline {
 		s = append(s, string(st.Status)+"@"+st.Holder)
@@ -163,7 +170,7 @@ func statuses(r service.Refund) string {
 	return strings.Join(s, " ")
 }
 
-func recordStatuses(t *testing.T, env *servicetest.Env, sess service.Session, scheme models.Scheme) string {
+func recordStatuses(t *testing.T, env *servicetest.Env, sess people.Session, scheme models.Scheme) string {
 	t.Helper()
 	var s []string
 	for _, r := range records(t, env, sess) {
@@ -174,9 +181,9 @@ func recordStatuses(t *testing.T, env *servicetest.Env, sess service.Session, sc
 	return strings.Join(s, " ")
 }
 
-func messages(t *testing.T, env *servicetest.Env, sess service.Session) []service.Message {
+func messages(t *testing.T, env *servicetest.Env, sess people.Session) []kernel.Message {
 	t.Helper()
-	ms, _, err := env.Svc.ListMessages(context.Background(), sess.UserID, service.Page{Size: 100})
+	ms, _, err := env.Svc.ListMessages(context.Background(), sess.UserID, kernel.Page{Size: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +205,7 @@ func TestARefusedApplicationShowsTheApplicantEveryReasonAtOnce(t *testing.T) {
 		env := newEnv(t, db)
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
-		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140,
+		r := apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140,
 			ReasonDetail: "多缴一个月", Attachments: []models.Attachment{{Kind: models.AttachForm, Name: "退费申请表.pdf", Ref: "media-1"}}})
 		if r.Status != models.RefundSubmitted || r.Holder != models.DeptTax || r.HolderName != "税务" || len(r.Items) != 1 || r.Items[0].Period != "202611" {
 			t.Fatalf("submitted %+v", r)
@@ -235,7 +242,7 @@ func TestARefusedApplicationShowsTheApplicantEveryReasonAtOnce(t *testing.T) {
 		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); !errors.Is(err, models.ErrRefundState) {
 			t.Fatalf("accepting a refused application: %v", err)
 		}
-		apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140})
+		apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 98140})
 	})
 }
 
@@ -246,7 +253,7 @@ func TestAMedicalRefundRejectedByTheMedicalAgencyShowsItsReason(t *testing.T) {
 		sess, _ := pensionPaid(t, env)
 		mp := medicalPaid(t, env, sess)
 		h := newHall(t, env)
-		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexibleMedical, Periods: []string{"202612"},
+		r := apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexibleMedical, Periods: []string{"202612"},
 			RefundFen: 1000, Reason: models.ReasonWronglyCollected})
 		if r.Department != models.DeptMedicalInsurance || r.Items[0].OrderNo != mp.OrderNo {
 			t.Fatalf("submitted %+v", r)
@@ -274,14 +281,14 @@ func TestAMedicalRefundRejectedByTheMedicalAgencyShowsItsReason(t *testing.T) {
 		// The 社保 reviewer cannot review a medical scheme; nobody rejects
 		// without saying why.
 		no := false
-		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &no, Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, refunds.ReviewInput{Approve: &no, Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("社保 reviewing medical: %v", err)
 		}
-		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, service.ReviewInput{Approve: &no}); !errors.Is(err, models.ErrInvalid) {
+		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, refunds.ReviewInput{Approve: &no}); !errors.Is(err, models.ErrInvalid) {
 			t.Fatalf("rejecting without a reason: %v", err)
 		}
 		reason := "该月费款已用于医保待遇结算，不符合退费条件"
-		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, service.ReviewInput{Approve: &no, Reason: reason}); err != nil {
+		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, refunds.ReviewInput{Approve: &no, Reason: reason}); err != nil {
 			t.Fatal(err)
 		}
 		got = applicantView(t, env, sess, r.RefundNo)
@@ -298,7 +305,7 @@ func TestAMedicalRefundRejectedByTheMedicalAgencyShowsItsReason(t *testing.T) {
 		if ms := messages(t, env, sess); ms[0].Title != "退费申请未通过复核" || !strings.Contains(ms[0].Body, reason) || !strings.Contains(ms[0].Body, "医保经办机构") {
 			t.Fatalf("message %+v", ms[0])
 		}
-		if o := orderRow(t, db, mp.OrderNo); o.Status != service.OrderPaid || o.RefundedFen != 0 {
+		if o := orderRow(t, db, mp.OrderNo); o.Status != contrib.OrderPaid || o.RefundedFen != 0 {
 			t.Fatalf("order after rejection %+v", o)
 		}
 		// The applicant's view never names a person; the hall's names who.
@@ -321,36 +328,36 @@ func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChann
 		env.Clock.Advance(5 * time.Second)
 		env.Svc.WorkOnce(ctx)
 		h := newHall(t, env)
-		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"}, RefundFen: 98140 + 40000})
+		r := apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202611", "202612"}, RefundFen: 98140 + 40000})
 		if len(r.Items) != 2 || r.Items[0].AmountFen != 98140 || r.Items[1].AmountFen != 40000 || r.Route != models.RouteOriginal {
 			t.Fatalf("items %+v", r)
 		}
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
 			t.Fatalf("executing before review: %v", err)
 		}
 		if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
 			t.Fatal(err)
 		}
 		yes := true
-		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, service.ReviewInput{Approve: &yes}); !errors.Is(err, models.ErrForbidden) {
+		if _, err := env.Svc.ReviewRefund(ctx, h.mi, r.RefundNo, refunds.ReviewInput{Approve: &yes}); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("医保 reviewing pension: %v", err)
 		}
-		if _, err := env.Svc.ExecuteRefund(ctx, h.si, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrForbidden) {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.si, r.RefundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("社保 executing: %v", err)
 		}
-		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes, Reason: "核实多缴"}); err != nil {
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, refunds.ReviewInput{Approve: &yes, Reason: "核实多缴"}); err != nil {
 			t.Fatal(err)
 		}
 		got := applicantView(t, env, sess, r.RefundNo)
 		if got.Status != models.RefundApproved || got.Holder != models.DeptTax {
 			t.Fatalf("approved %+v", got)
 		}
-		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sv.Status != models.RefundRefunded || sv.RefundedFen != 138140 || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != service.PayoutChannel ||
-			sv.Payouts[0].Status != service.PayoutSuccess || sv.Payouts[0].PayoutNo != r.RefundNo+"-1C1" {
+		if sv.Status != models.RefundRefunded || sv.RefundedFen != 138140 || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != refunds.PayoutChannel ||
+			sv.Payouts[0].Status != refunds.PayoutSuccess || sv.Payouts[0].PayoutNo != r.RefundNo+"-1C1" {
 			t.Fatalf("executed %+v", sv)
 		}
 		at, err := env.Sandbox.QueryRefund(ctx, p.OrderNo, sv.Payouts[0].PayoutNo)
@@ -358,11 +365,11 @@ func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChann
 			t.Fatalf("at the channel: %+v %v", at, err)
 		}
 		o := orderRow(t, db, p.OrderNo)
-		if o.Status != service.OrderPartiallyRefunded || o.RefundedFen != 138140 {
+		if o.Status != contrib.OrderPartiallyRefunded || o.RefundedFen != 138140 {
 			t.Fatalf("order %+v", o)
 		}
 		pay, err := env.Svc.GetPayment(ctx, sess.UserID, p.OrderNo)
-		if err != nil || pay.Status != service.OrderPartiallyRefunded || pay.RefundedFen != 138140 {
+		if err != nil || pay.Status != contrib.OrderPartiallyRefunded || pay.RefundedFen != 138140 {
 			t.Fatalf("payer's view of the order (cache dropped?) %+v %v", pay, err)
 		}
 		// November came back whole; December only in part, so it is booked again.
@@ -371,8 +378,8 @@ func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChann
 		}
 		// A contribution proof certifies only what stayed in the fund:
 		// November not at all, December less the 400 元 paid back.
-		proof, err := env.Svc.IssueCertificate(ctx, sess.UserID, service.IssueCertificateInput{Kind: models.CertContributionProof,
-			Person: service.PersonRef{Self: true}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202601", PeriodTo: "202612"})
+		proof, err := env.Svc.IssueCertificate(ctx, sess.UserID, certs.IssueCertificateInput{Kind: models.CertContributionProof,
+			Person: people.PersonRef{Self: true}, Scheme: models.SchemeFlexiblePension, PeriodFrom: "202601", PeriodTo: "202612"})
 		if err != nil || proof.TotalFen != 98140-40000 {
 			t.Fatalf("proof after a partial refund: %+v %v", proof, err)
 		}
@@ -389,15 +396,15 @@ func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChann
 			t.Fatalf("messages %v", titles)
 		}
 		// December's remaining 581.40 元 can be asked back; no more.
-		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
 			Periods: []string{"202612"}, RefundFen: 58141, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrRefundExceeds) {
 			t.Fatalf("asking more than is left: %v", err)
 		}
-		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
 			Periods: []string{"202611"}, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrRefundExceeds) {
 			t.Fatalf("asking a refunded month again: %v", err)
 		}
-		apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202612"}, RefundFen: 58140})
+		apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, Periods: []string{"202612"}, RefundFen: 58140})
 	})
 }
 
@@ -412,11 +419,11 @@ func TestARefundToABankAccountIsTransferredOnceAndShownMasked(t *testing.T) {
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
 		acct := &models.BankAccount{BankName: "中国工商银行呼和浩特分行", AccountName: "张三明", AccountNo: "6222 0202 0011 2233 445"}
-		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
 			OrderNo: p.OrderNo, RefundFen: 100, Reason: models.ReasonPolicy, BankAccount: &models.BankAccount{BankName: "x", AccountName: "张三明", AccountNo: "12ab"}}); !errors.Is(err, models.ErrBankAccountInvalid) {
 			t.Fatalf("a malformed account: %v", err)
 		}
-		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: p.AmountFen,
+		r := apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: p.AmountFen,
 			Reason: models.ReasonPolicy, BankAccount: acct})
 		if r.Route != models.RouteBank || r.BankAccount == nil || r.BankAccount.AccountNoMasked != "6222 **** **** 3445" || r.BankAccount.AccountNameMasked != "张*明" {
 			t.Fatalf("bank account %+v", r.BankAccount)
@@ -439,20 +446,20 @@ func TestARefundToABankAccountIsTransferredOnceAndShownMasked(t *testing.T) {
 			t.Fatalf("materials %v", sv.MaterialsMissing)
 		}
 		yes := true
-		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, refunds.ReviewInput{Approve: &yes}); err != nil {
 			t.Fatal(err)
 		}
-		if sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+		if sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
 			t.Fatal(err)
 		}
-		if sv.Status != models.RefundRefunded || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != service.PayoutBank || sv.Payouts[0].BankAccount.AccountNoMasked != "6222 **** **** 3445" {
+		if sv.Status != models.RefundRefunded || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != refunds.PayoutBank || sv.Payouts[0].BankAccount.AccountNoMasked != "6222 **** **** 3445" {
 			t.Fatalf("executed %+v", sv)
 		}
 		tr, ok := bank.Get(sv.Payouts[0].PayoutNo)
 		if !ok || !tr.Paid || tr.Amount != p.AmountFen || tr.AccountNo != "6222020200112233445" || tr.AccountName != "张三明" || bank.PaidCount() != 1 {
 			t.Fatalf("at the bank %+v (%d paid)", tr, bank.PaidCount())
 		}
-		if o := orderRow(t, db, p.OrderNo); o.Status != service.OrderRefunded || models.Fen(o.RefundedFen) != p.AmountFen {
+		if o := orderRow(t, db, p.OrderNo); o.Status != contrib.OrderRefunded || models.Fen(o.RefundedFen) != p.AmountFen {
 			t.Fatalf("order %+v", o)
 		}
 		if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); rs != "202611:refunded 202612:refunded" {
@@ -462,7 +469,7 @@ func TestARefundToABankAccountIsTransferredOnceAndShownMasked(t *testing.T) {
 			t.Fatalf("message %+v", ms[0])
 		}
 		// Executing again changes nothing.
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
 			t.Fatalf("executing a refunded application: %v", err)
 		}
 		if bank.PaidCount() != 1 {
@@ -482,10 +489,10 @@ func newEnvWith(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.
 
 // approved files an application for the whole pension order and takes it
 // through acceptance and 社保's approval.
-func approved(t *testing.T, env *servicetest.Env, h hall, sess service.Session, p service.Payment, bankAcct *models.BankAccount) service.Refund {
+func approved(t *testing.T, env *servicetest.Env, h staffDesk, sess people.Session, p contrib.Payment, bankAcct *models.BankAccount) refunds.Refund {
 	t.Helper()
 	ctx := context.Background()
-	r := apply(t, env, sess, service.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: p.AmountFen, BankAccount: bankAcct})
+	r := apply(t, env, sess, refunds.RefundInput{Scheme: p.Scheme, OrderNo: p.OrderNo, RefundFen: p.AmountFen, BankAccount: bankAcct})
 	if _, err := env.Svc.AcceptRefund(ctx, h.tax, r.RefundNo); err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +501,7 @@ func approved(t *testing.T, env *servicetest.Env, h hall, sess service.Session, 
 	if p.Scheme.Department() == models.DeptMedicalInsurance {
 		reviewer = h.mi
 	}
-	if _, err := env.Svc.ReviewRefund(ctx, reviewer, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+	if _, err := env.Svc.ReviewRefund(ctx, reviewer, r.RefundNo, refunds.ReviewInput{Approve: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -529,7 +536,7 @@ func TestTwoStaffExecutingTheSameRefundAtOncePayItOnce(t *testing.T) {
 					if i%2 == 1 {
 						a = tax2
 					}
-					_, err := env.Svc.ExecuteRefund(ctx, a, r.RefundNo, service.ExecuteInput{})
+					_, err := env.Svc.ExecuteRefund(ctx, a, r.RefundNo, payouts.ExecuteInput{})
 					return err
 				})
 				for _, err := range errs {
@@ -541,7 +548,7 @@ func TestTwoStaffExecutingTheSameRefundAtOncePayItOnce(t *testing.T) {
 				if got.Status != models.RefundRefunded || got.RefundedFen != p.AmountFen {
 					t.Fatalf("refund %+v", got)
 				}
-				if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != service.OrderRefunded {
+				if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != contrib.OrderRefunded {
 					t.Fatalf("order %+v", o)
 				}
 				if n := count(t, db, "refund_payouts", "refund_no = ?", r.RefundNo); n != 1 {
@@ -574,11 +581,11 @@ func TestARetriedExecuteAfterABankTimeoutPaysOnce(t *testing.T) {
 		r := approved(t, env, h, sess, p, someAccount)
 		// The bank pays, then the connection drops: the result is unknown.
 		bank.FailNext("transfer", bankfake.Fault{Drop: true})
-		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sv.Status != models.RefundRefunding || sv.Payouts[0].Status != service.PayoutPending || sv.Payouts[0].LastError == "" {
+		if sv.Status != models.RefundRefunding || sv.Payouts[0].Status != refunds.PayoutPending || sv.Payouts[0].LastError == "" {
 			t.Fatalf("after the timeout %+v", sv)
 		}
 		if bank.PaidCount() != 1 {
@@ -588,7 +595,7 @@ func TestARetriedExecuteAfterABankTimeoutPaysOnce(t *testing.T) {
 			t.Fatalf("an unknown result was booked: %+v", o)
 		}
 		// The window retries: the same transfer number, paid once.
-		sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -613,7 +620,7 @@ func TestTheWorkerConfirmsAnUnknownBankTransferByQuery(t *testing.T) {
 		h := newHall(t, env)
 		r := approved(t, env, h, sess, p, someAccount)
 		bank.FailNext("transfer", bankfake.Fault{Processing: true})
-		if sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil || sv.Status != models.RefundRefunding {
+		if sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); err != nil || sv.Status != models.RefundRefunding {
 			t.Fatalf("processing %+v %v", sv, err)
 		}
 		env.Svc.WorkOnce(ctx) // too early: not asked yet
@@ -630,7 +637,7 @@ func TestTheWorkerConfirmsAnUnknownBankTransferByQuery(t *testing.T) {
 		sess2, p2 := secondPayer(t, env)
 		r2 := approved(t, env, h, sess2, p2, &models.BankAccount{BankName: "中国银行", AccountName: "李秀英", AccountNo: "6216610200007654321"})
 		bank.FailNext("transfer", bankfake.Fault{DropBefore: true})
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r2.RefundNo, service.ExecuteInput{}); err != nil {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r2.RefundNo, payouts.ExecuteInput{}); err != nil {
 			t.Fatal(err)
 		}
 		if bank.PaidCount() != 1 {
@@ -646,11 +653,11 @@ func TestTheWorkerConfirmsAnUnknownBankTransferByQuery(t *testing.T) {
 
 // secondPayer is 李秀英 paying her own resident medical insurance (400 元
 // for 2027) through the sandbox, credited.
-func secondPayer(t *testing.T, env *servicetest.Env) (service.Session, service.Payment) {
+func secondPayer(t *testing.T, env *servicetest.Env) (people.Session, contrib.Payment) {
 	t.Helper()
 	li := servicetest.Person(t, "李秀英")
 	sess := env.LoginVerified(t, "li", li.Name, li.IDNumber)
-	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, service.EnrolInput{Person: self,
+	if _, err := env.Svc.CreateEnrolment(context.Background(), sess.UserID, contrib.EnrolInput{Person: self,
 		Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
 		t.Fatal(err)
 	}
@@ -668,7 +675,7 @@ func TestAChannelRefundWhoseAnswerWasLostIsConfirmedByQueryOnce(t *testing.T) {
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
 		r := approved(t, env, h, sess, p, nil)
-		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
 		if err != nil || sv.Status != models.RefundRefunding {
 			t.Fatalf("lost answer %+v %v", sv, err)
 		}
@@ -696,7 +703,7 @@ func TestARefundNotificationConfirmsAPendingRefundOnce(t *testing.T) {
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
 		r := approved(t, env, h, sess, p, nil)
-		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
 		if err != nil || sv.Status != models.RefundRefunding {
 			t.Fatalf("pending %+v %v", sv, err)
 		}
@@ -709,10 +716,10 @@ func TestARefundNotificationConfirmsAPendingRefundOnce(t *testing.T) {
 			n    models.Notification
 			want string
 		}{
-			{notice("N0", p.AmountFen, models.RefundPending), service.OutcomeIgnored},
-			{notice("N1", p.AmountFen-1, models.RefundSuccess), service.OutcomeAnomaly},
+			{notice("N0", p.AmountFen, models.RefundPending), contrib.OutcomeIgnored},
+			{notice("N1", p.AmountFen-1, models.RefundSuccess), contrib.OutcomeAnomaly},
 			{models.Notification{Channel: models.ChannelSandbox, ID: "N2", Kind: models.NotifyRefund, OrderNo: p.OrderNo,
-				OutRefundNo: "TF-unknown", Amount: 1, RefundState: models.RefundSuccess}, service.OutcomeAnomaly},
+				OutRefundNo: "TF-unknown", Amount: 1, RefundState: models.RefundSuccess}, contrib.OutcomeAnomaly},
 		}
 		for _, c := range cases {
 			if got, err := env.Svc.Settle(ctx, c.n, "notify"); err != nil || got != c.want {
@@ -737,14 +744,14 @@ func TestARefundNotificationConfirmsAPendingRefundOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if outcomes[i] == service.OutcomeSettled {
+			if outcomes[i] == contrib.OutcomeSettled {
 				settled++
 			}
 		}
 		if settled != 1 {
 			t.Fatalf("outcomes %v", outcomes)
 		}
-		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != service.OrderRefunded {
+		if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != contrib.OrderRefunded {
 			t.Fatalf("order %+v", o)
 		}
 		if got := applicantView(t, env, sess, r.RefundNo); got.Status != models.RefundRefunded || got.RefundedFen != p.AmountFen {
@@ -759,9 +766,9 @@ func TestASecondApplicationForTheSameMonthsIsRefusedWhileOneIsOpenAndWhenNothing
 		env := newEnv(t, db)
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
-		in := service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: p.AmountFen, Reason: models.ReasonOverpaid}
+		in := refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: p.AmountFen, Reason: models.ReasonOverpaid}
 		r := apply(t, env, sess, in)
-		for _, again := range []service.RefundInput{in, {Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202612"}, RefundFen: 1, Reason: models.ReasonPolicy}} {
+		for _, again := range []refunds.RefundInput{in, {Person: self, Scheme: models.SchemeFlexiblePension, Periods: []string{"202612"}, RefundFen: 1, Reason: models.ReasonPolicy}} {
 			if _, err := env.Svc.CreateRefund(ctx, sess.UserID, again); !errors.Is(err, models.ErrRefundOpen) {
 				t.Fatalf("a second open application: %v", err)
 			}
@@ -773,10 +780,10 @@ func TestASecondApplicationForTheSameMonthsIsRefusedWhileOneIsOpenAndWhenNothing
 			t.Fatalf("while under review: %v", err)
 		}
 		yes := true
-		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, service.ReviewInput{Approve: &yes}); err != nil {
+		if _, err := env.Svc.ReviewRefund(ctx, h.si, r.RefundNo, refunds.ReviewInput{Approve: &yes}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); err != nil {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrRefundExceeds) {
@@ -796,18 +803,18 @@ func TestARefundLargerThanWhatWasPaidIsRefusedAndConcurrentApplicationsMakeOne(t
 		sess := j.sess
 		// Paid but not yet credited: nothing can be asked back.
 		pbs, _ := env.Svc.QueryPayables(ctx, sess.UserID, self)
-		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pbs[0].PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _, err := env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		p, _, err := env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
 			t.Fatal(err)
 		}
-		in := service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 100, Reason: models.ReasonOverpaid}
+		in := refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 100, Reason: models.ReasonOverpaid}
 		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrRefundNotCredited) {
 			t.Fatalf("before 入库: %v", err)
 		}
@@ -818,11 +825,11 @@ func TestARefundLargerThanWhatWasPaidIsRefusedAndConcurrentApplicationsMakeOne(t
 			t.Fatalf("more than paid: %v", err)
 		}
 		// Other people's months, other schemes and unknown months are not found.
-		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexibleMedical,
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexibleMedical,
 			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another scheme's order: %v", err)
 		}
-		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
 			Periods: []string{"202611", "202501"}, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("a month never paid: %v", err)
 		}
@@ -849,11 +856,11 @@ func TestARefundLargerThanWhatWasPaidIsRefusedAndConcurrentApplicationsMakeOne(t
 		// Someone without access to the person's records cannot apply.
 		stranger := servicetest.Person(t, "赵海峰")
 		ss := env.LoginVerified(t, "stranger", stranger.Name, stranger.IDNumber)
-		if _, err := env.Svc.CreateRefund(ctx, ss.UserID, service.RefundInput{Person: service.PersonRef{MemberID: "m_nope"}, Scheme: models.SchemeFlexiblePension,
+		if _, err := env.Svc.CreateRefund(ctx, ss.UserID, refunds.RefundInput{Person: people.PersonRef{MemberID: "m_nope"}, Scheme: models.SchemeFlexiblePension,
 			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("a stranger naming a member: %v", err)
 		}
-		if _, err := env.Svc.CreateRefund(ctx, ss.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+		if _, err := env.Svc.CreateRefund(ctx, ss.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
 			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("a stranger naming another's order: %v", err)
 		}
@@ -876,16 +883,16 @@ func TestAnOrderTooOldForItsChannelNeedsABankAccount(t *testing.T) {
 		r := approved(t, env, h, sess, p, nil)
 		// The review took long: the channel no longer refunds the order.
 		env.Clock.Advance(366 * 24 * time.Hour)
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
 			t.Fatalf("without an account: %v", err)
 		}
 		h.tax = staffLogin(t, env, "tax1") // the old session timed out meanwhile
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: &models.BankAccount{BankName: "农业银行",
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{BankAccount: &models.BankAccount{BankName: "农业银行",
 			AccountName: "王五", AccountNo: "6228480000000000001"}}); !errors.Is(err, models.ErrBankAccountInvalid) {
 			t.Fatalf("someone else's account: %v", err)
 		}
-		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: someAccount})
-		if err != nil || sv.Status != models.RefundRefunded || sv.Payouts[0].Kind != service.PayoutBank || bank.PaidTotal() != p.AmountFen {
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{BankAccount: someAccount})
+		if err != nil || sv.Status != models.RefundRefunded || sv.Payouts[0].Kind != refunds.PayoutBank || bank.PaidTotal() != p.AmountFen {
 			t.Fatalf("with the applicant's account %+v %v", sv, err)
 		}
 		if n := count(t, db, "audit_log", "action = ? AND target_id = ?", "refund.bank_account", r.RefundNo); n != 1 {
@@ -893,7 +900,7 @@ func TestAnOrderTooOldForItsChannelNeedsABankAccount(t *testing.T) {
 		}
 		// An application for an order already near a year old asks for an
 		// account up front.
-		_, err = env.Svc.CreateRefund(ctx, sess.UserID, service.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
+		_, err = env.Svc.CreateRefund(ctx, sess.UserID, refunds.RefundInput{Person: self, Scheme: models.SchemeFlexiblePension,
 			OrderNo: p.OrderNo, RefundFen: 1, Reason: models.ReasonOverpaid})
 		if !errors.Is(err, models.ErrRefundExceeds) {
 			t.Fatalf("nothing left to ask: %v", err)
@@ -915,17 +922,17 @@ func TestAFailedChannelRefundIsPaidByBankWithANewNumber(t *testing.T) {
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
 		r := approved(t, env, h, sess, p, nil)
-		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
-		if err != nil || sv.Status != models.RefundRefunding || sv.Payouts[0].Status != service.PayoutFailed {
+		sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
+		if err != nil || sv.Status != models.RefundRefunding || sv.Payouts[0].Status != refunds.PayoutFailed {
 			t.Fatalf("refused by the channel %+v %v", sv, err)
 		}
 		if got := applicantView(t, env, sess, r.RefundNo); !strings.Contains(got.Timeline[len(got.Timeline)-1].Note, "原路退回未成功") {
 			t.Fatalf("timeline %+v", got.Timeline)
 		}
-		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
+		if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrBankAccountNeeded) {
 			t.Fatalf("no account to fall back on: %v", err)
 		}
-		sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{BankAccount: someAccount})
+		sv, err = env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{BankAccount: someAccount})
 		if err != nil || sv.Status != models.RefundRefunded || len(sv.Payouts) != 2 || sv.Payouts[1].PayoutNo != r.RefundNo+"-2B" {
 			t.Fatalf("by bank %+v %v", sv, err)
 		}
@@ -1033,12 +1040,12 @@ func TestARefundIsPaidBackThroughWechatAndAlipay(t *testing.T) {
 				env.Svc.WorkOnce(ctx)
 				h := newHall(t, env)
 				r := approved(t, env, h, sess, p, nil)
-				sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{})
+				sv, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{})
 				if err != nil || sv.Status != models.RefundRefunded || sv.Payouts[0].Channel != tc.channel {
 					t.Fatalf("execute %+v %v", sv, err)
 				}
 				// Retrying changes nothing at the channel.
-				if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, service.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
+				if _, err := env.Svc.ExecuteRefund(ctx, h.tax, r.RefundNo, payouts.ExecuteInput{}); !errors.Is(err, models.ErrRefundState) {
 					t.Fatalf("again: %v", err)
 				}
 				if tc.channel == models.ChannelWechat {
@@ -1055,7 +1062,7 @@ func TestARefundIsPaidBackThroughWechatAndAlipay(t *testing.T) {
 					}
 					var ns []store.NotificationRow
 					db.Gorm.Where("kind = ?", "refund").Find(&ns)
-					if len(ns) != 1 || (ns[0].Outcome != service.OutcomeDuplicate && ns[0].Outcome != service.OutcomeSettled) {
+					if len(ns) != 1 || (ns[0].Outcome != contrib.OutcomeDuplicate && ns[0].Outcome != contrib.OutcomeSettled) {
 						t.Fatalf("refund notifications %+v", ns)
 					}
 					var pushed bool
@@ -1071,7 +1078,7 @@ func TestARefundIsPaidBackThroughWechatAndAlipay(t *testing.T) {
 						t.Fatalf("Alipay trade %+v", tr)
 					}
 				}
-				if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != service.OrderRefunded {
+				if o := orderRow(t, db, p.OrderNo); models.Fen(o.RefundedFen) != p.AmountFen || o.Status != contrib.OrderRefunded {
 					t.Fatalf("order %+v", o)
 				}
 				if rs := recordStatuses(t, env, sess, models.SchemeFlexiblePension); !strings.HasSuffix(rs, ":refunded") {
@@ -1095,16 +1102,16 @@ func TestABankRefundGoesOnlyToThePersonsOrThePayersAccount(t *testing.T) {
 		zhang := servicetest.Person(t, "张三明")
 		mother := servicetest.Person(t, "李秀英")
 		sess := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
-		m, err := env.Svc.AddFamilyMember(ctx, sess.UserID, service.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
+		m, err := env.Svc.AddFamilyMember(ctx, sess.UserID, people.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		mom := service.PersonRef{MemberID: m.MemberID}
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: mom, Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
+		mom := people.PersonRef{MemberID: m.MemberID}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: mom, Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
 		momPaid := payAndCreditFor(t, env, sess, mom, models.SchemeResidentMedical)
-		in := service.RefundInput{Person: mom, Scheme: models.SchemeResidentMedical, OrderNo: momPaid.OrderNo, RefundFen: 100,
+		in := refunds.RefundInput{Person: mom, Scheme: models.SchemeResidentMedical, OrderNo: momPaid.OrderNo, RefundFen: 100,
 			Reason: models.ReasonPolicy, BankAccount: &models.BankAccount{BankName: "中国银行", AccountName: "王五", AccountNo: "6216610200001111111"}}
 		if _, err := env.Svc.CreateRefund(ctx, sess.UserID, in); !errors.Is(err, models.ErrBankAccountInvalid) {
 			t.Fatalf("a third person's account: %v", err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -59,8 +61,8 @@ func TestAFlexibleWorkerRetiringInJulyCannotDeclareAugustToDecember(t *testing.T
 		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2026, 1, 10, 2, 0, 0, 0, time.UTC)})
 		id := models.MakeIDNumber("150102", time.Date(1966, 3, 20, 0, 0, 0, 0, time.UTC), 11)
 		sess := env.LoginVerified(t, "retiring", "周德明", id)
-		self := service.PersonRef{Self: true}
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+		self := people.PersonRef{Self: true}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
 		items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
@@ -79,10 +81,10 @@ func TestAFlexibleWorkerRetiringInJulyCannotDeclareAugustToDecember(t *testing.T
 			t.Fatalf("payable %s–%s retirement %s unpaid %v, want 202601–202607", pb.PeriodFrom, pb.PeriodTo, pb.RetirementPeriod, pb.UnpaidPeriods)
 		}
 		for _, tc := range []struct{ from, to string }{{"202608", "202612"}, {"202607", "202608"}, {"202601", "202612"}} {
-			_, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60", PeriodFrom: tc.from, PeriodTo: tc.to})
+			_, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60", PeriodFrom: tc.from, PeriodTo: tc.to})
 			wantReason(t, err, models.ErrNotEligible, "2026年7月达到法定退休年龄")
 		}
-		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +93,7 @@ func TestAFlexibleWorkerRetiringInJulyCannotDeclareAugustToDecember(t *testing.T
 		}
 		// The age test refuses new flexible enrolments and says whether 延长缴费
 		// is open (this person has no agency record).
-		_, err = env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined})
+		_, err = env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined})
 		wantReason(t, err, models.ErrNotEligible, "已达到法定退休年龄（2026年7月）", "没有您的养老保险缴费记录")
 	})
 }
@@ -103,12 +105,12 @@ func TestExtendedContributionAtEnrolmentDeclarationAndPayment(t *testing.T) {
 		records := &switchableRecords{rec: map[string]models.ContributionRecord{liu.IDNumber: *liu.Contribution}}
 		env := servicetest.New(t, db, servicetest.Config{Mutate: func(d *service.Deps, _ *service.Options) { d.Contributions = records }})
 		sess := env.LoginVerified(t, "liu", liu.Name, liu.IDNumber)
-		self := service.PersonRef{Self: true}
+		self := people.PersonRef{Self: true}
 
 		// Medical is not extended; the reason says pension is open to him.
-		_, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined})
+		_, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150100", MedicalOption: models.MedicalCombined})
 		wantReason(t, err, models.ErrNotEligible, "已达到法定退休年龄（2025年4月）", "累计缴费年限为11年", "延长缴费仅适用于养老保险")
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 			t.Fatalf("延长缴费 enrolment: %v", err)
 		}
 		items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
@@ -119,7 +121,7 @@ func TestExtendedContributionAtEnrolmentDeclarationAndPayment(t *testing.T) {
 		if pb.PeriodFrom != "202611" || pb.PeriodTo != "202612" || pb.RetirementPeriod != "202504" || pb.ExtendedThrough != "203010" {
 			t.Fatalf("payable %s–%s retirement %s extended %s", pb.PeriodFrom, pb.PeriodTo, pb.RetirementPeriod, pb.ExtendedThrough)
 		}
-		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,13 +129,13 @@ func TestExtendedContributionAtEnrolmentDeclarationAndPayment(t *testing.T) {
 		// The agency now records the minimum as met (say, a transfer-in from
 		// another province): the age is checked again before money is taken.
 		records.set(liu.IDNumber, models.ContributionRecord{Months: 180, AsOf: "202610"})
-		_, _, err = env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+		_, _, err = env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
 		wantReason(t, err, models.ErrNotEligible, "已满最低缴费年限（15年）")
 
 		// 王建国 reached the age in 2018: no extension, and he is told why.
 		wang := servicetest.Person(t, "王建国")
 		ws := env.LoginVerified(t, "wang", wang.Name, wang.IDNumber)
-		_, err = env.Svc.CreateEnrolment(ctx, ws.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150200"})
+		_, err = env.Svc.CreateEnrolment(ctx, ws.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150200"})
 		wantReason(t, err, models.ErrNotEligible, "2025年1月1日前")
 	})
 }
@@ -144,8 +146,8 @@ func TestAnAssistedPersonPaysTheRegionsAssistedAmount(t *testing.T) {
 		env := newEnv(t, db) // 2026-11-20: the 2027 resident medical window is open
 		sun := servicetest.Person(t, "孙小梅")
 		sess := env.LoginVerified(t, "sun", sun.Name, sun.IDNumber)
-		self := service.PersonRef{Self: true}
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+		self := people.PersonRef{Self: true}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
 			t.Fatal(err)
 		}
 		items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
@@ -157,7 +159,7 @@ func TestAnAssistedPersonPaysTheRegionsAssistedAmount(t *testing.T) {
 		if pb.Year != 2027 || pb.AmountFen == nil || *pb.AmountFen != 12000 || a == nil || a.StandardFen != 40000 || a.AssistanceFen != 28000 || a.DueFen != 12000 || a.GroupCode != "minimum_living" {
 			t.Fatalf("payable %d amount %v assistance %+v, want 包头 低保 120 of 400", pb.Year, pb.AmountFen, a)
 		}
-		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "standard"})
+		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "standard"})
 		if err != nil || d.AmountFen != 12000 {
 			t.Fatalf("declaration %+v, %v: want 12000 fen", d, err)
 		}
@@ -170,11 +172,11 @@ func TestFlexibleMedicalFollowsTheRegionsJulyPolicyYearAndTheAgencysAssessment(t
 		env := newEnv(t, db)
 		me := servicetest.Person(t, "张三明")
 		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
-		self := service.PersonRef{Self: true}
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150200", MedicalOption: models.MedicalCombined}); err != nil {
+		self := people.PersonRef{Self: true}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexibleMedical, RegionCode: "150200", MedicalOption: models.MedicalCombined}); err != nil {
 			t.Fatal(err)
 		}
-		check := func(year int, from, to string) service.Payable {
+		check := func(year int, from, to string) contrib.Payable {
 			t.Helper()
 			items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
 			if err != nil || len(items) != 1 {
@@ -192,7 +194,7 @@ func TestFlexibleMedicalFollowsTheRegionsJulyPolicyYearAndTheAgencysAssessment(t
 		check(2026, "202611", "202706")
 		env.Clock.Set(time.Date(2027, 7, 1, 2, 0, 0, 0, time.UTC))
 		pb := check(2027, "202707", "202806")
-		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: models.MedicalCombined, PeriodTo: "202707"})
+		d, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: models.MedicalCombined, PeriodTo: "202707"})
 		if err != nil || d.AmountFen != 52346+10000 {
 			t.Fatalf("declaration %+v, %v: want one assessed month and the yearly 大额 fee", d, err)
 		}
@@ -205,8 +207,8 @@ func TestAClockPastThePolicyFileGetsProvisionalFigures(t *testing.T) {
 		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2031, 11, 1, 2, 0, 0, 0, time.UTC)})
 		me := servicetest.Person(t, "张三明")
 		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
-		self := service.PersonRef{Self: true}
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+		self := people.PersonRef{Self: true}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
 		items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
@@ -239,12 +241,12 @@ func TestAFullyAssistedPersonIsNeitherChargedNorReminded(t *testing.T) {
 			Mutate: func(d *service.Deps, _ *service.Options) { d.CivilAffairs = civil }})
 		me := servicetest.Person(t, "张三明")
 		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
-		for _, p := range []service.PersonRef{{Name: sun.Name, IDNumber: sun.IDNumber}, {Name: "高桂兰", IDNumber: destitute}} {
-			if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: p, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
+		for _, p := range []people.PersonRef{{Name: sun.Name, IDNumber: sun.IDNumber}, {Name: "高桂兰", IDNumber: destitute}} {
+			if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: p, Scheme: models.SchemeResidentMedical, RegionCode: "150200"}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		items, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Name: "高桂兰", IDNumber: destitute})
+		items, err := env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Name: "高桂兰", IDNumber: destitute})
 		if err != nil || len(items) != 1 {
 			t.Fatalf("payables %+v, %v", items, err)
 		}
@@ -252,10 +254,10 @@ func TestAFullyAssistedPersonIsNeitherChargedNorReminded(t *testing.T) {
 		if pb.AmountFen == nil || *pb.AmountFen != 0 || pb.Assistance == nil || pb.Assistance.AssistanceFen != 40000 || !strings.Contains(pb.NotPayableReason, "全额资助") {
 			t.Fatalf("amount %v assistance %+v reason %q", pb.AmountFen, pb.Assistance, pb.NotPayableReason)
 		}
-		_, err = env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "standard"})
+		_, err = env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "standard"})
 		wantReason(t, err, models.ErrNotEligible, "无需自行缴费")
 
-		sunItems, err := env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Name: sun.Name, IDNumber: sun.IDNumber})
+		sunItems, err := env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Name: sun.Name, IDNumber: sun.IDNumber})
 		if err != nil || len(sunItems) != 1 {
 			t.Fatalf("payables %+v, %v", sunItems, err)
 		}
@@ -280,15 +282,15 @@ func TestAWallClockTestCanDeclareFlexibleMonthsOnAnyDay(t *testing.T) {
 		env := servicetest.New(t, db, servicetest.Config{Start: time.Date(2030, 3, 1, 2, 0, 0, 0, time.UTC), WallClock: true})
 		me := servicetest.Person(t, "张三明")
 		sess := env.LoginVerified(t, "zhang", me.Name, me.IDNumber)
-		self := service.PersonRef{Self: true}
-		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
+		self := people.PersonRef{Self: true}
+		if _, err := env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: self, Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil {
 			t.Fatal(err)
 		}
 		items, err := env.Svc.QueryPayables(ctx, sess.UserID, self)
 		if err != nil || len(items) != 1 || !items[0].InWindow || !items[0].Provisional {
 			t.Fatalf("payables %+v, %v", items, err)
 		}
-		if _, err := env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: items[0].PayableID, OptionCode: "grade_60", PeriodTo: items[0].PeriodFrom}); err != nil {
+		if _, err := env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: items[0].PayableID, OptionCode: "grade_60", PeriodTo: items[0].PeriodFrom}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -11,18 +11,21 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/hall"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 	"github.com/pquerna/otp/totp"
 )
 
-func staffTry(t *testing.T, envSvc *service.Service, clock *models.ManualClock, username, password, secret string) (service.StaffLoginResult, error) {
+func staffTry(t *testing.T, envSvc *service.Service, clock *models.ManualClock, username, password, secret string) (hall.StaffLoginResult, error) {
 	t.Helper()
 	code, err := totp.GenerateCode(secret, clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return envSvc.LoginStaff(context.Background(), service.StaffLoginInput{Username: username, Password: password, TOTP: code}, hallMeta)
+	return envSvc.LoginStaff(context.Background(), hall.StaffLoginInput{Username: username, Password: password, TOTP: code}, hallMeta)
 }
 
 func TestStaffLoginNeedsPasswordAndTOTPAndLocksAfterFiveFailuresInAWindow(t *testing.T) {
@@ -39,7 +42,7 @@ func TestStaffLoginNeedsPasswordAndTOTPAndLocksAfterFiveFailuresInAWindow(t *tes
 		if _, err := staffTry(t, svc, clock, "nobody", hallPassword, hallTOTP); !errors.Is(err, models.ErrStaffLoginFailed) {
 			t.Fatalf("unknown user: %v", err)
 		}
-		if _, err := svc.LoginStaff(context.Background(), service.StaffLoginInput{Username: "tax1", Password: hallPassword}, hallMeta); !errors.Is(err, models.ErrStaffLoginFailed) {
+		if _, err := svc.LoginStaff(context.Background(), hall.StaffLoginInput{Username: "tax1", Password: hallPassword}, hallMeta); !errors.Is(err, models.ErrStaffLoginFailed) {
 			t.Fatalf("no TOTP code: %v", err)
 		}
 		// Four failures (a wrong password, wrong TOTP codes) and then the
@@ -89,10 +92,10 @@ func TestStaffLoginNeedsPasswordAndTOTPAndLocksAfterFiveFailuresInAWindow(t *tes
 		if err := try(hallPassword, hallTOTP); err != nil {
 			t.Fatalf("after spread-out failures: %v", err)
 		}
-		if n := count(t, db, "audit_log", "action = ? AND outcome = ?", "staff.locked", service.AuditOK); n != 1 {
+		if n := count(t, db, "audit_log", "action = ? AND outcome = ?", "staff.locked", kernel.AuditOK); n != 1 {
 			t.Fatalf("%d lock entries", n)
 		}
-		if n := count(t, db, "audit_log", "action = ? AND outcome = ? AND username = ?", "staff.login", service.AuditFailed, "tax1"); n < 18 {
+		if n := count(t, db, "audit_log", "action = ? AND outcome = ? AND username = ?", "staff.login", kernel.AuditFailed, "tax1"); n < 18 {
 			t.Fatalf("%d failed logins recorded", n)
 		}
 		var row store.StaffAccountRow
@@ -180,7 +183,7 @@ func TestStaffSessionsEndWhenIdleTooOldDisabledOrReset(t *testing.T) {
 			t.Fatalf("the tax window disabling the admin: %v", err)
 		}
 		acct, err := svc.DisableStaffAccount(ctx, admin, taxMe.StaffID)
-		if err != nil || acct.Status != service.StaffDisabled {
+		if err != nil || acct.Status != hall.StaffDisabled {
 			t.Fatalf("disable %+v %v", acct, err)
 		}
 		if alive(tok) {
@@ -205,18 +208,18 @@ func TestStaffSessionsEndWhenIdleTooOldDisabledOrReset(t *testing.T) {
 		}
 		login("si1", creds.Password, creds.TOTPSecret)
 		// Creating accounts.
-		made, err := svc.CreateStaffAccount(ctx, admin, service.StaffAccountInput{Username: "Tax2", Role: models.RoleTaxWindow})
+		made, err := svc.CreateStaffAccount(ctx, admin, hall.StaffAccountInput{Username: "Tax2", Role: models.RoleTaxWindow})
 		if err != nil || made.Account.Username != "tax2" || made.Account.Department != models.DeptTax {
 			t.Fatalf("create %+v %v", made, err)
 		}
 		login("tax2", made.Password, made.TOTPSecret)
-		if _, err := svc.CreateStaffAccount(ctx, admin, service.StaffAccountInput{Username: "tax2", Role: models.RoleTaxWindow}); !errors.Is(err, models.ErrStaffExists) {
+		if _, err := svc.CreateStaffAccount(ctx, admin, hall.StaffAccountInput{Username: "tax2", Role: models.RoleTaxWindow}); !errors.Is(err, models.ErrStaffExists) {
 			t.Fatalf("a taken username: %v", err)
 		}
-		if _, err := svc.CreateStaffAccount(ctx, admin, service.StaffAccountInput{Username: "boss", Role: "boss"}); !errors.Is(err, models.ErrInvalid) {
+		if _, err := svc.CreateStaffAccount(ctx, admin, hall.StaffAccountInput{Username: "boss", Role: "boss"}); !errors.Is(err, models.ErrInvalid) {
 			t.Fatalf("an unknown role: %v", err)
 		}
-		list, _, err := svc.ListStaffAccounts(ctx, admin, service.Page{Size: 100})
+		list, _, err := svc.ListStaffAccounts(ctx, admin, kernel.Page{Size: 100})
 		if err != nil || len(list) != 6 {
 			t.Fatalf("list %d %v", len(list), err)
 		}
@@ -249,17 +252,17 @@ func TestTheAuditLogIsAppendOnlyAndSaysWhoWhatWhenAndFromWhere(t *testing.T) {
 		env := newEnv(t, db)
 		sess, p := pensionPaid(t, env)
 		h := newHall(t, env)
-		r := apply(t, env, sess, service.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 100})
+		r := apply(t, env, sess, refunds.RefundInput{Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 100})
 		if _, err := env.Svc.GetStaffRefund(ctx, h.tax, r.RefundNo); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := env.Svc.RefuseRefund(ctx, h.tax, r.RefundNo, []string{"=HYPERLINK(\"http://x\")", "材料不全"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := env.Svc.ListAudit(ctx, h.admin, service.AuditFilter{}, service.Page{Size: 10}); !errors.Is(err, models.ErrForbidden) {
+		if _, _, err := env.Svc.ListAudit(ctx, h.admin, hall.AuditFilter{}, kernel.Page{Size: 10}); !errors.Is(err, models.ErrForbidden) {
 			t.Fatalf("the admin reading the audit log: %v", err)
 		}
-		entries, _, err := env.Svc.ListAudit(ctx, h.auditor, service.AuditFilter{TargetID: r.RefundNo}, service.Page{Size: 10})
+		entries, _, err := env.Svc.ListAudit(ctx, h.auditor, hall.AuditFilter{TargetID: r.RefundNo}, kernel.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,15 +276,15 @@ func TestTheAuditLogIsAppendOnlyAndSaysWhoWhatWhenAndFromWhere(t *testing.T) {
 		if strings.Join(actions, ",") != "refund.refuse,refund.read" {
 			t.Fatalf("actions %v", actions)
 		}
-		denied, _, err := env.Svc.ListAudit(ctx, h.auditor, service.AuditFilter{Outcome: service.AuditDenied}, service.Page{Size: 10})
+		denied, _, err := env.Svc.ListAudit(ctx, h.auditor, hall.AuditFilter{Outcome: kernel.AuditDenied}, kernel.Page{Size: 10})
 		if err != nil || len(denied) != 1 || denied[0].Username != "admin1" || denied[0].Action != "audit.list" {
 			t.Fatalf("denied %+v %v", denied, err)
 		}
 		// Paging walks everything once, newest first.
-		var all []service.AuditEntry
-		page := service.Page{Size: 3}
+		var all []hall.AuditEntry
+		page := kernel.Page{Size: 3}
 		for {
-			es, next, err := env.Svc.ListAudit(ctx, h.auditor, service.AuditFilter{}, page)
+			es, next, err := env.Svc.ListAudit(ctx, h.auditor, hall.AuditFilter{}, page)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +304,7 @@ func TestTheAuditLogIsAppendOnlyAndSaysWhoWhatWhenAndFromWhere(t *testing.T) {
 			}
 		}
 		var buf bytes.Buffer
-		if err := env.Svc.ExportAudit(ctx, h.auditor, service.AuditFilter{Action: "refund.refuse"}, &buf); err != nil {
+		if err := env.Svc.ExportAudit(ctx, h.auditor, hall.AuditFilter{Action: "refund.refuse"}, &buf); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff"))).ReadAll()

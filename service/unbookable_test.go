@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
 
 // openH5 is the payer opening an Alipay H5 cashier URL: only then does the
 // trade exist at Alipay.
-func (r *rig) openH5(p service.Payment) {
+func (r *rig) openH5(p contrib.Payment) {
 	r.t.Helper()
 	resp, err := http.Get(p.PayParams["url"])
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -41,16 +43,16 @@ func TestAnAlipayH5OrderNotOpenedYetIsNotClosedBeforeItsWindowEndsSoASwitchWaits
 		// know the trade yet (the URL was not opened), which is not closed:
 		// the URL stays payable until the order's expiry.
 		r.Clock.Advance(6 * time.Minute)
-		_, _, err := r.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d, Channel: models.ChannelWechat})
+		_, _, err := r.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d, Channel: models.ChannelWechat})
 		if !errors.Is(err, models.ErrDeclarationPaying) || !strings.Contains(err.Error(), "前仍可付款") {
 			t.Fatalf("switch while the H5 URL is payable: %v", err)
 		}
-		if st := r.status(ap.OrderNo); st != service.OrderPaying {
+		if st := r.status(ap.OrderNo); st != contrib.OrderPaying {
 			t.Fatalf("the Alipay order is %s", st)
 		}
 		// The worker does not close it before its expiry either.
 		r.Svc.WorkOnce(ctx)
-		if st := r.status(ap.OrderNo); st != service.OrderPaying {
+		if st := r.status(ap.OrderNo); st != contrib.OrderPaying {
 			t.Fatalf("after the worker the Alipay order is %s", st)
 		}
 		// The payer pays the URL after all: booked normally.
@@ -68,11 +70,11 @@ func TestAnAlipayH5OrderNotOpenedYetIsNotClosedBeforeItsWindowEndsSoASwitchWaits
 		ap2 := r.pay(sess2, d2, models.ChannelAlipay, true)
 		r.Clock.Advance(31 * time.Minute)
 		r.aliClock.Shift(31 * time.Minute)
-		wp, created, err := r.Svc.CreatePayment(ctx, sess2, service.PayInput{DeclarationID: d2, Channel: models.ChannelWechat})
+		wp, created, err := r.Svc.CreatePayment(ctx, sess2, contrib.PayInput{DeclarationID: d2, Channel: models.ChannelWechat})
 		if err != nil || !created || wp.Channel != models.ChannelWechat {
 			t.Fatalf("switch after the window: %+v %v", wp, err)
 		}
-		if st := r.status(ap2.OrderNo); st != service.OrderClosed {
+		if st := r.status(ap2.OrderNo); st != contrib.OrderClosed {
 			t.Fatalf("the expired Alipay order is %s", st)
 		}
 		r.money()
@@ -115,11 +117,11 @@ func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t
 		}
 		wg.Wait()
 		r.settledOnce(wp.OrderNo)
-		if st := r.declStatus(d); st != service.DeclPaid {
+		if st := r.declStatus(d); st != contrib.DeclPaid {
 			t.Fatalf("declaration %s", st)
 		}
 		refundNo := "TZ" + strings.TrimPrefix(ap.OrderNo, "LB")
-		waitFor(t, "the automatic refund", func() bool { return r.status(ap.OrderNo) == service.OrderRefunded })
+		waitFor(t, "the automatic refund", func() bool { return r.status(ap.OrderNo) == contrib.OrderRefunded })
 		if n := count(t, db, "records", "order_no = ?", ap.OrderNo); n != 0 {
 			t.Fatalf("%d records for the refunded order", n)
 		}
@@ -131,14 +133,14 @@ func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t
 			t.Fatalf("anomalies %+v", as)
 		}
 		// The payer sees it: in their payments, their refunds, and a message.
-		pays, _, err := r.Svc.ListPayments(ctx, sess.UserID, service.Page{Size: 10})
+		pays, _, err := r.Svc.ListPayments(ctx, sess.UserID, kernel.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var seen bool
 		for _, p := range pays {
 			if p.OrderNo == ap.OrderNo {
-				seen = p.Status == service.OrderRefunded && p.AutoRefundNo == refundNo && p.Notice != "" && p.RefundedFen == ap.AmountFen
+				seen = p.Status == contrib.OrderRefunded && p.AutoRefundNo == refundNo && p.Notice != "" && p.RefundedFen == ap.AmountFen
 			}
 		}
 		if !seen {
@@ -149,10 +151,10 @@ func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t
 			t.Fatalf("refund %+v %v", rf, err)
 		}
 		// Nobody applied: the hall must not be warned of a stranger.
-		if rf.ApplicantRole != service.RoleSystem || rf.CanWithdraw == nil || *rf.CanWithdraw {
+		if rf.ApplicantRole != refunds.RoleSystem || rf.CanWithdraw == nil || *rf.CanWithdraw {
 			t.Fatalf("automatic refund role %q, can withdraw %v", rf.ApplicantRole, rf.CanWithdraw != nil && *rf.CanWithdraw)
 		}
-		msgs, _, err := r.Svc.ListMessages(ctx, sess.UserID, service.Page{Size: 10})
+		msgs, _, err := r.Svc.ListMessages(ctx, sess.UserID, kernel.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

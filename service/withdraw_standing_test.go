@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -23,18 +24,18 @@ func TestTheParentWithdrawsTheApplicationOfAGuardianWhoseConsentEnded(t *testing
 		zhang, kid, li := servicetest.Person(t, "张三明"), servicetest.Person(t, "张小雨"), servicetest.Person(t, "李秀英")
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
 		grandma := env.LoginVerified(t, "li", li.Name, li.IDNumber)
-		pm := family(t, env, parent, kid.Name, kid.IDNumber, service.RelationChild)
-		gm := family(t, env, grandma, kid.Name, kid.IDNumber, service.RelationOther)
-		kidRef := service.PersonRef{MemberID: pm.MemberID}
+		pm := family(t, env, parent, kid.Name, kid.IDNumber, people.RelationChild)
+		gm := family(t, env, grandma, kid.Name, kid.IDNumber, people.RelationOther)
+		kidRef := people.PersonRef{MemberID: pm.MemberID}
 		enrolMedical(t, env, parent, kidRef)
 		paid := payAndCreditFor(t, env, parent, kidRef, models.SchemeResidentMedical)
-		g, err := env.Svc.ConsentGuardian(ctx, parent.UserID, pm.MemberID, service.GuardianConsentInput{GuardianIDNumber: li.IDNumber})
+		g, err := env.Svc.ConsentGuardian(ctx, parent.UserID, pm.MemberID, people.GuardianConsentInput{GuardianIDNumber: li.IDNumber})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := env.Svc.CreateRefund(ctx, grandma.UserID, service.RefundInput{Person: service.PersonRef{MemberID: gm.MemberID},
+		r, err := env.Svc.CreateRefund(ctx, grandma.UserID, refunds.RefundInput{Person: people.PersonRef{MemberID: gm.MemberID},
 			Scheme: models.SchemeResidentMedical, OrderNo: paid.OrderNo, RefundFen: paid.AmountFen, Reason: models.ReasonOverpaid})
-		if err != nil || r.ApplicantRole != service.RoleGuardian {
+		if err != nil || r.ApplicantRole != refunds.RoleGuardian {
 			t.Fatalf("the grandmother's application: %+v %v", r, err)
 		}
 		// While she is a guardian, her application is hers to withdraw.
@@ -64,7 +65,7 @@ func TestAPersonComeOfAgeWithdrawsTheirFormerGuardiansApplication(t *testing.T) 
 		parent := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)
 		// 18 on 25 November 2026, five days after the test clock starts.
 		kidID := models.MakeIDNumber("150102", time.Date(2008, 11, 25, 0, 0, 0, 0, time.UTC), 88)
-		pm := family(t, env, parent, "张成年", kidID, service.RelationChild)
+		pm := family(t, env, parent, "张成年", kidID, people.RelationChild)
 		var fm store.FamilyRow
 		if err := db.Gorm.Where("id = ?", pm.MemberID).Take(&fm).Error; err != nil {
 			t.Fatal(err)
@@ -76,15 +77,15 @@ func TestAPersonComeOfAgeWithdrawsTheirFormerGuardiansApplication(t *testing.T) 
 		// The sandbox registry has no household for a new person: record
 		// the proof it would have given.
 		if err := db.Gorm.Create(&store.GuardianshipRow{ID: "gd-test", MinorPersonID: fm.PersonID, GuardianPersonID: *u.PersonID,
-			Source: service.GuardianRegistry, CreatedAt: env.Clock.Now()}).Error; err != nil {
+			Source: people.GuardianRegistry, CreatedAt: env.Clock.Now()}).Error; err != nil {
 			t.Fatal(err)
 		}
-		kidRef := service.PersonRef{MemberID: pm.MemberID}
+		kidRef := people.PersonRef{MemberID: pm.MemberID}
 		enrolMedical(t, env, parent, kidRef)
 		paid := payAndCreditFor(t, env, parent, kidRef, models.SchemeResidentMedical)
-		r, err := env.Svc.CreateRefund(ctx, parent.UserID, service.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical,
+		r, err := env.Svc.CreateRefund(ctx, parent.UserID, refunds.RefundInput{Person: kidRef, Scheme: models.SchemeResidentMedical,
 			OrderNo: paid.OrderNo, RefundFen: paid.AmountFen, Reason: models.ReasonOverpaid})
-		if err != nil || r.ApplicantRole != service.RoleGuardian {
+		if err != nil || r.ApplicantRole != refunds.RoleGuardian {
 			t.Fatalf("the guardian's application: %+v %v", r, err)
 		}
 		env.Clock.Advance(6 * 24 * time.Hour)

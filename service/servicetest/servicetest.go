@@ -25,6 +25,7 @@ import (
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -191,7 +192,7 @@ func Person(t testing.TB, name string) sandbox.DemoPerson {
 }
 
 // LoginVerified logs a sandbox user in and binds them to a person.
-func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) service.Session {
+func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) people.Session {
 	t.Helper()
 	ctx := context.Background()
 	res, err := e.Svc.LoginSandbox(ctx, subject)
@@ -202,7 +203,7 @@ func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Svc.VerifyIdentity(ctx, sess.UserID, service.IdentityInput{Name: name, IDNumber: idNumber}); err != nil {
+	if _, err := e.Svc.VerifyIdentity(ctx, sess.UserID, people.IdentityInput{Name: name, IDNumber: idNumber}); err != nil {
 		t.Fatal(err)
 	}
 	return sess

@@ -1,0 +1,16 @@
+package kernel
+
+import (
+	"context"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+)
+
+func (s *Kernel) User(ctx context.Context, userID string) (store.UserRow, error) {
+	var row store.UserRow
+	err := s.Conn(ctx).Where("id = ?", userID).Take(&row).Error
+	if IsNotFound(err) {
+		return row, models.ErrUnauthenticated
+	}
+	return row, Internal("load user", err)
+}
