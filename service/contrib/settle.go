@@ -175,14 +175,11 @@ func (s *Contrib) Settle(ctx context.Context, n models.Notification, source stri
 		if paidAt.IsZero() {
 			paidAt = now
 		}
-		// closed is included: a payer who paid between our last query and
-		// the close must still be credited.
-		res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
-			Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": n.TransactionID, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
+		moved, err := MarkOrderPaid(tx, o.OrderNo, paidAt, n.TransactionID, now)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected != 1 {
+		if !moved {
 			outcome = OutcomeDuplicate
 			return s.MarkOutcome(tx, n, outcome)
 		}
@@ -192,9 +189,9 @@ func (s *Contrib) Settle(ctx context.Context, n models.Notification, source stri
 		// months are paid by another order) leaves nothing half-written,
 		// and is refunded whole instead.
 		err = tx.Transaction(func(btx *gorm.DB) error { return s.bookPaidOrder(btx, o, paidAt, source) })
-		var ub errUnbookable
+		var ub UnbookableError
 		if errors.As(err, &ub) {
-			refund, err = s.payouts.PlanAutoRefund(tx, o, ub.why, source)
+			refund, err = s.payouts.PlanAutoRefund(tx, o, ub.Why, source)
 		}
 		return err
 	})
@@ -227,11 +224,26 @@ func (s *Contrib) ClaimNotification(tx *gorm.DB, n models.Notification, now time
 	return kernel.InsertIfAbsent(tx, &row)
 }
 
+// MarkOutcome corrects the outcome a claimed notification was recorded
+// with (ClaimNotification records it as settled).
 func (s *Contrib) MarkOutcome(tx *gorm.DB, n models.Notification, outcome string) error {
 	if n.ID == "" {
 		return nil
 	}
 	return tx.Model(&store.NotificationRow{}).Where("channel = ? AND notify_id = ?", n.Channel, n.ID).Update("outcome", outcome).Error
+}
+
+// MarkOrderPaid moves an order to paid by one conditional update and
+// reports whether this call moved it. Only the caller that moved it books
+// it, in the same transaction: that is what settles an order exactly once,
+// whether the notification, a query or the worker gets there first.
+// Closed is included: a payer who paid between our last query and the
+// close must still be credited. Any kind of order (a person's, a unit's)
+// is paid this way.
+func MarkOrderPaid(tx *gorm.DB, orderNo string, paidAt time.Time, transactionID string, now time.Time) (bool, error) {
+	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", orderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+		Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": transactionID, "updated_at": now})
+	return res.RowsAffected == 1, res.Error
 }
 
 // bookPaidOrder writes what a paid order means: the declaration is paid,
@@ -251,7 +263,7 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return errUnbookable{"该笔申报已由其他订单缴纳"}
+			return UnbookableError{"该笔申报已由其他订单缴纳"}
 		}
 	} else {
 		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", d.ID).
@@ -289,7 +301,7 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 				return err
 			}
 			if !inserted {
-				return errUnbookable{"所属期 " + m + " 已由其他订单缴纳"}
+				return UnbookableError{"所属期 " + m + " 已由其他订单缴纳"}
 			}
 		}
 		rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
@@ -300,12 +312,14 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return err
 		}
 		if !inserted {
-			return errUnbookable{"所属期 " + m + " 已有缴费记录"}
+			return UnbookableError{"所属期 " + m + " 已有缴费记录"}
 		}
 	}
 	return nil
 }
 
+// MonthRange lists the periods (YYYYMM) from from to to inclusive; nil
+// when either is malformed.
 func MonthRange(from, to string) []string {
 	f, err1 := time.Parse("200601", from)
 	t, err2 := time.Parse("200601", to)

@@ -20,10 +20,12 @@ import (
 // notification or the worker; a failed one is paid by bank by the tax
 // window like any other.
 
-// errUnbookable says a paid order cannot be booked, and why (for people).
-type errUnbookable struct{ why string }
+// UnbookableError says a paid order cannot be booked, and why (for
+// people). A booking step returns it to have settlement refund the order
+// whole instead (AutoRefunder).
+type UnbookableError struct{ Why string }
 
-func (e errUnbookable) Error() string { return "order cannot be booked: " + e.why }
+func (e UnbookableError) Error() string { return "order cannot be booked: " + e.Why }
 
 // autoRefundPrefix starts the number of an automatic refund; the rest is
 // the order number without its own prefix, so each order has one.
@@ -37,7 +39,8 @@ func AutoRefundNo(orderNo string) string {
 // IsAutoRefund reports whether an application is an automatic refund.
 func IsAutoRefund(refundNo string) bool { return strings.HasPrefix(refundNo, autoRefundPrefix) }
 
-// AutoRefund is what to do after the settlement commits.
+// AutoRefund is what to do after the settlement commits: send the payout
+// and the payer's message.
 type AutoRefund struct {
 	Payout store.RefundPayoutRow
 	Push   kernel.PendingPush

@@ -64,6 +64,7 @@ func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// String describes the filter for the audit entry of an export.
 func (f AuditFilter) String() string {
 	var parts []string
 	add := func(k, v string) {

@@ -21,6 +21,8 @@ type StaffActor struct {
 	RequestMeta
 }
 
+// Truncate cuts s to at most n bytes without splitting a character, for
+// columns of a fixed width.
 func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -40,6 +40,8 @@ func (s *Kernel) OpenAnomaly(tx *gorm.DB, a AnomalyNote) error {
 		CreatedAt: s.Now()}).Error
 }
 
+// Anomaly records an anomaly on its own, logging (not returning) a
+// failure: for callers with nothing to roll back.
 func (s *Kernel) Anomaly(ctx context.Context, source, channel, orderNo, kind, detail string) {
 	if err := s.AnomalyTx(s.Conn(ctx), source, channel, orderNo, kind, detail); err != nil {
 		s.Log.ErrorContext(ctx, "anomaly not recorded", "kind", kind, "order_no", orderNo, "err", err)

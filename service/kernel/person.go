@@ -14,11 +14,13 @@ type Person struct {
 	Parsed   models.IDNumber
 }
 
+// Seal encrypts personal data for storage.
 func (s *Kernel) Seal(v string) (string, error) {
 	out, err := s.PII.Seal(v)
 	return out, Internal("seal", err)
 }
 
+// Person loads and decrypts a person by id.
 func (s *Kernel) Person(ctx context.Context, id string) (Person, error) {
 	var row store.PersonRow
 	if err := s.Conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
@@ -30,6 +32,7 @@ func (s *Kernel) Person(ctx context.Context, id string) (Person, error) {
 	return s.OpenPerson(row)
 }
 
+// OpenPerson decrypts a person row.
 func (s *Kernel) OpenPerson(row store.PersonRow) (Person, error) {
 	name, err := s.PII.Open(row.NameSealed)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/lianban/lianban/store"
 )
 
+// User loads a user row; a missing user is unauthenticated.
 func (s *Kernel) User(ctx context.Context, userID string) (store.UserRow, error) {
 	var row store.UserRow
 	err := s.Conn(ctx).Where("id = ?", userID).Take(&row).Error

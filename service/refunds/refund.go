@@ -596,6 +596,7 @@ func (s *Refunds) GetRefund(ctx context.Context, userID, refundNo string) (Refun
 	return s.ownerView(ctx, u, r)
 }
 
+// LoadRefund loads an application by number; a missing one is ErrNotFound.
 func (s *Refunds) LoadRefund(ctx context.Context, refundNo string) (store.RefundRow, error) {
 	var r store.RefundRow
 	if err := s.Conn(ctx).Where("refund_no = ?", refundNo).Take(&r).Error; err != nil {
@@ -816,6 +817,8 @@ func numbered(reasons []string) string {
 	return strings.Join(parts, "；")
 }
 
+// TruncateRunes cuts s to at most n characters (subscribe-message fields
+// count characters).
 func TruncateRunes(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {

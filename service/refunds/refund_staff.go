@@ -442,6 +442,8 @@ func (s *Refunds) restoreRecords(tx *gorm.DB, refundNo string) error {
 		contrib.RecordBooked, contrib.RecordCredited, ids, contrib.RecordRefunding).Error
 }
 
+// ReloadStaffView reads an application again, as staff see it, after a
+// step changed it.
 func (s *Refunds) ReloadStaffView(ctx context.Context, refundNo string) (StaffRefund, error) {
 	r, err := s.LoadRefund(ctx, refundNo)
 	if err != nil {
