@@ -2,6 +2,11 @@
 // database (see storetest), a real or embedded Redis, the embedded policy
 // catalog, a manual clock, and the sandbox channels. Only the outside
 // world (payment providers, registries, the treasury) is faked.
+//
+// It also holds the journeys and checks the area packages' tests share
+// (a payer's first year, a paid and credited contribution, the hall's
+// signed-in staff, the channel rig with its faults, the money invariants),
+// so each area's tests live in the area's own package.
 package servicetest
 
 import (
