@@ -12,15 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// anomalyRoutes registers the hall's anomaly queue (staff sessions, like
-// the other /staff routes; who sees and resolves which is decided by the
-// workflow layer) and the open-anomaly gauges of /metrics.
-func (s *Server) anomalyRoutes(v1 *gin.RouterGroup) {
-	st := v1.Group("/staff", noStore(), s.staffAuthenticated())
+// anomalyRoutes registers the hall's anomaly queue (on st, under a staff
+// session; who sees and resolves which is decided by the workflow layer)
+// and the open-anomaly gauges of /metrics (on reg).
+func (s *Server) anomalyRoutes(st *gin.RouterGroup, reg prometheus.Registerer) {
 	st.GET("/anomalies", s.listAnomalies)
 	st.GET("/anomalies/:anomaly_id", s.getAnomaly)
 	st.POST("/anomalies/:anomaly_id/resolve", s.resolveAnomaly)
-	s.registry.MustRegister(&anomalyCollector{svc: s.svc, log: s.log,
+	reg.MustRegister(&anomalyCollector{svc: s.svc, log: s.log,
 		open: prometheus.NewDesc("lianban_anomalies_open", "Open (unresolved) anomalies by kind, from the database.", []string{"kind"}, nil),
 		oldest: prometheus.NewDesc("lianban_anomalies_oldest_open_seconds", "Age of the oldest open anomaly of each kind (0 when none is open).",
 			[]string{"kind"}, nil)})

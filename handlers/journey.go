@@ -11,6 +11,25 @@ import (
 	"github.com/lianban/lianban/service/people"
 )
 
+// contribRoutes registers the payer's journey (auth): enrolment, payables,
+// declarations, payments and records; and the payment channels'
+// notifications (v1), which carry no session: the channel's signature is
+// the proof.
+func (s *Server) contribRoutes(v1, auth *gin.RouterGroup) {
+	v1.POST("/notify/wechatpay", s.notify(models.ChannelWechat))
+	v1.POST("/notify/alipay", s.notify(models.ChannelAlipay))
+	v1.POST("/notify/sandbox", s.notify(models.ChannelSandbox))
+	auth.GET("/enrolments", s.listEnrolments)
+	auth.POST("/enrolments", s.createEnrolment)
+	auth.POST("/payables/query", s.queryPayables)
+	auth.POST("/declarations", s.createDeclaration)
+	auth.GET("/declarations/:declaration_id", s.getDeclaration)
+	auth.POST("/payments", s.createPayment)
+	auth.GET("/payments", s.listPayments)
+	auth.GET("/payments/:order_no", s.getPayment)
+	auth.GET("/records", s.listRecords)
+}
+
 func (s *Server) listEnrolments(c *gin.Context) {
 	items, err := s.svc.ListEnrolments(c.Request.Context(), userID(c), personQuery(c))
 	if err != nil {

@@ -176,6 +176,12 @@ func session(c *gin.Context) people.Session {
 
 func userID(c *gin.Context) string { return session(c).UserID }
 
+// sessionToken is the bearer token of the citizen session.
+func sessionToken(c *gin.Context) string {
+	token, _ := c.Request.Context().Value(keyToken).(string)
+	return token
+}
+
 // limit applies a rate limit keyed by the client address; outage says
 // what it does while Redis is down (kernel.Outage).
 func (s *Server) limit(name string, n int, window time.Duration, outage kernel.Outage) gin.HandlerFunc {

@@ -5,11 +5,36 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/people"
 )
 
 // login handles loginWechat, loginAlipay, loginTaxApp and loginMengsuban:
 // each takes its platform's one-time code under its own field name.
+// peopleRoutes registers logins (on login, which carries their rate
+// limit) and the routes of the signed-in user (auth): their session,
+// identity, family, grants, guardians and messages.
+func (s *Server) peopleRoutes(login, auth *gin.RouterGroup) {
+	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
+	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
+	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))
+	login.POST("/mengsuban", s.login(models.ChannelMengsuban, "code"))
+	if s.sandbox {
+		login.POST("/sandbox", s.loginSandbox)
+	}
+	auth.DELETE("/sessions/current", s.logout)
+	auth.GET("/me", s.getMe)
+	auth.POST("/me/identity", s.verifyIdentity)
+	auth.GET("/me/family", s.listFamily)
+	auth.POST("/me/family", s.addFamilyMember)
+	auth.DELETE("/me/family/:member_id", s.removeFamilyMember)
+	auth.GET("/me/grants", s.listGrants)
+	auth.POST("/me/grants", s.grantRecordsAccess)
+	auth.DELETE("/me/grants/:grant_id", s.revokeGrant)
+	s.guardianRoutes(auth)
+	auth.GET("/me/messages", s.listMessages)
+}
+
 func (s *Server) login(channel, field string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var body map[string]string
@@ -41,7 +66,7 @@ func (s *Server) loginSandbox(c *gin.Context) {
 }
 
 func (s *Server) logout(c *gin.Context) {
-	token, _ := c.Request.Context().Value(keyToken).(string)
+	token := sessionToken(c)
 	if err := s.svc.Logout(c.Request.Context(), token); err != nil {
 		s.fail(c, err)
 		return

@@ -8,16 +8,20 @@ import (
 	"github.com/lianban/lianban/service/refunds"
 )
 
-// refundRoutes registers the refund and hall-staff routes: the applicant's
-// under the citizen session (auth), the hall's under a staff session of
-// their own (staffRoutes).
-func (s *Server) refundRoutes(v1, auth *gin.RouterGroup) {
+// refundRoutes registers the refund routes: the applicant's under the
+// citizen session (auth), the hall's steps under a staff session (staff).
+func (s *Server) refundRoutes(auth, staff *gin.RouterGroup) {
 	auth.POST("/refunds", s.createRefund)
 	auth.GET("/refunds", s.listRefunds)
 	auth.GET("/refunds/:refund_no", s.getRefund)
 	auth.POST("/refunds/:refund_no/withdraw", s.withdrawRefund)
-	auth.GET("/me/messages", s.listMessages)
-	s.staffRoutes(v1)
+	staff.GET("/refunds", s.listStaffRefunds)
+	staff.GET("/refunds/:refund_no", s.getStaffRefund)
+	staff.POST("/refunds/:refund_no/accept", s.acceptRefund)
+	staff.POST("/refunds/:refund_no/refuse", s.refuseRefund)
+	staff.POST("/refunds/:refund_no/review", s.reviewRefund)
+	staff.POST("/refunds/:refund_no/execute", s.executeRefund)
+	staff.POST("/refunds/:refund_no/payouts/:payout_no/return-abnormal", s.returnAbnormalPayout)
 }
 
 func (s *Server) createRefund(c *gin.Context) {

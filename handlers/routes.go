@@ -99,44 +99,22 @@ func New(cfg Config) *Server {
 
 	// Logins are guessable, so their limit holds while Redis is down.
 	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, kernel.CountInDB))
-	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
-	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
-	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))
-	login.POST("/mengsuban", s.login(models.ChannelMengsuban, "code"))
-	if s.sandbox {
-		login.POST("/sandbox", s.loginSandbox)
-	}
-
-	// Notifications carry no session: the channel's signature is the proof.
-	v1.POST("/notify/wechatpay", s.notify(models.ChannelWechat))
-	v1.POST("/notify/alipay", s.notify(models.ChannelAlipay))
-	v1.POST("/notify/sandbox", s.notify(models.ChannelSandbox))
-
+	// A citizen's session; the routes of the hall (/staff) have their own
+	// authentication: a staff session (password + TOTP, 30 minutes
+	// sliding) from loginStaff. A citizen's token is refused there, and a
+	// staff token is refused by the citizen routes: the two live under
+	// different keys. What each role may do is decided by the workflow
+	// layer, which audits every refusal.
 	auth := v1.Group("", s.authenticated())
-	auth.DELETE("/sessions/current", s.logout)
-	auth.GET("/me", s.getMe)
-	auth.POST("/me/identity", s.verifyIdentity)
-	auth.GET("/me/family", s.listFamily)
-	auth.POST("/me/family", s.addFamilyMember)
-	auth.DELETE("/me/family/:member_id", s.removeFamilyMember)
-	auth.GET("/me/grants", s.listGrants)
-	auth.POST("/me/grants", s.grantRecordsAccess)
-	auth.DELETE("/me/grants/:grant_id", s.revokeGrant)
-	s.guardianRoutes(auth)
+	staff := v1.Group("/staff", noStore())
+	staffAuth := staff.Group("", s.staffAuthenticated())
 
-	auth.GET("/enrolments", s.listEnrolments)
-	auth.POST("/enrolments", s.createEnrolment)
-	auth.POST("/payables/query", s.queryPayables)
-	auth.POST("/declarations", s.createDeclaration)
-	auth.GET("/declarations/:declaration_id", s.getDeclaration)
-	auth.POST("/payments", s.createPayment)
-	auth.GET("/payments", s.listPayments)
-	auth.GET("/payments/:order_no", s.getPayment)
-	auth.GET("/records", s.listRecords)
-
+	s.peopleRoutes(login, auth)
+	s.contribRoutes(v1, auth)
 	s.certificateRoutes(v1, auth)
-	s.refundRoutes(v1, auth)
-	s.anomalyRoutes(v1)
+	s.refundRoutes(auth, staffAuth)
+	s.staffRoutes(staff, staffAuth)
+	s.anomalyRoutes(staffAuth, reg)
 
 	s.engine = r
 	return s

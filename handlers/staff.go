@@ -19,26 +19,14 @@ type staffKey struct{}
 
 type staffTokenKey struct{}
 
-// staffRoutes registers the hall's routes under /api/v1/staff. They have
-// their own authentication: a staff session (password + TOTP, 30 minutes
-// sliding) from loginStaff. A citizen's token is refused here, and a staff
-// token is refused by the citizen routes: the two live under different keys.
-// What each role may do is decided by the workflow layer, which audits every
-// refusal.
-func (s *Server) staffRoutes(v1 *gin.RouterGroup) {
-	st := v1.Group("/staff", noStore())
+// staffRoutes registers the hall's own routes under /api/v1/staff: staff
+// login (on st) and, under a staff session (a), the staff's session,
+// password, accounts and the audit log.
+func (s *Server) staffRoutes(st, a *gin.RouterGroup) {
 	st.POST("/sessions", s.limit("staff-login", s.svc.Options().LoginRateLimit, time.Minute, kernel.CountInDB), s.loginStaff)
-	a := st.Group("", s.staffAuthenticated())
 	a.DELETE("/sessions/current", s.logoutStaff)
 	a.GET("/me", s.getStaffMe)
 	a.POST("/me/password", s.changeStaffPassword)
-	a.GET("/refunds", s.listStaffRefunds)
-	a.GET("/refunds/:refund_no", s.getStaffRefund)
-	a.POST("/refunds/:refund_no/accept", s.acceptRefund)
-	a.POST("/refunds/:refund_no/refuse", s.refuseRefund)
-	a.POST("/refunds/:refund_no/review", s.reviewRefund)
-	a.POST("/refunds/:refund_no/execute", s.executeRefund)
-	a.POST("/refunds/:refund_no/payouts/:payout_no/return-abnormal", s.returnAbnormalPayout)
 	a.GET("/accounts", s.listStaffAccounts)
 	a.POST("/accounts", s.createStaffAccount)
 	a.POST("/accounts/:staff_id/disable", s.disableStaffAccount)
