@@ -2,18 +2,23 @@ package handlers
 
 import (
 	"context"
-	"html/template"
-	"log/slog"
-	"net/http"
-	"time"
-
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/anomalies"
+	"github.com/lianban/lianban/handlers/certs"
+	"github.com/lianban/lianban/handlers/contrib"
+	"github.com/lianban/lianban/handlers/hall"
+	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/handlers/people"
+	"github.com/lianban/lianban/handlers/refunds"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"log/slog"
+	"net/http"
+	"time"
 )
 
 // Config wires the HTTP layer.
@@ -38,35 +43,32 @@ const SandboxHeader = "X-Lianban-Sandbox"
 
 // Server is the HTTP API.
 type Server struct {
-	svc      *service.Service
+	*httpx.Kit
 	services []models.Service
 	policy   *models.PolicyBook
-	log      *slog.Logger
 	ready    func(ctx context.Context) error
 	sandbox  bool
-	metrics  *metrics
-	registry *prometheus.Registry
 	engine   *gin.Engine
-	// verifyPage renders certificate verification for browsers.
-	verifyPage *template.Template
 }
 
-// New builds the router. Every route of miniprogram-api.yaml is here.
+// New builds the router. Every route of miniprogram-api.yaml is registered
+// here or by the Register of its area.
 func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s := &Server{svc: cfg.Service, services: cfg.Services, policy: cfg.Policy, log: cfg.Log, ready: cfg.Ready,
-		sandbox: cfg.Sandbox, metrics: newMetrics(reg), registry: reg, verifyPage: newVerifyPage()}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{Kit: &httpx.Kit{Svc: cfg.Service, Log: log, Metrics: httpx.NewMetrics(reg)}, services: cfg.Services,
+		policy: cfg.Policy, ready: cfg.Ready, sandbox: cfg.Sandbox}
 	if s.services == nil {
 		s.services = []models.Service{}
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
 	r := gin.New()
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		s.log.Error("invalid trusted proxies; trusting none", "err", err)
+		s.Log.Error("invalid trusted proxies; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.HandleMethodNotAllowed = true
@@ -79,10 +81,10 @@ func New(cfg Config) *Server {
 		// so a client or monitor pointed at the wrong server notices.
 		r.Use(func(c *gin.Context) { c.Header(SandboxHeader, "true"); c.Next() })
 	}
-	r.Use(withRequestID(), s.observe(), s.recoverer())
-	r.NoRoute(func(c *gin.Context) { s.fail(c, models.ErrNotFound) })
+	r.Use(httpx.WithRequestID(), s.observe(), s.recoverer())
+	r.NoRoute(func(c *gin.Context) { s.Fail(c, models.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) {
-		s.fail(c, &models.Error{Kind: models.KindMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "不支持该请求方法"})
+		s.Fail(c, &models.Error{Kind: models.KindMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "不支持该请求方法"})
 	})
 
 	r.GET("/healthz", s.getHealth)
@@ -98,23 +100,23 @@ func New(cfg Config) *Server {
 	v1.GET("/policy", s.getPolicy)
 
 	// Logins are guessable, so their limit holds while Redis is down.
-	login := v1.Group("/sessions", s.limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, kernel.CountInDB))
+	login := v1.Group("/sessions", s.Limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, kernel.CountInDB))
 	// A citizen's session; the routes of the hall (/staff) have their own
 	// authentication: a staff session (password + TOTP, 30 minutes
 	// sliding) from loginStaff. A citizen's token is refused there, and a
 	// staff token is refused by the citizen routes: the two live under
 	// different keys. What each role may do is decided by the workflow
 	// layer, which audits every refusal.
-	auth := v1.Group("", s.authenticated())
-	staff := v1.Group("/staff", noStore())
-	staffAuth := staff.Group("", s.staffAuthenticated())
+	auth := v1.Group("", s.Authenticated())
+	staff := v1.Group("/staff", httpx.NoStore())
+	staffAuth := staff.Group("", s.StaffAuthenticated())
 
-	s.peopleRoutes(login, auth)
-	s.contribRoutes(v1, auth)
-	s.certificateRoutes(v1, auth)
-	s.refundRoutes(auth, staffAuth)
-	s.staffRoutes(staff, staffAuth)
-	s.anomalyRoutes(staffAuth, reg)
+	people.Register(s.Kit, login, auth, s.sandbox)
+	contrib.Register(s.Kit, v1, auth)
+	certs.Register(s.Kit, v1, auth)
+	refunds.Register(s.Kit, auth, staffAuth)
+	hall.Register(s.Kit, staff, staffAuth)
+	anomalies.Register(s.Kit, staffAuth, reg)
 
 	s.engine = r
 	return s

@@ -1,17 +1,16 @@
-package handlers
+package httpx
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
+	"net/http"
 )
 
-// idempotent runs a create operation under the request's Idempotency-Key:
+// Idempotent runs a create operation under the request's Idempotency-Key:
 // the same key and body get the first response again; the same key with
 // another body is 409 IDEMPOTENCY_KEY_REUSED. in is filled from the body.
 // Only outcomes a retry cannot change are remembered: success and the
@@ -19,31 +18,31 @@ import (
 // or another step can change (internal, unavailable, rate limited, not
 // authenticated, identity not yet bound, not found) release the key, so a
 // retry with it runs again.
-func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, any, error)) {
+func (s *Kit) Idempotent(c *gin.Context, op string, in any, run func() (int, any, error)) {
 	body, err := readBody(c)
 	if err == nil {
 		err = decodeBody(body, in)
 	}
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
 		status, v, err := run()
-		s.render(c, status, v, err)
+		s.Render(c, status, v, err)
 		return
 	}
 	if len(key) > 191 {
-		s.fail(c, models.ErrInvalid.WithReason("Idempotency-Key 不能超过191个字符"))
+		s.Fail(c, models.ErrInvalid.WithReason("Idempotency-Key 不能超过191个字符"))
 		return
 	}
 	sum := sha256.Sum256(append([]byte(op+"\x00"), body...))
 	hash := hex.EncodeToString(sum[:])
 	ctx := c.Request.Context()
-	replay, err := s.svc.IdempotencyBegin(ctx, userID(c), op, key, hash)
+	replay, err := s.Svc.IdempotencyBegin(ctx, UserID(c), op, key, hash)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	if replay != nil {
@@ -59,28 +58,29 @@ func (s *Server) idempotent(c *gin.Context, op string, in any, run func() (int, 
 	c.Request = c.Request.WithContext(ctx)
 	status, v, runErr := run()
 	if runErr != nil {
-		st, eb := errorResponse(runErr, requestID(c))
+		st, eb := errorResponse(runErr, RequestID(c))
 		if final(runErr) {
 			b, _ := json.Marshal(eb)
-			s.svc.IdempotencyFinish(ctx, userID(c), op, key, st, b)
+			s.Svc.IdempotencyFinish(ctx, UserID(c), op, key, st, b)
 		} else {
-			s.svc.IdempotencyAbort(ctx, userID(c), op, key)
+			s.Svc.IdempotencyAbort(ctx, UserID(c), op, key)
 		}
-		s.fail(c, runErr)
+		s.Fail(c, runErr)
 		return
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
-	s.svc.IdempotencyFinish(ctx, userID(c), op, key, status, b)
+	s.Svc.IdempotencyFinish(ctx, UserID(c), op, key, status, b)
 	c.Data(status, "application/json; charset=utf-8", b)
 }
 
-func (s *Server) render(c *gin.Context, status int, v any, err error) {
+// Render writes v with status, or the error.
+func (s *Kit) Render(c *gin.Context, status int, v any, err error) {
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	if status == http.StatusNoContent {

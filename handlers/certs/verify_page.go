@@ -1,9 +1,8 @@
-package handlers
+package certs
 
 import (
-	"html/template"
-
 	"github.com/lianban/lianban/models"
+	"html/template"
 )
 
 // newVerifyPage parses the page a person who scans a certificate's QR code

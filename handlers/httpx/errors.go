@@ -1,10 +1,9 @@
-package handlers
+package httpx
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
+	"net/http"
 )
 
 // statusOf is the one place a domain error becomes an HTTP status.
@@ -50,14 +49,14 @@ func errorResponse(err error, requestID string) (int, errorBody) {
 	return status, body
 }
 
-// fail renders err and logs what the client is not told.
-func (s *Server) fail(c *gin.Context, err error) {
-	rid := requestID(c)
+// Fail renders err and logs what the client is not told.
+func (s *Kit) Fail(c *gin.Context, err error) {
+	rid := RequestID(c)
 	status, body := errorResponse(err, rid)
 	if status >= 500 {
-		s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "route", c.FullPath(), "status", status, "err", err)
+		s.Log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "route", c.FullPath(), "status", status, "err", err)
 	} else if e, ok := models.AsError(err); ok && e.Kind == models.KindInternal {
-		s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "err", err)
+		s.Log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "err", err)
 	}
 	c.AbortWithStatusJSON(status, body)
 }

@@ -1,14 +1,13 @@
-package handlers
+package httpx
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
+	"io"
+	"net/http"
 )
 
 // maxBodyBytes bounds every JSON request body. The largest form of the API
@@ -61,16 +60,16 @@ func decodeBody(body []byte, v any) error {
 	return nil
 }
 
-// bindJSON reads and strictly decodes the body into an explicit request
+// BindJSON reads and strictly decodes the body into an explicit request
 // struct; on failure it has answered and returns false. Every route that
 // takes a JSON body comes through here or through idempotent.
-func (s *Server) bindJSON(c *gin.Context, v any) bool {
+func (s *Kit) BindJSON(c *gin.Context, v any) bool {
 	body, err := readBody(c)
 	if err == nil {
 		err = decodeBody(body, v)
 	}
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return false
 	}
 	return true

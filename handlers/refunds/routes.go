@@ -1,16 +1,23 @@
-package handlers
+package refunds
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/refunds"
+	"net/http"
 )
 
-// refundRoutes registers the refund routes: the applicant's under the
-// citizen session (auth), the hall's steps under a staff session (staff).
-func (s *Server) refundRoutes(auth, staff *gin.RouterGroup) {
+// Handlers serve the refund routes. Shared plumbing (error rendering, body
+// decoding, idempotency, sessions) is httpx.Kit's.
+type Handlers struct {
+	*httpx.Kit
+}
+
+// Register registers the refund routes: the applicant's under the citizen
+// session (auth), the hall's steps under a staff session (staff).
+func Register(k *httpx.Kit, auth, staff *gin.RouterGroup) {
+	s := &Handlers{Kit: k}
 	auth.POST("/refunds", s.createRefund)
 	auth.GET("/refunds", s.listRefunds)
 	auth.GET("/refunds/:refund_no", s.getRefund)
@@ -24,32 +31,32 @@ func (s *Server) refundRoutes(auth, staff *gin.RouterGroup) {
 	staff.POST("/refunds/:refund_no/payouts/:payout_no/return-abnormal", s.returnAbnormalPayout)
 }
 
-func (s *Server) createRefund(c *gin.Context) {
+func (s *Handlers) createRefund(c *gin.Context) {
 	in := refunds.RefundInput{Person: people.PersonRef{Self: true}}
-	s.idempotent(c, "createRefund", &in, func() (int, any, error) {
-		r, err := s.svc.CreateRefund(c.Request.Context(), userID(c), in)
+	s.Idempotent(c, "createRefund", &in, func() (int, any, error) {
+		r, err := s.Svc.CreateRefund(c.Request.Context(), httpx.UserID(c), in)
 		return http.StatusCreated, r, err
 	})
 }
 
-func (s *Server) listRefunds(c *gin.Context) {
-	page, err := pageOf(c)
+func (s *Handlers) listRefunds(c *gin.Context) {
+	page, err := httpx.PageOf(c)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
-	items, next, err := s.svc.ListRefunds(c.Request.Context(), userID(c), page)
+	items, next, err := s.Svc.ListRefunds(c.Request.Context(), httpx.UserID(c), page)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
 }
 
-func (s *Server) getRefund(c *gin.Context) {
-	r, err := s.svc.GetRefund(c.Request.Context(), userID(c), c.Param("refund_no"))
+func (s *Handlers) getRefund(c *gin.Context) {
+	r, err := s.Svc.GetRefund(c.Request.Context(), httpx.UserID(c), c.Param("refund_no"))
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, r)
@@ -57,25 +64,11 @@ func (s *Server) getRefund(c *gin.Context) {
 
 // withdrawRefund is the applicant, or an owner of the money when someone
 // else applied, withdrawing an application before money moves.
-func (s *Server) withdrawRefund(c *gin.Context) {
-	r, err := s.svc.WithdrawRefund(c.Request.Context(), userID(c), c.Param("refund_no"))
+func (s *Handlers) withdrawRefund(c *gin.Context) {
+	r, err := s.Svc.WithdrawRefund(c.Request.Context(), httpx.UserID(c), c.Param("refund_no"))
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, r)
-}
-
-func (s *Server) listMessages(c *gin.Context) {
-	page, err := pageOf(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	items, next, err := s.svc.ListMessages(c.Request.Context(), userID(c), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
 }

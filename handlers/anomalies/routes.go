@@ -1,57 +1,64 @@
-package handlers
+package anomalies
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-	"time"
-
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/anomalies"
 	"github.com/prometheus/client_golang/prometheus"
+	"log/slog"
+	"net/http"
+	"time"
 )
 
-// anomalyRoutes registers the hall's anomaly queue (on st, under a staff
+// Handlers serve the anomaly queue routes. Shared plumbing (error rendering, body
+// decoding, idempotency, sessions) is httpx.Kit's.
+type Handlers struct {
+	*httpx.Kit
+}
+
+// Register registers the hall's anomaly queue (on st, under a staff
 // session; who sees and resolves which is decided by the workflow layer)
 // and the open-anomaly gauges of /metrics (on reg).
-func (s *Server) anomalyRoutes(st *gin.RouterGroup, reg prometheus.Registerer) {
+func Register(k *httpx.Kit, st *gin.RouterGroup, reg prometheus.Registerer) {
+	s := &Handlers{Kit: k}
 	st.GET("/anomalies", s.listAnomalies)
 	st.GET("/anomalies/:anomaly_id", s.getAnomaly)
 	st.POST("/anomalies/:anomaly_id/resolve", s.resolveAnomaly)
-	reg.MustRegister(&anomalyCollector{svc: s.svc, log: s.log,
+	reg.MustRegister(&anomalyCollector{Svc: s.Svc, Log: s.Log,
 		open: prometheus.NewDesc("lianban_anomalies_open", "Open (unresolved) anomalies by kind, from the database.", []string{"kind"}, nil),
 		oldest: prometheus.NewDesc("lianban_anomalies_oldest_open_seconds", "Age of the oldest open anomaly of each kind (0 when none is open).",
 			[]string{"kind"}, nil)})
 }
 
-func (s *Server) listAnomalies(c *gin.Context) {
-	page, err := pageOf(c)
+func (s *Handlers) listAnomalies(c *gin.Context) {
+	page, err := httpx.PageOf(c)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	f := anomalies.AnomalyFilter{Status: c.Query("status"), Kind: c.Query("kind")}
-	items, next, err := s.svc.ListAnomalies(c.Request.Context(), staffActor(c), f, page)
+	items, next, err := s.Svc.ListAnomalies(c.Request.Context(), httpx.StaffActor(c), f, page)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
 }
 
-func (s *Server) getAnomaly(c *gin.Context) {
-	v, err := s.svc.GetAnomaly(c.Request.Context(), staffActor(c), c.Param("anomaly_id"))
-	s.render(c, http.StatusOK, v, err)
+func (s *Handlers) getAnomaly(c *gin.Context) {
+	v, err := s.Svc.GetAnomaly(c.Request.Context(), httpx.StaffActor(c), c.Param("anomaly_id"))
+	s.Render(c, http.StatusOK, v, err)
 }
 
-func (s *Server) resolveAnomaly(c *gin.Context) {
+func (s *Handlers) resolveAnomaly(c *gin.Context) {
 	var in anomalies.ResolveAnomalyInput
-	if !s.bindJSON(c, &in) {
+	if !s.BindJSON(c, &in) {
 		return
 	}
-	v, err := s.svc.ResolveAnomaly(c.Request.Context(), staffActor(c), c.Param("anomaly_id"), in)
-	s.render(c, http.StatusOK, v, err)
+	v, err := s.Svc.ResolveAnomaly(c.Request.Context(), httpx.StaffActor(c), c.Param("anomaly_id"), in)
+	s.Render(c, http.StatusOK, v, err)
 }
 
 // anomalyCollector reads the open anomalies from the database at scrape
@@ -60,8 +67,8 @@ func (s *Server) resolveAnomaly(c *gin.Context) {
 // not answer leaves the gauges out of that scrape (and is logged) rather
 // than failing the whole of /metrics.
 type anomalyCollector struct {
-	svc          *service.Service
-	log          *slog.Logger
+	Svc          *service.Service
+	Log          *slog.Logger
 	open, oldest *prometheus.Desc
 }
 
@@ -73,9 +80,9 @@ func (a *anomalyCollector) Describe(ch chan<- *prometheus.Desc) {
 func (a *anomalyCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stats, err := a.svc.OpenAnomalyStats(ctx)
+	stats, err := a.Svc.OpenAnomalyStats(ctx)
 	if err != nil {
-		a.log.ErrorContext(ctx, "open anomalies not counted", "err", err)
+		a.Log.ErrorContext(ctx, "open anomalies not counted", "err", err)
 		return
 	}
 	for _, st := range stats {
