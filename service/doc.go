@@ -14,7 +14,8 @@
 //	           the audit log
 //	contrib    contributions: enrolment, payables, declarations, payments,
 //	           settlement (paid → credited → booked, exactly once),
-//	           records, reconciliation, order follow-up, reminders
+//	           records, order follow-up, reminders
+//	reconcile  the channels' daily bills checked against our orders
 //	certs      certificates: issuing, listing, downloading, verifying,
 //	           revoking
 //	refunds    refund applications: filing, owners, withdrawal, the
@@ -22,7 +23,7 @@
 //	payouts    refund money going back: payouts by channel or bank,
 //	           abnormal payouts, refund notifications, the automatic
 //	           refund of paid orders that cannot be booked
-//	anomalies  the staff's queue of anomalies
+//	anomalies  the staff's queue of anomalies, and every order's anomalies
 //
 // Imports only go down that list (people and hall both sit on the kernel).
 // Where a lower area must start something above it, it declares a small

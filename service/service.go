@@ -8,6 +8,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/payouts"
 	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/refunds"
 )
 
@@ -31,6 +32,7 @@ type Service struct {
 	*people.People
 	*hall.Hall
 	*contrib.Contrib
+	*reconcile.Reconciler
 	*certs.Certs
 	*refunds.Refunds
 	*payouts.Payouts
@@ -46,6 +48,6 @@ func New(d Deps, opt Options) *Service {
 	r := refunds.New(k, p, h, c)
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
-	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Certs: certs.New(k, p), Refunds: r, Payouts: po,
-		Queue: anomalies.New(k, h)}
+	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p),
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h)}
 }

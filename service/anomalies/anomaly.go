@@ -486,3 +486,27 @@ func (s *Queue) OpenAnomalyStats(ctx context.Context) ([]OpenAnomalies, error) {
 	}
 	return out, nil
 }
+
+// Anomaly is a recorded mismatch, for operators and tests.
+type Anomaly struct {
+	Kind, OrderNo, Channel, Detail, Resolution string
+	Resolved                                   bool
+}
+
+// Anomalies lists recorded anomalies of an order ("" for all), oldest first.
+func (s *Queue) Anomalies(ctx context.Context, orderNo string) ([]Anomaly, error) {
+	q := s.Conn(ctx).Order("created_at, id")
+	if orderNo != "" {
+		q = q.Where("order_no = ?", orderNo)
+	}
+	var rows []store.AnomalyRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, kernel.Internal("anomalies", err)
+	}
+	out := make([]Anomaly, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Anomaly{Kind: r.Kind, OrderNo: r.OrderNo, Channel: r.Channel, Detail: r.Detail,
+			Resolution: r.Resolution, Resolved: r.ResolvedAt != nil})
+	}
+	return out, nil
+}

@@ -82,7 +82,7 @@ func TestANotificationArrivingWhileTheDatabaseIsDownIsRefusedAndItsRetrySettlesO
 				t.Fatalf("%d notification rows kept for %s from the outage", n, o)
 			}
 		}
-		if code, body := r.PostWechat(fh, fb); !wechatAcked(code) || r.Anomalies(models.ChannelWechat, "foreign_notification", wp.OrderNo) != 1 {
+		if code, body := r.PostWechat(fh, fb); !servicetest.WechatAcked(code) || r.Anomalies(models.ChannelWechat, "foreign_notification", wp.OrderNo) != 1 {
 			t.Fatalf("foreign notification after the outage answered %d %q; want it recorded once and acknowledged", code, body)
 		}
 		r.Lose.Store(false)
@@ -100,7 +100,7 @@ func TestANotificationArrivingWhileTheDatabaseIsDownIsRefusedAndItsRetrySettlesO
 		// acknowledged, and so the provider stopped.
 		wc := r.WechatAttempts(wp.OrderNo)
 		for i, c := range wc {
-			if last := i == len(wc)-1; last != wechatAcked(c) {
+			if last := i == len(wc)-1; last != servicetest.WechatAcked(c) {
 				t.Fatalf("wechat delivery answers %v: only the last may be 200/204", wc)
 			}
 		}
@@ -136,7 +136,7 @@ func notificationsSettleAndPaymentsShowWhileRedisIsDown(r *servicetest.Rig) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+	if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 		t.Fatalf("wechat notification without redis answered %d %q, want 200/204", code, body)
 	}
 	if code, body := r.PostAlipay(r.Alipay.Notification(ap.OrderNo)); body != "success" {
@@ -423,7 +423,7 @@ func anOrderClosedHereButPaidAtTheChannelIsSettledByItsNotification(r *servicete
 			if err != nil {
 				t.Fatal(err)
 			}
-			if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+			if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 				t.Fatalf("answered %d %q", code, body)
 			}
 		} else if code, body := r.PostAlipay(r.Alipay.Notification(p.OrderNo)); body != "success" {

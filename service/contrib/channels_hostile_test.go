@@ -17,13 +17,10 @@ import (
 	"time"
 )
 
-// wechatAcked: WeChat Pay counts only 200 and 204 as delivered.
-func wechatAcked(code int) bool { return code == http.StatusOK || code == http.StatusNoContent }
-
 // acked is whether a channel's provider takes the answer as delivered.
 func acked(channel string, code int, body string) bool {
 	if channel == models.ChannelWechat {
-		return wechatAcked(code)
+		return servicetest.WechatAcked(code)
 	}
 	return body == "success"
 }
@@ -110,11 +107,11 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *servicetest.
 	// Signed by WeChat Pay but for another mini-program or merchant: a
 	// retry cannot change that, so it is recorded and acknowledged.
 	h, b = must(wx.ForeignNotification(orderNo, "wx99999999other0001", ""))
-	if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+	if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 		t.Fatalf("another appid: answered %d %q, want 200/204", code, body)
 	}
 	h, b = must(wx.ForeignNotification(orderNo, "", "1999999999"))
-	if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+	if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 		t.Fatalf("another mchid: answered %d %q, want 200/204", code, body)
 	}
 	r.Unsettled(orderNo)
@@ -124,7 +121,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *servicetest.
 
 	// Validly signed, ours, but for another amount.
 	h, b = must(wx.AmountNotification(wrongAmount.OrderNo, wrongAmount.AmountFen+1))
-	if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+	if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 		t.Fatalf("wrong amount: answered %d %q, want 200/204", code, body)
 	}
 	r.Unsettled(wrongAmount.OrderNo)
@@ -142,7 +139,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *servicetest.
 		t.Fatal(err)
 	}
 	h, b = must(wx.Notification(stranger))
-	if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+	if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 		t.Fatalf("unknown order: answered %d %q, want 200/204", code, body)
 	}
 	if n := r.Anomalies(models.ChannelWechat, "unknown_order", stranger); n != 1 {
@@ -156,7 +153,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *servicetest.
 	// (as delivered, and re-signed as WeChat does for each retry)
 	// change nothing.
 	h, b = must(wx.Notification(orderNo))
-	if code, body := r.PostWechat(h, b); !wechatAcked(code) {
+	if code, body := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 		t.Fatalf("valid notification: answered %d %q", code, body)
 	}
 	r.SettledOnce(orderNo)
@@ -165,7 +162,7 @@ func hostileWechatNotificationsSettleNothingAndGetTheRightAnswer(r *servicetest.
 		h http.Header
 		b []byte
 	}{{h, b}, {h2, b2}} {
-		if code, body := r.PostWechat(replay.h, replay.b); !wechatAcked(code) {
+		if code, body := r.PostWechat(replay.h, replay.b); !servicetest.WechatAcked(code) {
 			t.Fatalf("replay: answered %d %q, want 200/204", code, body)
 		}
 	}
@@ -275,7 +272,7 @@ func fiftySimultaneousDuplicatesSettleOnceAndAreAllAcknowledged(r *servicetest.R
 	servicetest.Parallel(100, func(i int) error {
 		if i%2 == 0 {
 			code, body := r.PostWechat(h, b)
-			if !wechatAcked(code) {
+			if !servicetest.WechatAcked(code) {
 				answers[i] = fmt.Sprintf("wechat %d %s", code, body)
 			}
 			return nil

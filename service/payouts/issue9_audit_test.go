@@ -6,6 +6,7 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
@@ -38,7 +39,7 @@ func TestAPaymentReconciliationCannotBookIsOneOpenAnomalyAcrossRuns(t *testing.T
 			if run > 0 {
 				// The day's run failed (or lost its lease): it is run again.
 				if err := db.Gorm.Model(&store.ReconciliationRow{}).Where("channel = ?", models.ChannelWechat).
-					Updates(map[string]any{"status": contrib.ReconFailed, "lease_until": r.Clock.Now().Add(-time.Minute)}).Error; err != nil {
+					Updates(map[string]any{"status": reconcile.ReconFailed, "lease_until": r.Clock.Now().Add(-time.Minute)}).Error; err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -90,3 +90,7 @@ func (r *Rig) Outcome(channel, orderNo string) []string {
 	}
 	return out
 }
+
+// WechatAcked reports whether WeChat Pay takes an answer as delivered: only
+// 200 and 204.
+func WechatAcked(code int) bool { return code == http.StatusOK || code == http.StatusNoContent }

@@ -1,9 +1,10 @@
-package contrib_test
+package reconcile_test
 
 import (
 	"context"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -44,7 +45,7 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 				if err != nil {
 					t.Fatal(err)
 				}
-				if code, _ := r.PostWechat(h, b); !wechatAcked(code) {
+				if code, _ := r.PostWechat(h, b); !servicetest.WechatAcked(code) {
 					t.Fatalf("notification answered %d", code)
 				}
 			} else if _, body := r.PostAlipay(r.Alipay.Notification(notified.OrderNo)); body != "success" {
@@ -117,7 +118,7 @@ func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t
 			}
 			var run store.ReconciliationRow
 			if err := db.Gorm.Where("channel = ? AND bill_date = ?", channel, day.Format(time.DateOnly)).Take(&run).Error; err != nil ||
-				run.Status != contrib.ReconDone || run.BillLines != 5 || run.FinishedAt == nil {
+				run.Status != reconcile.ReconDone || run.BillLines != 5 || run.FinishedAt == nil {
 				t.Fatalf("reconciliation run %+v %v", run, err)
 			}
 
@@ -175,7 +176,7 @@ func TestYesterdaysBillsAreReconciledByTheWorkerOnlyAfterTenOClockBeijingTime(t 
 		}
 		env.Clock.Set(time.Date(2026, 11, 21, 10, 0, 30, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
-		if runs() != 1 || servicetest.Count(t, db, "reconciliations", "bill_date = ? AND status = ?", "2026-11-20", contrib.ReconDone) != 1 {
+		if runs() != 1 || servicetest.Count(t, db, "reconciliations", "bill_date = ? AND status = ?", "2026-11-20", reconcile.ReconDone) != 1 {
 			t.Fatal("the 20th was not reconciled after 10:00 on the 21st")
 		}
 		if servicetest.Count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, contrib.OrderPaid) != 1 {

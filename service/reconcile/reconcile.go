@@ -1,10 +1,11 @@
-package contrib
+package reconcile
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
@@ -56,7 +57,7 @@ const (
 // happened (the service was down that day). A failed run is tried again
 // after reconcileRetryAfter; a running one is left to its holder until its
 // lease ends.
-func (s *Contrib) ReconcileYesterday(ctx context.Context) error {
+func (s *Reconciler) ReconcileYesterday(ctx context.Context) error {
 	now := s.Now()
 	bj := now.In(models.Beijing)
 	latest := time.Date(bj.Year(), bj.Month(), bj.Day(), 0, 0, 0, 0, models.Beijing).AddDate(0, 0, -1)
@@ -123,7 +124,7 @@ func reconcileDue(r store.ReconciliationRow, now time.Time) bool {
 // another run holds a live lease on; a failed run, or a running one whose
 // lease ended, is taken over. An error recording the run's end is returned
 // like any other: the run is then not done.
-func (s *Contrib) Reconcile(ctx context.Context, channel string, day time.Time) (ReconcileResult, error) {
+func (s *Reconciler) Reconcile(ctx context.Context, channel string, day time.Time) (ReconcileResult, error) {
 	src, ok := s.Payments[channel].(models.BillSource)
 	if !ok {
 		return ReconcileResult{}, models.ErrChannelUnsupported
@@ -251,7 +252,7 @@ func (s *Contrib) Reconcile(ctx context.Context, channel string, day time.Time) 
 }
 
 // reconcileLine checks one paid bill line; it reports whether it matched.
-func (s *Contrib) reconcileLine(ctx context.Context, channel string, l models.BillLine) (bool, error) {
+func (s *Reconciler) reconcileLine(ctx context.Context, channel string, l models.BillLine) (bool, error) {
 	var o store.OrderRow
 	err := s.Conn(ctx).Where("order_no = ?", l.OrderNo).Take(&o).Error
 	if kernel.IsNotFound(err) || (err == nil && o.Channel != channel) {
@@ -267,17 +268,17 @@ func (s *Contrib) reconcileLine(ctx context.Context, channel string, l models.Bi
 		return false, nil
 	}
 	switch o.Status {
-	case OrderPaid, OrderPartiallyRefunded, OrderRefunded:
+	case contrib.OrderPaid, contrib.OrderPartiallyRefunded, contrib.OrderRefunded:
 		return true, nil
 	}
 	// Paid at the channel, never settled here (notification and queries
 	// lost, or the order was closed a moment too early): settle it now.
-	outcome, err := s.Settle(ctx, models.Notification{Channel: channel, Kind: models.NotifyPayment, OrderNo: l.OrderNo,
+	outcome, err := s.contrib.Settle(ctx, models.Notification{Channel: channel, Kind: models.NotifyPayment, OrderNo: l.OrderNo,
 		TransactionID: l.TransactionID, Amount: l.Amount, Paid: true, At: l.At}, "reconcile")
 	if err != nil {
 		return false, err
 	}
-	if outcome != OutcomeSettled {
+	if outcome != contrib.OutcomeSettled {
 		// Settled by a notification or query between our read and this
 		// settle: the bill matches an order settled correctly, and an
 		// anomaly telling staff to refund it was wrong.
@@ -286,7 +287,7 @@ func (s *Contrib) reconcileLine(ctx context.Context, channel string, l models.Bi
 			return false, kernel.Internal("reconcile order", err)
 		}
 		switch again.Status {
-		case OrderPaid, OrderPartiallyRefunded, OrderRefunded:
+		case contrib.OrderPaid, contrib.OrderPartiallyRefunded, contrib.OrderRefunded:
 			return true, nil
 		}
 	}
@@ -294,18 +295,18 @@ func (s *Contrib) reconcileLine(ctx context.Context, channel string, l models.Bi
 	a := store.AnomalyRow{ID: kernel.NewID("an"), Source: "reconcile", Channel: channel, OrderNo: l.OrderNo,
 		Kind: "paid_not_settled", Detail: "渠道已收款但本系统未入账（通知丢失）", Resolution: "已按渠道账单补记入账",
 		CreatedAt: now, ResolvedAt: &now}
-	if outcome == OutcomeSettled {
+	if outcome == contrib.OutcomeSettled {
 		var auto int64
-		if err := s.Conn(ctx).Model(&store.RefundRow{}).Where("refund_no = ?", AutoRefundNo(l.OrderNo)).Count(&auto).Error; err != nil {
+		if err := s.Conn(ctx).Model(&store.RefundRow{}).Where("refund_no = ?", contrib.AutoRefundNo(l.OrderNo)).Count(&auto).Error; err != nil {
 			return false, kernel.Internal("reconcile automatic refund", err)
 		}
 		if auto > 0 {
 			// Settled, but its months were paid by another order: it is
 			// being refunded, not booked.
-			a.Resolution = "已补记收款，因所缴月份已由其他订单缴纳，已自动原路退款（退款单号 " + AutoRefundNo(l.OrderNo) + "）"
+			a.Resolution = "已补记收款，因所缴月份已由其他订单缴纳，已自动原路退款（退款单号 " + contrib.AutoRefundNo(l.OrderNo) + "）"
 		}
 	}
-	if outcome != OutcomeSettled {
+	if outcome != contrib.OutcomeSettled {
 		// Settle booked nothing (an order state it does not settle from,
 		// such as failed): the money is still unaccounted for, so the
 		// anomaly stays open for a person to refund. It used to be marked
@@ -324,28 +325,4 @@ func (s *Contrib) reconcileLine(ctx context.Context, channel string, l models.Bi
 		return false, kernel.Internal("anomaly", err)
 	}
 	return false, nil
-}
-
-// Anomaly is a recorded mismatch, for operators and tests.
-type Anomaly struct {
-	Kind, OrderNo, Channel, Detail, Resolution string
-	Resolved                                   bool
-}
-
-// Anomalies lists recorded anomalies of an order ("" for all), oldest first.
-func (s *Contrib) Anomalies(ctx context.Context, orderNo string) ([]Anomaly, error) {
-	q := s.Conn(ctx).Order("created_at, id")
-	if orderNo != "" {
-		q = q.Where("order_no = ?", orderNo)
-	}
-	var rows []store.AnomalyRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, kernel.Internal("anomalies", err)
-	}
-	out := make([]Anomaly, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, Anomaly{Kind: r.Kind, OrderNo: r.OrderNo, Channel: r.Channel, Detail: r.Detail,
-			Resolution: r.Resolution, Resolved: r.ResolvedAt != nil})
-	}
-	return out, nil
 }

@@ -1,4 +1,4 @@
-package contrib_test
+package reconcile_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -119,7 +120,7 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		}()
 		<-gate.entered
 		first := reconRun(t, db, day)
-		if first.Status != contrib.ReconRunning || first.RunID == "" || first.LeaseUntil == nil {
+		if first.Status != reconcile.ReconRunning || first.RunID == "" || first.LeaseUntil == nil {
 			t.Fatalf("the stuck run %+v", first)
 		}
 
@@ -137,7 +138,7 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		env.Clock.Advance(2 * time.Minute)
 		env.Svc.WorkOnce(ctx)
 		taken := reconRun(t, db, day)
-		if gate.count(day) != 2 || taken.Status != contrib.ReconDone || taken.RunID == first.RunID || taken.BillLines != 1 || taken.FinishedAt == nil {
+		if gate.count(day) != 2 || taken.Status != reconcile.ReconDone || taken.RunID == first.RunID || taken.BillLines != 1 || taken.FinishedAt == nil {
 			t.Fatalf("after the lease ended: %d downloads, run %+v", gate.count(day), taken)
 		}
 		if servicetest.Count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, contrib.OrderPaid) != 1 ||
@@ -152,7 +153,7 @@ func TestAReconciliationRunLeftRunningIsTakenOverOnceItsLeaseEnds(t *testing.T) 
 		if err := <-stuck; err == nil {
 			t.Fatal("the run that lost its lease finished without an error")
 		}
-		if after := reconRun(t, db, day); after.RunID != taken.RunID || after.Status != contrib.ReconDone || after.BillLines != 1 {
+		if after := reconRun(t, db, day); after.RunID != taken.RunID || after.Status != reconcile.ReconDone || after.BillLines != 1 {
 			t.Fatalf("the stale run overwrote the finished one: %+v", after)
 		}
 		if servicetest.Count(t, db, "records", "order_no = ?", p.OrderNo) != records || servicetest.Count(t, db, "anomalies", "order_no = ?", p.OrderNo) != 1 {
@@ -177,7 +178,7 @@ func TestEveryDayOfTheLookbackWindowWithoutAFinishedRunIsReconciled(t *testing.T
 		ctx := context.Background()
 		env, gate := newGatedEnv(t, db)
 		// A run of the 12th that died before leases were recorded.
-		if err := db.Gorm.Create(&store.ReconciliationRow{Channel: models.ChannelSandbox, BillDate: "2026-11-12", Status: contrib.ReconRunning,
+		if err := db.Gorm.Create(&store.ReconciliationRow{Channel: models.ChannelSandbox, BillDate: "2026-11-12", Status: reconcile.ReconRunning,
 			StartedAt: time.Date(2026, 11, 13, 10, 0, 0, 0, models.Beijing)}).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -187,19 +188,19 @@ func TestEveryDayOfTheLookbackWindowWithoutAFinishedRunIsReconciled(t *testing.T
 		env.Clock.Set(time.Date(2026, 11, 25, 9, 0, 0, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
 		done := func() int64 {
-			return servicetest.Count(t, db, "reconciliations", "channel = ? AND status = ?", models.ChannelSandbox, contrib.ReconDone)
+			return servicetest.Count(t, db, "reconciliations", "channel = ? AND status = ?", models.ChannelSandbox, reconcile.ReconDone)
 		}
 		if n := done(); n != 14 || servicetest.Count(t, db, "reconciliations", "bill_date < ?", "2026-11-10") != 0 || gate.count("2026-11-24") != 0 {
 			t.Fatalf("%d days reconciled, want the 14 from the 10th to the 23rd", n)
 		}
-		if r := reconRun(t, db, "2026-11-12"); r.Status != contrib.ReconDone || r.RunID == "" {
+		if r := reconRun(t, db, "2026-11-12"); r.Status != reconcile.ReconDone || r.RunID == "" {
 			t.Fatalf("the dead run of the 12th was not taken over: %+v", r)
 		}
 		// 10:00: the 24th's bill is due but fails; it is tried again after
 		// the pause, not on the next pass.
 		env.Clock.Set(time.Date(2026, 11, 25, 10, 0, 0, 0, models.Beijing))
 		env.Svc.WorkOnce(ctx)
-		if r := reconRun(t, db, "2026-11-24"); r.Status != contrib.ReconFailed || gate.count("2026-11-24") != 1 {
+		if r := reconRun(t, db, "2026-11-24"); r.Status != reconcile.ReconFailed || gate.count("2026-11-24") != 1 {
 			t.Fatalf("the failed 24th: %+v, %d downloads", r, gate.count("2026-11-24"))
 		}
 		env.Clock.Advance(time.Minute)
@@ -209,7 +210,7 @@ func TestEveryDayOfTheLookbackWindowWithoutAFinishedRunIsReconciled(t *testing.T
 		}
 		env.Clock.Advance(15 * time.Minute)
 		env.Svc.WorkOnce(ctx)
-		if r := reconRun(t, db, "2026-11-24"); r.Status != contrib.ReconDone || gate.count("2026-11-24") != 2 || done() != 15 {
+		if r := reconRun(t, db, "2026-11-24"); r.Status != reconcile.ReconDone || gate.count("2026-11-24") != 2 || done() != 15 {
 			t.Fatalf("the 24th after the pause: %+v, %d downloads", r, gate.count("2026-11-24"))
 		}
 		// Nothing finished is downloaded again.
