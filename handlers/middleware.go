@@ -1,12 +1,13 @@
 package handlers
 
 import (
-	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/handlers/httpx"
-	"github.com/lianban/lianban/models"
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/models"
 )
 
 // observe logs each request as one JSON line and records metrics. Paths

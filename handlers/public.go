@@ -2,12 +2,13 @@ package handlers
 
 import (
 	"context"
-	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/handlers/httpx"
-	"github.com/lianban/lianban/models"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/models"
 )
 
 func (s *Server) getHealth(c *gin.Context) {

@@ -2,6 +2,10 @@ package handlers
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/anomalies"
 	"github.com/lianban/lianban/handlers/certs"
@@ -16,9 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"log/slog"
-	"net/http"
-	"time"
 )
 
 // Config wires the HTTP layer.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm/clause"

@@ -2,11 +2,12 @@ package service
 
 import (
 	"context"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"time"
 )
 
 // SandboxPay pays (or fails) an order at its channel's fake cashier; the

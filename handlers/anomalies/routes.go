@@ -2,14 +2,15 @@ package anomalies
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/anomalies"
 	"github.com/prometheus/client_golang/prometheus"
-	"log/slog"
-	"net/http"
-	"time"
 )
 
 // Handlers serve the anomaly queue routes. Shared plumbing (error rendering, body

@@ -1,15 +1,16 @@
 package certs
 
 import (
+	"html/template"
+	"net/http"
+	"time"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/certs"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
-	"html/template"
-	"net/http"
-	"time"
 )
 
 // Verification limits per client address: enough for a bank clerk

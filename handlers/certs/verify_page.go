@@ -1,8 +1,9 @@
 package certs
 
 import (
-	"github.com/lianban/lianban/models"
 	"html/template"
+
+	"github.com/lianban/lianban/models"
 )
 
 // newVerifyPage parses the page a person who scans a certificate's QR code

@@ -1,13 +1,14 @@
 package contrib
 
 import (
+	"net/http"
+	"strconv"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/people"
-	"net/http"
-	"strconv"
 )
 
 // Handlers serve the contribution routes. Shared plumbing (error rendering, body

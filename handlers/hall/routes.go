@@ -1,13 +1,14 @@
 package hall
 
 import (
+	"net/http"
+	"time"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/hall"
 	"github.com/lianban/lianban/service/kernel"
-	"net/http"
-	"time"
 )
 
 // Handlers serve the hall's own routes. Shared plumbing (error rendering, body

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/models"
 	"io"
 	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
 )
 
 // maxBodyBytes bounds every JSON request body. The largest form of the API

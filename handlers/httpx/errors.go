@@ -1,9 +1,10 @@
 package httpx
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
-	"net/http"
 )
 
 // statusOf is the one place a domain error becomes an HTTP status.

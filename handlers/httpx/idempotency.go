@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
-	"net/http"
 )
 
 // Idempotent runs a create operation under the request's Idempotency-Key:

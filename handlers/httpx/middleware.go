@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
+	"time"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/prometheus/client_golang/prometheus"
-	"strings"
-	"time"
 )
 
 type ctxKey int

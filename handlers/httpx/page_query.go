@@ -1,10 +1,11 @@
 package httpx
 
 import (
+	"strconv"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
-	"strconv"
 )
 
 // PageOf reads page_size (1–100, default 20) and page_token.

@@ -2,11 +2,12 @@ package httpx
 
 import (
 	"encoding/base64"
-	"github.com/gin-gonic/gin"
-	"github.com/lianban/lianban/models"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
 )
 
 // listPage renders a whole, bounded list (family, grants, enrolments,

@@ -1,9 +1,10 @@
 package httpx
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/service/people"
-	"strings"
 )
 
 // PersonQuery reads ?person= (self or a member id).

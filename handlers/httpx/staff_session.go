@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"

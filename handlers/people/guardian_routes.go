@@ -1,10 +1,11 @@
 package people
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/service/people"
-	"net/http"
 )
 
 // guardianRoutes are a registry-proven guardian's: seeing a minor's

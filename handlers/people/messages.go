@@ -1,9 +1,10 @@
 package people
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
-	"net/http"
 )
 
 func (s *Handlers) listMessages(c *gin.Context) {

@@ -1,11 +1,12 @@
 package people
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/people"
-	"net/http"
 )
 
 // login handles loginWechat, loginAlipay, loginTaxApp and loginMengsuban:

@@ -1,11 +1,12 @@
 package refunds
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/refunds"
-	"net/http"
 )
 
 // Handlers serve the refund routes. Shared plumbing (error rendering, body

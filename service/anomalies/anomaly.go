@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"strings"
-	"time"
 )
 
 // The anomaly queue: staff list the anomalies they own oldest first, read

@@ -3,6 +3,11 @@ package anomalies_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/anomalies"
@@ -12,10 +17,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"sync"
-	"sync/atomic"
-	"testing"
-	"time"
 )
 
 // downChannel is the sandbox channel whose queries can be cut off.

@@ -4,16 +4,17 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
 	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
-	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
 )
 
 // Verification results (verifyCertificate's result).

@@ -5,6 +5,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/certs"
@@ -14,12 +21,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"reflect"
-	"regexp"
-	"strings"
-	"sync"
-	"testing"
-	"time"
 )
 
 // certPayer is a verified user who has paid for months of a flexible

@@ -3,6 +3,13 @@ package contrib_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
@@ -10,12 +17,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"net/http"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"testing"
-	"time"
 )
 
 var _ models.Clock = (*servicetest.ShiftClock)(nil)

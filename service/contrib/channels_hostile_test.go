@@ -4,6 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
@@ -11,10 +16,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"net/http"
-	"net/url"
-	"testing"
-	"time"
 )
 
 // acked is whether a channel's provider takes the answer as delivered.

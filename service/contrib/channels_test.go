@@ -2,12 +2,13 @@ package contrib_test
 
 import (
 	"context"
+	"testing"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"testing"
 )
 
 func TestPayingThroughWechatEndToEnd(t *testing.T) {

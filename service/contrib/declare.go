@@ -3,12 +3,13 @@ package contrib
 import (
 	"context"
 	"errors"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"time"
 )
 
 // Declaration statuses.

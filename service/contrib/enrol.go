@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
-	"time"
 )
 
 // EnrolInput is a flexible-worker or resident enrolment request.

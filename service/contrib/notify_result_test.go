@@ -3,15 +3,16 @@ package contrib_test
 import (
 	"context"
 	"errors"
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service/contrib"
-	"github.com/lianban/lianban/service/servicetest"
-	"github.com/lianban/lianban/store/storetest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store/storetest"
 )
 
 // TestStrangersNotificationsAreRejectedNotFailed: an unsigned or

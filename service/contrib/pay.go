@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"time"
 )
 
 // Order statuses (DESIGN.md §3).

@@ -3,13 +3,14 @@ package contrib
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // Payable statuses (the tax side's 预处理数据 as the payer sees it).

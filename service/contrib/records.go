@@ -2,13 +2,14 @@ package contrib
 
 import (
 	"context"
+	"strconv"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"strconv"
-	"time"
 )
 
 // Record is one paid month (or year) as the person sees it, with each

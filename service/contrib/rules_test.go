@@ -3,6 +3,11 @@ package contrib_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
@@ -10,10 +15,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"strings"
-	"sync"
-	"testing"
-	"time"
 )
 
 // switchableRecords is a 社保 agency whose record a test can change between

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"net/http"
-	"time"
 )
 
 // Record statuses (API: paid / credited / booked / refunding / refunded).

@@ -1,9 +1,10 @@
 package contrib
 
 import (
+	"strings"
+
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"strings"
 )
 
 // An order paid that cannot be booked — its declaration was paid by

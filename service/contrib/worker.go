@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"time"
 )
 
 // QueryBackoff is how long to wait before the next query of an order that

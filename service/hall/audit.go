@@ -3,13 +3,14 @@ package hall
 import (
 	"context"
 	"encoding/csv"
+	"io"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"io"
-	"strings"
-	"time"
 )
 
 // AuditEntry is the view of one audit log entry.

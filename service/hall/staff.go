@@ -11,6 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
@@ -19,9 +23,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/argon2"
 	"gorm.io/gorm"
-	"math/big"
-	"strings"
-	"time"
 )
 
 // Hall staff accounts: username + password (argon2id) + TOTP, a lockout

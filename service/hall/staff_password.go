@@ -3,10 +3,11 @@ package hall
 import (
 	"context"
 	"errors"
+	"unicode/utf8"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"unicode/utf8"
 )
 
 // Password rules for a password a person chooses (generated ones are

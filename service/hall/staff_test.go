@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"strings"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/hall"
@@ -14,9 +18,6 @@ import (
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 	"github.com/pquerna/otp/totp"
-	"strings"
-	"testing"
-	"time"
 )
 
 func staffTry(t *testing.T, envSvc *service.Service, clock *models.ManualClock, username, password, secret string) (hall.StaffLoginResult, error) {

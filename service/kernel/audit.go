@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"github.com/lianban/lianban/store"
-	"gorm.io/gorm"
 	"sync/atomic"
 	"time"
+
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
 )
 
 // Audit outcomes.

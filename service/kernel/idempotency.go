@@ -2,9 +2,10 @@ package kernel
 
 import (
 	"context"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
-	"time"
 )
 
 // Replay is a remembered response to an Idempotency-Key.

@@ -3,8 +3,9 @@ package kernel
 import (
 	"context"
 	"errors"
-	"github.com/lianban/lianban/models"
 	"time"
+
+	"github.com/lianban/lianban/models"
 )
 
 // identityCheckWindow is the period of the identity-check budgets.

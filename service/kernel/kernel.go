@@ -6,14 +6,15 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/store"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 	"log/slog"
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Options are the knobs of the workflows, with defaults from Defaults.

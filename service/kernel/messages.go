@@ -2,10 +2,11 @@ package kernel
 
 import (
 	"context"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"time"
 )
 
 // Message kinds of the in-app list.

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
 )

@@ -2,8 +2,9 @@ package kernel
 
 import (
 	"context"
-	"github.com/lianban/lianban/models"
 	"time"
+
+	"github.com/lianban/lianban/models"
 )
 
 // pushTimeout bounds a push to a channel's message API; pushes happen

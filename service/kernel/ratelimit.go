@@ -2,11 +2,12 @@ package kernel
 
 import (
 	"context"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
-	"time"
 )
 
 // Outage says what a rate limit does when Redis cannot count. Every call

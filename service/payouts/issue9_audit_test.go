@@ -3,6 +3,10 @@ package payouts_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/payouts"
@@ -11,9 +15,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"strings"
-	"testing"
-	"time"
 )
 
 // A payment the bill shows that reconciliation cannot book (its order is

@@ -2,6 +2,10 @@ package payouts_test
 
 import (
 	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
@@ -11,9 +15,6 @@ import (
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 	"gorm.io/gorm"
-	"sync/atomic"
-	"testing"
-	"time"
 )
 
 // A notification settling an order between reconciliation's read of it and

@@ -3,6 +3,13 @@ package payouts_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
@@ -13,12 +20,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
-	"testing"
-	"time"
 )
 
 // payoutStatuses lists an application's payouts as "number:status".

@@ -4,16 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"sort"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // payoutFirstQuery is how long after planning the worker first asks about

@@ -3,6 +3,7 @@ package payouts
 import (
 	"context"
 	"fmt"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"

@@ -3,6 +3,11 @@ package payouts_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
@@ -10,10 +15,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"strings"
-	"sync"
-	"testing"
-	"time"
 )
 
 func TestAnAlipayH5OrderNotOpenedYetIsNotClosedBeforeItsWindowEndsSoASwitchWaits(t *testing.T) {

@@ -2,10 +2,11 @@ package people
 
 import (
 	"context"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"time"
 )
 
 // Relations a user can state for a family member.

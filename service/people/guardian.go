@@ -2,11 +2,12 @@ package people
 
 import (
 	"context"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"strings"
-	"time"
 )
 
 // Guardianship of a minor is proven, not claimed (issue 8). Anyone who

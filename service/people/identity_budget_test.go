@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"testing"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
@@ -11,7 +13,6 @@ import (
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store/storetest"
-	"testing"
 )
 
 // TestEveryNameCheckSpendsOneBudgetPerUser: binding, adding a family

@@ -8,12 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm/clause"
-	"time"
 )
 
 // Session is a logged-in user. SessionKey (WeChat's session_key) lives

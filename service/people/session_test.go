@@ -3,12 +3,13 @@ package people_test
 import (
 	"context"
 	"errors"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store/storetest"
-	"testing"
-	"time"
 )
 
 // TestSessionsSlideAndEnd: a session used within its lifetime lives on;

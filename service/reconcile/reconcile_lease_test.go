@@ -3,6 +3,10 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
@@ -10,9 +14,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"sync"
-	"testing"
-	"time"
 )
 
 // billGate wraps the sandbox channel's bill: it counts downloads per day,

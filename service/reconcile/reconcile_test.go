@@ -2,14 +2,15 @@ package reconcile_test
 
 import (
 	"context"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"testing"
-	"time"
 )
 
 func TestReconciliationSettlesWhatTheBillShowsPaidAndRecordsEachDifferenceOnce(t *testing.T) {

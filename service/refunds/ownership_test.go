@@ -3,6 +3,10 @@ package refunds_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
@@ -11,9 +15,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"strings"
-	"testing"
-	"time"
 )
 
 func TestAClaimedChildLinkIsPayOnlyAndTheHouseholdRegistryMakesAGuardian(t *testing.T) {

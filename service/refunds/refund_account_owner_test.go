@@ -3,6 +3,8 @@ package refunds_test
 import (
 	"context"
 	"errors"
+	"testing"
+
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
@@ -12,7 +14,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"testing"
 )
 
 // One bank account takes a whole application, so a payer's account may

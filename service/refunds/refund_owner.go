@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"sort"
-	"strings"
 )
 
 // A refund belongs to the money's owners (issue 8): the person it was paid

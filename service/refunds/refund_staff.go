@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"strings"
-	"time"
 )
 
 // StaffRefundStep is a timeline step as the hall sees it: with the acting

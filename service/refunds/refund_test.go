@@ -3,6 +3,11 @@ package refunds_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
@@ -15,10 +20,6 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"strings"
-	"sync"
-	"testing"
-	"time"
 )
 
 func medicalPaid(t *testing.T, env *servicetest.Env, sess people.Session) contrib.Payment {

@@ -3,14 +3,15 @@ package refunds_test
 import (
 	"context"
 	"errors"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
-	"testing"
-	"time"
 )
 
 // A guardian's application must not lock the owners out once the guardian

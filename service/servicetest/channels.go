@@ -2,15 +2,16 @@ package servicetest
 
 import (
 	"context"
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service/contrib"
-	"github.com/lianban/lianban/service/people"
-	"github.com/lianban/lianban/store"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/store"
 )
 
 // NewChannelEnv builds a service with WeChat and Alipay against their

@@ -7,6 +7,16 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/channels/alipay"
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/channels/wechat"
@@ -17,15 +27,6 @@ import (
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"testing"
-	"time"
 )
 
 // ---------------------------------------------------------------------------

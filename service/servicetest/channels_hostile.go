@@ -3,13 +3,14 @@ package servicetest
 import (
 	"bytes"
 	"context"
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service/contrib"
-	"github.com/lianban/lianban/store"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/store"
 )
 
 // Hostile and repeated notifications, delivered to HandleNotification the

@@ -2,14 +2,15 @@ package servicetest
 
 import (
 	"context"
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service/contrib"
-	"github.com/lianban/lianban/service/people"
-	"github.com/lianban/lianban/store"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/store"
 )
 
 // NewEnv builds a service whose sandbox provider delivers notifications to

@@ -1,6 +1,10 @@
 package servicetest
 
 import (
+	"strconv"
+	"strings"
+	"testing"
+
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
@@ -8,9 +12,6 @@ import (
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
-	"strconv"
-	"strings"
-	"testing"
 )
 
 // MoneyFakes are the places money can be for a test: the channels that took

@@ -2,10 +2,11 @@ package servicetest
 
 import (
 	"context"
+	"testing"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/people"
-	"testing"
 )
 
 // Family adds a member and fails the test on error.

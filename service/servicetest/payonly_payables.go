@@ -2,9 +2,10 @@ package servicetest
 
 import (
 	"context"
+	"testing"
+
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/people"
-	"testing"
 )
 
 // SonDeclaresForMother: 张三明 adds his mother 李秀英 (a pay-only link),

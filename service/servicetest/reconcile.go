@@ -1,10 +1,11 @@
 package servicetest
 
 import (
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/store"
 	"testing"
 	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
 )
 
 // The channels' fakes date their trades and bills by the wall clock in

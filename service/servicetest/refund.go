@@ -2,6 +2,11 @@ package servicetest
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
@@ -11,10 +16,6 @@ import (
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/store"
 	"github.com/pquerna/otp/totp"
-	"net/http"
-	"net/http/httptest"
-	"testing"
-	"time"
 )
 
 // The sandbox hall's accounts (API.md): every one with this password and

@@ -1,8 +1,9 @@
 package servicetest
 
 import (
-	"github.com/lianban/lianban/service/contrib"
 	"net/http"
+
+	"github.com/lianban/lianban/service/contrib"
 )
 
 // OpenH5 is the payer opening an Alipay H5 cashier URL: only then does the
