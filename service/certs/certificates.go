@@ -268,7 +268,7 @@ func (s *Certs) voucherContent(ctx context.Context, u store.UserRow, orderNo str
 	if err != nil {
 		return models.Certificate{}, "", err
 	}
-	// A payer is always real-name verified (mayPayFor), so this is a bug
+	// A payer is always real-name verified (people.MayPayFor), so this is a bug
 	// or a broken row, never the caller's fault.
 	var payer store.UserRow
 	if err := s.Conn(ctx).Where("id = ?", o.PayerUserID).Take(&payer).Error; err != nil || payer.PersonID == nil {
@@ -538,7 +538,7 @@ func (s *Certs) certificateAccess(ctx context.Context, u store.UserRow, row stor
 
 // visiblePersons lists the people whose certificates u may see besides
 // those u issued: u's own person, minors u is a proven guardian of, and
-// people who granted u access (the same rules as accessTo).
+// people who granted u access (the same rules as people.AccessTo).
 func (s *Certs) visiblePersons(ctx context.Context, u store.UserRow) ([]string, error) {
 	var ids []string
 	if u.PersonID == nil {

@@ -101,7 +101,7 @@ func (s *Contrib) PayerMasked(ctx context.Context, userID string) string {
 	return models.MaskName(p.Name)
 }
 
-// PayerMaskedTx is payerMasked inside a transaction.
+// PayerMaskedTx is PayerMasked inside a transaction.
 func (s *Contrib) PayerMaskedTx(tx *gorm.DB, userID string) string {
 	var u store.UserRow
 	if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil || u.PersonID == nil {

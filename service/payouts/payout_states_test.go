@@ -108,7 +108,7 @@ func wechatBankEnv(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Serv
 	return env, bank
 }
 
-// payByBankOnce has the tax window execute a refund to someAccount and
+// payByBankOnce has the tax window execute a refund to SomeAccount and
 // checks the application is refunded with the bank paying amount, once.
 func payByBankOnce(t *testing.T, env *servicetest.Env, h servicetest.StaffDesk, bank *bankfake.Server, refundNo string, amount models.Fen) {
 	t.Helper()

@@ -140,7 +140,7 @@ func (s *Payouts) ExecuteRefund(ctx context.Context, a kernel.StaffActor, refund
 
 // setRefundBankAccount records the account a staff member entered from the
 // applicant's documents. Money may only go to an account of the person or
-// a payer of the orders (checkRefundAccount); the entry is audited (masked).
+// a payer of the orders (refunds' CheckRefundAccount); the entry is audited (masked).
 func (s *Payouts) setRefundBankAccount(ctx context.Context, a kernel.StaffActor, r store.RefundRow, in models.BankAccount) error {
 	b, err := in.Normalize()
 	if err != nil {

@@ -66,7 +66,7 @@ func TestAnAlipayH5OrderNotOpenedYetIsNotClosedBeforeItsWindowEndsSoASwitchWaits
 }
 
 // The old sequence: an Alipay H5 order closed here while its URL was still
-// payable (closeHere stands in for the close that used to succeed), the
+// payable (CloseHere stands in for the close that used to succeed), the
 // payer paying WeChat, and then the URL too. The second payment cannot be
 // booked: it is refunded whole through Alipay under a number derived from
 // the order, the payer is told, and their payments show it refunded. Both

@@ -87,7 +87,7 @@ func RecordsAccessNote(a Access, guardianship string) string {
 // CheckedPerson verifies a name and ID number with the identity verifier
 // and returns the matching person, registering them on first sight. Each
 // check that reaches the verifier spends the identity-check budget of
-// userID and of the client address in ctx (see spendIdentityCheck);
+// userID and of the client address in ctx (see SpendIdentityCheck);
 // userID is empty only for operator actions such as seeding.
 func (s *People) CheckedPerson(ctx context.Context, userID, name, idNumber, ticket string) (kernel.Person, error) {
 	parsed, err := models.ParseIDNumber(strings.TrimSpace(idNumber))

@@ -447,7 +447,7 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// accountNameRule: money goes back to whom it belongs (checkRefundAccount);
+// accountNameRule: money goes back to whom it belongs (CheckRefundAccount);
 // one payer's account never takes what another payer paid.
 const accountNameRule = "退费只能退至缴费人或参保人本人名下的银行账户；涉及多位缴费人的费款只能退至参保人本人名下"
 

@@ -127,7 +127,7 @@ func NewRig(t *testing.T, db *store.DB, cfg RigConfig) *Rig {
 
 	// The WeChat Pay SDK checks the fake's answers against the wall clock,
 	// so the service clock starts at now (and moves only when told); the
-	// channels and fakes stay on the wall clock, as in newChannelEnv.
+	// channels and fakes stay on the wall clock, as in NewChannelEnv.
 	r.Env = New(t, db, Config{PublicURL: srv.URL, Start: time.Now().UTC().Truncate(time.Second), WallClock: true,
 		Mutate: func(d *service.Deps, _ *service.Options) {
 			wc := wx.ClientConfig(r.notify + "wechatpay")
@@ -327,7 +327,7 @@ func WaitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// WechatAttempts and alipayAttempts are the fakes' delivery attempts for
+// WechatAttempts and AlipayAttempts are the fakes' delivery attempts for
 // one order: the answers the providers got.
 func (r *Rig) WechatAttempts(orderNo string) (codes []int) {
 	for _, d := range r.Wechat.Deliveries() {

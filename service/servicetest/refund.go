@@ -166,7 +166,7 @@ func OrderRow(t *testing.T, db *store.DB, orderNo string) store.OrderRow {
 	return o
 }
 
-// NewEnvWith is newEnv with deps adjusted.
+// NewEnvWith is NewEnv with deps adjusted.
 func NewEnvWith(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.Options)) *Env {
 	t.Helper()
 	var env *Env
