@@ -11,7 +11,8 @@ import (
 
 	"github.com/lianban/lianban/handlers"
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -20,7 +21,7 @@ import (
 type rig struct {
 	env  *servicetest.Env
 	h    http.Handler
-	sess service.Session
+	sess people.Session
 	db   *store.DB
 	n    int
 }
@@ -41,16 +42,16 @@ func newRig(b *testing.B) *rig {
 
 // newPayer makes a fresh verified person with a flexible pension payable,
 // so each iteration of a money benchmark pays for months nobody holds.
-func (r *rig) newPayer(b *testing.B) (service.Session, service.Payable) {
+func (r *rig) newPayer(b *testing.B) (people.Session, contrib.Payable) {
 	r.n++
 	id := models.MakeIDNumber("150102", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.n%9000), 100+r.n%800)
 	sess := r.env.LoginVerified(b, fmt.Sprintf("bench-%d", r.n), "测试人", id)
 	ctx := context.Background()
-	if _, err := r.env.Svc.CreateEnrolment(ctx, sess.UserID, service.EnrolInput{Person: service.PersonRef{Self: true},
+	if _, err := r.env.Svc.CreateEnrolment(ctx, sess.UserID, contrib.EnrolInput{Person: people.PersonRef{Self: true},
 		Scheme: models.SchemeFlexiblePension, RegionCode: "150100"}); err != nil && err != models.ErrAlreadyEnrolled {
 		b.Fatal(err)
 	}
-	items, err := r.env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true})
+	items, err := r.env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Self: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,11 +105,11 @@ func (r *rig) queryPayables(b *testing.B) {
 	r.queryPayablesOf(sess)(b)
 }
 
-func (r *rig) queryPayablesOf(sess service.Session) func(*testing.B) {
+func (r *rig) queryPayablesOf(sess people.Session) func(*testing.B) {
 	return func(b *testing.B) {
 		ctx := context.Background()
 		for i := 0; i < b.N; i++ {
-			if _, err := r.env.Svc.QueryPayables(ctx, sess.UserID, service.PersonRef{Self: true}); err != nil {
+			if _, err := r.env.Svc.QueryPayables(ctx, sess.UserID, people.PersonRef{Self: true}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -127,13 +128,13 @@ func (r *rig) declarePaySettle(b *testing.B) {
 
 // payFor declares the payable, opens a sandbox order and settles it,
 // returning the order number.
-func (r *rig) payFor(b *testing.B, sess service.Session, pb service.Payable) string {
+func (r *rig) payFor(b *testing.B, sess people.Session, pb contrib.Payable) string {
 	ctx := context.Background()
-	d, err := r.env.Svc.CreateDeclaration(ctx, sess.UserID, service.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
+	d, err := r.env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, _, err := r.env.Svc.CreatePayment(ctx, sess, service.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+	p, _, err := r.env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
 	if err != nil {
 		b.Fatal(err)
 	}

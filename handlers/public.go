@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) getReady(c *gin.Context) {
 	defer cancel()
 	if s.ready != nil {
 		if err := s.ready(ctx); err != nil {
-			s.log.WarnContext(ctx, "not ready", "err", err)
+			s.Log.WarnContext(ctx, "not ready", "err", err)
 			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable"})
 			return
 		}
@@ -30,7 +31,7 @@ func (s *Server) getReady(c *gin.Context) {
 }
 
 func (s *Server) listServices(c *gin.Context) {
-	page(s, c, s.services)
+	httpx.Page(s.Kit, c, s.services)
 }
 
 // policyResponse is one region's fee standards for a year with the policy
@@ -47,18 +48,18 @@ type policyResponse struct {
 
 func (s *Server) getPolicy(c *gin.Context) {
 	region := c.DefaultQuery("region", "150100")
-	year := s.svc.Clock.Now().In(models.Beijing).Year()
+	year := s.Svc.Clock.Now().In(models.Beijing).Year()
 	if y := c.Query("year"); y != "" {
 		v, err := strconv.Atoi(y)
 		if err != nil {
-			s.fail(c, models.ErrInvalid.WithReason("year 应为四位年份"))
+			s.Fail(c, models.ErrInvalid.WithReason("year 应为四位年份"))
 			return
 		}
 		year = v
 	}
 	py, err := s.policy.Year(region, year)
 	if err != nil {
-		s.fail(c, err)
+		s.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, policyResponse{Version: s.policy.Version(), PolicyYear: py, RegionRules: s.policy.Rules(region), Regions: s.policy.Regions()})

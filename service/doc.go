@@ -1,7 +1,33 @@
-// Package service holds lianban's business workflows: login and sessions,
-// identity binding, family and grants, enrolment, payables, declarations,
-// payments and their settlement, records and the background workers that
-// follow money to the treasury and the agencies' books.
+// Package service is the façade of lianban's business workflows: it wires
+// the areas below it into one Service for the handlers and runs the
+// background workers.
+//
+// Where a rule lives:
+//
+//	kernel     what every area shares: Deps and Options, clock, database
+//	           handles, ids, pages, idempotency keys, rate limits, the
+//	           identity-check budget, in-app messages and pushes, audit
+//	           writing, anomaly recording, the decrypted Person
+//	people     login and sessions, identity binding, family, grants,
+//	           guardians, and who may pay for or read whose records
+//	hall       staff accounts, staff login (password, TOTP), permissions,
+//	           the audit log
+//	contrib    contributions: enrolment, payables, declarations, payments,
+//	           settlement (paid → credited → booked, exactly once),
+//	           records, order follow-up, reminders
+//	reconcile  the channels' daily bills checked against our orders
+//	certs      certificates: issuing, listing, downloading, verifying,
+//	           revoking
+//	refunds    refund applications: filing, owners, withdrawal, the
+//	           hall's steps
+//	payouts    refund money going back: payouts by channel or bank,
+//	           abnormal payouts, refund notifications, the automatic
+//	           refund of paid orders that cannot be booked
+//	anomalies  the staff's queue of anomalies, and every order's anomalies
+//
+// Imports only go down that list (people and hall both sit on the kernel).
+// Where a lower area must start something above it, it declares a small
+// interface that New wires (contrib.AutoRefunder, met by payouts).
 //
 // Workflows own their transactions. They speak models types to handlers and
 // channels, and store rows to the database; every status change is a

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm/clause"
 )
@@ -12,10 +13,10 @@ import (
 // loads its demo people this way; a real deployment feeds it from the
 // agencies' data exchange.
 func (s *Service) SeedUnitInsurance(ctx context.Context, name, idNumber, kind, unitName string) error {
-	p, err := s.checkedPerson(ctx, "", name, idNumber, "")
+	p, err := s.CheckedPerson(ctx, "", name, idNumber, "")
 	if err != nil {
 		return err
 	}
-	row := store.UnitInsuranceRow{PersonID: p.ID, Scheme: kind, UnitName: unitName, CreatedAt: s.now()}
-	return internal("seed unit insurance", s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error)
+	row := store.UnitInsuranceRow{PersonID: p.ID, Scheme: kind, UnitName: unitName, CreatedAt: s.Now()}
+	return kernel.Internal("seed unit insurance", s.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error)
 }

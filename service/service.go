@@ -1,177 +1,53 @@
 package service
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/base32"
-	"errors"
-	"fmt"
-	"log/slog"
-	"math/big"
-	"strings"
-	"time"
-
-	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/store"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"github.com/lianban/lianban/service/anomalies"
+	"github.com/lianban/lianban/service/certs"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/hall"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/payouts"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/reconcile"
+	"github.com/lianban/lianban/service/refunds"
 )
 
-// Options are the knobs of the workflows, with defaults from Defaults.
-type Options struct {
-	Sandbox         bool
-	SessionTTL      time.Duration // sliding session expiry
-	DeclarationTTL  time.Duration // an unpaid declaration releases its months after this
-	OrderTTL        time.Duration // an order may be paid until this long after creation
-	FirstQueryAfter time.Duration // query a paying order this long after creation when no notification came
-	MinCloseAge     time.Duration // never close an order younger than this (WeChat: 5 minutes)
-	WorkerInterval  time.Duration // how often background workers look for work
-	PublicBaseURL   string        // how the outside world reaches this server, for notify and verify URLs
-	LoginRateLimit  int           // login attempts per client IP per minute
-	BindRateLimit   int           // identity bindings per user per hour
-	OrderRateLimit  int           // orders per user per minute
-	// IdentityChecksPerUser and IdentityChecksPerAddress are the one
-	// budget, per user and per client address per hour, that every check
-	// of a name against an ID number spends, whatever the route: each is a
-	// registry call in production and, answered, a guess confirmed or not.
-	IdentityChecksPerUser    int
-	IdentityChecksPerAddress int
-}
+// Options and Deps are the kernel's: the composition root (cmd/lianban,
+// servicetest) builds them here without knowing how the areas are cut.
+type (
+	Options = kernel.Options
+	Deps    = kernel.Deps
+	// Cashier and CertificateDeps are Deps field types.
+	Cashier         = kernel.Cashier
+	CertificateDeps = kernel.CertificateDeps
+)
 
 // Defaults returns the production defaults.
-func Defaults() Options {
-	return Options{
-		SessionTTL:      2 * time.Hour,
-		DeclarationTTL:  2 * time.Hour,
-		OrderTTL:        30 * time.Minute,
-		FirstQueryAfter: time.Minute,
-		MinCloseAge:     5 * time.Minute,
-		WorkerInterval:  2 * time.Second,
-		PublicBaseURL:   "http://127.0.0.1:8080",
-		LoginRateLimit:  30,
-		BindRateLimit:   10,
-		OrderRateLimit:  20,
-		// A person binds once and adds a handful of relatives; 20 checks
-		// an hour is several times that. An address is shared by a
-		// family's Wi-Fi or a carrier's NAT, so it gets five users' worth.
-		IdentityChecksPerUser:    20,
-		IdentityChecksPerAddress: 100,
-	}
-}
+func Defaults() Options { return kernel.Defaults() }
 
-// Deps are the things the workflows talk to.
-type Deps struct {
-	DB       *store.DB
-	Redis    *store.Redis
-	PII      *models.PIICipher
-	Policy   *models.PolicyBook
-	Clock    models.Clock
-	Log      *slog.Logger
-	Identity models.IdentityVerifier
-	Treasury models.Treasury
-	Agency   models.AgencyBooking
-	// Contributions, MedicalAssessor and CivilAffairs give the facts the fee
-	// rules need: contribution years (延长缴费), the 医保 agency's assessed
-	// flexible medical amounts, and assistance statuses (资助参保). When one
-	// is missing the payables say the fact is unknown; they never guess.
-	Contributions   models.ContributionRecords
-	MedicalAssessor models.MedicalAssessor
-	CivilAffairs    models.CivilAffairs
-	Logins          map[string]models.LoginChannel
-	Payments        map[string]models.PaymentChannel
-	// Cashiers pay orders as the payer would at a channel's cashier, for
-	// channels running against their in-process fakes (sandbox mode).
-	Cashiers map[string]Cashier
-	// Bank pays refunds to bank accounts.
-	Bank models.BankTransfer
-	// Messengers push messages to users of a login channel (WeChat
-	// subscribe messages); the in-app message list is kept regardless.
-	Messengers map[string]models.MessageSender
-	// Certificates renders and signs certificates.
-	Certificates CertificateDeps
-	// OnPaid, if set, is told about every newly settled order (messages).
-	OnPaid func(ctx context.Context, orderNo string)
-}
-
-// Service is the workflow layer. It is safe for concurrent use.
+// Service is the workflow layer: every area's workflows on one value, for
+// the handlers and the workers. It is safe for concurrent use.
 type Service struct {
-	Deps
-	opt Options
+	*kernel.Kernel
+	*people.People
+	*hall.Hall
+	*contrib.Contrib
+	*reconcile.Reconciler
+	*certs.Certs
+	*refunds.Refunds
+	*payouts.Payouts
+	*anomalies.Queue
 }
 
-// New returns a Service.
+// New returns a Service with every area wired to the ones below it.
 func New(d Deps, opt Options) *Service {
-	if d.Clock == nil {
-		d.Clock = models.SystemClock{}
-	}
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{Deps: d, opt: opt}
-}
-
-// Options returns the options the service runs with.
-func (s *Service) Options() Options { return s.opt }
-
-func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
-
-func (s *Service) db(ctx context.Context) *gorm.DB { return s.DB.Gorm.WithContext(ctx) }
-
-// tx runs fn in a transaction.
-func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db(ctx).Transaction(fn)
-}
-
-var idEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
-
-// newID returns a random, unguessable object id with a readable prefix.
-func newID(prefix string) string {
-	b := make([]byte, 10)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + "_" + idEncoding.EncodeToString(b)
-}
-
-// newNumber returns prefix + Beijing timestamp + n random digits: order
-// numbers and receipt numbers people read out on the phone to the hall.
-func newNumber(prefix string, at time.Time, n int) string {
-	var sb strings.Builder
-	sb.WriteString(prefix)
-	sb.WriteString(at.In(models.Beijing).Format("20060102150405"))
-	for i := 0; i < n; i++ {
-		d, err := rand.Int(rand.Reader, big.NewInt(10))
-		if err != nil {
-			panic(err)
-		}
-		sb.WriteByte(byte('0' + d.Int64()))
-	}
-	return sb.String()
-}
-
-// isNotFound reports a missing row.
-func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
-
-// isDuplicate reports a unique-key violation on any dialect.
-func isDuplicate(err error) bool { return store.IsDuplicate(err) }
-
-// insertIfAbsent inserts row unless a unique key already holds it, and
-// reports whether it did. Inside a transaction this is the only safe way
-// to meet a duplicate: PostgreSQL aborts a transaction on any failed
-// statement, so "try and catch the duplicate" cannot continue there.
-func insertIfAbsent(tx *gorm.DB, row any) (bool, error) {
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
-	return res.RowsAffected == 1, res.Error
-}
-
-// internal wraps an unexpected error; handlers show clients only a generic
-// message and log the detail with the request id.
-func internal(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := models.AsError(err); ok {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
+	k := kernel.New(d, opt)
+	p := people.New(k)
+	h := hall.New(k)
+	c := contrib.New(k, p)
+	r := refunds.New(k, p, h, c)
+	po := payouts.New(k, h, c, r)
+	c.UsePayouts(po)
+	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p),
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h)}
 }

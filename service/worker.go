@@ -2,39 +2,32 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"gorm.io/gorm"
 )
-
-// Cashier pays an order as the payer would at a channel's cashier page.
-// Only channels running against an in-process fake have one.
-type Cashier interface {
-	Pay(ctx context.Context, orderNo string, success bool) error
-}
 
 // SandboxPay pays (or fails) an order at its channel's fake cashier; the
 // result then arrives through the channel's real notification route.
 func (s *Service) SandboxPay(ctx context.Context, orderNo string, success bool) error {
-	if !s.opt.Sandbox {
+	if !s.Opt.Sandbox {
 		return models.ErrNotFound
 	}
 	var o store.OrderRow
-	if err := s.db(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
-		if isNotFound(err) {
+	if err := s.Conn(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+		if kernel.IsNotFound(err) {
 			return models.ErrNotFound
 		}
-		return internal("order", err)
+		return kernel.Internal("order", err)
 	}
 	c, ok := s.Cashiers[o.Channel]
 	if !ok {
 		return models.ErrChannelUnsupported.WithReason("该渠道使用真实商户配置，无法模拟支付")
 	}
-	if o.Status != OrderPaying {
+	if o.Status != contrib.OrderPaying {
 		return models.ErrOrderNotPayable
 	}
 	if err := c.Pay(ctx, orderNo, success); err != nil {
@@ -48,7 +41,7 @@ func (s *Service) SandboxPay(ctx context.Context, orderNo string, success bool) 
 // orders, and the release of expired declarations. Several instances may
 // run them at once: every step is a conditional update.
 func (s *Service) RunWorkers(ctx context.Context) error {
-	t := time.NewTicker(s.opt.WorkerInterval)
+	t := time.NewTicker(s.Opt.WorkerInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -67,14 +60,14 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		name string
 		fn   func(context.Context) error
 	}{
-		{"follow paying orders", s.followPayingOrders},
-		{"treasury credit", s.advanceCredits},
-		{"agency booking", s.advanceBookings},
-		{"expire declarations", s.expireDeclarations},
-		{"refund payouts", s.refundWork},
-		{"reconcile yesterday's bills", s.reconcileYesterday},
-		{"remind of closing windows", s.remindPeriodEnding},
-		{"purge rate-limit windows", s.purgeRateLimits},
+		{"follow paying orders", s.FollowPayingOrders},
+		{"treasury credit", s.AdvanceCredits},
+		{"agency booking", s.AdvanceBookings},
+		{"expire declarations", s.ExpireDeclarations},
+		{"refund payouts", s.RefundWork},
+		{"reconcile yesterday's bills", s.ReconcileYesterday},
+		{"remind of closing windows", s.RemindPeriodEnding},
+		{"purge rate-limit windows", s.PurgeRateLimits},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {
@@ -84,190 +77,4 @@ func (s *Service) WorkOnce(ctx context.Context) {
 			s.Log.ErrorContext(ctx, "worker step failed", "step", st.name, "err", err)
 		}
 	}
-}
-
-// queryBackoff is how long to wait before the next query of an order that
-// is still paying: about a minute after creation, then less and less often.
-func queryBackoff(attempts int) time.Duration {
-	steps := []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute}
-	if attempts < len(steps) {
-		return steps[attempts]
-	}
-	return time.Hour
-}
-
-// followPayingOrders queries orders that have had no notification and
-// closes the unpaid ones past their expiry (never younger than
-// MinCloseAge). A channel that cannot answer leaves the order paying.
-func (s *Service) followPayingOrders(ctx context.Context) error {
-	now := s.now()
-	var rows []store.OrderRow
-	if err := s.db(ctx).Where("status IN ? AND next_query_at <= ?", []string{OrderCreated, OrderPaying}, now).
-		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
-		return err
-	}
-	for _, o := range rows {
-		state, err := s.queryAndSettle(ctx, o)
-		if errors.Is(err, models.ErrNotFound) && state != models.TradePaid {
-			// The channel never saw the order (its prepay did not get
-			// through: WeChat's ORDER_NOT_EXIST), so nothing can have been
-			// paid on it. Without this it was never closed and its
-			// declaration stayed paying for good.
-			state, err = models.TradePaying, nil
-		}
-		// A paid answer is not skipped here: the back-off update below
-		// touches only orders still paying, so a settled order is left
-		// alone, while one settlement refused (another amount: an
-		// anomaly) is asked again on the schedule. It used to be queried,
-		// and get a new anomaly, on every worker pass.
-		expired := now.After(o.ExpiresAt) && now.Sub(o.CreatedAt) >= s.opt.MinCloseAge
-		if err == nil && expired && (state == models.TradePaying || state == models.TradeClosed) {
-			if err := s.closeOrder(ctx, o); err != nil {
-				s.Log.WarnContext(ctx, "close failed; will retry", "order_no", o.OrderNo, "err", err)
-			} else {
-				continue
-			}
-		}
-		next := now.Add(queryBackoff(o.QueryAttempts + 1))
-		if err := s.db(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying}).
-			Updates(map[string]any{"next_query_at": next, "query_attempts": o.QueryAttempts + 1}).Error; err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// closeOrder closes an unpaid order at the channel and here, and gives its
-// declaration back so the payer can try again. ORDERPAID means the payer
-// paid at the last moment: settle instead.
-func (s *Service) closeOrder(ctx context.Context, o store.OrderRow) error {
-	ch, ok := s.Payments[o.Channel]
-	if !ok {
-		return models.ErrChannelUnsupported
-	}
-	// A created order may exist at the channel too (its prepay timed out),
-	// so it is closed there as well; closing an order the channel never
-	// saw is harmless.
-	err := ch.Close(ctx, o.OrderNo)
-	if errors.Is(err, models.ErrOrderPaidAtChannel) {
-		_, err := s.queryAndSettle(ctx, o)
-		return err
-	}
-	if errors.Is(err, models.ErrNotFound) {
-		// The channel has not seen the order yet. An order with a pay URL
-		// (Alipay H5) stays payable through it until the order's own
-		// expiry: closing it here before then let a payer who switched
-		// channels pay both. Past the expiry, or without a URL (a prepay
-		// that never reached the channel), nothing can be paid on it.
-		if now := s.now(); !now.After(o.ExpiresAt) && hasPayURL(o) {
-			at := o.ExpiresAt.Add(time.Minute).In(models.Beijing).Format("15:04")
-			return models.ErrDeclarationPaying.WithReason("已打开的支付链接在 " + at + " 前仍可付款，请完成支付，或在此之后再更换缴费方式")
-		}
-		err = nil
-	}
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying}).
-			Updates(map[string]any{"status": OrderClosed, "closed_at": now, "updated_at": now})
-		if res.Error != nil || res.RowsAffected != 1 {
-			return res.Error
-		}
-		return reopenDeclaration(tx, o, now)
-	})
-}
-
-// hasPayURL reports whether an order's pay parameters are a link the payer
-// can open later (Alipay H5), which creates the trade at the channel then.
-func hasPayURL(o store.OrderRow) bool {
-	var p models.PayParams
-	return o.PayParams != "" && json.Unmarshal([]byte(o.PayParams), &p) == nil && p["url"] != ""
-}
-
-// reopenDeclaration gives a declaration whose order ended unpaid back to
-// the payer, with its months still held.
-func reopenDeclaration(tx *gorm.DB, o store.OrderRow, now time.Time) error {
-	res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ? AND order_no = ?", o.DeclarationID, DeclPaying, o.OrderNo).
-		Updates(map[string]any{"status": DeclOpen, "order_no": "", "updated_at": now})
-	if res.Error != nil || res.RowsAffected != 1 {
-		return res.Error
-	}
-	return tx.Model(&store.ClaimRow{}).Where("declaration_id = ? AND state = ?", o.DeclarationID, ClaimPaying).
-		Update("state", ClaimDeclared).Error
-}
-
-// advanceCredits asks the treasury about paid records and marks the
-// credited ones (入库).
-func (s *Service) advanceCredits(ctx context.Context) error {
-	return s.advance(ctx, RecordPaid, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
-		return s.Treasury.CreditStatus(ctx, ref)
-	}, RecordCredited, "credited_at", "tax_voucher_no")
-}
-
-// advanceBookings asks the agency about credited records and marks the
-// booked ones (记账).
-func (s *Service) advanceBookings(ctx context.Context) error {
-	return s.advance(ctx, RecordCredited, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
-		return s.Agency.BookingStatus(ctx, ref)
-	}, RecordBooked, "booked_at", "booking_no")
-}
-
-func (s *Service) advance(ctx context.Context, from string, ask func(context.Context, models.SettlementRef) (models.SettlementResult, error), to, atCol, noCol string) error {
-	if (to == RecordCredited && s.Treasury == nil) || (to == RecordBooked && s.Agency == nil) {
-		return nil // not connected: records stay where they are, never guessed forward
-	}
-	var rows []store.RecordRow
-	if err := s.db(ctx).Where("status = ?", from).Order("paid_at").Limit(500).Find(&rows).Error; err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if seen[r.OrderNo] {
-			continue
-		}
-		seen[r.OrderNo] = true
-		var o store.OrderRow
-		if err := s.db(ctx).Where("order_no = ?", r.OrderNo).Take(&o).Error; err != nil {
-			return err
-		}
-		ref := models.SettlementRef{OrderNo: o.OrderNo, Amount: models.Fen(o.AmountFen), Scheme: models.Scheme(o.Scheme), PaidAt: r.PaidAt}
-		if r.CreditedAt != nil {
-			ref.CreditedAt = *r.CreditedAt
-		}
-		res, err := ask(ctx, ref)
-		if err != nil {
-			s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
-			continue
-		}
-		if res.State != models.SettlementDone {
-			continue
-		}
-		at := res.At.UTC()
-		if at.IsZero() {
-			at = s.now()
-		}
-		if err := s.db(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
-			Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// expireDeclarations releases the months of open declarations past their
-// expiry, so the payable shows them as open again.
-func (s *Service) expireDeclarations(ctx context.Context) error {
-	var ids []string
-	if err := s.db(ctx).Model(&store.DeclarationRow{}).Where("status = ? AND expires_at < ?", DeclOpen, s.now()).
-		Limit(200).Pluck("id", &ids).Error; err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := s.expireDeclaration(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }

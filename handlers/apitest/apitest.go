@@ -32,7 +32,6 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/gin-gonic/gin"
-
 	"github.com/lianban/lianban"
 )
 

@@ -2,6 +2,11 @@
 // database (see storetest), a real or embedded Redis, the embedded policy
 // catalog, a manual clock, and the sandbox channels. Only the outside
 // world (payment providers, registries, the treasury) is faked.
+//
+// It also holds the journeys and checks the area packages' tests share
+// (a payer's first year, a paid and credited contribution, the hall's
+// signed-in staff, the channel rig with its faults, the money invariants),
+// so each area's tests live in the area's own package.
 package servicetest
 
 import (
@@ -25,6 +30,7 @@ import (
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -191,7 +197,7 @@ func Person(t testing.TB, name string) sandbox.DemoPerson {
 }
 
 // LoginVerified logs a sandbox user in and binds them to a person.
-func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) service.Session {
+func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) people.Session {
 	t.Helper()
 	ctx := context.Background()
 	res, err := e.Svc.LoginSandbox(ctx, subject)
@@ -202,7 +208,7 @@ func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Svc.VerifyIdentity(ctx, sess.UserID, service.IdentityInput{Name: name, IDNumber: idNumber}); err != nil {
+	if _, err := e.Svc.VerifyIdentity(ctx, sess.UserID, people.IdentityInput{Name: name, IDNumber: idNumber}); err != nil {
 		t.Fatal(err)
 	}
 	return sess

@@ -1,0 +1,167 @@
+package contrib
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
+)
+
+// Handlers serve the contribution routes. Shared plumbing (error rendering, body
+// decoding, idempotency, sessions) is httpx.Kit's.
+type Handlers struct {
+	*httpx.Kit
+}
+
+// Register registers the payer's journey (auth): enrolment, payables,
+// declarations, payments and records; and the payment channels'
+// notifications (v1), which carry no session: the channel's signature is
+// the proof.
+func Register(k *httpx.Kit, v1, auth *gin.RouterGroup) {
+	s := &Handlers{Kit: k}
+	v1.POST("/notify/wechatpay", s.notify(models.ChannelWechat))
+	v1.POST("/notify/alipay", s.notify(models.ChannelAlipay))
+	v1.POST("/notify/sandbox", s.notify(models.ChannelSandbox))
+	auth.GET("/enrolments", s.listEnrolments)
+	auth.POST("/enrolments", s.createEnrolment)
+	auth.POST("/payables/query", s.queryPayables)
+	auth.POST("/declarations", s.createDeclaration)
+	auth.GET("/declarations/:declaration_id", s.getDeclaration)
+	auth.POST("/payments", s.createPayment)
+	auth.GET("/payments", s.listPayments)
+	auth.GET("/payments/:order_no", s.getPayment)
+	auth.GET("/records", s.listRecords)
+}
+
+func (s *Handlers) listEnrolments(c *gin.Context) {
+	items, err := s.Svc.ListEnrolments(c.Request.Context(), httpx.UserID(c), httpx.PersonQuery(c))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+func (s *Handlers) createEnrolment(c *gin.Context) {
+	in := contrib.EnrolInput{Person: people.PersonRef{Self: true}}
+	if !s.BindJSON(c, &in) {
+		return
+	}
+	e, err := s.Svc.CreateEnrolment(c.Request.Context(), httpx.UserID(c), in)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, e)
+}
+
+func (s *Handlers) queryPayables(c *gin.Context) {
+	in := struct {
+		Person people.PersonRef `json:"person"`
+	}{Person: people.PersonRef{Self: true}}
+	if !s.BindJSON(c, &in) {
+		return
+	}
+	items, err := s.Svc.QueryPayables(c.Request.Context(), httpx.UserID(c), in.Person)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+func (s *Handlers) createDeclaration(c *gin.Context) {
+	var in contrib.DeclareInput
+	s.Idempotent(c, "createDeclaration", &in, func() (int, any, error) {
+		d, err := s.Svc.CreateDeclaration(c.Request.Context(), httpx.UserID(c), in)
+		return http.StatusCreated, d, err
+	})
+}
+
+func (s *Handlers) getDeclaration(c *gin.Context) {
+	d, err := s.Svc.GetDeclaration(c.Request.Context(), httpx.UserID(c), c.Param("declaration_id"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Handlers) createPayment(c *gin.Context) {
+	var in contrib.PayInput
+	s.Idempotent(c, "createPayment", &in, func() (int, any, error) {
+		p, created, err := s.Svc.CreatePayment(c.Request.Context(), httpx.Session(c), in)
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return status, p, err
+	})
+}
+
+func (s *Handlers) getPayment(c *gin.Context) {
+	p, err := s.Svc.GetPayment(c.Request.Context(), httpx.UserID(c), c.Param("order_no"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Handlers) listPayments(c *gin.Context) {
+	page, err := httpx.PageOf(c)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	items, next, err := s.Svc.ListPayments(c.Request.Context(), httpx.UserID(c), page)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+}
+
+func (s *Handlers) listRecords(c *gin.Context) {
+	f := contrib.RecordFilter{Person: httpx.PersonQuery(c), Scheme: models.Scheme(c.Query("scheme"))}
+	if f.Scheme != "" && !f.Scheme.Valid() {
+		s.Fail(c, models.ErrSchemeInvalid)
+		return
+	}
+	if y := c.Query("year"); y != "" {
+		v, err := strconv.Atoi(y)
+		if err != nil || v < 1990 || v > 2100 {
+			s.Fail(c, models.ErrInvalid.WithReason("year 应为四位年份"))
+			return
+		}
+		f.Year = v
+	}
+	items, err := s.Svc.ListRecords(c.Request.Context(), httpx.UserID(c), f)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+// notify hands a channel's notification to the settlement workflow, which
+// writes the channel's own acknowledgement. A rejected one (unsigned,
+// unparsable) still gets the provider's failure answer, but is counted and
+// logged at WARN: a stranger's POST must not page the on-call person.
+func (s *Handlers) notify(channel string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		res, err := s.Svc.ProcessNotification(c.Request.Context(), channel, c.Writer, c.Request)
+		if err != nil {
+			s.Fail(c, err)
+			return
+		}
+		s.Metrics.Notifications.WithLabelValues(channel, string(res)).Inc()
+		if res == contrib.NotificationRejected {
+			c.Set(httpx.QuietFailureKey, true)
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package httpx
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/models"
+)
+
+// statusOf is the one place a domain error becomes an HTTP status.
+var statusOf = map[models.Kind]int{
+	models.KindInternal:         http.StatusInternalServerError,
+	models.KindInvalid:          http.StatusBadRequest,
+	models.KindUnauthenticated:  http.StatusUnauthorized,
+	models.KindForbidden:        http.StatusForbidden,
+	models.KindNotFound:         http.StatusNotFound,
+	models.KindConflict:         http.StatusConflict,
+	models.KindUnprocessable:    http.StatusUnprocessableEntity,
+	models.KindRateLimited:      http.StatusTooManyRequests,
+	models.KindUnavailable:      http.StatusServiceUnavailable,
+	models.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	models.KindTooLarge:         http.StatusRequestEntityTooLarge,
+}
+
+// errorBody is the API's error shape.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Reason    string `json:"reason,omitempty"`
+	RequestID string `json:"request_id"`
+}
+
+// errorResponse maps err to its status and body. Reasons are shown only
+// for refusals meant for people; internal and unavailable errors carry
+// detail for the log, never for the client.
+func errorResponse(err error, requestID string) (int, errorBody) {
+	e, ok := models.AsError(err)
+	if !ok {
+		e = models.ErrInternal
+	}
+	status := statusOf[e.Kind]
+	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID}}
+	if e.Kind != models.KindInternal && e.Kind != models.KindUnavailable {
+		body.Error.Reason = e.Reason
+	}
+	return status, body
+}
+
+// Fail renders err and logs what the client is not told.
+func (s *Kit) Fail(c *gin.Context, err error) {
+	rid := RequestID(c)
+	status, body := errorResponse(err, rid)
+	if status >= 500 {
+		s.Log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "route", c.FullPath(), "status", status, "err", err)
+	} else if e, ok := models.AsError(err); ok && e.Kind == models.KindInternal {
+		s.Log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "err", err)
+	}
+	c.AbortWithStatusJSON(status, body)
+}

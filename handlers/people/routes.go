@@ -1,0 +1,165 @@
+package people
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/people"
+)
+
+// login handles loginWechat, loginAlipay, loginTaxApp and loginMengsuban:
+// each takes its platform's one-time code under its own field name.
+// Handlers serve the people routes. Shared plumbing (error rendering, body
+// decoding, idempotency, sessions) is httpx.Kit's.
+type Handlers struct {
+	*httpx.Kit
+}
+
+// Register registers logins (on login, which carries their rate limit;
+// the sandbox login only in sandbox mode) and the routes of the signed-in
+// user (auth): their session, identity, family, grants, guardians and
+// messages.
+func Register(k *httpx.Kit, login, auth *gin.RouterGroup, sandbox bool) {
+	s := &Handlers{Kit: k}
+	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
+	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
+	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))
+	login.POST("/mengsuban", s.login(models.ChannelMengsuban, "code"))
+	if sandbox {
+		login.POST("/sandbox", s.loginSandbox)
+	}
+	auth.DELETE("/sessions/current", s.logout)
+	auth.GET("/me", s.getMe)
+	auth.POST("/me/identity", s.verifyIdentity)
+	auth.GET("/me/family", s.listFamily)
+	auth.POST("/me/family", s.addFamilyMember)
+	auth.DELETE("/me/family/:member_id", s.removeFamilyMember)
+	auth.GET("/me/grants", s.listGrants)
+	auth.POST("/me/grants", s.grantRecordsAccess)
+	auth.DELETE("/me/grants/:grant_id", s.revokeGrant)
+	s.guardianRoutes(auth)
+	auth.GET("/me/messages", s.listMessages)
+}
+
+func (s *Handlers) login(channel, field string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var body map[string]string
+		if !s.BindJSON(c, &body) {
+			return
+		}
+		res, err := s.Svc.Login(c.Request.Context(), channel, body[field])
+		if err != nil {
+			s.Fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, res)
+	}
+}
+
+func (s *Handlers) loginSandbox(c *gin.Context) {
+	var body struct {
+		Subject string `json:"subject"`
+	}
+	if !s.BindJSON(c, &body) {
+		return
+	}
+	res, err := s.Svc.LoginSandbox(c.Request.Context(), body.Subject)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, res)
+}
+
+func (s *Handlers) logout(c *gin.Context) {
+	token := httpx.SessionToken(c)
+	if err := s.Svc.Logout(c.Request.Context(), token); err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Handlers) getMe(c *gin.Context) {
+	u, err := s.Svc.Me(c.Request.Context(), httpx.UserID(c))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (s *Handlers) verifyIdentity(c *gin.Context) {
+	var in people.IdentityInput
+	if !s.BindJSON(c, &in) {
+		return
+	}
+	u, err := s.Svc.VerifyIdentity(c.Request.Context(), httpx.UserID(c), in)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (s *Handlers) listFamily(c *gin.Context) {
+	items, err := s.Svc.ListFamily(c.Request.Context(), httpx.UserID(c))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+func (s *Handlers) addFamilyMember(c *gin.Context) {
+	var in people.FamilyInput
+	if !s.BindJSON(c, &in) {
+		return
+	}
+	m, err := s.Svc.AddFamilyMember(c.Request.Context(), httpx.UserID(c), in)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, m)
+}
+
+func (s *Handlers) removeFamilyMember(c *gin.Context) {
+	if err := s.Svc.RemoveFamilyMember(c.Request.Context(), httpx.UserID(c), c.Param("member_id")); err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Handlers) grantRecordsAccess(c *gin.Context) {
+	var in people.GrantInput
+	if !s.BindJSON(c, &in) {
+		return
+	}
+	g, err := s.Svc.GrantRecordsAccess(c.Request.Context(), httpx.UserID(c), in)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, g)
+}
+
+func (s *Handlers) listGrants(c *gin.Context) {
+	items, err := s.Svc.ListGrants(c.Request.Context(), httpx.UserID(c))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+func (s *Handlers) revokeGrant(c *gin.Context) {
+	if err := s.Svc.RevokeGrant(c.Request.Context(), httpx.UserID(c), c.Param("grant_id")); err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,221 @@
+package contrib_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.NewEnv(t, db)
+		j := servicetest.StartJourney(t, env)
+		pb := j.Self
+		// Enrolled in November 2026: November and December are self-service.
+		if pb.PeriodFrom != "202611" || pb.PeriodTo != "202612" || pb.Status != contrib.PayableOpen {
+			t.Fatalf("payable %+v", pb)
+		}
+		var low models.PayOption
+		for _, o := range pb.Options {
+			if o.Code == "grade_60" {
+				low = o
+			}
+		}
+		// 2026 is provisional at 2025's figures: lower base 4,907 元 × 20%.
+		if low.BaseFen != 490700 || low.AmountFen != 98140 {
+			t.Fatalf("grade_60 option %+v", low)
+		}
+
+		mother := servicetest.Person(t, "李秀英")
+		m, err := env.Svc.AddFamilyMember(ctx, j.Sess.UserID, people.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Svc.CreateEnrolment(ctx, j.Sess.UserID, contrib.EnrolInput{Person: people.PersonRef{MemberID: m.MemberID},
+			Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
+			t.Fatal(err)
+		}
+		mp, err := env.Svc.QueryPayables(ctx, j.Sess.UserID, people.PersonRef{MemberID: m.MemberID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mp) != 1 || mp[0].Year != 2027 || mp[0].AmountFen == nil || *mp[0].AmountFen != 40000 {
+			t.Fatalf("mother's payable %+v", mp)
+		}
+
+		d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.AmountFen != 2*98140 || d.Months != 2 {
+			t.Fatalf("declaration %+v", d)
+		}
+		p, created, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		if err != nil || !created || p.Status != contrib.OrderPaying || p.PayParams["cashier_url"] == "" {
+			t.Fatalf("payment %+v created=%v err=%v", p, created, err)
+		}
+		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		recs := servicetest.Records(t, env, j.Sess)
+		if len(recs) != 2 || recs[0].Status != "paid" || recs[0].Period != "202611" || recs[0].PayerMasked != "张*明" {
+			t.Fatalf("records after payment %+v", recs)
+		}
+		env.Clock.Advance(3 * time.Second)
+		env.Svc.WorkOnce(ctx)
+		if recs = servicetest.Records(t, env, j.Sess); recs[0].Status != "credited" || recs[0].CreditedAt == nil {
+			t.Fatalf("records after 入库 %+v", recs)
+		}
+		env.Clock.Advance(2 * time.Second)
+		env.Svc.WorkOnce(ctx)
+		if recs = servicetest.Records(t, env, j.Sess); recs[1].Status != "booked" || recs[1].BookedAt == nil {
+			t.Fatalf("records after 记账 %+v", recs)
+		}
+		again, _ := env.Svc.QueryPayables(ctx, j.Sess.UserID, people.PersonRef{Self: true})
+		if again[0].Status != "booked" {
+			t.Fatalf("payable after booking %+v", again[0])
+		}
+		_, err = env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_60"})
+		if !errors.Is(err, models.ErrAlreadyPaid) {
+			t.Fatalf("declaring paid months again: %v", err)
+		}
+	})
+}
+
+func TestTwentySimultaneousDeclarationsMakeOne(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		j := servicetest.StartJourney(t, env)
+		var mu sync.Mutex
+		ids := map[string]bool{}
+		errs := servicetest.Parallel(20, func(int) error {
+			d, err := env.Svc.CreateDeclaration(context.Background(), j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
+			if err == nil {
+				mu.Lock()
+				ids[d.DeclarationID] = true
+				mu.Unlock()
+			}
+			return err
+		})
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, models.ErrAlreadyDeclared) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		if len(ids) != 1 {
+			t.Fatalf("%d declarations succeeded", len(ids))
+		}
+		if n := servicetest.Count(t, db, "declarations", "person_id IS NOT NULL"); n != 1 {
+			t.Fatalf("%d declarations stored", n)
+		}
+	})
+}
+
+func TestTwentySimultaneousPaymentsOpenOneOrder(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		j := servicetest.StartJourney(t, env)
+		d, err := env.Svc.CreateDeclaration(context.Background(), j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		orders := map[string]bool{}
+		errs := servicetest.Parallel(20, func(int) error {
+			p, _, err := env.Svc.CreatePayment(context.Background(), j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+			if err == nil {
+				mu.Lock()
+				orders[p.OrderNo] = true
+				mu.Unlock()
+			}
+			return err
+		})
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("createPayment failed: %v", err)
+			}
+		}
+		if len(orders) != 1 {
+			t.Fatalf("%d distinct orders returned", len(orders))
+		}
+		if n := servicetest.Count(t, db, "orders", "declaration_id = ?", d.DeclarationID); n != 1 {
+			t.Fatalf("%d orders stored", n)
+		}
+	})
+}
+
+func TestTwentyDuplicateNotificationsSettleOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.NewEnv(t, db)
+		j := servicetest.StartJourney(t, env)
+		d, _ := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
+		p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, body := env.Sandbox.Notification(map[string]any{"id": "N-1", "order_no": p.OrderNo, "transaction_id": "T1",
+			"amount_fen": int64(p.AmountFen), "success": true, "paid_at": env.Clock.Now().Format(time.RFC3339)})
+		codes := make([]int, 20)
+		servicetest.Parallel(20, func(i int) error {
+			r := httptest.NewRequest(http.MethodPost, "/api/v1/notify/sandbox", bytesReader(body))
+			r.Header = header.Clone()
+			w := httptest.NewRecorder()
+			_ = env.Svc.HandleNotification(ctx, models.ChannelSandbox, w, r)
+			codes[i] = w.Code
+			return nil
+		})
+		for _, c := range codes {
+			if c != http.StatusOK {
+				t.Fatalf("a duplicate was not acknowledged: %v", codes)
+			}
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ?", p.OrderNo); n != 2 {
+			t.Fatalf("%d records for a two-month order", n)
+		}
+		if n := servicetest.Count(t, db, "notifications", "order_no = ?", p.OrderNo); n != 1 {
+			t.Fatalf("%d notifications stored", n)
+		}
+		if n := servicetest.Count(t, db, "orders", "order_no = ? AND status = ?", p.OrderNo, "paid"); n != 1 {
+			t.Fatal("order not paid")
+		}
+	})
+}
+
+func TestNotificationRacingThePayersQuerySettlesOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.NewEnv(t, db)
+		j := servicetest.StartJourney(t, env)
+		d, _ := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
+		p, _, _ := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		// The payer pays; the notification and ten polls race.
+		servicetest.Parallel(11, func(i int) error {
+			if i == 0 {
+				return env.Svc.SandboxPay(ctx, p.OrderNo, true)
+			}
+			_ = env.Redis.Client.Del(ctx, "lb:order:{"+p.OrderNo+"}:q") // let every poll reach the channel
+			_, err := env.Svc.GetPayment(ctx, j.Sess.UserID, p.OrderNo)
+			return err
+		})
+		got, err := env.Svc.GetPayment(ctx, j.Sess.UserID, p.OrderNo)
+		if err != nil || got.Status != "paid" {
+			t.Fatalf("order %+v err %v", got, err)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ?", p.OrderNo); n != 2 {
+			t.Fatalf("%d records", n)
+		}
+	})
+}

@@ -1,0 +1,431 @@
+package contrib
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Order statuses (DESIGN.md §3).
+const (
+	OrderCreated           = "created"
+	OrderPaying            = "paying"
+	OrderPaid              = "paid"
+	OrderClosed            = "closed"
+	OrderFailed            = "failed"
+	OrderPartiallyRefunded = "partially_refunded"
+	OrderRefunded          = "refunded"
+	// OrderHeld: the channel reports the order paid with another amount
+	// than ours. Nothing is booked, the declaration goes back to the payer,
+	// the order is no longer followed (it used to stay paying for good),
+	// and the money the channel took is staff's to refund (an anomaly).
+	OrderHeld = "held"
+)
+
+// PayInput starts paying a declaration through a channel.
+type PayInput struct {
+	DeclarationID string `json:"declaration_id"`
+	Channel       string `json:"channel"`
+	H5            bool   `json:"h5"`
+}
+
+// Payment is the view of an order.
+type Payment struct {
+	OrderNo          string           `json:"order_no"`
+	DeclarationID    string           `json:"declaration_id"`
+	Channel          string           `json:"channel"`
+	Scheme           models.Scheme    `json:"scheme"`
+	PersonNameMasked string           `json:"person_name_masked"`
+	PeriodFrom       string           `json:"period_from"`
+	PeriodTo         string           `json:"period_to"`
+	AmountFen        models.Fen       `json:"amount_fen"`
+	RefundedFen      models.Fen       `json:"refunded_fen"`
+	Status           string           `json:"status"`
+	CreatedAt        time.Time        `json:"created_at"`
+	ExpiresAt        time.Time        `json:"expires_at"`
+	PaidAt           *time.Time       `json:"paid_at,omitempty"`
+	PayParams        models.PayParams `json:"pay_params,omitempty"`
+	// AutoRefundNo and Notice are set on an order paid that could not be
+	// booked (its months were paid by another order): the system refunds
+	// it through its channel under this refund number, and Notice says so.
+	AutoRefundNo string `json:"auto_refund_no,omitempty"`
+	Notice       string `json:"notice,omitempty"`
+}
+
+// CreatePayment opens an order for a declaration, or returns the open one
+// (created=false): a retry never makes a second order, so a payer cannot
+// pay twice for the same months through us.
+func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in PayInput) (Payment, bool, error) {
+	ch, ok := s.Payments[in.Channel]
+	if !ok {
+		return Payment{}, false, models.ErrChannelUnsupported
+	}
+	var d store.DeclarationRow
+	if err := s.Conn(ctx).Where("id = ?", in.DeclarationID).Take(&d).Error; err != nil {
+		if kernel.IsNotFound(err) {
+			return Payment{}, false, models.ErrNotFound
+		}
+		return Payment{}, false, kernel.Internal("declaration", err)
+	}
+	if err := s.people.MayPayFor(ctx, sess.UserID, d.PersonID); err != nil {
+		if errors.Is(err, models.ErrIdentityRequired) {
+			return Payment{}, false, err
+		}
+		return Payment{}, false, models.ErrNotFound
+	}
+	if err := s.seesDeclaration(ctx, sess.UserID, d); err != nil {
+		return Payment{}, false, err
+	}
+	now := s.Now()
+	switch {
+	case d.Status == DeclPaid:
+		return Payment{}, false, models.ErrAlreadyPaid
+	case d.Status == DeclExpired, d.Status == DeclOpen && d.ExpiresAt.Before(now):
+		_, _ = s.expireDeclaration(ctx, d.ID)
+		return Payment{}, false, models.ErrDeclarationExpired
+	}
+	if d.Status == DeclOpen {
+		if err := s.stillPayable(ctx, sess.UserID, d); err != nil {
+			return Payment{}, false, err
+		}
+		if err := s.RateLimit(ctx, "order:"+sess.UserID, s.Opt.OrderRateLimit, time.Minute, kernel.LetThrough); err != nil {
+			return Payment{}, false, err
+		}
+		expires := now.Add(s.Opt.OrderTTL)
+		order := store.OrderRow{OrderNo: kernel.NewNumber("LB", now, 10), DeclarationID: d.ID, PersonID: d.PersonID,
+			PayerUserID: sess.UserID, Channel: in.Channel, Scheme: d.Scheme, AmountFen: d.AmountFen, Status: OrderCreated,
+			ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
+		next := now.Add(s.Opt.FirstQueryAfter)
+		order.NextQueryAt = &next
+		won := false
+		err := s.Tx(ctx, func(tx *gorm.DB) error {
+			res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", d.ID, DeclOpen).
+				Updates(map[string]any{"status": DeclPaying, "order_no": order.OrderNo, "updated_at": now})
+			if res.Error != nil || res.RowsAffected != 1 {
+				return res.Error
+			}
+			won = true
+			if err := tx.Model(&store.ClaimRow{}).Where("declaration_id = ?", d.ID).Update("state", ClaimPaying).Error; err != nil {
+				return err
+			}
+			return tx.Create(&order).Error
+		})
+		if err != nil {
+			return Payment{}, false, kernel.Internal("create order", err)
+		}
+		if won {
+			p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
+			return p, true, err
+		}
+		// Lost the race: another request opened the order; answer with it.
+		if err := s.Conn(ctx).Where("id = ?", d.ID).Take(&d).Error; err != nil {
+			return Payment{}, false, kernel.Internal("declaration", err)
+		}
+		if d.Status != DeclPaying {
+			return Payment{}, false, models.ErrDeclarationPaying
+		}
+	}
+	if d.Status != DeclPaying || d.OrderNo == "" {
+		return Payment{}, false, models.ErrDeclarationPaying
+	}
+	var order store.OrderRow
+	if err := s.Conn(ctx).Where("order_no = ?", d.OrderNo).Take(&order).Error; err != nil {
+		return Payment{}, false, kernel.Internal("order", err)
+	}
+	if order.PayerUserID != sess.UserID {
+		// Another payer's open order, its number and pay_params are
+		// theirs; nor may this caller close it by switching channel.
+		return Payment{}, false, models.ErrDeclarationPayingByOther
+	}
+	if order.Channel != in.Channel && (order.Status == OrderCreated || order.Status == OrderPaying) {
+		return s.switchChannel(ctx, sess, in, order)
+	}
+	if order.Status == OrderCreated && order.PayParams == "" {
+		// The first prepay did not get through; try again with the same
+		// out_trade_no, which the channel treats as the same order.
+		p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
+		return p, false, err
+	}
+	p, err := s.paymentView(ctx, order)
+	return p, false, err
+}
+
+// stillPayable checks the person's age again before money is taken: the
+// months of a declaration must still be payable now (a declaration made
+// before the agency's record ended an extension, or one older than the
+// rules, must not be paid for months after retirement).
+func (s *Contrib) stillPayable(ctx context.Context, userID string, d store.DeclarationRow) error {
+	if !models.Scheme(d.Scheme).Monthly() {
+		return nil
+	}
+	var e store.EnrolmentRow
+	if err := s.Conn(ctx).Where("id = ?", d.EnrolmentID).Take(&e).Error; err != nil {
+		return kernel.Internal("enrolment", err)
+	}
+	p, err := s.Person(ctx, d.PersonID)
+	if err != nil {
+		return err
+	}
+	pb, err := s.payableFor(ctx, userID, e, d.Year, p)
+	if err != nil {
+		return err
+	}
+	if len(pb.months) == 0 || d.PeriodTo > pb.months[len(pb.months)-1] {
+		reason := pb.endReason
+		if reason == "" {
+			reason = "所申报月份已不可缴纳，请重新申报"
+		}
+		return models.ErrNotEligible.WithReason(reason)
+	}
+	return nil
+}
+
+// switchChannel lets a payer change their mind about how to pay. The open
+// order is closed at its channel first (a payer who paid meanwhile is
+// settled instead), and only then is a new order opened: two open orders
+// for one declaration could both be paid. Channels refuse to close an
+// order in its first minutes, so an early switch is asked to wait.
+func (s *Contrib) switchChannel(ctx context.Context, sess people.Session, in PayInput, order store.OrderRow) (Payment, bool, error) {
+	if age := s.Now().Sub(order.CreatedAt); age < s.Opt.MinCloseAge && order.Status == OrderPaying {
+		wait := (s.Opt.MinCloseAge - age).Round(time.Minute)
+		return Payment{}, false, models.ErrDeclarationPaying.WithReason(fmt.Sprintf("已有未完成的订单，请完成支付，或约%d分钟后再更换缴费方式", int(wait.Minutes())+1))
+	}
+	if err := s.closeOrder(ctx, order); err != nil {
+		return Payment{}, false, err
+	}
+	var d store.DeclarationRow
+	if err := s.Conn(ctx).Where("id = ?", order.DeclarationID).Take(&d).Error; err != nil {
+		return Payment{}, false, kernel.Internal("declaration", err)
+	}
+	if d.Status != DeclOpen {
+		// The close found the order paid: show the payer that order.
+		if err := s.Conn(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+			return Payment{}, false, kernel.Internal("order", err)
+		}
+		if order.Status == OrderPaid {
+			return Payment{}, false, models.ErrAlreadyPaid
+		}
+		return Payment{}, false, models.ErrDeclarationPaying
+	}
+	return s.CreatePayment(ctx, sess, in)
+}
+
+func (s *Contrib) prepay(ctx context.Context, ch models.PaymentChannel, sess people.Session, order store.OrderRow, d store.DeclarationRow, h5 bool) (Payment, error) {
+	params, err := ch.Prepay(ctx, models.PrepayRequest{OrderNo: order.OrderNo, Amount: models.Fen(order.AmountFen),
+		Description: models.Scheme(order.Scheme).Name() + " " + d.PeriodFrom + "-" + d.PeriodTo,
+		Payer:       models.ChannelIdentity{Channel: sess.Channel, Subject: sess.Subject}, ExpiresAt: order.ExpiresAt, H5: h5})
+	if errors.Is(err, models.ErrOrderPaidAtChannel) {
+		// The channel already has this order paid (our first prepay's answer
+		// was lost and the payer paid): settle it, never fail it.
+		if _, qerr := s.queryAndSettle(ctx, order); qerr != nil {
+			s.Log.WarnContext(ctx, "order paid at channel but not yet settled", "order_no", order.OrderNo, "err", qerr)
+		}
+		if err := s.Conn(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+			return Payment{}, kernel.Internal("order", err)
+		}
+		return s.paymentView(ctx, order)
+	}
+	if err != nil {
+		if e, ok := models.AsError(err); ok && e.Kind != models.KindUnavailable && e.Kind != models.KindInternal {
+			// The channel refused the order outright: it does not exist
+			// there, so give the declaration back for another try.
+			s.Log.WarnContext(ctx, "prepay refused; order failed", "order_no", order.OrderNo, "channel", order.Channel, "err", err)
+			if ferr := s.failOrder(ctx, order); ferr != nil {
+				return Payment{}, ferr
+			}
+			return Payment{}, err
+		}
+		s.Log.WarnContext(ctx, "prepay unanswered; order stays open for retry", "order_no", order.OrderNo, "channel", order.Channel, "err", err)
+		return Payment{}, models.ErrUnavailable
+	}
+	b, _ := json.Marshal(params)
+	if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", order.OrderNo, OrderCreated).
+		Updates(map[string]any{"status": OrderPaying, "pay_params": string(b), "updated_at": s.Now()}).Error; err != nil {
+		return Payment{}, kernel.Internal("order paying", err)
+	}
+	if err := s.Conn(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+		return Payment{}, kernel.Internal("order", err)
+	}
+	s.Log.InfoContext(ctx, "order opened", "order_no", order.OrderNo, "channel", order.Channel, "amount_fen", order.AmountFen)
+	return s.paymentView(ctx, order)
+}
+
+// failOrder marks an order the channel refused as failed and reopens its
+// declaration.
+func (s *Contrib) failOrder(ctx context.Context, o store.OrderRow) error {
+	now := s.Now()
+	return kernel.Internal("fail order", s.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", o.OrderNo, OrderCreated).
+			Updates(map[string]any{"status": OrderFailed, "closed_at": now, "updated_at": now})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		return reopenDeclaration(tx, o, now)
+	}))
+}
+
+func (s *Contrib) paymentView(ctx context.Context, o store.OrderRow) (Payment, error) {
+	var d store.DeclarationRow
+	if err := s.Conn(ctx).Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
+		return Payment{}, kernel.Internal("declaration", err)
+	}
+	p, err := s.Person(ctx, o.PersonID)
+	if err != nil {
+		return Payment{}, err
+	}
+	v := Payment{OrderNo: o.OrderNo, DeclarationID: o.DeclarationID, Channel: o.Channel, Scheme: models.Scheme(o.Scheme),
+		PersonNameMasked: models.MaskName(p.Name), PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
+		AmountFen: models.Fen(o.AmountFen), RefundedFen: models.Fen(o.RefundedFen), Status: o.Status,
+		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt}
+	if o.Status == OrderPaying && o.PayParams != "" {
+		_ = json.Unmarshal([]byte(o.PayParams), &v.PayParams)
+	}
+	if o.PaidAt != nil {
+		var r store.RefundRow
+		err := s.Conn(ctx).Select("refund_no", "status").Where("refund_no = ?", AutoRefundNo(o.OrderNo)).Take(&r).Error
+		switch {
+		case err == nil && r.Status == string(models.RefundRefunded):
+			v.AutoRefundNo, v.Notice = r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，已原路退回（退款单号 "+r.RefundNo+"）"
+		case err == nil:
+			v.AutoRefundNo, v.Notice = r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，正在原路退回（退款单号 "+r.RefundNo+"）"
+		case !kernel.IsNotFound(err):
+			return Payment{}, kernel.Internal("automatic refund", err)
+		}
+	}
+	return v, nil
+}
+
+// orderCacheTTL bounds how long a polled order's view may be served from
+// Redis; the database stays the record and every status change rewrites
+// or drops the entry.
+const orderCacheTTL = 10 * time.Minute
+
+func orderCacheKey(orderNo string) string { return "lb:order:{" + orderNo + "}" }
+
+type cachedOrder struct {
+	Payer string  `json:"payer"`
+	View  Payment `json:"view"`
+}
+
+// cacheOrder stores a settled order's view for cheap polling: the
+// mini-program polls getPayment every second or two after the cashier
+// closes. Failure is only logged: Redis is a cache.
+func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow) {
+	v, err := s.paymentView(ctx, o)
+	if err != nil {
+		return
+	}
+	b, _ := json.Marshal(cachedOrder{Payer: o.PayerUserID, View: v})
+	if err := s.Redis.Client.Set(ctx, orderCacheKey(o.OrderNo), b, orderCacheTTL).Err(); err != nil {
+		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
+	}
+}
+
+// UncacheOrder drops a cached view after a status change (a refund).
+func (s *Contrib) UncacheOrder(ctx context.Context, orderNo string) {
+	if err := s.Redis.Client.Del(ctx, orderCacheKey(orderNo)).Err(); err != nil {
+		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
+	}
+}
+
+// cachedPayment returns a cached settled view of an order the caller made.
+func (s *Contrib) cachedPayment(ctx context.Context, userID, orderNo string) (Payment, bool) {
+	b, err := s.Redis.Client.Get(ctx, orderCacheKey(orderNo)).Bytes()
+	if err != nil {
+		return Payment{}, false
+	}
+	var c cachedOrder
+	if json.Unmarshal(b, &c) != nil || c.Payer != userID {
+		return Payment{}, false
+	}
+	return c.View, true
+}
+
+// GetPayment returns an order the caller made. A settled order is served
+// from the cache; while it is still paying the channel is asked, so a
+// payer returning from the cashier sees the result even if the
+// notification is late.
+func (s *Contrib) GetPayment(ctx context.Context, userID, orderNo string) (Payment, error) {
+	if v, ok := s.cachedPayment(ctx, userID, orderNo); ok {
+		return v, nil
+	}
+	var o store.OrderRow
+	if err := s.Conn(ctx).Where("order_no = ? AND payer_user_id = ?", orderNo, userID).Take(&o).Error; err != nil {
+		if kernel.IsNotFound(err) {
+			return Payment{}, models.ErrNotFound
+		}
+		return Payment{}, kernel.Internal("order", err)
+	}
+	if o.Status == OrderPaying || o.Status == OrderCreated {
+		if s.throttleQuery(ctx, o.OrderNo) {
+			if _, err := s.queryAndSettle(ctx, o); err != nil {
+				s.Log.WarnContext(ctx, "order query failed; still paying", "order_no", o.OrderNo, "err", err)
+			}
+			if err := s.Conn(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+				return Payment{}, kernel.Internal("order", err)
+			}
+		}
+	}
+	return s.paymentView(ctx, o)
+}
+
+// throttleQuery lets one channel query per order through every few
+// seconds however often the mini-program polls. Without Redis it queries.
+func (s *Contrib) throttleQuery(ctx context.Context, orderNo string) bool {
+	ok, err := s.Redis.Client.SetNX(ctx, orderCacheKey(orderNo)+":q", "1", 3*time.Second).Result()
+	return err != nil || ok
+}
+
+// queryAndSettle asks the channel about a paying order and settles it if
+// paid. Unknown answers leave it paying.
+func (s *Contrib) queryAndSettle(ctx context.Context, o store.OrderRow) (models.TradeState, error) {
+	ch, ok := s.Payments[o.Channel]
+	if !ok {
+		return models.TradeUnknown, models.ErrChannelUnsupported
+	}
+	t, err := ch.Query(ctx, o.OrderNo)
+	if err != nil {
+		return models.TradeUnknown, err
+	}
+	if t.State == models.TradePaid {
+		_, err := s.Settle(ctx, models.Notification{Channel: o.Channel, Kind: models.NotifyPayment, OrderNo: o.OrderNo,
+			TransactionID: t.TransactionID, Amount: t.Amount, Paid: true, At: t.PaidAt}, "query")
+		return t.State, err
+	}
+	return t.State, nil
+}
+
+// ListPayments lists the orders the caller made, for anyone, newest first.
+func (s *Contrib) ListPayments(ctx context.Context, userID string, page kernel.Page) ([]Payment, string, error) {
+	q := s.Conn(ctx).Where("payer_user_id = ?", userID)
+	if page.After != "" {
+		q = q.Where("order_no < ?", page.After)
+	}
+	var rows []store.OrderRow
+	if err := q.Order("order_no DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
+		return nil, "", kernel.Internal("list orders", err)
+	}
+	next := ""
+	if len(rows) > page.Size {
+		rows = rows[:page.Size]
+		next = rows[len(rows)-1].OrderNo
+	}
+	out := make([]Payment, 0, len(rows))
+	for _, r := range rows {
+		v, err := s.paymentView(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		v.PayParams = nil
+		out = append(out, v)
+	}
+	return out, next, nil
+}

@@ -1,0 +1,352 @@
+package contrib
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/store"
+)
+
+// Payable statuses (the tax side's 预处理数据 as the payer sees it).
+const (
+	PayableOpen     = "open"
+	PayableDeclared = "declared"
+	PayablePaying   = "paying"
+	PayablePaid     = "paid"
+	PayableCredited = "credited"
+	PayableBooked   = "booked"
+)
+
+// Payable is what a person owes for one scheme and year. It is derived
+// from the enrolment and the fee policy each time, so a policy update is
+// seen at once; its id is stable (enrolment id + year).
+type Payable struct {
+	PayableID        string             `json:"payable_id"`
+	PersonNameMasked string             `json:"person_name_masked"`
+	Scheme           models.Scheme      `json:"scheme"`
+	SchemeName       string             `json:"scheme_name"`
+	Year             int                `json:"year"`
+	PeriodFrom       string             `json:"period_from"`
+	PeriodTo         string             `json:"period_to"`
+	PeriodUnit       string             `json:"period_unit"`
+	UnpaidPeriods    []string           `json:"unpaid_periods"`
+	Status           string             `json:"status"`
+	RegionCode       string             `json:"region_code"`
+	DueBy            string             `json:"due_by"`
+	WindowFrom       string             `json:"window_from"`
+	InWindow         bool               `json:"in_collection_period"`
+	AmountFen        *models.Fen        `json:"amount_fen,omitempty"`
+	YearlyExtraFen   models.Fen         `json:"yearly_extra_fen,omitempty"`
+	Options          []models.PayOption `json:"options"`
+	Provisional      bool               `json:"provisional"`
+	// RetirementPeriod is the month the person reaches the statutory age
+	// when it falls within or before this flexible-worker payable; months
+	// after it are offered only under 延长缴费, through ExtendedThrough.
+	RetirementPeriod string `json:"retirement_period,omitempty"`
+	ExtendedThrough  string `json:"extended_through,omitempty"`
+	// AmountBasis (flexible_medical): published figures or the agency's
+	// assessment (核定).
+	AmountBasis string `json:"amount_basis,omitempty"`
+	// Assistance (resident_medical): the standard amount, the assistance
+	// and the amount due for an assisted group (资助参保).
+	Assistance *models.Assistance `json:"assistance,omitempty"`
+	// NotPayableReason says why nothing can be declared now.
+	NotPayableReason string `json:"not_payable_reason,omitempty"`
+	// Notices are what the payer must know about the amounts (provisional
+	// figures, assessed amounts, extension).
+	Notices []string `json:"notices,omitempty"`
+
+	enrolment store.EnrolmentRow
+	policy    models.PolicyYear
+	months    []string // every period of the payable
+	first     string   // the month that carries the yearly extra fee
+	blocked   error    // why nothing can be declared now
+	endReason string   // why months after the last stop (retirement)
+}
+
+// QueryPayables lists what a person owes: self, a family member, or an
+// inline name and ID number (paying for someone else).
+func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.PersonRef) ([]Payable, error) {
+	p, err := s.people.ResolveForPaying(ctx, userID, ref)
+	if err != nil {
+		return nil, err
+	}
+	var rows []store.EnrolmentRow
+	if err := s.Conn(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
+		return nil, kernel.Internal("enrolments", err)
+	}
+	if len(rows) == 0 {
+		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := s.people.AccessTo(ctx, u, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Payable
+	for _, e := range rows {
+		for _, year := range s.payableYears(e) {
+			pb, err := s.payable(ctx, e, year, p)
+			if err != nil {
+				return nil, err
+			}
+			if len(pb.months) == 0 {
+				continue // past retirement age with nothing left to pay this year
+			}
+			if acc == people.AccessPayOnly {
+				payOnlyView(&pb)
+			}
+			out = append(out, pb)
+		}
+	}
+	if out == nil {
+		out = []Payable{}
+	}
+	return out, nil
+}
+
+// payOnlyView is a payable as a link that may pay for the person but not
+// see their history sees it: open periods and amounts. Paying needs to
+// know a year is paid, not how far the money has gone through the
+// treasury and the agency's books; the assisted amounts, not which group
+// (低保, 特困…) the person is in; nor how many years they have contributed
+// (the 延长缴费 notice), which extended_through already accounts for.
+func payOnlyView(pb *Payable) {
+	if pb.Status == PayableCredited || pb.Status == PayableBooked {
+		pb.Status = PayablePaid
+	}
+	label := ""
+	if pb.Assistance != nil {
+		// The amounts stay: they are what the payer pays and why.
+		a := *pb.Assistance
+		label, a.GroupCode, a.GroupLabel = a.GroupLabel, "", ""
+		pb.Assistance = &a
+	}
+	var notices []string
+	for _, n := range pb.Notices {
+		if strings.HasPrefix(n, "延长缴费：") {
+			continue
+		}
+		if label != "" {
+			n = strings.ReplaceAll(n, label, "")
+		}
+		notices = append(notices, n)
+	}
+	pb.Notices = notices
+	if label != "" {
+		pb.NotPayableReason = strings.ReplaceAll(pb.NotPayableReason, label, "")
+		if be, ok := models.AsError(pb.blocked); ok {
+			pb.blocked = be.WithReason(strings.ReplaceAll(be.Reason, label, ""))
+		}
+	}
+	// Past retirement the end reason goes on to the contribution years:
+	// keep its first sentence, the retirement month.
+	if i := strings.Index(pb.endReason, "。"); i >= 0 {
+		pb.endReason = pb.endReason[:i+len("。")]
+	}
+}
+
+// payableFor is payable as userID may see it (payOnlyView for a pay-only
+// link), for the errors declaring and paying give.
+func (s *Contrib) payableFor(ctx context.Context, userID string, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
+	pb, err := s.payable(ctx, e, year, p)
+	if err != nil {
+		return pb, err
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return pb, err
+	}
+	acc, err := s.people.AccessTo(ctx, u, p.ID)
+	if err != nil {
+		return pb, err
+	}
+	if acc == people.AccessPayOnly {
+		payOnlyView(&pb)
+	}
+	return pb, nil
+}
+
+// payableYears: the flexible and resident pension schemes are paid for the
+// current year; resident medical for the 待遇年度 whose collection window is
+// open now (normally next year's), or the next one if none is open.
+func (s *Contrib) payableYears(e store.EnrolmentRow) []int {
+	now := s.Now()
+	year := now.In(models.Beijing).Year()
+	if models.Scheme(e.Scheme) == models.SchemeFlexibleMedical &&
+		int(now.In(models.Beijing).Month()) < s.Policy.Rules(e.RegionCode).FlexibleMedicalYearStartMonth {
+		// A region whose medical policy year starts in July is still in
+		// last year's policy year until then.
+		return []int{year - 1}
+	}
+	if models.Scheme(e.Scheme) != models.SchemeResidentMedical {
+		return []int{year}
+	}
+	var open []int
+	for _, y := range []int{year, year + 1} {
+		if py, err := s.Policy.Year(e.RegionCode, y); err == nil && py.ResidentMedical.Window.Contains(now) {
+			open = append(open, y)
+		}
+	}
+	if len(open) == 0 {
+		return []int{year + 1}
+	}
+	return open
+}
+
+func payableID(enrolmentID string, year int) string { return fmt.Sprintf("%s-%d", enrolmentID, year) }
+
+func parsePayableID(id string) (string, int, bool) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return "", 0, false
+	}
+	y, err := strconv.Atoi(id[i+1:])
+	return id[:i], y, err == nil
+}
+
+func period(year int, m time.Month) string { return fmt.Sprintf("%04d%02d", year, int(m)) }
+
+// payable derives one payable and its status from claims and records:
+// the months, window and amounts come from models.Terms, with the facts
+// the agencies and civil affairs give for this person.
+func (s *Contrib) payable(ctx context.Context, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
+	scheme := models.Scheme(e.Scheme)
+	in := models.TermsInput{Scheme: scheme, Region: e.RegionCode, Year: year, Person: p.Parsed,
+		RegisteredAt: e.RegisteredAt, MedicalOption: e.MedicalOption}
+	s.gatherFacts(ctx, p, &in)
+	t, err := s.Policy.Terms(in)
+	if err != nil {
+		return Payable{}, err
+	}
+	py := t.Policy
+	pb := Payable{PayableID: payableID(e.ID, year), PersonNameMasked: models.MaskName(p.Name), Scheme: scheme,
+		SchemeName: scheme.Name(), Year: year, RegionCode: e.RegionCode, Provisional: py.Provisional,
+		RetirementPeriod: t.RetirementPeriod, ExtendedThrough: t.ExtendedThrough, AmountBasis: t.AmountBasis,
+		Assistance: t.Assistance, Notices: t.Notices, YearlyExtraFen: t.YearlyExtraFen,
+		enrolment: e, policy: py, months: t.Months, blocked: t.Blocked, endReason: t.EndReason}
+	pb.PeriodUnit = "year"
+	if scheme.Monthly() {
+		pb.PeriodUnit = "month"
+	}
+	if be, ok := models.AsError(t.Blocked); ok {
+		pb.NotPayableReason = be.Reason
+	}
+	if len(pb.months) > 0 {
+		pb.first = pb.months[0]
+		pb.PeriodFrom, pb.PeriodTo = pb.months[0], t.PeriodTo
+	}
+	pb.DueBy, pb.WindowFrom = t.Window.To, t.Window.From
+	pb.InWindow = t.Window.Contains(s.Now())
+	pb.Options = t.Options
+	if len(pb.Options) == 1 {
+		a := pb.Options[0].AmountFen
+		pb.AmountFen = &a
+	}
+	if len(pb.months) == 0 {
+		// Nothing is payable (past retirement age): no claims to look at.
+		pb.Status, pb.UnpaidPeriods = PayableOpen, []string{}
+		return pb, nil
+	}
+	status, unpaid, err := s.payableStatus(ctx, e.PersonID, scheme, pb.months)
+	if err != nil {
+		return Payable{}, err
+	}
+	pb.Status, pb.UnpaidPeriods = status, unpaid
+	if len(unpaid) > 0 && scheme.Monthly() {
+		pb.PeriodFrom = unpaid[0]
+	}
+	return pb, nil
+}
+
+// gatherFacts asks the outside systems what the terms of a payable need.
+// A system that is not connected or does not answer leaves its fact
+// unknown, and the terms then say so rather than guess: no extension
+// months, no assessed amount, no resident medical amount.
+func (s *Contrib) gatherFacts(ctx context.Context, p kernel.Person, in *models.TermsInput) {
+	if s.Policy.NeedsContribution(*in) {
+		in.Contribution, in.ContributionKnown = s.contribution(ctx, p)
+	}
+	if s.Policy.NeedsAssessment(*in) && s.MedicalAssessor != nil {
+		a, err := s.MedicalAssessor.AssessFlexibleMedical(ctx, models.MedicalAssessmentRequest{IDNumber: p.IDNumber,
+			Region: in.Region, Year: in.Year, Option: in.MedicalOption})
+		if err == nil {
+			in.Assessment, in.AssessmentKnown = a, true
+		} else {
+			s.Log.WarnContext(ctx, "medical assessment unavailable", "err", err)
+		}
+	}
+	if in.Scheme == models.SchemeResidentMedical && s.CivilAffairs != nil {
+		st, err := s.CivilAffairs.AssistanceStatuses(ctx, p.IDNumber, s.Now())
+		if err == nil {
+			in.Statuses, in.StatusesKnown = st, true
+		} else {
+			s.Log.WarnContext(ctx, "assistance statuses unavailable", "err", err)
+		}
+	}
+}
+
+// payableStatus: open while a month is neither declared nor paid; then the
+// least advanced state of its months.
+func (s *Contrib) payableStatus(ctx context.Context, personID string, scheme models.Scheme, months []string) (string, []string, error) {
+	var claims []store.ClaimRow
+	if err := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND period IN ?", personID, string(scheme), months).Find(&claims).Error; err != nil {
+		return "", nil, kernel.Internal("claims", err)
+	}
+	var records []store.RecordRow
+	if err := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND period IN ?", personID, string(scheme), months).Find(&records).Error; err != nil {
+		return "", nil, kernel.Internal("records", err)
+	}
+	claimed := map[string]store.ClaimRow{}
+	for _, c := range claims {
+		claimed[c.Period] = c
+	}
+	recorded := map[string]string{}
+	for _, r := range records {
+		recorded[r.Period] = r.Status
+	}
+	var unpaid []string
+	declared, paying := false, false
+	for _, m := range months {
+		if _, ok := recorded[m]; ok {
+			continue
+		}
+		c, ok := claimed[m]
+		switch {
+		case !ok:
+			unpaid = append(unpaid, m)
+		case c.State == ClaimPaying:
+			paying = true
+		default:
+			declared = true
+		}
+	}
+	if unpaid == nil {
+		unpaid = []string{}
+	}
+	switch {
+	case len(unpaid) > 0:
+		return PayableOpen, unpaid, nil
+	case paying:
+		return PayablePaying, unpaid, nil
+	case declared:
+		return PayableDeclared, unpaid, nil
+	}
+	rank := map[string]int{RecordPaid: 0, RecordCredited: 1, RecordBooked: 2}
+	least := RecordBooked
+	for _, st := range recorded {
+		if r, ok := rank[st]; ok && r < rank[least] {
+			least = st
+		}
+	}
+	return least, unpaid, nil
+}

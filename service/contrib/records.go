@@ -1,0 +1,119 @@
+package contrib
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Record is one paid month (or year) as the person sees it, with each
+// step's time: paid at the channel, credited to the treasury (入库), booked
+// by the agency (记账).
+type Record struct {
+	Period       string        `json:"period"`
+	PeriodTo     string        `json:"period_to,omitempty"`
+	Scheme       models.Scheme `json:"scheme"`
+	SchemeName   string        `json:"scheme_name"`
+	RegionCode   string        `json:"region_code"`
+	BaseFen      models.Fen    `json:"base_fen"`
+	AmountFen    models.Fen    `json:"amount_fen"`
+	Status       string        `json:"status"`
+	PaidAt       time.Time     `json:"paid_at"`
+	CreditedAt   *time.Time    `json:"credited_at"`
+	BookedAt     *time.Time    `json:"booked_at"`
+	OrderNo      string        `json:"order_no"`
+	PayerMasked  string        `json:"payer_masked"`
+	TaxVoucherNo string        `json:"tax_voucher_no,omitempty"`
+}
+
+// RecordFilter narrows a records query.
+type RecordFilter struct {
+	Person people.PersonRef
+	Year   int
+	Scheme models.Scheme
+}
+
+// ListRecords lists a person's contribution records the caller may see.
+func (s *Contrib) ListRecords(ctx context.Context, userID string, f RecordFilter) ([]Record, error) {
+	p, err := s.people.ResolveForRecords(ctx, userID, f.Person)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.records(ctx, p.ID, f.Scheme, f.Year, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(rows))
+	payers := map[string]string{}
+	for _, r := range rows {
+		payer, ok := payers[r.PayerUserID]
+		if !ok {
+			payer = s.PayerMasked(ctx, r.PayerUserID)
+			payers[r.PayerUserID] = payer
+		}
+		out = append(out, Record{Period: r.Period, PeriodTo: r.PeriodTo, Scheme: models.Scheme(r.Scheme),
+			SchemeName: models.Scheme(r.Scheme).Name(), RegionCode: r.RegionCode, BaseFen: models.Fen(r.BaseFen),
+			AmountFen: models.Fen(r.AmountFen), Status: r.Status, PaidAt: r.PaidAt, CreditedAt: r.CreditedAt,
+			BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo})
+	}
+	return out, nil
+}
+
+func (s *Contrib) records(ctx context.Context, personID string, scheme models.Scheme, year int, from, to string) ([]store.RecordRow, error) {
+	q := s.Conn(ctx).Where("person_id = ?", personID)
+	if scheme != "" {
+		q = q.Where("scheme = ?", string(scheme))
+	}
+	if year > 0 {
+		y := strconv.Itoa(year)
+		q = q.Where("period >= ? AND period <= ?", y+"01", y+"12")
+	}
+	if from != "" {
+		q = q.Where("period >= ?", from)
+	}
+	if to != "" {
+		q = q.Where("period <= ?", to)
+	}
+	var rows []store.RecordRow
+	if err := q.Order("scheme, period").Find(&rows).Error; err != nil {
+		return nil, kernel.Internal("records", err)
+	}
+	return rows, nil
+}
+
+// PayerMasked names who paid: the payer's masked real name, or their
+// channel when they never bound one.
+func (s *Contrib) PayerMasked(ctx context.Context, userID string) string {
+	u, err := s.User(ctx, userID)
+	if err != nil || u.PersonID == nil {
+		return "未实名用户"
+	}
+	p, err := s.Person(ctx, *u.PersonID)
+	if err != nil {
+		return "未实名用户"
+	}
+	return models.MaskName(p.Name)
+}
+
+// PayerMaskedTx is PayerMasked inside a transaction.
+func (s *Contrib) PayerMaskedTx(tx *gorm.DB, userID string) string {
+	var u store.UserRow
+	if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil || u.PersonID == nil {
+		return "未实名用户"
+	}
+	var pr store.PersonRow
+	if err := tx.Where("id = ?", *u.PersonID).Take(&pr).Error; err != nil {
+		return "未实名用户"
+	}
+	p, err := s.OpenPerson(pr)
+	if err != nil {
+		return "未实名用户"
+	}
+	return models.MaskName(p.Name)
+}

@@ -1,0 +1,335 @@
+package contrib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// Record statuses (API: paid / credited / booked / refunding / refunded).
+const (
+	RecordPaid      = "paid"
+	RecordCredited  = "credited"
+	RecordBooked    = "booked"
+	RecordRefunding = "refunding"
+	RecordRefunded  = "refunded"
+)
+
+// Settlement outcomes, recorded with each notification.
+const (
+	OutcomeSettled   = "settled"
+	OutcomeDuplicate = "duplicate" // already settled (by query, worker or an earlier delivery)
+	OutcomeAnomaly   = "anomaly"   // valid but does not match our order
+	OutcomeIgnored   = "ignored"   // nothing to do (e.g. a closed-trade notice)
+)
+
+// NotificationResult says what became of a notification, for the HTTP
+// layer's logs and metrics: only NotificationRetry is our failure.
+type NotificationResult string
+
+// Notification results.
+const (
+	// NotificationProcessed: settled, a duplicate, nothing to do, or a
+	// validly signed foreign notification recorded as an anomaly; the
+	// provider was told success.
+	NotificationProcessed NotificationResult = "processed"
+	// NotificationRejected: unsigned, tampered, stale or unparsable, so
+	// settles nothing. Anyone on the internet can send one; it is counted
+	// and logged at WARN, never paged on.
+	NotificationRejected NotificationResult = "rejected"
+	// NotificationRetry: genuine but not recorded (the database failed);
+	// the provider was asked to deliver it again.
+	NotificationRetry NotificationResult = "retry"
+)
+
+// HandleNotification is ProcessNotification without the result.
+func (s *Contrib) HandleNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) error {
+	_, err := s.ProcessNotification(ctx, channel, w, r)
+	return err
+}
+
+// ProcessNotification verifies and settles a channel notification and
+// writes the channel's acknowledgement. It acknowledges only after the
+// settlement committed; a database failure asks the provider to retry.
+// It never depends on Redis. It returns ErrNotFound, having written
+// nothing, when the channel is not configured.
+func (s *Contrib) ProcessNotification(ctx context.Context, channel string, w http.ResponseWriter, r *http.Request) (NotificationResult, error) {
+	ch, ok := s.Payments[channel]
+	if !ok {
+		return "", models.ErrNotFound
+	}
+	n, err := ch.ParseNotification(ctx, r)
+	switch {
+	case errors.Is(err, models.ErrNotificationMismatch):
+		// Signed by the provider but not for us: nothing to settle, and a
+		// retry will not change that, so acknowledge after noting it.
+		// Acknowledged only once recorded (as a settlement would be): with
+		// the database down it used to be acknowledged and lost.
+		if err := s.AnomalyTx(s.Conn(ctx), "notify", channel, n.OrderNo, "foreign_notification", "通知的应用或商户号与本系统不符"); err != nil {
+			s.Log.ErrorContext(ctx, "foreign notification not recorded; provider will retry", "channel", channel, "err", err)
+			ch.Acknowledge(w, false)
+			return NotificationRetry, nil
+		}
+		ch.Acknowledge(w, true)
+		return NotificationProcessed, nil
+	case err != nil:
+		// A forged, tampered, stale or probe request: settle nothing. The
+		// real provider never sends these, so the retry it might cause is
+		// harmless.
+		s.Log.WarnContext(ctx, "notification rejected", "channel", channel, "err", err)
+		ch.Acknowledge(w, false)
+		return NotificationRejected, nil
+	}
+	n.Channel = channel
+	outcome, err := s.Settle(ctx, n, "notify")
+	if err != nil {
+		s.Log.ErrorContext(ctx, "notification not settled; provider will retry", "channel", channel, "order_no", n.OrderNo, "err", err)
+		ch.Acknowledge(w, false)
+		return NotificationRetry, nil
+	}
+	s.Log.InfoContext(ctx, "notification processed", "channel", channel, "order_no", n.OrderNo, "outcome", outcome)
+	ch.Acknowledge(w, true)
+	return NotificationProcessed, nil
+}
+
+// Settle applies a verified payment result to our order in one
+// transaction: the notification id is inserted (a duplicate changes
+// nothing), the order moves to paid by a conditional update, and only the
+// request that moved it writes the declaration, claims and records.
+// Refund notifications are handed to the refund workflow.
+func (s *Contrib) Settle(ctx context.Context, n models.Notification, source string) (string, error) {
+	if n.Kind == models.NotifyRefund {
+		return s.payouts.SettleRefundNotice(ctx, n)
+	}
+	now := s.Now()
+	outcome := OutcomeSettled
+	var settled store.OrderRow
+	var refund *AutoRefund
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		outcome, refund = OutcomeSettled, nil
+		fresh, err := s.ClaimNotification(tx, n, now)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			outcome = OutcomeDuplicate
+			return nil
+		}
+		var o store.OrderRow
+		err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+		if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
+			outcome = OutcomeAnomaly
+			// The notification row was inserted as settled; say what it
+			// really was, or it reads as money booked.
+			if err := s.MarkOutcome(tx, n, outcome); err != nil {
+				return err
+			}
+			return s.AnomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
+		}
+		if err != nil {
+			return err
+		}
+		if !n.Paid {
+			outcome = OutcomeIgnored
+			return s.MarkOutcome(tx, n, outcome)
+		}
+		if n.Amount != models.Fen(o.AmountFen) {
+			outcome = OutcomeAnomaly
+			if err := s.MarkOutcome(tx, n, outcome); err != nil {
+				return err
+			}
+			note := kernel.AnomalyNote{Source: source, Channel: n.Channel, OrderNo: n.OrderNo, Kind: "amount_mismatch", AmountFen: int64(n.Amount),
+				Detail: fmt.Sprintf("渠道报告已收款 %d 分，与订单金额 %d 分不符，未入账", n.Amount, o.AmountFen)}
+			if source == "notify" {
+				// Only what we asked the channel ourselves moves the order:
+				// the worker's next query confirms it.
+				return s.OpenAnomaly(tx, note)
+			}
+			// The channel's own answer: the order will never be paid with
+			// our amount. It used to stay paying for good.
+			res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+				Updates(map[string]any{"status": OrderHeld, "transaction_id": n.TransactionID, "closed_at": now, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				if err := reopenDeclaration(tx, o, now); err != nil {
+					return err
+				}
+				note.SystemAction = "订单已停止跟踪，申报已退回缴费人可重新缴纳；渠道所收款项请人工原路退回"
+				// An anomaly a notification opened already says so too.
+				if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", o.OrderNo, note.Kind).
+					Updates(map[string]any{"system_action": note.SystemAction, "amount_fen": note.AmountFen}).Error; err != nil {
+					return err
+				}
+			}
+			return s.OpenAnomaly(tx, note)
+		}
+		paidAt := n.At.UTC()
+		if paidAt.IsZero() {
+			paidAt = now
+		}
+		moved, err := MarkOrderPaid(tx, o.OrderNo, paidAt, n.TransactionID, now)
+		if err != nil {
+			return err
+		}
+		if !moved {
+			outcome = OutcomeDuplicate
+			return s.MarkOutcome(tx, n, outcome)
+		}
+		o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
+		settled = o
+		// Booked under a savepoint: an order that cannot be booked (its
+		// months are paid by another order) leaves nothing half-written,
+		// and is refunded whole instead.
+		err = tx.Transaction(func(btx *gorm.DB) error { return s.bookPaidOrder(btx, o, paidAt, source) })
+		var ub UnbookableError
+		if errors.As(err, &ub) {
+			refund, err = s.payouts.PlanAutoRefund(tx, o, ub.Why, source)
+		}
+		return err
+	})
+	if err != nil {
+		return "", kernel.Internal("settle", err)
+	}
+	if settled.OrderNo != "" {
+		s.cacheOrder(ctx, settled)
+		s.Log.InfoContext(ctx, "order paid", "order_no", settled.OrderNo, "channel", settled.Channel,
+			"amount_fen", settled.AmountFen, "source", source)
+		if refund != nil {
+			s.payouts.SendAutoRefund(ctx, *refund, source)
+		} else {
+			s.afterPaid(ctx, settled)
+		}
+	}
+	return outcome, nil
+}
+
+// ClaimNotification records a verified notification's id inside the
+// settling transaction and reports whether it is new: a duplicate delivery
+// finds the row and settles nothing. A notification without an id (a query
+// result) is always new.
+func (s *Contrib) ClaimNotification(tx *gorm.DB, n models.Notification, now time.Time) (bool, error) {
+	if n.ID == "" {
+		return true, nil
+	}
+	row := store.NotificationRow{Channel: n.Channel, NotifyID: n.ID, Kind: string(n.Kind), OrderNo: n.OrderNo,
+		Outcome: OutcomeSettled, ReceivedAt: now}
+	return kernel.InsertIfAbsent(tx, &row)
+}
+
+// MarkOutcome corrects the outcome a claimed notification was recorded
+// with (ClaimNotification records it as settled).
+func (s *Contrib) MarkOutcome(tx *gorm.DB, n models.Notification, outcome string) error {
+	if n.ID == "" {
+		return nil
+	}
+	return tx.Model(&store.NotificationRow{}).Where("channel = ? AND notify_id = ?", n.Channel, n.ID).Update("outcome", outcome).Error
+}
+
+// MarkOrderPaid moves an order to paid by one conditional update and
+// reports whether this call moved it. Only the caller that moved it books
+// it, in the same transaction: that is what settles an order exactly once,
+// whether the notification, a query or the worker gets there first.
+// Closed is included: a payer who paid between our last query and the
+// close must still be credited. Any kind of order (a person's, a unit's)
+// is paid this way.
+func MarkOrderPaid(tx *gorm.DB, orderNo string, paidAt time.Time, transactionID string, now time.Time) (bool, error) {
+	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", orderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+		Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": transactionID, "updated_at": now})
+	return res.RowsAffected == 1, res.Error
+}
+
+// bookPaidOrder writes what a paid order means: the declaration is paid,
+// its months are paid, and one record per month appears at once.
+func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source string) error {
+	var d store.DeclarationRow
+	if err := tx.Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
+		return err
+	}
+	// The declaration may have moved on (expired, or reopened with another
+	// order after this one was closed). Paid money is never dropped: if the
+	// months are now someone else's, the order is unbookable and refunded.
+	if d.OrderNo != o.OrderNo || d.Status == DeclExpired {
+		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status IN ?", d.ID, []string{DeclOpen, DeclExpired}).
+			Updates(map[string]any{"status": DeclPaid, "order_no": o.OrderNo, "updated_at": s.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return UnbookableError{"该笔申报已由其他订单缴纳"}
+		}
+	} else {
+		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", d.ID).
+			Updates(map[string]any{"status": DeclPaid, "updated_at": s.Now()}).Error; err != nil {
+			return err
+		}
+	}
+	months := []string{d.PeriodFrom}
+	if models.Scheme(d.Scheme).Monthly() {
+		months = MonthRange(d.PeriodFrom, d.PeriodTo)
+	}
+	for i, m := range months {
+		amount := d.MonthlyFen
+		if i == 0 {
+			amount += d.ExtraFen
+		}
+		if !models.Scheme(d.Scheme).Monthly() {
+			amount = d.AmountFen
+		}
+		periodTo := ""
+		if !models.Scheme(d.Scheme).Monthly() {
+			periodTo = d.PeriodTo
+		}
+		// Take the month over even if an expired declaration's claim was
+		// released meanwhile: the money is here.
+		claim := store.ClaimRow{PersonID: d.PersonID, Scheme: d.Scheme, Period: m, DeclarationID: d.ID, State: ClaimPaid}
+		res := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND (declaration_id = ? OR state <> ?)",
+			d.PersonID, d.Scheme, m, d.ID, ClaimPaid).Updates(map[string]any{"declaration_id": d.ID, "state": ClaimPaid})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			inserted, err := kernel.InsertIfAbsent(tx, &claim)
+			if err != nil {
+				return err
+			}
+			if !inserted {
+				return UnbookableError{"所属期 " + m + " 已由其他订单缴纳"}
+			}
+		}
+		rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
+			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
+			PayerUserID: o.PayerUserID, PaidAt: paidAt}
+		inserted, err := kernel.InsertIfAbsent(tx, &rec)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			return UnbookableError{"所属期 " + m + " 已有缴费记录"}
+		}
+	}
+	return nil
+}
+
+// MonthRange lists the periods (YYYYMM) from from to to inclusive; nil
+// when either is malformed.
+func MonthRange(from, to string) []string {
+	f, err1 := time.Parse("200601", from)
+	t, err2 := time.Parse("200601", to)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	var out []string
+	for m := f; !m.After(t); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format("200601"))
+	}
+	return out
+}

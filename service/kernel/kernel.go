@@ -1,0 +1,182 @@
+package kernel
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Options are the knobs of the workflows, with defaults from Defaults.
+type Options struct {
+	Sandbox         bool
+	SessionTTL      time.Duration // sliding session expiry
+	DeclarationTTL  time.Duration // an unpaid declaration releases its months after this
+	OrderTTL        time.Duration // an order may be paid until this long after creation
+	FirstQueryAfter time.Duration // query a paying order this long after creation when no notification came
+	MinCloseAge     time.Duration // never close an order younger than this (WeChat: 5 minutes)
+	WorkerInterval  time.Duration // how often background workers look for work
+	PublicBaseURL   string        // how the outside world reaches this server, for notify and verify URLs
+	LoginRateLimit  int           // login attempts per client IP per minute
+	BindRateLimit   int           // identity bindings per user per hour
+	OrderRateLimit  int           // orders per user per minute
+	// IdentityChecksPerUser and IdentityChecksPerAddress are the one
+	// budget, per user and per client address per hour, that every check
+	// of a name against an ID number spends, whatever the route: each is a
+	// registry call in production and, answered, a guess confirmed or not.
+	IdentityChecksPerUser    int
+	IdentityChecksPerAddress int
+}
+
+// Defaults returns the production defaults.
+func Defaults() Options {
+	return Options{
+		SessionTTL:      2 * time.Hour,
+		DeclarationTTL:  2 * time.Hour,
+		OrderTTL:        30 * time.Minute,
+		FirstQueryAfter: time.Minute,
+		MinCloseAge:     5 * time.Minute,
+		WorkerInterval:  2 * time.Second,
+		PublicBaseURL:   "http://127.0.0.1:8080",
+		LoginRateLimit:  30,
+		BindRateLimit:   10,
+		OrderRateLimit:  20,
+		// A person binds once and adds a handful of relatives; 20 checks
+		// an hour is several times that. An address is shared by a
+		// family's Wi-Fi or a carrier's NAT, so it gets five users' worth.
+		IdentityChecksPerUser:    20,
+		IdentityChecksPerAddress: 100,
+	}
+}
+
+// Deps are the things the workflows talk to.
+type Deps struct {
+	DB       *store.DB
+	Redis    *store.Redis
+	PII      *models.PIICipher
+	Policy   *models.PolicyBook
+	Clock    models.Clock
+	Log      *slog.Logger
+	Identity models.IdentityVerifier
+	Treasury models.Treasury
+	Agency   models.AgencyBooking
+	// Contributions, MedicalAssessor and CivilAffairs give the facts the fee
+	// rules need: contribution years (延长缴费), the 医保 agency's assessed
+	// flexible medical amounts, and assistance statuses (资助参保). When one
+	// is missing the payables say the fact is unknown; they never guess.
+	Contributions   models.ContributionRecords
+	MedicalAssessor models.MedicalAssessor
+	CivilAffairs    models.CivilAffairs
+	Logins          map[string]models.LoginChannel
+	Payments        map[string]models.PaymentChannel
+	// Cashiers pay orders as the payer would at a channel's cashier, for
+	// channels running against their in-process fakes (sandbox mode).
+	Cashiers map[string]Cashier
+	// Bank pays refunds to bank accounts.
+	Bank models.BankTransfer
+	// Messengers push messages to users of a login channel (WeChat
+	// subscribe messages); the in-app message list is kept regardless.
+	Messengers map[string]models.MessageSender
+	// Certificates renders and signs certificates.
+	Certificates CertificateDeps
+	// OnPaid, if set, is told about every newly settled order (messages).
+	OnPaid func(ctx context.Context, orderNo string)
+}
+
+// Kernel is what every area of the workflows shares: the dependencies,
+// the options and the helpers on them (clock, database handles, ids, error
+// wrapping). Each area's service embeds it. It is safe for concurrent use.
+type Kernel struct {
+	Deps
+	Opt Options
+}
+
+// New returns a Kernel, with the system clock and a silent log where d
+// has none.
+func New(d Deps, opt Options) *Kernel {
+	if d.Clock == nil {
+		d.Clock = models.SystemClock{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Kernel{Deps: d, Opt: opt}
+}
+
+// Options returns the options the service runs with.
+func (s *Kernel) Options() Options { return s.Opt }
+
+// Now is the service clock's time in UTC.
+func (s *Kernel) Now() time.Time { return s.Clock.Now().UTC() }
+
+// Conn is the database handle for ctx. (Deps.DB is the store itself.)
+func (s *Kernel) Conn(ctx context.Context) *gorm.DB { return s.DB.Gorm.WithContext(ctx) }
+
+// Tx runs fn in a transaction.
+func (s *Kernel) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.Conn(ctx).Transaction(fn)
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
+
+// NewID returns a random, unguessable object id with a readable prefix.
+func NewID(prefix string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + "_" + idEncoding.EncodeToString(b)
+}
+
+// NewNumber returns prefix + Beijing timestamp + n random digits: order
+// numbers and receipt numbers people read out on the phone to the hall.
+func NewNumber(prefix string, at time.Time, n int) string {
+	var sb strings.Builder
+	sb.WriteString(prefix)
+	sb.WriteString(at.In(models.Beijing).Format("20060102150405"))
+	for i := 0; i < n; i++ {
+		d, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			panic(err)
+		}
+		sb.WriteByte(byte('0' + d.Int64()))
+	}
+	return sb.String()
+}
+
+// IsNotFound reports a missing row.
+func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// IsDuplicate reports a unique-key violation on any dialect.
+func IsDuplicate(err error) bool { return store.IsDuplicate(err) }
+
+// InsertIfAbsent inserts row unless a unique key already holds it, and
+// reports whether it did. Inside a transaction this is the only safe way
+// to meet a duplicate: PostgreSQL aborts a transaction on any failed
+// statement, so "try and catch the duplicate" cannot continue there.
+func InsertIfAbsent(tx *gorm.DB, row any) (bool, error) {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+	return res.RowsAffected == 1, res.Error
+}
+
+// Internal wraps an unexpected error; handlers show clients only a generic
+// message and log the detail with the request id.
+func Internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := models.AsError(err); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,18 @@
+package kernel
+
+import (
+	"context"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/store"
+)
+
+// User loads a user row; a missing user is unauthenticated.
+func (s *Kernel) User(ctx context.Context, userID string) (store.UserRow, error) {
+	var row store.UserRow
+	err := s.Conn(ctx).Where("id = ?", userID).Take(&row).Error
+	if IsNotFound(err) {
+		return row, models.ErrUnauthenticated
+	}
+	return row, Internal("load user", err)
+}
