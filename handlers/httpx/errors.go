@@ -20,6 +20,7 @@ var statusOf = map[models.Kind]int{
 	models.KindUnavailable:      http.StatusServiceUnavailable,
 	models.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 	models.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	models.KindUnsupportedType:  http.StatusUnsupportedMediaType,
 }
 
 // errorBody is the API's error shape.
