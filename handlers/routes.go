@@ -14,6 +14,7 @@ import (
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/handlers/people"
 	"github.com/lianban/lianban/handlers/refunds"
+	"github.com/lianban/lianban/handlers/units"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/kernel"
@@ -118,6 +119,7 @@ func New(cfg Config) *Server {
 	refunds.Register(s.Kit, auth, staffAuth)
 	hall.Register(s.Kit, staff, staffAuth)
 	anomalies.Register(s.Kit, staffAuth, reg)
+	units.Register(s.Kit, v1, auth, staffAuth)
 
 	s.engine = r
 	return s

@@ -10,6 +10,7 @@ import (
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/refunds"
+	"github.com/lianban/lianban/service/units"
 )
 
 // Options and Deps are the kernel's: the composition root (cmd/lianban,
@@ -37,6 +38,7 @@ type Service struct {
 	*refunds.Refunds
 	*payouts.Payouts
 	*anomalies.Queue
+	*units.Units
 }
 
 // New returns a Service with every area wired to the ones below it.
@@ -45,9 +47,10 @@ func New(d Deps, opt Options) *Service {
 	p := people.New(k)
 	h := hall.New(k)
 	c := contrib.New(k, p)
+	u := units.New(k, p)
 	r := refunds.New(k, p, h, c)
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
 	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p),
-		Refunds: r, Payouts: po, Queue: anomalies.New(k, h)}
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u}
 }

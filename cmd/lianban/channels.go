@@ -41,6 +41,9 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 	if err := wireBank(cfg, d, hc); err != nil {
 		return err
 	}
+	if err := wireBlobs(ctx, cfg, d); err != nil {
+		return err
+	}
 	if !cfg.Sandbox {
 		return nil
 	}
@@ -53,6 +56,7 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 		}
 	}
 	d.Identity = sandbox.NewRegistry(sandbox.DemoPeople())
+	d.UnitRegistry = sandbox.NewUnitRegistry(sandbox.DemoUnits(), sandbox.DemoPeople())
 	agency := sandbox.NewAgency(d.Policy, sandbox.DemoPeople())
 	d.Contributions, d.MedicalAssessor, d.CivilAffairs = agency, agency, agency
 	st := sandbox.Settlement{CreditDelay: cfg.CreditDelay, BookDelay: cfg.BookDelay, Clock: d.Clock}
@@ -170,5 +174,6 @@ func wireBank(cfg Config, d *service.Deps, hc *http.Client) error {
 		return fmt.Errorf("bank: %w", err)
 	}
 	d.Bank = c
+	d.Tripartite = c // 三方协议 debits go through the same partner bank interface
 	return nil
 }

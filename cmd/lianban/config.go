@@ -34,6 +34,12 @@ type Config struct {
 	BankURL        string
 	BankMerchant   string
 	BankKey        string
+	// BlobDir keeps uploaded files when no S3-compatible store is set;
+	// empty means DataDir/blobs.
+	BlobDir                                    string
+	BlobS3Endpoint, BlobS3Bucket, BlobS3Region string
+	BlobS3AccessKey, BlobS3SecretKey           string
+	BlobS3SSL                                  bool
 	// SandboxOpenWindows opens the flexible schemes' collection windows
 	// of the current year for the whole year in sandbox mode (see main.go).
 	SandboxOpenWindows bool
@@ -113,6 +119,13 @@ func (c *Config) fields() []field {
 		{"LIANBAN_BANK_URL", "", false, &c.BankURL},
 		{"LIANBAN_BANK_MERCHANT", "", false, &c.BankMerchant},
 		{"LIANBAN_BANK_KEY", "", true, &c.BankKey},
+		{"LIANBAN_BLOB_DIR", "", false, &c.BlobDir},
+		{"LIANBAN_BLOB_S3_ENDPOINT", "", false, &c.BlobS3Endpoint},
+		{"LIANBAN_BLOB_S3_BUCKET", "", false, &c.BlobS3Bucket},
+		{"LIANBAN_BLOB_S3_REGION", "", false, &c.BlobS3Region},
+		{"LIANBAN_BLOB_S3_ACCESS_KEY", "", true, &c.BlobS3AccessKey},
+		{"LIANBAN_BLOB_S3_SECRET_KEY", "", true, &c.BlobS3SecretKey},
+		{"LIANBAN_BLOB_S3_SSL", "true", false, &c.BlobS3SSL},
 		{"LIANBAN_WECHAT_APPID", "", false, &c.WechatAppID},
 		{"LIANBAN_WECHAT_SECRET", "", true, &c.WechatSecret},
 		{"LIANBAN_WECHAT_API_BASE", "https://api.weixin.qq.com", false, &c.WechatAPIBase},

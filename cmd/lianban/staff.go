@@ -97,6 +97,7 @@ func wireStaff(ctx context.Context, cfg Config, app *App) error {
 		fake.Start()
 		app.closers = append(app.closers, fake.Close)
 		app.svc.Bank = fake.Client()
+		app.svc.Tripartite = fake.Client()
 	}
 	for _, a := range sandboxStaff {
 		if err := app.svc.SeedStaffAccount(ctx, a.username, a.role, sandboxStaffPassword, sandboxStaffTOTP); err != nil {

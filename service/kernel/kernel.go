@@ -84,6 +84,13 @@ type Deps struct {
 	Cashiers map[string]Cashier
 	// Bank pays refunds to bank accounts.
 	Bank models.BankTransfer
+	// UnitRegistry says who a unit is (统一社会信用代码, type, region) and
+	// who its legal representative is.
+	UnitRegistry models.UnitRegistry
+	// Tripartite verifies units' 三方协议 and debits their accounts.
+	Tripartite models.TripartiteBank
+	// Blobs keeps uploaded files (a unit's refund materials).
+	Blobs models.BlobStore
 	// Messengers push messages to users of a login channel (WeChat
 	// subscribe messages); the in-app message list is kept regardless.
 	Messengers map[string]models.MessageSender

@@ -32,6 +32,7 @@ import (
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/blob"
 	"github.com/lianban/lianban/store/storetest"
 )
 
@@ -49,6 +50,9 @@ type Env struct {
 	Sandbox *sandbox.Pay
 	Wechat  *wechatfake.Server // set when Config.Wechat
 	Alipay  *alipayfake.Server // set when Config.Alipay
+	// Bank is the fake partner bank: refunds to accounts and units'
+	// 三方协议 debits.
+	Bank    *bankfake.Server
 	Catalog *catalog.Catalog
 	Deps    service.Deps
 	Opt     service.Options
@@ -169,7 +173,15 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	opt.BindRateLimit = 100000
 	opt.IdentityChecksPerUser = 100000
 	opt.IdentityChecksPerAddress = 100000
-	deps.Bank = bankfake.NewForTest(t, clock).Client()
+	env.Bank = bankfake.NewForTest(t, clock)
+	deps.Bank = env.Bank.Client()
+	deps.Tripartite = env.Bank.Client()
+	deps.UnitRegistry = sandbox.NewUnitRegistry(sandbox.DemoUnits(), sandbox.DemoPeople())
+	blobs, err := blob.NewFolder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps.Blobs = blobs
 	if cfg.Mutate != nil {
 		cfg.Mutate(&deps, &opt)
 	}
