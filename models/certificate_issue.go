@@ -64,6 +64,9 @@ type canonicalDoc struct {
 	Lines            []canonicalLine `json:"lines"`
 	TotalFen         int64           `json:"total_fen"`
 	ReissueOf        string          `json:"reissue_of"`
+	// A unit's certificate (Canonical writes these keys only for one).
+	UnitName string `json:"unit_name"`
+	UnitUSCC string `json:"unit_uscc"`
 }
 
 type canonicalLine struct {
@@ -78,6 +81,11 @@ type canonicalLine struct {
 	BookedAt     string `json:"booked_at"`
 	OrderNo      string `json:"order_no"`
 	TaxVoucherNo string `json:"tax_voucher_no"`
+	// A unit's line (Canonical writes these keys only for one).
+	SchemeName  string `json:"scheme_name"`
+	Headcount   int    `json:"headcount"`
+	UnitFen     int64  `json:"unit_fen"`
+	PersonalFen int64  `json:"personal_fen"`
 }
 
 // ParseCanonical reads back the bytes Canonical wrote, so a stored
@@ -111,12 +119,14 @@ func ParseCanonical(b []byte) (Certificate, error) {
 		Authority: d.Authority, PersonNameMasked: d.PersonNameMasked, PersonIDMasked: d.PersonIDMasked,
 		PayerMasked: d.PayerMasked, Scheme: Scheme(d.Scheme), PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
 		OrderNo: d.OrderNo, TotalFen: Fen(d.TotalFen), ReissueOf: d.ReissueOf,
+		UnitName: d.UnitName, UnitUSCC: d.UnitUSCC,
 	}
 	for _, l := range d.Lines {
 		c.Lines = append(c.Lines, CertificateLine{
 			Period: l.Period, PeriodTo: l.PeriodTo, Scheme: Scheme(l.Scheme), BaseFen: Fen(l.BaseFen),
 			AmountFen: Fen(l.AmountFen), Status: l.Status, PaidAt: parse(l.PaidAt), CreditedAt: parse(l.CreditedAt),
 			BookedAt: parse(l.BookedAt), OrderNo: l.OrderNo, TaxVoucherNo: l.TaxVoucherNo,
+			SchemeName: l.SchemeName, Headcount: l.Headcount, UnitFen: Fen(l.UnitFen), PersonalFen: Fen(l.PersonalFen),
 		})
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -128,3 +128,18 @@ func TestBankVoucherValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestAUnitCertificateReadsBackFromItsCanonicalForm: what is signed is
+// what is shown on verification, unit fields included.
+func TestAUnitCertificateReadsBackFromItsCanonicalForm(t *testing.T) {
+	c := sampleUnitTax()
+	got, err := ParseCanonical(c.Canonical())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UnitName != c.UnitName || got.UnitUSCC != c.UnitUSCC || len(got.Lines) != 2 ||
+		got.Lines[0].Headcount != 12 || got.Lines[0].UnitFen != 1_177_680 || got.Lines[1].PersonalFen != 147_210 ||
+		got.Lines[1].SchemeName != "职工基本医疗保险" || !got.IsUnit() {
+		t.Fatalf("read back %+v", got)
+	}
+}

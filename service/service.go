@@ -51,6 +51,6 @@ func New(d Deps, opt Options) *Service {
 	r := refunds.New(k, p, h, c)
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
-	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p),
+	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u),
 		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,10 @@ type IssueCertificateInput struct {
 	PeriodTo   string                 `json:"period_to"`
 	OrderNo    string                 `json:"order_no"`
 	ReissueOf  string                 `json:"reissue_of"`
+	// UnitID asks for a unit's tax certificate (单位完税证明) instead
+	// of a person's: Person and OrderNo are then ignored, Scheme and the
+	// periods are optional filters (see unit.go).
+	UnitID string `json:"unit_id"`
 }
 
 // Certificate is the issuer's view of an issued certificate: what it
@@ -75,16 +80,21 @@ type Certificate struct {
 	PersonNameMasked     string                 `json:"person_name_masked"`
 	PersonIDNumberMasked string                 `json:"person_id_number_masked"`
 	PayerMasked          string                 `json:"payer_masked,omitempty"`
-	Scheme               models.Scheme          `json:"scheme"`
-	SchemeName           string                 `json:"scheme_name"`
-	PeriodFrom           string                 `json:"period_from"`
-	PeriodTo             string                 `json:"period_to"`
-	OrderNo              string                 `json:"order_no,omitempty"`
-	TotalFen             models.Fen             `json:"total_fen"`
-	LineCount            int                    `json:"line_count"`
-	ReissueOf            string                 `json:"reissue_of,omitempty"`
-	PDFURL               string                 `json:"pdf_url"`
-	VerifyURL            string                 `json:"verify_url"`
+	// Scheme is "" on a unit's certificate, whose lines name their schemes.
+	Scheme     models.Scheme `json:"scheme,omitempty"`
+	SchemeName string        `json:"scheme_name,omitempty"`
+	PeriodFrom string        `json:"period_from"`
+	PeriodTo   string        `json:"period_to"`
+	OrderNo    string        `json:"order_no,omitempty"`
+	TotalFen   models.Fen    `json:"total_fen"`
+	LineCount  int           `json:"line_count"`
+	ReissueOf  string        `json:"reissue_of,omitempty"`
+	// ReplacedBy is the newest re-issue (补开) of this certificate's
+	// chain, when this one is not it.
+	ReplacedBy string           `json:"replaced_by,omitempty"`
+	Unit       *CertificateUnit `json:"unit,omitempty"`
+	PDFURL     string           `json:"pdf_url"`
+	VerifyURL  string           `json:"verify_url"`
 }
 
 // CertificateVerification is what a third party checking a certificate
@@ -111,6 +121,11 @@ type CertificateVerification struct {
 	LineCount            int                    `json:"line_count,omitempty"`
 	Lines                []VerifiedLine         `json:"lines,omitempty"`
 	ReissueOf            string                 `json:"reissue_of,omitempty"`
+	// ReplacedBy: this certificate was re-issued (补开) and the verifier
+	// should ask for the newer one; the result stays valid, the content
+	// being genuine and not revoked.
+	ReplacedBy string        `json:"replaced_by,omitempty"`
+	Unit       *VerifiedUnit `json:"unit,omitempty"`
 }
 
 // VerifiedLine is one printed row of a verified certificate.
@@ -121,6 +136,13 @@ type VerifiedLine struct {
 	AmountFen  models.Fen `json:"amount_fen"`
 	Status     string     `json:"status"`
 	CreditedAt *time.Time `json:"credited_at,omitempty"`
+	// A unit certificate's line: its scheme, the people it covers and
+	// the unit's and the individuals' parts of the amount.
+	Scheme        models.Scheme `json:"scheme,omitempty"`
+	SchemeName    string        `json:"scheme_name,omitempty"`
+	Headcount     int           `json:"headcount,omitempty"`
+	UnitFen       *models.Fen   `json:"unit_fen,omitempty"`
+	IndividualFen *models.Fen   `json:"individual_fen,omitempty"`
 }
 
 // IssueCertificate issues, signs, renders and stores a certificate.
@@ -157,9 +179,21 @@ func (s *Certs) IssueCertificate(ctx context.Context, userID string, in IssueCer
 		if orig.ReissueOf != "" {
 			reissueOf = orig.ReissueOf // every re-issue points at the original
 		}
+		if row.UnitID != "" {
+			// The unit's scope is the original's as asked: the range it
+			// printed, over every scheme the original covered.
+			scheme := models.Scheme("")
+			if len(orig.Lines) > 0 && !slices.ContainsFunc(orig.Lines, func(l models.CertificateLine) bool { return l.Scheme != orig.Lines[0].Scheme }) {
+				scheme = orig.Lines[0].Scheme
+			}
+			return s.issueUnitCertificate(ctx, u, IssueCertificateInput{Kind: orig.Kind, UnitID: row.UnitID, Scheme: scheme,
+				PeriodFrom: orig.PeriodFrom, PeriodTo: orig.PeriodTo}, reissueOf)
+		}
 		in = IssueCertificateInput{Kind: orig.Kind, Scheme: orig.Scheme, PeriodFrom: orig.PeriodFrom,
 			PeriodTo: orig.PeriodTo, OrderNo: orig.OrderNo}
 		personID = row.PersonID
+	} else if in.UnitID != "" {
+		return s.issueUnitCertificate(ctx, u, in, "")
 	}
 	var c models.Certificate
 	var subject string
@@ -186,7 +220,7 @@ func (s *Certs) IssueCertificate(ctx context.Context, userID string, in IssueCer
 		return Certificate{}, err
 	}
 	c.ReissueOf = reissueOf
-	return s.issue(ctx, u, subject, c)
+	return s.issue(ctx, u, subject, "", c)
 }
 
 // reissueSource loads the certificate a re-issue names, if the caller may
@@ -196,6 +230,9 @@ func (s *Certs) reissueSource(ctx context.Context, u store.UserRow, in IssueCert
 	row, err := s.certificateRow(ctx, in.ReissueOf, false)
 	if err != nil {
 		return row, models.Certificate{}, err
+	}
+	if in.UnitID != "" && in.UnitID != row.UnitID {
+		return row, models.Certificate{}, models.ErrNotFound // not this unit's: it does not exist for the unit
 	}
 	if _, ok, err := s.certificateAccess(ctx, u, row); err != nil || !ok {
 		if err == nil {
@@ -402,15 +439,16 @@ func certLine(r store.RecordRow) models.CertificateLine {
 	return l
 }
 
-// issue numbers, signs, renders and stores c for personID, issued by u.
+// issue numbers, signs, renders and stores c for personID (a person's
+// certificate) or unitID (a unit's), issued by u.
 // The font check comes first, so a name that cannot be printed leaves no
 // trace; a number already taken is drawn again.
-func (s *Certs) issue(ctx context.Context, u store.UserRow, personID string, c models.Certificate) (Certificate, error) {
+func (s *Certs) issue(ctx context.Context, u store.UserRow, personID, unitID string, c models.Certificate) (Certificate, error) {
 	deps := s.Certificates
 	if deps.Renderer == nil || deps.Signer == nil {
 		return Certificate{}, kernel.Internal("issue certificate", errors.New("certificate renderer or signer not configured"))
 	}
-	for _, name := range []string{c.PersonNameMasked, c.PayerMasked} {
+	for _, name := range []string{c.PersonNameMasked, c.PayerMasked, c.UnitName} {
 		if name == "" {
 			continue
 		}
@@ -440,7 +478,7 @@ func (s *Certs) issue(ctx context.Context, u store.UserRow, personID string, c m
 		if err != nil {
 			return Certificate{}, kernel.Internal("render certificate", err)
 		}
-		row := store.CertificateRow{CertificateNo: c.No, Kind: string(c.Kind), PersonID: personID, IssuedByUserID: u.ID,
+		row := store.CertificateRow{CertificateNo: c.No, Kind: string(c.Kind), PersonID: personID, UnitID: unitID, IssuedByUserID: u.ID,
 			Scheme: string(c.Scheme), PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, OrderNo: c.OrderNo,
 			ReissueOf: c.ReissueOf, TotalFen: int64(c.TotalFen), LineCount: len(c.Lines), Canonical: canonical,
 			Signature: sig, KeyID: deps.Signer.KeyID(), Algorithm: deps.Signer.Algorithm(), PDF: pdf, IssuedAt: now}
@@ -456,7 +494,7 @@ func (s *Certs) issue(ctx context.Context, u store.UserRow, personID string, c m
 			return Certificate{}, kernel.Internal("store certificate", err)
 		}
 		s.Log.InfoContext(ctx, "certificate issued", "certificate_no", c.No, "kind", c.Kind, "user_id", u.ID,
-			"reissue_of", c.ReissueOf, "lines", len(c.Lines), "pdf_bytes", len(pdf))
+			"reissue_of", c.ReissueOf, "unit_id", unitID, "lines", len(c.Lines), "pdf_bytes", len(pdf))
 		return s.certificateView(row, c), nil
 	}
 	return Certificate{}, kernel.Internal("issue certificate", errors.New("no free certificate number"))
@@ -473,6 +511,7 @@ func (s *Certs) certificateView(row store.CertificateRow, c models.Certificate) 
 		at := row.RevokedAt.UTC()
 		v.Status, v.RevokedAt = CertificateRevoked, &at
 	}
+	unitView(&v, row, c)
 	return v
 }
 
@@ -522,10 +561,18 @@ func (s *Certs) stored(ctx context.Context, row store.CertificateRow) (models.Ce
 // accessIssuer is why the issuer may see a certificate in certificateAccess.
 const accessIssuer people.Access = "issuer"
 
+// accessUnit is certificateAccess's reason for a unit's certificate: the
+// caller acts for the unit.
+const accessUnit people.Access = "unit"
+
 // certificateAccess says whether u may see a certificate: its issuer
 // always, and anyone who may see the person's records (self, guardian of
 // a minor, grantee).
 func (s *Certs) certificateAccess(ctx context.Context, u store.UserRow, row store.CertificateRow) (people.Access, bool, error) {
+	if row.UnitID != "" {
+		ok, err := s.unitCertificateAccess(ctx, u, row)
+		return accessUnit, ok, err
+	}
 	if row.IssuedByUserID == u.ID {
 		return accessIssuer, true, nil
 	}
@@ -579,12 +626,20 @@ func (s *Certs) ListCertificates(ctx context.Context, userID string, page kernel
 	if err != nil {
 		return nil, "", err
 	}
-	q := s.Conn(ctx).Select(store.CertificateColumnsWithoutPDF())
-	if len(persons) > 0 {
-		q = q.Where("(issued_by_user_id = ? OR person_id IN ?)", u.ID, persons)
-	} else {
-		q = q.Where("issued_by_user_id = ?", u.ID)
+	units, err := s.memberUnits(ctx, u)
+	if err != nil {
+		return nil, "", err
 	}
+	// A unit's certificates are its members' (see unitCertificateAccess),
+	// not their issuer's.
+	cond, args := "(issued_by_user_id = ? AND unit_id = '')", []any{u.ID}
+	if len(persons) > 0 {
+		cond, args = cond+" OR person_id IN ?", append(args, persons)
+	}
+	if len(units) > 0 {
+		cond, args = cond+" OR unit_id IN ?", append(args, units)
+	}
+	q := s.Conn(ctx).Select(store.CertificateColumnsWithoutPDF()).Where("("+cond+")", args...)
 	if page.After != "" {
 		at, no, ok := parseCertPageToken(page.After)
 		if !ok {
@@ -602,13 +657,19 @@ func (s *Certs) ListCertificates(ctx context.Context, userID string, page kernel
 		last := rows[len(rows)-1]
 		next = certPageToken(last.IssuedAt, last.CertificateNo)
 	}
+	replaced, err := s.replacements(ctx, rows)
+	if err != nil {
+		return nil, "", err
+	}
 	out := make([]Certificate, 0, len(rows))
 	for _, r := range rows {
 		c, err := s.stored(ctx, r)
 		if err != nil {
 			continue // left out rather than failing the list; verification says unknown too
 		}
-		out = append(out, s.certificateView(r, c))
+		v := s.certificateView(r, c)
+		v.ReplacedBy = replaced[r.CertificateNo]
+		out = append(out, v)
 	}
 	return out, next, nil
 }
@@ -707,11 +768,24 @@ func (s *Certs) VerifyCertificate(ctx context.Context, no, code string) (Certifi
 		PersonIDNumberMasked: c.PersonIDMasked, PayerMasked: c.PayerMasked, Scheme: c.Scheme, SchemeName: c.Scheme.Name(),
 		PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, OrderNo: c.OrderNo, TotalFen: &total, LineCount: len(c.Lines),
 		ReissueOf: c.ReissueOf}
+	if c.IsUnit() {
+		v.Unit = &VerifiedUnit{Name: c.UnitName, USCC: c.UnitUSCC}
+	}
+	replaced, err := s.replacements(ctx, []store.CertificateRow{row})
+	if err != nil {
+		return unknown, err
+	}
+	v.ReplacedBy = replaced[row.CertificateNo]
 	for _, l := range c.Lines {
 		vl := VerifiedLine{Period: l.Period, PeriodTo: l.PeriodTo, BaseFen: l.BaseFen, AmountFen: l.AmountFen, Status: l.Status}
 		if !l.CreditedAt.IsZero() {
 			at := l.CreditedAt.UTC()
 			vl.CreditedAt = &at
+		}
+		if c.IsUnit() {
+			unitFen, individualFen := l.UnitFen, l.PersonalFen
+			vl.Scheme, vl.SchemeName, vl.Headcount = l.Scheme, l.SchemeName, l.Headcount
+			vl.UnitFen, vl.IndividualFen = &unitFen, &individualFen
 		}
 		v.Lines = append(v.Lines, vl)
 	}

@@ -3,13 +3,18 @@ package certs
 import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/units"
 )
 
 // Certs is the certificate workflows. It is safe for concurrent use.
 type Certs struct {
 	*kernel.Kernel
 	people *people.People
+	units  *units.Units
 }
 
-// New returns the certificate workflows on k, checking access through p.
-func New(k *kernel.Kernel, p *people.People) *Certs { return &Certs{Kernel: k, people: p} }
+// New returns the certificate workflows on k, checking access to people
+// through p and to units through u.
+func New(k *kernel.Kernel, p *people.People, u *units.Units) *Certs {
+	return &Certs{Kernel: k, people: p, units: u}
+}
