@@ -146,6 +146,7 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 			map[string]string{"guardian_id_number": stranger.IDNumber}},
 		{"end a guardianship of the owner's member", "DELETE", "/api/v1/me/family/" + o.memberID + "/guardians/gd_nope", nil},
 	}
+	cases = append(cases, strangerUnitCertificateCases(certUnitID, unitCertificateOf(t, env.DB, cl, "owner", o.token))...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := cl.Send(tc.method, tc.path, tok, tc.body)
