@@ -126,8 +126,33 @@ func validateService(s models.Service) error {
 			return fmt.Errorf("material %q needs a name and at least one copy", m.Name)
 		}
 	}
+	for _, f := range s.Compiled {
+		if !slices.Contains(compilable, f) {
+			return fmt.Errorf("compiled names %q, not one of %v", f, compilable)
+		}
+	}
+	if len(s.OnlineSteps) > 0 && !slices.Contains(s.Compiled, "online_steps") {
+		return errors.New("online_steps are never the seed's: list them in compiled")
+	}
+	for _, st := range s.OnlineSteps {
+		if st.Step == "" || len(st.Operations) == 0 {
+			return fmt.Errorf("online step %q needs its text and the operations that do it", st.Step)
+		}
+		for _, op := range st.Operations {
+			if !operationID.MatchString(op) {
+				return fmt.Errorf("online step %q: %q is not an operationId", st.Step, op)
+			}
+		}
+	}
 	return nil
 }
+
+// compilable are the fields Compiled may name: those the seed leaves
+// empty for some business, and online_steps.
+var compilable = []string{"who", "ways", "channels", "steps", "materials", "time_limit", "conditions", "result_delivery", "online_steps"}
+
+// operationID is the shape of miniprogram-api.yaml's operationIds.
+var operationID = regexp.MustCompile(`^[a-z][A-Za-z0-9]*$`)
 
 // policyFile is policy.yaml: per year a defaults block for every region
 // and overrides that change single fields for one region.

@@ -164,7 +164,8 @@ func TestAServiceRendersWithTheAPIFieldNames(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"channels", "code", "conditions", "department", "materials", "name", "result_delivery", "steps", "time_limit", "ways", "who"}
+	want := []string{"channels", "code", "compiled", "conditions", "department", "materials", "name", "online_steps", "result_delivery",
+		"steps", "time_limit", "ways", "who"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %q, want %q", keys, want)
 	}
@@ -610,3 +611,92 @@ func TestAnOverrideChangesOnlyWhatItListsAndOnlyForItsRegion(t *testing.T) {
 }
 
 func itoa(y int) string { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Format("2006") }
+
+// TestTheUnitBusinessesNameTheOperationsThatDoThemOnline: the six unit
+// businesses of the seed (1, 2, 4, 5, 7, 9) list their steps in this
+// system, each with the API operations that do it, in the order a unit
+// goes through them; the person's businesses have none yet.
+// handlers' TestTheServiceGuideNamesRealOperations checks the names
+// against the spec.
+func TestTheUnitBusinessesNameTheOperationsThatDoThemOnline(t *testing.T) {
+	c := mustLoad(t)
+	ops := func(code string) []string {
+		var out []string
+		for _, st := range service(t, c, code).OnlineSteps {
+			out = append(out, st.Operations...)
+		}
+		return out
+	}
+	// inOrder reports whether the operations of chain come in that order.
+	inOrder := func(code string, chain ...string) {
+		t.Helper()
+		got := ops(code)
+		last := -1
+		for _, op := range chain {
+			i := slices.Index(got, op)
+			if i < 0 || i < last {
+				t.Errorf("%s: %s missing or out of order in %q", code, op, got)
+				return
+			}
+			last = i
+		}
+	}
+	for code, scheme := range map[string]string{"mi_enrol_enterprise": "enterprise_medical", "mi_enrol_institution": "institution_medical",
+		"si_enrol_enterprise": "enterprise_pension", "si_enrol_institution": "institution_pension"} {
+		inOrder(code, "bindUnit", "addUnitOperator", "registerUnitScheme", "addEmployees", "removeEmployee")
+		if steps := service(t, c, code).OnlineSteps; !strings.Contains(steps[2].Step, scheme) {
+			t.Errorf("%s registers %q", code, steps[2].Step)
+		}
+	}
+	inOrder("tax_unit_declare_pay", "getUnitPayables", "createUnitDeclaration", "addTripartiteAgreement", "createUnitPayment", "issueCertificate", "verifyCertificate")
+	inOrder("tax_unit_refund", "createUpload", "createUnitRefund", "acceptRefund", "reviewRefund", "executeRefund")
+	if s := service(t, c, "tax_unit_refund"); !strings.Contains(s.OnlineSteps[2].Step, "一次性告知") {
+		t.Errorf("the refund's acceptance step %q does not promise 一次性告知", s.OnlineSteps[2].Step)
+	}
+	for _, code := range []string{"mi_enrol_flexible", "si_enrol_flexible", "tax_person_declare_pay", "tax_person_refund"} {
+		if got := service(t, c, code).OnlineSteps; len(got) != 0 {
+			t.Errorf("%s has online steps %+v", code, got)
+		}
+	}
+}
+
+// TestWhatTheSeedLeavesEmptyIsMarkedCompiled: the fields written here
+// because the seed has no wording for them (the "# 整理:" comments of
+// services.yaml) are served in compiled, and the seed's own wording is
+// never so marked.
+func TestWhatTheSeedLeavesEmptyIsMarkedCompiled(t *testing.T) {
+	c := mustLoad(t)
+	unitEnrol := []string{"channels", "steps", "conditions", "result_delivery", "online_steps"}
+	want := map[string][]string{
+		"mi_enrol_enterprise":    unitEnrol,
+		"mi_enrol_institution":   unitEnrol,
+		"mi_enrol_flexible":      {"channels", "steps", "conditions"},
+		"si_enrol_enterprise":    unitEnrol,
+		"si_enrol_institution":   unitEnrol,
+		"si_enrol_flexible":      {"channels", "steps", "conditions"},
+		"tax_unit_declare_pay":   {"result_delivery", "online_steps"},
+		"tax_person_declare_pay": {"result_delivery"},
+		"tax_unit_refund":        {"online_steps"},
+		"tax_person_refund":      nil,
+	}
+	for code, w := range want {
+		if got := service(t, c, code).Compiled; !slices.Equal(got, w) {
+			t.Errorf("%s: compiled %q, want %q", code, got, w)
+		}
+	}
+	// The loader refuses online steps not marked, and names it cannot be.
+	base := "services:\n  - {code: x, department: tax, name: n, who: w, ways: [现场办理], channels: [c], steps: [s], time_limit: t, conditions: [c], result_delivery: r"
+	for name, extra := range map[string]string{
+		"online steps not marked compiled": ", online_steps: [{step: s, operations: [bindUnit]}]}",
+		"a step without operations":        ", online_steps: [{step: s, operations: []}], compiled: [online_steps]}",
+		"a step naming a path":             ", online_steps: [{step: s, operations: [/api/v1/units]}], compiled: [online_steps]}",
+		"compiled naming no field":         ", compiled: [code]}",
+	} {
+		if _, err := parseServices([]byte(base + extra)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := parseServices([]byte(base + ", online_steps: [{step: s, operations: [bindUnit]}], compiled: [online_steps]}")); err != nil {
+		t.Errorf("a marked online step: %v", err)
+	}
+}

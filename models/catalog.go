@@ -16,6 +16,21 @@ type Service struct {
 	TimeLimit      string     `json:"time_limit" yaml:"time_limit"`           // 办理时限
 	Conditions     []string   `json:"conditions" yaml:"conditions"`           // 申请条件
 	ResultDelivery string     `json:"result_delivery" yaml:"result_delivery"` // 结果送达
+	// OnlineSteps are the business's steps in this system, in order, each
+	// naming the API operations (operationId) that do it; empty for a
+	// business not built online. The seed has no such field: they are
+	// always listed in Compiled.
+	OnlineSteps []OnlineStep `json:"online_steps,omitempty" yaml:"online_steps"`
+	// Compiled names the fields (by their API names) whose text is not the
+	// seed's, because the seed leaves them empty (整理): a client can tell
+	// the hall's published wording from ours.
+	Compiled []string `json:"compiled,omitempty" yaml:"compiled"`
+}
+
+// OnlineStep is one step of a business done through this API.
+type OnlineStep struct {
+	Step       string   `json:"step" yaml:"step"`
+	Operations []string `json:"operations" yaml:"operations"` // operationIds of miniprogram-api.yaml
 }
 
 // Material is a document to bring or upload, with the number of copies.
