@@ -56,7 +56,7 @@ func insertUnit(t *testing.T, db *store.DB, id, uscc, name string, kind models.U
 func addMember(t *testing.T, db *store.DB, unitID string, sess people.Session, role string) {
 	t.Helper()
 	pid := personIDOf(t, db, sess.UserID)
-	if err := db.Gorm.Create(&store.UnitMemberRow{ID: "m-" + unitID + "-" + sess.UserID, UnitID: unitID, UserID: sess.UserID,
+	if err := db.Gorm.Create(&store.UnitMemberRow{ID: "um-" + unitID[len(unitID)-6:] + "-" + sess.Subject, UnitID: unitID, UserID: sess.UserID,
 		PersonID: pid, Role: role, ActiveKey: store.UnitMemberActiveKey(unitID, pid), RepKey: store.UnitMemberRepKey(unitID, role),
 		AddedBy: sess.UserID, CreatedAt: servicetest.Start()}).Error; err != nil {
 		t.Fatal(err)
