@@ -180,20 +180,26 @@ func (s *Certs) IssueCertificate(ctx context.Context, userID string, in IssueCer
 			reissueOf = orig.ReissueOf // every re-issue points at the original
 		}
 		if row.UnitID != "" {
-			// The unit's scope is the original's as asked: the range it
-			// printed, over every scheme the original covered.
-			scheme := models.Scheme("")
-			if len(orig.Lines) > 0 && !slices.ContainsFunc(orig.Lines, func(l models.CertificateLine) bool { return l.Scheme != orig.Lines[0].Scheme }) {
-				scheme = orig.Lines[0].Scheme
+			// The unit's scope is the original's: the range it printed
+			// and the schemes it listed.
+			var schemes []models.Scheme
+			for _, l := range orig.Lines {
+				if !slices.Contains(schemes, l.Scheme) {
+					schemes = append(schemes, l.Scheme)
+				}
 			}
-			return s.issueUnitCertificate(ctx, u, IssueCertificateInput{Kind: orig.Kind, UnitID: row.UnitID, Scheme: scheme,
-				PeriodFrom: orig.PeriodFrom, PeriodTo: orig.PeriodTo}, reissueOf)
+			return s.issueUnitCertificate(ctx, u, IssueCertificateInput{Kind: orig.Kind, UnitID: row.UnitID,
+				PeriodFrom: orig.PeriodFrom, PeriodTo: orig.PeriodTo}, reissueOf, schemes)
 		}
 		in = IssueCertificateInput{Kind: orig.Kind, Scheme: orig.Scheme, PeriodFrom: orig.PeriodFrom,
 			PeriodTo: orig.PeriodTo, OrderNo: orig.OrderNo}
 		personID = row.PersonID
 	} else if in.UnitID != "" {
-		return s.issueUnitCertificate(ctx, u, in, "")
+		var schemes []models.Scheme
+		if in.Scheme != "" {
+			schemes = []models.Scheme{in.Scheme}
+		}
+		return s.issueUnitCertificate(ctx, u, in, "", schemes)
 	}
 	var c models.Certificate
 	var subject string

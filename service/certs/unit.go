@@ -32,10 +32,10 @@ type VerifiedUnit struct {
 	USCC string `json:"uscc"`
 }
 
-// issueUnitCertificate issues a unit's tax certificate for in.UnitID (or,
-// as a re-issue, orig's unit and scope). The caller must act for the unit;
-// to anyone else the unit does not exist.
-func (s *Certs) issueUnitCertificate(ctx context.Context, u store.UserRow, in IssueCertificateInput, reissueOf string) (Certificate, error) {
+// issueUnitCertificate issues a unit's tax certificate for in.UnitID over
+// schemes (all when empty) and in's period range. The caller must act for
+// the unit; to anyone else the unit does not exist.
+func (s *Certs) issueUnitCertificate(ctx context.Context, u store.UserRow, in IssueCertificateInput, reissueOf string, schemes []models.Scheme) (Certificate, error) {
 	if in.Kind != models.CertTaxPayment {
 		return Certificate{}, models.ErrInvalid.WithReason("单位只能开具税收完税证明（kind 应为 tax_payment_certificate）")
 	}
@@ -46,7 +46,7 @@ func (s *Certs) issueUnitCertificate(ctx context.Context, u store.UserRow, in Is
 	if err != nil {
 		return Certificate{}, err
 	}
-	c, err := s.unitContent(ctx, unit, in.Scheme, in.PeriodFrom, in.PeriodTo)
+	c, err := s.unitContent(ctx, unit, schemes, in.PeriodFrom, in.PeriodTo)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -85,21 +85,25 @@ type unitLineKey struct {
 }
 
 // unitContent is a unit's tax certificate over the records it paid that
-// are credited or booked, optionally of one scheme and within a period
+// are credited or booked, optionally of some schemes and within a period
 // range. Months paid but not yet credited are left out (the certificate
 // covers what reached the treasury); refunded money is netted out like on
 // a person's certificate, and a month refunded whole is gone.
-func (s *Certs) unitContent(ctx context.Context, unit store.UnitRow, scheme models.Scheme, from, to string) (models.Certificate, error) {
-	if scheme != "" && !scheme.IsUnit() {
-		return models.Certificate{}, models.ErrSchemeInvalid.WithReason("单位完税证明的险种应为单位参保的险种")
+func (s *Certs) unitContent(ctx context.Context, unit store.UnitRow, schemes []models.Scheme, from, to string) (models.Certificate, error) {
+	codes := make([]string, len(schemes))
+	for i, sc := range schemes {
+		if !sc.IsUnit() {
+			return models.Certificate{}, models.ErrSchemeInvalid.WithReason("单位完税证明的险种应为单位参保的险种")
+		}
+		codes[i] = string(sc)
 	}
 	if err := unitPeriods(from, to); err != nil {
 		return models.Certificate{}, err
 	}
 	q := s.Conn(ctx).Where("payer_unit_id = ? AND status IN ?", unit.ID,
 		[]string{contrib.RecordCredited, contrib.RecordBooked})
-	if scheme != "" {
-		q = q.Where("scheme = ?", string(scheme))
+	if len(codes) > 0 {
+		q = q.Where("scheme IN ?", codes)
 	}
 	if from != "" {
 		q = q.Where("period >= ?", from)
