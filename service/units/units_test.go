@@ -194,11 +194,11 @@ func TestRosterTellsEveryBadRowAtOnceAndTakesNothing(t *testing.T) {
 	good := employee(1, 800000, "202611")
 	in := []roster.Input{
 		good,
-		{Name: "张三", IDNumber: me.IDNumber, WageFen: 800000, FromPeriod: "202611"},    // 2: name wrong
+		{Name: "张三", IDNumber: me.IDNumber, WageFen: 800000, FromPeriod: "202611"},        // 2: name wrong
 		{Name: zhao.Name, IDNumber: zhao.IDNumber, WageFen: 800000, FromPeriod: "202611"}, // 3: insured by another unit
-		employee(4, 800000, "202610"),  // 4: before registration
-		employee(5, 800000, "202701"),  // 5: after next month
-		employee(6, -1, "202611"),      // 6: negative wage (field check)
+		employee(4, 800000, "202610"), // 4: before registration
+		employee(5, 800000, "202701"), // 5: after next month
+		employee(6, -1, "202611"),     // 6: negative wage (field check)
 		{Name: "王五", IDNumber: "150102199001011235", WageFen: 1, FromPeriod: "202611"}, // 7: bad check digit
 	}
 	_, err := env.Svc.AddEmployeesJSON(ctx, ue.rep.UserID, ue.unit.UnitID, in)
