@@ -100,6 +100,12 @@ func (s *Handlers) listEmployees(c *gin.Context) {
 // 64 KiB JSON limit; each form has its own bound.
 func (s *Handlers) addEmployees(c *gin.Context) {
 	ctx, user, unit := c.Request.Context(), httpx.UserID(c), c.Param("unit_id")
+	// Who may add comes before what is added: a stranger learns nothing
+	// about the unit from how a body is refused, and reads no megabytes.
+	if _, err := s.Svc.ActsFor(ctx, user, unit); err != nil {
+		s.Fail(c, err)
+		return
+	}
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	var res units.AddResult
 	var err error
