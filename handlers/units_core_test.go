@@ -261,3 +261,33 @@ func TestAStrangerCannotReachAUnit(t *testing.T) {
 		t.Fatalf("a stranger's unit list: %s", r.Body)
 	}
 }
+
+// TestRosterBodyDecodesStrictly holds addEmployees, whose body is an
+// array, to the rules of every other body: exactly one JSON array and
+// nothing after it, over its limit 413 before decoding, and a stranger
+// told only that the unit does not exist, whatever the body.
+func TestRosterBodyDecodesStrictly(t *testing.T) {
+	_, cl, _ := newHTTPEnv(t)
+	o := makeUnitOwner(t, cl)
+	path := "/api/v1/units/" + o.unitID + "/employees"
+	row := `{"name":"张甲","id_number":"` + rosterID(0) + `","wage_fen":650000,"from_period":"202611"}`
+	for _, body := range []string{`[` + row + `]x`, `[` + row + `][]`, `[` + row + `]{}`, `{}`, `null`, `"x"`, `[`, `[` + row + `,]`} {
+		if r := cl.Send("POST", path, o.token, body); r.Status != 400 || r.ErrorCode() != "INVALID_ARGUMENT" {
+			t.Fatalf("%q: %d %s", body, r.Status, r.Body)
+		}
+	}
+	huge := `[` + strings.Repeat(row+",", (2<<20)/len(row)+1) + row + `]`
+	if r := cl.Send("POST", path, o.token, huge); r.Status != 413 || r.ErrorCode() != "BODY_TOO_LARGE" {
+		t.Fatalf("%d bytes: %d %.200s", len(huge), r.Status, r.Body)
+	}
+	stranger := servicetest.Person(t, "赵海峰")
+	tok := loginAs(t, cl, "roster-stranger", stranger.Name, stranger.IDNumber)
+	for _, body := range []string{`[` + row + `]`, `{}x`, huge} {
+		if r := cl.Send("POST", path, tok, body); r.Status != 404 {
+			t.Fatalf("stranger: %d %.200s", r.Status, r.Body)
+		}
+	}
+	if r := cl.Send("POST", path, o.token, `[`+row+`]`); r.Status != 201 {
+		t.Fatalf("one row: %d %s", r.Status, r.Body)
+	}
+}
