@@ -10,6 +10,7 @@ import (
 
 	"github.com/lianban/lianban/channels/sandbox"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
@@ -438,4 +439,25 @@ func bigEmployee(i int) roster.Input {
 	birth := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/900)
 	id := models.MakeIDNumber("150102", birth, 100+i%900)
 	return roster.Input{Name: fmt.Sprintf("职工%c%c", rune(0x4e00+i/100), rune(0x4e00+i%100)), IDNumber: id, WageFen: 500000 + int64(i), FromPeriod: "202611"}
+}
+
+// TestEveryBindAttemptSpendsTheIdentityBudget: binding confirms or denies
+// who a unit's legal representative is, so each attempt is a check of a
+// name against an ID number and is counted like identity binding.
+func TestEveryBindAttemptSpendsTheIdentityBudget(t *testing.T) {
+	env := servicetest.New(t, storetest.Targets()[0].Open(t), servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = 4, 1000
+	}})
+	ctx := kernel.WithClientAddr(context.Background(), servicetest.FreshAddr())
+	mom := servicetest.Person(t, "李秀英")
+	guesser := env.LoginVerified(t, "guesser", mom.Name, mom.IDNumber) // check 1
+	for i := 0; i < 3; i++ {                                           // checks 2–4: answered
+		_, err := env.Svc.BindUnit(ctx, guesser.UserID, units.BindInput{USCC: demoEnterprise, Name: "内蒙古联办示范科技有限公司"})
+		mustCode(t, err, "UNIT_MISMATCH")
+	}
+	_, err := env.Svc.BindUnit(ctx, guesser.UserID, units.BindInput{USCC: demoEnterprise, Name: "内蒙古联办示范科技有限公司"})
+	mustCode(t, err, "RATE_LIMITED")
+	// A malformed code is refused before any check is spent.
+	_, err = env.Svc.BindUnit(ctx, guesser.UserID, units.BindInput{USCC: "123", Name: "x"})
+	mustCode(t, err, "USCC_INVALID")
 }
