@@ -222,6 +222,8 @@ func BenchmarkRatios(b *testing.B) {
 			sess, pb := r.newPayer(b)
 			return func() { r.payFor(b, sess, pb) }
 		})},
+		{"unit_roster_5000", timed(2, func() func() { return r.importRoster(b) })},
+		{"unit_payables_5000", loop(r.unitPayablesOf(b))},
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nbaselines: healthz %v, redis GET %v, insert+commit %v (%s)\n", healthz, redisGet, insert, r.db.Dialect)

@@ -58,6 +58,12 @@ func newBodyRig(t testing.TB) *bodyRig {
 		if item == nil || item.GetOperation(r.Method) == nil || item.GetOperation(r.Method).RequestBody == nil {
 			continue
 		}
+		if r.Method == http.MethodPost && r.Path == "/api/v1/units/:unit_id/employees" {
+			// A roster: a JSON array (or a multipart file) of up to 2 MiB,
+			// the one body that is not an object (API.md);
+			// TestRosterBodyDecodesStrictly holds it to the same rules.
+			continue
+		}
 		if strings.HasPrefix(r.Path, "/api/v1/notify/") {
 			// Providers' own formats and answers, not JSON decoding:
 			// TestStrangersNotificationsAreCountedNotPaged covers them.

@@ -148,4 +148,29 @@ var (
 	// with each travel with it (roster.Invalid), all at once, and nothing
 	// of the roster is taken.
 	ErrRosterInvalid = newErr(KindUnprocessable, "ROSTER_INVALID", "花名册有误，请按提示修改后重新提交")
+	// ErrUnitOperatorUnknown is a 办税员 the legal representative named who
+	// is no verified user of lianban under that name and ID number. It does
+	// not say which part did not match.
+	ErrUnitOperatorUnknown = newErr(KindUnprocessable, "UNIT_OPERATOR_UNKNOWN", "未找到该办税员：请确认其已在联办完成实名认证，且姓名与身份证号码填写正确")
+	// ErrUnitOperatorExists is a person who already acts for the unit.
+	ErrUnitOperatorExists = newErr(KindConflict, "UNIT_OPERATOR_EXISTS", "该人员已是本单位的法定代表人或办税员")
+	// ErrUnitLegalRepFixed is an attempt to remove the legal
+	// representative as if they were an operator.
+	ErrUnitLegalRepFixed = newErr(KindUnprocessable, "UNIT_LEGAL_REP_NOT_REMOVABLE", "法定代表人（负责人）不能被移除")
+	// ErrUnitSchemeRegistered is a second 参保登记 of a unit in one scheme.
+	ErrUnitSchemeRegistered = newErr(KindConflict, "UNIT_SCHEME_REGISTERED", "本单位已登记该险种，无需重复登记")
+	// ErrUnitNotRegistered is 增员 or 预处理数据 for a unit that has
+	// registered no scheme yet.
+	ErrUnitNotRegistered = newErr(KindUnprocessable, "UNIT_NOT_REGISTERED", "本单位尚未办理参保登记，请先登记险种")
+	// ErrUnitDeclarationExists is a second declaration of a unit's month;
+	// a change after confirming is a correction declaration.
+	ErrUnitDeclarationExists = newErr(KindConflict, "UNIT_DECLARATION_EXISTS", "本月已申报，如需变更请提交更正申报")
+	// ErrUnitNothingToDeclare is a declaration of a month with no employee
+	// insured, or a correction with no difference to declare.
+	ErrUnitNothingToDeclare = newErr(KindUnprocessable, "UNIT_NOTHING_TO_DECLARE", "没有需要申报的数据")
+	// ErrUnitEmployeeEnded is 减员 of a spell that has already ended.
+	ErrUnitEmployeeEnded = newErr(KindConflict, "UNIT_EMPLOYEE_ENDED", "该职工已办理减员")
+	// ErrRosterConflict is a roster whose people another request added at
+	// the same moment: nothing was taken; submitting again reports them.
+	ErrRosterConflict = newErr(KindConflict, "ROSTER_CONFLICT", "花名册中有职工正被同时办理，请稍后重新提交")
 )

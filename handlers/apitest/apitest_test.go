@@ -90,6 +90,21 @@ func operationIDs() map[string]string {
 		"POST /api/v1/me/family/{member_id}/guardians":                 "consentGuardian",
 		"DELETE /api/v1/me/family/{member_id}/guardians/{guardian_id}": "revokeGuardian",
 		"POST /api/v1/refunds/{refund_no}/withdraw":                    "withdrawRefund",
+
+		// Issue 11: units — binding, operators, 参保登记, 增员/减员, 预处理数据, declarations.
+		"GET /api/v1/units":                                         "listUnits",
+		"POST /api/v1/units":                                        "bindUnit",
+		"GET /api/v1/units/{unit_id}/operators":                     "listUnitOperators",
+		"POST /api/v1/units/{unit_id}/operators":                    "addUnitOperator",
+		"DELETE /api/v1/units/{unit_id}/operators/{operator_id}":    "removeUnitOperator",
+		"POST /api/v1/units/{unit_id}/registrations":                "registerUnitScheme",
+		"GET /api/v1/units/{unit_id}/registrations":                 "listUnitRegistrations",
+		"GET /api/v1/units/{unit_id}/employees":                     "listEmployees",
+		"POST /api/v1/units/{unit_id}/employees":                    "addEmployees",
+		"DELETE /api/v1/units/{unit_id}/employees/{employee_id}":    "removeEmployee",
+		"GET /api/v1/units/{unit_id}/payables":                      "getUnitPayables",
+		"POST /api/v1/units/{unit_id}/declarations":                 "createUnitDeclaration",
+		"GET /api/v1/units/{unit_id}/declarations/{declaration_id}": "getUnitDeclaration",
 	}
 }
 

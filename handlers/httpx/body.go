@@ -22,7 +22,11 @@ var errBodyNotJSON = models.ErrInvalid.WithReason("请求体不是有效的 JSON
 
 // readBody reads the whole request body, refusing one over maxBodyBytes
 // with 413 BODY_TOO_LARGE before reading it all.
-func readBody(c *gin.Context) ([]byte, error) {
+func readBody(c *gin.Context) ([]byte, error) { return readBodyUpTo(c, maxBodyBytes) }
+
+// readBodyUpTo is readBody with another limit, for the few routes whose
+// bodies are lists (a unit's roster).
+func readBodyUpTo(c *gin.Context, maxBodyBytes int64) ([]byte, error) {
 	if c.Request.ContentLength > maxBodyBytes {
 		return nil, models.ErrBodyTooLarge
 	}
@@ -93,6 +97,25 @@ func validPageToken(tok string) bool {
 		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '.' || b == '-') {
 			return false
 		}
+	}
+	return true
+}
+
+// BindJSONArray reads a body of up to limit bytes that must be exactly one
+// JSON array, strictly decoded into v (a slice); on failure it has
+// answered and returns false.
+func (s *Kit) BindJSONArray(c *gin.Context, v any, limit int64) bool {
+	body, err := readBodyUpTo(c, limit)
+	if err == nil {
+		if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+			err = models.ErrInvalid.WithReason("请求体应为 JSON 数组")
+		} else if json.Unmarshal(body, v) != nil {
+			err = errBodyNotJSON
+		}
+	}
+	if err != nil {
+		s.Fail(c, err)
+		return false
 	}
 	return true
 }

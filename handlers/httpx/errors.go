@@ -1,10 +1,12 @@
 package httpx
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/units/roster"
 )
 
 // statusOf is the one place a domain error becomes an HTTP status.
@@ -33,6 +35,9 @@ type errorDetail struct {
 	Message   string `json:"message"`
 	Reason    string `json:"reason,omitempty"`
 	RequestID string `json:"request_id"`
+	// Problems are every bad row of a roster (ROSTER_INVALID), told at
+	// once (一次性告知).
+	Problems []roster.Problem `json:"problems,omitempty"`
 }
 
 // errorResponse maps err to its status and body. Reasons are shown only
@@ -47,6 +52,9 @@ func errorResponse(err error, requestID string) (int, errorBody) {
 	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID}}
 	if e.Kind != models.KindInternal && e.Kind != models.KindUnavailable {
 		body.Error.Reason = e.Reason
+	}
+	if inv := (*roster.Invalid)(nil); errors.As(err, &inv) {
+		body.Error.Problems = inv.Problems
 	}
 	return status, body
 }

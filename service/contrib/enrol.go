@@ -133,6 +133,21 @@ func (s *Contrib) eligible(ctx context.Context, p kernel.Person, scheme models.S
 	if !kernel.IsNotFound(err) {
 		return kernel.Internal("unit insurance", err)
 	}
+	if scheme == models.SchemeFlexiblePension || scheme == models.SchemeFlexibleMedical {
+		// A unit's employee (增员 through a unit, an open spell) is in the
+		// same fund already: enterprise or institution pension for the
+		// flexible pension, the employee medical schemes for the flexible
+		// medical.
+		var spells []store.UnitEmployeeRow
+		if err := s.Conn(ctx).Where("person_id = ? AND to_period = ''", p.ID).Find(&spells).Error; err != nil {
+			return kernel.Internal("unit spells", err)
+		}
+		for _, sp := range spells {
+			if schemeKind(models.Scheme(sp.Scheme)) == kind {
+				return models.ErrNotEligible.WithReason(fmt.Sprintf("已通过单位参加%s，不能以灵活就业人员身份重复参保", models.Scheme(sp.Scheme).Name()))
+			}
+		}
+	}
 	var existing []store.EnrolmentRow
 	if err := s.Conn(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Find(&existing).Error; err != nil {
 		return kernel.Internal("enrolments", err)

@@ -62,3 +62,21 @@ func (s *Kernel) SelfPerson(ctx context.Context, userID string) (Person, error) 
 	}
 	return s.Person(ctx, *u.PersonID)
 }
+
+// NewPersonRow is the persons row of a person seen for the first time:
+// name and ID number sealed, the ID number's blind index to find them by.
+// Every way a person is registered (binding, family, a unit's roster)
+// builds the row here, so all store the same.
+func (s *Kernel) NewPersonRow(name string, id models.IDNumber) (store.PersonRow, error) {
+	idSealed, err := s.Seal(id.Number)
+	if err != nil {
+		return store.PersonRow{}, err
+	}
+	nameSealed, err := s.Seal(name)
+	if err != nil {
+		return store.PersonRow{}, err
+	}
+	return store.PersonRow{ID: NewID("p"), IDIndex: s.PII.BlindIndex("id_number", id.Number), IDSealed: idSealed,
+		NameSealed: nameSealed, BirthDate: id.Birth.Format("2006-01-02"), Male: id.Male, IDRegion: id.Region,
+		CreatedAt: s.Now()}, nil
+}

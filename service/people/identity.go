@@ -127,16 +127,9 @@ func (s *People) CheckedPerson(ctx context.Context, userID, name, idNumber, tick
 	case !kernel.IsNotFound(err):
 		return kernel.Person{}, kernel.Internal("find person", err)
 	}
-	idSealed, err := s.Seal(parsed.Number)
-	if err != nil {
+	if row, err = s.NewPersonRow(name, parsed); err != nil {
 		return kernel.Person{}, err
 	}
-	nameSealed, err := s.Seal(name)
-	if err != nil {
-		return kernel.Person{}, err
-	}
-	row = store.PersonRow{ID: kernel.NewID("p"), IDIndex: index, IDSealed: idSealed, NameSealed: nameSealed,
-		BirthDate: parsed.Birth.Format("2006-01-02"), Male: parsed.Male, IDRegion: parsed.Region, CreatedAt: s.Now()}
 	if err := s.Conn(ctx).Create(&row).Error; err != nil {
 		if kernel.IsDuplicate(err) { // registered concurrently: use theirs
 			return s.CheckedPerson(ctx, "", name, idNumber, ticket) // already charged
