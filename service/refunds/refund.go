@@ -121,6 +121,11 @@ type Refund struct {
 	// applicant's and owners' views only).
 	AppliedByMe *bool `json:"applied_by_me,omitempty"`
 	CanWithdraw *bool `json:"can_withdraw,omitempty"`
+	// A unit's application (unit.go): the unit, and the uploaded files it
+	// carries (refund_attachments).
+	UnitID   string         `json:"unit_id,omitempty"`
+	UnitName string         `json:"unit_name,omitempty"`
+	Uploads  []RefundUpload `json:"uploads,omitempty"`
 }
 
 // CreateRefund files an application. Only months credited to the treasury
@@ -346,6 +351,12 @@ func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, 
 	if len(in.Periods) > 0 {
 		q = q.Where("period IN ?", in.Periods)
 	}
+	return s.planRecords(ctx, q, in)
+}
+
+// planRecords is refundPlan on the records q selects (a person's, or a
+// unit's in unit.go).
+func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (refundPlanResult, error) {
 	var recs []store.RecordRow
 	if err := q.Order("period").Find(&recs).Error; err != nil {
 		return refundPlanResult{}, kernel.Internal("refund records", err)
@@ -500,6 +511,9 @@ func (s *Refunds) ListRefunds(ctx context.Context, userID string, page kernel.Pa
 	} else {
 		q = q.Where("(applicant_user_id = ? OR refund_no IN (?))", userID, paid)
 	}
+	// A unit's applications are the unit's (listUnitRefunds), not the
+	// personal list of whoever filed them.
+	q = q.Where("unit_id = ''")
 	if page.After != "" {
 		q = q.Where("refund_no < ?", page.After)
 	}
@@ -531,7 +545,7 @@ func (s *Refunds) ownerView(ctx context.Context, u store.UserRow, r store.Refund
 		return Refund{}, err
 	}
 	mine := r.ApplicantUserID == u.ID
-	if !mine {
+	if !mine && r.UnitID == "" {
 		acc, err := s.people.AccessTo(ctx, u, r.PersonID)
 		if err != nil {
 			return Refund{}, err
@@ -626,7 +640,7 @@ func (s *Refunds) refundBankAccount(r store.RefundRow) (*models.BankAccount, err
 
 // refundView builds the applicant's view: departments, never names.
 func (s *Refunds) refundView(ctx context.Context, r store.RefundRow) (Refund, error) {
-	p, err := s.Person(ctx, r.PersonID)
+	p, err := s.refundPerson(ctx, r)
 	if err != nil {
 		return Refund{}, err
 	}
@@ -642,6 +656,9 @@ func (s *Refunds) refundView(ctx context.Context, r store.RefundRow) (Refund, er
 		_ = json.Unmarshal([]byte(r.Attachments), &v.Attachments)
 	}
 	if v.ApplicantRole, err = s.applicantRole(ctx, r); err != nil {
+		return Refund{}, err
+	}
+	if err := s.unitView(ctx, r, &v); err != nil {
 		return Refund{}, err
 	}
 	acct, err := s.refundBankAccount(r)
