@@ -341,7 +341,9 @@ var closedStatuses = []string{string(models.RefundRefused), string(models.Refund
 // what open applications hold of it. payerUserID, when set, keeps to the
 // records that user paid.
 func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, in RefundInput) (refundPlanResult, error) {
-	q := s.Conn(ctx).Where("person_id = ? AND scheme = ?", personID, string(in.Scheme))
+	// A month a unit paid is the unit's to ask back (unit.go), never its
+	// employee's or the operator's who paid it.
+	q := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND payer_unit_id = ''", personID, string(in.Scheme))
 	if payerUserID != "" {
 		q = q.Where("payer_user_id = ?", payerUserID)
 	}
