@@ -90,6 +90,12 @@ func operationIDs() map[string]string {
 		"POST /api/v1/me/family/{member_id}/guardians":                 "consentGuardian",
 		"DELETE /api/v1/me/family/{member_id}/guardians/{guardian_id}": "revokeGuardian",
 		"POST /api/v1/refunds/{refund_no}/withdraw":                    "withdrawRefund",
+
+		// Issue 11: uploads and unit refunds.
+		"POST /api/v1/uploads":                                          "createUpload",
+		"POST /api/v1/units/{unit_id}/refunds":                          "createUnitRefund",
+		"GET /api/v1/units/{unit_id}/refunds":                           "listUnitRefunds",
+		"GET /api/v1/staff/refunds/{refund_no}/attachments/{upload_id}": "downloadRefundAttachment",
 	}
 }
 

@@ -228,6 +228,9 @@ func (s *Refunds) staffRefundView(ctx context.Context, r store.RefundRow) (Staff
 		var o store.OrderRow
 		if err := s.Conn(ctx).Where("order_no = ?", it.OrderNo).Take(&o).Error; err == nil {
 			si.Channel, si.PaidAt = o.Channel, o.PaidAt
+			if o.UnitID != "" {
+				si.Channel = o.Method // a unit's order: tripartite, bank_voucher or pos
+			}
 		}
 		v.StaffItems = append(v.StaffItems, si)
 	}

@@ -41,9 +41,14 @@ func (u PaidUnit) UnitAccount() *models.BankAccount {
 // 1,200.00 yuan each, enterprise medical 500.00 for the rep only.
 func NewPaidUnit(t *testing.T, env *Env, subject, repName, uscc, name string, employees ...people.Session) PaidUnit {
 	t.Helper()
-	ctx := context.Background()
 	p := Person(t, repName)
-	rep := env.LoginVerified(t, subject, p.Name, p.IDNumber)
+	return NewPaidUnitFor(t, env, env.LoginVerified(t, subject, p.Name, p.IDNumber), uscc, name, employees...)
+}
+
+// NewPaidUnitFor is NewPaidUnit with a verified session as legal representative.
+func NewPaidUnitFor(t *testing.T, env *Env, rep people.Session, uscc, name string, employees ...people.Session) PaidUnit {
+	t.Helper()
+	ctx := context.Background()
 	self, err := env.Svc.SelfPerson(ctx, rep.UserID)
 	if err != nil {
 		t.Fatal(err)
