@@ -254,7 +254,10 @@ func applicantWarnings(role string) []string {
 	case RoleSystem:
 		return []string{"系统自动退款：订单付款时无法入账（重复缴费等），款项原路退回缴费人"}
 	case RoleUnit:
-		return []string{"申请人为缴费单位（由其法定代表人或办税员提交），退费只退至本单位名下账户"}
+		// The seed's time limit for a unit's refund (catalog tax_unit_refund)
+		// is 即时办结, where an individual's is 即时受理: the hall is told.
+		return []string{"申请人为缴费单位（由其法定代表人或办税员提交），退费只退至本单位名下账户",
+			"办理时限：即时办结。请当场受理或一次性告知不予受理的原因，受理后即转社保（医保）复核并办理退付"}
 	case RolePayer:
 		return []string{"申请人是缴费人，不是参保人本人或其监护人：参保人已收到通知并可撤回，请核实参保人是否知情"}
 	}

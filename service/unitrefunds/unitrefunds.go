@@ -9,6 +9,7 @@ package unitrefunds
 
 import (
 	"context"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
@@ -17,6 +18,9 @@ import (
 	"github.com/lianban/lianban/service/uploads"
 	"github.com/lianban/lianban/store"
 )
+
+// refundRateLimit is service/refunds' applications per user per hour.
+const refundRateLimit = 20
 
 // UnitRefunds is the unit's side of refunds. It is safe for concurrent use.
 type UnitRefunds struct {
@@ -36,6 +40,11 @@ func New(k *kernel.Kernel, u *units.Units, r *refunds.Refunds) *UnitRefunds {
 // unit; any other upload id is NOT_FOUND, whoever made it, so ids cannot
 // be probed.
 func (s *UnitRefunds) CreateUnitRefund(ctx context.Context, userID, unitID string, in refunds.UnitRefundInput) (refunds.Refund, error) {
+	// The individual's bucket: one user files at most so many applications
+	// an hour, for themselves and for units together.
+	if err := s.RateLimit(ctx, "refund:"+userID, refundRateLimit, time.Hour, kernel.LetThrough); err != nil {
+		return refunds.Refund{}, err
+	}
 	if _, err := s.units.ActsFor(ctx, userID, unitID); err != nil {
 		return refunds.Refund{}, err
 	}
