@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/handlers/httpx"
@@ -27,6 +28,10 @@ func (s *Handlers) registerAfter(auth, staffAuth *gin.RouterGroup) {
 // (httpx, 64 KiB) never applies here: this route reads its own body, and
 // this bound is its only one.
 const multipartSlack = 64 << 10
+
+// uploadTime is how long an upload's body may take to arrive: 10 MB at
+// about 300 kbit/s.
+const uploadTime = 5 * time.Minute
 
 var (
 	errNotMultipart = models.ErrInvalid.WithReason("请以 multipart/form-data 上传，文件字段名为 file")
@@ -49,6 +54,12 @@ func (s *Handlers) createUpload(c *gin.Context) {
 		s.Fail(c, errNotMultipart)
 		return
 	}
+	// The server's read timeout (30 s) suits JSON bodies, not 10 MB from a
+	// phone on a slow network: this request may take longer, bounded in
+	// size above. An error only means the writer cannot (a test recorder).
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Now().Add(uploadTime))
+	_ = rc.SetWriteDeadline(time.Now().Add(uploadTime + 30*time.Second))
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {

@@ -130,7 +130,7 @@ func (s *Refunds) ListStaffRefunds(ctx context.Context, a kernel.StaffActor, sta
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	const rank = "CASE WHEN applicant_role IN ('person', 'guardian') THEN 1 ELSE 0 END"
+	const rank = "CASE WHEN applicant_role IN ('person', 'guardian', 'unit') THEN 1 ELSE 0 END"
 	if page.After != "" {
 		group, after, ok := strings.Cut(page.After, ":")
 		switch {

@@ -228,6 +228,16 @@ func TestAUnitRefundGoesThroughTheStaffStepsToTheUnitsAccount(t *testing.T) {
 			!strings.Contains(strings.Join(sv.ApplicantWarnings, " "), "即时办结") || sv.PersonNameMasked != "" {
 			t.Fatalf("staff view %+v %v", sv, err)
 		}
+		work, _, err := env.Svc.ListStaffRefunds(ctx, h.Tax, "", kernel.Page{Size: 50})
+		listed := false
+		for _, w := range work {
+			if w.RefundNo == r.RefundNo {
+				listed = w.UnitName == pu.Unit.Name && !w.ReviewFirst && w.PersonNameMasked == ""
+			}
+		}
+		if err != nil || !listed {
+			t.Fatalf("the hall's work list %+v %v", work, err)
+		}
 		up, b, err := env.Svc.DownloadRefundAttachment(ctx, h.Tax, r.RefundNo, permit.UploadID)
 		if err != nil || !bytes.Equal(b, pngBytes) || up.ContentType != models.ContentTypePNG {
 			t.Fatalf("download %v", err)
@@ -255,6 +265,11 @@ func TestAUnitRefundGoesThroughTheStaffStepsToTheUnitsAccount(t *testing.T) {
 		}
 		if _, err := env.Svc.ReviewRefund(ctx, h.Si, r.RefundNo, refunds.ReviewInput{Approve: &yes}); err != nil {
 			t.Fatal(err)
+		}
+		// The window cannot redirect the unit's money to a person's account either.
+		if _, err := env.Svc.ExecuteRefund(ctx, h.Tax, r.RefundNo, payouts.ExecuteInput{BankAccount: &models.BankAccount{BankName: "中国银行",
+			AccountName: "张三明", AccountNo: "6216610200001234567"}}); !errors.Is(err, models.ErrBankAccountInvalid) {
+			t.Fatalf("execute to a person's account: %v", err)
 		}
 		sv, err = env.Svc.ExecuteRefund(ctx, h.Tax, r.RefundNo, payouts.ExecuteInput{})
 		if err != nil || sv.Status != models.RefundRefunded || len(sv.Payouts) != 1 || sv.Payouts[0].Kind != refunds.PayoutBank {
