@@ -195,3 +195,47 @@ func TestResponsesNeverCarryFullPersonalData(t *testing.T) {
 		}
 	}
 }
+
+// TestAStrangerCannotReachAUnitsRefundsOrFiles walks every unit refund and
+// upload route with a stranger's token and with the token of another
+// unit's legal representative: each must answer 404 and reveal nothing.
+func TestAStrangerCannotReachAUnitsRefundsOrFiles(t *testing.T) {
+	env, cl, _ := newHTTPEnv(t)
+	r := newUnitRig(t, env, cl)
+	var up struct {
+		UploadID string `json:"upload_id"`
+	}
+	uploadHTTP(t, cl, r.rep, "permit.png", "image/png", pngFile, r.pu.Unit.ID).Decode(t, &up)
+	path := "/api/v1/units/" + r.pu.Unit.ID + "/refunds"
+	body := map[string]any{"order_no": r.pu.OrderNo, "scheme": "enterprise_pension", "refund_fen": 100, "reason": "overpaid",
+		"bank_account": r.pu.UnitAccount(), "attachments": []string{up.UploadID}}
+	var ref struct {
+		RefundNo string `json:"refund_no"`
+	}
+	if st := cl.DoJSON("POST", path, r.rep, body, &ref); st != 201 {
+		t.Fatalf("create %d", st)
+	}
+	for _, tok := range []string{r.strange, r.otherRep} {
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{"POST", path, body},
+			{"GET", path, nil},
+			{"GET", "/api/v1/refunds/" + ref.RefundNo, nil},
+			{"POST", "/api/v1/refunds/" + ref.RefundNo + "/withdraw", nil},
+		} {
+			if res := cl.Send(c.method, c.path, tok, c.body); res.Status != 404 || bytes.Contains(res.Body, []byte(r.pu.Unit.Name)) {
+				t.Fatalf("%s %s as an outsider: %d %s", c.method, c.path, res.Status, res.Body)
+			}
+		}
+		if res := uploadHTTP(t, cl, tok, "a.png", "image/png", pngFile, r.pu.Unit.ID); res.Status != 404 {
+			t.Fatalf("upload for the unit as an outsider: %d %s", res.Status, res.Body)
+		}
+		var list struct{ Items []any }
+		cl.DoJSON("GET", "/api/v1/refunds", tok, nil, &list)
+		if len(list.Items) != 0 {
+			t.Fatalf("an outsider's refund list shows %d", len(list.Items))
+		}
+	}
+}

@@ -10,7 +10,9 @@ import (
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/refunds"
+	"github.com/lianban/lianban/service/unitrefunds"
 	"github.com/lianban/lianban/service/units"
+	"github.com/lianban/lianban/service/uploads"
 )
 
 // Options and Deps are the kernel's: the composition root (cmd/lianban,
@@ -39,6 +41,8 @@ type Service struct {
 	*payouts.Payouts
 	*anomalies.Queue
 	*units.Units
+	*uploads.Uploads
+	*unitrefunds.UnitRefunds
 }
 
 // New returns a Service with every area wired to the ones below it.
@@ -52,5 +56,6 @@ func New(d Deps, opt Options) *Service {
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
 	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u),
-		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u}
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u,
+		Uploads: uploads.New(k, u), UnitRefunds: unitrefunds.New(k, u, r)}
 }

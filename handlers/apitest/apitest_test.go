@@ -105,6 +105,11 @@ func operationIDs() map[string]string {
 		"GET /api/v1/units/{unit_id}/payables":                      "getUnitPayables",
 		"POST /api/v1/units/{unit_id}/declarations":                 "createUnitDeclaration",
 		"GET /api/v1/units/{unit_id}/declarations/{declaration_id}": "getUnitDeclaration",
+		// Issue 11: uploads and unit refunds.
+		"POST /api/v1/uploads":                                          "createUpload",
+		"POST /api/v1/units/{unit_id}/refunds":                          "createUnitRefund",
+		"GET /api/v1/units/{unit_id}/refunds":                           "listUnitRefunds",
+		"GET /api/v1/staff/refunds/{refund_no}/attachments/{upload_id}": "downloadRefundAttachment",
 	}
 }
 

@@ -146,6 +146,12 @@ func (s *Payouts) setRefundBankAccount(ctx context.Context, a kernel.StaffActor,
 	if err != nil {
 		return err
 	}
+	if r.UnitID != "" {
+		if err := s.checkUnitAccount(ctx, r, b); err != nil {
+			return err
+		}
+		return s.storeRefundBankAccount(ctx, a, r, b)
+	}
 	p, err := s.Person(ctx, r.PersonID)
 	if err != nil {
 		return err
@@ -170,6 +176,21 @@ func (s *Payouts) setRefundBankAccount(ctx context.Context, a kernel.StaffActor,
 	if err := s.refunds.CheckRefundAccount(ctx, p, orderNos, b); err != nil {
 		return err
 	}
+	return s.storeRefundBankAccount(ctx, a, r, b)
+}
+
+// checkUnitAccount: a unit's money goes only to an account in its name.
+func (s *Payouts) checkUnitAccount(ctx context.Context, r store.RefundRow, b models.BankAccount) error {
+	var u store.UnitRow
+	if err := s.Conn(ctx).Where("id = ?", r.UnitID).Take(&u).Error; err != nil {
+		return kernel.Internal("load unit", err)
+	}
+	return s.refunds.CheckUnitRefundAccount(ctx, u, b)
+}
+
+// storeRefundBankAccount records a checked account on an application that
+// is approved or being paid, audited (masked).
+func (s *Payouts) storeRefundBankAccount(ctx context.Context, a kernel.StaffActor, r store.RefundRow, b models.BankAccount) error {
 	nameSealed, err := s.Seal(b.AccountName)
 	if err != nil {
 		return err

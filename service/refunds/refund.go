@@ -121,6 +121,11 @@ type Refund struct {
 	// applicant's and owners' views only).
 	AppliedByMe *bool `json:"applied_by_me,omitempty"`
 	CanWithdraw *bool `json:"can_withdraw,omitempty"`
+	// A unit's application (unit.go): the unit, and the uploaded files it
+	// carries (refund_attachments).
+	UnitID   string         `json:"unit_id,omitempty"`
+	UnitName string         `json:"unit_name,omitempty"`
+	Uploads  []RefundUpload `json:"uploads,omitempty"`
 }
 
 // CreateRefund files an application. Only months credited to the treasury
@@ -336,7 +341,9 @@ var closedStatuses = []string{string(models.RefundRefused), string(models.Refund
 // what open applications hold of it. payerUserID, when set, keeps to the
 // records that user paid.
 func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, in RefundInput) (refundPlanResult, error) {
-	q := s.Conn(ctx).Where("person_id = ? AND scheme = ?", personID, string(in.Scheme))
+	// A month a unit paid is the unit's to ask back (unit.go), never its
+	// employee's or the operator's who paid it.
+	q := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND payer_unit_id = ''", personID, string(in.Scheme))
 	if payerUserID != "" {
 		q = q.Where("payer_user_id = ?", payerUserID)
 	}
@@ -346,6 +353,12 @@ func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, 
 	if len(in.Periods) > 0 {
 		q = q.Where("period IN ?", in.Periods)
 	}
+	return s.planRecords(ctx, q, in)
+}
+
+// planRecords is refundPlan on the records q selects (a person's, or a
+// unit's in unit.go).
+func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (refundPlanResult, error) {
 	var recs []store.RecordRow
 	if err := q.Order("period").Find(&recs).Error; err != nil {
 		return refundPlanResult{}, kernel.Internal("refund records", err)
@@ -500,6 +513,9 @@ func (s *Refunds) ListRefunds(ctx context.Context, userID string, page kernel.Pa
 	} else {
 		q = q.Where("(applicant_user_id = ? OR refund_no IN (?))", userID, paid)
 	}
+	// A unit's applications are the unit's (listUnitRefunds), not the
+	// personal list of whoever filed them.
+	q = q.Where("unit_id = ''")
 	if page.After != "" {
 		q = q.Where("refund_no < ?", page.After)
 	}
@@ -531,7 +547,7 @@ func (s *Refunds) ownerView(ctx context.Context, u store.UserRow, r store.Refund
 		return Refund{}, err
 	}
 	mine := r.ApplicantUserID == u.ID
-	if !mine {
+	if !mine && r.UnitID == "" {
 		acc, err := s.people.AccessTo(ctx, u, r.PersonID)
 		if err != nil {
 			return Refund{}, err
@@ -626,7 +642,7 @@ func (s *Refunds) refundBankAccount(r store.RefundRow) (*models.BankAccount, err
 
 // refundView builds the applicant's view: departments, never names.
 func (s *Refunds) refundView(ctx context.Context, r store.RefundRow) (Refund, error) {
-	p, err := s.Person(ctx, r.PersonID)
+	p, err := s.refundPerson(ctx, r)
 	if err != nil {
 		return Refund{}, err
 	}
@@ -642,6 +658,9 @@ func (s *Refunds) refundView(ctx context.Context, r store.RefundRow) (Refund, er
 		_ = json.Unmarshal([]byte(r.Attachments), &v.Attachments)
 	}
 	if v.ApplicantRole, err = s.applicantRole(ctx, r); err != nil {
+		return Refund{}, err
+	}
+	if err := s.unitView(ctx, r, &v); err != nil {
 		return Refund{}, err
 	}
 	acct, err := s.refundBankAccount(r)

@@ -143,6 +143,9 @@ func RefundOrderNos(db *gorm.DB, refundNo string) ([]string, error) {
 // applicant: the payers of its orders, the accounts of the person, and
 // those of the person's proven guardians while a minor.
 func (s *Refunds) refundParties(db *gorm.DB, r store.RefundRow) ([]string, error) {
+	if r.UnitID != "" {
+		return unitParties(db, r.UnitID)
+	}
 	seen := map[string]bool{}
 	var out []string
 	add := func(ids []string) {
@@ -193,7 +196,9 @@ func (s *Refunds) refundParties(db *gorm.DB, r store.RefundRow) ([]string, error
 // mayReadRefund reports whether u is the applicant or one of the money's
 // owners.
 func (s *Refunds) mayReadRefund(ctx context.Context, u store.UserRow, r store.RefundRow) (bool, error) {
-	if r.ApplicantUserID == u.ID {
+	// A unit's application is read by those acting for the unit now, not
+	// by a member who filed it and has since been removed.
+	if r.ApplicantUserID == u.ID && r.UnitID == "" {
 		return true, nil
 	}
 	parties, err := s.refundParties(s.Conn(ctx), r)
@@ -236,7 +241,7 @@ func (s *Refunds) applicantRole(ctx context.Context, r store.RefundRow) (string,
 // before the others: its applicant is neither the person nor a proven
 // guardian.
 func reviewFirst(role string) bool {
-	return role != RolePerson && role != RoleGuardian && role != RoleSystem
+	return role != RolePerson && role != RoleGuardian && role != RoleSystem && role != RoleUnit
 }
 
 // applicantWarnings are what the hall is told about who applied.
@@ -248,6 +253,11 @@ func applicantWarnings(role string) []string {
 		return []string{"申请人为参保人（未成年人）经核验的监护人"}
 	case RoleSystem:
 		return []string{"系统自动退款：订单付款时无法入账（重复缴费等），款项原路退回缴费人"}
+	case RoleUnit:
+		// The seed's time limit for a unit's refund (catalog tax_unit_refund)
+		// is 即时办结, where an individual's is 即时受理: the hall is told.
+		return []string{"申请人为缴费单位（由其法定代表人或办税员提交），退费只退至本单位名下账户",
+			"办理时限：即时办结。请当场受理或一次性告知不予受理的原因，受理后即转社保（医保）复核并办理退付"}
 	case RolePayer:
 		return []string{"申请人是缴费人，不是参保人本人或其监护人：参保人已收到通知并可撤回，请核实参保人是否知情"}
 	}
@@ -261,6 +271,9 @@ func applicantWarnings(role string) []string {
 // then lock the now-adult person or the remaining guardians out.
 func (s *Refunds) ownersMayWithdraw(ctx context.Context, r store.RefundRow) (bool, error) {
 	role, err := s.applicantRole(ctx, r)
+	if role == RoleUnit {
+		return true, err // everyone acting for the unit acts for it alike
+	}
 	if err != nil || role != RoleGuardian {
 		return reviewFirst(role), err
 	}

@@ -63,6 +63,8 @@ type StaffRefund struct {
 	// ApplicantWarnings tell the hall who applied in relation to the
 	// money: a clear warning when it is neither the payer nor the person.
 	ApplicantWarnings []string `json:"applicant_warnings"`
+	// UnitUSCC is a unit's application's 统一社会信用代码.
+	UnitUSCC string `json:"unit_uscc,omitempty"`
 }
 
 // StaffRefundSummary is a line of the hall's work list.
@@ -84,6 +86,7 @@ type StaffRefundSummary struct {
 	// than the person or a proven guardian come first in the list.
 	ApplicantRole string `json:"applicant_role"`
 	ReviewFirst   bool   `json:"review_first"`
+	UnitName      string `json:"unit_name,omitempty"` // a unit's application
 }
 
 // reviewerStatuses are the statuses an agency reviewer sees: from the
@@ -127,7 +130,7 @@ func (s *Refunds) ListStaffRefunds(ctx context.Context, a kernel.StaffActor, sta
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
-	const rank = "CASE WHEN applicant_role IN ('person', 'guardian') THEN 1 ELSE 0 END"
+	const rank = "CASE WHEN applicant_role IN ('person', 'guardian', 'unit') THEN 1 ELSE 0 END"
 	if page.After != "" {
 		group, after, ok := strings.Cut(page.After, ":")
 		switch {
@@ -159,7 +162,7 @@ func (s *Refunds) ListStaffRefunds(ctx context.Context, a kernel.StaffActor, sta
 	}
 	out := make([]StaffRefundSummary, 0, len(rows))
 	for _, r := range rows {
-		p, err := s.Person(ctx, r.PersonID)
+		p, err := s.refundPerson(ctx, r)
 		if err != nil {
 			return nil, "", err
 		}
@@ -172,6 +175,11 @@ func (s *Refunds) ListStaffRefunds(ctx context.Context, a kernel.StaffActor, sta
 			SchemeName: models.Scheme(r.Scheme).Name(), Department: r.Department, Holder: r.Holder,
 			PersonNameMasked: models.MaskName(p.Name), RefundFen: models.Fen(r.RefundFen), RefundedFen: models.Fen(r.RefundedFen),
 			Route: models.RefundRoute(r.Route), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ApplicantRole: role, ReviewFirst: reviewFirst(role)})
+		if r.UnitID != "" {
+			if out[len(out)-1].UnitName, err = s.unitName(ctx, r.UnitID); err != nil {
+				return nil, "", err
+			}
+		}
 	}
 	return out, next, nil
 }
@@ -200,7 +208,7 @@ func (s *Refunds) staffRefundView(ctx context.Context, r store.RefundRow) (Staff
 	if err != nil {
 		return StaffRefund{}, err
 	}
-	p, err := s.Person(ctx, r.PersonID)
+	p, err := s.refundPerson(ctx, r)
 	if err != nil {
 		return StaffRefund{}, err
 	}
@@ -220,6 +228,9 @@ func (s *Refunds) staffRefundView(ctx context.Context, r store.RefundRow) (Staff
 		var o store.OrderRow
 		if err := s.Conn(ctx).Where("order_no = ?", it.OrderNo).Take(&o).Error; err == nil {
 			si.Channel, si.PaidAt = o.Channel, o.PaidAt
+			if o.UnitID != "" {
+				si.Channel = o.Method // a unit's order: tripartite, bank_voucher or pos
+			}
 		}
 		v.StaffItems = append(v.StaffItems, si)
 	}
@@ -256,6 +267,9 @@ func (s *Refunds) staffRefundView(ctx context.Context, r store.RefundRow) (Staff
 	has := map[models.AttachmentKind]bool{}
 	for _, at := range attach {
 		has[at.Kind] = true
+	}
+	if r.UnitID != "" {
+		return s.unitStaffView(ctx, r, v)
 	}
 	if r.Route == string(models.RouteBank) && !has[models.AttachBankAccount] {
 		v.MaterialsMissing = append(v.MaterialsMissing, models.AttachBankAccount.Label())

@@ -1,0 +1,119 @@
+package uploads
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/units"
+	"github.com/lianban/lianban/store"
+)
+
+// uploadRateLimit bounds uploads per user and hour: a unit's refund needs
+// a handful of files, and each may be 10 MB of the blob store.
+const uploadRateLimit = 30
+
+// Uploads is the upload workflow. It is safe for concurrent use.
+type Uploads struct {
+	*kernel.Kernel
+	units *units.Units
+}
+
+// New returns the upload workflow on k; unit uploads are checked by u.
+func New(k *kernel.Kernel, u *units.Units) *Uploads { return &Uploads{Kernel: k, units: u} }
+
+// Upload is what createUpload answers.
+type Upload struct {
+	UploadID    string `json:"upload_id"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+}
+
+// BlobKey is where an upload's bytes are kept.
+func BlobKey(uploadID string) string { return "uploads/" + uploadID }
+
+// CreateUpload stores a file of size bytes read from f for the caller and,
+// when unitID is set, for that unit (the caller must act for it). The size
+// and the content type (sniffed from the bytes, never taken from the name
+// or the client's header) are checked before anything is stored, so a
+// refused file leaves nothing behind; a blob whose row could not be
+// written is deleted again.
+func (s *Uploads) CreateUpload(ctx context.Context, userID, unitID string, f io.Reader, size int64) (Upload, error) {
+	if err := s.RateLimit(ctx, "upload:"+userID, uploadRateLimit, time.Hour, kernel.LetThrough); err != nil {
+		return Upload{}, err
+	}
+	if unitID != "" {
+		if _, err := s.units.ActsFor(ctx, userID, unitID); err != nil {
+			return Upload{}, err
+		}
+	} else if _, err := s.SelfPerson(ctx, userID); err != nil {
+		// Materials are filed by verified people only.
+		return Upload{}, err
+	}
+	if size < 0 {
+		return Upload{}, models.ErrInvalid.WithReason("文件大小未知")
+	}
+	head := make([]byte, models.SniffLen)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return Upload{}, models.ErrInvalid.WithReason("文件读取失败")
+	}
+	head = head[:n]
+	ct, err := models.CheckUpload(size, head)
+	if err != nil {
+		return Upload{}, err
+	}
+	if s.Blobs == nil {
+		return Upload{}, models.ErrUnavailable.WithReason("文件存储暂不可用")
+	}
+	id := kernel.NewID("upl")
+	key := BlobKey(id)
+	h := sha256.New()
+	body := io.TeeReader(io.MultiReader(bytes.NewReader(head), f), h)
+	if err := s.Blobs.Put(ctx, key, body, size, ct); err != nil {
+		return Upload{}, kernel.Internal("store upload", err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	row := store.UploadRow{ID: id, OwnerUserID: userID, UnitID: unitID, Size: size, ContentType: ct, SHA256: sum, BlobKey: key,
+		CreatedAt: s.Now()}
+	if err := s.Conn(ctx).Create(&row).Error; err != nil {
+		// Without its row nobody can ever name the blob: remove it.
+		if derr := s.Blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.Log.ErrorContext(ctx, "orphan upload blob", "key", key, "err", derr)
+		}
+		return Upload{}, kernel.Internal("record upload", err)
+	}
+	s.Log.InfoContext(ctx, "upload stored", "upload_id", id, "size", size, "content_type", ct, "unit_id", unitID)
+	return Upload{UploadID: id, Size: size, ContentType: ct, SHA256: sum}, nil
+}
+
+// Open returns an upload's bytes, checked against the digest recorded
+// when it was stored: a blob changed or cut short in the store is an
+// internal error, never served.
+func Open(ctx context.Context, blobs models.BlobStore, u store.UploadRow) ([]byte, error) {
+	if blobs == nil {
+		return nil, models.ErrUnavailable.WithReason("文件存储暂不可用")
+	}
+	rc, err := blobs.Get(ctx, u.BlobKey)
+	if err != nil {
+		return nil, kernel.Internal("open upload", err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, models.MaxUploadBytes+1))
+	if err != nil {
+		return nil, kernel.Internal("read upload", err)
+	}
+	sum := sha256.Sum256(b)
+	if int64(len(b)) != u.Size || hex.EncodeToString(sum[:]) != u.SHA256 {
+		return nil, kernel.Internal("read upload", fmt.Errorf("upload %s: stored bytes do not match their digest", u.ID))
+	}
+	return b, nil
+}
