@@ -148,4 +148,10 @@ var (
 	// with each travel with it (roster.Invalid), all at once, and nothing
 	// of the roster is taken.
 	ErrRosterInvalid = newErr(KindUnprocessable, "ROSTER_INVALID", "花名册有误，请按提示修改后重新提交")
+	// ErrAgreementNotVerified is a 三方协议 payment through an agreement the
+	// unit does not have, or that the bank has not verified.
+	ErrAgreementNotVerified = newErr(KindUnprocessable, "AGREEMENT_NOT_VERIFIED", "三方协议不存在或未通过银行验证")
+	// ErrPaidAmountMismatch is a confirmation of a payment with another
+	// amount than the order's: nothing is settled.
+	ErrPaidAmountMismatch = newErr(KindUnprocessable, "PAID_AMOUNT_MISMATCH", "实收金额与订单金额不符")
 )

@@ -10,6 +10,7 @@ import (
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/refunds"
+	"github.com/lianban/lianban/service/unitpay"
 	"github.com/lianban/lianban/service/units"
 )
 
@@ -39,6 +40,7 @@ type Service struct {
 	*payouts.Payouts
 	*anomalies.Queue
 	*units.Units
+	*unitpay.UnitPay
 }
 
 // New returns a Service with every area wired to the ones below it.
@@ -52,5 +54,5 @@ func New(d Deps, opt Options) *Service {
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
 	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p),
-		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u}
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u, UnitPay: unitpay.New(k, p, c, u)}
 }

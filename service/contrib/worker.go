@@ -27,7 +27,9 @@ func QueryBackoff(attempts int) time.Duration {
 func (s *Contrib) FollowPayingOrders(ctx context.Context) error {
 	now := s.Now()
 	var rows []store.OrderRow
-	if err := s.Conn(ctx).Where("status IN ? AND next_query_at <= ?", []string{OrderCreated, OrderPaying}, now).
+	// A unit's orders are not a payment channel's: service/unitpay follows
+	// them (bank debits, voucher expiry).
+	if err := s.Conn(ctx).Where("status IN ? AND next_query_at <= ? AND unit_id = ''", []string{OrderCreated, OrderPaying}, now).
 		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
 		return err
 	}
