@@ -284,6 +284,9 @@ func TestDuplicateNoticesRacingQueriesSettleOnce(t *testing.T) {
 		}
 		env.Bank.WaitNotices()
 		settledOnce(t, env, f, p.OrderNo)
+		if n := servicetest.Count(t, db, "notifications", "channel = ? AND order_no = ?", unitpay.MethodTripartite, p.OrderNo); n < 5 {
+			t.Fatalf("%d notices recorded: the notices never reached settlement", n)
+		}
 		if n := paid.Load(); n != 1 {
 			t.Fatalf("settled %d times", n)
 		}
