@@ -90,6 +90,17 @@ func operationIDs() map[string]string {
 		"POST /api/v1/me/family/{member_id}/guardians":                 "consentGuardian",
 		"DELETE /api/v1/me/family/{member_id}/guardians/{guardian_id}": "revokeGuardian",
 		"POST /api/v1/refunds/{refund_no}/withdraw":                    "withdrawRefund",
+
+		// Issue 11: unit payments (三方协议, 银行端凭证, POS).
+		"POST /api/v1/units/{unit_id}/agreements":                     "addTripartiteAgreement",
+		"GET /api/v1/units/{unit_id}/agreements":                      "listTripartiteAgreements",
+		"POST /api/v1/units/{unit_id}/payments":                       "createUnitPayment",
+		"GET /api/v1/units/{unit_id}/payments":                        "listUnitPayments",
+		"GET /api/v1/units/{unit_id}/payments/{order_no}":             "getUnitPayment",
+		"GET /api/v1/units/{unit_id}/payments/{order_no}/voucher.pdf": "downloadUnitVoucher",
+		"POST /api/v1/notify/bank-debit":                              "bankDebitNotify",
+		"POST /api/v1/staff/unit-payments/{order_no}/pos-confirm":     "confirmUnitPOS",
+		"POST /sandbox/vouchers/{voucher_no}/pay":                     "sandboxPayVoucher",
 	}
 }
 
@@ -97,7 +108,8 @@ func operationIDs() map[string]string {
 func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
 		"getPolicy", "loginWechat", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
-		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff"}
+		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
+		"bankDebitNotify", "sandboxPayVoucher"}
 }
 
 func TestLoadAndOperations(t *testing.T) {
