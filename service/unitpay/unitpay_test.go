@@ -1,13 +1,18 @@
 package unitpay_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lianban/lianban/channels/bank"
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
@@ -462,4 +467,44 @@ func TestAMonthAlreadyPaidInTheSameFundIsNotBookedTwice(t *testing.T) {
 	if declStatus(t, env.DB, f.Decl.ID) != unitpay.DeclPaid {
 		t.Fatal("declaration not paid")
 	}
+}
+
+// A genuine notice reporting another amount than the order's is an
+// anomaly and settles nothing; the query then settles with the right one.
+func TestANoticeWithAnotherAmountIsAnAnomalyNotASettlement(t *testing.T) {
+	env, f := sqliteEnv(t)
+	env.Bank.SetNotifyURL("")
+	a := verifiedAgreement(t, env, f)
+	env.Bank.FailNext("debit", bankfake.Fault{Processing: true})
+	p := payTripartite(t, env, f, a)
+	cfg := env.Bank.Config(time.Second)
+	body, _ := json.Marshal(bank.DebitNoticeBody{NoticeID: "N-forged-amount", DebitAnswer: bank.DebitAnswer{DebitNo: p.DebitNo, State: bank.StateSuccess,
+		AmountFen: f.Decl.AmountFen - 1, FinishedAt: env.Clock.Now().UTC().Format(time.RFC3339)}})
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/notify/bank-debit", bytes.NewReader(body))
+	req.Header = bank.SignNotice(cfg.Key, cfg.MerchantID, env.Clock.Now(), "nonce-1", body)
+	w := httptest.NewRecorder()
+	if res := env.Svc.HandleBankDebitNotice(context.Background(), w, req); res != unitpay.NoticeProcessed || w.Code != 200 {
+		t.Fatalf("notice %s %d", res, w.Code)
+	}
+	got, _ := env.Svc.GetUnitPayment(context.Background(), f.Rep.UserID, f.UnitID, p.OrderNo)
+	if got.Status != contrib.OrderPaying {
+		t.Fatalf("order %s after a wrong-amount notice", got.Status)
+	}
+	if n := servicetest.Count(t, env.DB, "anomalies", "order_no = ? AND kind = ?", p.OrderNo, "amount_mismatch"); n != 1 {
+		t.Fatalf("%d anomalies", n)
+	}
+	if n := servicetest.Count(t, env.DB, "records", "order_no = ?", p.OrderNo); n != 0 {
+		t.Fatalf("%d records", n)
+	}
+	// An unsigned notice is rejected.
+	req = httptest.NewRequest(http.MethodPost, "/api/v1/notify/bank-debit", bytes.NewReader(body))
+	w = httptest.NewRecorder()
+	if res := env.Svc.HandleBankDebitNotice(context.Background(), w, req); res != unitpay.NoticeRejected || w.Code != http.StatusUnauthorized {
+		t.Fatalf("unsigned notice %s %d", res, w.Code)
+	}
+	env.Clock.Advance(time.Minute)
+	if err := env.Svc.FollowUnitPayments(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	settledOnce(t, env, f, p.OrderNo)
 }
