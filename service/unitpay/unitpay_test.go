@@ -158,6 +158,26 @@ func TestTripartitePaymentSettlesAtOnceAndReachesBookedRecords(t *testing.T) {
 		t.Fatalf("bank debited %d", got)
 	}
 	creditAndBook(t, env, f, p.OrderNo)
+	// What the certificate and refund workflows read: the unit's paid
+	// orders and the records with their unit and individual parts.
+	orders, err := env.Svc.UnitOrders(context.Background(), f.UnitID, contrib.OrderPaid)
+	if err != nil || len(orders) != 1 || orders[0].OrderNo != p.OrderNo {
+		t.Fatalf("unit orders %+v %v", orders, err)
+	}
+	recs, err := env.Svc.UnitRecords(context.Background(), f.UnitID, "", servicetest.UnitPeriod, servicetest.UnitPeriod)
+	if err != nil || len(recs) != len(f.Lines) {
+		t.Fatalf("unit records %d %v", len(recs), err)
+	}
+	var unitSum, indSum models.Fen
+	for _, r := range recs {
+		if r.Status != contrib.RecordBooked || r.UnitFen+r.IndividualFen != r.AmountFen || r.TaxVoucherNo == "" {
+			t.Fatalf("unit record %+v", r)
+		}
+		unitSum, indSum = unitSum+r.UnitFen, indSum+r.IndividualFen
+	}
+	if unitSum != models.Fen(f.Decl.UnitFen) || indSum != models.Fen(f.Decl.IndividualFen) {
+		t.Fatalf("parts %d + %d, declaration %d + %d", unitSum, indSum, f.Decl.UnitFen, f.Decl.IndividualFen)
+	}
 	// Paid: no second order.
 	if _, _, err := env.Svc.CreateUnitPayment(context.Background(), f.Rep.UserID, f.UnitID,
 		unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodPOS}); !errors.Is(err, models.ErrDeclarationPaying) {
