@@ -69,6 +69,13 @@ func TestAUnitPaysEveryWayOverHTTP(t *testing.T) {
 	expect("GET", base+"/payments/U_nope", tok, nil, 404, "NOT_FOUND")
 	expect("POST", base+"/payments", tok, map[string]string{"declaration_id": f.Decl.ID, "method": "pos"}, 409, "DECLARATION_NOT_PAYABLE")
 
+	// The unit's order is not the representative's own payment.
+	var mine struct{ Items []any }
+	if st := cl.DoJSON("GET", "/api/v1/payments", tok, nil, &mine); st != 200 || len(mine.Items) != 0 {
+		t.Fatalf("the representative's own payments show %d items", len(mine.Items))
+	}
+	expect("GET", "/api/v1/payments/"+p.OrderNo, tok, nil, 404, "NOT_FOUND")
+
 	// The employees see the months their unit paid, credited and booked.
 	env.Clock.Advance(10 * time.Second)
 	env.Svc.WorkOnce(context.Background())

@@ -84,7 +84,10 @@ func (s *UnitPay) CreateUnitPayment(ctx context.Context, userID, unitID string, 
 		return Payment{}, false, models.ErrDeclarationPaying.WithReason("该申报无应缴金额")
 	}
 	now := s.Now()
-	o := store.OrderRow{OrderNo: kernel.NewNumber("U", now, 8), PayerUserID: userID, Channel: in.Method, AmountFen: d.AmountFen,
+	// payer_user_id stays '': a unit's order is reached through the unit
+	// (ActsFor), never through the individual routes that find orders by
+	// their payer (payments, refunds, certificates).
+	o := store.OrderRow{OrderNo: kernel.NewNumber("U", now, 8), Channel: in.Method, AmountFen: d.AmountFen,
 		Status: contrib.OrderPaying, CreatedAt: now, UpdatedAt: now, UnitID: unitID, UnitDeclarationID: d.ID, Method: in.Method}
 	// Unit orders are never followed by the channel worker (next_query_at
 	// stays NULL); a voucher's order is payable until the voucher expires,
@@ -134,7 +137,7 @@ func (s *UnitPay) CreateUnitPayment(ctx context.Context, userID, unitID string, 
 	if !opened {
 		return s.openOrder(ctx, unitID, d.ID, in.Method)
 	}
-	s.Log.InfoContext(ctx, "unit order opened", "order_no", o.OrderNo, "unit_id", unitID, "method", in.Method, "amount_fen", o.AmountFen)
+	s.Log.InfoContext(ctx, "unit order opened", "order_no", o.OrderNo, "unit_id", unitID, "method", in.Method, "amount_fen", o.AmountFen, "user_id", userID)
 	if debit != nil {
 		// The debit is sent after the order is committed, so a crash
 		// between leaves a pending debit the worker sends (same number).

@@ -92,7 +92,17 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 			return err
 		}
 		if !moved {
-			return mark(OutcomeDuplicate)
+			if o.Status == contrib.OrderPaid || o.Status == contrib.OrderPartiallyRefunded || o.Status == contrib.OrderRefunded {
+				return mark(OutcomeDuplicate)
+			}
+			// Paid after we took the order as failed (the bank said so
+			// before): the money is there but nothing may be booked
+			// blindly, as the declaration may be paid otherwise by now.
+			if err := mark(OutcomeAnomaly); err != nil {
+				return err
+			}
+			return s.OpenAnomaly(tx, kernel.AnomalyNote{Source: e.Source, Channel: o.Channel, OrderNo: o.OrderNo, Kind: "paid_after_final",
+				AmountFen: int64(e.Amount), Detail: "单位订单状态为 " + o.Status + "，却收到已收款的结果，未入账"})
 		}
 		if e.Before != nil {
 			if err := e.Before(tx); err != nil {
