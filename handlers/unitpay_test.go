@@ -149,6 +149,18 @@ func unitWithVoucherOrder(t *testing.T, env *servicetest.Env) (*servicetest.Unit
 	return f, p.OrderNo, a.AgreementID
 }
 
+// unitPOSOrder is a unit order waiting for the hall's POS, for the role
+// walker.
+func unitPOSOrder(t *testing.T, env *servicetest.Env) unitpay.Payment {
+	t.Helper()
+	f := servicetest.NewUnitFixture(t, env)
+	p, _, err := env.Svc.CreateUnitPayment(context.Background(), f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodPOS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // cloneDeclaration confirms another month of the fixture's declaration,
 // straight into the tables.
 func cloneDeclaration(t *testing.T, env *servicetest.Env, f *servicetest.UnitFixture, period string) string {
