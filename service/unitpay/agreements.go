@@ -11,6 +11,10 @@ import (
 	"github.com/lianban/lianban/store"
 )
 
+// AgreementChecksPerHour is how many agreements a unit may ask the bank
+// to verify in an hour: a unit fixing a typo needs a few.
+const AgreementChecksPerHour = 10
+
 // AgreementInput registers a 三方协议: the account the unit wants debited.
 type AgreementInput struct {
 	BankCode    string `json:"bank_code"`
@@ -46,6 +50,11 @@ func (s *UnitPay) agreementView(r store.TripartiteAgreementRow) Agreement {
 // answer) keeps nothing and is CHANNEL_UNAVAILABLE.
 func (s *UnitPay) AddTripartiteAgreement(ctx context.Context, userID, unitID string, in AgreementInput) (Agreement, error) {
 	if _, err := s.units.ActsFor(ctx, userID, unitID); err != nil {
+		return Agreement{}, err
+	}
+	// Each verification tells whether an account is held in a name: a
+	// guess confirmed or not, so the limit holds while Redis is down.
+	if err := s.RateLimit(ctx, "agreement:"+unitID, AgreementChecksPerHour, time.Hour, kernel.CountInDB); err != nil {
 		return Agreement{}, err
 	}
 	in.BankCode = strings.TrimSpace(in.BankCode)

@@ -58,6 +58,9 @@ func (s *UnitPay) CreateUnitPayment(ctx context.Context, userID, unitID string, 
 	if _, err := s.units.ActsFor(ctx, userID, unitID); err != nil {
 		return Payment{}, false, err
 	}
+	if err := s.RateLimit(ctx, "order:"+userID, s.Opt.OrderRateLimit, time.Minute, kernel.LetThrough); err != nil {
+		return Payment{}, false, err
+	}
 	switch in.Method {
 	case MethodTripartite, MethodBankVoucher, MethodPOS:
 	default:

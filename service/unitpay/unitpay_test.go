@@ -528,3 +528,20 @@ func TestANoticeWithAnotherAmountIsAnAnomalyNotASettlement(t *testing.T) {
 	}
 	settledOnce(t, env, f, p.OrderNo)
 }
+
+// Verifications are an oracle on account holders: a unit gets a few an hour.
+func TestAgreementVerificationsAreLimitedPerUnit(t *testing.T) {
+	env, f := sqliteEnv(t)
+	in := unitpay.AgreementInput{BankCode: "ICBC", AccountName: "猜测的户名", AccountNo: "6222000011112222"}
+	for i := 0; i < unitpay.AgreementChecksPerHour; i++ {
+		if _, err := env.Svc.AddTripartiteAgreement(context.Background(), f.Rep.UserID, f.UnitID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.Svc.AddTripartiteAgreement(context.Background(), f.Rep.UserID, f.UnitID, in); !errors.Is(err, models.ErrRateLimited) {
+		t.Fatalf("verification %d: %v", unitpay.AgreementChecksPerHour+1, err)
+	}
+	if n := env.Bank.Calls("agreement"); n != unitpay.AgreementChecksPerHour {
+		t.Fatalf("the bank was asked %d times", n)
+	}
+}
