@@ -69,6 +69,15 @@ func TestAUnitPaysEveryWayOverHTTP(t *testing.T) {
 	expect("GET", base+"/payments/U_nope", tok, nil, 404, "NOT_FOUND")
 	expect("POST", base+"/payments", tok, map[string]string{"declaration_id": f.Decl.ID, "method": "pos"}, 409, "DECLARATION_NOT_PAYABLE")
 
+	// The legal representative is told in-app.
+	var msgs struct {
+		Items []struct {
+			Kind string `json:"kind"`
+		}
+	}
+	if st := cl.DoJSON("GET", "/api/v1/me/messages", tok, nil, &msgs); st != 200 || len(msgs.Items) != 1 || msgs.Items[0].Kind != "unit_payment" {
+		t.Fatalf("messages %d %+v", st, msgs)
+	}
 	// The unit's order is not the representative's own payment.
 	var mine struct{ Items []any }
 	if st := cl.DoJSON("GET", "/api/v1/payments", tok, nil, &mine); st != 200 || len(mine.Items) != 0 {

@@ -111,7 +111,10 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 		}
 		o.Status, o.PaidAt, o.TransactionID = contrib.OrderPaid, &at, e.TransactionID
 		order, settled = o, true
-		return s.book(tx, o, at, e.Source)
+		if err := s.book(tx, o, at, e.Source); err != nil {
+			return err
+		}
+		return s.tellLegalRep(tx, o)
 	})
 	if err != nil {
 		return "", kernel.Internal("settle unit order", err)
@@ -124,6 +127,32 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 		}
 	}
 	return outcome, nil
+}
+
+// MessageKindUnitPayment is the in-app message telling a unit's legal
+// representative that a unit order was paid.
+const MessageKindUnitPayment = "unit_payment"
+
+// tellLegalRep writes the in-app message of a paid unit order for the
+// unit's legal representative, in the settling transaction: once per
+// order, like the settlement.
+func (s *UnitPay) tellLegalRep(tx *gorm.DB, o store.OrderRow) error {
+	var m store.UnitMemberRow
+	err := tx.Where("rep_key = ?", o.UnitID).Take(&m).Error
+	if kernel.IsNotFound(err) || (err == nil && m.UserID == "") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var d store.UnitDeclarationRow
+	if err := tx.Select("period").Where("id = ?", o.UnitDeclarationID).Take(&d).Error; err != nil {
+		return err
+	}
+	_, err = s.WriteMessage(tx, m.UserID, MessageKindUnitPayment, "单位社会保险费缴费成功",
+		fmt.Sprintf("费款所属期 %s 的单位社会保险费 %s 元已缴纳（订单号 %s），职工个人权益记录随后入库、记账。", d.Period, models.Fen(o.AmountFen).Yuan(), o.OrderNo),
+		"", models.Message{})
+	return err
 }
 
 // sameFund names the individual scheme paying into the same fund as a

@@ -315,6 +315,9 @@ func TestDuplicateNoticesRacingQueriesSettleOnce(t *testing.T) {
 		if n := paid.Load(); n != 1 {
 			t.Fatalf("settled %d times", n)
 		}
+		if n := servicetest.Count(t, db, "messages", "user_id = ? AND kind = ?", f.Rep.UserID, unitpay.MessageKindUnitPayment); n != 1 {
+			t.Fatalf("the legal representative got %d messages", n)
+		}
 	})
 }
 
