@@ -548,3 +548,39 @@ func TestAgreementVerificationsAreLimitedPerUnit(t *testing.T) {
 		t.Fatalf("the bank was asked %d times", n)
 	}
 }
+
+// A flexible worker's own payment of a month their unit already paid into
+// the same fund is not booked: it is refunded whole, like any order whose
+// months are someone else's.
+func TestAPersonsOwnPaymentOfAMonthTheirUnitPaidIsNotBooked(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	me, err := env.Svc.SelfPerson(ctx, f.Rep.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := store.UnitDeclarationRow{ID: "ud_zhang", UnitID: f.UnitID, Period: "202611", AmountFen: 115200, UnitFen: 76800, IndividualFen: 38400,
+		Headcount: 1, Status: unitpay.DeclOpen, CreatedBy: f.Rep.UserID, CreatedAt: env.Clock.Now(), UpdatedAt: env.Clock.Now()}
+	l := store.UnitDeclarationLineRow{ID: "udl_zhang", DeclarationID: d.ID, EmployeeID: "ue_zhang", PersonID: me.ID, Scheme: string(models.SchemeEnterprisePension),
+		RegionCode: "150100", BaseFen: 480000, UnitFen: 76800, IndividualFen: 38400, AmountFen: 115200}
+	if err := env.DB.Gorm.Create(&d).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.Gorm.Create(&l).Error; err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: d.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	_, own := servicetest.PensionPaid(t, env) // 张三明 pays November and December himself
+	if n := servicetest.Count(t, env.DB, "records", "order_no = ?", own.OrderNo); n != 0 {
+		t.Fatalf("%d records of the person's own order", n)
+	}
+	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND period = ?", me.ID, "202611"); n != 1 {
+		t.Fatalf("%d records of November", n)
+	}
+}
