@@ -95,6 +95,7 @@ func New(cfg Config) *Server {
 	if s.sandbox {
 		r.POST("/sandbox/pay/:order_no", s.sandboxPay)
 		r.GET("/sandbox/pay/:order_no", s.sandboxCashierPage)
+		units.RegisterSandbox(s.Kit, r)
 	}
 
 	v1 := r.Group("/api/v1")

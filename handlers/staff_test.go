@@ -163,6 +163,15 @@ func TestEveryStaffEndpointAnswersOnlyTheRoleOfItsStep(t *testing.T) {
 	} {
 		run(s)
 	}
+	// A unit's order waiting for the hall's POS: the tax window confirms.
+	pos := unitPOSOrder(t, env)
+	posPath := "/api/v1/staff/unit-payments/" + pos.OrderNo + "/pos-confirm"
+	for _, s := range []step{
+		{"POST", posPath, map[string]any{"pos_txn_id": "POS77", "paid_fen": int64(pos.AmountFen) + 1}, []string{"tax1"}, 422},
+		{"POST", posPath, map[string]any{"pos_txn_id": "POS77", "paid_fen": int64(pos.AmountFen)}, []string{"tax1"}, 200},
+	} {
+		run(s)
+	}
 	// The application was paid back once.
 	var got struct {
 		Status      string `json:"status"`

@@ -117,6 +117,8 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 	certNo, refundNo := withPaperwork(t, cl, o)
 	stranger := servicetest.Person(t, "赵海峰")
 	tok := loginAs(t, cl, "stranger", stranger.Name, stranger.IDNumber)
+	unit, unitOrder, agreementID := unitWithVoucherOrder(t, env)
+	ub := "/api/v1/units/" + unit.UnitID
 
 	cases := []struct {
 		name, method, path string
@@ -145,6 +147,13 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 		{"consent a guardian for the owner's member", "POST", "/api/v1/me/family/" + o.memberID + "/guardians",
 			map[string]string{"guardian_id_number": stranger.IDNumber}},
 		{"end a guardianship of the owner's member", "DELETE", "/api/v1/me/family/" + o.memberID + "/guardians/gd_nope", nil},
+		// Issue 11: a unit's payments (the stranger is one of its employees, not a member).
+		{"add an agreement to the unit", "POST", ub + "/agreements", map[string]string{"bank_code": "ICBC", "account_name": unit.Unit.Name, "account_no": unit.AccountNo}},
+		{"list the unit's agreements", "GET", ub + "/agreements", nil},
+		{"pay the unit's declaration", "POST", ub + "/payments", map[string]string{"declaration_id": unit.Decl.ID, "method": "tripartite", "agreement_id": agreementID}},
+		{"list the unit's payments", "GET", ub + "/payments", nil},
+		{"read the unit's payment", "GET", ub + "/payments/" + unitOrder, nil},
+		{"download the unit's voucher", "GET", ub + "/payments/" + unitOrder + "/voucher.pdf", nil},
 	}
 	cases = append(cases, strangerUnitCertificateCases(certUnitID, unitCertificateOf(t, env.DB, cl, "owner", o.token))...)
 	for _, tc := range cases {

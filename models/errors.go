@@ -173,4 +173,10 @@ var (
 	// ErrRosterConflict is a roster whose people another request added at
 	// the same moment: nothing was taken; submitting again reports them.
 	ErrRosterConflict = newErr(KindConflict, "ROSTER_CONFLICT", "花名册中有职工正被同时办理，请稍后重新提交")
+	// ErrAgreementNotVerified is a 三方协议 payment through an agreement the
+	// unit does not have, or that the bank has not verified.
+	ErrAgreementNotVerified = newErr(KindUnprocessable, "AGREEMENT_NOT_VERIFIED", "三方协议不存在或未通过银行验证")
+	// ErrPaidAmountMismatch is a confirmation of a payment with another
+	// amount than the order's: nothing is settled.
+	ErrPaidAmountMismatch = newErr(KindUnprocessable, "PAID_AMOUNT_MISMATCH", "实收金额与订单金额不符")
 )

@@ -63,10 +63,12 @@ const (
 	// its own anomalies (see AnomalyOwner), the auditor every one, read-only.
 	PermAnomalyRead    Permission = "anomaly.read"
 	PermAnomalyResolve Permission = "anomaly.resolve"
+	// PermUnitPOSConfirm: confirm a unit's payment at the hall's POS.
+	PermUnitPOSConfirm Permission = "unit_payment.pos_confirm"
 )
 
 var rolePerms = map[StaffRole][]Permission{
-	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
+	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm},
 	RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 	RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 	RoleAdmin:      {PermStaffManage, PermSessionManage},

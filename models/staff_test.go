@@ -8,9 +8,9 @@ import (
 // TestEachRoleActsOnlyInItsStep is the permission table of DESIGN.md §6.
 func TestEachRoleActsOnlyInItsStep(t *testing.T) {
 	perms := []Permission{PermRefundIntake, PermRefundReview, PermRefundRead, PermStaffManage, PermAuditRead, PermSessionManage,
-		PermAnomalyRead, PermAnomalyResolve}
+		PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm}
 	want := map[StaffRole][]Permission{
-		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
+		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm},
 		RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 		RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 		RoleAdmin:      {PermStaffManage, PermSessionManage},

@@ -10,6 +10,7 @@ import (
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/reconcile"
 	"github.com/lianban/lianban/service/refunds"
+	"github.com/lianban/lianban/service/unitpay"
 	"github.com/lianban/lianban/service/unitrefunds"
 	"github.com/lianban/lianban/service/units"
 	"github.com/lianban/lianban/service/uploads"
@@ -43,6 +44,7 @@ type Service struct {
 	*units.Units
 	*uploads.Uploads
 	*unitrefunds.UnitRefunds
+	*unitpay.UnitPay
 }
 
 // New returns a Service with every area wired to the ones below it.
@@ -56,6 +58,6 @@ func New(d Deps, opt Options) *Service {
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
 	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u),
-		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u,
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u, UnitPay: unitpay.New(k, p, c, u),
 		Uploads: uploads.New(k, u), UnitRefunds: unitrefunds.New(k, u, r)}
 }

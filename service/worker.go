@@ -61,6 +61,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		fn   func(context.Context) error
 	}{
 		{"follow paying orders", s.FollowPayingOrders},
+		{"follow unit payments", s.FollowUnitPayments},
 		{"treasury credit", s.AdvanceCredits},
 		{"agency booking", s.AdvanceBookings},
 		{"expire declarations", s.ExpireDeclarations},

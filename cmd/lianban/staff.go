@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
@@ -95,6 +96,9 @@ func wireStaff(ctx context.Context, cfg Config, app *App) error {
 	if app.svc.Bank == nil {
 		fake := bankfake.New(bankfake.Options{Clock: app.svc.Clock})
 		fake.Start()
+		// The fake bank tells the server of each 三方协议 debit's final
+		// state on the notify route, as the real bank is configured to.
+		fake.SetNotifyURL(strings.TrimRight(cfg.PublicURL, "/") + "/api/v1/notify/bank-debit")
 		app.closers = append(app.closers, fake.Close)
 		app.svc.Bank = fake.Client()
 		app.svc.Tripartite = fake.Client()

@@ -110,6 +110,16 @@ func operationIDs() map[string]string {
 		"POST /api/v1/units/{unit_id}/refunds":                          "createUnitRefund",
 		"GET /api/v1/units/{unit_id}/refunds":                           "listUnitRefunds",
 		"GET /api/v1/staff/refunds/{refund_no}/attachments/{upload_id}": "downloadRefundAttachment",
+		// Issue 11: unit payments (三方协议, 银行端凭证, POS).
+		"POST /api/v1/units/{unit_id}/agreements":                     "addTripartiteAgreement",
+		"GET /api/v1/units/{unit_id}/agreements":                      "listTripartiteAgreements",
+		"POST /api/v1/units/{unit_id}/payments":                       "createUnitPayment",
+		"GET /api/v1/units/{unit_id}/payments":                        "listUnitPayments",
+		"GET /api/v1/units/{unit_id}/payments/{order_no}":             "getUnitPayment",
+		"GET /api/v1/units/{unit_id}/payments/{order_no}/voucher.pdf": "downloadUnitVoucher",
+		"POST /api/v1/notify/bank-debit":                              "bankDebitNotify",
+		"POST /api/v1/staff/unit-payments/{order_no}/pos-confirm":     "confirmUnitPOS",
+		"POST /sandbox/vouchers/{voucher_no}/pay":                     "sandboxPayVoucher",
 	}
 }
 
@@ -117,7 +127,8 @@ func operationIDs() map[string]string {
 func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
 		"getPolicy", "loginWechat", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
-		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff"}
+		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
+		"bankDebitNotify", "sandboxPayVoucher"}
 }
 
 func TestLoadAndOperations(t *testing.T) {

@@ -1,7 +1,122 @@
 package units
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/service/unitpay"
+)
 
 // registerPay registers 三方协议 agreements, unit payments (三方协议,
 // 银行端凭证, POS) and the bank's notifications.
-func (s *Handlers) registerPay(v1, auth, staffAuth *gin.RouterGroup) {}
+func (s *Handlers) registerPay(v1, auth, staffAuth *gin.RouterGroup) {
+	auth.POST("/units/:unit_id/agreements", s.addTripartiteAgreement)
+	auth.GET("/units/:unit_id/agreements", s.listTripartiteAgreements)
+	auth.POST("/units/:unit_id/payments", s.createUnitPayment)
+	auth.GET("/units/:unit_id/payments", s.listUnitPayments)
+	auth.GET("/units/:unit_id/payments/:order_no", s.getUnitPayment)
+	auth.GET("/units/:unit_id/payments/:order_no/voucher.pdf", s.downloadUnitVoucher)
+	v1.POST("/notify/bank-debit", s.notifyBankDebit)
+	staffAuth.POST("/unit-payments/:order_no/pos-confirm", s.confirmUnitPOS)
+}
+
+// RegisterSandbox registers the sandbox's stand-in for a partner bank's
+// counter paying a 银行端凭证 (the partner API comes with a later issue).
+// Only a sandbox server calls it.
+func RegisterSandbox(k *httpx.Kit, r gin.IRoutes) {
+	s := &Handlers{Kit: k}
+	r.POST("/sandbox/vouchers/:voucher_no/pay", s.sandboxPayVoucher)
+}
+
+func (s *Handlers) addTripartiteAgreement(c *gin.Context) {
+	var in unitpay.AgreementInput
+	s.Idempotent(c, "addTripartiteAgreement", &in, func() (int, any, error) {
+		a, err := s.Svc.AddTripartiteAgreement(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), in)
+		return http.StatusCreated, a, err
+	})
+}
+
+func (s *Handlers) listTripartiteAgreements(c *gin.Context) {
+	items, err := s.Svc.ListTripartiteAgreements(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+func (s *Handlers) createUnitPayment(c *gin.Context) {
+	var in unitpay.PaymentInput
+	s.Idempotent(c, "createUnitPayment", &in, func() (int, any, error) {
+		p, created, err := s.Svc.CreateUnitPayment(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), in)
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return status, p, err
+	})
+}
+
+func (s *Handlers) listUnitPayments(c *gin.Context) {
+	items, err := s.Svc.ListUnitPayments(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	httpx.Page(s.Kit, c, items)
+}
+
+func (s *Handlers) getUnitPayment(c *gin.Context) {
+	p, err := s.Svc.GetUnitPayment(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), c.Param("order_no"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Handlers) downloadUnitVoucher(c *gin.Context) {
+	pdf, no, err := s.Svc.UnitVoucherPDF(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), c.Param("order_no"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+no+`.pdf"`)
+	c.Header("Cache-Control", "private, no-store")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, "application/pdf", pdf)
+}
+
+// notifyBankDebit hands the bank's debit notice to the workflow, which
+// answers the bank itself. A rejected one is logged quietly: anyone can
+// POST here.
+func (s *Handlers) notifyBankDebit(c *gin.Context) {
+	res := s.Svc.HandleBankDebitNotice(c.Request.Context(), c.Writer, c.Request)
+	s.Metrics.Notifications.WithLabelValues("bank_debit", string(res)).Inc()
+	if res == unitpay.NoticeRejected {
+		c.Set(httpx.QuietFailureKey, true)
+	}
+}
+
+func (s *Handlers) confirmUnitPOS(c *gin.Context) {
+	var in unitpay.POSConfirmInput
+	if !s.BindJSON(c, &in) {
+		return
+	}
+	p, err := s.Svc.ConfirmUnitPOS(c.Request.Context(), s.Svc.Hall, httpx.StaffActor(c), c.Param("order_no"), in)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Handlers) sandboxPayVoucher(c *gin.Context) {
+	p, err := s.Svc.SandboxPayVoucher(c.Request.Context(), c.Param("voucher_no"))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}

@@ -30,6 +30,9 @@ type Record struct {
 	OrderNo      string        `json:"order_no"`
 	PayerMasked  string        `json:"payer_masked"`
 	TaxVoucherNo string        `json:"tax_voucher_no,omitempty"`
+	// PayerKind is "unit" for a month the person's employer paid (then
+	// PayerMasked is the unit's masked name), empty when a person paid.
+	PayerKind string `json:"payer_kind,omitempty"`
 }
 
 // RecordFilter narrows a records query.
@@ -52,15 +55,23 @@ func (s *Contrib) ListRecords(ctx context.Context, userID string, f RecordFilter
 	out := make([]Record, 0, len(rows))
 	payers := map[string]string{}
 	for _, r := range rows {
-		payer, ok := payers[r.PayerUserID]
+		key, kind := r.PayerUserID, ""
+		if r.PayerUnitID != "" {
+			key, kind = "unit:"+r.PayerUnitID, "unit"
+		}
+		payer, ok := payers[key]
 		if !ok {
-			payer = s.PayerMasked(ctx, r.PayerUserID)
-			payers[r.PayerUserID] = payer
+			if kind == "unit" {
+				payer = s.unitMasked(ctx, r.PayerUnitID)
+			} else {
+				payer = s.PayerMasked(ctx, r.PayerUserID)
+			}
+			payers[key] = payer
 		}
 		out = append(out, Record{Period: r.Period, PeriodTo: r.PeriodTo, Scheme: models.Scheme(r.Scheme),
 			SchemeName: models.Scheme(r.Scheme).Name(), RegionCode: r.RegionCode, BaseFen: models.Fen(r.BaseFen),
 			AmountFen: models.Fen(r.AmountFen), Status: r.Status, PaidAt: r.PaidAt, CreditedAt: r.CreditedAt,
-			BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo})
+			BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo, PayerKind: kind})
 	}
 	return out, nil
 }
@@ -85,6 +96,16 @@ func (s *Contrib) records(ctx context.Context, personID string, scheme models.Sc
 		return nil, kernel.Internal("records", err)
 	}
 	return rows, nil
+}
+
+// unitMasked names the unit that paid an employee's month, masked as a
+// person's name is: the employee sees who paid, not the unit's details.
+func (s *Contrib) unitMasked(ctx context.Context, unitID string) string {
+	var u store.UnitRow
+	if err := s.Conn(ctx).Select("name").Where("id = ?", unitID).Take(&u).Error; err != nil {
+		return "参保单位"
+	}
+	return models.MaskName(u.Name)
 }
 
 // PayerMasked names who paid: the payer's masked real name, or their

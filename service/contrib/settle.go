@@ -288,6 +288,18 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		if !models.Scheme(d.Scheme).Monthly() {
 			periodTo = d.PeriodTo
 		}
+		// A month the person's unit paid into the same fund is not paid
+		// twice (service/unitpay checks the reverse when a unit pays).
+		if us, ok := unitFund[d.Scheme]; ok {
+			var n int64
+			if err := tx.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND status <> ?",
+				d.PersonID, us, m, RecordRefunded).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return UnbookableError{"所属期 " + m + " 已由单位缴纳"}
+			}
+		}
 		// Take the month over even if an expired declaration's claim was
 		// released meanwhile: the money is here.
 		claim := store.ClaimRow{PersonID: d.PersonID, Scheme: d.Scheme, Period: m, DeclarationID: d.ID, State: ClaimPaid}
@@ -317,6 +329,13 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		}
 	}
 	return nil
+}
+
+// unitFund names the unit scheme paying into the same fund as a flexible
+// worker's scheme: 企业职工养老 and 职工医保 are one fund each, whoever pays.
+var unitFund = map[string]string{
+	string(models.SchemeFlexiblePension): string(models.SchemeEnterprisePension),
+	string(models.SchemeFlexibleMedical): string(models.SchemeEnterpriseMedical),
 }
 
 // MonthRange lists the periods (YYYYMM) from from to to inclusive; nil

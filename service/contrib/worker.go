@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
 )
@@ -27,7 +28,9 @@ func QueryBackoff(attempts int) time.Duration {
 func (s *Contrib) FollowPayingOrders(ctx context.Context) error {
 	now := s.Now()
 	var rows []store.OrderRow
-	if err := s.Conn(ctx).Where("status IN ? AND next_query_at <= ?", []string{OrderCreated, OrderPaying}, now).
+	// A unit's orders are not a payment channel's: service/unitpay follows
+	// them (bank debits, voucher expiry).
+	if err := s.Conn(ctx).Where("status IN ? AND next_query_at <= ? AND unit_id = ''", []string{OrderCreated, OrderPaying}, now).
 		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
 		return err
 	}
@@ -143,16 +146,21 @@ func (s *Contrib) advance(ctx context.Context, from string, ask func(context.Con
 	if (to == RecordCredited && s.Treasury == nil) || (to == RecordBooked && s.Agency == nil) {
 		return nil // not connected: records stay where they are, never guessed forward
 	}
-	var rows []store.RecordRow
-	if err := s.Conn(ctx).Where("status = ?", from).Order("paid_at").Limit(500).Find(&rows).Error; err != nil {
+	// By order, not by record: a unit's order has a record per employee,
+	// and 500 of one order's records used to fill every pass.
+	var orderNos []string
+	if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("status = ?", from).Group("order_no").Order("MIN(paid_at)").
+		Limit(500).Pluck("order_no", &orderNos).Error; err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if seen[r.OrderNo] {
-			continue
+	for _, no := range orderNos {
+		var r store.RecordRow
+		if err := s.Conn(ctx).Where("order_no = ? AND status = ?", no, from).Order("paid_at").Take(&r).Error; err != nil {
+			if kernel.IsNotFound(err) {
+				continue // moved on by another worker
+			}
+			return err
 		}
-		seen[r.OrderNo] = true
 		var o store.OrderRow
 		if err := s.Conn(ctx).Where("order_no = ?", r.OrderNo).Take(&o).Error; err != nil {
 			return err
