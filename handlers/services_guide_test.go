@@ -8,21 +8,9 @@ import (
 	"github.com/lianban/lianban/store/storetest"
 )
 
-// unitOperationsOfOtherBranches are the unit operations API.md names
-// that the service guide already refers to but whose routes are built on
-// the other unit branches (ucore, upay, urefund). Once they are merged,
-// the names are in the spec and this list should be emptied.
-var unitOperationsOfOtherBranches = []string{
-	"bindUnit", "listUnits", "addUnitOperator", "listUnitOperators", "removeUnitOperator", "registerUnitScheme",
-	"addEmployees", "listEmployees", "removeEmployee", "getUnitPayables", "createUnitDeclaration", "getUnitDeclaration",
-	"addTripartiteAgreement", "listTripartiteAgreements", "createUnitPayment", "getUnitPayment", "createUpload",
-	"createUnitRefund", "listUnitRefunds",
-}
-
 // TestTheServiceGuideNamesRealOperations reads listServices as a client
 // does: the unit businesses carry their online steps and compiled
-// markers, and every operation a step names is an operation of the spec
-// (or one of the unit operations still on another branch).
+// markers, and every operation a step names is an operation of the spec.
 func TestTheServiceGuideNamesRealOperations(t *testing.T) {
 	db := storetest.Targets()[0].Open(t)
 	r := newCertRig(t, db)
@@ -55,7 +43,7 @@ func TestTheServiceGuideNamesRealOperations(t *testing.T) {
 		}
 		for _, st := range s.OnlineSteps {
 			for _, op := range st.Operations {
-				if !ids[op] && !slices.Contains(unitOperationsOfOtherBranches, op) {
+				if !ids[op] {
 					t.Errorf("%s: step %q names %q, no operation of the spec", s.Code, st.Step, op)
 				}
 			}

@@ -12,12 +12,14 @@ import (
 	"github.com/lianban/lianban/store/storetest"
 )
 
-// certUnit is the unit whose 完税证明 the HTTP tests issue: the sandbox's
-// demo enterprise, with its September 2026 paid, credited and booked.
+// certUnit is the unit whose 完税证明 the HTTP tests issue, with its
+// September 2026 paid, credited and booked. It is not the sandbox's demo
+// enterprise: the stranger walker builds that one too, and a code binds
+// one unit only.
 const (
 	certUnitID   = "unit-cert-demo"
-	certUnitName = "内蒙古联办示范科技有限公司"
-	certUnitUSCC = "91150100MA0LB00013"
+	certUnitName = "内蒙古联办证明测试有限公司"
+	certUnitUSCC = "91150100MA0LBCE7TX"
 )
 
 // withCertUnit writes, row by row, what the unit workflows leave behind:

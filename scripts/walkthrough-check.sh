@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a server on embedded defaults in a fresh directory, runs the
 # README walk-through against it, and checks the records went paid →
-# credited → booked. Used by CI; exits non-zero on any failure.
+# credited → booked, for a person and for a unit. Used by CI; exits
+# non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -30,4 +31,18 @@ wx=$(LIANBAN_URL=http://127.0.0.1:$port bash "$root/scripts/walkthrough-wechat.s
 echo "$wx"
 echo "$wx" | grep -q '"paySign"' || { echo "walkthrough: no wx.requestPayment parameters"; exit 1; }
 echo "$wx" | tail -n 1 | grep -q '"status":"paid"' || { echo "walkthrough: the WeChat payment was not settled"; cat "$work/server.log"; exit 1; }
-echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled OK"
+unit=$(LIANBAN_URL=http://127.0.0.1:$port bash "$root/scripts/walkthrough-unit.sh")
+echo "$unit"
+recs=$(echo "$unit" | grep '"payer_kind":"unit"')
+echo "$unit" | grep '"debit_no"' | grep -q '"status":"paid"' || { echo "walkthrough: the unit's 三方协议 payment was not settled"; cat "$work/server.log"; exit 1; }
+echo "$recs" | sed -n 1p | grep -q '"status":"paid"' || { echo "walkthrough: the employee's records are not paid"; exit 1; }
+echo "$recs" | sed -n 2p | grep -q '"status":"credited"' || { echo "walkthrough: the employee's records are not credited"; exit 1; }
+echo "$recs" | sed -n 3p | grep -q '"status":"booked"' || { echo "walkthrough: the employee's records are not booked"; exit 1; }
+echo "$unit" | grep '"unit":{' | grep -q '"result":"valid"' || { echo "walkthrough: the unit's 完税证明 does not verify"; exit 1; }
+command -v pdftotext >/dev/null && { pdftotext "$work/unit-certificate.pdf" - | grep -q '完税证明' || { echo "walkthrough: unit-certificate.pdf does not read as a 完税证明"; exit 1; }; }
+echo "$unit" | grep -q '^attachment-ok$' || { echo "walkthrough: the hall did not get the unit's attachment back"; exit 1; }
+echo "$unit" | tail -n 1 | grep -q '"status":"refunded"' || { echo "walkthrough: the unit's refund was not paid"; exit 1; }
+if grep -q '150102198803151230\|王丽' "$work/server.log"; then
+  echo "walkthrough: an employee's personal data found in the server log"; exit 1
+fi
+echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled, and a unit's roster, declaration, 三方协议 payment, 完税证明 and refund OK"

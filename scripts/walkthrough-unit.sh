@@ -5,7 +5,7 @@
 # TOTP codes).
 set -euo pipefail
 export B=${LIANBAN_URL:-http://127.0.0.1:8080}/api/v1
-# --- begin walk-through (copied verbatim into README.md) ---
+# --- begin unit walk-through (copied verbatim into README.md) ---
 json() { grep -o "\"$1\":\"[^\"]*\"" | head -n1 | cut -d'"' -f4; }
 totp() { # RFC 6238 code of the sandbox hall's TOTP secret JBSWY3DPEHPK3PXP (hex 48656c6c6f21deadbeef)
   local c h o
@@ -24,14 +24,15 @@ curl -sf -X POST $B/units/$UNIT/registrations -H "$UA" -d '{"scheme":"enterprise
 printf '姓名,身份证号码,缴费工资,起始年月\n王丽,150102198803151230,6500.00,%s\n李强,150102199207082421,8200.50,%s\n刘芳,150105198506213318,5000,%s\n' $PERIOD $PERIOD $PERIOD > roster.csv
 curl -sf -X POST $B/units/$UNIT/employees -H "$UA" -F file=@roster.csv; echo
 curl -sf "$B/units/$UNIT/payables?period=$PERIOD" -H "$UA"; echo    # 预处理数据
+ET=$(curl -sf -X POST $B/sessions/sandbox -d '{"subject":"demo-wangli"}' | json token); EA="Authorization: Bearer $ET"
+curl -sf -X POST $B/me/identity -H "$EA" -d '{"name":"王丽","id_number":"150102198803151230"}'; echo   # an employee logs in
 UDECL=$(curl -sf -X POST $B/units/$UNIT/declarations -H "$UA" -d "{\"period\":\"$PERIOD\"}" | json declaration_id)
 AGR=$(curl -sf -X POST $B/units/$UNIT/agreements -H "$UA" -d '{"bank_code":"CCB","account_name":"内蒙古联办示范科技有限公司","account_no":"6227000012345678901"}' | json agreement_id)
 UORDER=$(curl -sf -X POST $B/units/$UNIT/payments -H "$UA" -d "{\"declaration_id\":\"$UDECL\",\"method\":\"tripartite\",\"agreement_id\":\"$AGR\"}" | json order_no)
-sleep 2; curl -sf "$B/units/$UNIT/payments/$UORDER" -H "$UA"; echo   # "status":"paid"
-ET=$(curl -sf -X POST $B/sessions/sandbox -d '{"subject":"demo-wangli"}' | json token)
-curl -sf -X POST $B/me/identity -H "Authorization: Bearer $ET" -d '{"name":"王丽","id_number":"150102198803151230"}'; echo
-sleep 3; curl -sf "$B/records?person=self" -H "Authorization: Bearer $ET"; echo   # 王丽's months her unit paid: "status":"credited"
-sleep 3; curl -sf "$B/records?person=self" -H "Authorization: Bearer $ET"; echo   # "status":"booked"
+curl -sf "$B/units/$UNIT/payments/$UORDER" -H "$UA"; echo   # "status":"paid"
+curl -sf "$B/records?person=self" -H "$EA"; echo          # 王丽 sees the months her unit paid: "status":"paid"
+sleep 3; curl -sf "$B/records?person=self" -H "$EA"; echo   # "status":"credited"
+sleep 3; curl -sf "$B/records?person=self" -H "$EA"; echo   # "status":"booked"
 UC=$(curl -sf -X POST $B/certificates -H "$UA" -d "{\"kind\":\"tax_payment_certificate\",\"unit_id\":\"$UNIT\"}"); echo "$UC"   # 完税证明
 curl -sf "$B/certificates/$(echo "$UC" | json certificate_no)/pdf" -H "$UA" -o unit-certificate.pdf && head -c 8 unit-certificate.pdf; echo
 curl -sf "$B/certificates/verify?no=$(echo "$UC" | json certificate_no)&code=$(echo "$UC" | json verify_code)"; echo   # "result":"valid"
@@ -47,4 +48,4 @@ curl -sf -X POST $S/refunds/$UR/accept -H "Authorization: Bearer $TAX"; echo    
 curl -sf -X POST $S/refunds/$UR/review -H "Authorization: Bearer $SI" -d '{"approve":true}'; echo     # 社保复核
 curl -sf -X POST $S/refunds/$UR/execute -H "Authorization: Bearer $TAX" -d '{}'; echo                  # 税务退库
 sleep 2; curl -sf "$B/units/$UNIT/refunds" -H "$UA"; echo   # "status":"refunded"
-# --- end walk-through ---
+# --- end unit walk-through ---
