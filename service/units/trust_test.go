@@ -1,0 +1,77 @@
+package units_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/service/units"
+	"github.com/lianban/lianban/service/units/roster"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// TestRosterIsNoNameGuessingOracle: each roster row answers whether a
+// name belongs to an ID number, so a unit's roster must not be a way
+// round the identity-check budget that binding spends: every wrong name
+// spends it, a spent budget answers no row, and a row with a wrong name
+// says nothing about where its ID number is insured.
+func TestRosterIsNoNameGuessingOracle(t *testing.T) {
+	env := servicetest.New(t, storetest.Targets()[0].Open(t), servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = 6, 1000
+	}})
+	ctx := context.Background()
+	me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	rep := env.LoginVerified(t, "rep", me.Name, me.IDNumber)                                                  // check 1
+	u, err := env.Svc.BindUnit(ctx, rep.UserID, units.BindInput{USCC: demoEnterprise, Name: "内蒙古联办示范科技有限公司"}) // check 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	guesser := env.LoginVerified(t, "guesser", mom.Name, mom.IDNumber)                                                              // check 1
+	gu, err := env.Svc.BindUnit(ctx, guesser.UserID, units.BindInput{USCC: models.MakeUSCC("91150100MA0LB7777"), Name: "某某商贸有限公司"}) // check 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.RegisterUnitScheme(ctx, rep.UserID, u.UnitID, units.RegistrationInput{Scheme: models.SchemeEnterprisePension, RegionCode: "150100"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.RegisterUnitScheme(ctx, guesser.UserID, gu.UnitID, units.RegistrationInput{Scheme: models.SchemeEnterprisePension, RegionCode: "150100"}); err != nil {
+		t.Fatal(err)
+	}
+	var staff []roster.Input
+	for i := 1; i <= 10; i++ {
+		staff = append(staff, employee(i, 800000, "202611"))
+	}
+	if _, err := env.Svc.AddEmployeesJSON(ctx, rep.UserID, u.UnitID, staff); err != nil {
+		t.Fatalf("the real unit's roster (right names spend nothing): %v", err)
+	}
+
+	// One wrong name: reported (check 3), and nothing else about the
+	// person, who is insured through the other unit.
+	guess := staff[0]
+	guess.Name = "王某某"
+	_, err = env.Svc.AddEmployeesJSON(ctx, guesser.UserID, gu.UnitID, []roster.Input{guess})
+	var inv *roster.Invalid
+	if !errors.As(err, &inv) {
+		t.Fatalf("got %v, want *roster.Invalid", err)
+	}
+	for _, p := range inv.Problems {
+		if p.Code != units.CodeNameMismatch {
+			t.Fatalf("a wrong name learnt %s: %+v", p.Code, inv.Problems)
+		}
+	}
+
+	// Nine more guesses: the budget has three left, so the roster answers
+	// no row at all.
+	var guesses []roster.Input
+	for _, s := range staff[1:] {
+		s.Name = "王某某"
+		guesses = append(guesses, s)
+	}
+	_, err = env.Svc.AddEmployeesJSON(ctx, guesser.UserID, gu.UnitID, guesses)
+	if errors.As(err, &inv) || !isCode(err, "RATE_LIMITED") {
+		t.Fatalf("nine guesses over budget: %v, want RATE_LIMITED with no rows", err)
+	}
+}
