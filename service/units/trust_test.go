@@ -3,8 +3,10 @@ package units_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
+	"github.com/lianban/lianban/channels/sandbox"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/servicetest"
@@ -19,8 +21,11 @@ import (
 // spends it, a spent budget answers no row, and a row with a wrong name
 // says nothing about where its ID number is insured.
 func TestRosterIsNoNameGuessingOracle(t *testing.T) {
-	env := servicetest.New(t, storetest.Targets()[0].Open(t), servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) {
+	counted := &countingIdentity{}
+	env := servicetest.New(t, storetest.Targets()[0].Open(t), servicetest.Config{Mutate: func(d *service.Deps, o *service.Options) {
 		o.IdentityChecksPerUser, o.IdentityChecksPerAddress = 6, 1000
+		counted.next = d.Identity
+		d.Identity = counted
 	}})
 	ctx := context.Background()
 	me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
@@ -74,4 +79,31 @@ func TestRosterIsNoNameGuessingOracle(t *testing.T) {
 	if errors.As(err, &inv) || !isCode(err, "RATE_LIMITED") {
 		t.Fatalf("nine guesses over budget: %v, want RATE_LIMITED with no rows", err)
 	}
+
+	// With the budget spent, a roster of the person registry's people
+	// under wrong names stops at its first one: the registry is not asked
+	// about the rest.
+	var strangers []roster.Input
+	for _, p := range sandbox.DemoPeople() {
+		strangers = append(strangers, roster.Input{Name: "王某某", IDNumber: p.IDNumber, WageFen: 800000, FromPeriod: "202611"})
+	}
+	before := counted.calls.Load()
+	_, err = env.Svc.AddEmployeesJSON(ctx, guesser.UserID, gu.UnitID, strangers)
+	if !isCode(err, "RATE_LIMITED") {
+		t.Fatalf("a hundred guesses over budget: %v", err)
+	}
+	if n := counted.calls.Load() - before; n > 1 {
+		t.Fatalf("the person registry was asked %d times after the budget was spent", n)
+	}
+}
+
+// countingIdentity counts the person registry's checks.
+type countingIdentity struct {
+	next  models.IdentityVerifier
+	calls atomic.Int64
+}
+
+func (c *countingIdentity) Verify(ctx context.Context, name, idNumber, ticket string) error {
+	c.calls.Add(1)
+	return c.next.Verify(ctx, name, idNumber, ticket)
 }
