@@ -3,6 +3,7 @@ package units_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/service/units"
 	"github.com/lianban/lianban/service/units/roster"
+	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
 
@@ -106,4 +108,69 @@ type countingIdentity struct {
 func (c *countingIdentity) Verify(ctx context.Context, name, idNumber, ticket string) error {
 	c.calls.Add(1)
 	return c.next.Verify(ctx, name, idNumber, ticket)
+}
+
+// changingRegistry is a unit registry whose one unit's legal
+// representative can change, as a business licence's does.
+type changingRegistry struct {
+	mu  sync.Mutex
+	rec models.UnitRecord
+}
+
+func (r *changingRegistry) LookupUnit(_ context.Context, code models.USCC) (models.UnitRecord, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if code.Code != r.rec.USCC {
+		return models.UnitRecord{}, models.ErrUnitUnknown
+	}
+	return r.rec, nil
+}
+
+func (r *changingRegistry) setRep(name, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.LegalRepName, r.rec.LegalRepIDNumber = name, id
+}
+
+// TestANewLegalRepresentativeTakesTheUnitOver: when the registry names a
+// new legal representative, they bind the unit and the former one stops
+// acting for it. Before, whoever bound first kept the unit (its money,
+// refunds and 办税员) for good and the registry's current legal
+// representative was refused. A unit the registry does not know (the
+// sandbox's new codes) stays with whoever bound it.
+func TestANewLegalRepresentativeTakesTheUnitOver(t *testing.T) {
+	me, mom := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	reg := &changingRegistry{rec: models.UnitRecord{USCC: demoEnterprise, Name: "内蒙古联办示范科技有限公司", Type: models.UnitEnterprise,
+		Region: "150100", LegalRepName: me.Name, LegalRepIDNumber: me.IDNumber}}
+	env := servicetest.New(t, storetest.Targets()[0].Open(t), servicetest.Config{Mutate: func(d *service.Deps, _ *service.Options) {
+		d.UnitRegistry = reg
+	}})
+	ctx := context.Background()
+	old := env.LoginVerified(t, "old-rep", me.Name, me.IDNumber)
+	successor := env.LoginVerified(t, "new-rep", mom.Name, mom.IDNumber)
+	in := units.BindInput{USCC: demoEnterprise, Name: "内蒙古联办示范科技有限公司"}
+	u, err := env.Svc.BindUnit(ctx, old.UserID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not the registry's legal representative yet: refused.
+	_, err = env.Svc.BindUnit(ctx, successor.UserID, in)
+	mustCode(t, err, "UNIT_MISMATCH")
+
+	reg.setRep(mom.Name, mom.IDNumber)
+	got, err := env.Svc.BindUnit(ctx, successor.UserID, in)
+	if err != nil || got.UnitID != u.UnitID || got.Role != store.UnitRoleLegalRep {
+		t.Fatalf("the registry's new legal representative binding: %+v %v", got, err)
+	}
+	if _, err := env.Svc.ListUnitOperators(ctx, successor.UserID, u.UnitID); err != nil {
+		t.Fatalf("the new legal representative managing operators: %v", err)
+	}
+	_, err = env.Svc.ListUnitRegistrations(ctx, old.UserID, u.UnitID)
+	mustCode(t, err, "NOT_FOUND")
+	// The former one cannot take it back while the registry says otherwise.
+	_, err = env.Svc.BindUnit(ctx, old.UserID, in)
+	mustCode(t, err, "UNIT_MISMATCH")
+	if n := servicetest.Count(t, env.DB, "unit_members", "unit_id = ? AND removed_at IS NULL", u.UnitID); n != 1 {
+		t.Fatalf("%d active members, want the new legal representative alone", n)
+	}
 }
