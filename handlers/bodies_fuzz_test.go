@@ -16,6 +16,7 @@ import (
 	"github.com/lianban/lianban/handlers/apitest"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/service/units"
 	"github.com/lianban/lianban/store/storetest"
 	"github.com/pquerna/otp/totp"
 )
@@ -40,7 +41,14 @@ func newBodyRig(t testing.TB) *bodyRig {
 	s := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,
 		Log: slog.New(slog.DiscardHandler)})
 	me := servicetest.Person(t, "张三明")
-	env.LoginVerified(t, "bodies", me.Name, me.IDNumber)
+	sess := env.LoginVerified(t, "bodies", me.Name, me.IDNumber)
+	// Unit routes check who acts for the unit before they read a body (a
+	// stranger learns nothing from how a body is refused), so they are
+	// walked on a unit the caller acts for.
+	unit, err := env.Svc.BindUnit(context.Background(), sess.UserID, units.BindInput{USCC: "91150100MA0LB00013", Name: "内蒙古联办示范科技有限公司"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The same sandbox subject is the same, now bound, user.
 	citizenToken := tokenOf(t, s, "/api/v1/sessions/sandbox", map[string]string{"subject": "bodies"})
 	if err := env.Svc.SeedStaffAccount(context.Background(), "admin9", models.RoleAdmin, hallPassword, hallTOTP); err != nil {
@@ -75,7 +83,10 @@ func newBodyRig(t testing.TB) *bodyRig {
 		br := bodyRoute{method: r.Method, pattern: r.Path}
 		parts := strings.Split(r.Path, "/")
 		for i, p := range parts {
-			if strings.HasPrefix(p, ":") || strings.HasPrefix(p, "*") {
+			switch {
+			case p == ":unit_id":
+				parts[i] = unit.UnitID
+			case strings.HasPrefix(p, ":") || strings.HasPrefix(p, "*"):
 				parts[i] = p[1:] + "_0"
 			}
 		}

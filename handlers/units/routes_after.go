@@ -130,7 +130,7 @@ func readError(err error) error {
 func (s *Handlers) createUnitRefund(c *gin.Context) {
 	var in refunds.UnitRefundInput
 	unitID := c.Param("unit_id")
-	s.Idempotent(c, "createUnitRefund:"+unitID, &in, func() (int, any, error) {
+	s.unitIdempotent(c, "createUnitRefund", &in, func() (int, any, error) {
 		r, err := s.Svc.CreateUnitRefund(c.Request.Context(), httpx.UserID(c), unitID, in)
 		return http.StatusCreated, r, err
 	})

@@ -164,7 +164,7 @@ func (s *Handlers) getUnitPayables(c *gin.Context) {
 
 func (s *Handlers) createUnitDeclaration(c *gin.Context) {
 	var in units.DeclarationInput
-	s.Idempotent(c, "createUnitDeclaration", &in, func() (int, any, error) {
+	s.unitIdempotent(c, "unitDeclaration", &in, func() (int, any, error) {
 		d, err := s.Svc.CreateUnitDeclaration(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), in)
 		return http.StatusCreated, d, err
 	})

@@ -31,7 +31,7 @@ func RegisterSandbox(k *httpx.Kit, r gin.IRoutes) {
 
 func (s *Handlers) addTripartiteAgreement(c *gin.Context) {
 	var in unitpay.AgreementInput
-	s.Idempotent(c, "addTripartiteAgreement", &in, func() (int, any, error) {
+	s.unitIdempotent(c, "unitAgreement", &in, func() (int, any, error) {
 		a, err := s.Svc.AddTripartiteAgreement(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), in)
 		return http.StatusCreated, a, err
 	})
@@ -48,7 +48,7 @@ func (s *Handlers) listTripartiteAgreements(c *gin.Context) {
 
 func (s *Handlers) createUnitPayment(c *gin.Context) {
 	var in unitpay.PaymentInput
-	s.Idempotent(c, "createUnitPayment", &in, func() (int, any, error) {
+	s.unitIdempotent(c, "unitPayment", &in, func() (int, any, error) {
 		p, created, err := s.Svc.CreateUnitPayment(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), in)
 		status := http.StatusOK
 		if created {

@@ -77,24 +77,30 @@ func (s *UnitPay) AddTripartiteAgreement(ctx context.Context, userID, unitID str
 	}
 	now := s.Now()
 	no := kernel.NewNumber("TA", now, 6)
-	res, err := s.Tripartite.VerifyAgreement(ctx, models.AgreementRequest{AgreementNo: no, PayerUSCC: u.USCC,
-		AccountName: in.AccountName, AccountNo: in.AccountNo, BankCode: in.BankCode})
-	if errors.Is(err, models.ErrInvalid) {
-		return Agreement{}, models.ErrInvalid.WithReason("银行不受理该协议信息，请核对后重试")
-	}
-	if err != nil {
-		s.Log.WarnContext(ctx, "agreement not verified: bank did not answer", "unit_id", unitID, "err", err)
-		return Agreement{}, models.ErrUnavailable.WithReason("银行暂时无法核验三方协议，请稍后再试")
-	}
-	// The bank checks the holder against what we sent; the account must be
-	// held in the unit's own name as well.
 	row := store.TripartiteAgreementRow{ID: kernel.NewID("ta"), UnitID: unitID, AgreementNo: no, BankCode: in.BankCode,
 		AccountNoIndex: s.PII.BlindIndex("bank_account", in.AccountNo), CreatedBy: userID, CreatedAt: now}
+	// The account must be held in the unit's own name. Any other name is
+	// refused here, before the bank is asked: the bank's verdict on a name
+	// we chose to send (and its reasons, which differ for a wrong holder
+	// and for another unit's account) would tell the caller whether
+	// someone else's account is held in a name they guess.
+	var res models.AgreementResult
+	if in.AccountName == u.Name {
+		res, err = s.Tripartite.VerifyAgreement(ctx, models.AgreementRequest{AgreementNo: no, PayerUSCC: u.USCC,
+			AccountName: in.AccountName, AccountNo: in.AccountNo, BankCode: in.BankCode})
+		if errors.Is(err, models.ErrInvalid) {
+			return Agreement{}, models.ErrInvalid.WithReason("银行不受理该协议信息，请核对后重试")
+		}
+		if err != nil {
+			s.Log.WarnContext(ctx, "agreement not verified: bank did not answer", "unit_id", unitID, "err", err)
+			return Agreement{}, models.ErrUnavailable.WithReason("银行暂时无法核验三方协议，请稍后再试")
+		}
+	}
 	switch {
-	case res.State == models.AgreementVerified && in.AccountName == u.Name:
-		row.Status, row.VerifiedAt = AgreementVerified, &now
-	case res.State == models.AgreementVerified:
+	case in.AccountName != u.Name:
 		row.Status, row.RefuseReason = AgreementRefused, "账户户名与单位名称不一致"
+	case res.State == models.AgreementVerified:
+		row.Status, row.VerifiedAt = AgreementVerified, &now
 	default:
 		row.Status, row.RefuseReason = AgreementRefused, kernel.Truncate(res.Reason, 200)
 		if row.RefuseReason == "" {

@@ -532,10 +532,12 @@ func TestANoticeWithAnotherAmountIsAnAnomalyNotASettlement(t *testing.T) {
 	settledOnce(t, env, f, p.OrderNo)
 }
 
-// Verifications are an oracle on account holders: a unit gets a few an hour.
+// Verifications are an oracle on account numbers (is this one the unit's?):
+// a unit gets a few an hour. Names other than the unit's never reach the
+// bank (TestAgreementIsNoAccountHolderOracle).
 func TestAgreementVerificationsAreLimitedPerUnit(t *testing.T) {
 	env, f := sqliteEnv(t)
-	in := unitpay.AgreementInput{BankCode: "ICBC", AccountName: "猜测的户名", AccountNo: "6222000011112222"}
+	in := unitpay.AgreementInput{BankCode: "ICBC", AccountName: f.Unit.Name, AccountNo: "6222000011112222"}
 	for i := 0; i < unitpay.AgreementChecksPerHour; i++ {
 		if _, err := env.Svc.AddTripartiteAgreement(context.Background(), f.Rep.UserID, f.UnitID, in); err != nil {
 			t.Fatal(err)

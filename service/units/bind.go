@@ -65,6 +65,10 @@ func (s *Units) BindUnit(ctx context.Context, userID string, in BindInput) (Unit
 		return UnitView{}, models.ErrUnavailable.WithReason("unit registry not configured")
 	}
 	rec, err := s.UnitRegistry.LookupUnit(ctx, code)
+	// registered: the registry itself names the caller as the unit's legal
+	// representative (not the sandbox's stand-in for a code it does not
+	// know), so the caller takes the unit over from one bound before.
+	registered := err == nil
 	switch {
 	case errors.Is(err, models.ErrUnitUnknown) && s.Opt.Sandbox:
 		rec = models.UnitRecord{USCC: code.Code, Name: name, Type: code.SuggestedUnitType(), Region: code.RegionCode(),
@@ -93,15 +97,35 @@ func (s *Units) BindUnit(ctx context.Context, userID string, in BindInput) (Unit
 		} else if ok {
 			return nil
 		}
-		// Someone is the unit's legal representative here already: the
-		// same person binding again is answered the same unit.
+		// Someone is the unit's legal representative here already (or the
+		// caller acts for it as 办税员): the same person binding again is
+		// answered the same unit.
 		var rep store.UnitMemberRow
 		if err := tx.Where("rep_key = ?", out.ID).Take(&rep).Error; err != nil && !kernel.IsNotFound(err) {
 			return kernel.Internal("load legal rep", err)
 		}
-		if rep.PersonID != self.ID {
+		if rep.PersonID == self.ID {
+			return nil
+		}
+		if !registered {
 			return models.ErrUnitMismatch.WithReason("该单位已由其法定代表人（负责人）绑定")
 		}
+		// The registry names the caller now: the legal representative
+		// bound before no longer acts for the unit (their row stays as
+		// history), nor does the caller's own 办税员 row, which the legal
+		// representative's replaces. Operators they authorised stay.
+		res := tx.Model(&store.UnitMemberRow{}).
+			Where("unit_id = ? AND removed_at IS NULL AND (rep_key = ? OR person_id = ?)", out.ID, out.ID, self.ID).
+			Updates(map[string]any{"removed_at": now, "removed_by": userID, "active_key": nil, "rep_key": nil})
+		if res.Error != nil {
+			return kernel.Internal("replace legal rep", res.Error)
+		}
+		if ok, err := kernel.InsertIfAbsent(tx, &m); err != nil {
+			return kernel.Internal("insert legal rep", err)
+		} else if !ok {
+			return models.ErrUnitMismatch.WithReason("该单位的法定代表人正在变更，请稍后再试")
+		}
+		s.Log.InfoContext(ctx, "unit legal representative replaced as the registry says", "unit_id", out.ID, "former_member_id", rep.ID)
 		return nil
 	})
 	if err != nil {

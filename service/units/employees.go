@@ -140,23 +140,43 @@ func (s *Units) AddEmployees(ctx context.Context, userID, unitID string, rows []
 		return AddResult{}, err
 	}
 	mismatch := "姓名与身份证号码不一致，请核对"
+	// Each row says whether a name belongs to an ID number, so a roster is
+	// a batch of identity checks: every wrong name spends the caller's
+	// identity-check budget (bind's, shared by every route) as it is
+	// found, and a spent budget reports no row and asks the person
+	// registry nothing more. Right names cost nothing, so an honest roster
+	// with a few typos passes. named holds the known persons the roster
+	// names correctly: only they get the insurance checks, so a roster
+	// never tells anyone who does not know a person's name whether that
+	// ID number is insured where.
+	named := make(map[string]kernel.Person, len(known))
+	wrongName := func(r roster.Row) error {
+		if err := s.SpendIdentityCheck(ctx, userID); err != nil {
+			return err
+		}
+		c.add(r.Row, roster.FieldName, CodeNameMismatch, mismatch)
+		return nil
+	}
 	for i, r := range rows {
 		if p, ok := known[indexes[i]]; ok {
-			if p.Name != r.Name {
-				c.add(r.Row, roster.FieldName, CodeNameMismatch, mismatch)
+			if p.Name == r.Name {
+				named[indexes[i]] = p
+			} else if err := wrongName(r); err != nil {
+				return AddResult{}, err
 			}
 			continue
 		}
 		if s.Identity != nil {
 			err := s.Identity.Verify(ctx, r.Name, ids[i].Number, "")
 			if errors.Is(err, models.ErrIdentityMismatch) {
-				c.add(r.Row, roster.FieldName, CodeNameMismatch, mismatch)
-			} else if err != nil {
+				err = wrongName(r)
+			}
+			if err != nil {
 				return AddResult{}, err
 			}
 		}
 	}
-	if err := s.checkInsured(ctx, unitID, rows, indexes, known, regs, c); err != nil {
+	if err := s.checkInsured(ctx, unitID, rows, indexes, named, regs, c); err != nil {
 		return AddResult{}, err
 	}
 	if len(c.problems) > 0 {
