@@ -11,6 +11,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Settlement outcomes, as contrib's.
@@ -65,8 +66,14 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 				return nil
 			}
 		}
+		// Read for update: the status decides below between a duplicate
+		// and money received after the order ended. A plain read could see
+		// paying while a racing settlement commits paid (PostgreSQL's
+		// statement snapshot, MariaDB's transaction snapshot), and a mere
+		// duplicate became a "paid_after_final, not booked" anomaly asking
+		// staff to refund money that is in the employees' records.
 		var o store.OrderRow
-		err := tx.Where("order_no = ? AND unit_id <> ''", e.OrderNo).Take(&o).Error
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("order_no = ? AND unit_id <> ''", e.OrderNo).Take(&o).Error
 		if kernel.IsNotFound(err) {
 			if err := mark(OutcomeAnomaly); err != nil {
 				return err
