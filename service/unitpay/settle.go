@@ -241,20 +241,31 @@ func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclaratio
 			return false, nil
 		}
 	}
-	if d.Seq == 0 {
-		// The month's one contribution: claimed like an individual's, so
-		// nobody else can pay it afterwards.
-		claimed, err := kernel.InsertIfAbsent(tx, &store.ClaimRow{PersonID: l.PersonID, Scheme: l.Scheme, Period: d.Period,
-			DeclarationID: d.ID, State: contrib.ClaimPaid})
-		if err != nil {
+	// The month's contribution is claimed like an individual's, so no
+	// other payer can pay it afterwards. A correction's line is the same unit's
+	// difference for a month it claimed, or the month of someone it
+	// declares only now (taken on after confirming): it claims the month
+	// if nobody has, and is refused when another unit holds it. It used to
+	// skip the claim, and an employee another unit had paid for that month
+	// was credited twice in one fund.
+	claimed, err := kernel.InsertIfAbsent(tx, &store.ClaimRow{PersonID: l.PersonID, Scheme: l.Scheme, Period: d.Period,
+		DeclarationID: d.ID, State: contrib.ClaimPaid})
+	if err != nil {
+		return false, err
+	}
+	if !claimed {
+		var c store.ClaimRow
+		if err := tx.Where("person_id = ? AND scheme = ? AND period = ?", l.PersonID, l.Scheme, d.Period).Take(&c).Error; err != nil {
 			return false, err
 		}
-		if !claimed {
-			var c store.ClaimRow
-			if err := tx.Where("person_id = ? AND scheme = ? AND period = ?", l.PersonID, l.Scheme, d.Period).Take(&c).Error; err != nil {
+		if c.DeclarationID != d.ID {
+			// Either way round: the month's declaration may be paid after
+			// its correction.
+			var n int64
+			if err := tx.Model(&store.UnitDeclarationRow{}).Where("id = ? AND unit_id = ?", c.DeclarationID, d.UnitID).Count(&n).Error; err != nil {
 				return false, err
 			}
-			if c.DeclarationID != d.ID {
+			if n == 0 {
 				return false, nil
 			}
 		}

@@ -590,3 +590,48 @@ func TestAPersonsOwnPaymentOfAMonthTheirUnitPaidIsNotBooked(t *testing.T) {
 		t.Fatalf("%d records of November", n)
 	}
 }
+
+// A correction declaration's line for an employee whose month another
+// unit has paid into the same fund is not booked: a correction is how a
+// unit declares someone it took on after confirming the month (the other
+// unit having ended them with that month since), and its lines used to
+// skip the month's claim, so the employee was credited twice for one
+// fund-month, once by each unit.
+func TestACorrectionLineForAMonthAnotherUnitPaidIsNotBookedTwice(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	x := f.Lines[0]
+	other := servicetest.NewPaidUnit(t, env, "li", "李秀英", "91150100MA0LB0012X", "内蒙古另一家有限公司")
+	now := env.Clock.Now().UTC()
+	corr := store.UnitDeclarationRow{ID: "ud_corr", UnitID: other.Unit.ID, Period: servicetest.UnitPeriod, Seq: 1, Status: unitpay.DeclOpen,
+		AmountFen: 30000, UnitFen: 20000, IndividualFen: 10000, Headcount: 1, CreatedBy: other.Rep.UserID, CreatedAt: now, UpdatedAt: now}
+	line := store.UnitDeclarationLineRow{ID: "udl_corr", DeclarationID: corr.ID, EmployeeID: "ue_corr", PersonID: x.PersonID, Scheme: x.Scheme,
+		RegionCode: x.RegionCode, BaseFen: x.BaseFen, UnitFen: 20000, IndividualFen: 10000, AmountFen: 30000}
+	if err := env.DB.Gorm.Create(&corr).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.Gorm.Create(&line).Error; err != nil {
+		t.Fatal(err)
+	}
+	q, _, err := env.Svc.CreateUnitPayment(ctx, other.Rep.UserID, other.Unit.ID, unitpay.PaymentInput{DeclarationID: corr.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, q.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND scheme = ? AND period = ? AND payer_unit_id = ?",
+		x.PersonID, x.Scheme, servicetest.UnitPeriod, other.Unit.ID); n != 0 {
+		t.Fatalf("%d records of the other unit for a month the first unit paid", n)
+	}
+	if n := servicetest.Count(t, env.DB, "anomalies", "order_no = ? AND kind = ? AND amount_fen = ?", q.OrderNo, "unit_line_already_paid", line.AmountFen); n != 1 {
+		t.Fatalf("%d anomalies for the skipped line", n)
+	}
+}
