@@ -635,3 +635,29 @@ func TestACorrectionLineForAMonthAnotherUnitPaidIsNotBookedTwice(t *testing.T) {
 		t.Fatalf("%d anomalies for the skipped line", n)
 	}
 }
+
+// The hall's POS slip is money taken: a confirmation that reaches us after
+// the worker closed the waiting order (past its expiry) still settles it,
+// as a channel payment reported after the close does. It used to be
+// refused, and the unit's money taken at the counter was recorded nowhere.
+func TestAPOSConfirmationAfterTheOrderClosedStillSettlesIt(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	desk := servicetest.NewHall(t, env)
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodPOS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(time.Duration(unitpay.VoucherDays+2) * 24 * time.Hour)
+	if err := env.Svc.FollowUnitPayments(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := env.Svc.GetUnitPayment(ctx, f.Rep.UserID, f.UnitID, p.OrderNo); got.Status != contrib.OrderClosed {
+		t.Fatalf("order %s, want closed", got.Status)
+	}
+	got, err := env.Svc.ConfirmUnitPOS(ctx, env.Svc.Hall, desk.Tax, p.OrderNo, unitpay.POSConfirmInput{POSTxnID: "POS0009", PaidFen: models.Fen(f.Decl.AmountFen)})
+	if err != nil || got.Status != contrib.OrderPaid {
+		t.Fatalf("%+v %v", got, err)
+	}
+	settledOnce(t, env, f, p.OrderNo)
+}
