@@ -98,6 +98,26 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 		if err != nil {
 			return err
 		}
+		if !moved && o.Status == contrib.OrderFailed {
+			// The bank failed the debit and now reports it paid: the money
+			// is taken. The failure gave the declaration back to the unit,
+			// so the order settles like any other (book finds whether the
+			// declaration is still this order's to pay), and staff are told
+			// the bank changed its answer. It used to stay failed with the
+			// money in an anomaly only, which no refund path could reach.
+			res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", o.OrderNo, contrib.OrderFailed).
+				Updates(map[string]any{"status": contrib.OrderPaid, "paid_at": at, "transaction_id": e.TransactionID, "closed_at": nil, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if moved = res.RowsAffected == 1; moved {
+				if err := s.OpenAnomaly(tx, kernel.AnomalyNote{Source: e.Source, Channel: o.Channel, OrderNo: o.OrderNo, Kind: "paid_after_final",
+					AmountFen: int64(e.Amount), Detail: "单位订单已按失败处理，银行又报告扣款成功",
+					SystemAction: "已按收款入账；请向银行核实该笔扣款"}); err != nil {
+					return err
+				}
+			}
+		}
 		if !moved {
 			if o.Status == contrib.OrderPaid || o.Status == contrib.OrderPartiallyRefunded || o.Status == contrib.OrderRefunded {
 				return mark(OutcomeDuplicate)

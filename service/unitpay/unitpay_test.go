@@ -661,3 +661,36 @@ func TestAPOSConfirmationAfterTheOrderClosedStillSettlesIt(t *testing.T) {
 	}
 	settledOnce(t, env, f, p.OrderNo)
 }
+
+// A debit the bank reported failed and later reports successful has taken
+// the unit's money. With the declaration still the unit's to pay (as the
+// failure left it) the order settles and books it, staff are told the bank
+// changed its answer, and the order is never left failed with the money
+// recorded only in an anomaly that no refund path could reach.
+func TestADebitFailedThenReportedSuccessfulSettlesTheOrder(t *testing.T) {
+	env, f := sqliteEnv(t)
+	env.Bank.SetNotifyURL("")
+	a := verifiedAgreement(t, env, f)
+	env.Bank.FailNext("debit", bankfake.Fault{Refuse: "INSUFFICIENT_FUNDS"})
+	p := payTripartite(t, env, f, a)
+	if p.Status != contrib.OrderFailed {
+		t.Fatalf("%+v", p)
+	}
+	cfg := env.Bank.Config(time.Second)
+	body, _ := json.Marshal(bank.DebitNoticeBody{NoticeID: "N-late-success", DebitAnswer: bank.DebitAnswer{DebitNo: p.DebitNo, State: bank.StateSuccess,
+		AmountFen: f.Decl.AmountFen, FinishedAt: env.Clock.Now().UTC().Format(time.RFC3339)}})
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/notify/bank-debit", bytes.NewReader(body))
+	req.Header = bank.SignNotice(cfg.Key, cfg.MerchantID, env.Clock.Now(), "nonce-late", body)
+	w := httptest.NewRecorder()
+	if res := env.Svc.HandleBankDebitNotice(context.Background(), w, req); res != unitpay.NoticeProcessed || w.Code != 200 {
+		t.Fatalf("notice %s %d", res, w.Code)
+	}
+	settledOnce(t, env, f, p.OrderNo)
+	got, _ := env.Svc.GetUnitPayment(context.Background(), f.Rep.UserID, f.UnitID, p.OrderNo)
+	if got.DebitStatus != unitpay.DebitSuccess {
+		t.Fatalf("debit %s", got.DebitStatus)
+	}
+	if n := servicetest.Count(t, env.DB, "anomalies", "order_no = ? AND kind = ?", p.OrderNo, "paid_after_final"); n != 1 {
+		t.Fatalf("%d anomalies telling staff the bank changed its answer", n)
+	}
+}
