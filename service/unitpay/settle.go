@@ -246,8 +246,12 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclarationRow, l store.UnitDeclarationLineRow, paidAt time.Time) (bool, error) {
 	if sib, ok := sameFund[l.Scheme]; ok {
 		var n int64
-		if err := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND state IN ?",
-			l.PersonID, sib, d.Period, []string{contrib.ClaimPaying, contrib.ClaimPaid}).Count(&n).Error; err != nil {
+		// Paid only: a flexible order still paying may never be paid, and
+		// skipping the line for it left the month credited by nobody (the
+		// unit cannot declare it again). If it is paid after this, it
+		// finds the unit's record and is refunded whole (contrib).
+		if err := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND state = ?",
+			l.PersonID, sib, d.Period, contrib.ClaimPaid).Count(&n).Error; err != nil {
 			return false, err
 		}
 		if n > 0 {

@@ -694,3 +694,27 @@ func TestADebitFailedThenReportedSuccessfulSettlesTheOrder(t *testing.T) {
 		t.Fatalf("%d anomalies telling staff the bank changed its answer", n)
 	}
 }
+
+// A flexible worker's order still paying for a month is not a month paid:
+// the unit's line is booked. It used to be skipped for good (the unit
+// cannot declare the line again) and, when the worker's order then closed
+// unpaid, the employee's month was credited by nobody; had the worker
+// paid instead, their order is unbookable and refunded whole through its
+// channel.
+func TestAFlexibleOrderStillPayingDoesNotKeepTheUnitsMonthFromTheEmployee(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	first := f.Lines[0]
+	if err := env.DB.Gorm.Create(&store.ClaimRow{PersonID: first.PersonID, Scheme: string(models.SchemeFlexiblePension), Period: servicetest.UnitPeriod,
+		DeclarationID: "d_paying", State: contrib.ClaimPaying}).Error; err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	settledOnce(t, env, f, p.OrderNo)
+}
