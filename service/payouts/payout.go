@@ -592,6 +592,9 @@ func (s *Payouts) settleRefundedRecords(tx *gorm.DB, refundNo string) error {
 		return err
 	}
 	for _, it := range items {
+		if it.RecordID == "" {
+			continue // a unit's money that booked no record
+		}
 		var back int64
 		if err := tx.Raw(`SELECT COALESCE(SUM(i.amount_fen), 0) FROM refund_items i JOIN refunds r ON r.refund_no = i.refund_no
 			WHERE i.record_id = ? AND r.status = ?`, it.RecordID, string(models.RefundRefunded)).Scan(&back).Error; err != nil {

@@ -318,8 +318,10 @@ func (s *Refunds) AcceptRefund(ctx context.Context, a kernel.StaffActor, refundN
 			if ok, err := s.MoveRefund(tx, r, models.RefundAccepted, models.RefundForwarded, nil); err != nil || !ok {
 				return errors.Join(err, errors.New("accepted refund did not move on"))
 			}
+			// A unit's money that booked no record is an item without
+			// one (planUnitRefund): no record to move.
 			var ids []string
-			if err := tx.Model(&store.RefundItemRow{}).Where("refund_no = ?", r.RefundNo).Pluck("record_id", &ids).Error; err != nil {
+			if err := tx.Model(&store.RefundItemRow{}).Where("refund_no = ? AND record_id <> ''", r.RefundNo).Pluck("record_id", &ids).Error; err != nil {
 				return err
 			}
 			res := tx.Model(&store.RecordRow{}).Where("id IN ? AND status IN ?", ids, []string{contrib.RecordCredited, contrib.RecordBooked}).

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
@@ -142,8 +143,7 @@ func (s *Refunds) FileUnitRefund(ctx context.Context, userID string, unit store.
 	if err := s.noOpenRefund(ctx, openKey); err != nil {
 		return Refund{}, err
 	}
-	q := s.Conn(ctx).Where("payer_unit_id = ? AND scheme = ? AND order_no = ?", unit.ID, string(in.Scheme), in.OrderNo)
-	plan, err := s.planRecords(ctx, q, RefundInput{Scheme: in.Scheme, OrderNo: in.OrderNo, RefundFen: in.RefundFen})
+	plan, err := s.planUnitRefund(ctx, unit.ID, o, in)
 	if err != nil {
 		if errors.Is(err, models.ErrRefundExceeds) {
 			if oerr := s.noOpenRefund(ctx, openKey); oerr != nil {
@@ -372,4 +372,81 @@ func (s *Refunds) StaffRefundAttachment(ctx context.Context, a kernel.StaffActor
 	}
 	b, err := open(ctx, up)
 	return up, b, err
+}
+
+// planUnitRefund spreads a unit's application over its order's scheme:
+// first what the order paid but could not book (no record: the
+// declaration was paid by another order meanwhile, or an employee's month
+// was already paid in the same fund — the anomaly tells staff to refund it
+// by this path), then the employees' records, earliest month first. The
+// unbooked part is one item without a record. It used to be records only,
+// so the unbooked money could never be asked back.
+func (s *Refunds) planUnitRefund(ctx context.Context, unitID string, o store.OrderRow, in UnitRefundInput) (refundPlanResult, error) {
+	unbooked, declared, period, err := s.unbookedUnitFen(ctx, o, in.Scheme)
+	if err != nil {
+		return refundPlanResult{}, err
+	}
+	take := min(unbooked, int64(in.RefundFen))
+	rest := int64(in.RefundFen) - take
+	var plan refundPlanResult
+	if rest > 0 {
+		q := s.Conn(ctx).Where("payer_unit_id = ? AND scheme = ? AND order_no = ?", unitID, string(in.Scheme), in.OrderNo)
+		plan, err = s.planRecords(ctx, q, RefundInput{Scheme: in.Scheme, OrderNo: in.OrderNo, RefundFen: models.Fen(rest)})
+		if errors.Is(err, models.ErrNotFound) && declared {
+			err = models.ErrRefundExceeds.WithReason("所选费款已全部退还或正在退费，没有可退金额")
+			if unbooked > 0 {
+				err = models.ErrRefundExceeds.WithReason("所选费款本次最多可退 " + models.Fen(unbooked).Yuan() + " 元")
+			}
+		}
+		if err != nil {
+			return refundPlanResult{}, err
+		}
+	}
+	if take > 0 {
+		plan.items = append([]store.RefundItemRow{{OrderNo: o.OrderNo, Period: period, AmountFen: take}}, plan.items...)
+		if len(plan.orders) == 0 {
+			plan.orders = []store.OrderRow{o}
+		}
+	}
+	return plan, nil
+}
+
+// unbookedUnitFen is what a paid unit order paid for a scheme beyond its
+// records, less what applications not refused, rejected or withdrawn hold
+// of it, and never more than the order has left; whether the order's
+// declaration has lines of the scheme at all; and its period.
+func (s *Refunds) unbookedUnitFen(ctx context.Context, o store.OrderRow, scheme models.Scheme) (int64, bool, string, error) {
+	var d store.UnitDeclarationRow
+	if err := s.Conn(ctx).Select("period").Where("id = ?", o.UnitDeclarationID).Take(&d).Error; err != nil {
+		return 0, false, "", kernel.Internal("load unit declaration", err)
+	}
+	if o.Status != contrib.OrderPaid && o.Status != contrib.OrderPartiallyRefunded {
+		return 0, false, d.Period, nil
+	}
+	var lines, booked, held, open int64
+	db := s.Conn(ctx)
+	if err := db.Model(&store.UnitDeclarationLineRow{}).Select("COALESCE(SUM(amount_fen), 0)").
+		Where("declaration_id = ? AND scheme = ?", o.UnitDeclarationID, string(scheme)).Scan(&lines).Error; err != nil {
+		return 0, false, "", kernel.Internal("sum unit lines", err)
+	}
+	if err := db.Model(&store.RecordRow{}).Select("COALESCE(SUM(amount_fen), 0)").
+		Where("order_no = ? AND scheme = ?", o.OrderNo, string(scheme)).Scan(&booked).Error; err != nil {
+		return 0, false, "", kernel.Internal("sum unit records", err)
+	}
+	if err := db.Table("refund_items AS i").Select("COALESCE(SUM(i.amount_fen), 0)").Joins("JOIN refunds r ON r.refund_no = i.refund_no").
+		Where("i.order_no = ? AND i.record_id = '' AND r.scheme = ? AND r.status NOT IN ?", o.OrderNo, string(scheme), closedStatuses).
+		Scan(&held).Error; err != nil {
+		return 0, false, "", kernel.Internal("unbooked refund holds", err)
+	}
+	if err := db.Table("refund_items AS i").Select("COALESCE(SUM(i.amount_fen), 0)").Joins("JOIN refunds r ON r.refund_no = i.refund_no").
+		Where("i.order_no = ? AND r.status NOT IN ?", o.OrderNo, append([]string{string(models.RefundRefunded)}, closedStatuses...)).
+		Scan(&open).Error; err != nil {
+		return 0, false, "", kernel.Internal("open refund holds", err)
+	}
+	var n int64
+	if err := db.Model(&store.UnitDeclarationLineRow{}).Where("declaration_id = ? AND scheme = ?", o.UnitDeclarationID, string(scheme)).
+		Count(&n).Error; err != nil {
+		return 0, false, "", kernel.Internal("count unit lines", err)
+	}
+	return max(0, min(lines-booked-held, o.AmountFen-o.RefundedFen-open)), n > 0, d.Period, nil
 }

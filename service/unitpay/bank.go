@@ -67,7 +67,13 @@ func (s *UnitPay) finishDebit(debitNo, status, why string, at time.Time) func(tx
 		if at.IsZero() {
 			at = now
 		}
-		return tx.Model(&store.TripartiteDebitRow{}).Where("debit_no = ? AND status = ?", debitNo, DebitPending).
+		// A success may follow a failure (the bank changed its answer):
+		// the money was taken, so the debit says so.
+		from := []string{DebitPending}
+		if status == DebitSuccess {
+			from = append(from, DebitFailed)
+		}
+		return tx.Model(&store.TripartiteDebitRow{}).Where("debit_no = ? AND status IN ?", debitNo, from).
 			Updates(map[string]any{"status": status, "last_error": why, "finished_at": at, "next_query_at": nil, "updated_at": now}).Error
 	}
 }

@@ -129,7 +129,11 @@ func (s *UnitPay) ConfirmUnitPOS(ctx context.Context, h *hall.Hall, a kernel.Sta
 		return Payment{}, models.ErrPaidAmountMismatch
 	case o.Status == contrib.OrderPaid && o.TransactionID == "POS-"+in.POSTxnID:
 		return s.payment(ctx, o.UnitID, o.OrderNo)
-	case o.Status != contrib.OrderPaying && o.Status != contrib.OrderCreated:
+	// Closed (the wait expired) is confirmed too: the slip is money the
+	// hall has taken, and settling books it if the declaration is still
+	// the unit's to pay, or makes it an anomaly to refund otherwise. It
+	// used to be refused and recorded nowhere.
+	case o.Status != contrib.OrderPaying && o.Status != contrib.OrderCreated && o.Status != contrib.OrderClosed:
 		if err := audit(kernel.AuditFailed, "订单状态 "+o.Status+" 不能确认收款"); err != nil {
 			return Payment{}, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Settlement outcomes, as contrib's.
@@ -65,8 +66,14 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 				return nil
 			}
 		}
+		// Read for update: the status decides below between a duplicate
+		// and money received after the order ended. A plain read could see
+		// paying while a racing settlement commits paid (PostgreSQL's
+		// statement snapshot, MariaDB's transaction snapshot), and a mere
+		// duplicate became a "paid_after_final, not booked" anomaly asking
+		// staff to refund money that is in the employees' records.
 		var o store.OrderRow
-		err := tx.Where("order_no = ? AND unit_id <> ''", e.OrderNo).Take(&o).Error
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("order_no = ? AND unit_id <> ''", e.OrderNo).Take(&o).Error
 		if kernel.IsNotFound(err) {
 			if err := mark(OutcomeAnomaly); err != nil {
 				return err
@@ -90,6 +97,26 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 		moved, err := contrib.MarkOrderPaid(tx, o.OrderNo, at, e.TransactionID, now)
 		if err != nil {
 			return err
+		}
+		if !moved && o.Status == contrib.OrderFailed {
+			// The bank failed the debit and now reports it paid: the money
+			// is taken. The failure gave the declaration back to the unit,
+			// so the order settles like any other (book finds whether the
+			// declaration is still this order's to pay), and staff are told
+			// the bank changed its answer. It used to stay failed with the
+			// money in an anomaly only, which no refund path could reach.
+			res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", o.OrderNo, contrib.OrderFailed).
+				Updates(map[string]any{"status": contrib.OrderPaid, "paid_at": at, "transaction_id": e.TransactionID, "closed_at": nil, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if moved = res.RowsAffected == 1; moved {
+				if err := s.OpenAnomaly(tx, kernel.AnomalyNote{Source: e.Source, Channel: o.Channel, OrderNo: o.OrderNo, Kind: "paid_after_final",
+					AmountFen: int64(e.Amount), Detail: "单位订单已按失败处理，银行又报告扣款成功",
+					SystemAction: "已按收款入账；请向银行核实该笔扣款"}); err != nil {
+					return err
+				}
+			}
 		}
 		if !moved {
 			if o.Status == contrib.OrderPaid || o.Status == contrib.OrderPartiallyRefunded || o.Status == contrib.OrderRefunded {
@@ -219,8 +246,12 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclarationRow, l store.UnitDeclarationLineRow, paidAt time.Time) (bool, error) {
 	if sib, ok := sameFund[l.Scheme]; ok {
 		var n int64
-		if err := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND state IN ?",
-			l.PersonID, sib, d.Period, []string{contrib.ClaimPaying, contrib.ClaimPaid}).Count(&n).Error; err != nil {
+		// Paid only: a flexible order still paying may never be paid, and
+		// skipping the line for it left the month credited by nobody (the
+		// unit cannot declare it again). If it is paid after this, it
+		// finds the unit's record and is refunded whole (contrib).
+		if err := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND state = ?",
+			l.PersonID, sib, d.Period, contrib.ClaimPaid).Count(&n).Error; err != nil {
 			return false, err
 		}
 		if n > 0 {
@@ -234,20 +265,31 @@ func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclaratio
 			return false, nil
 		}
 	}
-	if d.Seq == 0 {
-		// The month's one contribution: claimed like an individual's, so
-		// nobody else can pay it afterwards.
-		claimed, err := kernel.InsertIfAbsent(tx, &store.ClaimRow{PersonID: l.PersonID, Scheme: l.Scheme, Period: d.Period,
-			DeclarationID: d.ID, State: contrib.ClaimPaid})
-		if err != nil {
+	// The month's contribution is claimed like an individual's, so no
+	// other payer can pay it afterwards. A correction's line is the same unit's
+	// difference for a month it claimed, or the month of someone it
+	// declares only now (taken on after confirming): it claims the month
+	// if nobody has, and is refused when another unit holds it. It used to
+	// skip the claim, and an employee another unit had paid for that month
+	// was credited twice in one fund.
+	claimed, err := kernel.InsertIfAbsent(tx, &store.ClaimRow{PersonID: l.PersonID, Scheme: l.Scheme, Period: d.Period,
+		DeclarationID: d.ID, State: contrib.ClaimPaid})
+	if err != nil {
+		return false, err
+	}
+	if !claimed {
+		var c store.ClaimRow
+		if err := tx.Where("person_id = ? AND scheme = ? AND period = ?", l.PersonID, l.Scheme, d.Period).Take(&c).Error; err != nil {
 			return false, err
 		}
-		if !claimed {
-			var c store.ClaimRow
-			if err := tx.Where("person_id = ? AND scheme = ? AND period = ?", l.PersonID, l.Scheme, d.Period).Take(&c).Error; err != nil {
+		if c.DeclarationID != d.ID {
+			// Either way round: the month's declaration may be paid after
+			// its correction.
+			var n int64
+			if err := tx.Model(&store.UnitDeclarationRow{}).Where("id = ? AND unit_id = ?", c.DeclarationID, d.UnitID).Count(&n).Error; err != nil {
 				return false, err
 			}
-			if c.DeclarationID != d.ID {
+			if n == 0 {
 				return false, nil
 			}
 		}

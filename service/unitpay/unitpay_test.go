@@ -382,6 +382,12 @@ func TestSimultaneousPaymentConfirmationsSettleOnce(t *testing.T) {
 		if n := paid.Load(); n != 1 {
 			t.Fatalf("settled %d times", n)
 		}
+		// The confirmations that lost the race are duplicates, not money
+		// "received after the order ended, not booked": that anomaly tells
+		// staff to refund money that is in the employees' records.
+		if n := servicetest.Count(t, db, "anomalies", "order_no = ?", p.OrderNo); n != 0 {
+			t.Fatalf("%d anomalies for an order settled once", n)
+		}
 	})
 }
 
@@ -585,4 +591,132 @@ func TestAPersonsOwnPaymentOfAMonthTheirUnitPaidIsNotBooked(t *testing.T) {
 	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND period = ?", me.ID, "202611"); n != 1 {
 		t.Fatalf("%d records of November", n)
 	}
+}
+
+// A correction declaration's line for an employee whose month another
+// unit has paid into the same fund is not booked: a correction is how a
+// unit declares someone it took on after confirming the month (the other
+// unit having ended them with that month since), and its lines used to
+// skip the month's claim, so the employee was credited twice for one
+// fund-month, once by each unit.
+func TestACorrectionLineForAMonthAnotherUnitPaidIsNotBookedTwice(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	x := f.Lines[0]
+	other := servicetest.NewPaidUnit(t, env, "li", "李秀英", "91150100MA0LB0012X", "内蒙古另一家有限公司")
+	now := env.Clock.Now().UTC()
+	corr := store.UnitDeclarationRow{ID: "ud_corr", UnitID: other.Unit.ID, Period: servicetest.UnitPeriod, Seq: 1, Status: unitpay.DeclOpen,
+		AmountFen: 30000, UnitFen: 20000, IndividualFen: 10000, Headcount: 1, CreatedBy: other.Rep.UserID, CreatedAt: now, UpdatedAt: now}
+	line := store.UnitDeclarationLineRow{ID: "udl_corr", DeclarationID: corr.ID, EmployeeID: "ue_corr", PersonID: x.PersonID, Scheme: x.Scheme,
+		RegionCode: x.RegionCode, BaseFen: x.BaseFen, UnitFen: 20000, IndividualFen: 10000, AmountFen: 30000}
+	if err := env.DB.Gorm.Create(&corr).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.Gorm.Create(&line).Error; err != nil {
+		t.Fatal(err)
+	}
+	q, _, err := env.Svc.CreateUnitPayment(ctx, other.Rep.UserID, other.Unit.ID, unitpay.PaymentInput{DeclarationID: corr.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, q.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND scheme = ? AND period = ? AND payer_unit_id = ?",
+		x.PersonID, x.Scheme, servicetest.UnitPeriod, other.Unit.ID); n != 0 {
+		t.Fatalf("%d records of the other unit for a month the first unit paid", n)
+	}
+	if n := servicetest.Count(t, env.DB, "anomalies", "order_no = ? AND kind = ? AND amount_fen = ?", q.OrderNo, "unit_line_already_paid", line.AmountFen); n != 1 {
+		t.Fatalf("%d anomalies for the skipped line", n)
+	}
+}
+
+// The hall's POS slip is money taken: a confirmation that reaches us after
+// the worker closed the waiting order (past its expiry) still settles it,
+// as a channel payment reported after the close does. It used to be
+// refused, and the unit's money taken at the counter was recorded nowhere.
+func TestAPOSConfirmationAfterTheOrderClosedStillSettlesIt(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	desk := servicetest.NewHall(t, env)
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodPOS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(time.Duration(unitpay.VoucherDays+2) * 24 * time.Hour)
+	if err := env.Svc.FollowUnitPayments(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := env.Svc.GetUnitPayment(ctx, f.Rep.UserID, f.UnitID, p.OrderNo); got.Status != contrib.OrderClosed {
+		t.Fatalf("order %s, want closed", got.Status)
+	}
+	got, err := env.Svc.ConfirmUnitPOS(ctx, env.Svc.Hall, desk.Tax, p.OrderNo, unitpay.POSConfirmInput{POSTxnID: "POS0009", PaidFen: models.Fen(f.Decl.AmountFen)})
+	if err != nil || got.Status != contrib.OrderPaid {
+		t.Fatalf("%+v %v", got, err)
+	}
+	settledOnce(t, env, f, p.OrderNo)
+}
+
+// A debit the bank reported failed and later reports successful has taken
+// the unit's money. With the declaration still the unit's to pay (as the
+// failure left it) the order settles and books it, staff are told the bank
+// changed its answer, and the order is never left failed with the money
+// recorded only in an anomaly that no refund path could reach.
+func TestADebitFailedThenReportedSuccessfulSettlesTheOrder(t *testing.T) {
+	env, f := sqliteEnv(t)
+	env.Bank.SetNotifyURL("")
+	a := verifiedAgreement(t, env, f)
+	env.Bank.FailNext("debit", bankfake.Fault{Refuse: "INSUFFICIENT_FUNDS"})
+	p := payTripartite(t, env, f, a)
+	if p.Status != contrib.OrderFailed {
+		t.Fatalf("%+v", p)
+	}
+	cfg := env.Bank.Config(time.Second)
+	body, _ := json.Marshal(bank.DebitNoticeBody{NoticeID: "N-late-success", DebitAnswer: bank.DebitAnswer{DebitNo: p.DebitNo, State: bank.StateSuccess,
+		AmountFen: f.Decl.AmountFen, FinishedAt: env.Clock.Now().UTC().Format(time.RFC3339)}})
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/notify/bank-debit", bytes.NewReader(body))
+	req.Header = bank.SignNotice(cfg.Key, cfg.MerchantID, env.Clock.Now(), "nonce-late", body)
+	w := httptest.NewRecorder()
+	if res := env.Svc.HandleBankDebitNotice(context.Background(), w, req); res != unitpay.NoticeProcessed || w.Code != 200 {
+		t.Fatalf("notice %s %d", res, w.Code)
+	}
+	settledOnce(t, env, f, p.OrderNo)
+	got, _ := env.Svc.GetUnitPayment(context.Background(), f.Rep.UserID, f.UnitID, p.OrderNo)
+	if got.DebitStatus != unitpay.DebitSuccess {
+		t.Fatalf("debit %s", got.DebitStatus)
+	}
+	if n := servicetest.Count(t, env.DB, "anomalies", "order_no = ? AND kind = ?", p.OrderNo, "paid_after_final"); n != 1 {
+		t.Fatalf("%d anomalies telling staff the bank changed its answer", n)
+	}
+}
+
+// A flexible worker's order still paying for a month is not a month paid:
+// the unit's line is booked. It used to be skipped for good (the unit
+// cannot declare the line again) and, when the worker's order then closed
+// unpaid, the employee's month was credited by nobody; had the worker
+// paid instead, their order is unbookable and refunded whole through its
+// channel.
+func TestAFlexibleOrderStillPayingDoesNotKeepTheUnitsMonthFromTheEmployee(t *testing.T) {
+	env, f := sqliteEnv(t)
+	ctx := context.Background()
+	first := f.Lines[0]
+	if err := env.DB.Gorm.Create(&store.ClaimRow{PersonID: first.PersonID, Scheme: string(models.SchemeFlexiblePension), Period: servicetest.UnitPeriod,
+		DeclarationID: "d_paying", State: contrib.ClaimPaying}).Error; err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodBankVoucher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+		t.Fatal(err)
+	}
+	settledOnce(t, env, f, p.OrderNo)
 }

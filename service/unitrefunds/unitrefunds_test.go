@@ -284,3 +284,66 @@ func TestConcurrentUnitApplicationsFileOne(t *testing.T) {
 		}
 	})
 }
+
+// A unit order that was paid but whose months could not be booked (the
+// declaration paid by another order meanwhile, or an employee's month
+// already paid in the same fund) is money the anomaly tells staff to
+// refund "by the unit refund path". That path used to ask only records,
+// so the unbooked money could never be asked back: it is refundable up to
+// the order's unbooked part of the scheme, and executing it leaves the
+// order refunded and no record touched.
+func TestAUnitsUnbookedMoneyIsRefundable(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.NewEnv(t, db)
+	pu := servicetest.NewPaidUnit(t, env, "rep", "张三明", "91150100MA0LB00013", "内蒙古联办示范科技有限公司")
+	var first store.OrderRow
+	if err := db.Gorm.Where("order_no = ?", pu.OrderNo).Take(&first).Error; err != nil {
+		t.Fatal(err)
+	}
+	// A second order of the same declaration, paid, booking nothing.
+	now := env.Clock.Now().UTC()
+	dup := first
+	dup.OrderNo, dup.Method, dup.Channel, dup.CreatedAt, dup.UpdatedAt = "UDUP0001", "pos", "pos", now, now
+	if err := db.Gorm.Create(&dup).Error; err != nil {
+		t.Fatal(err)
+	}
+	permit := upload(t, env, pu.Rep, pu.Unit.ID)
+	in := unitRefund(pu, models.SchemeEnterprisePension, pu.Pension+1, permit.UploadID)
+	in.OrderNo = dup.OrderNo
+	if _, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, in); !errors.Is(err, models.ErrRefundExceeds) {
+		t.Fatalf("more than the scheme's unbooked part: %v", err)
+	}
+	in.RefundFen = models.Fen(pu.Pension)
+	r, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := servicetest.NewHall(t, env)
+	yes := true
+	if _, err := env.Svc.AcceptRefund(ctx, h.Tax, r.RefundNo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.ReviewRefund(ctx, h.Si, r.RefundNo, refunds.ReviewInput{Approve: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := env.Svc.ExecuteRefund(ctx, h.Tax, r.RefundNo, payouts.ExecuteInput{})
+	if err != nil || sv.Status != models.RefundRefunded {
+		t.Fatalf("execute %+v %v", sv, err)
+	}
+	var o store.OrderRow
+	if err := db.Gorm.Where("order_no = ?", dup.OrderNo).Take(&o).Error; err != nil {
+		t.Fatal(err)
+	}
+	if o.RefundedFen != pu.Pension || o.Status != contrib.OrderPartiallyRefunded {
+		t.Fatalf("order %s refunded %d", o.Status, o.RefundedFen)
+	}
+	if n := servicetest.Count(t, db, "records", "order_no = ? AND status <> ?", pu.OrderNo, contrib.RecordCredited); n != 0 {
+		t.Fatalf("%d records of the booked order touched", n)
+	}
+	// Nothing more of it: the medical part is still there, the pension part is not.
+	in.RefundFen = 1
+	if _, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, in); !errors.Is(err, models.ErrRefundExceeds) {
+		t.Fatalf("asked back twice: %v", err)
+	}
+}
