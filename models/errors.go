@@ -173,6 +173,11 @@ var (
 	// ErrRosterConflict is a roster whose people another request added at
 	// the same moment: nothing was taken; submitting again reports them.
 	ErrRosterConflict = newErr(KindConflict, "ROSTER_CONFLICT", "花名册中有职工正被同时办理，请稍后重新提交")
+	// ErrUnitCorrectionNotPayable is a correction whose difference owes
+	// nothing or less than nothing (wages lowered, employees left): money
+	// paid too much comes back through a unit refund application, not a
+	// declaration.
+	ErrUnitCorrectionNotPayable = newErr(KindUnprocessable, "UNIT_CORRECTION_NOT_PAYABLE", "更正后应缴金额未增加，无需补缴；多缴的费款请通过单位退费申请办理")
 	// ErrAgreementNotVerified is a 三方协议 payment through an agreement the
 	// unit does not have, or that the bank has not verified.
 	ErrAgreementNotVerified = newErr(KindUnprocessable, "AGREEMENT_NOT_VERIFIED", "三方协议不存在或未通过银行验证")

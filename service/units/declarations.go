@@ -107,6 +107,14 @@ func (s *Units) CreateUnitDeclaration(ctx context.Context, userID, unitID string
 		}
 		row.AmountFen = row.UnitFen + row.IndividualFen
 		row.Headcount = len(people)
+		if seq > 0 && row.AmountFen <= 0 {
+			// A correction that owes nothing cannot be paid, and refunds
+			// are not drawn from declarations: kept, it would stay open for
+			// good and count as declared, so a later difference would charge
+			// the unit again for money it already paid. What was paid too
+			// much comes back through the unit's refund application.
+			return models.ErrUnitCorrectionNotPayable
+		}
 		ok, err := kernel.InsertIfAbsent(tx, &row)
 		if err != nil {
 			return kernel.Internal("insert declaration", err)

@@ -466,3 +466,35 @@ func TestEveryBindAttemptSpendsTheIdentityBudget(t *testing.T) {
 	_, err = env.Svc.BindUnit(ctx, guesser.UserID, units.BindInput{USCC: "123", Name: "x"})
 	mustCode(t, err, "USCC_INVALID")
 }
+
+// TestANegativeCorrectionIsRefused: after 减员 back-dated to before a
+// declared month, the month's assessment owes less than was declared. Such
+// a correction cannot be paid and refunds are not drawn from declarations,
+// so it is refused (the unit applies for a refund), and nothing is kept
+// that a later difference would count as declared.
+func TestANegativeCorrectionIsRefused(t *testing.T) {
+	ue := newUnitEnv(t, storetest.Targets()[0].Open(t))
+	env, ctx := ue.env, ue.ctx
+	in := []roster.Input{employee(41, 800000, "202611"), employee(42, 800000, "202611")}
+	if _, err := env.Svc.AddEmployeesJSON(ctx, ue.rep.UserID, ue.unit.UnitID, in); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(15 * 24 * time.Hour) // into December, Beijing time
+	d, err := env.Svc.CreateUnitDeclaration(ctx, ue.rep.UserID, ue.unit.UnitID, units.DeclarationInput{Period: "202612"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, _, err := env.Svc.ListEmployees(ctx, ue.rep.UserID, ue.unit.UnitID, kernel.Page{Size: 10})
+	if err != nil || len(staff) == 0 {
+		t.Fatalf("employees %+v %v", staff, err)
+	}
+	if _, err := env.Svc.RemoveEmployee(ctx, ue.rep.UserID, ue.unit.UnitID, staff[0].EmployeeID, "202611"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Svc.CreateUnitDeclaration(ctx, ue.rep.UserID, ue.unit.UnitID, units.DeclarationInput{Period: "202612", Corrects: d.DeclarationID})
+	mustCode(t, err, "UNIT_CORRECTION_NOT_PAYABLE")
+	var n int64
+	if err := env.DB.Gorm.Model(&store.UnitDeclarationRow{}).Where("unit_id = ? AND period = ?", ue.unit.UnitID, "202612").Count(&n).Error; err != nil || n != 1 {
+		t.Fatalf("declarations of 202612: %d %v", n, err)
+	}
+}
