@@ -203,28 +203,43 @@ func (s *Refunds) CreateRefund(ctx context.Context, userID string, in RefundInpu
 		Attachments: string(attach), Status: string(models.RefundSubmitted), Holder: models.DeptTax, OpenKey: &openKey,
 		CreatedAt: now, UpdatedAt: now, ApplicantRole: role}
 	if bank != nil {
-		row.BankName = bank.BankName
-		if row.AccountNameSealed, err = s.Seal(bank.AccountName); err != nil {
-			return Refund{}, err
-		}
-		if row.AccountNoSealed, err = s.Seal(bank.AccountNo); err != nil {
+		if err := s.sealAccount(&row, *bank); err != nil {
 			return Refund{}, err
 		}
 	}
+	if err := s.file(ctx, userID, &row, plan.items, nil); err != nil {
+		return Refund{}, err
+	}
+	s.Log.InfoContext(ctx, "refund submitted", "refund_no", row.RefundNo, "scheme", row.Scheme, "refund_fen", row.RefundFen, "route", row.Route,
+		"applicant_role", role)
+	return s.GetRefund(ctx, userID, row.RefundNo)
+}
+
+// file writes a new application in one transaction: row under a fresh
+// refund number (a rare collision gets another), its items, whatever more
+// adds, the first step and the parties' message, which is pushed after the
+// commit. An application filed meanwhile under row's open key is the
+// refusal, as noOpenRefund words it.
+func (s *Refunds) file(ctx context.Context, userID string, row *store.RefundRow, items []store.RefundItemRow, more func(tx *gorm.DB) error) error {
 	var pushes []kernel.PendingPush
 	for attempt := 0; ; attempt++ {
-		row.RefundNo = kernel.NewNumber("TF", now, 6)
+		row.RefundNo = kernel.NewNumber("TF", row.CreatedAt, 6)
 		inserted := false
-		err = s.Tx(ctx, func(tx *gorm.DB) error {
+		err := s.Tx(ctx, func(tx *gorm.DB) error {
 			pushes = nil
-			ok, err := kernel.InsertIfAbsent(tx, &row)
+			ok, err := kernel.InsertIfAbsent(tx, row)
 			if err != nil || !ok {
 				return err
 			}
 			inserted = true
-			for _, it := range plan.items {
+			for _, it := range items {
 				it.RefundNo = row.RefundNo
 				if err := tx.Create(&it).Error; err != nil {
+					return err
+				}
+			}
+			if more != nil {
+				if err := more(tx); err != nil {
 					return err
 				}
 			}
@@ -232,27 +247,35 @@ func (s *Refunds) CreateRefund(ctx context.Context, userID string, in RefundInpu
 				ActorID: userID, Holder: models.DeptTax}); err != nil {
 				return err
 			}
-			pp, err := s.RefundMessage(tx, row, models.RefundSubmitted, nil, "")
+			pp, err := s.RefundMessage(tx, *row, models.RefundSubmitted, nil, "")
 			pushes = append(pushes, pp)
 			return err
 		})
 		if err != nil {
-			return Refund{}, kernel.Internal("create refund", err)
+			return kernel.Internal("file refund", err)
 		}
 		if inserted {
 			break
 		}
-		if err := s.noOpenRefund(ctx, openKey); err != nil {
-			return Refund{}, err
+		if err := s.noOpenRefund(ctx, *row.OpenKey); err != nil {
+			return err
 		}
 		if attempt >= 2 {
-			return Refund{}, kernel.Internal("create refund", errors.New("refund numbers keep colliding"))
+			return kernel.Internal("file refund", errors.New("refund numbers keep colliding"))
 		}
 	}
 	s.Push(ctx, pushes)
-	s.Log.InfoContext(ctx, "refund submitted", "refund_no", row.RefundNo, "scheme", row.Scheme, "refund_fen", row.RefundFen, "route", row.Route,
-		"applicant_role", role)
-	return s.GetRefund(ctx, userID, row.RefundNo)
+	return nil
+}
+
+// sealAccount keeps a bank account on an application, sealed.
+func (s *Refunds) sealAccount(row *store.RefundRow, b models.BankAccount) (err error) {
+	row.BankName = b.BankName
+	if row.AccountNameSealed, err = s.Seal(b.AccountName); err != nil {
+		return err
+	}
+	row.AccountNoSealed, err = s.Seal(b.AccountNo)
+	return err
 }
 
 // noOpenRefund is ErrRefundOpen while the person has an open application

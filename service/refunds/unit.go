@@ -159,57 +159,21 @@ func (s *Refunds) FileUnitRefund(ctx context.Context, userID string, unit store.
 	row := store.RefundRow{ApplicantUserID: userID, UnitID: unit.ID, Scheme: string(in.Scheme), Department: in.Scheme.Department(),
 		Reason: string(in.Reason), ReasonDetail: in.ReasonDetail, RefundFen: int64(in.RefundFen), Route: string(models.RouteBank),
 		Attachments: "[]", Status: string(models.RefundSubmitted), Holder: models.DeptTax, OpenKey: &openKey,
-		CreatedAt: now, UpdatedAt: now, ApplicantRole: RoleUnit, BankName: bank.BankName}
-	if row.AccountNameSealed, err = s.Seal(bank.AccountName); err != nil {
+		CreatedAt: now, UpdatedAt: now, ApplicantRole: RoleUnit}
+	if err := s.sealAccount(&row, bank); err != nil {
 		return Refund{}, err
 	}
-	if row.AccountNoSealed, err = s.Seal(bank.AccountNo); err != nil {
+	attach := func(tx *gorm.DB) error {
+		for _, id := range in.Attachments {
+			if err := tx.Create(&store.RefundAttachmentRow{RefundNo: row.RefundNo, UploadID: id, CreatedAt: now}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := s.file(ctx, userID, &row, plan.items, attach); err != nil {
 		return Refund{}, err
 	}
-	var pushes []kernel.PendingPush
-	for attempt := 0; ; attempt++ {
-		row.RefundNo = kernel.NewNumber("TF", now, 6)
-		inserted := false
-		err = s.Tx(ctx, func(tx *gorm.DB) error {
-			pushes = nil
-			ok, err := kernel.InsertIfAbsent(tx, &row)
-			if err != nil || !ok {
-				return err
-			}
-			inserted = true
-			for _, it := range plan.items {
-				it.RefundNo = row.RefundNo
-				if err := tx.Create(&it).Error; err != nil {
-					return err
-				}
-			}
-			for _, id := range in.Attachments {
-				if err := tx.Create(&store.RefundAttachmentRow{RefundNo: row.RefundNo, UploadID: id, CreatedAt: now}).Error; err != nil {
-					return err
-				}
-			}
-			if err := s.AddEvent(tx, row.RefundNo, store.RefundEventRow{Status: string(models.RefundSubmitted), ActorKind: actorApplicant,
-				ActorID: userID, Holder: models.DeptTax}); err != nil {
-				return err
-			}
-			pp, err := s.RefundMessage(tx, row, models.RefundSubmitted, nil, "")
-			pushes = append(pushes, pp)
-			return err
-		})
-		if err != nil {
-			return Refund{}, kernel.Internal("create unit refund", err)
-		}
-		if inserted {
-			break
-		}
-		if err := s.noOpenRefund(ctx, openKey); err != nil {
-			return Refund{}, err
-		}
-		if attempt >= 2 {
-			return Refund{}, kernel.Internal("create unit refund", errors.New("refund numbers keep colliding"))
-		}
-	}
-	s.Push(ctx, pushes)
 	s.Log.InfoContext(ctx, "unit refund submitted", "refund_no", row.RefundNo, "unit_id", unit.ID, "scheme", row.Scheme, "refund_fen", row.RefundFen)
 	return s.GetRefund(ctx, userID, row.RefundNo)
 }
