@@ -539,6 +539,12 @@ func (s *Refunds) ListRefunds(ctx context.Context, userID string, page kernel.Pa
 	// A unit's applications are the unit's (listUnitRefunds), not the
 	// personal list of whoever filed them.
 	q = q.Where("unit_id = ''")
+	return s.ownerPage(ctx, u, q, page)
+}
+
+// ownerPage is one page of the applications q selects, newest first, as
+// u sees them.
+func (s *Refunds) ownerPage(ctx context.Context, u store.UserRow, q *gorm.DB, page kernel.Page) ([]Refund, string, error) {
 	if page.After != "" {
 		q = q.Where("refund_no < ?", page.After)
 	}

@@ -185,28 +185,7 @@ func (s *Refunds) UnitRefundsOf(ctx context.Context, userID, unitID string, page
 	if err != nil {
 		return nil, "", err
 	}
-	q := s.Conn(ctx).Where("unit_id = ?", unitID)
-	if page.After != "" {
-		q = q.Where("refund_no < ?", page.After)
-	}
-	var rows []store.RefundRow
-	if err := q.Order("refund_no DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
-		return nil, "", kernel.Internal("list unit refunds", err)
-	}
-	next := ""
-	if len(rows) > page.Size {
-		rows = rows[:page.Size]
-		next = rows[len(rows)-1].RefundNo
-	}
-	out := make([]Refund, 0, len(rows))
-	for _, r := range rows {
-		v, err := s.ownerView(ctx, u, r)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	return out, next, nil
+	return s.ownerPage(ctx, u, s.Conn(ctx).Where("unit_id = ?", unitID), page)
 }
 
 // refundPerson is the person an application's money was paid for; a
