@@ -79,10 +79,7 @@ func (s *Handlers) downloadCertificate(c *gin.Context) {
 		s.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", `attachment; filename="`+no+`.pdf"`)
-	c.Header("Cache-Control", "private, no-store")
-	c.Header("X-Content-Type-Options", "nosniff")
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	httpx.Download(c, no+".pdf", "application/pdf", pdf)
 }
 
 func (s *Handlers) verifyCertificate(c *gin.Context) {

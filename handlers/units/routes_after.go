@@ -160,8 +160,5 @@ func (s *Handlers) downloadRefundAttachment(c *gin.Context) {
 		return
 	}
 	ext := map[string]string{models.ContentTypePDF: ".pdf", models.ContentTypeJPEG: ".jpg", models.ContentTypePNG: ".png"}[up.ContentType]
-	c.Header("Content-Disposition", `attachment; filename="`+up.ID+ext+`"`)
-	c.Header("Cache-Control", "private, no-store")
-	c.Header("X-Content-Type-Options", "nosniff")
-	c.Data(http.StatusOK, up.ContentType, b)
+	httpx.Download(c, up.ID+ext, up.ContentType, b)
 }
