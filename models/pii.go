@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -21,6 +22,7 @@ import (
 // its own. It is safe for concurrent use.
 type PIICipher struct {
 	aead     cipher.AEAD
+	files    cipher.AEAD // SealBytes' key: files, never fields
 	indexKey []byte
 }
 
@@ -42,7 +44,19 @@ func NewPIICipher(key []byte) (*PIICipher, error) {
 	if len(key) != piiKeySize {
 		return nil, fmt.Errorf("pii key must be %d bytes, got %d", piiKeySize, len(key))
 	}
-	block, err := aes.NewCipher(deriveKey(key, "lianban/pii/enc/v1"))
+	aead, err := newGCM(deriveKey(key, "lianban/pii/enc/v1"))
+	if err != nil {
+		return nil, err
+	}
+	filesAEAD, err := newGCM(deriveKey(key, "lianban/pii/bytes/v1"))
+	if err != nil {
+		return nil, err
+	}
+	return &PIICipher{aead: aead, files: filesAEAD, indexKey: deriveKey(key, "lianban/pii/index/v1")}, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("pii cipher: %w", err)
 	}
@@ -50,7 +64,7 @@ func NewPIICipher(key []byte) (*PIICipher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pii cipher: %w", err)
 	}
-	return &PIICipher{aead: aead, indexKey: deriveKey(key, "lianban/pii/index/v1")}, nil
+	return aead, nil
 }
 
 func deriveKey(master []byte, label string) []byte {
@@ -99,6 +113,53 @@ func (c *PIICipher) Open(sealed string) (string, error) {
 		return "", errPIIOpen
 	}
 	return string(plain), nil
+}
+
+// sealedBytesMagic starts every SealBytes output: a version, so a later
+// key or algorithm can tell old blobs from new ones, and a plaintext file
+// (which starts with %PDF, a JPEG or a PNG signature) is never mistaken
+// for a sealed one.
+const sealedBytesMagic = "LBS1"
+
+// bytesAAD binds SealBytes' ciphertexts to this scheme; the caller's
+// binding (the blob key) follows it.
+const bytesAAD = "lianban/pii/bytes/v1\x00"
+
+// SealedBytesOverhead is how much longer SealBytes' output is than its
+// input: the version, the nonce and the GCM tag.
+const SealedBytesOverhead = len(sealedBytesMagic) + 12 + 16
+
+// SealBytes encrypts a file's bytes (AES-256-GCM, a fresh random nonce)
+// under a key derived apart from Seal's, so a file's key is not a field's
+// and the two kinds of ciphertext never open as each other. bind is
+// authenticated, not encrypted: callers pass where the bytes are kept (the
+// blob key), so bytes moved to another place fail to open instead of being
+// served as another file.
+func (c *PIICipher) SealBytes(plain []byte, bind string) ([]byte, error) {
+	ns := c.files.NonceSize()
+	out := make([]byte, len(sealedBytesMagic)+ns, len(sealedBytesMagic)+ns+len(plain)+c.files.Overhead())
+	copy(out, sealedBytesMagic)
+	nonce := out[len(sealedBytesMagic):]
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("pii seal bytes: %w", err)
+	}
+	return c.files.Seal(out, nonce, plain, []byte(bytesAAD+bind)), nil
+}
+
+// OpenBytes decrypts what SealBytes made with the same master key and the
+// same bind. Bytes altered, cut short, sealed under another key or another
+// bind are an error, never garbage.
+func (c *PIICipher) OpenBytes(sealed []byte, bind string) ([]byte, error) {
+	body, ok := bytes.CutPrefix(sealed, []byte(sealedBytesMagic))
+	ns := c.files.NonceSize()
+	if !ok || len(body) < ns+c.files.Overhead() {
+		return nil, errPIIOpen
+	}
+	plain, err := c.files.Open(nil, body[:ns], body[ns:], []byte(bytesAAD+bind))
+	if err != nil {
+		return nil, errPIIOpen
+	}
+	return plain, nil
 }
 
 // BlindIndex returns a deterministic keyed hash (hex HMAC-SHA256) of value,

@@ -196,3 +196,43 @@ func TestSealAndOpenAreSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestSealBytesRoundTripsAndFailsUnderAnotherBindOrKey(t *testing.T) {
+	c := mustCipher(t, testKey(3))
+	plain := append([]byte("%PDF-1.7 开户许可证 6216610200007777777 "), bytes.Repeat([]byte{0}, 100)...)
+	sealed, err := c.SealBytes(plain, "uploads/upl_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sealed) != len(plain)+SealedBytesOverhead || bytes.Contains(sealed, []byte("6216610200007777777")) || bytes.Contains(sealed, plain[:8]) {
+		t.Fatalf("sealed %d bytes show the plaintext", len(sealed))
+	}
+	again, _ := c.SealBytes(plain, "uploads/upl_a")
+	if bytes.Equal(again, sealed) {
+		t.Fatal("two seals of one file are equal: the nonce is not fresh")
+	}
+	got, err := c.OpenBytes(sealed, "uploads/upl_a")
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("round trip: %v", err)
+	}
+	if _, err := c.OpenBytes(sealed, "uploads/upl_b"); err == nil {
+		t.Fatal("bytes moved under another key opened")
+	}
+	if _, err := mustCipher(t, testKey(4)).OpenBytes(sealed, "uploads/upl_a"); err == nil {
+		t.Fatal("bytes opened under another master key")
+	}
+	cut := sealed[:len(sealed)-1]
+	if _, err := c.OpenBytes(cut, "uploads/upl_a"); err == nil {
+		t.Fatal("truncated bytes opened")
+	}
+	if _, err := c.OpenBytes(plain, "uploads/upl_a"); err == nil {
+		t.Fatal("a plaintext file opened")
+	}
+	// The field key is not the file key: a field's ciphertext, rewrapped
+	// as a file's, does not open.
+	field, _ := c.Seal(string(plain))
+	raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(field, "v1:"))
+	if _, err := c.OpenBytes(append([]byte("LBS1"), raw...), "uploads/upl_a"); err == nil {
+		t.Fatal("a field's ciphertext opened as a file")
+	}
+}
