@@ -80,6 +80,6 @@ func (s *UnitRefunds) ListUnitRefunds(ctx context.Context, userID, unitID string
 // taken when it was uploaded.
 func (s *UnitRefunds) DownloadRefundAttachment(ctx context.Context, a kernel.StaffActor, refundNo, uploadID string) (store.UploadRow, []byte, error) {
 	return s.refunds.StaffRefundAttachment(ctx, a, refundNo, uploadID, func(ctx context.Context, u store.UploadRow) ([]byte, error) {
-		return uploads.Open(ctx, s.Blobs, u)
+		return uploads.Open(ctx, s.Blobs, s.PII, u)
 	})
 }

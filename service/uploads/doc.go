@@ -6,6 +6,10 @@
 // uploads row that names who uploaded it and, when it was uploaded for a
 // unit, that unit.
 //
+// The bytes are personal data (names, account numbers), so the blob store
+// only ever holds them sealed (models.PIICipher.SealBytes, bound to the
+// blob key); the recorded size and sha256 are the plaintext's.
+//
 // The blob store is the one store of the bytes: migration 0009's
 // upload_blobs table (bytes in the database) is not used, so a file is
 // never in two places and the database stays small.

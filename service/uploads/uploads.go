@@ -74,14 +74,24 @@ func (s *Uploads) CreateUpload(ctx context.Context, userID, unitID string, f io.
 	if s.Blobs == nil {
 		return Upload{}, models.ErrUnavailable.WithReason("文件存储暂不可用")
 	}
+	// The whole file is read before anything is stored: GCM seals it in
+	// one piece (at most models.MaxUploadBytes in memory per upload), and
+	// a body shorter or longer than its declared size stores nothing.
+	plain, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(head), f), size+1))
+	if err != nil || int64(len(plain)) != size {
+		return Upload{}, models.ErrInvalid.WithReason("文件读取失败")
+	}
 	id := kernel.NewID("upl")
 	key := BlobKey(id)
-	h := sha256.New()
-	body := io.TeeReader(io.MultiReader(bytes.NewReader(head), f), h)
-	if err := s.Blobs.Put(ctx, key, body, size, ct); err != nil {
+	sealed, err := s.PII.SealBytes(plain, key)
+	if err != nil {
+		return Upload{}, kernel.Internal("seal upload", err)
+	}
+	if err := s.Blobs.Put(ctx, key, bytes.NewReader(sealed), int64(len(sealed)), ct); err != nil {
 		return Upload{}, kernel.Internal("store upload", err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	digest := sha256.Sum256(plain)
+	sum := hex.EncodeToString(digest[:])
 	row := store.UploadRow{ID: id, OwnerUserID: userID, UnitID: unitID, Size: size, ContentType: ct, SHA256: sum, BlobKey: key,
 		CreatedAt: s.Now()}
 	if err := s.Conn(ctx).Create(&row).Error; err != nil {
@@ -95,10 +105,10 @@ func (s *Uploads) CreateUpload(ctx context.Context, userID, unitID string, f io.
 	return Upload{UploadID: id, Size: size, ContentType: ct, SHA256: sum}, nil
 }
 
-// Open returns an upload's bytes, checked against the digest recorded
-// when it was stored: a blob changed or cut short in the store is an
-// internal error, never served.
-func Open(ctx context.Context, blobs models.BlobStore, u store.UploadRow) ([]byte, error) {
+// Open returns an upload's bytes, decrypted with pii and checked against
+// the digest recorded when it was stored: a blob changed, cut short, or
+// moved from another upload's key is an internal error, never served.
+func Open(ctx context.Context, blobs models.BlobStore, pii *models.PIICipher, u store.UploadRow) ([]byte, error) {
 	if blobs == nil {
 		return nil, models.ErrUnavailable.WithReason("文件存储暂不可用")
 	}
@@ -107,9 +117,13 @@ func Open(ctx context.Context, blobs models.BlobStore, u store.UploadRow) ([]byt
 		return nil, kernel.Internal("open upload", err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, models.MaxUploadBytes+1))
+	sealed, err := io.ReadAll(io.LimitReader(rc, models.MaxUploadBytes+int64(models.SealedBytesOverhead)+1))
 	if err != nil {
 		return nil, kernel.Internal("read upload", err)
+	}
+	b, err := pii.OpenBytes(sealed, u.BlobKey)
+	if err != nil {
+		return nil, kernel.Internal("read upload", fmt.Errorf("upload %s: %w", u.ID, err))
 	}
 	sum := sha256.Sum256(b)
 	if int64(len(b)) != u.Size || hex.EncodeToString(sum[:]) != u.SHA256 {

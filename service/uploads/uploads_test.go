@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -72,12 +73,17 @@ func TestUploadsAreCheckedByContentAndNothingIsKeptOfARefusedOne(t *testing.T) {
 		if err := db.Gorm.Where("id = ?", u.UploadID).Take(&row).Error; err != nil || row.UnitID != pu.Unit.ID || row.OwnerUserID != pu.Rep.UserID {
 			t.Fatalf("row %+v %v", row, err)
 		}
-		got, err := uploads.Open(ctx, env.Deps.Blobs, row)
+		got, err := uploads.Open(ctx, env.Deps.Blobs, env.Deps.PII, row)
 		if err != nil || !bytes.Equal(got, pngBytes) {
 			t.Fatalf("read back: %v", err)
 		}
 		if blobFiles(t, dir) != 1 {
 			t.Fatalf("%d blobs after one upload", blobFiles(t, dir))
+		}
+		// What the store holds is sealed: neither the file nor any part of it.
+		if stored := readBlob(t, env, row.BlobKey); bytes.Equal(stored, pngBytes) || bytes.Contains(stored, pngBytes[:8]) ||
+			bytes.Contains(stored, bytes.Repeat([]byte{7}, 32)) {
+			t.Fatal("the blob store holds the plaintext")
 		}
 		text := []byte("%PDF is what the name says, but this is text\n")
 		text[0] = 'x'
@@ -103,8 +109,56 @@ func TestUploadsAreCheckedByContentAndNothingIsKeptOfARefusedOne(t *testing.T) {
 		}
 		// A tampered blob is never served.
 		row.SHA256 = strings.Repeat("0", 64)
-		if _, err := uploads.Open(ctx, env.Deps.Blobs, row); err == nil {
+		if _, err := uploads.Open(ctx, env.Deps.Blobs, env.Deps.PII, row); err == nil {
 			t.Fatal("a blob that does not match its digest was read")
+		}
+	})
+}
+
+func readBlob(t *testing.T, env *servicetest.Env, key string) []byte {
+	t.Helper()
+	rc, err := env.Deps.Blobs.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestABlobMovedToAnotherUploadNeverOpens(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.NewEnv(t, db)
+		pu := servicetest.NewPaidUnit(t, env, "rep", "张三明", "91150100MA0LB00013", "内蒙古联办示范科技有限公司")
+		a := upload(t, env, pu.Rep.UserID, pu.Unit.ID)
+		b := upload(t, env, pu.Rep.UserID, pu.Unit.ID)
+		var ra, rb store.UploadRow
+		if err := db.Gorm.Where("id = ?", a.UploadID).Take(&ra).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Gorm.Where("id = ?", b.UploadID).Take(&rb).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []store.UploadRow{ra, rb} {
+			if got, err := uploads.Open(ctx, env.Deps.Blobs, env.Deps.PII, r); err != nil || !bytes.Equal(got, pngBytes) {
+				t.Fatalf("round trip of %s: %v", r.ID, err)
+			}
+		}
+		// The same file twice: equal digests, so only the sealing can tell
+		// b's blob from a's.
+		sealedA := readBlob(t, env, ra.BlobKey)
+		if bytes.Equal(sealedA, readBlob(t, env, rb.BlobKey)) {
+			t.Fatal("one file sealed twice gave equal blobs")
+		}
+		if err := env.Deps.Blobs.Put(ctx, rb.BlobKey, bytes.NewReader(sealedA), int64(len(sealedA)), rb.ContentType); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := uploads.Open(ctx, env.Deps.Blobs, env.Deps.PII, rb); err == nil {
+			t.Fatalf("a's blob opened as b's: %d bytes", len(got))
 		}
 	})
 }
