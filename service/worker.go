@@ -38,7 +38,8 @@ func (s *Service) SandboxPay(ctx context.Context, orderNo string, success bool) 
 
 // RunWorkers runs the background loops until ctx ends: settlement
 // progress (入库, 记账), lost-notification queries and closing of expired
-// orders, and the release of expired declarations. Several instances may
+// orders, the release of expired declarations, and the purge of
+// uploads no application carries. Several instances may
 // run them at once: every step is a conditional update.
 func (s *Service) RunWorkers(ctx context.Context) error {
 	t := time.NewTicker(s.Opt.WorkerInterval)
@@ -69,6 +70,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		{"reconcile yesterday's bills", s.ReconcileYesterday},
 		{"remind of closing windows", s.RemindPeriodEnding},
 		{"purge rate-limit windows", s.PurgeRateLimits},
+		{"purge unattached uploads", s.PurgeUnattachedUploads},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {

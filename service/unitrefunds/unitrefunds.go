@@ -38,7 +38,8 @@ func New(k *kernel.Kernel, u *units.Units, r *refunds.Refunds) *UnitRefunds {
 // must act for the unit (anyone else: NOT_FOUND), and every attachment
 // must be an upload made for this unit, or one the caller made for no
 // unit; any other upload id is NOT_FOUND, whoever made it, so ids cannot
-// be probed.
+// be probed. An attachment uploaded more than uploads.AttachableUploadAge
+// ago is INVALID (re-upload): unattached uploads are purged at 7 days.
 func (s *UnitRefunds) CreateUnitRefund(ctx context.Context, userID, unitID string, in refunds.UnitRefundInput) (refunds.Refund, error) {
 	// The individual's bucket: one user files at most so many applications
 	// an hour, for themselves and for units together.
@@ -59,6 +60,16 @@ func (s *UnitRefunds) CreateUnitRefund(ctx context.Context, userID, unitID strin
 	}
 	if n != int64(len(in.Attachments)) {
 		return refunds.Refund{}, models.ErrNotFound.WithReason("附件不存在或不属于本单位，请重新上传")
+	}
+	// An upload near its purge is refused, so none can be deleted under a
+	// filing (uploads.AttachableUploadAge).
+	var stale int64
+	if err := s.Conn(ctx).Model(&store.UploadRow{}).Where("id IN ? AND created_at < ?", in.Attachments, s.Now().Add(-uploads.AttachableUploadAge)).
+		Count(&stale).Error; err != nil {
+		return refunds.Refund{}, kernel.Internal("check attachments", err)
+	}
+	if stale > 0 {
+		return refunds.Refund{}, models.ErrInvalid.WithReason("附件上传已超过 6 天，请重新上传后再提交")
 	}
 	unit, err := s.units.Unit(ctx, unitID)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
@@ -346,4 +347,49 @@ func TestAUnitsUnbookedMoneyIsRefundable(t *testing.T) {
 	if _, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, in); !errors.Is(err, models.ErrRefundExceeds) {
 		t.Fatalf("asked back twice: %v", err)
 	}
+}
+
+func TestUnattachedUploadsArePurgedAfterAWeekAndAttachedOnesNever(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.NewEnv(t, db)
+		pu := servicetest.NewPaidUnit(t, env, "rep", "张三明", "91150100MA0LB00013", "内蒙古联办示范科技有限公司")
+		permit := upload(t, env, pu.Rep, pu.Unit.ID)
+		old := upload(t, env, pu.Rep, pu.Unit.ID)
+		if _, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, unitRefund(pu, models.SchemeEnterprisePension, pu.Pension, permit.UploadID)); err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(24 * time.Hour)
+		young := upload(t, env, pu.Rep, pu.Unit.ID)
+
+		// Six days and a second on, the old upload is refused when filing,
+		// so no filing can race its purge.
+		env.Clock.Advance(5*24*time.Hour + time.Second)
+		_, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, unitRefund(pu, models.SchemeEnterpriseMedical, pu.Medical, old.UploadID))
+		if !errors.Is(err, models.ErrInvalid) || !strings.Contains(err.Error(), "重新上传") {
+			t.Fatalf("a 6-day-old attachment: %v", err)
+		}
+		env.Svc.WorkOnce(ctx)
+		if n := servicetest.Count(t, db, "uploads", "1 = 1"); n != 3 {
+			t.Fatalf("%d uploads before any is a week old", n)
+		}
+
+		env.Clock.Advance(24 * time.Hour)
+		env.Svc.WorkOnce(ctx)
+		if n := servicetest.Count(t, db, "uploads", "id = '"+old.UploadID+"'"); n != 0 {
+			t.Fatal("a week-old unattached upload was kept")
+		}
+		if _, err := env.Deps.Blobs.Get(ctx, uploads.BlobKey(old.UploadID)); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("the purged upload's blob: %v", err)
+		}
+		for _, u := range []uploads.Upload{permit, young} {
+			var row store.UploadRow
+			if err := db.Gorm.Where("id = ?", u.UploadID).Take(&row).Error; err != nil {
+				t.Fatalf("%s purged: %v", u.UploadID, err)
+			}
+			if b, err := uploads.Open(ctx, env.Deps.Blobs, env.Deps.PII, row); err != nil || !bytes.Equal(b, pngBytes) {
+				t.Fatalf("%s's blob: %v", u.UploadID, err)
+			}
+		}
+	})
 }

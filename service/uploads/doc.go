@@ -8,7 +8,8 @@
 //
 // The bytes are personal data (names, account numbers), so the blob store
 // only ever holds them sealed (models.PIICipher.SealBytes, bound to the
-// blob key); the recorded size and sha256 are the plaintext's.
+// blob key); the recorded size and sha256 are the plaintext's. An upload
+// no application carries is purged after UnattachedUploadLife.
 //
 // The blob store is the one store of the bytes: migration 0009's
 // upload_blobs table (bytes in the database) is not used, so a file is

@@ -131,3 +131,52 @@ func Open(ctx context.Context, blobs models.BlobStore, pii *models.PIICipher, u 
 	}
 	return b, nil
 }
+
+// UnattachedUploadLife is how long an upload waits to be attached to an
+// application before PurgeUnattachedUploads deletes it: materials are
+// uploaded minutes before filing, and a file nobody files is personal
+// data kept for no one (and blob space anyone verified could fill).
+const UnattachedUploadLife = 7 * 24 * time.Hour
+
+// AttachableUploadAge is the oldest an upload may be when an application
+// is filed with it: a day short of UnattachedUploadLife, so a filing that
+// checked its files can never lose one to a purge running at the same
+// time.
+const AttachableUploadAge = 6 * 24 * time.Hour
+
+// purgeBatch bounds the uploads one worker pass deletes.
+const purgeBatch = 100
+
+// PurgeUnattachedUploads deletes (row, then blob) up to purgeBatch uploads
+// older than UnattachedUploadLife that no application carries. Each row's
+// delete is conditional on both, so an upload attached meanwhile stays,
+// and several workers may run it at once. The blob is deleted only after
+// its row's delete committed; a blob whose delete fails is unreachable
+// garbage, logged, never a dangling row.
+func (s *Uploads) PurgeUnattachedUploads(ctx context.Context) error {
+	cutoff := s.Now().Add(-UnattachedUploadLife)
+	const unattached = "created_at < ? AND NOT EXISTS (SELECT 1 FROM refund_attachments WHERE refund_attachments.upload_id = uploads.id)"
+	var rows []store.UploadRow
+	if err := s.Conn(ctx).Where(unattached, cutoff).Order("created_at, id").Limit(purgeBatch).Find(&rows).Error; err != nil {
+		return kernel.Internal("find unattached uploads", err)
+	}
+	for _, u := range rows {
+		res := s.Conn(ctx).Where("id = ?", u.ID).Where(unattached, cutoff).Delete(&store.UploadRow{})
+		if res.Error != nil {
+			return kernel.Internal("purge upload", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			continue // attached or purged meanwhile
+		}
+		if s.Blobs == nil {
+			s.Log.ErrorContext(ctx, "purged upload's blob left behind: no blob store", "upload_id", u.ID, "key", u.BlobKey)
+			continue
+		}
+		if err := s.Blobs.Delete(ctx, u.BlobKey); err != nil {
+			s.Log.ErrorContext(ctx, "purged upload's blob left behind", "upload_id", u.ID, "key", u.BlobKey, "err", err)
+			continue
+		}
+		s.Log.InfoContext(ctx, "unattached upload purged", "upload_id", u.ID, "created_at", u.CreatedAt)
+	}
+	return nil
+}
