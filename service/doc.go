@@ -24,8 +24,18 @@
 //	           abnormal payouts, refund notifications, the automatic
 //	           refund of paid orders that cannot be booked
 //	anomalies  the staff's queue of anomalies, and every order's anomalies
+//	units      employers: binding by the legal representative, 办税员,
+//	           参保登记, 增员/减员 (units/roster reads CSV and XLSX),
+//	           预处理数据, declarations and corrections
+//	unitpay    a unit's payments (三方协议 debit, 银行端凭证, hall POS),
+//	           settled through contrib's steps into employees' records
+//	uploads    uploaded materials: checked by content, sealed, kept in
+//	           the blob store, purged when never attached
+//	unitrefunds  a unit's refund applications, on refunds' staff path
 //
-// Imports only go down that list (people and hall both sit on the kernel).
+// Imports only go down that list (people and hall both sit on the kernel;
+// units sits on people, and the unit packages after it on the areas they
+// name).
 // Where a lower area must start something above it, it declares a small
 // interface that New wires (contrib.AutoRefunder, met by payouts).
 //
