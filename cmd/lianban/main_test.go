@@ -87,9 +87,10 @@ func TestTheServerRunsOnItsEmbeddedDefaultsAndShutsDownGracefully(t *testing.T) 
 		t.Fatalf("the embedded defaults run a sandbox that does not say so: %v", resp.Header)
 	}
 	// The request is counted just after its response is written, so the
-	// scrape may have to look again.
+	// scrape may have to look again; under -race on a loaded CI machine a
+	// second was seen not to be enough.
 	var metrics []byte
-	for i := 0; i < 50; i++ {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		resp, err = http.Get(base + "/metrics")
 		if err != nil {
 			t.Fatal(err)
