@@ -184,4 +184,10 @@ var (
 	// ErrPaidAmountMismatch is a confirmation of a payment with another
 	// amount than the order's: nothing is settled.
 	ErrPaidAmountMismatch = newErr(KindUnprocessable, "PAID_AMOUNT_MISMATCH", "实收金额与订单金额不符")
+	// ErrPartnerAuthFailed is a /partner/v1 request whose partner, key,
+	// signature, timestamp or nonce does not hold: unknown or disabled
+	// partner, wrong key, a changed body or path, a timestamp outside
+	// ±300 s, or a nonce already used. One code for all, so a caller
+	// learns nothing about which part failed.
+	ErrPartnerAuthFailed = newErr(KindUnauthenticated, "PARTNER_AUTH_FAILED", "合作方请求验签失败")
 )

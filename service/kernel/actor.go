@@ -33,3 +33,26 @@ func Truncate(s string, n int) string {
 	}
 	return string(r)
 }
+
+// PartnerActor is an authenticated partner (a bank, a 云POS or 裕农通
+// operator, the hall's POS) making a /partner/v1 request: who it is, the
+// key that signed (for the audit log during a rotation) and the counter
+// channels it may take money through (bank_counter, yun_pos, yunongtong,
+// hall_pos).
+type PartnerActor struct {
+	PartnerID string
+	Name      string
+	KeyID     string
+	Channels  []string
+	RequestMeta
+}
+
+// MayUse reports whether the partner may take money through channel.
+func (a PartnerActor) MayUse(channel string) bool {
+	for _, c := range a.Channels {
+		if c == channel {
+			return true
+		}
+	}
+	return false
+}
