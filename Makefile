@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run test deps vet bench walkthrough ci-services
+.PHONY: run test deps vet bench walkthrough clients ci-services
 
 run:
 	$(GO) run ./cmd/lianban
@@ -31,3 +31,8 @@ bench:
 
 walkthrough:
 	bash scripts/walkthrough-check.sh
+
+# The clients front-end teams and banks generate from miniprogram-api.yaml
+# (oapi-codegen for Go, openapi-typescript for TypeScript) must compile.
+clients:
+	bash scripts/clients/check.sh
