@@ -149,6 +149,7 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 			t.Fatal(err)
 		}
 		deps.Logins[models.ChannelWechat] = mp
+		deps.Logins[models.ChannelWechatWeb] = wechat.NewOfficialAccount(wc, nil)
 		deps.Payments[models.ChannelWechat] = pay
 		deps.Messengers = map[string]models.MessageSender{models.ChannelWechat: mp}
 		env.Wechat = fake
