@@ -70,6 +70,12 @@ type Options struct {
 	// AppKey and AlipayKey are the two RSA key pairs; generated when nil.
 	AppKey    *rsa.PrivateKey
 	AlipayKey *rsa.PrivateKey
+	// CertMode makes the fake an application in public-key-certificate
+	// mode (公钥证书): a test CA is generated, requests must carry its
+	// app_cert_sn and alipay_root_cert_sn, answers and notifications carry
+	// alipay_cert_sn, alipay.open.app.alipaycert.download serves the
+	// certificates, and RotateCert changes Alipay's key mid-test.
+	CertMode bool
 }
 
 // Server is a fake Alipay gateway. Its methods are safe for concurrent use.
@@ -79,9 +85,15 @@ type Server struct {
 	clock           models.Clock
 	retry           []time.Duration
 	hc              *http.Client
-	appKey, aliKey  *rsa.PrivateKey
+	appKey          *rsa.PrivateKey
 	billSecret      []byte
 	cashier         *template.Template
+
+	// keyMu guards Alipay's signing key and the certificates, which
+	// RotateCert changes while answers and notifications are signed.
+	keyMu  sync.RWMutex
+	aliKey *rsa.PrivateKey
+	certs  *certState // nil in public-key mode
 
 	ctx    context.Context // cancelled by Close: stops notification retries
 	cancel context.CancelFunc
@@ -143,7 +155,21 @@ func New(opts Options) *Server {
 		s.aliKey = mustKey()
 	}
 	_, _ = rand.Read(s.billSecret)
+	if opts.CertMode {
+		s.initCerts()
+	}
 	return s
+}
+
+// signer is the key answers and notifications are signed with now, and the
+// SN of its certificate ("" in public-key mode).
+func (s *Server) signer() (*rsa.PrivateKey, string) {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	if s.certs == nil {
+		return s.aliKey, ""
+	}
+	return s.aliKey, s.certs.current.sn
 }
 
 // mustKey generates an RSA-2048 key. crypto/rand does not fail on supported
@@ -207,16 +233,21 @@ func (s *Server) Close() {
 // starts the server if it is not started yet.
 func (s *Server) ClientConfig(notifyURL string) alipay.Config {
 	s.Start()
-	return alipay.Config{
-		AppID:           s.appID,
-		PrivateKey:      s.AppPrivateKeyPEM(),
-		AlipayPublicKey: s.AlipayPublicKeyPEM(),
-		SellerID:        s.sellerID,
-		Gateway:         s.GatewayURL(),
-		NotifyURL:       notifyURL,
-		OpenIDMode:      s.openIDMode,
-		RequestTimeout:  5 * time.Second,
+	cfg := alipay.Config{
+		AppID:          s.appID,
+		PrivateKey:     s.AppPrivateKeyPEM(),
+		SellerID:       s.sellerID,
+		Gateway:        s.GatewayURL(),
+		NotifyURL:      notifyURL,
+		OpenIDMode:     s.openIDMode,
+		RequestTimeout: 5 * time.Second,
 	}
+	if s.certs != nil {
+		cfg.AppCert, cfg.AlipayRootCert, cfg.AlipayPublicCerts = s.AppCertPEM(), s.RootCertPEM(), s.AlipayCertPEM()
+	} else {
+		cfg.AlipayPublicKey = s.AlipayPublicKeyPEM()
+	}
+	return cfg
 }
 
 // AppID is the application id the fake accepts.
@@ -239,7 +270,10 @@ func (s *Server) AppPrivateKeyPEM() string {
 func (s *Server) AppPublicKeyPEM() string { return publicPEM(&s.appKey.PublicKey) }
 
 // AlipayPublicKeyPEM is the fake Alipay's public key (PKIX PEM).
-func (s *Server) AlipayPublicKeyPEM() string { return publicPEM(&s.aliKey.PublicKey) }
+func (s *Server) AlipayPublicKeyPEM() string {
+	k, _ := s.signer()
+	return publicPEM(&k.PublicKey)
+}
 
 func publicPEM(k *rsa.PublicKey) string {
 	der, err := x509.MarshalPKIXPublicKey(k)
