@@ -144,6 +144,9 @@ func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 	if err := ac.LoadKeyFiles(cfg.AlipayPrivateKeyFile, cfg.AlipayPublicKeyFile); err != nil {
 		return fmt.Errorf("alipay keys: %w", err)
 	}
+	if err := ac.LoadCertFiles(cfg.AlipayAppCertFile, cfg.AlipayRootCertFile, cfg.AlipayPublicCertFile); err != nil {
+		return fmt.Errorf("alipay certificates: %w", err)
+	}
 	configured := ac.Configured()
 	if configured {
 		if err := ac.Validate(); err != nil {

@@ -1,6 +1,7 @@
 // Package wechatfake is an in-process fake of WeChat's two API hosts,
 // api.weixin.qq.com (mini-program: jscode2session, stable_token,
-// getuserphonenumber, subscribe send) and api.mch.weixin.qq.com (WeChat Pay
+// getuserphonenumber, subscribe send; official account: the web OAuth
+// /sns/oauth2/access_token, whose codes work once) and api.mch.weixin.qq.com (WeChat Pay
 // v3: JSAPI prepay, query, close, refund, refund query, trade bill and its
 // download), speaking the real wire protocol with keys generated at
 // construction.
@@ -21,8 +22,10 @@
 // Tests use it through httptest; the server's sandbox mode starts one in
 // process (Start) and points the WeChat channel at URL(). Deliberate
 // differences from WeChat: notify URLs may be plain http (the sandbox
-// listens on localhost), today's bill can be downloaded at once, and login
-// codes can be reused (a demo logs in with the same code again).
+// listens on localhost), today's bill can be downloaded at once, and
+// mini-program login codes can be reused (a demo logs in with the same code
+// again). JSAPI prepay takes both the mini-program's and the official
+// account's appid, and refuses an openid the fake issued under the other.
 package wechatfake
 
 import (
