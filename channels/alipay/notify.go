@@ -23,8 +23,10 @@ const maxNotificationBytes = 64 << 10
 // notification (a form POST).
 //
 // Only the raw form body counts: parameters in the URL are not signed and
-// are ignored. The RSA2 signature is checked with Alipay's public key over
-// every parameter except sign and sign_type; then app_id must be ours, and
+// are ignored. The RSA2 signature is checked with Alipay's public key (in
+// certificate mode: the trusted certificate alipay_cert_sn names, see
+// certRing) over every parameter except sign, sign_type and
+// alipay_cert_sn; then app_id must be ours, and
 // seller_id too when Config.SellerID is set. The result is
 // models.ErrNotificationInvalid for a bad signature or format and
 // models.ErrNotificationMismatch for a validly signed notification of another
