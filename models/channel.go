@@ -9,8 +9,13 @@ import (
 // Channel names. A user account belongs to one login channel; an order is
 // paid through one payment channel.
 const (
-	ChannelSandbox   = "sandbox"
-	ChannelWechat    = "wechat"
+	ChannelSandbox = "sandbox"
+	ChannelWechat  = "wechat"
+	// ChannelWechatWeb is the login channel of 微信城市服务: the H5 pages
+	// opened inside WeChat log in through the official account's web
+	// OAuth. Its users pay through the payment channel ChannelWechat,
+	// with the official account's appid.
+	ChannelWechatWeb = "wechat_web"
 	ChannelAlipay    = "alipay"
 	ChannelTaxApp    = "taxapp"
 	ChannelMengsuban = "mengsuban"

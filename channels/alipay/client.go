@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ type Client struct {
 	api   *sdk.Client
 	hc    *http.Client
 	clock models.Clock
+	ring  *certRing // certificate mode only
 }
 
 // The interfaces Client implements, checked at compile time.
@@ -29,11 +31,15 @@ var (
 )
 
 // New builds a Client for cfg. hc carries every call (nil means a client of
-// its own); clock dates refunds and notifications that carry no time.
+// its own); clock dates refunds and notifications that carry no time, and
+// decides whether a certificate is valid.
 //
-// The SDK is always built in production mode with the configured gateway:
-// WithProductionGateway applies only in production mode, and in sandbox mode
-// the SDK silently keeps Alipay's sandbox host.
+// The SDK is built with its production flag off and the configured gateway
+// as its "sandbox" gateway. The flag does two things lianban meets: which
+// gateway option applies (either names the configured one here), and, on
+// an alipay_cert_sn it does not know, a download of that certificate which
+// it then trusts without checking it chains to Alipay's root. Off, the SDK
+// never downloads; the certificate keyring (certRing) does, and checks.
 func New(cfg Config, hc *http.Client, clock models.Clock) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -44,11 +50,25 @@ func New(cfg Config, hc *http.Client, clock models.Clock) (*Client, error) {
 	if clock == nil {
 		clock = models.SystemClock{}
 	}
-	priv, _ := parsePrivateKey(cfg.PrivateKey) // Validate has parsed both keys
-	pub, _ := parsePublicKey(cfg.AlipayPublicKey)
-	api, err := sdk.New(cfg.AppID, privatePEM(priv), true,
-		sdk.WithProductionGateway(cfg.gateway()),
-		sdk.WithHTTPClient(hc),
+	priv, _ := parsePrivateKey(cfg.PrivateKey) // Validate has parsed the keys
+	c := &Client{cfg: cfg, hc: hc, clock: clock}
+	sdkHC := hc
+	var setup *certSetup
+	if cfg.CertMode() {
+		setup, _ = parseCertMode(cfg, priv)
+		c.ring = &certRing{roots: setup.roots, inters: setup.inters, clock: clock, download: c.downloadCert,
+			known: map[string]bool{}, refused: map[string]time.Time{}}
+		copied := *hc // the caller's client keeps its own transport
+		base := copied.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		copied.Transport = &certPeeker{base: base, ring: c.ring}
+		sdkHC = &copied
+	}
+	api, err := sdk.New(cfg.AppID, privatePEM(priv), false,
+		sdk.WithSandboxGateway(cfg.gateway()),
+		sdk.WithHTTPClient(sdkHC),
 		// Request timestamps and time_expire are Beijing time whatever
 		// the server's TZ is.
 		sdk.WithTimeLocation(models.Beijing),
@@ -56,14 +76,42 @@ func New(cfg Config, hc *http.Client, clock models.Clock) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alipay: %w", err)
 	}
-	pubPEM, err := publicPEM(pub)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %w", err)
+	c.api = api
+	if setup == nil {
+		pub, _ := parsePublicKey(cfg.AlipayPublicKey)
+		pubPEM, err := publicPEM(pub)
+		if err != nil {
+			return nil, fmt.Errorf("alipay: %w", err)
+		}
+		if err := api.LoadAliPayPublicKey(pubPEM); err != nil {
+			return nil, fmt.Errorf("alipay: Alipay public key: %w", err)
+		}
+		return c, nil
 	}
-	if err := api.LoadAliPayPublicKey(pubPEM); err != nil {
-		return nil, fmt.Errorf("alipay: Alipay public key: %w", err)
+	if err := api.LoadAppCertPublicKey(setup.appCertPEM); err != nil {
+		return nil, fmt.Errorf("alipay: application certificate: %w", err)
 	}
-	return &Client{cfg: cfg, api: api, hc: hc, clock: clock}, nil
+	if err := api.LoadAliPayRootCert(cfg.AlipayRootCert); err != nil {
+		return nil, fmt.Errorf("alipay: Alipay root certificate: %w", err)
+	}
+	c.ring.load = api.LoadAlipayCertPublicKey
+	// Oldest first: the SDK takes the last one loaded for an answer that
+	// names no certificate.
+	sort.SliceStable(setup.leaves, func(i, j int) bool { return setup.leaves[i].NotBefore.Before(setup.leaves[j].NotBefore) })
+	now := clock.Now()
+	for _, l := range setup.leaves {
+		if now.Before(l.NotBefore) || now.After(l.NotAfter) {
+			continue // an old certificate kept in the file after a rotation
+		}
+		if err := api.LoadAlipayCertPublicKey(certPEM(l)); err != nil {
+			return nil, fmt.Errorf("alipay: Alipay certificate %s: %w", certSN(l), err)
+		}
+		c.ring.known[certSN(l)] = true
+	}
+	if len(c.ring.known) == 0 {
+		return nil, errors.New("alipay: no certificate in AlipayPublicCerts (LIANBAN_ALIPAY_PUBLIC_CERT_FILE) is valid now")
+	}
+	return c, nil
 }
 
 // Name is the channel name users and orders carry.

@@ -24,8 +24,9 @@ const DefaultGateway = "https://openapi.alipay.com/gateway.do"
 // timed-out call is reported as unavailable, never as a failure.
 const DefaultRequestTimeout = 10 * time.Second
 
-// Config is an Alipay application in public-key mode (公钥模式). The
-// certificate mode (公钥证书模式) is not supported.
+// Config is an Alipay application in public-key mode (公钥模式: AlipayPublicKey)
+// or public-key-certificate mode (公钥证书模式: AppCert, AlipayRootCert and
+// AlipayPublicCerts, all three).
 type Config struct {
 	// AppID is the application's APPID (LIANBAN_ALIPAY_APPID).
 	AppID string
@@ -36,6 +37,23 @@ type Config struct {
 	// used to verify answers and notifications. It is not the application's
 	// own public key (LIANBAN_ALIPAY_PUBLIC_KEY_FILE).
 	AlipayPublicKey string
+	// AppCert is the application's public-key certificate
+	// (appCertPublicKey_….crt), whose SN every request carries as
+	// app_cert_sn (LIANBAN_ALIPAY_APP_CERT_FILE).
+	AppCert string
+	// AlipayRootCert is Alipay's root certificate file (alipayRootCert.crt,
+	// several PEM certificates): requests carry its SN as
+	// alipay_root_cert_sn, and every Alipay certificate must chain to one
+	// of its roots (LIANBAN_ALIPAY_ROOT_CERT_FILE).
+	AlipayRootCert string
+	// AlipayPublicCerts is Alipay's public-key certificate file
+	// (alipayCertPublicKey_RSA2.crt): one or more Alipay certificates with
+	// the intermediates that issued them. Several certificates are trusted
+	// at once, so the old and the new one can both be listed across a
+	// rotation; one Alipay signs with that is not listed is downloaded
+	// (alipay.open.app.alipaycert.download) and trusted only if it chains
+	// to AlipayRootCert (LIANBAN_ALIPAY_PUBLIC_CERT_FILE).
+	AlipayPublicCerts string
 	// SellerID is the merchant's 2088… partner id. When set, notifications
 	// for another seller are rejected and trades are created for it
 	// (LIANBAN_ALIPAY_SELLER_ID).
@@ -77,12 +95,41 @@ func (c *Config) LoadKeyFiles(privateKeyFile, alipayPublicKeyFile string) error 
 	return nil
 }
 
+// LoadCertFiles reads the three certificate files of the
+// public-key-certificate mode into c; an empty path leaves that one as it is.
+func (c *Config) LoadCertFiles(appCertFile, rootCertFile, alipayCertFile string) error {
+	for _, f := range []struct {
+		path, what string
+		dst        *string
+	}{
+		{appCertFile, "application certificate file", &c.AppCert},
+		{rootCertFile, "Alipay root certificate file", &c.AlipayRootCert},
+		{alipayCertFile, "Alipay public-key certificate file", &c.AlipayPublicCerts},
+	} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return fmt.Errorf("alipay: %s: %w", f.what, err)
+		}
+		*f.dst = string(b)
+	}
+	return nil
+}
+
+// CertMode reports whether any certificate-mode setting is present;
+// Validate then requires all three.
+func (c Config) CertMode() bool {
+	return strings.TrimSpace(c.AppCert) != "" || strings.TrimSpace(c.AlipayRootCert) != "" || strings.TrimSpace(c.AlipayPublicCerts) != ""
+}
+
 // Configured reports whether any of the application's settings is present.
 // A server runs the channel against its in-process fake when nothing is
 // configured, and refuses to start when it is configured only in part
 // (Validate says what is missing).
 func (c Config) Configured() bool {
-	return c.AppID != "" || c.PrivateKey != "" || c.AlipayPublicKey != "" || c.SellerID != ""
+	return c.AppID != "" || c.PrivateKey != "" || c.AlipayPublicKey != "" || c.SellerID != "" || c.CertMode()
 }
 
 // Validate checks that c is complete and its keys are usable. The error names
@@ -96,7 +143,19 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.PrivateKey) == "" {
 		missing = append(missing, "PrivateKey (LIANBAN_ALIPAY_PRIVATE_KEY_FILE)")
 	}
-	if strings.TrimSpace(c.AlipayPublicKey) == "" {
+	if c.CertMode() {
+		// Some but not all of the certificate files is a half-done switch
+		// of modes: starting would sign requests Alipay refuses.
+		if strings.TrimSpace(c.AppCert) == "" {
+			missing = append(missing, "AppCert (LIANBAN_ALIPAY_APP_CERT_FILE)")
+		}
+		if strings.TrimSpace(c.AlipayRootCert) == "" {
+			missing = append(missing, "AlipayRootCert (LIANBAN_ALIPAY_ROOT_CERT_FILE)")
+		}
+		if strings.TrimSpace(c.AlipayPublicCerts) == "" {
+			missing = append(missing, "AlipayPublicCerts (LIANBAN_ALIPAY_PUBLIC_CERT_FILE)")
+		}
+	} else if strings.TrimSpace(c.AlipayPublicKey) == "" {
 		missing = append(missing, "AlipayPublicKey (LIANBAN_ALIPAY_PUBLIC_KEY_FILE)")
 	}
 	if c.NotifyURL == "" {
@@ -111,15 +170,24 @@ func (c Config) Validate() error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("PrivateKey: %w", err))
 	}
-	pub, err := parsePublicKey(c.AlipayPublicKey)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("AlipayPublicKey: %w", err))
-	}
-	// The commonest Alipay misconfiguration: the application's own public
-	// key given where Alipay's belongs. Every notification would then fail
-	// verification, so say so at start-up instead.
-	if priv != nil && pub != nil && priv.PublicKey.Equal(pub) {
-		errs = append(errs, errors.New("AlipayPublicKey is the application's own public key; use 支付宝公钥 from the Alipay console"))
+	if c.CertMode() {
+		if strings.TrimSpace(c.AlipayPublicKey) != "" {
+			errs = append(errs, errors.New("both AlipayPublicKey (public-key mode) and certificates (certificate mode) are set; an application is in one mode"))
+		}
+		if _, err := parseCertMode(c, priv); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		pub, err := parsePublicKey(c.AlipayPublicKey)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("AlipayPublicKey: %w", err))
+		}
+		// The commonest Alipay misconfiguration: the application's own public
+		// key given where Alipay's belongs. Every notification would then fail
+		// verification, so say so at start-up instead.
+		if priv != nil && pub != nil && priv.PublicKey.Equal(pub) {
+			errs = append(errs, errors.New("AlipayPublicKey is the application's own public key; use 支付宝公钥 from the Alipay console"))
+		}
 	}
 	if c.Gateway != "" {
 		if err := checkURL(c.Gateway); err != nil {
@@ -145,9 +213,9 @@ func (c Config) Validate() error {
 
 // String shows c without its keys, so a configuration can be logged.
 func (c Config) String() string {
-	return fmt.Sprintf("alipay.Config{AppID:%q SellerID:%q Gateway:%q NotifyURL:%q ReturnURL:%q OpenIDMode:%t RequestTimeout:%s PrivateKey:%s AlipayPublicKey:%s}",
+	return fmt.Sprintf("alipay.Config{AppID:%q SellerID:%q Gateway:%q NotifyURL:%q ReturnURL:%q OpenIDMode:%t RequestTimeout:%s PrivateKey:%s AlipayPublicKey:%s CertMode:%t}",
 		c.AppID, c.SellerID, c.Gateway, c.NotifyURL, c.ReturnURL, c.OpenIDMode, c.RequestTimeout,
-		mask(c.PrivateKey), mask(c.AlipayPublicKey))
+		mask(c.PrivateKey), mask(c.AlipayPublicKey), c.CertMode())
 }
 
 // GoString keeps %#v from printing the private key.
@@ -163,6 +231,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("open_id_mode", c.OpenIDMode),
 		slog.String("private_key", mask(c.PrivateKey)),
 		slog.String("alipay_public_key", mask(c.AlipayPublicKey)),
+		slog.Bool("cert_mode", c.CertMode()),
 	)
 }
 
@@ -261,7 +330,7 @@ func parsePublicKey(s string) (*rsa.PublicKey, error) {
 	}
 	if bytes.HasPrefix(der, []byte{0x30}) {
 		if _, err := x509.ParseCertificate(der); err == nil {
-			return nil, errors.New("a certificate, not a public key (certificate mode is not supported)")
+			return nil, errors.New("a certificate, not a public key (certificate mode takes LIANBAN_ALIPAY_PUBLIC_CERT_FILE)")
 		}
 	}
 	return nil, errors.New("not an RSA public key in PKIX or PKCS#1")

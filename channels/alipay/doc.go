@@ -5,8 +5,17 @@
 // asynchronous notifications, and the daily trade bill for reconciliation.
 //
 // It implements models.LoginChannel, models.PaymentChannel and
-// models.BillSource on top of github.com/smartwalle/alipay/v3 in public-key
-// mode, and keeps every SDK type inside this package. Amounts cross the
+// models.BillSource on top of github.com/smartwalle/alipay/v3, in public-key
+// mode (公钥模式) or public-key-certificate mode (公钥证书模式), and keeps
+// every SDK type inside this package.
+//
+// In certificate mode requests carry app_cert_sn and alipay_root_cert_sn,
+// and answers and notifications name the Alipay certificate that signed
+// them (alipay_cert_sn). The certificates trusted form a keyring
+// (certRing): the configured ones, plus any Alipay signs with later
+// (a rotation), downloaded once and trusted only if they chain to the
+// configured root. The SDK's own download of an unknown certificate,
+// which trusts whatever the gateway returns, is switched off. Amounts cross the
 // boundary as models.Fen; Alipay's yuan strings are converted with integer
 // arithmetic only (models.ParseYuan, models.Fen.Yuan).
 //
@@ -16,7 +25,7 @@
 //   - a timeout or an unreadable answer is models.ErrUnavailable (and
 //     models.TradeUnknown from Query), never a failed payment;
 //   - a notification counts only after its RSA2 signature over the raw form
-//     body verifies with Alipay's public key and its app_id (and seller_id,
+//     body verifies with Alipay's public key (or a trusted certificate's) and its app_id (and seller_id,
 //     when configured) are ours. Its order number and amount are compared with
 //     the order by the settlement workflow, which owns the order.
 //

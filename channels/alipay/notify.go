@@ -2,6 +2,7 @@ package alipay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,8 +23,10 @@ const maxNotificationBytes = 64 << 10
 // notification (a form POST).
 //
 // Only the raw form body counts: parameters in the URL are not signed and
-// are ignored. The RSA2 signature is checked with Alipay's public key over
-// every parameter except sign and sign_type; then app_id must be ours, and
+// are ignored. The RSA2 signature is checked with Alipay's public key (in
+// certificate mode: the trusted certificate alipay_cert_sn names, see
+// certRing) over every parameter except sign, sign_type and
+// alipay_cert_sn; then app_id must be ours, and
 // seller_id too when Config.SellerID is set. The result is
 // models.ErrNotificationInvalid for a bad signature or format and
 // models.ErrNotificationMismatch for a validly signed notification of another
@@ -53,19 +56,17 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request) (models
 	if values.Get("sign") == "" {
 		return models.Notification{}, invalid("unsigned")
 	}
-	if values.Has("alipay_cert_sn") {
-		// This client runs in public-key mode. For an unknown certificate
-		// serial the SDK would download a certificate from the gateway,
-		// holding its lock, on behalf of whoever posted this.
+	if c.ring == nil && values.Has("alipay_cert_sn") {
+		// Public-key mode: Alipay names no certificate.
 		return models.Notification{}, invalid("alipay_cert_sn in public-key mode")
 	}
 	if cs := values.Get("charset"); cs != "" && !strings.EqualFold(cs, "utf-8") {
 		// lianban's requests say charset=utf-8, so Alipay notifies in UTF-8.
 		return models.Notification{}, invalid("charset %q", cs)
 	}
-	n, err := c.api.DecodeNotification(ctx, values)
+	n, err := c.decode(ctx, values)
 	if err != nil {
-		return models.Notification{}, invalid("signature: %v", err)
+		return models.Notification{}, err
 	}
 	if n.AppId != c.cfg.AppID {
 		return models.Notification{}, fmt.Errorf("alipay notification: app_id %q is not ours: %w", n.AppId, models.ErrNotificationMismatch)
@@ -117,6 +118,52 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request) (models
 		return models.Notification{}, invalid("trade_status %q", n.TradeStatus)
 	}
 	return out, nil
+}
+
+// decode verifies and decodes the notification's values. In certificate
+// mode the certificate it names must be trusted (see certRing): a new one
+// is downloaded and checked first, one that cannot be trusted is invalid.
+// A notification naming no certificate is tried with each trusted one
+// (alipay_cert_sn is outside the signed content, so naming one changes
+// nothing else).
+func (c *Client) decode(ctx context.Context, values url.Values) (*sdk.Notification, error) {
+	if c.ring == nil {
+		n, err := c.api.DecodeNotification(ctx, values)
+		if err != nil {
+			return nil, invalid("signature: %v", err)
+		}
+		return n, nil
+	}
+	if sn := values.Get("alipay_cert_sn"); sn != "" {
+		if err := c.ring.ensure(ctx, sn); err != nil {
+			if errors.Is(err, errCertUntrusted) {
+				return nil, invalid("certificate: %v", err)
+			}
+			// The download failed: refused for now, and Alipay retries.
+			return nil, invalid("certificate %s not yet trusted: %v", sn, err)
+		}
+		n, err := c.api.DecodeNotification(ctx, values)
+		if err != nil {
+			return nil, invalid("signature: %v", err)
+		}
+		return n, nil
+	}
+	for _, sn := range c.ring.knownSNs() {
+		v := cloneValues(values)
+		v.Set("alipay_cert_sn", sn)
+		if n, err := c.api.DecodeNotification(ctx, v); err == nil {
+			return n, nil
+		}
+	}
+	return nil, invalid("signature: no trusted certificate verifies it")
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
 
 // Acknowledge answers a notification. ok writes 200 with exactly "success",

@@ -37,6 +37,13 @@ type Config struct {
 	Secret  string // LIANBAN_WECHAT_SECRET
 	APIBase string // LIANBAN_WECHAT_API_BASE; default DefaultAPIBase
 
+	// Official account of 微信城市服务 (LIANBAN_WECHAT_OA_*): web OAuth for
+	// the H5 pages opened inside WeChat, and the appid their JSAPI payments
+	// are made with. Its openids differ from the mini-program's (another
+	// appid), so its users are the separate login channel wechat_web.
+	OAAppID  string // LIANBAN_WECHAT_OA_APPID
+	OASecret string // LIANBAN_WECHAT_OA_SECRET
+
 	// WeChat Pay v3 (LIANBAN_WECHATPAY_*).
 	MchID     string          // merchant id (商户号), LIANBAN_WECHATPAY_MCHID
 	MchSerial string          // serial number of the merchant API certificate, LIANBAN_WECHATPAY_MCH_SERIAL
@@ -71,6 +78,36 @@ type Config struct {
 // MiniProgramConfigured reports whether any mini-program setting is present.
 func (c Config) MiniProgramConfigured() bool { return c.AppID != "" || c.Secret != "" }
 
+// OfficialAccountConfigured reports whether any official-account setting
+// is present.
+func (c Config) OfficialAccountConfigured() bool { return c.OAAppID != "" || c.OASecret != "" }
+
+// ValidateOfficialAccount checks only the official-account part, which
+// must be configured.
+func (c Config) ValidateOfficialAccount() error {
+	errs := c.validateOfficialAccount()
+	if c.APIBase != "" {
+		if err := checkBase(c.APIBase, true); err != nil {
+			errs = append(errs, fmt.Errorf("wechat: APIBase (LIANBAN_WECHAT_API_BASE) %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) validateOfficialAccount() []error {
+	var errs []error
+	if c.OAAppID == "" {
+		errs = append(errs, errors.New("wechat: official account partly configured: OAAppID (LIANBAN_WECHAT_OA_APPID) is missing"))
+	}
+	if c.OASecret == "" {
+		errs = append(errs, errors.New("wechat: official account partly configured: OASecret (LIANBAN_WECHAT_OA_SECRET) is missing"))
+	}
+	if c.OAAppID != "" && c.OAAppID == c.AppID {
+		errs = append(errs, errors.New("wechat: OAAppID (LIANBAN_WECHAT_OA_APPID) is the mini-program's appid; the official account has its own"))
+	}
+	return errs
+}
+
 // PayConfigured reports whether any WeChat Pay setting is present.
 func (c Config) PayConfigured() bool {
 	return c.MchID != "" || c.MchSerial != "" || c.MchKey != nil || c.APIv3Key != "" ||
@@ -84,6 +121,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.MiniProgramConfigured() {
 		errs = append(errs, c.validateMiniProgram()...)
+	}
+	if c.OfficialAccountConfigured() {
+		errs = append(errs, c.validateOfficialAccount()...)
 	}
 	if c.PayConfigured() {
 		errs = append(errs, c.validatePay()...)
@@ -127,8 +167,10 @@ func (c Config) validatePay() []error {
 	missing := func(field, env string) {
 		errs = append(errs, fmt.Errorf("wechat: WeChat Pay partly configured: %s (%s) is missing", field, env))
 	}
-	if c.AppID == "" {
-		missing("AppID", "LIANBAN_WECHAT_APPID")
+	if c.AppID == "" && c.OAAppID == "" {
+		// JSAPI orders name the app they are paid from: the mini-program,
+		// the official account, or both (each its own payers).
+		missing("AppID or OAAppID", "LIANBAN_WECHAT_APPID or LIANBAN_WECHAT_OA_APPID")
 	}
 	if c.MchID == "" {
 		missing("MchID", "LIANBAN_WECHATPAY_MCHID")
@@ -224,9 +266,9 @@ func (c Config) logger() *slog.Logger {
 // String prints the configuration with its secrets masked, so a config
 // logged by accident gives nothing away.
 func (c Config) String() string {
-	return fmt.Sprintf("wechat.Config{AppID:%q Secret:%s APIBase:%q MchID:%q MchSerial:%q MchKey:%s APIv3Key:%s "+
+	return fmt.Sprintf("wechat.Config{AppID:%q Secret:%s APIBase:%q OAAppID:%q OASecret:%s MchID:%q MchSerial:%q MchKey:%s APIv3Key:%s "+
 		"PubKeyID:%q PubKey:%t PlatformCerts:%d PayAPIBase:%q NotifyURL:%q Templates:%d}",
-		c.AppID, mask(c.Secret != ""), c.APIBase, c.MchID, c.MchSerial, mask(c.MchKey != nil), mask(c.APIv3Key != ""),
+		c.AppID, mask(c.Secret != ""), c.APIBase, c.OAAppID, mask(c.OASecret != ""), c.MchID, c.MchSerial, mask(c.MchKey != nil), mask(c.APIv3Key != ""),
 		c.PubKeyID, c.PubKey != nil, len(c.PlatformCerts), c.PayAPIBase, c.NotifyURL, len(c.Templates))
 }
 

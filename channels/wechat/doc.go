@@ -1,6 +1,19 @@
 // Package wechat is lianban's WeChat channel: mini-program login, phone
-// numbers and subscribe messages (MiniProgram), and WeChat Pay API v3 for
-// JSAPI payments, refunds, trade bills and notifications (Pay).
+// numbers and subscribe messages (MiniProgram), the 微信城市服务 login
+// through the official account's web OAuth (OfficialAccount, login channel
+// wechat_web), and WeChat Pay API v3 for JSAPI payments, refunds, trade
+// bills and notifications (Pay).
+//
+// # Two apps, one merchant
+//
+// An openid is valid only under the appid that issued it, so Pay opens a
+// JSAPI order with the mini-program's appid for a mini-program user and
+// with the official account's for a wechat_web user. Notifications and
+// queries are accepted for exactly those two appids (with our merchant
+// id). The two logins are separate accounts even for one person: their
+// openids differ, and the unionid that would link them is kept on the
+// account but not used to merge (a merge would hand one app's session the
+// other's verified identity on WeChat's word alone).
 //
 // # Libraries
 //
@@ -15,9 +28,11 @@
 // needs.
 //
 // The mini-program calls (jscode2session, stable_token, getuserphonenumber,
-// subscribe send) are made here with net/http against Config.APIBase, reusing
+// subscribe send) and the official account's /sns/oauth2/access_token are
+// made here with net/http against Config.APIBase, reusing
 // github.com/silenceper/wechat/v2's wire types (auth.ResCode2Session,
-// auth.GetPhoneNumberResponse, subscribe.Message, credential.ResAccessToken)
+// auth.GetPhoneNumberResponse, subscribe.Message, credential.ResAccessToken,
+// officialaccount/oauth.ResAccessToken)
 // and its cache and access-token interfaces. silenceper itself cannot be
 // used for the calls: its URLs are constants and it sends every request
 // through the process-global util.DefaultHTTPClient and util.SetURIModifier,

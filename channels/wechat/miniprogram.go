@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/cache"
@@ -278,9 +279,15 @@ func (e *apiError) Error() string {
 // *apiError for a non-zero errcode and a models.ErrUnavailable error for
 // anything that is not a readable answer.
 func (m *MiniProgram) doJSON(ctx context.Context, api, method, path string, q url.Values, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.timeout())
+	return callJSON(ctx, m.hc, m.base, m.cfg.timeout(), api, method, path, q, body, out)
+}
+
+// callJSON is doJSON for any of WeChat's JSON APIs on base (the
+// mini-program's and the official account's share the host and format).
+func callJSON(ctx context.Context, hc *http.Client, base string, timeout time.Duration, api, method, path string, q url.Values, body, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	u := m.base + path
+	u := base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -301,7 +308,7 @@ func (m *MiniProgram) doJSON(ctx context.Context, api, method, path string, q ur
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
-	resp, err := m.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: wechat %s: %v", models.ErrUnavailable, api, redactURLError(err))
 	}

@@ -143,7 +143,7 @@ func (p *Pay) paymentNotification(nr *notify.Request, plaintext []byte) (models.
 		Paid:          deref(tx.TradeState) == "SUCCESS",
 		At:            p.eventTime(deref(tx.SuccessTime), nr.CreateTime),
 	}
-	if deref(tx.Appid) != p.cfg.AppID || deref(tx.Mchid) != p.cfg.MchID {
+	if !p.ourAppID(deref(tx.Appid)) || deref(tx.Mchid) != p.cfg.MchID {
 		return n, fmt.Errorf("%w: wechatpay notification for another app or merchant", models.ErrNotificationMismatch)
 	}
 	return n, nil

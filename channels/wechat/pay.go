@@ -178,15 +178,17 @@ func (p *Pay) Prepay(ctx context.Context, req models.PrepayRequest) (models.PayP
 		return nil, fmt.Errorf("%w: wechatpay prepay: amount must be positive", models.ErrInvalid)
 	case req.Payer.Subject == "":
 		return nil, fmt.Errorf("%w: wechatpay prepay: JSAPI needs the payer's openid", models.ErrInvalid)
-	case req.Payer.Channel != "" && req.Payer.Channel != models.ChannelWechat:
-		return nil, fmt.Errorf("%w: wechatpay prepay: payer is a %s user, not a WeChat one", models.ErrChannelUnsupported, req.Payer.Channel)
+	}
+	appID, err := p.payerAppID(req.Payer.Channel)
+	if err != nil {
+		return nil, err
 	}
 	desc := req.Description
 	if desc == "" {
 		desc = defaultDescription
 	}
 	pr := jsapi.PrepayRequest{
-		Appid:       core.String(p.cfg.AppID),
+		Appid:       core.String(appID),
 		Mchid:       core.String(p.cfg.MchID),
 		Description: core.String(truncateBytes(desc, maxDescription)),
 		OutTradeNo:  core.String(req.OrderNo),
@@ -222,6 +224,33 @@ func (p *Pay) Prepay(ctx context.Context, req models.PrepayRequest) (models.PayP
 	}, nil
 }
 
+// payerAppID is the appid a JSAPI order of a payer of login channel ch is
+// made with: an openid is only valid under the appid that issued it, so a
+// mini-program user pays with the mini-program's appid and a 微信城市服务
+// (official account) user with the official account's.
+func (p *Pay) payerAppID(ch string) (string, error) {
+	var appID string
+	switch ch {
+	case models.ChannelWechat, "":
+		appID = p.cfg.AppID
+	case models.ChannelWechatWeb:
+		appID = p.cfg.OAAppID
+	default:
+		return "", fmt.Errorf("%w: wechatpay prepay: payer is a %s user, not a WeChat one", models.ErrChannelUnsupported, ch)
+	}
+	if appID == "" {
+		return "", fmt.Errorf("%w: wechatpay prepay: no appid configured for %s payers", models.ErrChannelUnsupported, ch)
+	}
+	return appID, nil
+}
+
+// ourAppID reports whether appID is one of the configured apps (the
+// mini-program or the official account) and nothing else: a transaction
+// of any other app is not ours, even under our merchant id.
+func (p *Pay) ourAppID(appID string) bool {
+	return appID != "" && (appID == p.cfg.AppID || appID == p.cfg.OAAppID)
+}
+
 // Query asks WeChat Pay for the order's state. SUCCESS (and REFUND, a paid
 // order since refunded) is paid; NOTPAY and USERPAYING are paying; CLOSED,
 // REVOKED and PAYERROR are closed; anything else is unknown. An order WeChat
@@ -238,6 +267,11 @@ func (p *Pay) Query(ctx context.Context, orderNo string) (models.Trade, error) {
 	}
 	if got := deref(tx.OutTradeNo); got != orderNo {
 		return models.Trade{}, fmt.Errorf("%w: wechatpay query: answer is about order %q", models.ErrUnavailable, got)
+	}
+	if !p.ourAppID(deref(tx.Appid)) || deref(tx.Mchid) != p.cfg.MchID {
+		// Signed by WeChat Pay, yet for an app or merchant not ours: not
+		// something to settle an order by. Unknown, never failed.
+		return models.Trade{}, fmt.Errorf("%w: wechatpay query: answer names app %q merchant %q", models.ErrUnavailable, deref(tx.Appid), deref(tx.Mchid))
 	}
 	t := models.Trade{
 		OrderNo:       orderNo,

@@ -66,6 +66,7 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 
 func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 	wc := wechat.Config{AppID: cfg.WechatAppID, Secret: cfg.WechatSecret, APIBase: cfg.WechatAPIBase,
+		OAAppID: cfg.WechatOAAppID, OASecret: cfg.WechatOASecret,
 		MchID: cfg.WechatPayMchID, MchSerial: cfg.WechatPayMchSerial, APIv3Key: cfg.WechatPayAPIv3Key,
 		PubKeyID: cfg.WechatPayPubKeyID, PayAPIBase: cfg.WechatPayAPIBase, NotifyURL: cfg.WechatPayNotifyURL,
 		Templates: map[models.MessageKind]string{}, Logger: app.log}
@@ -79,10 +80,15 @@ func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *
 		PlatformCerts: cfg.WechatPayPlatformCertFile}); err != nil {
 		return fmt.Errorf("wechat pay keys: %w", err)
 	}
-	mpReal, payReal := wc.MiniProgramConfigured(), wc.PayConfigured()
+	mpReal, oaReal, payReal := wc.MiniProgramConfigured(), wc.OfficialAccountConfigured(), wc.PayConfigured()
 	if mpReal {
 		if err := wc.ValidateMiniProgram(); err != nil {
 			return fmt.Errorf("wechat mini-program is partly configured: %w", err)
+		}
+	}
+	if oaReal {
+		if err := wc.ValidateOfficialAccount(); err != nil {
+			return fmt.Errorf("wechat official account is partly configured: %w", err)
 		}
 	}
 	if payReal {
@@ -91,22 +97,28 @@ func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *
 		}
 	}
 	var fake *wechatfake.Server
-	if cfg.Sandbox && (!mpReal || !payReal) {
-		fake = wechatfake.New(wechatfake.Options{AppID: cfg.WechatAppID, Logger: app.log})
+	if cfg.Sandbox && (!mpReal || !oaReal || !payReal) {
+		fake = wechatfake.New(wechatfake.Options{AppID: cfg.WechatAppID, OAAppID: cfg.WechatOAAppID, Logger: app.log})
 		fake.Start()
 		app.closers = append(app.closers, fake.Close)
-		app.log.Info("wechat runs against its in-process fake", "mini_program", !mpReal, "pay", !payReal)
+		app.log.Info("wechat runs against its in-process fake", "mini_program", !mpReal, "official_account", !oaReal, "pay", !payReal)
 	}
-	mpCfg, payCfg := wc, wc
+	mpCfg, oaCfg, payCfg := wc, wc, wc
 	if fake != nil {
 		fc := fake.ClientConfig(cfg.PublicURL + "/api/v1/notify/wechatpay")
 		fc.Logger, fc.Templates = app.log, wechatfake.DefaultTemplates()
 		if !mpReal {
 			mpCfg = fc
 		}
+		if !oaReal {
+			oaCfg = fc
+		}
 		if !payReal {
 			payCfg = fc
 		}
+	}
+	if oaReal || fake != nil {
+		d.Logins[models.ChannelWechatWeb] = wechat.NewOfficialAccount(oaCfg, hc)
 	}
 	if mpReal || fake != nil {
 		mp := wechat.NewMiniProgram(mpCfg, app.redis.Client, hc)
@@ -131,6 +143,9 @@ func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 		NotifyURL: cfg.AlipayNotifyURL}
 	if err := ac.LoadKeyFiles(cfg.AlipayPrivateKeyFile, cfg.AlipayPublicKeyFile); err != nil {
 		return fmt.Errorf("alipay keys: %w", err)
+	}
+	if err := ac.LoadCertFiles(cfg.AlipayAppCertFile, cfg.AlipayRootCertFile, cfg.AlipayPublicCertFile); err != nil {
+		return fmt.Errorf("alipay certificates: %w", err)
 	}
 	configured := ac.Configured()
 	if configured {

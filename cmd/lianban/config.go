@@ -45,12 +45,14 @@ type Config struct {
 	SandboxOpenWindows bool
 
 	WechatAppID, WechatSecret, WechatAPIBase                                   string
+	WechatOAAppID, WechatOASecret                                              string
 	WechatPayMchID, WechatPayMchSerial, WechatPayMchKeyFile, WechatPayAPIv3Key string
 	WechatPayPubKeyID, WechatPayPubKeyFile, WechatPayPlatformCertFile          string
 	WechatPayAPIBase, WechatPayNotifyURL                                       string
 	WechatTplPaymentSucceeded, WechatTplRefundResult, WechatTplPeriodEnding    string
 	AlipayAppID, AlipayPrivateKeyFile, AlipayPublicKeyFile, AlipaySellerID     string
 	AlipayGateway, AlipayNotifyURL                                             string
+	AlipayAppCertFile, AlipayRootCertFile, AlipayPublicCertFile                string
 
 	// SandboxExplicit records whether LIANBAN_SANDBOX was set (in the
 	// environment or the config file) rather than left to its default:
@@ -129,6 +131,8 @@ func (c *Config) fields() []field {
 		{"LIANBAN_WECHAT_APPID", "", false, &c.WechatAppID},
 		{"LIANBAN_WECHAT_SECRET", "", true, &c.WechatSecret},
 		{"LIANBAN_WECHAT_API_BASE", "https://api.weixin.qq.com", false, &c.WechatAPIBase},
+		{"LIANBAN_WECHAT_OA_APPID", "", false, &c.WechatOAAppID},
+		{"LIANBAN_WECHAT_OA_SECRET", "", true, &c.WechatOASecret},
 		{"LIANBAN_WECHAT_TPL_PAYMENT_SUCCEEDED", "", false, &c.WechatTplPaymentSucceeded},
 		{"LIANBAN_WECHAT_TPL_REFUND_RESULT", "", false, &c.WechatTplRefundResult},
 		{"LIANBAN_WECHAT_TPL_PERIOD_ENDING", "", false, &c.WechatTplPeriodEnding},
@@ -147,6 +151,9 @@ func (c *Config) fields() []field {
 		{"LIANBAN_ALIPAY_SELLER_ID", "", false, &c.AlipaySellerID},
 		{"LIANBAN_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do", false, &c.AlipayGateway},
 		{"LIANBAN_ALIPAY_NOTIFY_URL", "", false, &c.AlipayNotifyURL},
+		{"LIANBAN_ALIPAY_APP_CERT_FILE", "", false, &c.AlipayAppCertFile},
+		{"LIANBAN_ALIPAY_ROOT_CERT_FILE", "", false, &c.AlipayRootCertFile},
+		{"LIANBAN_ALIPAY_PUBLIC_CERT_FILE", "", false, &c.AlipayPublicCertFile},
 	}
 }
 
@@ -263,7 +270,7 @@ func (c Config) realChannelKeys() []string {
 	var out []string
 	for _, f := range c.fields() {
 		switch f.key {
-		case "LIANBAN_WECHAT_SECRET", "LIANBAN_WECHATPAY_MCHID", "LIANBAN_WECHATPAY_MCH_KEY_FILE", "LIANBAN_WECHATPAY_APIV3_KEY",
+		case "LIANBAN_WECHAT_SECRET", "LIANBAN_WECHAT_OA_SECRET", "LIANBAN_WECHATPAY_MCHID", "LIANBAN_WECHATPAY_MCH_KEY_FILE", "LIANBAN_WECHATPAY_APIV3_KEY",
 			"LIANBAN_ALIPAY_APPID", "LIANBAN_ALIPAY_PRIVATE_KEY_FILE", "LIANBAN_BANK_URL", "LIANBAN_BANK_MERCHANT", "LIANBAN_BANK_KEY":
 			if f.get() != "" {
 				out = append(out, f.key)

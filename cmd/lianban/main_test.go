@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -159,5 +161,23 @@ func TestOutsideSandboxMissingKeysStopStartUp(t *testing.T) {
 	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "wechat pay is partly configured") {
 		t.Fatalf("want the partly configured WeChat Pay named, got %v", err)
+	}
+	delete(env, "LIANBAN_WECHATPAY_MCHID")
+	env["LIANBAN_WECHAT_OA_APPID"] = "wx00000000000000a1"
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LIANBAN_WECHAT_OA_SECRET") {
+		t.Fatalf("want the missing official-account secret named, got %v", err)
+	}
+	delete(env, "LIANBAN_WECHAT_OA_APPID")
+	// One certificate file of Alipay's certificate mode but not the others:
+	// a half-done switch of modes must not start.
+	cert := filepath.Join(dir, "appCertPublicKey.crt")
+	if err := os.WriteFile(cert, []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["LIANBAN_ALIPAY_APP_CERT_FILE"] = cert
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LIANBAN_ALIPAY_ROOT_CERT_FILE") || !strings.Contains(err.Error(), "LIANBAN_ALIPAY_PUBLIC_CERT_FILE") {
+		t.Fatalf("want the missing Alipay certificate files named, got %v", err)
 	}
 }

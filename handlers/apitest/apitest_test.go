@@ -30,6 +30,7 @@ func operationIDs() map[string]string {
 		"GET /api/v1/services":                          "listServices",
 		"GET /api/v1/policy":                            "getPolicy",
 		"POST /api/v1/sessions/wechat":                  "loginWechat",
+		"POST /api/v1/sessions/wechat-web":              "loginWechatWeb",
 		"POST /api/v1/sessions/alipay":                  "loginAlipay",
 		"POST /api/v1/sessions/taxapp":                  "loginTaxApp",
 		"POST /api/v1/sessions/mengsuban":               "loginMengsuban",
@@ -126,7 +127,7 @@ func operationIDs() map[string]string {
 // publicOperations need no session.
 func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
-		"getPolicy", "loginWechat", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
+		"getPolicy", "loginWechat", "loginWechatWeb", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
 		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
 		"bankDebitNotify", "sandboxPayVoucher"}
 }

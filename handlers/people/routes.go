@@ -9,7 +9,7 @@ import (
 	"github.com/lianban/lianban/service/people"
 )
 
-// login handles loginWechat, loginAlipay, loginTaxApp and loginMengsuban:
+// login handles loginWechat, loginWechatWeb, loginAlipay, loginTaxApp and loginMengsuban:
 // each takes its platform's one-time code under its own field name.
 // Handlers serve the people routes. Shared plumbing (error rendering, body
 // decoding, idempotency, sessions) is httpx.Kit's.
@@ -24,6 +24,7 @@ type Handlers struct {
 func Register(k *httpx.Kit, login, auth *gin.RouterGroup, sandbox bool) {
 	s := &Handlers{Kit: k}
 	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
+	login.POST("/wechat-web", s.login(models.ChannelWechatWeb, "code"))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
 	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))
 	login.POST("/mengsuban", s.login(models.ChannelMengsuban, "code"))

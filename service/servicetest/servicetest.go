@@ -70,6 +70,9 @@ type Config struct {
 	// their defaults, an empty slice to deliver nothing by themselves.
 	Wechat, Alipay bool
 	NotifyRetry    []time.Duration
+	// AlipayCertMode runs Alipay in public-key-certificate mode (the fake
+	// with its test CA, the client with its certificates).
+	AlipayCertMode bool
 	// WechatManualRefunds leaves WeChat refunds PROCESSING until the test
 	// ends them (wechatfake.Options.ManualRefunds).
 	WechatManualRefunds bool
@@ -149,12 +152,13 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 			t.Fatal(err)
 		}
 		deps.Logins[models.ChannelWechat] = mp
+		deps.Logins[models.ChannelWechatWeb] = wechat.NewOfficialAccount(wc, nil)
 		deps.Payments[models.ChannelWechat] = pay
 		deps.Messengers = map[string]models.MessageSender{models.ChannelWechat: mp}
 		env.Wechat = fake
 	}
 	if cfg.Alipay {
-		fake := alipayfake.New(alipayfake.Options{Clock: models.SystemClock{}, NotifyRetry: cfg.NotifyRetry})
+		fake := alipayfake.New(alipayfake.Options{Clock: models.SystemClock{}, NotifyRetry: cfg.NotifyRetry, CertMode: cfg.AlipayCertMode})
 		fake.Start()
 		t.Cleanup(fake.Close)
 		c, err := alipay.New(fake.ClientConfig(cfg.PublicURL+"/api/v1/notify/alipay"), nil, models.SystemClock{})

@@ -104,6 +104,10 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		s.replyUnsigned(w, key, invalidArguments("isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配").body())
 		return
 	}
+	if e := s.checkCertSNs(v); e != nil {
+		s.replyUnsigned(w, key, e.body())
+		return
+	}
 
 	s.mu.Lock()
 	s.calls[method]++
@@ -151,6 +155,8 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 		fields, e = s.refundQuery(str)
 	case "alipay.data.dataservice.bill.downloadurl.query":
 		fields, e = s.billURL(r, str)
+	case "alipay.open.app.alipaycert.download":
+		fields, e = s.certDownload(str)
 	default:
 		s.replyUnsigned(w, key, invalidArguments("isv.invalid-method", "不存在的方法名").body())
 		return
@@ -171,7 +177,12 @@ func (s *Server) reply(w http.ResponseWriter, key string, obj map[string]any) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html;charset=utf-8") // what Alipay sends
-	fmt.Fprintf(w, `{"%s":%s,"sign":"%s"}`, key, b, rsa2(s.aliKey, b))
+	k, sn := s.signer()
+	if sn != "" {
+		fmt.Fprintf(w, `{"%s":%s,"alipay_cert_sn":"%s","sign":"%s"}`, key, b, sn, rsa2(k, b))
+		return
+	}
+	fmt.Fprintf(w, `{"%s":%s,"sign":"%s"}`, key, b, rsa2(k, b))
 }
 
 // replyUnsigned is how Alipay answers requests it could not authenticate.

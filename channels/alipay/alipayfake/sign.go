@@ -69,13 +69,26 @@ func verifyRequest(pub *rsa.PublicKey, v url.Values) error {
 // Sign returns a copy of v signed as Alipay signs a notification (sign_type
 // RSA2, sign over every other parameter). Use it to build validly signed
 // hostile notifications: another app_id or seller_id, a wrong amount.
+//
+// In certificate mode it adds alipay_cert_sn, which (like sign and
+// sign_type) the signature does not cover.
 func (s *Server) Sign(v url.Values) url.Values {
+	k, sn := s.signer()
+	return signWith(v, k, sn)
+}
+
+// signWith signs v with key, naming certificate sn ("" keeps whatever
+// alipay_cert_sn v has, which a test may have put there).
+func signWith(v url.Values, key *rsa.PrivateKey, sn string) url.Values {
 	out := cloneValues(v)
 	out.Del("sign")
 	out.Del("sign_type")
-	sig := rsa2(s.aliKey, []byte(signContent(out, false)))
+	sig := rsa2(key, []byte(signContent(out, false, "alipay_cert_sn")))
 	out.Set("sign_type", "RSA2")
 	out.Set("sign", sig)
+	if sn != "" {
+		out.Set("alipay_cert_sn", sn)
+	}
 	return out
 }
 

@@ -1,6 +1,7 @@
 // Package wechatfake is an in-process fake of WeChat's two API hosts,
 // api.weixin.qq.com (mini-program: jscode2session, stable_token,
-// getuserphonenumber, subscribe send) and api.mch.weixin.qq.com (WeChat Pay
+// getuserphonenumber, subscribe send; official account: the web OAuth
+// /sns/oauth2/access_token, whose codes work once) and api.mch.weixin.qq.com (WeChat Pay
 // v3: JSAPI prepay, query, close, refund, refund query, trade bill and its
 // download), speaking the real wire protocol with keys generated at
 // construction.
@@ -21,8 +22,10 @@
 // Tests use it through httptest; the server's sandbox mode starts one in
 // process (Start) and points the WeChat channel at URL(). Deliberate
 // differences from WeChat: notify URLs may be plain http (the sandbox
-// listens on localhost), today's bill can be downloaded at once, and login
-// codes can be reused (a demo logs in with the same code again).
+// listens on localhost), today's bill can be downloaded at once, and
+// mini-program login codes can be reused (a demo logs in with the same code
+// again). JSAPI prepay takes both the mini-program's and the official
+// account's appid, and refuses an openid the fake issued under the other.
 package wechatfake
 
 import (
@@ -53,6 +56,9 @@ const (
 	DefaultAppID  = "wx00000000fake0001"
 	DefaultSecret = "fake-mini-program-secret"
 	DefaultMchID  = "1900000109"
+	// The official account of 微信城市服务, bound to the same merchant.
+	DefaultOAAppID  = "wx00000000fake00a1"
+	DefaultOASecret = "fake-official-account-secret"
 )
 
 // DefaultNotifyRetry is the delivery schedule when Options.NotifyRetry is
@@ -75,6 +81,7 @@ func DefaultTemplates() map[models.MessageKind]string {
 // Options configures a Server. The zero value works.
 type Options struct {
 	AppID, Secret, MchID string // defaults DefaultAppID, DefaultSecret, DefaultMchID
+	OAAppID, OASecret    string // defaults DefaultOAAppID, DefaultOASecret
 
 	// Clock stamps signatures, orders and tokens (default: the system
 	// clock). The SDK checks answer timestamps against the wall clock, so a
@@ -163,6 +170,7 @@ func GenerateKeys() (*Keys, error) {
 // Server is the fake. Its methods are safe for concurrent use.
 type Server struct {
 	appID, secret, mchID string
+	oaAppID, oaSecret    string
 	keys                 *Keys
 	clock                models.Clock
 	certMode             bool
@@ -178,6 +186,9 @@ type Server struct {
 	mu            sync.Mutex
 	srv           *httptest.Server
 	users         map[string]user   // login code → user
+	oaUsers       map[string]user   // web OAuth code → user
+	oaUsed        map[string]bool   // web OAuth codes exchanged already
+	openIDApp     map[string]string // openid handed out → the appid it is valid under
 	phones        map[string]string // phone code → phone
 	refusing      map[string]bool   // openids that have not accepted any template
 	token         string
@@ -209,6 +220,8 @@ func New(opts Options) *Server {
 		appID:         or(opts.AppID, DefaultAppID),
 		secret:        or(opts.Secret, DefaultSecret),
 		mchID:         or(opts.MchID, DefaultMchID),
+		oaAppID:       or(opts.OAAppID, DefaultOAAppID),
+		oaSecret:      or(opts.OASecret, DefaultOASecret),
 		keys:          keys,
 		clock:         opts.Clock,
 		certMode:      opts.CertificateMode,
@@ -217,6 +230,9 @@ func New(opts Options) *Server {
 		hc:            opts.HTTPClient,
 		log:           opts.Logger,
 		users:         map[string]user{},
+		oaUsers:       map[string]user{},
+		oaUsed:        map[string]bool{},
+		openIDApp:     map[string]string{},
 		phones:        map[string]string{},
 		refusing:      map[string]bool{},
 		orders:        map[string]*order{},
@@ -283,6 +299,10 @@ func (s *Server) AppID() string  { return s.appID }
 func (s *Server) MchID() string  { return s.mchID }
 func (s *Server) Secret() string { return s.secret }
 
+// OAAppID and OASecret are the official account's identities.
+func (s *Server) OAAppID() string  { return s.oaAppID }
+func (s *Server) OASecret() string { return s.oaSecret }
+
 // ClientConfig is a complete wechat.Config for this fake: both base URLs
 // point at it, and notifications go to notifyURL. Call Start first; before
 // it the bases name an unresolvable host rather than the real WeChat.
@@ -294,6 +314,8 @@ func (s *Server) ClientConfig(notifyURL string) wechat.Config {
 	cfg := wechat.Config{
 		AppID:          s.appID,
 		Secret:         s.secret,
+		OAAppID:        s.oaAppID,
+		OASecret:       s.oaSecret,
 		APIBase:        base,
 		MchID:          s.mchID,
 		MchSerial:      s.keys.MchSerial,

@@ -118,6 +118,9 @@ func (s *Server) jscode2session(w http.ResponseWriter, r *http.Request) {
 		wxError(w, -1, "system error")
 	default:
 		u := s.userFor(code)
+		s.mu.Lock()
+		s.openIDApp[u.openID] = s.appID
+		s.mu.Unlock()
 		out := map[string]any{"openid": u.openID, "session_key": base64.StdEncoding.EncodeToString(randBytes(16))}
 		if u.unionID != "" {
 			out["unionid"] = u.unionID

@@ -39,6 +39,7 @@ type order struct {
 // Order is a snapshot of an order at the fake.
 type Order struct {
 	OrderNo       string
+	AppID         string // the app the order was made with (mini-program or official account)
 	OpenID        string
 	Description   string
 	Amount        models.Fen
@@ -59,7 +60,7 @@ func (s *Server) Order(orderNo string) (Order, bool) {
 	if !ok {
 		return Order{}, false
 	}
-	out := Order{OrderNo: o.outTradeNo, OpenID: o.openID, Description: o.description, Amount: models.Fen(o.total),
+	out := Order{OrderNo: o.outTradeNo, AppID: o.appID, OpenID: o.openID, Description: o.description, Amount: models.Fen(o.total),
 		State: o.state, PrepayID: o.prepayID, NotifyURL: o.notifyURL, ExpiresAt: o.timeExpire,
 		PaidAt: o.successTime, Refunded: models.Fen(o.refunded)}
 	if o.paid() {
@@ -128,6 +129,7 @@ func (s *Server) RefundCount(orderNo string) int {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sns/jscode2session", s.jscode2session)
+	mux.HandleFunc("GET /sns/oauth2/access_token", s.oauthAccessToken)
 	mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.phoneNumber)
 	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.subscribeSend)
@@ -278,7 +280,9 @@ func (s *Server) prepay(w http.ResponseWriter, r *http.Request, body []byte) {
 	case req.MchID != s.mchID:
 		s.payError(w, http.StatusBadRequest, "MCH_NOT_EXISTS", "商户号不存在")
 		return
-	case req.AppID != s.appID:
+	case req.AppID != s.appID && req.AppID != s.oaAppID:
+		// Both the mini-program and the official account are bound to
+		// the merchant; any other appid is not.
 		s.payError(w, http.StatusBadRequest, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
 		return
 	case req.Description == "" || len(req.Description) > 127:
@@ -301,6 +305,12 @@ func (s *Server) prepay(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	s.mu.Lock()
+	if app, ok := s.openIDApp[req.Payer.OpenID]; ok && app != req.AppID {
+		// An openid is valid only under the appid that issued it.
+		s.mu.Unlock()
+		s.payError(w, http.StatusBadRequest, "PARAM_ERROR", "appid和openid不匹配")
+		return
+	}
 	o, exists := s.orders[req.OutTradeNo]
 	switch {
 	case exists && o.paid():
