@@ -160,4 +160,16 @@ func TestOutsideSandboxMissingKeysStopStartUp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "wechat pay is partly configured") {
 		t.Fatalf("want the partly configured WeChat Pay named, got %v", err)
 	}
+	delete(env, "LIANBAN_WECHATPAY_MCHID")
+	env["LIANBAN_TAXAPP_JWKS_URL"] = "https://id.example.invalid/jwks"
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LIANBAN_TAXAPP_ISSUER") {
+		t.Fatalf("want the tax APP's missing issuer named, got %v", err)
+	}
+	delete(env, "LIANBAN_TAXAPP_JWKS_URL")
+	env["LIANBAN_MENGSUBAN_CLIENT_ID"] = "lianban"
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LIANBAN_MENGSUBAN_CLIENT_SECRET") {
+		t.Fatalf("want 蒙速办's missing secret named, got %v", err)
+	}
 }
