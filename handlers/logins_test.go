@@ -287,3 +287,31 @@ func stateKey(state string) string {
 	h := sha256.Sum256([]byte(state))
 	return "lb:authz:" + hex.EncodeToString(h[:])
 }
+
+// TestMengsubanStateIsUsedOnceUnderConcurrency: ten tabs posting the same
+// code and state at once get one session; the other nine are refused.
+func TestMengsubanStateIsUsedOnceUnderConcurrency(t *testing.T) {
+	r := newLoginRig(t)
+	v := oauth2.GenerateVerifier()
+	state, code := r.mengsubanStart(t, v, "msb-demo-1")
+	body := `{"code":"` + code + `","redirect_uri":"` + servicetest.MengsubanRedirect + `","code_verifier":"` + v + `","state":"` + state + `"}`
+	statuses := make(chan int, 10)
+	for i := 0; i < 10; i++ {
+		go func() {
+			resp, err := http.Post(r.srv.URL+"/api/v1/sessions/mengsuban", "application/json", strings.NewReader(body))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	count := map[int]int{}
+	for i := 0; i < 10; i++ {
+		count[<-statuses]++
+	}
+	if count[201] != 1 || count[401] != 9 {
+		t.Fatalf("statuses %v, want one 201 and nine 401", count)
+	}
+}
