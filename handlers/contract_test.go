@@ -25,12 +25,12 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	defer srv.Close()
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Mutate: func(_ *service.Deps, o *service.Options) {
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Logins: true, Mutate: func(_ *service.Deps, o *service.Options) {
 		o.LoginRateLimit = 30
 	}})
 	readyErr := error(nil)
 	s := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,
-		Ready: func(ctx context.Context) error { return readyErr }})
+		Ready: func(ctx context.Context) error { return readyErr }, SandboxTaxApp: env.TaxApp, SandboxOIDC: env.OIDC})
 	h = s
 	// A real Redis keeps the login counter of earlier tests from this
 	// address; this test counts its own logins.
@@ -71,9 +71,20 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 
 	expect(post("/api/v1/sessions/wechat", "", map[string]string{"code": "x"}), 400, "CHANNEL_UNSUPPORTED")
 	expect(post("/api/v1/sessions/alipay", "", map[string]string{"auth_code": "x"}), 400, "CHANNEL_UNSUPPORTED")
-	expect(post("/api/v1/sessions/taxapp", "", map[string]string{"app_token": "x"}), 201, "")
+	var minted struct{ Token string }
+	post("/sandbox/taxapp/token", "", map[string]string{"subject": "contract-app"}).Decode(t, &minted)
+	expect(post("/sandbox/taxapp/token", "", map[string]string{}), 400, "INVALID_ARGUMENT")
+	expect(post("/api/v1/sessions/taxapp", "", map[string]string{"token": minted.Token}), 201, "")
 	expect(post("/api/v1/sessions/taxapp", "", map[string]string{"app_token": "invalid"}), 401, "LOGIN_FAILED")
-	expect(post("/api/v1/sessions/mengsuban", "", map[string]string{"code": "x"}), 201, "")
+	expect(post("/api/v1/sessions/mengsuban/authorize", "", map[string]string{"redirect_uri": "https://elsewhere.invalid/", "code_challenge": "x"}), 400, "INVALID_ARGUMENT")
+	expect(post("/api/v1/sessions/mengsuban/authorize", "", map[string]string{"redirect_uri": servicetest.MengsubanRedirect,
+		"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}), 201, "")
+	expect(get("/sandbox/oidc/.well-known/openid-configuration", ""), 200, "")
+	expect(get("/sandbox/oidc/jwks", ""), 200, "")
+	expect(get("/sandbox/oidc/userinfo", ""), 401, "")
+	expect(post("/sandbox/oidc/token", "", nil), 401, "")
+	expect(post("/api/v1/sessions/mengsuban", "", map[string]string{"code": "x", "redirect_uri": servicetest.MengsubanRedirect,
+		"code_verifier": strings.Repeat("v", 43), "state": "never-issued"}), 401, "LOGIN_FAILED")
 	expect(post("/api/v1/sessions/mengsuban", "", map[string]any{"code": 1}), 400, "INVALID_ARGUMENT")
 	expect(post("/api/v1/sessions/sandbox", "", map[string]string{}), 400, "INVALID_ARGUMENT")
 	expect(post("/api/v1/sessions/sandbox", "", nil), 400, "INVALID_ARGUMENT")

@@ -38,7 +38,23 @@ type Config struct {
 	// none: the client is the connection's peer, so a caller cannot dodge
 	// the per-client rate limits by forging the header.
 	TrustedProxies []string
+	// SandboxTaxApp mints 税务 APP tokens (sandboxTaxAppToken) and
+	// SandboxOIDC is 蒙速办's fake OpenID provider, mounted at
+	// /sandbox/oidc: both in sandbox mode only, each 404 when nil (the
+	// channel is configured for real).
+	SandboxTaxApp TaxAppMinter
+	SandboxOIDC   http.Handler
 }
+
+// TaxAppMinter mints a tax APP identity token for a person, as the APP's
+// identity service would after the person signs in there.
+type TaxAppMinter interface {
+	MintToken(subject, name, idNumber string) (token string, expiresAt time.Time, err error)
+}
+
+// SandboxOIDCPrefix is where the sandbox serves 蒙速办's fake provider; its
+// issuer is the public URL plus this.
+const SandboxOIDCPrefix = "/sandbox/oidc"
 
 // SandboxHeader is on every response of a server in sandbox mode.
 const SandboxHeader = "X-Lianban-Sandbox"
@@ -96,6 +112,7 @@ func New(cfg Config) *Server {
 		r.POST("/sandbox/pay/:order_no", s.sandboxPay)
 		r.GET("/sandbox/pay/:order_no", s.sandboxCashierPage)
 		units.RegisterSandbox(s.Kit, r)
+		s.sandboxLogins(r, cfg.SandboxTaxApp, cfg.SandboxOIDC)
 	}
 
 	v1 := r.Group("/api/v1")

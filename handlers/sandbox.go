@@ -43,3 +43,44 @@ func (s *Server) sandboxCashierPage(c *gin.Context) {
 function pay(r){fetch(location.pathname,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({result:r})})
 .then(x=>x.json()).then(j=>document.getElementById('r').textContent=JSON.stringify(j))}</script>`, no)
 }
+
+// sandboxLogins serves the fakes of the login channels: a tax APP token
+// for a person, and 蒙速办's OpenID provider (discovery, authorize, token,
+// jwks, userinfo) under SandboxOIDCPrefix.
+func (s *Server) sandboxLogins(r *gin.Engine, taxapp TaxAppMinter, oidc http.Handler) {
+	r.POST("/sandbox/taxapp/token", func(c *gin.Context) {
+		var body struct {
+			Subject  string `json:"subject"`
+			Name     string `json:"name"`
+			IDNumber string `json:"id_number"`
+		}
+		if !s.BindJSON(c, &body) {
+			return
+		}
+		if taxapp == nil {
+			s.Fail(c, models.ErrNotFound)
+			return
+		}
+		if body.Subject == "" || len(body.Subject) > 64 || len(body.Name) > 64 || len(body.IDNumber) > 32 {
+			s.Fail(c, models.ErrInvalid.WithReason("subject 不能为空且不超过64个字符"))
+			return
+		}
+		tok, exp, err := taxapp.MintToken(body.Subject, body.Name, body.IDNumber)
+		if err != nil {
+			s.Fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, gin.H{"token": tok, "expires_at": exp})
+	})
+	h := func(c *gin.Context) {
+		if oidc == nil {
+			s.Fail(c, models.ErrNotFound)
+			return
+		}
+		oidc.ServeHTTP(c.Writer, c.Request)
+	}
+	for _, p := range []string{"/.well-known/openid-configuration", "/authorize", "/jwks", "/userinfo"} {
+		r.GET(SandboxOIDCPrefix+p, h)
+	}
+	r.POST(SandboxOIDCPrefix+"/token", h)
+}

@@ -28,6 +28,9 @@ type ChannelIdentity struct {
 	Subject    string // openid, Alipay user_id or open_id, APP user id
 	UnionID    string
 	SessionKey string
+	// RealName, when set, is the real name the channel vouches for; the
+	// login binds it to the account (a channel-verified identity).
+	RealName *RealName
 }
 
 // LoginChannel turns the one-time code a front end got from its platform

@@ -45,4 +45,13 @@ echo "$unit" | tail -n 1 | grep -q '"status":"refunded"' || { echo "walkthrough:
 if grep -q '150102198803151230\|王丽' "$work/server.log"; then
   echo "walkthrough: an employee's personal data found in the server log"; exit 1
 fi
-echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled, and a unit's roster, declaration, 三方协议 payment, 完税证明 and refund OK"
+logins=$(LIANBAN_URL=http://127.0.0.1:$port bash "$root/scripts/walkthrough-logins.sh")
+echo "$logins"
+echo "$logins" | grep '"channel":"taxapp"' | grep -q '"real_name_verified":true' || { echo "walkthrough: the tax APP login did not bind the real name"; cat "$work/server.log"; exit 1; }
+echo "$logins" | grep '"channel":"mengsuban"' | grep -q '"real_name_verified":true' || { echo "walkthrough: the 蒙速办 login did not bind the real name"; cat "$work/server.log"; exit 1; }
+echo "$logins" | grep -q 'LOGIN_FAILED' || { echo "walkthrough: a used 蒙速办 state was accepted again"; exit 1; }
+echo "$logins" | grep -q 'lianban_login_refused_total{channel="mengsuban",reason="state"} 1' || { echo "walkthrough: the refusal was not counted"; exit 1; }
+if grep -q '150102199003071237\|张三明' "$work/server.log"; then
+  echo "walkthrough: personal data found in the server log after the logins"; exit 1
+fi
+echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled, and a unit's roster, declaration, 三方协议 payment, 完税证明 and refund, and the 税务 APP and 蒙速办 logins OK"

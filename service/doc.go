@@ -9,7 +9,9 @@
 //	           identity-check budget, in-app messages and pushes, audit
 //	           writing, anomaly recording, the decrypted Person
 //	people     login and sessions, identity binding, family, grants,
-//	           guardians, and who may pay for or read whose records
+//	           guardians, and who may pay for or read whose records;
+//	           real names a login channel vouches for (channel_login.go:
+//	           the 蒙速办 state and nonce, issued here and used once)
 //	hall       staff accounts, staff login (password, TOTP), permissions,
 //	           the audit log
 //	contrib    contributions: enrolment, payables, declarations, payments,

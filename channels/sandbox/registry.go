@@ -96,28 +96,6 @@ func (r *Registry) Verify(ctx context.Context, name, idNumber, ticket string) er
 	return nil
 }
 
-// Login is a login channel for platforms whose keys are not configured
-// (tax APP, 蒙速办) in sandbox mode: any code logs in a stable user derived
-// from it; the code "invalid" is refused like an expired one.
-type Login struct{ channel string }
-
-// NewLogin returns a sandbox login for channel.
-func NewLogin(channel string) *Login { return &Login{channel: channel} }
-
-var _ models.LoginChannel = (*Login)(nil)
-
-// Name implements models.LoginChannel.
-func (l *Login) Name() string { return l.channel }
-
-// Login implements models.LoginChannel.
-func (l *Login) Login(ctx context.Context, code string) (models.ChannelIdentity, error) {
-	if code == "" || code == "invalid" {
-		return models.ChannelIdentity{}, models.ErrLoginFailed
-	}
-	h := sha256.Sum256([]byte(l.channel + "\x00" + code))
-	return models.ChannelIdentity{Channel: l.channel, Subject: l.channel + "_" + hex.EncodeToString(h[:12])}, nil
-}
-
 // Settlement stands in for the treasury (TIPS) and the agencies' books:
 // money is credited CreditDelay after payment and booked BookDelay after
 // payment.

@@ -38,6 +38,9 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 	if err := wireAlipay(cfg, d, app, hc); err != nil {
 		return err
 	}
+	if err := wireLogins(cfg, d, app, hc); err != nil {
+		return err
+	}
 	if err := wireBank(cfg, d, hc); err != nil {
 		return err
 	}
@@ -50,11 +53,6 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 	sbx := sandbox.NewPay(cfg.PublicURL+"/sandbox/pay/", cfg.PublicURL+"/api/v1/notify/sandbox", d.Clock, hc)
 	d.Payments[models.ChannelSandbox] = sbx
 	d.Cashiers[models.ChannelSandbox] = sbx
-	for _, ch := range []string{models.ChannelTaxApp, models.ChannelMengsuban} {
-		if _, ok := d.Logins[ch]; !ok {
-			d.Logins[ch] = sandbox.NewLogin(ch)
-		}
-	}
 	d.Identity = sandbox.NewRegistry(sandbox.DemoPeople())
 	d.UnitRegistry = sandbox.NewUnitRegistry(sandbox.DemoUnits(), sandbox.DemoPeople())
 	agency := sandbox.NewAgency(d.Policy, sandbox.DemoPeople())

@@ -53,6 +53,9 @@ type Config struct {
 	AlipayAppID, AlipayPrivateKeyFile, AlipayPublicKeyFile, AlipaySellerID     string
 	AlipayGateway, AlipayNotifyURL                                             string
 	AlipayAppCertFile, AlipayRootCertFile, AlipayPublicCertFile                string
+	TaxAppJWKSURL, TaxAppIssuer, TaxAppAudience                                string
+	MengsubanIssuer, MengsubanClientID, MengsubanClientSecret                  string
+	MengsubanRedirectURIs                                                      string
 
 	// SandboxExplicit records whether LIANBAN_SANDBOX was set (in the
 	// environment or the config file) rather than left to its default:
@@ -154,6 +157,13 @@ func (c *Config) fields() []field {
 		{"LIANBAN_ALIPAY_APP_CERT_FILE", "", false, &c.AlipayAppCertFile},
 		{"LIANBAN_ALIPAY_ROOT_CERT_FILE", "", false, &c.AlipayRootCertFile},
 		{"LIANBAN_ALIPAY_PUBLIC_CERT_FILE", "", false, &c.AlipayPublicCertFile},
+		{"LIANBAN_TAXAPP_JWKS_URL", "", false, &c.TaxAppJWKSURL},
+		{"LIANBAN_TAXAPP_ISSUER", "", false, &c.TaxAppIssuer},
+		{"LIANBAN_TAXAPP_AUDIENCE", "", false, &c.TaxAppAudience},
+		{"LIANBAN_MENGSUBAN_ISSUER", "", false, &c.MengsubanIssuer},
+		{"LIANBAN_MENGSUBAN_CLIENT_ID", "", false, &c.MengsubanClientID},
+		{"LIANBAN_MENGSUBAN_CLIENT_SECRET", "", true, &c.MengsubanClientSecret},
+		{"LIANBAN_MENGSUBAN_REDIRECT_URIS", "", false, &c.MengsubanRedirectURIs},
 	}
 }
 
@@ -271,7 +281,8 @@ func (c Config) realChannelKeys() []string {
 	for _, f := range c.fields() {
 		switch f.key {
 		case "LIANBAN_WECHAT_SECRET", "LIANBAN_WECHAT_OA_SECRET", "LIANBAN_WECHATPAY_MCHID", "LIANBAN_WECHATPAY_MCH_KEY_FILE", "LIANBAN_WECHATPAY_APIV3_KEY",
-			"LIANBAN_ALIPAY_APPID", "LIANBAN_ALIPAY_PRIVATE_KEY_FILE", "LIANBAN_BANK_URL", "LIANBAN_BANK_MERCHANT", "LIANBAN_BANK_KEY":
+			"LIANBAN_ALIPAY_APPID", "LIANBAN_ALIPAY_PRIVATE_KEY_FILE", "LIANBAN_BANK_URL", "LIANBAN_BANK_MERCHANT", "LIANBAN_BANK_KEY",
+			"LIANBAN_TAXAPP_JWKS_URL", "LIANBAN_MENGSUBAN_CLIENT_SECRET":
 			if f.get() != "" {
 				out = append(out, f.key)
 			}

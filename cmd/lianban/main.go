@@ -103,6 +103,9 @@ type App struct {
 	svc     *service.Service
 	handler http.Handler
 	closers []func()
+	// The sandbox's fakes of the login channels the router serves.
+	sandboxTaxApp handlers.TaxAppMinter
+	sandboxOIDC   http.Handler
 }
 
 // build connects everything the server needs; it fails with a clear
@@ -199,7 +202,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}
 	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: policy, Log: log,
-		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies)})
+		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies),
+		SandboxTaxApp: app.sandboxTaxApp, SandboxOIDC: app.sandboxOIDC})
 	ok = true
 	return app, nil
 }

@@ -180,4 +180,16 @@ func TestOutsideSandboxMissingKeysStopStartUp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "LIANBAN_ALIPAY_ROOT_CERT_FILE") || !strings.Contains(err.Error(), "LIANBAN_ALIPAY_PUBLIC_CERT_FILE") {
 		t.Fatalf("want the missing Alipay certificate files named, got %v", err)
 	}
+	delete(env, "LIANBAN_ALIPAY_APP_CERT_FILE")
+	env["LIANBAN_TAXAPP_JWKS_URL"] = "https://id.example.invalid/jwks"
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LIANBAN_TAXAPP_ISSUER") {
+		t.Fatalf("want the tax APP's missing issuer named, got %v", err)
+	}
+	delete(env, "LIANBAN_TAXAPP_JWKS_URL")
+	env["LIANBAN_MENGSUBAN_CLIENT_ID"] = "lianban"
+	err = run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LIANBAN_MENGSUBAN_CLIENT_SECRET") {
+		t.Fatalf("want 蒙速办's missing secret named, got %v", err)
+	}
 }

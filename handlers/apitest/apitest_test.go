@@ -34,6 +34,7 @@ func operationIDs() map[string]string {
 		"POST /api/v1/sessions/alipay":                  "loginAlipay",
 		"POST /api/v1/sessions/taxapp":                  "loginTaxApp",
 		"POST /api/v1/sessions/mengsuban":               "loginMengsuban",
+		"POST /api/v1/sessions/mengsuban/authorize":     "startMengsubanLogin",
 		"POST /api/v1/sessions/sandbox":                 "loginSandbox",
 		"DELETE /api/v1/sessions/current":               "logout",
 		"POST /api/v1/notify/wechatpay":                 "wechatPayNotify",
@@ -121,6 +122,13 @@ func operationIDs() map[string]string {
 		"POST /api/v1/notify/bank-debit":                              "bankDebitNotify",
 		"POST /api/v1/staff/unit-payments/{order_no}/pos-confirm":     "confirmUnitPOS",
 		"POST /sandbox/vouchers/{voucher_no}/pay":                     "sandboxPayVoucher",
+		// Issue 12: the 税务 APP and 蒙速办 logins and their sandbox fakes.
+		"POST /sandbox/taxapp/token":                         "sandboxTaxAppToken",
+		"GET /sandbox/oidc/.well-known/openid-configuration": "sandboxOidcDiscovery",
+		"GET /sandbox/oidc/authorize":                        "sandboxOidcAuthorize",
+		"POST /sandbox/oidc/token":                           "sandboxOidcToken",
+		"GET /sandbox/oidc/jwks":                             "sandboxOidcJwks",
+		"GET /sandbox/oidc/userinfo":                         "sandboxOidcUserInfo",
 	}
 }
 
@@ -129,7 +137,8 @@ func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
 		"getPolicy", "loginWechat", "loginWechatWeb", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
 		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
-		"bankDebitNotify", "sandboxPayVoucher"}
+		"bankDebitNotify", "sandboxPayVoucher", "startMengsubanLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
+		"sandboxOidcAuthorize", "sandboxOidcToken", "sandboxOidcJwks", "sandboxOidcUserInfo"}
 }
 
 func TestLoadAndOperations(t *testing.T) {

@@ -71,6 +71,11 @@ type Metrics struct {
 	// rejected, retry): rejected ones are strangers' noise, alerted on by
 	// rate if at all, never by log level.
 	Notifications *prometheus.CounterVec
+	// LoginRefused counts refused logins by channel and reason (forged,
+	// expired, wrong issuer or audience, replayed state, …: the reasons
+	// of models.LoginRefusal, and "identity" for a real name that
+	// conflicts with the account or our records).
+	LoginRefused *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -83,7 +88,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_notifications_total",
 			Help: "Payment channel notifications by channel and result (processed, rejected, retry)."}, []string{"channel", "result"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.Notifications)
+	m.LoginRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_login_refused_total",
+		Help: "Refused logins by channel and reason."}, []string{"channel", "reason"})
+	reg.MustRegister(m.Requests, m.Latency, m.Notifications, m.LoginRefused)
 	return m
 }
 

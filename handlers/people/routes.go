@@ -1,6 +1,7 @@
 package people
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -9,8 +10,9 @@ import (
 	"github.com/lianban/lianban/service/people"
 )
 
-// login handles loginWechat, loginWechatWeb, loginAlipay, loginTaxApp and loginMengsuban:
-// each takes its platform's one-time code under its own field name.
+// login handles loginWechat, loginWechatWeb, loginAlipay and loginTaxApp:
+// each takes its platform's one-time code (or token) under its own field
+// name. loginMengsuban is a code with its state (loginWithCode).
 // Handlers serve the people routes. Shared plumbing (error rendering, body
 // decoding, idempotency, sessions) is httpx.Kit's.
 type Handlers struct {
@@ -26,8 +28,10 @@ func Register(k *httpx.Kit, login, auth *gin.RouterGroup, sandbox bool) {
 	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
 	login.POST("/wechat-web", s.login(models.ChannelWechatWeb, "code"))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
-	login.POST("/taxapp", s.login(models.ChannelTaxApp, "app_token"))
-	login.POST("/mengsuban", s.login(models.ChannelMengsuban, "code"))
+	// The tax APP's JWT is {token} (API.md); app_token is its old name.
+	login.POST("/taxapp", s.login(models.ChannelTaxApp, "token", "app_token"))
+	login.POST("/mengsuban/authorize", s.startAuthorization(models.ChannelMengsuban))
+	login.POST("/mengsuban", s.loginWithCode(models.ChannelMengsuban))
 	if sandbox {
 		login.POST("/sandbox", s.loginSandbox)
 	}
@@ -44,15 +48,72 @@ func Register(k *httpx.Kit, login, auth *gin.RouterGroup, sandbox bool) {
 	auth.GET("/me/messages", s.listMessages)
 }
 
-func (s *Handlers) login(channel, field string) gin.HandlerFunc {
+func (s *Handlers) login(channel string, fields ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var body map[string]string
 		if !s.BindJSON(c, &body) {
 			return
 		}
-		res, err := s.Svc.Login(c.Request.Context(), channel, body[field])
+		var code string
+		for _, f := range fields {
+			if code = body[f]; code != "" {
+				break
+			}
+		}
+		res, err := s.Svc.Login(c.Request.Context(), channel, code)
+		if err != nil {
+			s.loginFailed(c, channel, err)
+			return
+		}
+		c.JSON(http.StatusCreated, res)
+	}
+}
+
+// loginFailed renders a failed login, counting a refusal of the
+// credential (or of the real name it carries) in /metrics.
+func (s *Handlers) loginFailed(c *gin.Context, channel string, err error) {
+	reason := ""
+	if r, ok := models.AsLoginRefusal(err); ok {
+		reason = r.Reason
+	} else if errors.Is(err, models.ErrIdentityBound) || errors.Is(err, models.ErrIdentityMismatch) {
+		reason = models.LoginReasonIdentity
+	}
+	if reason != "" {
+		s.Metrics.LoginRefused.WithLabelValues(channel, reason).Inc()
+		s.Log.WarnContext(c.Request.Context(), "login refused", "request_id", httpx.RequestID(c), "channel", channel,
+			"reason", reason, "err", err)
+	}
+	s.Fail(c, err)
+}
+
+func (s *Handlers) startAuthorization(channel string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var body struct {
+			RedirectURI   string `json:"redirect_uri"`
+			CodeChallenge string `json:"code_challenge"`
+		}
+		if !s.BindJSON(c, &body) {
+			return
+		}
+		res, err := s.Svc.StartAuthorization(c.Request.Context(), channel, body.RedirectURI, body.CodeChallenge)
 		if err != nil {
 			s.Fail(c, err)
+			return
+		}
+		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusCreated, res)
+	}
+}
+
+func (s *Handlers) loginWithCode(channel string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var in people.CodeLoginInput
+		if !s.BindJSON(c, &in) {
+			return
+		}
+		res, err := s.Svc.LoginWithCode(c.Request.Context(), channel, in)
+		if err != nil {
+			s.loginFailed(c, channel, err)
 			return
 		}
 		c.JSON(http.StatusCreated, res)

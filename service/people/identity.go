@@ -111,9 +111,16 @@ func (s *People) CheckedPerson(ctx context.Context, userID, name, idNumber, tick
 	if err := s.Identity.Verify(ctx, name, parsed.Number, ticket); err != nil {
 		return kernel.Person{}, err
 	}
+	return s.personFor(ctx, name, parsed)
+}
+
+// personFor returns the person with the ID number, registering them on
+// first sight under name; a person on record under another name is
+// ErrIdentityMismatch. The name and number are checked by the caller.
+func (s *People) personFor(ctx context.Context, name string, parsed models.IDNumber) (kernel.Person, error) {
 	index := s.PII.BlindIndex("id_number", parsed.Number)
 	var row store.PersonRow
-	err = s.Conn(ctx).Where("id_index = ?", index).Take(&row).Error
+	err := s.Conn(ctx).Where("id_index = ?", index).Take(&row).Error
 	switch {
 	case err == nil:
 		p, err := s.OpenPerson(row)
@@ -132,7 +139,7 @@ func (s *People) CheckedPerson(ctx context.Context, userID, name, idNumber, tick
 	}
 	if err := s.Conn(ctx).Create(&row).Error; err != nil {
 		if kernel.IsDuplicate(err) { // registered concurrently: use theirs
-			return s.CheckedPerson(ctx, "", name, idNumber, ticket) // already charged
+			return s.personFor(ctx, name, parsed)
 		}
 		return kernel.Person{}, kernel.Internal("create person", err)
 	}

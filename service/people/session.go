@@ -65,7 +65,7 @@ func (s *People) Login(ctx context.Context, channel, code string) (LoginResult, 
 	if err != nil {
 		return LoginResult{}, err
 	}
-	return s.startSession(ctx, id)
+	return s.startChannelSession(ctx, id)
 }
 
 // LoginSandbox logs in a sandbox user named by subject (sandbox mode only).
@@ -92,6 +92,16 @@ func (s *People) startSession(ctx context.Context, id models.ChannelIdentity) (L
 	row = store.UserRow{}
 	if err := s.Conn(ctx).Where("channel = ? AND subject = ?", id.Channel, id.Subject).Take(&row).Error; err != nil {
 		return LoginResult{}, kernel.Internal("load user", err)
+	}
+	if id.RealName != nil {
+		if err := s.bindChannelIdentity(ctx, row, id.RealName); err != nil {
+			return LoginResult{}, err
+		}
+		bound, err := s.User(ctx, row.ID)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		row = bound
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

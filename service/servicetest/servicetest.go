@@ -12,6 +12,7 @@ package servicetest
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,12 +21,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/lianban/lianban/catalog"
 	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/channels/alipay"
 	"github.com/lianban/lianban/channels/alipay/alipayfake"
 	"github.com/lianban/lianban/channels/bank/bankfake"
+	"github.com/lianban/lianban/channels/mengsuban"
+	"github.com/lianban/lianban/channels/mengsuban/oidcfake"
 	"github.com/lianban/lianban/channels/sandbox"
+	"github.com/lianban/lianban/channels/taxapp"
+	"github.com/lianban/lianban/channels/taxapp/taxappfake"
 	"github.com/lianban/lianban/channels/wechat"
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
@@ -52,7 +58,10 @@ type Env struct {
 	Alipay  *alipayfake.Server // set when Config.Alipay
 	// Bank is the fake partner bank: refunds to accounts and units'
 	// 三方协议 debits.
-	Bank    *bankfake.Server
+	Bank *bankfake.Server
+	// TaxApp and OIDC are the login fakes (Config.Logins).
+	TaxApp  *taxappfake.Server
+	OIDC    *oidcfake.Server
 	Catalog *catalog.Catalog
 	Deps    service.Deps
 	Opt     service.Options
@@ -82,7 +91,15 @@ type Config struct {
 	WallClock bool
 	// Mutate may change deps and options (add channels, shorten delays).
 	Mutate func(*service.Deps, *service.Options)
+	// Logins wires the 税务 APP login against a taxappfake on a loopback
+	// port (ES256, on the test clock) and 蒙速办 against an oidcfake whose
+	// issuer is PublicURL + /sandbox/oidc (the router must mount
+	// Env.OIDC there), with MengsubanRedirect allowed.
+	Logins bool
 }
+
+// MengsubanRedirect is the 蒙速办 redirect URI an Env with Logins allows.
+const MengsubanRedirect = "https://h5.lianban.invalid/mengsuban/callback"
 
 // New builds an Env on db.
 func New(t testing.TB, db *store.DB, cfg Config) *Env {
@@ -123,7 +140,7 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	deps := service.Deps{DB: db, Redis: rdb, PII: pii, Policy: policy, Clock: clock, Log: log,
 		Identity: sandbox.NewRegistry(sandbox.DemoPeople()), Treasury: st, Agency: st,
 		Contributions: agency, MedicalAssessor: agency, CivilAffairs: agency,
-		Logins:   map[string]models.LoginChannel{models.ChannelTaxApp: sandbox.NewLogin(models.ChannelTaxApp), models.ChannelMengsuban: sandbox.NewLogin(models.ChannelMengsuban)},
+		Logins:   map[string]models.LoginChannel{},
 		Payments: map[string]models.PaymentChannel{models.ChannelSandbox: sbx},
 		Cashiers: map[string]service.Cashier{models.ChannelSandbox: sbx}}
 	renderer, err := certificate.NewRenderer(cfg.PublicURL + "/api/v1/certificates/verify")
@@ -168,6 +185,9 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 		deps.Logins[models.ChannelAlipay] = c
 		deps.Payments[models.ChannelAlipay] = c
 		env.Alipay = fake
+	}
+	if cfg.Logins {
+		wireLogins(t, env, &deps, clock, cfg.PublicURL)
 	}
 	opt := service.Defaults()
 	opt.Sandbox = true
@@ -251,4 +271,38 @@ func PDFText(t testing.TB, pdf []byte) string {
 		t.Fatalf("pdftotext: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// wireLogins puts the 税务 APP and 蒙速办 logins on their fakes. The demo
+// people sign in at the 蒙速办 fake as msb-demo-1, msb-demo-2, … (in
+// sandbox.DemoPeople order).
+func wireLogins(t testing.TB, env *Env, deps *service.Deps, clock models.Clock, publicURL string) {
+	t.Helper()
+	tf, err := taxappfake.New(taxappfake.Options{Clock: clock, Alg: jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf.Start()
+	t.Cleanup(tf.Close)
+	v, err := taxapp.New(taxapp.Config{JWKSURL: tf.JWKSURL(), Issuer: tf.Issuer(), Audience: tf.Audience()}, nil, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var people []oidcfake.Person
+	for i, p := range sandbox.DemoPeople() {
+		people = append(people, oidcfake.Person{Subject: fmt.Sprintf("msb-demo-%d", i+1), Name: p.Name, IDNumber: p.IDNumber})
+	}
+	client := oidcfake.Client{ID: "lianban-test", Secret: "test-secret", RedirectURIs: []string{MengsubanRedirect}}
+	of, err := oidcfake.New(oidcfake.Options{Issuer: publicURL + "/sandbox/oidc", Clients: []oidcfake.Client{client}, People: people, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := mengsuban.New(mengsuban.Config{Issuer: of.Issuer(), ClientID: client.ID, ClientSecret: client.Secret,
+		RedirectURIs: client.RedirectURIs}, nil, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps.Logins[models.ChannelTaxApp] = v
+	deps.Logins[models.ChannelMengsuban] = mc
+	env.TaxApp, env.OIDC = tf, of
 }
