@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/partners"
 	"github.com/lianban/lianban/service/people"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -71,6 +72,9 @@ type Metrics struct {
 	// rejected, retry): rejected ones are strangers' noise, alerted on by
 	// rate if at all, never by log level.
 	Notifications *prometheus.CounterVec
+	// PartnerAuthFailures counts refused /partner/v1 requests by reason
+	// (partners.Reasons); the caller is told only PARTNER_AUTH_FAILED.
+	PartnerAuthFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -82,8 +86,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "HTTP request latency by route and status.", Buckets: prometheus.DefBuckets}, []string{"method", "route", "status"}),
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_notifications_total",
 			Help: "Payment channel notifications by channel and result (processed, rejected, retry)."}, []string{"channel", "result"}),
+		PartnerAuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_partner_auth_failures_total",
+			Help: "Refused partner API requests by reason (unknown_partner, disabled, bad_signature, stale_timestamp, replayed_nonce, malformed)."},
+			[]string{"reason"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.Notifications)
+	// Every reason is exported from the start, so a rate alert sees 0
+	// before the first refusal rather than no series at all.
+	for _, r := range partners.Reasons {
+		m.PartnerAuthFailures.WithLabelValues(r)
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.Notifications, m.PartnerAuthFailures)
 	return m
 }
 
