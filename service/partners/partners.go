@@ -258,7 +258,9 @@ func (s *Partners) insertKey(tx *gorm.DB, partnerID, secret, keyID, by string) (
 		return NewKey{}, err
 	}
 	if keyID == "" {
-		keyID = kernel.NewID("pk")
+		// Ids that sort by creation, so "the oldest live key" is well
+		// defined even for keys made in the same instant.
+		keyID = kernel.NewSortableID("pk", s.Now())
 	}
 	now := s.Now()
 	row := store.PartnerKeyRow{ID: keyID, PartnerID: partnerID, SecretSealed: sealed, Status: KeyLive, CreatedBy: by, CreatedAt: now}
