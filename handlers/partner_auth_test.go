@@ -423,12 +423,25 @@ func TestANonceUsedWhileRedisIsDownStaysUsedWhenItComesBack(t *testing.T) {
 		if rows != 3 {
 			t.Fatalf("%d nonce rows, want 3", rows)
 		}
-		// Past the window (and its minute of grace) the worker purges them.
-		p.env.Clock.Advance(partners.ClockWindow + 2*time.Minute)
+		// Once a nonce's first request can no longer pass the clock window,
+		// the nonce may serve again (its record not purged yet), once.
+		past := partners.ClockWindow + 2*time.Minute
+		p.env.Clock.Advance(past)
+		m.FastForward(past)
+		ok("a nonce reused after its first request's window", up)
+		wantRefused(t, "a replay of the reuse", do(t, up, "POST", "/partner/v1/echo/a", "{}"))
+		// The worker purges the records past their window: all but the
+		// reused one.
+		p.env.Svc.WorkOnce(context.Background())
+		db.Gorm.Model(&store.PartnerNonceRow{}).Count(&rows)
+		if rows != 1 {
+			t.Fatalf("%d nonce rows after the purge, want 1", rows)
+		}
+		p.env.Clock.Advance(past)
 		p.env.Svc.WorkOnce(context.Background())
 		db.Gorm.Model(&store.PartnerNonceRow{}).Count(&rows)
 		if rows != 0 {
-			t.Fatalf("%d nonce rows after the purge, want 0", rows)
+			t.Fatalf("%d nonce rows after the second purge, want 0", rows)
 		}
 	})
 }
