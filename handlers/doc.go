@@ -5,7 +5,9 @@
 // and the public and sandbox routes.
 //
 // Each area's routes are in a package of the same name as its workflows
-// under service/: people, contrib, certs, refunds, hall and anomalies.
+// under service/: people, contrib, certs, refunds, hall and anomalies;
+// partneradmin is the admin side of service/partners, and partner the
+// counter API (/partner/v1) behind the partner signature.
 // What they share is httpx: the one table that turns domain errors into an
 // HTTP status and the API's error body (internal error text never reaches
 // a client), body decoding, idempotent replays, pages and the session

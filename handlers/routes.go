@@ -12,6 +12,8 @@ import (
 	"github.com/lianban/lianban/handlers/contrib"
 	"github.com/lianban/lianban/handlers/hall"
 	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/handlers/partner"
+	"github.com/lianban/lianban/handlers/partneradmin"
 	"github.com/lianban/lianban/handlers/people"
 	"github.com/lianban/lianban/handlers/refunds"
 	"github.com/lianban/lianban/handlers/units"
@@ -138,6 +140,13 @@ func New(cfg Config) *Server {
 	hall.Register(s.Kit, staff, staffAuth)
 	anomalies.Register(s.Kit, staffAuth, reg)
 	units.Register(s.Kit, v1, auth, staffAuth)
+	partneradmin.Register(s.Kit, staffAuth)
+
+	// The counter API: partners sign every request (service/partners);
+	// no session of a person or of staff opens it, and no signature opens
+	// /api/v1. Answers are never cached.
+	pv1 := r.Group("/partner/v1", httpx.NoStore(), s.PartnerAuthenticated())
+	partner.Register(s.Kit, pv1)
 
 	s.engine = r
 	return s

@@ -190,4 +190,10 @@ var (
 	// ±300 s, or a nonce already used. One code for all, so a caller
 	// learns nothing about which part failed.
 	ErrPartnerAuthFailed = newErr(KindUnauthenticated, "PARTNER_AUTH_FAILED", "合作方请求验签失败")
+	// ErrPartnerExists is a new partner whose id is taken.
+	ErrPartnerExists = newErr(KindConflict, "PARTNER_EXISTS", "该合作方编号已存在")
+	// ErrPartnerLastKey is retiring a partner's only live key: the
+	// partner's terminals would all stop at once. Rotate first, or disable
+	// the partner to stop it.
+	ErrPartnerLastKey = newErr(KindConflict, "PARTNER_LAST_KEY", "不能停用合作方唯一的有效密钥").WithReason("请先轮换密钥；如需停止该合作方的全部请求，请停用合作方")
 )

@@ -65,13 +65,15 @@ const (
 	PermAnomalyResolve Permission = "anomaly.resolve"
 	// PermUnitPOSConfirm: confirm a unit's payment at the hall's POS.
 	PermUnitPOSConfirm Permission = "unit_payment.pos_confirm"
+	// PermPartnerManage: the counter API's partners and their keys.
+	PermPartnerManage Permission = "partner.manage"
 )
 
 var rolePerms = map[StaffRole][]Permission{
 	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm},
 	RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 	RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
-	RoleAdmin:      {PermStaffManage, PermSessionManage},
+	RoleAdmin:      {PermStaffManage, PermSessionManage, PermPartnerManage},
 	RoleAuditor:    {PermAuditRead, PermSessionManage, PermAnomalyRead},
 }
 

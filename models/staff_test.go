@@ -8,12 +8,12 @@ import (
 // TestEachRoleActsOnlyInItsStep is the permission table of DESIGN.md §6.
 func TestEachRoleActsOnlyInItsStep(t *testing.T) {
 	perms := []Permission{PermRefundIntake, PermRefundReview, PermRefundRead, PermStaffManage, PermAuditRead, PermSessionManage,
-		PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm}
+		PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm, PermPartnerManage}
 	want := map[StaffRole][]Permission{
 		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm},
 		RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 		RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
-		RoleAdmin:      {PermStaffManage, PermSessionManage},
+		RoleAdmin:      {PermStaffManage, PermSessionManage, PermPartnerManage},
 		RoleAuditor:    {PermAuditRead, PermSessionManage, PermAnomalyRead},
 	}
 	for _, r := range StaffRoles {

@@ -34,6 +34,9 @@
 //	uploads    uploaded materials: checked by content, sealed, kept in
 //	           the blob store, purged when never attached
 //	unitrefunds  a unit's refund applications, on refunds' staff path
+//	partners   the counter API's partners and keys (admin), the check of
+//	           every signed /partner/v1 request (signature, clock window,
+//	           single-use nonce) and the record of every partner call
 //
 // Imports only go down that list (people and hall both sit on the kernel;
 // units sits on people, and the unit packages after it on the areas they

@@ -6,6 +6,7 @@ import (
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/hall"
 	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/partners"
 	"github.com/lianban/lianban/service/payouts"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/reconcile"
@@ -45,6 +46,7 @@ type Service struct {
 	*uploads.Uploads
 	*unitrefunds.UnitRefunds
 	*unitpay.UnitPay
+	*partners.Partners
 }
 
 // New returns a Service with every area wired to the ones below it.
@@ -59,5 +61,6 @@ func New(d Deps, opt Options) *Service {
 	c.UsePayouts(po)
 	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u),
 		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u, UnitPay: unitpay.New(k, p, c, u),
-		Uploads: uploads.New(k, u), UnitRefunds: unitrefunds.New(k, u, r)}
+		Uploads: uploads.New(k, u), UnitRefunds: unitrefunds.New(k, u, r),
+		Partners: partners.New(k, h)}
 }

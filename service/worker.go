@@ -39,7 +39,7 @@ func (s *Service) SandboxPay(ctx context.Context, orderNo string, success bool) 
 // RunWorkers runs the background loops until ctx ends: settlement
 // progress (入库, 记账), lost-notification queries and closing of expired
 // orders, the release of expired declarations, and the purge of
-// uploads no application carries. Several instances may
+// uploads no application carries and of partner nonces past their window. Several instances may
 // run them at once: every step is a conditional update.
 func (s *Service) RunWorkers(ctx context.Context) error {
 	t := time.NewTicker(s.Opt.WorkerInterval)
@@ -71,6 +71,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		{"remind of closing windows", s.RemindPeriodEnding},
 		{"purge rate-limit windows", s.PurgeRateLimits},
 		{"purge unattached uploads", s.PurgeUnattachedUploads},
+		{"purge expired partner nonces", s.PurgePartnerNonces},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {

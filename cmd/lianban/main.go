@@ -200,6 +200,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 				}
 			}
 		}
+		if err := seedSandboxPartners(ctx, app.svc); err != nil {
+			return nil, err
+		}
 	}
 	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: policy, Log: log,
 		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies),

@@ -129,6 +129,13 @@ func operationIDs() map[string]string {
 		"POST /sandbox/oidc/token":                           "sandboxOidcToken",
 		"GET /sandbox/oidc/jwks":                             "sandboxOidcJwks",
 		"GET /sandbox/oidc/userinfo":                         "sandboxOidcUserInfo",
+		// Issue 12: the counter API's partners (admin).
+		"GET /api/v1/staff/partners":                               "listPartners",
+		"POST /api/v1/staff/partners":                              "createPartner",
+		"POST /api/v1/staff/partners/{partner_id}/keys":            "rotatePartnerKey",
+		"DELETE /api/v1/staff/partners/{partner_id}/keys/{key_id}": "retirePartnerKey",
+		"POST /api/v1/staff/partners/{partner_id}/disable":         "disablePartner",
+		"POST /api/v1/staff/partners/{partner_id}/enable":          "enablePartner",
 	}
 }
 
@@ -168,9 +175,10 @@ func TestSecurityAndErrors(t *testing.T) {
 	for path, item := range c.Doc().Paths.Map() {
 		for method, op := range item.Operations() {
 			key := method + " " + path
-			// bearerAuth is a citizen's session, staffAuth a hall staff session.
+			// bearerAuth is a citizen's session, staffAuth a hall staff
+			// session, partnerSignature a partner's signed request.
 			bearer := op.Security != nil && len(*op.Security) == 1 &&
-				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["staffAuth"] != nil)
+				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["staffAuth"] != nil || (*op.Security)[0]["partnerSignature"] != nil)
 			isPublic := slices.Contains(publicOperations(), op.OperationID)
 			if bearer == isPublic {
 				t.Errorf("%s (%s): bearerAuth=%v, public=%v", key, op.OperationID, bearer, isPublic)

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/partners"
 	"github.com/lianban/lianban/service/people"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -76,6 +77,9 @@ type Metrics struct {
 	// of models.LoginRefusal, and "identity" for a real name that
 	// conflicts with the account or our records).
 	LoginRefused *prometheus.CounterVec
+	// PartnerAuthFailures counts refused /partner/v1 requests by reason
+	// (partners.Reasons); the caller is told only PARTNER_AUTH_FAILED.
+	PartnerAuthFailures *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -87,10 +91,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "HTTP request latency by route and status.", Buckets: prometheus.DefBuckets}, []string{"method", "route", "status"}),
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_notifications_total",
 			Help: "Payment channel notifications by channel and result (processed, rejected, retry)."}, []string{"channel", "result"}),
+		PartnerAuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_partner_auth_failures_total",
+			Help: "Refused partner API requests by reason (unknown_partner, disabled, bad_signature, stale_timestamp, replayed_nonce, malformed)."},
+			[]string{"reason"}),
 	}
 	m.LoginRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lianban_login_refused_total",
 		Help: "Refused logins by channel and reason."}, []string{"channel", "reason"})
-	reg.MustRegister(m.Requests, m.Latency, m.Notifications, m.LoginRefused)
+	// Every reason is exported from the start, so a rate alert sees 0
+	// before the first refusal rather than no series at all.
+	for _, r := range partners.Reasons {
+		m.PartnerAuthFailures.WithLabelValues(r)
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.Notifications, m.LoginRefused, m.PartnerAuthFailures)
 	return m
 }
 

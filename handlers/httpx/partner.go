@@ -1,10 +1,17 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/channels/partner"
+	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/partners"
 )
 
 // partnerKey carries the partner actor of a /partner/v1 request; a type of
@@ -24,4 +31,82 @@ func WithPartner(c *gin.Context, a kernel.PartnerActor) {
 func PartnerActor(c *gin.Context) (kernel.PartnerActor, bool) {
 	a, ok := c.Request.Context().Value(partnerKey{}).(kernel.PartnerActor)
 	return a, ok
+}
+
+// MaxPartnerBody bounds a /partner/v1 request body: the largest is a
+// day's reconciliation CSV of a busy bank, far below this. The whole body
+// is read before the signature is checked (the signature covers it), so
+// the bound is also what one stranger's request can make the server hold.
+const MaxPartnerBody = 10 << 20
+
+// PartnerAuthenticated admits only requests signed by an active partner
+// (service/partners.AuthenticatePartner): it reads the body (413 over
+// MaxPartnerBody), checks the signature, clock window and nonce, hands
+// the body back to the handler and puts the partner on the request
+// (PartnerActor). Every call is recorded after the handler has answered,
+// with its status; a refused one with the partner id it claimed and the
+// reason, which goes to the log and lianban_partner_auth_failures_total
+// but never to the caller. A bearer token is refused outright: partners
+// sign, people and staff hold sessions, and a request carrying both is
+// nobody's request.
+func (s *Kit) PartnerAuthenticated() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Request.Header
+		claimed := h.Get(partner.HeaderPartnerID)
+		call := partners.Call{PartnerID: claimed, Method: c.Request.Method, Route: c.FullPath(), Path: c.Request.URL.Path, Meta: RequestMeta(c)}
+		refuse := func(err error) {
+			var af *partners.AuthFailure
+			if errors.As(err, &af) {
+				call.Reason = af.Reason
+				s.Metrics.PartnerAuthFailures.WithLabelValues(af.Reason).Inc()
+				s.Log.WarnContext(c.Request.Context(), "partner request refused", "request_id", RequestID(c),
+					"partner_id", kernel.Truncate(claimed, 64), "reason", af.Reason, "route", call.Route)
+			} else if e, ok := models.AsError(err); ok {
+				call.Reason = strings.ToLower(e.Code)
+			}
+			s.Fail(c, err)
+			call.Status = c.Writer.Status()
+			s.recordPartnerCall(c, call)
+		}
+		if h.Get("Authorization") != "" || claimed == "" || h.Get(partner.HeaderTimestamp) == "" ||
+			h.Get(partner.HeaderNonce) == "" || h.Get(partner.HeaderSignature) == "" {
+			// Refused before the body is read: without the headers no
+			// signature can hold, so nobody can make us buffer for nothing.
+			refuse(&partners.AuthFailure{Reason: partners.ReasonMalformed})
+			return
+		}
+		body, err := readBodyUpTo(c, MaxPartnerBody)
+		if err != nil {
+			refuse(err)
+			return
+		}
+		// The signature covers the request URI exactly as sent (path and
+		// raw query), which is what the client signed.
+		uri := c.Request.RequestURI
+		if uri == "" {
+			uri = c.Request.URL.RequestURI()
+		}
+		a, err := s.Svc.AuthenticatePartner(c.Request.Context(), claimed, h.Get(partner.HeaderTimestamp), h.Get(partner.HeaderNonce),
+			h.Get(partner.HeaderSignature), c.Request.Method, uri, body, call.Meta)
+		if err != nil {
+			refuse(err)
+			return
+		}
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+		c.Request.ContentLength = int64(len(body))
+		WithPartner(c, a)
+		c.Next()
+		call.Authenticated, call.PartnerID, call.KeyID, call.Status = true, a.PartnerID, a.KeyID, c.Writer.Status()
+		s.recordPartnerCall(c, call)
+	}
+}
+
+// recordPartnerCall writes a call's record even when the caller has gone
+// (the context is not cancelled with the request). The answer is already
+// sent, so a failure can only be logged.
+func (s *Kit) recordPartnerCall(c *gin.Context, call partners.Call) {
+	if err := s.Svc.RecordPartnerCall(context.WithoutCancel(c.Request.Context()), call); err != nil {
+		s.Log.ErrorContext(c.Request.Context(), "partner call not recorded", "request_id", RequestID(c), "partner_id",
+			kernel.Truncate(call.PartnerID, 64), "status", call.Status, "err", err)
+	}
 }

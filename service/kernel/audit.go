@@ -39,6 +39,10 @@ func sortableID(prefix string, at time.Time) string {
 	return fmt.Sprintf("%s_%019d%06d%x", prefix, at.UTC().UnixNano(), idSeq.Add(1)%1000000, b)
 }
 
+// NewSortableID returns an id that sorts by time (at), for append-only
+// logs read newest first (partner calls).
+func NewSortableID(prefix string, at time.Time) string { return sortableID(prefix, at) }
+
 // AuditTx appends an entry inside tx, so the action and its record commit
 // together or not at all.
 func (s *Kernel) AuditTx(tx *gorm.DB, a StaffActor, e AuditNote) error {

@@ -1,0 +1,66 @@
+package partner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/models"
+)
+
+// TestStringToSignIsTheDocumentedOne pins the canonical text of API.md:
+// a bank implements it from the document, not from this code.
+func TestStringToSignIsTheDocumentedOne(t *testing.T) {
+	body := []byte(`{"voucher_no":"V1"}`)
+	sum := sha256.Sum256(body)
+	want := "POST\n/partner/v1/payables/query?x=1\n1700000000\nn0nce-123\n" + hex.EncodeToString(sum[:])
+	if got := StringToSign("POST", "/partner/v1/payables/query?x=1", 1700000000, "n0nce-123", body); got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	// No body and an empty body sign alike (a GET).
+	if got := Sign([]byte("sandbox-partner-key"), "GET", "/partner/v1/x", 1, "abcdefgh", nil); got != Sign([]byte("sandbox-partner-key"), "GET", "/partner/v1/x", 1, "abcdefgh", []byte{}) {
+		t.Fatalf("an empty body and no body sign differently: %s", got)
+	}
+}
+
+// TestClientSignsWhatItSends: the server side recomputes the signature
+// from the request as received (method, request URI, body) and the four
+// headers, with the injected clock's timestamp and a fresh nonce each call.
+func TestClientSignsWhatItSends(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		ts := r.Header.Get(HeaderTimestamp)
+		n := r.Header.Get(HeaderNonce)
+		seen = append(seen, n)
+		want := Sign([]byte("k"), r.Method, r.RequestURI, 1700000000, n, b)
+		if r.Header.Get(HeaderPartnerID) != "p-bank" || ts != "1700000000" || r.Header.Get(HeaderSignature) != want ||
+			r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(401)
+			return
+		}
+		w.WriteHeader(201)
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL + "/", PartnerID: "p-bank", Key: []byte("k"), HTTP: srv.Client(),
+		Clock: models.NewManualClock(time.Unix(1700000000, 0))}
+	for i := 0; i < 2; i++ {
+		r, err := c.Do(context.Background(), "POST", "/partner/v1/orders?terminal=T%201", []byte(`{"a":1}`))
+		if err != nil || r.Status != 201 || string(r.Body) != `{"a":1}` {
+			t.Fatalf("call %d: %v %+v", i, err, r)
+		}
+	}
+	if len(seen) != 2 || seen[0] == seen[1] || len(seen[0]) != 32 {
+		t.Fatalf("nonces %q: want two fresh 128-bit ones", seen)
+	}
+	// An absolute URL works too.
+	if r, err := c.Do(context.Background(), "POST", srv.URL+"/partner/v1/x", []byte(`{}`)); err != nil || r.Status != 201 {
+		t.Fatalf("absolute URL: %v %+v", err, r)
+	}
+}
