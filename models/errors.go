@@ -190,4 +190,13 @@ var (
 	// ±300 s, or a nonce already used. One code for all, so a caller
 	// learns nothing about which part failed.
 	ErrPartnerAuthFailed = newErr(KindUnauthenticated, "PARTNER_AUTH_FAILED", "合作方请求验签失败")
+	// ErrReversalNotAllowed is a counter's reversal (冲正) of a payment
+	// that is not its to reverse any more: another business day than the
+	// payment's, or already credited by the treasury (入库). Money taken
+	// then comes back only through a refund.
+	ErrReversalNotAllowed = newErr(KindConflict, "REVERSAL_NOT_ALLOWED", "只能在缴费当日、入库前冲正")
+	// ErrPartnerTxnReused is a partner transaction id already used for
+	// another request (another order, amount or time): nothing is done.
+	// The same request again gets the first answer.
+	ErrPartnerTxnReused = newErr(KindConflict, "PARTNER_TXN_REUSED", "该交易流水号已用于其他交易")
 )
