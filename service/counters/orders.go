@@ -271,7 +271,7 @@ func (s *Counters) PartnerConfirmOrder(ctx context.Context, a kernel.PartnerActo
 	}
 	if in.PaidFen != models.Fen(o.AmountFen) {
 		note := kernel.AnomalyNote{Source: "partner", Channel: channel, OrderNo: o.OrderNo, Kind: "amount_mismatch", AmountFen: int64(in.PaidFen),
-			Detail: fmt.Sprintf("合作方 %s 确认实收 %d 分，与订单金额 %d 分不符（流水 %s），未入账", a.PartnerID, in.PaidFen, o.AmountFen, in.PartnerTxnID),
+			Detail:       fmt.Sprintf("合作方 %s 确认实收 %d 分，与订单金额 %d 分不符（流水 %s），未入账", a.PartnerID, in.PaidFen, o.AmountFen, in.PartnerTxnID),
 			SystemAction: "未入账；请与合作方核实实收金额"}
 		err := s.Tx(ctx, func(tx *gorm.DB) error {
 			if err := s.OpenAnomaly(tx, note); err != nil {

@@ -88,7 +88,9 @@ func parseRecon(body []byte) ([]reconLine, error) {
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
-		bad := func(why string) error { return models.ErrInvalid.WithReason(fmt.Sprintf("对账文件第 %d 行%s", n, why)) }
+		bad := func(why string) error {
+			return models.ErrInvalid.WithReason(fmt.Sprintf("对账文件第 %d 行%s", n, why))
+		}
 		if err != nil {
 			return nil, bad("格式有误")
 		}
