@@ -12,6 +12,7 @@ import (
 	"github.com/lianban/lianban/handlers/contrib"
 	"github.com/lianban/lianban/handlers/hall"
 	"github.com/lianban/lianban/handlers/httpx"
+	"github.com/lianban/lianban/handlers/partner"
 	"github.com/lianban/lianban/handlers/people"
 	"github.com/lianban/lianban/handlers/refunds"
 	"github.com/lianban/lianban/handlers/units"
@@ -33,6 +34,12 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Sandbox exposes loginSandbox and the sandbox cashier.
 	Sandbox bool
+	// PartnerAuth authenticates /partner/v1 requests and puts the partner
+	// on the request (httpx.WithPartner). Nil refuses every partner
+	// request with PARTNER_AUTH_FAILED: no route of the partner API may act
+	// for a partner nobody authenticated. Tests stand in for the real
+	// middleware with one of their own.
+	PartnerAuth gin.HandlerFunc
 	// TrustedProxies are the addresses (CIDRs or IPs) of the load
 	// balancers whose X-Forwarded-For may name the client. Empty trusts
 	// none: the client is the connection's peer, so a caller cannot dodge
@@ -121,6 +128,13 @@ func New(cfg Config) *Server {
 	hall.Register(s.Kit, staff, staffAuth)
 	anomalies.Register(s.Kit, staffAuth, reg)
 	units.Register(s.Kit, v1, auth, staffAuth)
+
+	// The partner API: counters (banks, 云POS, 裕农通, the hall's POS).
+	partnerAuth := cfg.PartnerAuth
+	if partnerAuth == nil {
+		partnerAuth = func(c *gin.Context) { s.Fail(c, models.ErrPartnerAuthFailed); c.Abort() }
+	}
+	partner.Register(s.Kit, r.Group("/partner/v1", httpx.NoStore(), partnerAuth), staffAuth)
 
 	s.engine = r
 	return s
