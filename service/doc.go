@@ -32,6 +32,10 @@
 //	uploads    uploaded materials: checked by content, sealed, kept in
 //	           the blob store, purged when never attached
 //	unitrefunds  a unit's refund applications, on refunds' staff path
+//	counters   the partner API's money side (banks' counters, 云POS,
+//	           裕农通, the hall's POS): look-ups, counter orders, confirm
+//	           through the ordinary settlement, 冲正, the partners' daily
+//	           reconciliation; the hall's window payments with consent
 //
 // Imports only go down that list (people and hall both sit on the kernel;
 // units sits on people, and the unit packages after it on the areas they
