@@ -8,6 +8,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // OrderReversed is a counter's payment reversed (冲正) the day it was
@@ -163,11 +164,15 @@ func (s *Contrib) ReverseOrderTx(tx *gorm.DB, o store.OrderRow, set map[string]a
 	if err := tx.Where("order_no = ? AND status = ?", o.OrderNo, RecordPaid).Delete(&store.RecordRow{}).Error; err != nil {
 		return false, err
 	}
-	var left int64
-	if err := tx.Model(&store.RecordRow{}).Where("order_no = ?", o.OrderNo).Count(&left).Error; err != nil {
+	// A locking read: MariaDB's plain read would answer from the
+	// transaction's snapshot, which may predate a credit that committed
+	// meanwhile; this reads the rows as they are.
+	var left []string
+	if err := tx.Model(&store.RecordRow{}).Clauses(clause.Locking{Strength: "UPDATE"}).Where("order_no = ?", o.OrderNo).
+		Limit(1).Pluck("id", &left).Error; err != nil {
 		return false, err
 	}
-	if left > 0 {
+	if len(left) > 0 {
 		return false, ErrNotReversible
 	}
 	if err := tx.Model(&store.DeclarationRow{}).Where("id = ? AND order_no = ?", o.DeclarationID, o.OrderNo).
