@@ -286,3 +286,33 @@ func TestCounterReconciliation(t *testing.T) {
 		}
 	})
 }
+
+func TestConcurrentRetriesOfAnOrderGetOneOrder(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		servicetest.StartJourney(t, env)
+		ctx := context.Background()
+		me := servicetest.Person(t, "张三明")
+		q, err := env.Svc.PartnerQueryPayables(ctx, bank, counters.QueryInput{Name: me.Name, IDNumber: me.IDNumber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb := q.Items[0]
+		in := counters.CreateOrderInput{PayableID: pb.PayableID, OptionCode: pb.Options[0].Code, PeriodFrom: pb.UnpaidPeriods[0],
+			PeriodTo: pb.UnpaidPeriods[0], PartnerTxnID: "ORD-C1", TerminalID: "T-001", Channel: counters.ChannelBankCounter}
+		var nos [10]string
+		errs := servicetest.Parallel(10, func(i int) error {
+			o, _, err := env.Svc.PartnerCreateOrder(ctx, bank, in)
+			nos[i] = o.OrderNo
+			return err
+		})
+		for i, err := range errs {
+			if err != nil || nos[i] != nos[0] {
+				t.Fatalf("request %d: %s %v (first %s)", i, nos[i], err, nos[0])
+			}
+		}
+		if n := servicetest.Count(t, db, "orders", "partner_order_txn = ?", "ORD-C1"); n != 1 {
+			t.Fatalf("%d orders", n)
+		}
+	})
+}

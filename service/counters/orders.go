@@ -88,6 +88,15 @@ func (s *Counters) PartnerCreateOrder(ctx context.Context, a kernel.PartnerActor
 	by := kernel.Truncate("partner:"+a.PartnerID, 40)
 	d, _, err := s.contrib.DeclareAtCounter(ctx, "", contrib.DeclareInput{PayableID: in.PayableID, OptionCode: in.OptionCode,
 		PeriodFrom: in.PeriodFrom, PeriodTo: in.PeriodTo}, by)
+	if errors.Is(err, models.ErrAlreadyDeclared) {
+		// The same request may be running at once (a partner that timed
+		// out and retried at once): its declaration holds the months and
+		// its order commits a moment later. Answer with it, as a retry
+		// after it would be.
+		if o, ok, rerr := s.awaitReplay(ctx, a, in.PartnerTxnID, hash); ok || rerr != nil {
+			return o, false, rerr
+		}
+	}
 	if err != nil {
 		s.auditPartner(ctx, a, "partner.order", "payable", in.PayableID, kernel.AuditFailed, errCode(err))
 		return Order{}, false, err
@@ -163,6 +172,23 @@ func (s *Counters) attachVoucher(ctx context.Context, a kernel.PartnerActor, in 
 	}
 	ov, err := s.view(ctx, o)
 	return ov, true, err
+}
+
+// awaitReplay waits briefly for a concurrent request under the same
+// order transaction id to commit, and answers with it (ok false when none
+// does: the months are held by something else).
+func (s *Counters) awaitReplay(ctx context.Context, a kernel.PartnerActor, txn, hash string) (Order, bool, error) {
+	for i := 0; i < 20; i++ {
+		if o, ok, err := s.replay(ctx, a, opOrder, txn, "", hash); ok || err != nil {
+			return o, ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return Order{}, false, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return Order{}, false, nil
 }
 
 // claimTxn records a partner transaction id inside tx, or reports
