@@ -175,6 +175,15 @@ func (s *Contrib) ReverseOrderTx(tx *gorm.DB, o store.OrderRow, set map[string]a
 	if len(left) > 0 {
 		return false, ErrNotReversible
 	}
+	// An order that could not be booked is refunded whole by a payout;
+	// reversing it too would give the money back twice.
+	var payouts int64
+	if err := tx.Model(&store.RefundPayoutRow{}).Where("order_no = ?", o.OrderNo).Count(&payouts).Error; err != nil {
+		return false, err
+	}
+	if payouts > 0 {
+		return false, models.ErrReversalNotAllowed.WithReason("该笔缴费已在退款中，不能冲正")
+	}
 	if err := tx.Model(&store.DeclarationRow{}).Where("id = ? AND order_no = ?", o.DeclarationID, o.OrderNo).
 		Updates(map[string]any{"status": DeclExpired, "updated_at": now}).Error; err != nil {
 		return false, err

@@ -154,3 +154,39 @@ func TestAnUnconfirmedCounterOrderGivesItsMonthsBack(t *testing.T) {
 		t.Fatalf("late confirm: %v", err)
 	}
 }
+
+// A counter order closed unconfirmed whose months the person then paid
+// in the app: the counter's late confirmation is settled (the money is
+// there) and refunded whole, and may no longer be reversed, which would
+// give the money back twice.
+func TestAnUnbookableCounterPaymentIsNotReversed(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.NewEnv(t, db)
+	j := servicetest.StartJourney(t, env)
+	ctx := context.Background()
+	o, pb := counterOrder(t, env, "ORD-U1")
+	env.Clock.Advance(3 * time.Hour)
+	env.Svc.WorkOnce(ctx)
+	env.Svc.WorkOnce(ctx)
+	d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: pb.Options[0].Code,
+		PeriodFrom: pb.UnpaidPeriods[0], PeriodTo: pb.UnpaidPeriods[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := confirm(env, bank, o, "C-U1", o.AmountFen); err != nil {
+		t.Fatalf("late confirm: %v", err)
+	}
+	if n := servicetest.Count(t, db, "refund_payouts", "order_no = ?", o.OrderNo); n != 1 {
+		t.Fatalf("%d payouts for the unbookable order", n)
+	}
+	if _, err := env.Svc.PartnerReverseOrder(ctx, bank, o.OrderNo, counters.ReverseInput{PartnerTxnID: "R-U1"}); !errors.Is(err, models.ErrReversalNotAllowed) {
+		t.Fatalf("reverse an order being refunded: %v", err)
+	}
+}

@@ -414,7 +414,11 @@ func (s *Counters) PartnerReverseOrder(ctx context.Context, a kernel.PartnerActo
 		v, _, err := s.replay(ctx, a, opReverse, in.PartnerTxnID, orderNo, hash)
 		return v, err
 	case errors.Is(err, models.ErrReversalNotAllowed):
-		return refuse("该笔缴费已入库，不能冲正，请办理退费")
+		why := "该笔缴费已入库，不能冲正，请办理退费"
+		if e, ok := models.AsError(err); ok && e.Reason != "" {
+			why = e.Reason
+		}
+		return refuse(why)
 	case err != nil:
 		return Order{}, kernel.Internal("reverse", err)
 	}
