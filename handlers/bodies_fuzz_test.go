@@ -38,8 +38,10 @@ func newBodyRig(t testing.TB) *bodyRig {
 	t.Helper()
 	db := storetest.Targets()[0].Open(t)
 	env := servicetest.New(t, db, servicetest.Config{})
+	// Partner routes are walked as an authenticated partner, so their
+	// bodies are decoded.
 	s := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,
-		Log: slog.New(slog.DiscardHandler)})
+		Log: slog.New(slog.DiscardHandler), PartnerAuth: partnerStandIn("sandbox-bank")})
 	me := servicetest.Person(t, "张三明")
 	sess := env.LoginVerified(t, "bodies", me.Name, me.IDNumber)
 	// Unit routes check who acts for the unit before they read a body (a

@@ -196,4 +196,13 @@ var (
 	// partner's terminals would all stop at once. Rotate first, or disable
 	// the partner to stop it.
 	ErrPartnerLastKey = newErr(KindConflict, "PARTNER_LAST_KEY", "不能停用合作方唯一的有效密钥").WithReason("请先轮换密钥；如需停止该合作方的全部请求，请停用合作方")
+	// ErrReversalNotAllowed is a counter's reversal (冲正) of a payment
+	// that is not its to reverse any more: another business day than the
+	// payment's, or already credited by the treasury (入库). Money taken
+	// then comes back only through a refund.
+	ErrReversalNotAllowed = newErr(KindConflict, "REVERSAL_NOT_ALLOWED", "只能在缴费当日、入库前冲正")
+	// ErrPartnerTxnReused is a partner transaction id already used for
+	// another request (another order, amount or time): nothing is done.
+	// The same request again gets the first answer.
+	ErrPartnerTxnReused = newErr(KindConflict, "PARTNER_TXN_REUSED", "该交易流水号已用于其他交易")
 )

@@ -67,10 +67,13 @@ const (
 	PermUnitPOSConfirm Permission = "unit_payment.pos_confirm"
 	// PermPartnerManage: the counter API's partners and their keys.
 	PermPartnerManage Permission = "partner.manage"
+	// PermHallPayment: look a person up by name and ID number at the
+	// window, declare on their behalf and open a payment at the hall's POS.
+	PermHallPayment Permission = "hall.payment"
 )
 
 var rolePerms = map[StaffRole][]Permission{
-	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm},
+	RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm, PermHallPayment},
 	RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 	RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 	RoleAdmin:      {PermStaffManage, PermSessionManage, PermPartnerManage},

@@ -8,9 +8,9 @@ import (
 // TestEachRoleActsOnlyInItsStep is the permission table of DESIGN.md §6.
 func TestEachRoleActsOnlyInItsStep(t *testing.T) {
 	perms := []Permission{PermRefundIntake, PermRefundReview, PermRefundRead, PermStaffManage, PermAuditRead, PermSessionManage,
-		PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm, PermPartnerManage}
+		PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm, PermPartnerManage, PermHallPayment}
 	want := map[StaffRole][]Permission{
-		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm},
+		RoleTaxWindow:  {PermRefundIntake, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve, PermUnitPOSConfirm, PermHallPayment},
 		RoleSIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 		RoleMIReviewer: {PermRefundReview, PermRefundRead, PermSessionManage, PermAnomalyRead, PermAnomalyResolve},
 		RoleAdmin:      {PermStaffManage, PermSessionManage, PermPartnerManage},

@@ -37,6 +37,10 @@
 //	partners   the counter API's partners and keys (admin), the check of
 //	           every signed /partner/v1 request (signature, clock window,
 //	           single-use nonce) and the record of every partner call
+//	counters   the partner API's money side (banks' counters, 云POS,
+//	           裕农通, the hall's POS): look-ups, counter orders, confirm
+//	           through the ordinary settlement, 冲正, the partners' daily
+//	           reconciliation; the hall's window payments with consent
 //
 // Imports only go down that list (people and hall both sit on the kernel;
 // units sits on people, and the unit packages after it on the areas they

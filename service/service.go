@@ -4,6 +4,7 @@ import (
 	"github.com/lianban/lianban/service/anomalies"
 	"github.com/lianban/lianban/service/certs"
 	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/counters"
 	"github.com/lianban/lianban/service/hall"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/partners"
@@ -47,6 +48,7 @@ type Service struct {
 	*unitrefunds.UnitRefunds
 	*unitpay.UnitPay
 	*partners.Partners
+	*counters.Counters
 }
 
 // New returns a Service with every area wired to the ones below it.
@@ -59,8 +61,9 @@ func New(d Deps, opt Options) *Service {
 	r := refunds.New(k, p, h, c)
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
+	up := unitpay.New(k, p, c, u)
 	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u),
-		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u, UnitPay: unitpay.New(k, p, c, u),
+		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u, UnitPay: up,
 		Uploads: uploads.New(k, u), UnitRefunds: unitrefunds.New(k, u, r),
-		Partners: partners.New(k, h)}
+		Partners: partners.New(k, h), Counters: counters.New(k, p, c, up, h)}
 }

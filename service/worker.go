@@ -63,6 +63,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 	}{
 		{"follow paying orders", s.FollowPayingOrders},
 		{"follow unit payments", s.FollowUnitPayments},
+		{"close unconfirmed counter orders", s.CloseStaleCounterOrders},
 		{"treasury credit", s.AdvanceCredits},
 		{"agency booking", s.AdvanceBookings},
 		{"expire declarations", s.ExpireDeclarations},

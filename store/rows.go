@@ -164,6 +164,17 @@ type OrderRow struct {
 	UnitID            string
 	UnitDeclarationID string
 	Method            string
+	// A counter's payment (migrations/0012) names the partner that took
+	// it (its name as it was then, for the payer's records), the counter
+	// channel (bank_counter, yun_pos, yunongtong, hall_pos), the terminal
+	// and the partner's transaction ids; all '' on an order of the app.
+	PartnerID         string
+	PartnerName       string
+	CounterChannel    string
+	TerminalID        string
+	PartnerOrderTxn   string
+	PartnerConfirmTxn string
+	ReversedAt        *time.Time
 }
 
 // TableName implements gorm's Tabler.

@@ -78,6 +78,15 @@ func operationIDs() map[string]string {
 		"POST /api/v1/staff/accounts/{staff_id}/reset":   "resetStaffAccount",
 		"GET /api/v1/staff/audit":                        "listAuditLog",
 		"GET /api/v1/staff/audit/export":                 "exportAuditLog",
+		// Counters: the partner API and the hall as a channel.
+		"POST /partner/v1/payables/query":            "partnerQueryPayables",
+		"POST /partner/v1/orders":                    "partnerCreateOrder",
+		"POST /partner/v1/orders/{order_no}/confirm": "partnerConfirmOrder",
+		"POST /partner/v1/orders/{order_no}/reverse": "partnerReverseOrder",
+		"PUT /partner/v1/reconciliation/{day}":       "putPartnerReconciliation",
+		"GET /partner/v1/reconciliation/{day}":       "getPartnerReconciliation",
+		"POST /api/v1/staff/hall/people/lookup":      "hallLookupPerson",
+		"POST /api/v1/staff/hall/payments":           "hallCreatePayment",
 
 		// The anomaly queue.
 		"GET /api/v1/staff/anomalies":                       "listAnomalies",
@@ -176,9 +185,9 @@ func TestSecurityAndErrors(t *testing.T) {
 		for method, op := range item.Operations() {
 			key := method + " " + path
 			// bearerAuth is a citizen's session, staffAuth a hall staff
-			// session, partnerSignature a partner's signed request.
+			// session, partnerAuth a partner's signed request.
 			bearer := op.Security != nil && len(*op.Security) == 1 &&
-				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["staffAuth"] != nil || (*op.Security)[0]["partnerSignature"] != nil)
+				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["staffAuth"] != nil || (*op.Security)[0]["partnerAuth"] != nil)
 			isPublic := slices.Contains(publicOperations(), op.OperationID)
 			if bearer == isPublic {
 				t.Errorf("%s (%s): bearerAuth=%v, public=%v", key, op.OperationID, bearer, isPublic)

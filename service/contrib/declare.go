@@ -106,6 +106,12 @@ func (s *Contrib) CreateDeclaration(ctx context.Context, userID string, in Decla
 	if err != nil {
 		return Declaration{}, err
 	}
+	return s.declare(ctx, e, year, p, pb, in, userID)
+}
+
+// declare writes a declaration of pb's months for p, declared by by (a
+// user id, or a counter's "partner:…" / the hall's "staff:…").
+func (s *Contrib) declare(ctx context.Context, e store.EnrolmentRow, year int, p kernel.Person, pb Payable, in DeclareInput, by string) (Declaration, error) {
 	if !pb.InWindow {
 		return Declaration{}, models.ErrOutOfCollection.WithReason("缴费期为 " + pb.WindowFrom + " 至 " + pb.DueBy)
 	}
@@ -129,7 +135,7 @@ func (s *Contrib) CreateDeclaration(ctx context.Context, userID string, in Decla
 	row := store.DeclarationRow{ID: kernel.NewID("d"), PersonID: p.ID, EnrolmentID: e.ID, PayableID: pb.PayableID,
 		Scheme: e.Scheme, Year: year, RegionCode: e.RegionCode, OptionCode: opt.Code, BaseFen: int64(opt.BaseFen),
 		MonthlyFen: int64(opt.AmountFen), ExtraFen: int64(extra), PeriodFrom: months[0], PeriodTo: months[len(months)-1],
-		AmountFen: int64(amount + extra), Status: DeclOpen, DeclaredByUserID: userID,
+		AmountFen: int64(amount + extra), Status: DeclOpen, DeclaredByUserID: by,
 		ExpiresAt: now.Add(s.Opt.DeclarationTTL), CreatedAt: now, UpdatedAt: now}
 	if !pb.Scheme.Monthly() {
 		row.PeriodTo = pb.PeriodTo

@@ -31,8 +31,20 @@ type Record struct {
 	PayerMasked  string        `json:"payer_masked"`
 	TaxVoucherNo string        `json:"tax_voucher_no,omitempty"`
 	// PayerKind is "unit" for a month the person's employer paid (then
-	// PayerMasked is the unit's masked name), empty when a person paid.
+	// PayerMasked is the unit's masked name), "counter" for money taken at
+	// a counter for the person (PayerMasked is the counter's name), empty
+	// when a user paid.
 	PayerKind string `json:"payer_kind,omitempty"`
+	// Counter is where the money was taken when a counter took it: a
+	// bank's counter, a 云POS or 裕农通 point, or the hall's POS.
+	Counter *RecordCounter `json:"counter,omitempty"`
+}
+
+// RecordCounter is the counter that took a payment.
+type RecordCounter struct {
+	Channel     string `json:"channel"`
+	PartnerName string `json:"partner_name"`
+	TerminalID  string `json:"terminal_id,omitempty"`
 }
 
 // RecordFilter narrows a records query.
@@ -54,7 +66,25 @@ func (s *Contrib) ListRecords(ctx context.Context, userID string, f RecordFilter
 	}
 	out := make([]Record, 0, len(rows))
 	payers := map[string]string{}
+	counters, err := s.counterOf(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
+		if c, ok := counters[r.OrderNo]; ok {
+			rec := recordView(r, c.PartnerName, "")
+			if r.PayerUnitID != "" {
+				rec.PayerMasked, rec.PayerKind = s.unitMasked(ctx, r.PayerUnitID), "unit"
+			} else if r.PayerUserID == "" {
+				rec.PayerKind = "counter"
+			} else {
+				rec.PayerMasked = s.PayerMasked(ctx, r.PayerUserID)
+			}
+			cc := c
+			rec.Counter = &cc
+			out = append(out, rec)
+			continue
+		}
 		key, kind := r.PayerUserID, ""
 		if r.PayerUnitID != "" {
 			key, kind = "unit:"+r.PayerUnitID, "unit"
@@ -68,10 +98,40 @@ func (s *Contrib) ListRecords(ctx context.Context, userID string, f RecordFilter
 			}
 			payers[key] = payer
 		}
-		out = append(out, Record{Period: r.Period, PeriodTo: r.PeriodTo, Scheme: models.Scheme(r.Scheme),
-			SchemeName: models.Scheme(r.Scheme).Name(), RegionCode: r.RegionCode, BaseFen: models.Fen(r.BaseFen),
-			AmountFen: models.Fen(r.AmountFen), Status: r.Status, PaidAt: r.PaidAt, CreditedAt: r.CreditedAt,
-			BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo, PayerKind: kind})
+		out = append(out, recordView(r, payer, kind))
+	}
+	return out, nil
+}
+
+func recordView(r store.RecordRow, payer, kind string) Record {
+	return Record{Period: r.Period, PeriodTo: r.PeriodTo, Scheme: models.Scheme(r.Scheme),
+		SchemeName: models.Scheme(r.Scheme).Name(), RegionCode: r.RegionCode, BaseFen: models.Fen(r.BaseFen),
+		AmountFen: models.Fen(r.AmountFen), Status: r.Status, PaidAt: r.PaidAt, CreditedAt: r.CreditedAt,
+		BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo, PayerKind: kind}
+}
+
+// counterOf finds which of the records' orders a counter took, by order.
+func (s *Contrib) counterOf(ctx context.Context, rows []store.RecordRow) (map[string]RecordCounter, error) {
+	seen := map[string]bool{}
+	var nos []string
+	for _, r := range rows {
+		if !seen[r.OrderNo] {
+			seen[r.OrderNo] = true
+			nos = append(nos, r.OrderNo)
+		}
+	}
+	out := map[string]RecordCounter{}
+	for len(nos) > 0 {
+		n := min(len(nos), 500)
+		var orders []store.OrderRow
+		if err := s.Conn(ctx).Select("order_no", "counter_channel", "partner_name", "terminal_id").
+			Where("order_no IN ? AND counter_channel <> ''", nos[:n]).Find(&orders).Error; err != nil {
+			return nil, kernel.Internal("record counters", err)
+		}
+		for _, o := range orders {
+			out[o.OrderNo] = RecordCounter{Channel: o.CounterChannel, PartnerName: o.PartnerName, TerminalID: o.TerminalID}
+		}
+		nos = nos[n:]
 	}
 	return out, nil
 }

@@ -105,6 +105,14 @@ func (s *Contrib) ProcessNotification(ctx context.Context, channel string, w htt
 // request that moved it writes the declaration, claims and records.
 // Refund notifications are handed to the refund workflow.
 func (s *Contrib) Settle(ctx context.Context, n models.Notification, source string) (string, error) {
+	return s.SettleWith(ctx, n, source, nil)
+}
+
+// SettleWith is Settle with before run in the settling transaction by the
+// request that moved the order to paid, before it is booked (a counter's
+// confirmation records its transaction and audit there, so they commit
+// with the payment or not at all).
+func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source string, before func(tx *gorm.DB) error) (string, error) {
 	if n.Kind == models.NotifyRefund {
 		return s.payouts.SettleRefundNotice(ctx, n)
 	}
@@ -183,6 +191,11 @@ func (s *Contrib) Settle(ctx context.Context, n models.Notification, source stri
 		if !moved {
 			outcome = OutcomeDuplicate
 			return s.MarkOutcome(tx, n, outcome)
+		}
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
 		}
 		o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
 		settled = o

@@ -181,6 +181,10 @@ func (s *Contrib) advance(ctx context.Context, from string, ask func(context.Con
 		if at.IsZero() {
 			at = s.Now()
 		}
+		// Conditional on the records still being in from: a counter's
+		// reversal (ReverseOrderTx) removes paid records by the same kind
+		// of statement, so whichever commits first wins and the other
+		// changes nothing.
 		if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
 			Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
 			return err

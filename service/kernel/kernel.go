@@ -36,6 +36,12 @@ type Options struct {
 	// registry call in production and, answered, a guess confirmed or not.
 	IdentityChecksPerUser    int
 	IdentityChecksPerAddress int
+	// PartnerIdentityChecks is the hourly budget of name + ID number
+	// checks of one partner (a bank's counters together); HallIdentityChecks
+	// that of one member of the hall's staff. A partner calls from a few
+	// server addresses, so the per-address budget does not apply to it.
+	PartnerIdentityChecks int
+	HallIdentityChecks    int
 }
 
 // Defaults returns the production defaults.
@@ -56,6 +62,10 @@ func Defaults() Options {
 		// family's Wi-Fi or a carrier's NAT, so it gets five users' worth.
 		IdentityChecksPerUser:    20,
 		IdentityChecksPerAddress: 100,
+		// A bank's counters serve a few hundred payers an hour at the
+		// busiest; a window clerk one every few minutes.
+		PartnerIdentityChecks: 2000,
+		HallIdentityChecks:    60,
 	}
 }
 

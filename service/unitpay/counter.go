@@ -3,6 +3,7 @@ package unitpay
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
@@ -152,4 +153,14 @@ func (s *UnitPay) ConfirmUnitPOS(ctx context.Context, h *hall.Hall, a kernel.Sta
 		return Payment{}, models.ErrOrderNotPayable.WithReason("该订单已确认收款")
 	}
 	return s.payment(ctx, o.UnitID, o.OrderNo)
+}
+
+// SettleAtCounter settles a unit order a partner counter confirmed (a
+// 银行端凭证 paid at a bank, a POS order at the hall): the same settlement
+// as every unit payment, exactly once, with before run in its transaction
+// by the request that moved the order to paid. The caller has checked the
+// amount; a mismatch here still settles nothing. It reports the outcome
+// (OutcomeSettled only for the request that settled).
+func (s *UnitPay) SettleAtCounter(ctx context.Context, orderNo string, amount models.Fen, at time.Time, transactionID string, before func(tx *gorm.DB) error) (string, error) {
+	return s.settle(ctx, paidEvent{OrderNo: orderNo, Amount: amount, At: at, TransactionID: transactionID, Source: "partner", Before: before})
 }
