@@ -15,7 +15,7 @@ func TestREADMEWalkThroughIsTheScriptCIRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	for script, marker := range map[string]string{"scripts/walkthrough.sh": "walk-through", "scripts/walkthrough-wechat.sh": "wechat walk-through", "scripts/walkthrough-unit.sh": "unit walk-through",
-		"scripts/walkthrough-logins.sh": "login walk-through"} {
+		"scripts/walkthrough-logins.sh": "login walk-through", "scripts/walkthrough-counter.sh": "counter walk-through"} {
 		b, err := os.ReadFile(script)
 		if err != nil {
 			t.Fatal(err)

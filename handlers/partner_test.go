@@ -13,7 +13,9 @@ import (
 	"github.com/lianban/lianban/handlers/apitest"
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/channels/partner"
 	"github.com/lianban/lianban/service/counters"
+	"github.com/lianban/lianban/service/partners"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/service/unitpay"
@@ -213,4 +215,16 @@ func TestCountersOverHTTP(t *testing.T) {
 	expect("POST", "/partner/v1/orders", vo, otherBank, 409, "ORDER_NOT_PAYABLE")
 	expect("POST", "/partner/v1/orders/"+uo.OrderNo+"/confirm", confirm("VC-1", uo.AmountFen), bank, 200, "")
 	expect("POST", "/partner/v1/orders/"+uo.OrderNo+"/reverse", map[string]string{"partner_txn_id": "VR-1"}, bank, 409, "REVERSAL_NOT_ALLOWED")
+}
+
+// sandboxBank seeds the sandbox bank of API.md on env and returns a client
+// that signs as it, on the server's clock, through the real signature
+// middleware.
+func sandboxBank(t *testing.T, env *servicetest.Env, cl *apitest.Client) *partner.Client {
+	t.Helper()
+	if err := env.Svc.SeedPartner(context.Background(), partners.PartnerInput{PartnerID: "sandbox-bank", Name: "联办示范银行",
+		Channels: []string{"bank_counter", "yun_pos", "yunongtong"}}, "sandbox-bank-key-1", "sandbox-partner-key"); err != nil {
+		t.Fatal(err)
+	}
+	return &partner.Client{BaseURL: cl.URL(), PartnerID: "sandbox-bank", Key: []byte("sandbox-partner-key"), Clock: env.Clock}
 }

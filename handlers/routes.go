@@ -119,7 +119,6 @@ func New(cfg Config) *Server {
 	if s.sandbox {
 		r.POST("/sandbox/pay/:order_no", s.sandboxPay)
 		r.GET("/sandbox/pay/:order_no", s.sandboxCashierPage)
-		units.RegisterSandbox(s.Kit, r)
 		s.sandboxLogins(r, cfg.SandboxTaxApp, cfg.SandboxOIDC)
 	}
 

@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -62,8 +64,26 @@ func TestAUnitPaysEveryWayOverHTTP(t *testing.T) {
 		t.Fatalf("voucher pdf %d", pdf.Status)
 	}
 	expect("GET", base+"/payments/U_nope/voucher.pdf", tok, nil, 404, "NOT_FOUND")
-	expect("POST", "/sandbox/vouchers/BV_nope/pay", "", nil, 404, "NOT_FOUND")
-	expect("POST", "/sandbox/vouchers/"+p.VoucherNo+"/pay", "", nil, 200, "")
+	// The unit pays the voucher at a partner bank's counter, signed.
+	bank := sandboxBank(t, env, cl)
+	signed := func(path, body string, status int) []byte {
+		t.Helper()
+		r, err := bank.Do(context.Background(), "POST", path, []byte(body))
+		if err != nil || r.Status != status {
+			t.Fatalf("POST %s: %v %+v, want %d", path, err, r, status)
+		}
+		return r.Body
+	}
+	signed("/partner/v1/payables/query", `{"voucher_no":"BV_nope"}`, 404)
+	signed("/partner/v1/payables/query", `{"voucher_no":"`+p.VoucherNo+`"}`, 200)
+	var co struct {
+		OrderNo   string     `json:"order_no"`
+		AmountFen models.Fen `json:"amount_fen"`
+	}
+	if err := json.Unmarshal(signed("/partner/v1/orders", `{"voucher_no":"`+p.VoucherNo+`","partner_txn_id":"V-1","terminal_id":"T-1","channel":"bank_counter"}`, 201), &co); err != nil || co.OrderNo != p.OrderNo {
+		t.Fatalf("the voucher's counter order %+v %v, want %s", co, err, p.OrderNo)
+	}
+	signed("/partner/v1/orders/"+co.OrderNo+"/confirm", fmt.Sprintf(`{"partner_txn_id":"V-1-P","paid_fen":%d,"paid_at":%q}`, co.AmountFen, env.Clock.Now().Format(time.RFC3339)), 200)
 	expect("GET", base+"/payments/"+p.OrderNo, tok, nil, 200, "")
 	expect("GET", base+"/payments", tok, nil, 200, "")
 	expect("GET", base+"/payments/U_nope", tok, nil, 404, "NOT_FOUND")

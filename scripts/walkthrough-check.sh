@@ -45,6 +45,15 @@ echo "$unit" | tail -n 1 | grep -q '"status":"refunded"' || { echo "walkthrough:
 if grep -q '150102198803151230\|王丽' "$work/server.log"; then
   echo "walkthrough: an employee's personal data found in the server log"; exit 1
 fi
+counter=$(LIANBAN_URL=http://127.0.0.1:$port bash "$root/scripts/walkthrough-counter.sh")
+echo "$counter"
+echo "$counter" | grep '"confirm_txn_id"' | head -n1 | grep -q '"status":"paid"' || { echo "walkthrough: the counter's confirmation did not settle"; cat "$work/server.log"; exit 1; }
+[ "$(echo "$counter" | grep -c '"confirm_txn_id":"BK-0001-P"')" = 2 ] || { echo "walkthrough: the counter's retry did not get the same answer"; exit 1; }
+echo "$counter" | grep -q '"mismatches":\[\]' || { echo "walkthrough: the bank's reconciliation file did not match"; exit 1; }
+echo "$counter" | tail -n 1 | grep '"payer_kind":"counter"' | grep -q '"terminal_id":"HH-XC-07"' || { echo "walkthrough: 李秀英's records do not show the counter"; exit 1; }
+if grep -q '15010219620512222X\|李秀英' "$work/server.log"; then
+  echo "walkthrough: personal data found in the server log after the counter"; exit 1
+fi
 logins=$(LIANBAN_URL=http://127.0.0.1:$port bash "$root/scripts/walkthrough-logins.sh")
 echo "$logins"
 echo "$logins" | grep '"channel":"taxapp"' | grep -q '"real_name_verified":true' || { echo "walkthrough: the tax APP login did not bind the real name"; cat "$work/server.log"; exit 1; }
@@ -54,4 +63,4 @@ echo "$logins" | grep -q 'lianban_login_refused_total{channel="mengsuban",reason
 if grep -q '150102199003071237\|张三明' "$work/server.log"; then
   echo "walkthrough: personal data found in the server log after the logins"; exit 1
 fi
-echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled, and a unit's roster, declaration, 三方协议 payment, 完税证明 and refund, and the 税务 APP and 蒙速办 logins OK"
+echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled, and a unit's roster, declaration, 三方协议 payment, 完税证明 and refund, a bank counter's signed payment and reconciliation, and the 税务 APP and 蒙速办 logins OK"

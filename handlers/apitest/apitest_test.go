@@ -130,7 +130,6 @@ func operationIDs() map[string]string {
 		"GET /api/v1/units/{unit_id}/payments/{order_no}/voucher.pdf": "downloadUnitVoucher",
 		"POST /api/v1/notify/bank-debit":                              "bankDebitNotify",
 		"POST /api/v1/staff/unit-payments/{order_no}/pos-confirm":     "confirmUnitPOS",
-		"POST /sandbox/vouchers/{voucher_no}/pay":                     "sandboxPayVoucher",
 		// Issue 12: the 税务 APP and 蒙速办 logins and their sandbox fakes.
 		"POST /sandbox/taxapp/token":                         "sandboxTaxAppToken",
 		"GET /sandbox/oidc/.well-known/openid-configuration": "sandboxOidcDiscovery",
@@ -153,7 +152,7 @@ func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
 		"getPolicy", "loginWechat", "loginWechatWeb", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
 		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
-		"bankDebitNotify", "sandboxPayVoucher", "startMengsubanLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
+		"bankDebitNotify", "startMengsubanLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
 		"sandboxOidcAuthorize", "sandboxOidcToken", "sandboxOidcJwks", "sandboxOidcUserInfo"}
 }
 

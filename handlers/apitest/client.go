@@ -204,3 +204,8 @@ func encodeBody(t testing.TB, body any) ([]byte, string) {
 	}
 	return raw, "application/json"
 }
+
+// URL is the base URL of the server the client talks to ("" for an
+// in-process handler), for tests that need a second kind of client, such
+// as a partner's signing one.
+func (c *Client) URL() string { return c.baseURL }

@@ -21,14 +21,6 @@ func (s *Handlers) registerPay(v1, auth, staffAuth *gin.RouterGroup) {
 	staffAuth.POST("/unit-payments/:order_no/pos-confirm", s.confirmUnitPOS)
 }
 
-// RegisterSandbox registers the sandbox's stand-in for a partner bank's
-// counter paying a 银行端凭证 (the partner API comes with a later issue).
-// Only a sandbox server calls it.
-func RegisterSandbox(k *httpx.Kit, r gin.IRoutes) {
-	s := &Handlers{Kit: k}
-	r.POST("/sandbox/vouchers/:voucher_no/pay", s.sandboxPayVoucher)
-}
-
 func (s *Handlers) addTripartiteAgreement(c *gin.Context) {
 	var in unitpay.AgreementInput
 	s.unitIdempotent(c, "unitAgreement", &in, func() (int, any, error) {
@@ -109,11 +101,3 @@ func (s *Handlers) confirmUnitPOS(c *gin.Context) {
 	c.JSON(http.StatusOK, p)
 }
 
-func (s *Handlers) sandboxPayVoucher(c *gin.Context) {
-	p, err := s.Svc.SandboxPayVoucher(c.Request.Context(), c.Param("voucher_no"))
-	if err != nil {
-		s.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, p)
-}

@@ -63,35 +63,6 @@ func (s *UnitPay) UnitVoucherPDF(ctx context.Context, userID, unitID, orderNo st
 	return pdf, v.VoucherNo, nil
 }
 
-// SandboxPayVoucher pays a voucher as a partner bank's counter will
-// through the partner API: the whole amount, once. Sandbox mode only.
-func (s *UnitPay) SandboxPayVoucher(ctx context.Context, voucherNo string) (Payment, error) {
-	if !s.Opt.Sandbox {
-		return Payment{}, models.ErrNotFound
-	}
-	var v store.BankVoucherRow
-	err := s.Conn(ctx).Where("voucher_no = ?", voucherNo).Take(&v).Error
-	if kernel.IsNotFound(err) {
-		return Payment{}, models.ErrNotFound
-	}
-	if err != nil {
-		return Payment{}, kernel.Internal("load voucher", err)
-	}
-	if s.Now().After(v.ExpiresAt) {
-		return Payment{}, models.ErrOrderNotPayable.WithReason("该凭证已过期")
-	}
-	var o store.OrderRow
-	if err := s.Conn(ctx).Where("order_no = ?", v.OrderNo).Take(&o).Error; err != nil {
-		return Payment{}, kernel.Internal("load order", err)
-	}
-	if o.Status != contrib.OrderPaying && o.Status != contrib.OrderPaid {
-		return Payment{}, models.ErrOrderNotPayable
-	}
-	if _, err := s.settle(ctx, paidEvent{OrderNo: v.OrderNo, Amount: models.Fen(v.AmountFen), TransactionID: "SANDBOX-" + v.VoucherNo, Source: "sandbox"}); err != nil {
-		return Payment{}, err
-	}
-	return s.payment(ctx, v.UnitID, v.OrderNo)
-}
 
 // POSConfirmInput is the hall's POS slip for a unit order.
 type POSConfirmInput struct {

@@ -370,7 +370,7 @@ func TestSimultaneousPaymentConfirmationsSettleOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		errs := servicetest.Parallel(10, func(int) error {
-			_, err := env.Svc.SandboxPayVoucher(context.Background(), p.VoucherNo)
+			_, err := env.PayVoucherAtBank(context.Background(), p.VoucherNo)
 			return err
 		})
 		for _, err := range errs {
@@ -416,14 +416,14 @@ func TestBankVoucherEndToEndAndExpiry(t *testing.T) {
 	if got.Status != contrib.OrderClosed || declStatus(t, env.DB, f.Decl.ID) != unitpay.DeclOpen {
 		t.Fatalf("expired voucher: order %s, declaration %s", got.Status, declStatus(t, env.DB, f.Decl.ID))
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); !errors.Is(err, models.ErrOrderNotPayable) {
+	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); !errors.Is(err, models.ErrOrderNotPayable) {
 		t.Fatalf("paying an expired voucher: %v", err)
 	}
 	p2, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodBankVoucher})
 	if err != nil || p2.VoucherNo == p.VoucherNo {
 		t.Fatalf("new voucher: %+v %v", p2, err)
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, p2.VoucherNo); err != nil {
+	if _, err := env.PayVoucherAtBank(ctx, p2.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
 	settledOnce(t, env, f, p2.OrderNo)
@@ -481,7 +481,7 @@ func TestAMonthAlreadyPaidInTheSameFundIsNotBookedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
 	if n := servicetest.Count(t, env.DB, "records", "order_no = ?", p.OrderNo); n != int64(len(f.Lines)-1) {
@@ -581,7 +581,7 @@ func TestAPersonsOwnPaymentOfAMonthTheirUnitPaidIsNotBooked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
 	_, own := servicetest.PensionPaid(t, env) // 张三明 pays November and December himself
@@ -606,7 +606,7 @@ func TestACorrectionLineForAMonthAnotherUnitPaidIsNotBookedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
 	x := f.Lines[0]
@@ -626,7 +626,7 @@ func TestACorrectionLineForAMonthAnotherUnitPaidIsNotBookedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, q.VoucherNo); err != nil {
+	if _, err := env.PayVoucherAtBank(ctx, q.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
 	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND scheme = ? AND period = ? AND payer_unit_id = ?",
@@ -715,7 +715,7 @@ func TestAFlexibleOrderStillPayingDoesNotKeepTheUnitsMonthFromTheEmployee(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Svc.SandboxPayVoucher(ctx, p.VoucherNo); err != nil {
+	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
 	settledOnce(t, env, f, p.OrderNo)
