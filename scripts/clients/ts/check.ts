@@ -14,3 +14,10 @@ export function greeting(me: Me): string {
 export function explain(e: ApiError): string {
   return e.error.code + ": " + e.error.message;
 }
+
+// A bank's counter software opening an order through the partner API.
+type PartnerOrderRequest = components["schemas"]["PartnerOrderRequest"];
+
+export function counterOrder(voucherNo: string, txn: string): PartnerOrderRequest {
+  return { voucher_no: voucherNo, partner_txn_id: txn, terminal_id: "T-01", channel: "bank_counter" };
+}
