@@ -142,6 +142,11 @@ func TestUntrustedCertificatesAreRefused(t *testing.T) {
 			t.Fatal("a refused certificate was downloaded again")
 		}
 	})
+	t.Run("signed by another application's certificate from Alipay's own CA", func(t *testing.T) {
+		e.clock.Advance(time.Minute)
+		_, err := e.client.ParseNotification(ctx, post(e.fake.ForeignAppCertNotification("LB202603020321")))
+		wantIs(t, err, models.ErrNotificationInvalid)
+	})
 	t.Run("signed by a certificate nobody can download", func(t *testing.T) {
 		e.clock.Advance(time.Minute)
 		_, err := e.client.ParseNotification(ctx, post(e.fake.UnknownCertNotification("LB202603020321")))

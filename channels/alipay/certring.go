@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -197,15 +198,22 @@ var errCertUntrusted = errors.New("alipay certificate not trusted")
 // loaded into the SDK by SN. It starts with the configured ones; an SN
 // Alipay signs with that is not in it (Alipay rotated its certificate) is
 // downloaded once through alipay.open.app.alipaycert.download and trusted
-// only if it chains to the configured roots and is valid now. The download
-// answer is not signed (the SDK does not verify it), so the chain is what
-// makes it trustworthy. The SDK's own download on an unknown SN, which
+// only if it chains to the configured roots, is valid now and names the
+// same subject as the configured Alipay certificates. The download answer
+// is not signed (the SDK does not verify it), so the chain and the subject
+// are what make it trustworthy. The SDK's own download on an unknown SN, which
 // trusts whatever comes back, is switched off (see New).
 type certRing struct {
 	roots, inters []*x509.Certificate
-	clock         models.Clock
-	load          func(leafPEM string) error
-	download      func(ctx context.Context, sn string) (string, error)
+	// subjects are the raw subjects of the configured Alipay
+	// certificates. Alipay's CA issues every application's certificate
+	// too, so a chain to the root alone would let in any Alipay
+	// developer's key; a downloaded certificate must also name Alipay as
+	// the configured ones do.
+	subjects [][]byte
+	clock    models.Clock
+	load     func(leafPEM string) error
+	download func(ctx context.Context, sn string) (string, error)
 
 	mu      sync.Mutex
 	known   map[string]bool
@@ -313,6 +321,9 @@ func (r *certRing) check(sn, content string, now time.Time) (*x509.Certificate, 
 	}
 	if leaf.BasicConstraintsValid && leaf.IsCA {
 		return nil, errors.New("a CA certificate, not Alipay's")
+	}
+	if !slices.ContainsFunc(r.subjects, func(b []byte) bool { return bytes.Equal(b, leaf.RawSubject) }) {
+		return nil, fmt.Errorf("subject %q is not that of the Alipay certificates in LIANBAN_ALIPAY_PUBLIC_CERT_FILE", leaf.Subject.String())
 	}
 	inters := append(append([]*x509.Certificate(nil), r.inters...), certs...)
 	if err := chainsTo(leaf, inters, r.roots, now); err != nil {

@@ -185,6 +185,28 @@ func (s *Server) RogueNotification(orderNo string) url.Values {
 	return signWith(v, rogue.key, rogue.sn)
 }
 
+// ForeignAppCertNotification is orderNo's notification signed by another
+// application's key, under that application's certificate: Alipay's CA
+// issues every application's certificate (appCertPublicKey_….crt) from the
+// same intermediate as its own, so any Alipay developer holds a key whose
+// certificate chains to Alipay's root. The download API serves it too (a
+// gateway tampered with, or a man in the middle): a client that trusts any
+// certificate chaining to the root, whoever it names, accepts it. Nil for
+// an order the fake does not have.
+func (s *Server) ForeignAppCertNotification(orderNo string) url.Values {
+	v := s.Notification(orderNo)
+	if v == nil {
+		return nil
+	}
+	key := mustKey()
+	c := s.certs.ca.issue("2088000000009999-2021000000009999", &key.PublicKey, s.clock.Now())
+	pc := &publicCert{key: key, sn: CertSN(c), file: CertPEM(c) + CertPEM(s.certs.ca.inter)}
+	s.keyMu.Lock()
+	s.certs.download[pc.sn] = pc
+	s.keyMu.Unlock()
+	return signWith(v, pc.key, pc.sn)
+}
+
 // UnknownCertNotification is orderNo's notification signed by a key whose
 // certificate nobody can download. Nil for an order the fake does not have.
 func (s *Server) UnknownCertNotification(orderNo string) url.Values {
