@@ -48,6 +48,7 @@ const (
 	// does not answer.
 	staleLimit   = 24 * time.Hour
 	maxJWKSBytes = 1 << 20
+	fetchTimeout = 10 * time.Second
 	maxTokenLen  = 16 << 10
 )
 
@@ -240,7 +241,12 @@ func (v *Verifier) key(ctx context.Context, kid string) (jose.JSONWebKey, error)
 		}
 		return jose.JSONWebKey{}, v.refuse(models.LoginReasonUnknownKey, fmt.Errorf("kid %q (refetch floor)", kid))
 	}
-	keys, err := v.fetch(ctx)
+	// The fetch serves every login waiting on it, so it is not tied to
+	// this caller: one who hangs up would otherwise make it fail, and
+	// the floor would keep that failure for everyone.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	keys, err := v.fetch(fctx)
+	cancel()
 	v.mu.Lock()
 	v.attemptedAt, v.lastErr = now, err
 	if err == nil {
