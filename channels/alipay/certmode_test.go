@@ -147,6 +147,11 @@ func TestUntrustedCertificatesAreRefused(t *testing.T) {
 		_, err := e.client.ParseNotification(ctx, post(e.fake.ForeignAppCertNotification("LB202603020321")))
 		wantIs(t, err, models.ErrNotificationInvalid)
 	})
+	t.Run("signed by a certificate another application's certificate issued", func(t *testing.T) {
+		e.clock.Advance(time.Minute)
+		_, err := e.client.ParseNotification(ctx, post(e.fake.ForgedUnderAppCertNotification("LB202603020321")))
+		wantIs(t, err, models.ErrNotificationInvalid)
+	})
 	t.Run("signed by a certificate nobody can download", func(t *testing.T) {
 		e.clock.Advance(time.Minute)
 		_, err := e.client.ParseNotification(ctx, post(e.fake.UnknownCertNotification("LB202603020321")))

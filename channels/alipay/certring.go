@@ -300,8 +300,8 @@ func (r *certRing) refuse(sn string, now time.Time) {
 }
 
 // check finds the certificate named sn in a downloaded file and checks it
-// chains to the roots, through the file's or the configured intermediates,
-// and is valid now.
+// chains to the roots, through the configured intermediates or CA
+// certificates of the file, is valid now and has Alipay's subject.
 func (r *certRing) check(sn, content string, now time.Time) (*x509.Certificate, error) {
 	certs, err := parseCerts(content)
 	if err != nil {
@@ -325,7 +325,17 @@ func (r *certRing) check(sn, content string, now time.Time) (*x509.Certificate, 
 	if !slices.ContainsFunc(r.subjects, func(b []byte) bool { return bytes.Equal(b, leaf.RawSubject) }) {
 		return nil, fmt.Errorf("subject %q is not that of the Alipay certificates in LIANBAN_ALIPAY_PUBLIC_CERT_FILE", leaf.Subject.String())
 	}
-	inters := append(append([]*x509.Certificate(nil), r.inters...), certs...)
+	// A certificate of the download may issue another only if it says it
+	// is a CA: every application's certificate chains to Alipay's root
+	// and, like Alipay's own intermediate, says nothing, so one taken as
+	// an intermediate would let its holder issue himself Alipay's name.
+	// Alipay's intermediate is trusted through the configured file.
+	inters := append([]*x509.Certificate(nil), r.inters...)
+	for _, c := range certs {
+		if c != leaf && c.BasicConstraintsValid && c.IsCA {
+			inters = append(inters, c)
+		}
+	}
 	if err := chainsTo(leaf, inters, r.roots, now); err != nil {
 		return nil, err
 	}
