@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,7 +191,16 @@ func (v *Verifier) Login(ctx context.Context, token string) (models.ChannelIdent
 	case err != nil:
 		return models.ChannelIdentity{}, v.refuse(models.LoginReasonMalformed, err)
 	}
-	id := models.ChannelIdentity{Channel: models.ChannelTaxApp, Subject: std.Subject}
+	// A token logs in once. It is known by its jti, or without one by
+	// what its signature covers (header and claims): never by the whole
+	// string, since an ECDSA signature verifies with s flipped too.
+	once := "jti:" + std.ID
+	if std.ID == "" {
+		once = "signed:" + token[:strings.LastIndexByte(token, '.')]
+	}
+	sum := sha256.Sum256([]byte(v.cfg.Issuer + "\x00" + once))
+	id := models.ChannelIdentity{Channel: models.ChannelTaxApp, Subject: std.Subject,
+		OnceID: hex.EncodeToString(sum[:]), OnceUntil: std.Expiry.Time().Add(v.cfg.Leeway)}
 	name, number := strings.TrimSpace(rn.Name), strings.TrimSpace(rn.IDNumber)
 	switch {
 	case name != "" && number != "":
