@@ -350,3 +350,29 @@ func TestTaxAppTokenLogsInOnce(t *testing.T) {
 		t.Errorf("replay refusals after the flipped signature: %s", got)
 	}
 }
+
+// Outside sandbox mode the login fakes are not served, even handed to the
+// router: nobody can mint a tax APP token or sign in at the fake provider.
+func TestLoginFakesAreNotServedOutsideSandbox(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: "http://127.0.0.1:1", Logins: true})
+	h := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: false,
+		SandboxTaxApp: env.TaxApp, SandboxOIDC: env.OIDC})
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/sandbox/taxapp/token", `{"subject":"x","name":"张三明","id_number":"150102199003071237"}`},
+		{"GET", "/sandbox/oidc/.well-known/openid-configuration", ""},
+		{"GET", "/sandbox/oidc/authorize?login_hint=x", ""},
+		{"POST", "/sandbox/oidc/token", ""},
+		{"GET", "/sandbox/oidc/jwks", ""},
+		{"GET", "/sandbox/oidc/userinfo", ""},
+		{"POST", "/api/v1/sessions/sandbox", `{"subject":"x"}`},
+	} {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("%s %s outside sandbox: %d %s", r.method, r.path, w.Code, w.Body)
+		}
+	}
+}
