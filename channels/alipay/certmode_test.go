@@ -259,3 +259,21 @@ func TestCertModeConfiguration(t *testing.T) {
 		}
 	})
 }
+
+// Notifications naming made-up SNs are throttled to one download every
+// 2 s; a stranger posting one every gap must not starve the download of
+// the certificate Alipay really rotated to, which its own answers name.
+func TestMadeUpSNsDoNotStarveARotation(t *testing.T) {
+	e := newCertEnv(t)
+	ctx := context.Background()
+	paidOrder(t, e, "LB202603020341", 38000)
+	v := e.fake.Notification("LB202603020341")
+	newSN := e.fake.RotateCert()
+	e.clock.Advance(time.Minute)
+	v.Set("alipay_cert_sn", "0000000000000000000000000000000d") // the stranger, just before
+	_, err := e.client.ParseNotification(ctx, post(v))
+	wantIs(t, err, models.ErrNotificationInvalid)
+	if tr, err := e.client.Query(ctx, "LB202603020341"); err != nil || tr.State != models.TradePaid {
+		t.Fatalf("a query answered under the rotated certificate %s: %+v, %v", newSN, tr, err)
+	}
+}

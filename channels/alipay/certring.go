@@ -246,7 +246,11 @@ func (r *certRing) state(sn string) (known, refused bool) {
 // is new. It returns errCertUntrusted for a certificate that fails the
 // checks (remembered for refuseFor) and models.ErrUnavailable when the
 // download could not be made (not remembered: it is tried again).
-func (r *certRing) ensure(ctx context.Context, sn string) error {
+// fromGateway is an SN an answer of the gateway named: not a stranger's
+// choice, so not throttled (anyone can post notifications with made-up
+// SNs, one every fetchGap, and would otherwise keep the certificate Alipay
+// rotated to from ever being downloaded).
+func (r *certRing) ensure(ctx context.Context, sn string, fromGateway bool) error {
 	if sn == "" || len(sn) > 64 {
 		return errCertUntrusted
 	}
@@ -263,7 +267,7 @@ func (r *certRing) ensure(ctx context.Context, sn string) error {
 		return errCertUntrusted
 	}
 	now := r.clock.Now()
-	if !r.lastFetch.IsZero() && now.Sub(r.lastFetch) < fetchGap {
+	if !fromGateway && !r.lastFetch.IsZero() && now.Sub(r.lastFetch) < fetchGap {
 		return fmt.Errorf("%w: alipay certificate download throttled", models.ErrUnavailable)
 	}
 	r.lastFetch = now
@@ -411,7 +415,7 @@ func (p *certPeeker) RoundTrip(r *http.Request) (*http.Response, error) {
 		SN string `json:"alipay_cert_sn"`
 	}
 	if json.Unmarshal(head, &env) == nil && env.SN != "" {
-		_ = p.ring.ensure(r.Context(), env.SN)
+		_ = p.ring.ensure(r.Context(), env.SN, true)
 	}
 	return resp, nil
 }
