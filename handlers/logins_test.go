@@ -332,8 +332,11 @@ func TestTaxAppTokenLogsInOnce(t *testing.T) {
 		t.Errorf("replay refusals: %s", got)
 	}
 
-	// The Env's fake signs ES256; a token without jti, replayed with s flipped.
-	plain, err := r.env.TaxApp.Mint(taxappfake.Claims{Subject: "app-li"})
+	// The Env's fake signs ES256; a token without jti, replayed with s
+	// flipped (a subject of its own: the test Redis outlives the run).
+	uniq := make([]byte, 8)
+	_, _ = rand.Read(uniq)
+	plain, err := r.env.TaxApp.Mint(taxappfake.Claims{Subject: "app-li-" + hex.EncodeToString(uniq), NoID: true})
 	if err != nil {
 		t.Fatal(err)
 	}

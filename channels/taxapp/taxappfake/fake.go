@@ -187,8 +187,10 @@ type Claims struct {
 	NotBefore               time.Time
 	// KID signs with that published key instead of the current one.
 	KID string
-	// ID is the jti claim (none when empty).
-	ID string
+	// ID is the jti claim: random when empty, as identity services put
+	// one in every token; none with NoID.
+	ID   string
+	NoID bool
 }
 
 // Mint signs a token.
@@ -208,6 +210,13 @@ func (s *Server) Mint(c Claims) (string, error) {
 		}
 	}
 	s.mu.Unlock()
+	if c.ID == "" && !c.NoID {
+		jti := make([]byte, 16)
+		if _, err := rand.Read(jti); err != nil {
+			return "", err
+		}
+		c.ID = hex.EncodeToString(jti)
+	}
 	return SignWith(s.alg, k.kid, k.signer, s.claims(c))
 }
 
@@ -215,14 +224,7 @@ func (s *Server) Mint(c Claims) (string, error) {
 // POST /sandbox/taxapp/token): name and idNumber may both be empty.
 func (s *Server) MintToken(subject, name, idNumber string) (string, time.Time, error) {
 	now := s.clock.Now()
-	// A jti, as identity services put in their tokens: each token minted
-	// logs in once, even two minted in the same second.
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
-		return "", time.Time{}, err
-	}
-	tok, err := s.Mint(Claims{Subject: subject, Name: name, IDNumber: idNumber, IssuedAt: now, Expiry: now.Add(TokenTTL),
-		ID: hex.EncodeToString(jti)})
+	tok, err := s.Mint(Claims{Subject: subject, Name: name, IDNumber: idNumber, IssuedAt: now, Expiry: now.Add(TokenTTL)})
 	return tok, now.Add(TokenTTL).UTC(), err
 }
 
