@@ -5,8 +5,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -313,5 +315,67 @@ func TestMengsubanStateIsUsedOnceUnderConcurrency(t *testing.T) {
 	}
 	if count[201] != 1 || count[401] != 9 {
 		t.Fatalf("statuses %v, want one 201 and nine 401", count)
+	}
+}
+
+// A tax APP token is a bearer credential valid minutes: whoever sees it
+// (a log, a Referer, a shared screen) must not log in with it after the
+// person did, neither as it is nor with its ECDSA signature flipped to
+// (r, n−s), which verifies too and makes another string.
+func TestTaxAppTokenLogsInOnce(t *testing.T) {
+	r := newLoginRig(t)
+	zhang := servicetest.Person(t, "张三明")
+	tok := r.mint(t, "app-zhang", zhang.Name, zhang.IDNumber)
+	r.expect(t, r.taxLogin(t, tok), 201, "")
+	r.expect(t, r.taxLogin(t, tok), 401, "LOGIN_FAILED")
+	if got := r.refused(t, "taxapp", "replayed"); got != "1" {
+		t.Errorf("replay refusals: %s", got)
+	}
+
+	// The Env's fake signs ES256; a token without jti, replayed with s
+	// flipped (a subject of its own: the test Redis outlives the run).
+	uniq := make([]byte, 8)
+	_, _ = rand.Read(uniq)
+	plain, err := r.env.TaxApp.Mint(taxappfake.Claims{Subject: "app-li-" + hex.EncodeToString(uniq), NoID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.expect(t, r.taxLogin(t, plain), 201, "")
+	i := strings.LastIndexByte(plain, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(plain[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("ES256 signature: %d bytes, %v", len(sig), err)
+	}
+	s := new(big.Int).Sub(elliptic.P256().Params().N, new(big.Int).SetBytes(sig[32:]))
+	flipped := append(append([]byte(nil), sig[:32]...), s.FillBytes(make([]byte, 32))...)
+	r.expect(t, r.taxLogin(t, plain[:i+1]+base64.RawURLEncoding.EncodeToString(flipped)), 401, "LOGIN_FAILED")
+	if got := r.refused(t, "taxapp", "replayed"); got != "2" {
+		t.Errorf("replay refusals after the flipped signature: %s", got)
+	}
+}
+
+// Outside sandbox mode the login fakes are not served, even handed to the
+// router: nobody can mint a tax APP token or sign in at the fake provider.
+func TestLoginFakesAreNotServedOutsideSandbox(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: "http://127.0.0.1:1", Logins: true})
+	h := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: false,
+		SandboxTaxApp: env.TaxApp, SandboxOIDC: env.OIDC})
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/sandbox/taxapp/token", `{"subject":"x","name":"张三明","id_number":"150102199003071237"}`},
+		{"GET", "/sandbox/oidc/.well-known/openid-configuration", ""},
+		{"GET", "/sandbox/oidc/authorize?login_hint=x", ""},
+		{"POST", "/sandbox/oidc/token", ""},
+		{"GET", "/sandbox/oidc/jwks", ""},
+		{"GET", "/sandbox/oidc/userinfo", ""},
+		{"POST", "/api/v1/sessions/sandbox", `{"subject":"x"}`},
+	} {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("%s %s outside sandbox: %d %s", r.method, r.path, w.Code, w.Body)
+		}
 	}
 }

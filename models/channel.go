@@ -31,6 +31,12 @@ type ChannelIdentity struct {
 	// RealName, when set, is the real name the channel vouches for; the
 	// login binds it to the account (a channel-verified identity).
 	RealName *RealName
+	// OnceID, when set, makes the credential single-use: the login
+	// workflow refuses another login with the same OnceID until OnceUntil
+	// (a bearer token valid minutes, such as the tax APP's JWT, whoever
+	// replays it).
+	OnceID    string
+	OnceUntil time.Time
 }
 
 // LoginChannel turns the one-time code a front end got from its platform

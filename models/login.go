@@ -72,6 +72,7 @@ const (
 	LoginReasonCode        = "code"     // the provider refused the authorization code
 	LoginReasonUserInfo    = "userinfo" // userinfo refused or for another subject
 	LoginReasonIdentity    = "identity" // the real name conflicts with the account or our records
+	LoginReasonReplayed    = "replayed" // a single-use credential (tax APP token) already logged in
 )
 
 // AuthorizationRequest is what an authorization-code channel puts in the

@@ -11,7 +11,8 @@
 //	people     login and sessions, identity binding, family, grants,
 //	           guardians, and who may pay for or read whose records;
 //	           real names a login channel vouches for (channel_login.go:
-//	           the 蒙速办 state and nonce, issued here and used once)
+//	           the 蒙速办 state and nonce, issued here and used once;
+//	           single-use credentials such as the tax APP token)
 //	hall       staff accounts, staff login (password, TOTP), permissions,
 //	           the audit log
 //	contrib    contributions: enrolment, payables, declarations, payments,

@@ -142,6 +142,16 @@ func TestUntrustedCertificatesAreRefused(t *testing.T) {
 			t.Fatal("a refused certificate was downloaded again")
 		}
 	})
+	t.Run("signed by another application's certificate from Alipay's own CA", func(t *testing.T) {
+		e.clock.Advance(time.Minute)
+		_, err := e.client.ParseNotification(ctx, post(e.fake.ForeignAppCertNotification("LB202603020321")))
+		wantIs(t, err, models.ErrNotificationInvalid)
+	})
+	t.Run("signed by a certificate another application's certificate issued", func(t *testing.T) {
+		e.clock.Advance(time.Minute)
+		_, err := e.client.ParseNotification(ctx, post(e.fake.ForgedUnderAppCertNotification("LB202603020321")))
+		wantIs(t, err, models.ErrNotificationInvalid)
+	})
 	t.Run("signed by a certificate nobody can download", func(t *testing.T) {
 		e.clock.Advance(time.Minute)
 		_, err := e.client.ParseNotification(ctx, post(e.fake.UnknownCertNotification("LB202603020321")))
@@ -248,4 +258,22 @@ func TestCertModeConfiguration(t *testing.T) {
 			t.Fatal("a missing file was accepted")
 		}
 	})
+}
+
+// Notifications naming made-up SNs are throttled to one download every
+// 2 s; a stranger posting one every gap must not starve the download of
+// the certificate Alipay really rotated to, which its own answers name.
+func TestMadeUpSNsDoNotStarveARotation(t *testing.T) {
+	e := newCertEnv(t)
+	ctx := context.Background()
+	paidOrder(t, e, "LB202603020341", 38000)
+	v := e.fake.Notification("LB202603020341")
+	newSN := e.fake.RotateCert()
+	e.clock.Advance(time.Minute)
+	v.Set("alipay_cert_sn", "0000000000000000000000000000000d") // the stranger, just before
+	_, err := e.client.ParseNotification(ctx, post(v))
+	wantIs(t, err, models.ErrNotificationInvalid)
+	if tr, err := e.client.Query(ctx, "LB202603020341"); err != nil || tr.State != models.TradePaid {
+		t.Fatalf("a query answered under the rotated certificate %s: %+v, %v", newSN, tr, err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -197,15 +198,22 @@ var errCertUntrusted = errors.New("alipay certificate not trusted")
 // loaded into the SDK by SN. It starts with the configured ones; an SN
 // Alipay signs with that is not in it (Alipay rotated its certificate) is
 // downloaded once through alipay.open.app.alipaycert.download and trusted
-// only if it chains to the configured roots and is valid now. The download
-// answer is not signed (the SDK does not verify it), so the chain is what
-// makes it trustworthy. The SDK's own download on an unknown SN, which
+// only if it chains to the configured roots, is valid now and names the
+// same subject as the configured Alipay certificates. The download answer
+// is not signed (the SDK does not verify it), so the chain and the subject
+// are what make it trustworthy. The SDK's own download on an unknown SN, which
 // trusts whatever comes back, is switched off (see New).
 type certRing struct {
 	roots, inters []*x509.Certificate
-	clock         models.Clock
-	load          func(leafPEM string) error
-	download      func(ctx context.Context, sn string) (string, error)
+	// subjects are the raw subjects of the configured Alipay
+	// certificates. Alipay's CA issues every application's certificate
+	// too, so a chain to the root alone would let in any Alipay
+	// developer's key; a downloaded certificate must also name Alipay as
+	// the configured ones do.
+	subjects [][]byte
+	clock    models.Clock
+	load     func(leafPEM string) error
+	download func(ctx context.Context, sn string) (string, error)
 
 	mu      sync.Mutex
 	known   map[string]bool
@@ -238,7 +246,11 @@ func (r *certRing) state(sn string) (known, refused bool) {
 // is new. It returns errCertUntrusted for a certificate that fails the
 // checks (remembered for refuseFor) and models.ErrUnavailable when the
 // download could not be made (not remembered: it is tried again).
-func (r *certRing) ensure(ctx context.Context, sn string) error {
+// fromGateway is an SN an answer of the gateway named: not a stranger's
+// choice, so not throttled (anyone can post notifications with made-up
+// SNs, one every fetchGap, and would otherwise keep the certificate Alipay
+// rotated to from ever being downloaded).
+func (r *certRing) ensure(ctx context.Context, sn string, fromGateway bool) error {
 	if sn == "" || len(sn) > 64 {
 		return errCertUntrusted
 	}
@@ -255,7 +267,7 @@ func (r *certRing) ensure(ctx context.Context, sn string) error {
 		return errCertUntrusted
 	}
 	now := r.clock.Now()
-	if !r.lastFetch.IsZero() && now.Sub(r.lastFetch) < fetchGap {
+	if !fromGateway && !r.lastFetch.IsZero() && now.Sub(r.lastFetch) < fetchGap {
 		return fmt.Errorf("%w: alipay certificate download throttled", models.ErrUnavailable)
 	}
 	r.lastFetch = now
@@ -292,8 +304,8 @@ func (r *certRing) refuse(sn string, now time.Time) {
 }
 
 // check finds the certificate named sn in a downloaded file and checks it
-// chains to the roots, through the file's or the configured intermediates,
-// and is valid now.
+// chains to the roots, through the configured intermediates or CA
+// certificates of the file, is valid now and has Alipay's subject.
 func (r *certRing) check(sn, content string, now time.Time) (*x509.Certificate, error) {
 	certs, err := parseCerts(content)
 	if err != nil {
@@ -314,7 +326,20 @@ func (r *certRing) check(sn, content string, now time.Time) (*x509.Certificate, 
 	if leaf.BasicConstraintsValid && leaf.IsCA {
 		return nil, errors.New("a CA certificate, not Alipay's")
 	}
-	inters := append(append([]*x509.Certificate(nil), r.inters...), certs...)
+	if !slices.ContainsFunc(r.subjects, func(b []byte) bool { return bytes.Equal(b, leaf.RawSubject) }) {
+		return nil, fmt.Errorf("subject %q is not that of the Alipay certificates in LIANBAN_ALIPAY_PUBLIC_CERT_FILE", leaf.Subject.String())
+	}
+	// A certificate of the download may issue another only if it says it
+	// is a CA: every application's certificate chains to Alipay's root
+	// and, like Alipay's own intermediate, says nothing, so one taken as
+	// an intermediate would let its holder issue himself Alipay's name.
+	// Alipay's intermediate is trusted through the configured file.
+	inters := append([]*x509.Certificate(nil), r.inters...)
+	for _, c := range certs {
+		if c != leaf && c.BasicConstraintsValid && c.IsCA {
+			inters = append(inters, c)
+		}
+	}
 	if err := chainsTo(leaf, inters, r.roots, now); err != nil {
 		return nil, err
 	}
@@ -390,7 +415,7 @@ func (p *certPeeker) RoundTrip(r *http.Request) (*http.Response, error) {
 		SN string `json:"alipay_cert_sn"`
 	}
 	if json.Unmarshal(head, &env) == nil && env.SN != "" {
-		_ = p.ring.ensure(r.Context(), env.SN)
+		_ = p.ring.ensure(r.Context(), env.SN, true)
 	}
 	return resp, nil
 }

@@ -58,6 +58,9 @@ func New(cfg Config, hc *http.Client, clock models.Clock) (*Client, error) {
 		setup, _ = parseCertMode(cfg, priv)
 		c.ring = &certRing{roots: setup.roots, inters: setup.inters, clock: clock, download: c.downloadCert,
 			known: map[string]bool{}, refused: map[string]time.Time{}}
+		for _, l := range setup.leaves {
+			c.ring.subjects = append(c.ring.subjects, l.RawSubject)
+		}
 		copied := *hc // the caller's client keeps its own transport
 		base := copied.Transport
 		if base == nil {

@@ -14,7 +14,8 @@
 // them (alipay_cert_sn). The certificates trusted form a keyring
 // (certRing): the configured ones, plus any Alipay signs with later
 // (a rotation), downloaded once and trusted only if they chain to the
-// configured root. The SDK's own download of an unknown certificate,
+// configured root and name the configured certificates' subject (Alipay's
+// CA issues every application's certificate too). The SDK's own download of an unknown certificate,
 // which trusts whatever the gateway returns, is switched off. Amounts cross the
 // boundary as models.Fen; Alipay's yuan strings are converted with integer
 // arithmetic only (models.ParseYuan, models.Fen.Yuan).

@@ -135,7 +135,7 @@ func (c *Client) decode(ctx context.Context, values url.Values) (*sdk.Notificati
 		return n, nil
 	}
 	if sn := values.Get("alipay_cert_sn"); sn != "" {
-		if err := c.ring.ensure(ctx, sn); err != nil {
+		if err := c.ring.ensure(ctx, sn, false); err != nil {
 			if errors.Is(err, errCertUntrusted) {
 				return nil, invalid("certificate: %v", err)
 			}

@@ -61,6 +61,9 @@ func (c Config) Validate() error {
 // discoveryRetry is the least time between two failed discoveries.
 const discoveryRetry = 5 * time.Second
 
+// discoveryTimeout bounds a discovery, which runs whatever its caller does.
+const discoveryTimeout = 10 * time.Second
+
 // Client is the relying party. It implements models.AuthorizationCodeLogin
 // and is safe for concurrent use.
 type Client struct {
@@ -120,7 +123,12 @@ func (c *Client) discover(ctx context.Context) (*oidc.Provider, *oidc.IDTokenVer
 	if !c.failedAt.IsZero() && now.Sub(c.failedAt) < discoveryRetry && now.After(c.failedAt) {
 		return nil, nil, models.ErrUnavailable.WithReason("蒙速办 discovery: " + c.lastErr.Error())
 	}
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, c.hc), c.cfg.Issuer)
+	// Discovery serves every login after it, so it is not tied to this
+	// caller: one who hangs up would otherwise make it fail, and the retry
+	// gap would keep that failure for everyone.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
+	defer cancel()
+	p, err := oidc.NewProvider(oidc.ClientContext(dctx, c.hc), c.cfg.Issuer)
 	if err != nil {
 		c.failedAt, c.lastErr = now, err
 		return nil, nil, models.ErrUnavailable.WithReason("蒙速办 discovery: " + err.Error())

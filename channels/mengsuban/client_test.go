@@ -156,3 +156,20 @@ func TestDiscoveryIsLazyAndRetried(t *testing.T) {
 		t.Fatal("redirect allow-list is not exact")
 	}
 }
+
+// Discovery serves every login after it: a caller who hangs up while it
+// runs must not make it fail for the next ones (one aborted request every
+// few seconds would otherwise keep 蒙速办 logins unavailable after each
+// restart).
+func TestAbortedRequestDoesNotFailDiscovery(t *testing.T) {
+	r := newRig(t)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _ = r.client.AuthorizationURL(gone, models.AuthorizationRequest{State: "s", Nonce: "n", RedirectURI: redirect,
+		CodeChallenge: oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())})
+	r.clock.Advance(time.Second)
+	if _, err := r.client.AuthorizationURL(context.Background(), models.AuthorizationRequest{State: "s", Nonce: "n",
+		RedirectURI: redirect, CodeChallenge: oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}); err != nil {
+		t.Fatalf("a login right after an aborted one: %v", err)
+	}
+}

@@ -8,6 +8,8 @@
 //
 //	sub        the APP's stable user id (required) → the account's subject
 //	exp        required; nbf and iat optional, never in the future
+//	jti        optional; a token logs in once, known by its jti or else
+//	           by its signed header and claims (checked in service/people)
 //	iss, aud   must be LIANBAN_TAXAPP_ISSUER and contain LIANBAN_TAXAPP_AUDIENCE
 //	name       the real name the APP verified (optional, with id_number)
 //	id_number  the 18-character 居民身份证 number (optional, with name)

@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +50,7 @@ const (
 	// does not answer.
 	staleLimit   = 24 * time.Hour
 	maxJWKSBytes = 1 << 20
+	fetchTimeout = 10 * time.Second
 	maxTokenLen  = 16 << 10
 )
 
@@ -188,7 +191,16 @@ func (v *Verifier) Login(ctx context.Context, token string) (models.ChannelIdent
 	case err != nil:
 		return models.ChannelIdentity{}, v.refuse(models.LoginReasonMalformed, err)
 	}
-	id := models.ChannelIdentity{Channel: models.ChannelTaxApp, Subject: std.Subject}
+	// A token logs in once. It is known by its jti, or without one by
+	// what its signature covers (header and claims): never by the whole
+	// string, since an ECDSA signature verifies with s flipped too.
+	once := "jti:" + std.ID
+	if std.ID == "" {
+		once = "signed:" + token[:strings.LastIndexByte(token, '.')]
+	}
+	sum := sha256.Sum256([]byte(v.cfg.Issuer + "\x00" + once))
+	id := models.ChannelIdentity{Channel: models.ChannelTaxApp, Subject: std.Subject,
+		OnceID: hex.EncodeToString(sum[:]), OnceUntil: std.Expiry.Time().Add(v.cfg.Leeway)}
 	name, number := strings.TrimSpace(rn.Name), strings.TrimSpace(rn.IDNumber)
 	switch {
 	case name != "" && number != "":
@@ -240,7 +252,12 @@ func (v *Verifier) key(ctx context.Context, kid string) (jose.JSONWebKey, error)
 		}
 		return jose.JSONWebKey{}, v.refuse(models.LoginReasonUnknownKey, fmt.Errorf("kid %q (refetch floor)", kid))
 	}
-	keys, err := v.fetch(ctx)
+	// The fetch serves every login waiting on it, so it is not tied to
+	// this caller: one who hangs up would otherwise make it fail, and
+	// the floor would keep that failure for everyone.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	keys, err := v.fetch(fctx)
+	cancel()
 	v.mu.Lock()
 	v.attemptedAt, v.lastErr = now, err
 	if err == nil {

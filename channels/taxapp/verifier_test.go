@@ -254,3 +254,18 @@ func TestConfigIsChecked(t *testing.T) {
 		t.Fatal("5 minutes of leeway accepted")
 	}
 }
+
+// A caller who hangs up while the key set is being fetched must not
+// decide the fetch's outcome: otherwise one aborted request every
+// RefetchFloor (before the first fetch, or after a key rotation) keeps
+// every login with the new key at "unavailable".
+func TestAbortedRequestDoesNotPoisonTheKeySetFetch(t *testing.T) {
+	r := newRig(t, jose.RS256)
+	tok := r.mint(t, taxappfake.Claims{Subject: "app-1"})
+	gone, cancel := context.WithCancel(context.Background())
+	cancel() // the stranger has already hung up
+	_, _ = r.v.Login(gone, r.mint(t, taxappfake.Claims{Subject: "stranger"}))
+	if _, err := r.v.Login(context.Background(), tok); err != nil {
+		t.Fatalf("a login right after an aborted one: %v", err)
+	}
+}

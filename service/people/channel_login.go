@@ -157,6 +157,21 @@ func (s *People) LoginWithCode(ctx context.Context, channel string, in CodeLogin
 // typed-in one is checked) before anything is written, then starts the
 // session, binding it.
 func (s *People) startChannelSession(ctx context.Context, id models.ChannelIdentity) (LoginResult, error) {
+	if id.OnceID != "" {
+		// Redis is the record here: a login without it cannot start a
+		// session either, and a replay is never let through.
+		ttl := id.OnceUntil.Sub(s.Now())
+		if ttl < time.Second {
+			ttl = time.Second
+		}
+		fresh, err := s.Redis.Client.SetNX(ctx, "lb:once:"+id.Channel+":"+id.OnceID, 1, ttl).Result()
+		if err != nil {
+			return LoginResult{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
+		}
+		if !fresh {
+			return LoginResult{}, models.RefuseLogin(id.Channel, models.LoginReasonReplayed, errors.New("credential already used"))
+		}
+	}
 	if id.RealName != nil {
 		parsed, err := models.ParseIDNumber(strings.TrimSpace(strings.ToUpper(id.RealName.IDNumber)))
 		if err != nil || parsed.Birth.After(s.Now()) {

@@ -185,6 +185,68 @@ func (s *Server) RogueNotification(orderNo string) url.Values {
 	return signWith(v, rogue.key, rogue.sn)
 }
 
+// ForeignAppCertNotification is orderNo's notification signed by another
+// application's key, under that application's certificate: Alipay's CA
+// issues every application's certificate (appCertPublicKey_….crt) from the
+// same intermediate as its own, so any Alipay developer holds a key whose
+// certificate chains to Alipay's root. The download API serves it too (a
+// gateway tampered with, or a man in the middle): a client that trusts any
+// certificate chaining to the root, whoever it names, accepts it. Nil for
+// an order the fake does not have.
+func (s *Server) ForeignAppCertNotification(orderNo string) url.Values {
+	v := s.Notification(orderNo)
+	if v == nil {
+		return nil
+	}
+	key := mustKey()
+	c := s.certs.ca.issue("2088000000009999-2021000000009999", &key.PublicKey, s.clock.Now())
+	pc := &publicCert{key: key, sn: CertSN(c), file: CertPEM(c) + CertPEM(s.certs.ca.inter)}
+	s.keyMu.Lock()
+	s.certs.download[pc.sn] = pc
+	s.keyMu.Unlock()
+	return signWith(v, pc.key, pc.sn)
+}
+
+// ForgedUnderAppCertNotification is orderNo's notification signed by a
+// certificate the holder of another application's certificate made
+// himself: Alipay's subject, issued with his application key. His
+// application certificate chains to Alipay's root and, like Alipay's own
+// intermediate, carries no basicConstraints; the download API serves the
+// forged certificate with it (a gateway tampered with, or a man in the
+// middle). A client that builds chains through any certificate of the
+// download accepts it. Nil for an order the fake does not have.
+func (s *Server) ForgedUnderAppCertNotification(orderNo string) url.Values {
+	v := s.Notification(orderNo)
+	if v == nil {
+		return nil
+	}
+	now := s.clock.Now()
+	appKey := mustKey()
+	app := s.certs.ca.issue("2088000000009999-2021000000009999", &appKey.PublicKey, now)
+	s.keyMu.RLock()
+	genuine, err := x509.ParseCertificate(mustPEMBlock(s.certs.current.file))
+	s.keyMu.RUnlock()
+	if err != nil {
+		panic("alipayfake: " + err.Error())
+	}
+	key := mustKey()
+	forged := mustCert(&x509.Certificate{SerialNumber: serial(), Subject: genuine.Subject, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}, app, &key.PublicKey, appKey)
+	pc := &publicCert{key: key, sn: CertSN(forged), file: CertPEM(forged) + CertPEM(app) + CertPEM(s.certs.ca.inter)}
+	s.keyMu.Lock()
+	s.certs.download[pc.sn] = pc
+	s.keyMu.Unlock()
+	return signWith(v, pc.key, pc.sn)
+}
+
+func mustPEMBlock(s string) []byte {
+	b, _ := pem.Decode([]byte(s))
+	if b == nil {
+		panic("alipayfake: no PEM block")
+	}
+	return b.Bytes
+}
+
 // UnknownCertNotification is orderNo's notification signed by a key whose
 // certificate nobody can download. Nil for an order the fake does not have.
 func (s *Server) UnknownCertNotification(orderNo string) url.Values {

@@ -84,6 +84,13 @@ type access struct {
 	expires time.Time
 }
 
+// MaxPendingCodes bounds the codes issued and not yet redeemed or
+// expired: the sandbox serves /authorize to anyone, without a login.
+const MaxPendingCodes = 10000
+
+// maxNonce bounds a nonce kept with a code (lianban's are 43 characters).
+const maxNonce = 256
+
 const (
 	codeTTL   = time.Minute
 	accessTTL = 10 * time.Minute
@@ -215,6 +222,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		back(url.Values{"error": {"invalid_request"}, "error_description": {"S256 code_challenge required"}})
 		return
 	}
+	if len(q.Get("nonce")) > maxNonce {
+		back(url.Values{"error": {"invalid_request"}, "error_description": {"nonce too long"}})
+		return
+	}
 	hint := q.Get("login_hint")
 	if hint == "" {
 		type item struct{ Name, URL string }
@@ -240,6 +251,19 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	code := randomString(24)
 	s.mu.Lock()
+	if len(s.codes) >= MaxPendingCodes {
+		now := s.clock.Now()
+		for c, g := range s.codes {
+			if now.After(g.expires) {
+				delete(s.codes, c)
+			}
+		}
+	}
+	if len(s.codes) >= MaxPendingCodes {
+		s.mu.Unlock()
+		back(url.Values{"error": {"temporarily_unavailable"}})
+		return
+	}
 	s.codes[code] = grant{client: client.ID, redirectURI: redirect, nonce: q.Get("nonce"), challenge: challenge,
 		subject: person.Subject, expires: s.clock.Now().Add(codeTTL)}
 	s.mu.Unlock()
@@ -319,6 +343,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	at := randomString(24)
 	s.mu.Lock()
+	for t, a := range s.tokens { // few: each is a code redeemed with the client's secret
+		if now.After(a.expires) {
+			delete(s.tokens, t)
+		}
+	}
 	s.tokens[at] = access{subject: g.subject, expires: now.Add(accessTTL)}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": at, "token_type": "Bearer",

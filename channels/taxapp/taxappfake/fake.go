@@ -10,6 +10,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,6 +187,10 @@ type Claims struct {
 	NotBefore               time.Time
 	// KID signs with that published key instead of the current one.
 	KID string
+	// ID is the jti claim: random when empty, as identity services put
+	// one in every token; none with NoID.
+	ID   string
+	NoID bool
 }
 
 // Mint signs a token.
@@ -205,6 +210,13 @@ func (s *Server) Mint(c Claims) (string, error) {
 		}
 	}
 	s.mu.Unlock()
+	if c.ID == "" && !c.NoID {
+		jti := make([]byte, 16)
+		if _, err := rand.Read(jti); err != nil {
+			return "", err
+		}
+		c.ID = hex.EncodeToString(jti)
+	}
 	return SignWith(s.alg, k.kid, k.signer, s.claims(c))
 }
 
@@ -225,7 +237,7 @@ type payload struct {
 
 func (s *Server) claims(c Claims) payload {
 	now := s.clock.Now()
-	p := payload{Claims: jwt.Claims{Subject: c.Subject, Issuer: c.Issuer, Audience: jwt.Audience{c.Audience}},
+	p := payload{Claims: jwt.Claims{Subject: c.Subject, Issuer: c.Issuer, Audience: jwt.Audience{c.Audience}, ID: c.ID},
 		Name: c.Name, IDNumber: c.IDNumber}
 	if p.Issuer == "" {
 		p.Issuer = s.issuer
