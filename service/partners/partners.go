@@ -456,3 +456,35 @@ func (s *Partners) SeedPartner(ctx context.Context, in PartnerInput, keyID, secr
 	})
 	return kernel.Internal("seed partner", err)
 }
+
+// RetireSeededKeys retires the keys named wherever they are still live,
+// each audited as the system; a start outside sandbox mode passes the
+// sandbox partners' keys, whose secrets are published (API.md, README),
+// so a database first served in sandbox mode does not keep them signing.
+// Their partners stay as they are: an admin who wants one rotates a new
+// key for it. It reports how many it retired.
+func (s *Partners) RetireSeededKeys(ctx context.Context, keyIDs []string) (int, error) {
+	n := 0
+	for _, id := range keyIDs {
+		err := s.Tx(ctx, func(tx *gorm.DB) error {
+			var k store.PartnerKeyRow
+			if err := tx.Where("id = ? AND status = ?", id, KeyLive).Take(&k).Error; err != nil {
+				if kernel.IsNotFound(err) {
+					return nil
+				}
+				return err
+			}
+			ok, err := s.retireKey(tx, k.PartnerID, k.ID)
+			if err != nil || !ok {
+				return err
+			}
+			n++
+			return s.AuditTx(tx, kernel.StaffActor{Username: "system"}, kernel.AuditNote{Action: "partner.retire_key", TargetKind: "partner",
+				TargetID: k.PartnerID, Outcome: kernel.AuditOK, Detail: "非沙箱模式启动，停用沙箱公开密钥 " + k.ID})
+		})
+		if err != nil {
+			return n, kernel.Internal("retire seeded partner key", err)
+		}
+	}
+	return n, nil
+}
