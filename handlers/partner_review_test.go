@@ -86,3 +86,27 @@ func TestVoucherLookupsSpendThePartnersBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryHallIdentityCheckIsAudited: a clerk's name + ID number check
+// spends the clerk's budget whichever hall route makes it, and a refused
+// one is in the audit log from either: the payment route must not be a
+// look-up that leaves no trace.
+func TestEveryHallIdentityCheckIsAudited(t *testing.T) {
+	env, cl, _ := newHTTPEnv(t)
+	me := servicetest.Person(t, "张三明")
+	toks := hallTokens(t, env, cl)
+	wrong := map[string]any{"name": "李四", "id_number": me.IDNumber, "payable_id": "en_x-2026", "option_code": "x",
+		"period_from": "202601", "period_to": "202601", "consent": map[string]string{"payer_name": "李秀英", "relation": "family", "method": "signature"}}
+	for _, path := range []string{"/api/v1/staff/hall/people/lookup", "/api/v1/staff/hall/payments"} {
+		if r := cl.Send("POST", path, toks["tax1"], wrong); r.Status != 422 || r.ErrorCode() != "IDENTITY_MISMATCH" {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	for _, action := range []string{"hall.lookup", "hall.payment"} {
+		var n int64
+		env.DB.Gorm.Model(&store.AuditRow{}).Where("username = ? AND action = ? AND outcome = ?", "tax1", action, "failed").Count(&n)
+		if n != 1 {
+			t.Fatalf("%s: %d failed checks audited, want 1", action, n)
+		}
+	}
+}
