@@ -18,7 +18,9 @@ import (
 )
 
 // newSignedCounterEnv is the production router (the real signature check,
-// no stand-in) with the sandbox bank seeded, and a client that signs as it.
+// no stand-in) with a bank seeded, and a client that signs as it. The
+// bank's id is fresh each time, since a real Redis keeps its counters
+// across runs.
 func newSignedCounterEnv(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.Options)) (*servicetest.Env, *apitest.Client, *partner.Client) {
 	t.Helper()
 	var h http.Handler
@@ -26,11 +28,12 @@ func newSignedCounterEnv(t *testing.T, db *store.DB, mutate func(*service.Deps, 
 	t.Cleanup(srv.Close)
 	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Mutate: mutate})
 	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
-	if err := env.Svc.SeedPartner(context.Background(), partners.PartnerInput{PartnerID: bankID, Name: "联办示范银行",
-		Channels: []string{"bank_counter"}}, "sandbox-bank-key-1", bankKey); err != nil {
+	id := "bank-" + partner.NewNonce()[:12]
+	if err := env.Svc.SeedPartner(context.Background(), partners.PartnerInput{PartnerID: id, Name: "联办示范银行",
+		Channels: []string{"bank_counter"}}, id+"-key-1", bankKey); err != nil {
 		t.Fatal(err)
 	}
-	pc := &partner.Client{BaseURL: srv.URL, PartnerID: bankID, Key: []byte(bankKey), HTTP: srv.Client(), Clock: env.Clock}
+	pc := &partner.Client{BaseURL: srv.URL, PartnerID: id, Key: []byte(bankKey), HTTP: srv.Client(), Clock: env.Clock}
 	return env, apitest.Load(t).ServerClient(t, srv.URL, srv.Client()), pc
 }
 
@@ -71,13 +74,13 @@ func TestVoucherLookupsSpendThePartnersBudget(t *testing.T) {
 				t.Fatalf("order on a voucher past the budget: %d %s", r.Status, r.Body)
 			}
 			var misses int64
-			db.Gorm.Model(&store.AuditRow{}).Where("staff_id = ? AND target_kind = ? AND outcome <> ?", "partner:"+bankID, "voucher", "ok").Count(&misses)
+			db.Gorm.Model(&store.AuditRow{}).Where("staff_id = ? AND target_kind = ? AND outcome <> ?", "partner:"+bank.PartnerID, "voucher", "ok").Count(&misses)
 			if misses < 3 {
 				t.Fatalf("%d refused voucher look-ups audited, want at least 3", misses)
 			}
 			// The window passing (Redis keeps it on the wall clock) lets the
 			// partner look again.
-			if err := env.Redis.Client.Del(ctx, "lb:rl:voucher:partner:"+bankID).Err(); err != nil {
+			if err := env.Redis.Client.Del(ctx, "lb:rl:voucher:partner:"+bank.PartnerID).Err(); err != nil {
 				t.Fatal(err)
 			}
 			if r := do(t, bank, "POST", "/partner/v1/payables/query", `{"voucher_no":"`+up.VoucherNo+`"}`); r.Status != 200 {
