@@ -9,6 +9,7 @@ import (
 	"github.com/lianban/lianban/channels/partner"
 	"github.com/lianban/lianban/handlers"
 	"github.com/lianban/lianban/handlers/apitest"
+	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/partners"
 	"github.com/lianban/lianban/service/servicetest"
@@ -111,5 +112,38 @@ func TestEveryHallIdentityCheckIsAudited(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%s: %d failed checks audited, want 1", action, n)
 		}
+	}
+}
+
+// TestStrangersCannotGrowThePartnerCallRecordWithoutBound: partner_calls
+// is append-only (no purge can shrink it on PostgreSQL or MariaDB), so a
+// stranger's unsigned requests, which cost nothing to send, must not each
+// add a row for ever. Refusals from one address are recorded up to a
+// budget a minute; past it they are still refused and counted in
+// /metrics, and a signed partner's calls are always recorded.
+func TestStrangersCannotGrowThePartnerCallRecordWithoutBound(t *testing.T) {
+	p := newPartnerEnv(t, storetest.Targets()[0].Open(t), nil)
+	// A real Redis is shared by the package's tests: start from no
+	// refusals and leave none behind for the next test's exact counts.
+	reset := func() { p.env.Redis.Client.Del(context.Background(), "lb:rl:partner-refused:127.0.0.1", "lb:rl:partner-refused:::1") }
+	reset()
+	t.Cleanup(reset)
+	before := p.failures(t)[partners.ReasonBadSignature]
+	forger := p.client(bankID, "not-the-key")
+	const flood = httpx.MaxRefusedCallRecords + 30
+	for i := 0; i < flood; i++ {
+		wantRefused(t, "forged", do(t, forger, "POST", "/partner/v1/echo/x", `{}`))
+	}
+	if got := p.failures(t)[partners.ReasonBadSignature] - before; got != flood {
+		t.Fatalf("%d forged requests counted in /metrics, want %d", got, flood)
+	}
+	if r := do(t, p.client(bankID, bankKey), "POST", "/partner/v1/echo/x", `{}`); r.Status != 200 {
+		t.Fatalf("the real partner: %d %s", r.Status, r.Body)
+	}
+	var refused, ok int64
+	p.env.DB.Gorm.Model(&store.PartnerCallRow{}).Where("outcome = ?", partners.CallRefused).Count(&refused)
+	p.env.DB.Gorm.Model(&store.PartnerCallRow{}).Where("outcome = ?", partners.CallOK).Count(&ok)
+	if refused != httpx.MaxRefusedCallRecords || ok != 1 {
+		t.Fatalf("%d refused and %d ok calls recorded, want %d and 1", refused, ok, httpx.MaxRefusedCallRecords)
 	}
 }

@@ -2,8 +2,9 @@
 // the partners (banks at their counters, 云POS and 裕农通 operators, the
 // hall's POS), their signing keys, and the check of every request's
 // signature, timestamp and nonce. Admin staff manage partners and keys
-// here, each action in the staff audit log; every partner call, refused
-// ones included, is recorded in partner_calls.
+// here, each action in the staff audit log; every partner call, and
+// refused ones up to a budget per client address, is recorded in
+// partner_calls.
 //
 // Keys are HMAC secrets the partner's terminals hold too, so they are
 // stored sealed with the PII cipher (a copy of the database signs
