@@ -125,7 +125,9 @@ func TestStrangersCannotGrowThePartnerCallRecordWithoutBound(t *testing.T) {
 	p := newPartnerEnv(t, storetest.Targets()[0].Open(t), nil)
 	// A real Redis is shared by the package's tests: start from no
 	// refusals and leave none behind for the next test's exact counts.
-	reset := func() { p.env.Redis.Client.Del(context.Background(), "lb:rl:partner-refused:127.0.0.1", "lb:rl:partner-refused:::1") }
+	reset := func() {
+		p.env.Redis.Client.Del(context.Background(), "lb:rl:partner-refused:127.0.0.1", "lb:rl:partner-refused:::1")
+	}
 	reset()
 	t.Cleanup(reset)
 	before := p.failures(t)[partners.ReasonBadSignature]
