@@ -203,6 +203,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		if err := seedSandboxPartners(ctx, app.svc); err != nil {
 			return nil, err
 		}
+	} else if err := retireSandboxPartnerKeys(ctx, app.svc, log); err != nil {
+		return nil, err
 	}
 	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: policy, Log: log,
 		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies),

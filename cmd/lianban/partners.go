@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/partners"
@@ -30,6 +31,25 @@ func seedSandboxPartners(ctx context.Context, svc *service.Service) error {
 		if err := svc.SeedPartner(ctx, p.in, p.keyID, p.secret); err != nil {
 			return fmt.Errorf("seed sandbox partner %s: %w", p.in.PartnerID, err)
 		}
+	}
+	return nil
+}
+
+// retireSandboxPartnerKeys retires the sandbox partners' keys outside
+// sandbox mode: their secrets are in API.md and the README, so a database
+// first served in sandbox mode would otherwise let anyone sign as the
+// bank or the hall's POS (open and confirm orders, look people up).
+func retireSandboxPartnerKeys(ctx context.Context, svc *service.Service, log *slog.Logger) error {
+	ids := make([]string, 0, len(sandboxPartners))
+	for _, p := range sandboxPartners {
+		ids = append(ids, p.keyID)
+	}
+	n, err := svc.RetireSeededKeys(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("retire sandbox partner keys: %w", err)
+	}
+	if n > 0 {
+		log.Warn("outside sandbox mode: retired the sandbox partners' published keys", "count", n)
 	}
 	return nil
 }

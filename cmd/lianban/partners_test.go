@@ -56,3 +56,38 @@ func TestTheSandboxPartnersAreSeededOnceAndSign(t *testing.T) {
 		app.Close()
 	}
 }
+
+// TestTheSandboxPartnersKeysDoNotSignOutsideSandboxMode: a database first
+// served in sandbox mode (a staging run, a demo turned production) holds
+// the sandbox partners with keys published in API.md and the README. A
+// start outside sandbox mode must not leave them able to sign: anyone
+// could then open and confirm counter orders (months recorded as paid
+// with no money) or look people up as the bank.
+func TestTheSandboxPartnersKeysDoNotSignOutsideSandboxMode(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"LIANBAN_DATABASE": "sqlite://" + dir + "/lianban.db", "LIANBAN_DATA_DIR": dir, "LIANBAN_WECHATPAY_APIV3_KEY": "",
+		"LIANBAN_PII_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "LIANBAN_CERT_SIGNING_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	ctx := context.Background()
+	for _, sandbox := range []string{"true", "false"} {
+		env["LIANBAN_SANDBOX"] = sandbox
+		cfg, err := LoadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("sandbox=%s: %v", sandbox, err)
+		}
+		for _, p := range []struct{ id, key string }{{"sandbox-bank", "sandbox-partner-key"}, {"sandbox-hall", "sandbox-hall-key"}} {
+			now := app.svc.Now().Unix()
+			nonce := partner.NewNonce()
+			sig := partner.Sign([]byte(p.key), "POST", "/partner/v1/orders", now, nonce, []byte(`{}`))
+			_, err := app.svc.AuthenticatePartner(ctx, p.id, strconv.FormatInt(now, 10), nonce, sig, "POST", "/partner/v1/orders",
+				[]byte(`{}`), kernel.RequestMeta{})
+			if (err == nil) != (sandbox == "true") {
+				t.Fatalf("sandbox=%s: %s signing with its published key: %v", sandbox, p.id, err)
+			}
+		}
+		app.Close()
+	}
+}

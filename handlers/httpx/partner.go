@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/channels/partner"
@@ -39,14 +40,23 @@ func PartnerActor(c *gin.Context) (kernel.PartnerActor, bool) {
 // the bound is also what one stranger's request can make the server hold.
 const MaxPartnerBody = 10 << 20
 
+// MaxRefusedCallRecords is how many refused /partner/v1 requests from one
+// client address are recorded in partner_calls a minute. The table is
+// append-only, so without a bound every unsigned request a stranger
+// sends for free would be a row kept for ever; past it a refusal is
+// still answered, logged and counted in /metrics, and a signed partner's
+// calls are always recorded.
+const MaxRefusedCallRecords = 120
+
 // PartnerAuthenticated admits only requests signed by an active partner
 // (service/partners.AuthenticatePartner): it reads the body (413 over
 // MaxPartnerBody), checks the signature, clock window and nonce, hands
 // the body back to the handler and puts the partner on the request
 // (PartnerActor). Every call is recorded after the handler has answered,
 // with its status; a refused one with the partner id it claimed and the
-// reason, which goes to the log and lianban_partner_auth_failures_total
-// but never to the caller. A bearer token is refused outright: partners
+// reason (up to MaxRefusedCallRecords a minute from one address), which
+// goes to the log and lianban_partner_auth_failures_total but never to
+// the caller. A bearer token is refused outright: partners
 // sign, people and staff hold sessions, and a request carrying both is
 // nobody's request.
 func (s *Kit) PartnerAuthenticated() gin.HandlerFunc {
@@ -66,6 +76,10 @@ func (s *Kit) PartnerAuthenticated() gin.HandlerFunc {
 			}
 			s.Fail(c, err)
 			call.Status = c.Writer.Status()
+			// LetThrough: a Redis outage records every refusal, as before.
+			if s.Svc.RateLimit(c.Request.Context(), "partner-refused:"+c.ClientIP(), MaxRefusedCallRecords, time.Minute, kernel.LetThrough) != nil {
+				return
+			}
 			s.recordPartnerCall(c, call)
 		}
 		if h.Get("Authorization") != "" || claimed == "" || h.Get(partner.HeaderTimestamp) == "" ||

@@ -100,6 +100,11 @@ func (s *Counters) HallCreatePayment(ctx context.Context, a kernel.StaffActor, i
 	}
 	p, err := s.checkedPerson(ctx, "idcheck:staff:"+a.StaffID, s.Opt.HallIdentityChecks, in.Name, in.IDNumber)
 	if err != nil {
+		// A refused check is audited here as at the look-up: this route
+		// checks a name against an ID number too.
+		if aerr := s.AuditNow(ctx, a, kernel.AuditNote{Action: "hall.payment", TargetKind: "person", Outcome: kernel.AuditFailed, Detail: errCode(err)}); aerr != nil {
+			return Order{}, aerr
+		}
 		return Order{}, err
 	}
 	if c.Relation == RelationSelf && payer != p.Name {

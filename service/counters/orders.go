@@ -129,9 +129,16 @@ func (s *Counters) PartnerCreateOrder(ctx context.Context, a kernel.PartnerActor
 // carrying the partner, channel, terminal and transaction id. A voucher
 // another partner has taken is not taken from it.
 func (s *Counters) attachVoucher(ctx context.Context, a kernel.PartnerActor, in CreateOrderInput, hash string) (Order, bool, error) {
+	// A look-up like the query's, so it spends the same budget (a retry
+	// was answered by replay before this and spends nothing).
+	if err := s.voucherBudget(ctx, a); err != nil {
+		s.auditPartner(ctx, a, "partner.order", "voucher", auditRef(in.VoucherNo), kernel.AuditDenied, errCode(err))
+		return Order{}, false, err
+	}
 	var v store.BankVoucherRow
 	err := s.Conn(ctx).Where("voucher_no = ?", in.VoucherNo).Take(&v).Error
 	if kernel.IsNotFound(err) {
+		s.auditPartner(ctx, a, "partner.order", "voucher", auditRef(in.VoucherNo), kernel.AuditFailed, errCode(models.ErrNotFound))
 		return Order{}, false, models.ErrNotFound
 	}
 	if err != nil {

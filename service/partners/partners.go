@@ -2,8 +2,9 @@
 // the partners (banks at their counters, 云POS and 裕农通 operators, the
 // hall's POS), their signing keys, and the check of every request's
 // signature, timestamp and nonce. Admin staff manage partners and keys
-// here, each action in the staff audit log; every partner call, refused
-// ones included, is recorded in partner_calls.
+// here, each action in the staff audit log; every partner call, and
+// refused ones up to a budget per client address, is recorded in
+// partner_calls.
 //
 // Keys are HMAC secrets the partner's terminals hold too, so they are
 // stored sealed with the PII cipher (a copy of the database signs
@@ -455,4 +456,36 @@ func (s *Partners) SeedPartner(ctx context.Context, in PartnerInput, keyID, secr
 			TargetID: in.PartnerID, Outcome: kernel.AuditOK, Detail: in.Name + " / 密钥 " + keyID})
 	})
 	return kernel.Internal("seed partner", err)
+}
+
+// RetireSeededKeys retires the keys named wherever they are still live,
+// each audited as the system; a start outside sandbox mode passes the
+// sandbox partners' keys, whose secrets are published (API.md, README),
+// so a database first served in sandbox mode does not keep them signing.
+// Their partners stay as they are: an admin who wants one rotates a new
+// key for it. It reports how many it retired.
+func (s *Partners) RetireSeededKeys(ctx context.Context, keyIDs []string) (int, error) {
+	n := 0
+	for _, id := range keyIDs {
+		err := s.Tx(ctx, func(tx *gorm.DB) error {
+			var k store.PartnerKeyRow
+			if err := tx.Where("id = ? AND status = ?", id, KeyLive).Take(&k).Error; err != nil {
+				if kernel.IsNotFound(err) {
+					return nil
+				}
+				return err
+			}
+			ok, err := s.retireKey(tx, k.PartnerID, k.ID)
+			if err != nil || !ok {
+				return err
+			}
+			n++
+			return s.AuditTx(tx, kernel.StaffActor{Username: "system"}, kernel.AuditNote{Action: "partner.retire_key", TargetKind: "partner",
+				TargetID: k.PartnerID, Outcome: kernel.AuditOK, Detail: "非沙箱模式启动，停用沙箱公开密钥 " + k.ID})
+		})
+		if err != nil {
+			return n, kernel.Internal("retire seeded partner key", err)
+		}
+	}
+	return n, nil
 }
