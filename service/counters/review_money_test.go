@@ -1,0 +1,80 @@
+package counters_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/counters"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// A counter confirming at 23:55 Beijing may say it took the money a few
+// minutes "later" (paid_at within the clock skew allowed), which falls on
+// the next Beijing day. The business day of a reversal is the day we
+// received the confirmation: the next morning it is refused even though
+// the partner's paid_at says "today".
+func TestReversalDayIsOursNotThePartnersPaidAt(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		servicetest.StartJourney(t, env)
+		ctx := context.Background()
+		// 23:50 Beijing on 2026-11-20.
+		env.Clock.Set(time.Date(2026, 11, 20, 15, 50, 0, 0, time.UTC))
+		o, _ := counterOrder(t, env, "ORD-DAY")
+		env.Clock.Set(time.Date(2026, 11, 20, 15, 55, 0, 0, time.UTC))
+		_, err := env.Svc.PartnerConfirmOrder(ctx, bank, o.OrderNo, counters.ConfirmInput{PartnerTxnID: "C-DAY", PaidFen: o.AmountFen,
+			PaidAt: env.Clock.Now().Add(9 * time.Minute)}) // 00:04 on the 21st by the partner's clock
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 00:30 Beijing on the 21st, not yet credited (no worker ran).
+		env.Clock.Set(time.Date(2026, 11, 20, 16, 30, 0, 0, time.UTC))
+		_, err = env.Svc.PartnerReverseOrder(ctx, bank, o.OrderNo, counters.ReverseInput{PartnerTxnID: "R-DAY"})
+		if !errors.Is(err, models.ErrReversalNotAllowed) {
+			t.Fatalf("reversal on the next Beijing day: %v", err)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ? AND status = ?", o.OrderNo, contrib.RecordPaid); n != 1 {
+			t.Fatalf("%d paid records left", n)
+		}
+	})
+}
+
+// The same confirmation id with another body (another paid_at) is a
+// reuse, whether it arrives after the first or at the same moment: it
+// never gets the first request's success.
+func TestConcurrentConfirmsOfOneIDWithAnotherBodyAreRefused(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		servicetest.StartJourney(t, env)
+		ctx := context.Background()
+		o, _ := counterOrder(t, env, "ORD-BODY")
+		base := env.Clock.Now()
+		var answers [10]counters.Order
+		errs := servicetest.Parallel(10, func(i int) error {
+			var err error
+			answers[i], err = env.Svc.PartnerConfirmOrder(ctx, bank, o.OrderNo, counters.ConfirmInput{PartnerTxnID: "C-BODY", PaidFen: o.AmountFen,
+				PaidAt: base.Add(-time.Duration(i) * time.Second)})
+			return err
+		})
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrPartnerTxnReused):
+			default:
+				t.Fatalf("confirm %d: %v", i, err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d different requests under one id answered as settled: %v", ok, fmt.Sprint(errs))
+		}
+	})
+}
