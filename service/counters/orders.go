@@ -291,6 +291,12 @@ func (s *Counters) PartnerConfirmOrder(ctx context.Context, a kernel.PartnerActo
 	if o.PartnerConfirmTxn != "" {
 		return Order{}, models.ErrOrderNotPayable.WithReason("该订单已确认收款")
 	}
+	// paid_at is the partner's word and decides the business day the
+	// payment belongs to (reconciliation, reversal): money cannot have
+	// been taken for an order before it existed (beyond the clock skew).
+	if in.PaidAt.Before(o.CreatedAt.Add(-10 * time.Minute)) {
+		return Order{}, models.ErrInvalid.WithReason("paid_at 早于订单创建时间")
+	}
 	channel := o.CounterChannel
 	if channel == "" {
 		channel = ChannelHallPOS // a unit's POS order, confirmed by the hall's POS

@@ -78,3 +78,30 @@ func TestConcurrentConfirmsOfOneIDWithAnotherBodyAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// A counter cannot have taken the money before it opened the order: a
+// paid_at before that is refused and settles nothing (it would put the
+// payment into an earlier business day, one whose reconciliation may be
+// closed already, and make the day it really was taken show it as a line
+// we do not have).
+func TestPaidAtBeforeTheOrderIsRefused(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		servicetest.StartJourney(t, env)
+		ctx := context.Background()
+		o, _ := counterOrder(t, env, "ORD-PAST")
+		_, err := env.Svc.PartnerConfirmOrder(ctx, bank, o.OrderNo, counters.ConfirmInput{PartnerTxnID: "C-PAST", PaidFen: o.AmountFen,
+			PaidAt: o.CreatedAt.Add(-48 * time.Hour)})
+		if !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("paid_at two days before the order: %v", err)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ?", o.OrderNo); n != 0 {
+			t.Fatalf("%d records", n)
+		}
+		// Within the clock skew, and later, it settles.
+		if _, err := env.Svc.PartnerConfirmOrder(ctx, bank, o.OrderNo, counters.ConfirmInput{PartnerTxnID: "C-PAST2", PaidFen: o.AmountFen,
+			PaidAt: o.CreatedAt.Add(-time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
