@@ -105,3 +105,67 @@ func TestPaidAtBeforeTheOrderIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// A confirmation racing the closer of unconfirmed orders settles the
+// order exactly once and leaves its declaration and months its own.
+func TestConfirmRacesTheStaleOrderCloser(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		servicetest.StartJourney(t, env)
+		ctx := context.Background()
+		for round := 0; round < 1; round++ { // one month is open in the window
+			o := openAnyMonth(t, env, fmt.Sprintf("ORD-CL%d", round))
+			env.Clock.Advance(3 * time.Hour)
+			var confErr error
+			servicetest.Parallel(2, func(i int) error {
+				if i == 0 {
+					_, confErr = env.Svc.PartnerConfirmOrder(ctx, bank, o.OrderNo, counters.ConfirmInput{PartnerTxnID: fmt.Sprintf("C-CL%d", round),
+						PaidFen: o.AmountFen, PaidAt: env.Clock.Now()})
+					return nil
+				}
+				return env.Svc.CloseStaleCounterOrders(ctx)
+			})
+			if confErr != nil {
+				t.Fatalf("round %d: confirm %v", round, confErr)
+			}
+			var ord store.OrderRow
+			if err := db.Gorm.Where("order_no = ?", o.OrderNo).Take(&ord).Error; err != nil {
+				t.Fatal(err)
+			}
+			var d store.DeclarationRow
+			if err := db.Gorm.Where("id = ?", ord.DeclarationID).Take(&d).Error; err != nil {
+				t.Fatal(err)
+			}
+			recs := servicetest.Count(t, db, "records", "order_no = ?", o.OrderNo)
+			claims := servicetest.Count(t, db, "period_claims", "declaration_id = ? AND state = ?", d.ID, contrib.ClaimPaid)
+			if ord.Status != contrib.OrderPaid || recs != 1 || d.Status != contrib.DeclPaid || d.OrderNo != o.OrderNo || claims != 1 {
+				t.Fatalf("round %d: order %s, %d records, declaration %s/%q, %d paid claims", round, ord.Status, recs, d.Status, d.OrderNo, claims)
+			}
+		}
+	})
+}
+
+// openAnyMonth opens bank's counter order for the first month 张三明
+// still owes, in whichever payable.
+func openAnyMonth(t *testing.T, env *servicetest.Env, txn string) counters.Order {
+	t.Helper()
+	ctx := context.Background()
+	me := servicetest.Person(t, "张三明")
+	q, err := env.Svc.PartnerQueryPayables(ctx, bank, counters.QueryInput{Name: me.Name, IDNumber: me.IDNumber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pb := range q.Items {
+		if len(pb.UnpaidPeriods) == 0 || len(pb.Options) == 0 {
+			continue
+		}
+		o, _, err := env.Svc.PartnerCreateOrder(ctx, bank, counters.CreateOrderInput{PayableID: pb.PayableID, OptionCode: pb.Options[0].Code,
+			PeriodFrom: pb.UnpaidPeriods[0], PeriodTo: pb.UnpaidPeriods[0], PartnerTxnID: txn, TerminalID: "T-001", Channel: counters.ChannelBankCounter})
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		return o
+	}
+	t.Fatal("nothing left to pay")
+	return counters.Order{}
+}
