@@ -169,3 +169,49 @@ func openAnyMonth(t *testing.T, env *servicetest.Env, txn string) counters.Order
 	t.Fatal("nothing left to pay")
 	return counters.Order{}
 }
+
+// A counter's money has no channel to go back through: the automatic
+// refund of an unbookable counter payment stays pending (with its
+// anomaly) however often the worker tries, and is never counted refunded
+// without money moving.
+func TestACounterAutoRefundIsNeverCountedPaid(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.NewEnv(t, db)
+	j := servicetest.StartJourney(t, env)
+	ctx := context.Background()
+	o, pb := counterOrder(t, env, "ORD-AR1")
+	env.Clock.Advance(3 * time.Hour)
+	env.Svc.WorkOnce(ctx)
+	d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: pb.Options[0].Code,
+		PeriodFrom: pb.UnpaidPeriods[0], PeriodTo: pb.UnpaidPeriods[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := confirm(env, bank, o, "C-AR1", o.AmountFen); err != nil {
+		t.Fatalf("late confirm: %v", err)
+	}
+	for i := 0; i < 6; i++ {
+		env.Clock.Advance(2 * time.Hour)
+		env.Svc.WorkOnce(ctx)
+	}
+	if n := servicetest.Count(t, db, "refund_payouts", "order_no = ? AND status = ?", o.OrderNo, "pending"); n != 1 {
+		t.Fatalf("%d pending payouts", n)
+	}
+	if n := servicetest.Count(t, db, "refunds", "refund_no = ? AND status = ?", contrib.AutoRefundNo(o.OrderNo), string(models.RefundRefunded)); n != 0 {
+		t.Fatal("counter auto-refund counted refunded")
+	}
+	var ord store.OrderRow
+	if err := db.Gorm.Where("order_no = ?", o.OrderNo).Take(&ord).Error; err != nil || ord.RefundedFen != 0 || ord.Status != contrib.OrderPaid {
+		t.Fatalf("order %s refunded %d %v", ord.Status, ord.RefundedFen, err)
+	}
+	if n := servicetest.Count(t, db, "anomalies", "order_no = ? AND resolved_at IS NULL", o.OrderNo); n == 0 {
+		t.Fatal("no open anomaly")
+	}
+}
