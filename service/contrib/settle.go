@@ -11,6 +11,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Record statuses (API: paid / credited / booked / refunding / refunded).
@@ -263,8 +264,12 @@ func MarkOrderPaid(tx *gorm.DB, orderNo string, paidAt time.Time, transactionID 
 // bookPaidOrder writes what a paid order means: the declaration is paid,
 // its months are paid, and one record per month appears at once.
 func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source string) error {
+	// A locking read: MariaDB's plain read answers from the transaction's
+	// snapshot, taken before the order moved to paid, and may miss the
+	// closer having given the declaration back meanwhile (order_no '');
+	// it was then marked paid without its order.
 	var d store.DeclarationRow
-	if err := tx.Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
 		return err
 	}
 	// The declaration may have moved on (expired, or reopened with another

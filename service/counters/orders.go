@@ -298,6 +298,12 @@ func (s *Counters) PartnerConfirmOrder(ctx context.Context, a kernel.PartnerActo
 	if o.PartnerConfirmTxn != "" {
 		return Order{}, models.ErrOrderNotPayable.WithReason("该订单已确认收款")
 	}
+	// paid_at is the partner's word and decides the business day the
+	// payment belongs to (reconciliation, reversal): money cannot have
+	// been taken for an order before it existed (beyond the clock skew).
+	if in.PaidAt.Before(o.CreatedAt.Add(-10 * time.Minute)) {
+		return Order{}, models.ErrInvalid.WithReason("paid_at 早于订单创建时间")
+	}
 	channel := o.CounterChannel
 	if channel == "" {
 		channel = ChannelHallPOS // a unit's POS order, confirmed by the hall's POS
@@ -351,14 +357,15 @@ func (s *Counters) PartnerConfirmOrder(ctx context.Context, a kernel.PartnerActo
 	if err != nil {
 		return Order{}, err
 	}
-	if o, err = s.order(ctx, orderNo); err != nil {
-		return Order{}, err
+	// Answer from the transaction id as recorded, hash included: a
+	// concurrent request under the same id with another body (another
+	// paid_at) loses the settlement and must get PARTNER_TXN_REUSED, not
+	// the winner's success.
+	if v, ok, err := s.replay(ctx, a, opConfirm, in.PartnerTxnID, orderNo, hash); ok || err != nil {
+		return v, err
 	}
-	if o.PartnerConfirmTxn != in.PartnerTxnID || o.PartnerID != a.PartnerID {
-		// Another confirmation (another transaction id) settled it first.
-		return Order{}, models.ErrOrderNotPayable.WithReason("该订单已确认收款")
-	}
-	return s.view(ctx, o)
+	// Another confirmation (another transaction id) settled it first.
+	return Order{}, models.ErrOrderNotPayable.WithReason("该订单已确认收款")
 }
 
 // ReverseInput is a counter's 冲正 of a payment it confirmed.
@@ -401,6 +408,19 @@ func (s *Counters) PartnerReverseOrder(ctx context.Context, a kernel.PartnerActo
 	case o.Status != contrib.OrderPaid || o.PaidAt == nil:
 		return refuse("该订单未处于已缴费状态，不能冲正")
 	case o.PaidAt.In(models.Beijing).Format("20060102") != s.Now().In(models.Beijing).Format("20060102"):
+		return refuse("只能冲正当日的缴费")
+	}
+	// paid_at is the partner's word (up to the allowed clock skew ahead
+	// of ours): the business day is also the day we received the
+	// confirmation, by our clock, which its transaction row keeps.
+	var ct store.CounterTxnRow
+	if err := s.Conn(ctx).Where("partner_id = ? AND op = ? AND order_no = ?", a.PartnerID, opConfirm, o.OrderNo).Take(&ct).Error; err != nil {
+		if kernel.IsNotFound(err) {
+			return refuse("该订单未经本合作方确认收款，不能冲正")
+		}
+		return Order{}, kernel.Internal("load confirmation", err)
+	}
+	if ct.CreatedAt.In(models.Beijing).Format("20060102") != s.Now().In(models.Beijing).Format("20060102") {
 		return refuse("只能冲正当日的缴费")
 	}
 	now := s.Now()
