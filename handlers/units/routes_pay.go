@@ -100,4 +100,3 @@ func (s *Handlers) confirmUnitPOS(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, p)
 }
-

@@ -63,7 +63,6 @@ func (s *UnitPay) UnitVoucherPDF(ctx context.Context, userID, unitID, orderNo st
 	return pdf, v.VoucherNo, nil
 }
 
-
 // POSConfirmInput is the hall's POS slip for a unit order.
 type POSConfirmInput struct {
 	POSTxnID string     `json:"pos_txn_id"`
