@@ -31,6 +31,10 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	CertSigningKey string
 	TrustedProxies string
+	// PprofAddr is where net/http/pprof listens, on its own listener and
+	// mux so profiles are never reachable through the API's address;
+	// empty (the default) starts no listener at all.
+	PprofAddr string
 	BankURL        string
 	BankMerchant   string
 	BankKey        string
@@ -121,6 +125,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_SHUTDOWN_GRACE", "20s", false, &c.ShutdownGrace},
 		{"LIANBAN_CERT_SIGNING_KEY", "", true, &c.CertSigningKey},
 		{"LIANBAN_TRUSTED_PROXIES", "", false, &c.TrustedProxies},
+		{"LIANBAN_PPROF_ADDR", "", false, &c.PprofAddr},
 		{"LIANBAN_BANK_URL", "", false, &c.BankURL},
 		{"LIANBAN_BANK_MERCHANT", "", false, &c.BankMerchant},
 		{"LIANBAN_BANK_KEY", "", true, &c.BankKey},

@@ -299,6 +299,10 @@ func (a *App) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := a.startPprof(ctx, a.cfg.PprofAddr); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("LIANBAN_PPROF_ADDR: %w", err)
+	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))

@@ -49,9 +49,9 @@ func freeAddr(t *testing.T) string {
 // talks to it, and stops it.
 func TestTheServerRunsOnItsEmbeddedDefaultsAndShutsDownGracefully(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, pprofAddr := freeAddr(t), freeAddr(t)
 	env := map[string]string{"LIANBAN_ADDR": addr, "LIANBAN_DATABASE": "sqlite://" + dir + "/lianban.db",
-		"LIANBAN_DATA_DIR": dir, "LIANBAN_WECHATPAY_APIV3_KEY": ""}
+		"LIANBAN_DATA_DIR": dir, "LIANBAN_WECHATPAY_APIV3_KEY": "", "LIANBAN_PPROF_ADDR": pprofAddr}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
@@ -87,6 +87,17 @@ func TestTheServerRunsOnItsEmbeddedDefaultsAndShutsDownGracefully(t *testing.T) 
 	}
 	if resp.Header.Get("X-Lianban-Sandbox") != "true" {
 		t.Fatalf("the embedded defaults run a sandbox that does not say so: %v", resp.Header)
+	}
+	// The profiler answers on LIANBAN_PPROF_ADDR and nowhere on the API.
+	for u, want := range map[string]int{"http://" + pprofAddr + "/debug/pprof/cmdline": 200, base + "/debug/pprof/cmdline": 404, base + "/debug/pprof/": 404} {
+		resp, err = http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", u, resp.StatusCode, want)
+		}
 	}
 	// The request is counted just after its response is written, so the
 	// scrape may have to look again; under -race on a loaded CI machine a
