@@ -34,10 +34,10 @@ type Config struct {
 	// PprofAddr is where net/http/pprof listens, on its own listener and
 	// mux so profiles are never reachable through the API's address;
 	// empty (the default) starts no listener at all.
-	PprofAddr string
-	BankURL        string
-	BankMerchant   string
-	BankKey        string
+	PprofAddr    string
+	BankURL      string
+	BankMerchant string
+	BankKey      string
 	// BlobDir keeps uploaded files when no S3-compatible store is set;
 	// empty means DataDir/blobs.
 	BlobDir                                    string
