@@ -5,7 +5,7 @@
 
 GO ?= go
 
-.PHONY: run test deps vet bench walkthrough clients ci-services
+.PHONY: run test deps vet bench perf walkthrough clients ci-services
 
 run:
 	$(GO) run ./cmd/lianban
@@ -28,6 +28,13 @@ test: deps vet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/ ./certificate/
+
+# Load test (issue 13): builds and starts the server on a fresh data
+# directory (PostgreSQL and Redis when LIANBAN_TEST_POSTGRES and
+# LIANBAN_TEST_REDIS are set), seeds people through the API and drives each
+# endpoint; e.g. make perf PERF_FLAGS="-duration 5s -only listRecords,getMe".
+perf:
+	$(GO) run ./cmd/lianban-perf $(PERF_FLAGS)
 
 walkthrough:
 	bash scripts/walkthrough-check.sh

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// bench drives the server for one run.
+type bench struct {
+	c   *client
+	o   options
+	pop *population
+}
+
+func newBench(c *client, o options, pop *population) *bench { return &bench{c: c, o: o, pop: pop} }
+
+// request is one request of a rotation.
+type request struct {
+	method, path string
+	body         []byte
+	p            *person
+}
+
+// attack sends the requests round-robin from o.Conns workers, each sending
+// its next request when the last one is answered (vegeta with no rate and
+// as many workers as connections), for o.Duration.
+func (b *bench) attack(name string, reqs []request) resultLine {
+	var i atomic.Uint64
+	targeter := func(t *vegeta.Target) error {
+		r := reqs[(i.Add(1)-1)%uint64(len(reqs))]
+		t.Method, t.URL, t.Body = r.method, b.c.base+r.path, r.body
+		t.Header = http.Header{}
+		if r.body != nil {
+			t.Header.Set("Content-Type", "application/json")
+		}
+		if r.p != nil {
+			t.Header.Set("Authorization", "Bearer "+r.p.Token)
+			t.Header.Set("X-Forwarded-For", r.p.IP)
+		}
+		return nil
+	}
+	n := uint64(b.o.Conns)
+	atk := vegeta.NewAttacker(vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.Connections(b.o.Conns),
+		vegeta.MaxConnections(b.o.Conns), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+	var m vegeta.Metrics
+	line := resultLine{Name: name}
+	for res := range atk.Attack(targeter, vegeta.Rate{Freq: 0}, b.o.Duration, name) {
+		m.Add(res)
+		if res.Error != "" || res.Code/100 != 2 {
+			line.Errors++
+			if line.FirstError == "" {
+				line.FirstError = fmt.Sprintf("%d %s %.120s", res.Code, res.Error, res.Body)
+			}
+		}
+	}
+	m.Close()
+	line.Requests = m.Requests
+	line.RPS = m.Throughput
+	line.P50, line.P99 = m.Latencies.P50, m.Latencies.P99
+	return line
+}
+
+func (b *bench) healthz(ctx context.Context) (resultLine, error) {
+	return b.attack("healthz", []request{{method: "GET", path: "/healthz"}}), ctx.Err()
+}
+
+func jsonBody(v any) []byte {
+	out, _ := json.Marshal(v)
+	return out
+}
+
+// runCase runs one endpoint of endpointNames.
+func (b *bench) runCase(ctx context.Context, name string) ([]resultLine, error) {
+	var reqs []request
+	people := b.pop.People
+	for _, p := range people {
+		switch name {
+		case "listRecords":
+			reqs = append(reqs, request{method: "GET", path: "/api/v1/records?person=self", p: p})
+		case "getMe":
+			reqs = append(reqs, request{method: "GET", path: "/api/v1/me", p: p})
+		case "getPayment":
+			reqs = append(reqs, request{method: "GET", path: "/api/v1/payments/" + p.Orders[0], p: p})
+		case "queryPayables":
+			reqs = append(reqs, request{method: "POST", path: "/api/v1/payables/query", body: jsonBody(map[string]string{"person": "self"}), p: p})
+		case "issueCertificate":
+			reqs = append(reqs, request{method: "POST", path: "/api/v1/certificates", p: p,
+				body: jsonBody(map[string]string{"kind": "payment_voucher", "order_no": p.Orders[0]})})
+		}
+	}
+	switch name {
+	case "money":
+		return b.money(ctx)
+	case "listRecords10k":
+		reqs = []request{{method: "GET", path: "/api/v1/records?person=self", p: b.pop.Big}}
+	case "listPayments10k":
+		reqs = []request{{method: "GET", path: "/api/v1/payments", p: b.pop.Big}}
+	}
+	return []resultLine{b.attack(name, reqs)}, ctx.Err()
+}
+
+// ordersPerPerson stays under the server's orders-per-user-per-minute
+// limit (20): a worker moves to a new person after this many months.
+const ordersPerPerson = 15
+
+// money runs declare + pay + settle, one month at a time, from o.Conns
+// workers for o.Duration, and reports each step. Each worker pays for a
+// person of its own (made before the clock starts) and makes a new one
+// when that person has no month left or has paid ordersPerPerson months;
+// the time that takes is left out of the steps' duration.
+func (b *bench) money(ctx context.Context) ([]resultLine, error) {
+	n := b.o.Conns
+	type worker struct {
+		p                        *person
+		declare, pay, settle     []time.Duration
+		chain                    []time.Duration // the three steps of each month paid
+		errDeclare, errPay, err3 uint64
+		firstErr                 string
+		setup                    time.Duration
+		r                        *mrand.Rand
+	}
+	ws := make([]*worker, n)
+	var wg sync.WaitGroup
+	var setupErr atomic.Value
+	sem := make(chan struct{}, 8)
+	for i := range ws {
+		ws[i] = &worker{r: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)+100))}
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			p, err := b.c.newPerson(ctx, w.r)
+			if err != nil {
+				setupErr.Store(err)
+			}
+			w.p = p
+		}(ws[i])
+	}
+	wg.Wait()
+	if err, ok := setupErr.Load().(error); ok {
+		return nil, fmt.Errorf("money people: %w", err)
+	}
+	start := time.Now()
+	deadline := start.Add(b.o.Duration)
+	for _, w := range ws {
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if w.p == nil || len(w.p.Periods) == 0 || len(w.p.Orders) >= ordersPerPerson {
+					t := time.Now()
+					p, err := b.c.newPerson(ctx, w.r)
+					w.setup += time.Since(t)
+					if err != nil {
+						if w.firstErr == "" {
+							w.firstErr = "new person: " + trimErr(err)
+						}
+						w.p = nil
+						continue
+					}
+					w.p = p
+				}
+				t, failed, err := b.c.payMonth(ctx, w.p)
+				switch failed {
+				case "":
+					w.declare, w.pay, w.settle = append(w.declare, t.Declare), append(w.pay, t.Pay), append(w.settle, t.Settle)
+					w.chain = append(w.chain, t.Declare+t.Pay+t.Settle)
+				case "createDeclaration":
+					w.errDeclare++
+				case "createPayment":
+					w.declare = append(w.declare, t.Declare)
+					w.errPay++
+				default:
+					w.declare, w.pay = append(w.declare, t.Declare), append(w.pay, t.Pay)
+					w.err3++
+				}
+				if err != nil {
+					if w.firstErr == "" {
+						w.firstErr = failed + ": " + trimErr(err)
+					}
+					w.p = nil // a half-done month stays claimed; start afresh
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	var setup time.Duration
+	var declare, pay, settle []time.Duration
+	lines := []resultLine{{Name: "createDeclaration"}, {Name: "createPayment"}, {Name: "sandboxPay (settle)"}}
+	first := ""
+	for _, w := range ws {
+		setup += w.setup
+		declare, pay, settle = append(declare, w.declare...), append(pay, w.pay...), append(settle, w.settle...)
+		lines[0].Errors += w.errDeclare
+		lines[1].Errors += w.errPay
+		lines[2].Errors += w.err3
+		if first == "" {
+			first = w.firstErr
+		}
+	}
+	// The steps ran for the wall time less the share spent making people.
+	busy := wall - setup/time.Duration(n)
+	for i, lat := range [][]time.Duration{declare, pay, settle} {
+		lines[i].Requests = uint64(len(lat)) + lines[i].Errors
+		lines[i].RPS = float64(len(lat)) / busy.Seconds()
+		lines[i].P50, lines[i].P99 = quantile(lat, 0.50), quantile(lat, 0.99)
+	}
+	lines[0].FirstError = first
+	var chains []time.Duration
+	for _, w := range ws {
+		chains = append(chains, w.chain...)
+	}
+	chain := resultLine{Name: "declare+pay+settle", Requests: uint64(len(chains)), RPS: float64(len(chains)) / busy.Seconds(),
+		P50: quantile(chains, 0.50), P99: quantile(chains, 0.99)}
+	return append(lines, chain), nil
+}
+
+// quantile of latency samples, by sorting them (nearest rank).
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(q*float64(len(s))+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
