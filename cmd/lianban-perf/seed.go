@@ -107,12 +107,18 @@ var names = []string{"张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊",
 func idNumber(r *mrand.Rand) string {
 	birth := time.Date(1975, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(365*20))
 	s := "150102" + birth.Format("20060102") + fmt.Sprintf("%03d", r.IntN(1000))
+	return s + string(checkDigit(s))
+}
+
+// checkDigit is the ISO 7064 MOD 11-2 check character of an ID number's
+// first 17 digits.
+func checkDigit(first17 string) byte {
 	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0
 	for i, w := range weights {
-		sum += int(s[i]-'0') * w
+		sum += int(first17[i]-'0') * w
 	}
-	return s + string("10X98765432"[sum%11])
+	return "10X98765432"[sum%11]
 }
 
 // newPerson logs a new user in through the sandbox, binds a real name,

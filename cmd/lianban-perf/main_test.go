@@ -1,0 +1,95 @@
+package main
+
+import (
+	"io"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOptionsDefaultToIssue13sRunAndRefuseNonsense(t *testing.T) {
+	o, err := parseOptions(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Duration != 10*time.Second || o.Conns != 64 || o.People != 25 || o.BigRows != 10000 || o.PprofAddr != "" || len(o.Only) != 0 {
+		t.Fatalf("defaults %+v", o)
+	}
+	for _, n := range endpointNames {
+		if !o.wants(n) {
+			t.Fatalf("no -only should run %s", n)
+		}
+	}
+	o, err = parseOptions([]string{"-duration", "3s", "-conns", "8", "-people", "4", "-only", " getMe,money ", "-pprof", "127.0.0.1:6060"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Duration != 3*time.Second || o.Conns != 8 || o.People != 4 || !slices.Equal(o.Only, []string{"getMe", "money"}) || o.PprofAddr != "127.0.0.1:6060" {
+		t.Fatalf("parsed %+v", o)
+	}
+	if !o.wants("healthz") || !o.wants("money") || o.wants("listRecords") {
+		t.Fatal("-only getMe,money must run healthz (the ratios' base), getMe and money only")
+	}
+	for _, bad := range [][]string{{"-duration", "0s"}, {"-conns", "0"}, {"-people", "-1"}, {"-only", "listrecords"}, {"-big-rows", "0"}, {"stray"}, {"-nope"}} {
+		if _, err := parseOptions(bad, io.Discard); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestALineSaysRateLatenciesErrorsAndTheRatioToHealthz(t *testing.T) {
+	l := resultLine{Name: "listRecords", Requests: 31340, RPS: 3134, P50: 12345 * time.Microsecond, P99: 147 * time.Millisecond, Errors: 2, FirstError: "500 boom"}
+	got := l.format(65670)
+	want := "| listRecords | 3134 | 12.3 ms | 147 ms | 2/31340 (first: 500 boom) | 4.8% |"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if got := (resultLine{Name: "healthz", RPS: 100, P50: 500 * time.Microsecond, P99: 2 * time.Millisecond}).format(100); got != "| healthz | 100 | 0.50 ms | 2.00 ms | 0/0 | 100.0% |" {
+		t.Fatal(got)
+	}
+	if got := l.format(0); !strings.HasSuffix(got, "| – |") {
+		t.Fatalf("no /healthz figure must print no ratio: %s", got)
+	}
+	if n := strings.Count(tableHeader, "\n") + 1; n != 2 || strings.Count(strings.SplitN(tableHeader, "\n", 2)[0], "|") != strings.Count(want, "|") {
+		t.Fatalf("the header does not fit the lines:\n%s\n%s", tableHeader, want)
+	}
+}
+
+func TestQuantileIsTheNearestRankOfTheSortedSamples(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	if q := quantile(d, 0.50); q != 50*time.Millisecond {
+		t.Fatalf("p50 %s", q)
+	}
+	if q := quantile(d, 0.99); q != 99*time.Millisecond {
+		t.Fatalf("p99 %s", q)
+	}
+	if d[0] != 100*time.Millisecond {
+		t.Fatal("quantile sorted the caller's samples")
+	}
+	if quantile(nil, 0.99) != 0 || quantile(d[:1], 0.99) != 100*time.Millisecond {
+		t.Fatal("empty or single sample")
+	}
+}
+
+func TestSeededIDNumbersCarryAValidCheckDigit(t *testing.T) {
+	for _, known := range []string{"150102199003071237", "15010219620512222X", "150203195801203111"} {
+		if c := checkDigit(known[:17]); c != known[17] {
+			t.Fatalf("%s: check digit %c", known, c)
+		}
+	}
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for range 50 {
+		id := idNumber(r)
+		if len(id) != 18 || !strings.HasPrefix(id, "150102") || checkDigit(id[:17]) != id[17] {
+			t.Fatalf("bad id %s", id)
+		}
+		if y := id[6:10]; y < "1975" || y > "1995" {
+			t.Fatalf("born %s: not of working age", y)
+		}
+	}
+}
