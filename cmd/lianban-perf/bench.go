@@ -33,7 +33,7 @@ type request struct {
 // attack sends the requests round-robin from o.Conns workers, each sending
 // its next request when the last one is answered (vegeta with no rate and
 // as many workers as connections), for o.Duration.
-func (b *bench) attack(name string, reqs []request) resultLine {
+func (b *bench) attack(ctx context.Context, name string, reqs []request) resultLine {
 	var i atomic.Uint64
 	targeter := func(t *vegeta.Target) error {
 		r := reqs[(i.Add(1)-1)%uint64(len(reqs))]
@@ -51,6 +51,8 @@ func (b *bench) attack(name string, reqs []request) resultLine {
 	n := uint64(b.o.Conns)
 	atk := vegeta.NewAttacker(vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.Connections(b.o.Conns),
 		vegeta.MaxConnections(b.o.Conns), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
 	var m vegeta.Metrics
 	line := resultLine{Name: name}
 	for res := range atk.Attack(targeter, vegeta.Rate{Freq: 0}, b.o.Duration, name) {
@@ -70,7 +72,7 @@ func (b *bench) attack(name string, reqs []request) resultLine {
 }
 
 func (b *bench) healthz(ctx context.Context) (resultLine, error) {
-	return b.attack("healthz", []request{{method: "GET", path: "/healthz"}}), ctx.Err()
+	return b.attack(ctx, "healthz", []request{{method: "GET", path: "/healthz"}}), ctx.Err()
 }
 
 func jsonBody(v any) []byte {
@@ -105,7 +107,7 @@ func (b *bench) runCase(ctx context.Context, name string) ([]resultLine, error) 
 	case "listPayments10k":
 		reqs = []request{{method: "GET", path: "/api/v1/payments", p: b.pop.Big}}
 	}
-	return []resultLine{b.attack(name, reqs)}, ctx.Err()
+	return []resultLine{b.attack(ctx, name, reqs)}, ctx.Err()
 }
 
 // ordersPerPerson stays under the server's orders-per-user-per-minute
