@@ -100,23 +100,8 @@ func (m *MiniProgram) Login(ctx context.Context, code string) (models.ChannelIde
 	}
 	var res auth.ResCode2Session
 	err := m.doJSON(ctx, "jscode2session", http.MethodGet, "/sns/jscode2session", q, nil, &res)
-	var ae *apiError
-	if errors.As(err, &ae) {
-		switch ae.code {
-		case errSystemBusy, errDailyQuota:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrUnavailable, ae)
-		case errMinuteQuota:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrRateLimited, ae)
-		case errInvalidAppID, errInvalidSecret, errIPNotAllowed:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrInternal, ae)
-		case errInvalidCode, errCodeUsed, errHighRiskUser:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrLoginFailed, ae)
-		default: // a code WeChat refuses for a reason new to us: the user logs in again
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrLoginFailed, ae)
-		}
-	}
 	if err != nil {
-		return models.ChannelIdentity{}, err
+		return models.ChannelIdentity{}, codeExchangeError(err)
 	}
 	if res.OpenID == "" || res.SessionKey == "" {
 		return models.ChannelIdentity{}, fmt.Errorf("%w: wechat jscode2session: answer without openid or session_key", models.ErrUnavailable)
@@ -341,4 +326,30 @@ func redactURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// codeExchangeError maps the error of exchanging a one-time login code
+// (the mini-program's jscode2session, the official account's web OAuth) to
+// the domain: WeChat busy or out of daily quota is unavailable, the
+// per-minute quota rate-limited, our own appid, secret or IP refused an
+// internal fault, and any refusal of the code itself (invalid, used,
+// expired, risky user, or a reason new to us) a failed login, after which
+// the user logs in again. Any other error (transport) is returned as is.
+func codeExchangeError(err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.code {
+	case errSystemBusy, errDailyQuota:
+		return fmt.Errorf("%w: %w", models.ErrUnavailable, ae)
+	case errMinuteQuota:
+		return fmt.Errorf("%w: %w", models.ErrRateLimited, ae)
+	case errInvalidAppID, errInvalidSecret, errIPNotAllowed:
+		return fmt.Errorf("%w: %w", models.ErrInternal, ae)
+	case errInvalidCode, errCodeUsed, errHighRiskUser:
+		return fmt.Errorf("%w: %w", models.ErrLoginFailed, ae)
+	default: // a refusal new to us (42003 expired, …): the user logs in again
+		return fmt.Errorf("%w: %w", models.ErrLoginFailed, ae)
+	}
 }

@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -79,21 +78,8 @@ func (o *OfficialAccount) Login(ctx context.Context, code string) (models.Channe
 	}
 	var res oauth.ResAccessToken
 	err := callJSON(ctx, o.hc, o.base, o.cfg.timeout(), "oauth2/access_token", http.MethodGet, "/sns/oauth2/access_token", q, nil, &res)
-	var ae *apiError
-	if errors.As(err, &ae) {
-		switch ae.code {
-		case errSystemBusy, errDailyQuota:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrUnavailable, ae)
-		case errMinuteQuota:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrRateLimited, ae)
-		case errInvalidAppID, errInvalidSecret, errIPNotAllowed:
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrInternal, ae)
-		default: // 40029 invalid, 40163 used, 42003 expired, or new to us: log in again
-			return models.ChannelIdentity{}, fmt.Errorf("%w: %w", models.ErrLoginFailed, ae)
-		}
-	}
 	if err != nil {
-		return models.ChannelIdentity{}, err
+		return models.ChannelIdentity{}, codeExchangeError(err)
 	}
 	if res.OpenID == "" {
 		return models.ChannelIdentity{}, fmt.Errorf("%w: wechat oauth2/access_token: answer without openid", models.ErrUnavailable)
