@@ -25,28 +25,11 @@ var ErrNotReversible = models.ErrReversalNotAllowed.WithReason("该笔缴费已�
 // gone or why an amount is assisted), as for a payer who may not see the
 // person's history. The counter's operator is not the person.
 func (s *Contrib) CounterPayables(ctx context.Context, p kernel.Person) ([]Payable, error) {
-	var rows []store.EnrolmentRow
-	if err := s.Conn(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
-		return nil, kernel.Internal("enrolments", err)
+	rows, err := s.activeEnrolments(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	if len(rows) == 0 {
-		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
-	}
-	out := []Payable{}
-	for _, e := range rows {
-		for _, year := range s.payableYears(e) {
-			pb, err := s.payable(ctx, e, year, p)
-			if err != nil {
-				return nil, err
-			}
-			if len(pb.months) == 0 {
-				continue
-			}
-			payOnlyView(&pb)
-			out = append(out, pb)
-		}
-	}
-	return out, nil
+	return s.payablesOf(ctx, p, rows, true)
 }
 
 // DeclareAtCounter declares months of a payable on the person's behalf

@@ -77,12 +77,9 @@ func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.P
 	if err != nil {
 		return nil, err
 	}
-	var rows []store.EnrolmentRow
-	if err := s.Conn(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
-		return nil, kernel.Internal("enrolments", err)
-	}
-	if len(rows) == 0 {
-		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
+	rows, err := s.activeEnrolments(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	u, err := s.User(ctx, userID)
 	if err != nil {
@@ -92,7 +89,26 @@ func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.P
 	if err != nil {
 		return nil, err
 	}
-	var out []Payable
+	return s.payablesOf(ctx, p, rows, acc == people.AccessPayOnly)
+}
+
+// activeEnrolments are the person's active enrolments, oldest first;
+// none is NOT_ENROLLED.
+func (s *Contrib) activeEnrolments(ctx context.Context, p kernel.Person) ([]store.EnrolmentRow, error) {
+	var rows []store.EnrolmentRow
+	if err := s.Conn(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
+		return nil, kernel.Internal("enrolments", err)
+	}
+	if len(rows) == 0 {
+		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
+	}
+	return rows, nil
+}
+
+// payablesOf lists the payables of the enrolments rows of p, every year
+// still open; payOnly shows them as payOnlyView does.
+func (s *Contrib) payablesOf(ctx context.Context, p kernel.Person, rows []store.EnrolmentRow, payOnly bool) ([]Payable, error) {
+	out := []Payable{}
 	for _, e := range rows {
 		for _, year := range s.payableYears(e) {
 			pb, err := s.payable(ctx, e, year, p)
@@ -102,14 +118,11 @@ func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.P
 			if len(pb.months) == 0 {
 				continue // past retirement age with nothing left to pay this year
 			}
-			if acc == people.AccessPayOnly {
+			if payOnly {
 				payOnlyView(&pb)
 			}
 			out = append(out, pb)
 		}
-	}
-	if out == nil {
-		out = []Payable{}
 	}
 	return out, nil
 }
