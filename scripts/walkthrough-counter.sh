@@ -16,11 +16,11 @@ P=${B%/api/v1}/partner/v1; SIGN="go run ./cmd/lianban-sign"   # signs as sandbox
 Q=$($SIGN POST $P/payables/query '{"name":"李秀英","id_number":"15010219620512222X"}'); echo "$Q"   # "李*英", 40000 fen, unpaid 202701
 PAYABLE=$(echo "$Q" | json payable_id); FROM=$(echo "$Q" | json period_from); TO=$(echo "$Q" | json period_to)   # a year: 202701–202712
 O=$($SIGN POST $P/orders "{\"payable_id\":\"$PAYABLE\",\"option_code\":\"standard\",\"period_from\":\"$FROM\",\"period_to\":\"$TO\",\"partner_txn_id\":\"BK-0001\",\"terminal_id\":\"HH-XC-07\",\"channel\":\"bank_counter\"}"); echo "$O"
-ORDER=$(echo "$O" | json order_no); FEN=$(echo "$O" | num amount_fen)
-$SIGN POST $P/orders/$ORDER/confirm "{\"partner_txn_id\":\"BK-0001-P\",\"paid_fen\":$FEN,\"paid_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"; echo   # "status":"paid"
-$SIGN POST $P/orders/$ORDER/confirm "{\"partner_txn_id\":\"BK-0001-P\",\"paid_fen\":$FEN,\"paid_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"; echo   # a retry: the same answer
+ORDER=$(echo "$O" | json order_no); FEN=$(echo "$O" | num amount_fen); PAID_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+$SIGN POST $P/orders/$ORDER/confirm "{\"partner_txn_id\":\"BK-0001-P\",\"paid_fen\":$FEN,\"paid_at\":\"$PAID_AT\"}"; echo   # "status":"paid"
+$SIGN POST $P/orders/$ORDER/confirm "{\"partner_txn_id\":\"BK-0001-P\",\"paid_fen\":$FEN,\"paid_at\":\"$PAID_AT\"}"; echo   # a retry: the same answer
 DAY=$(TZ=Asia/Shanghai date +%F)
-printf 'partner_txn_id,order_no,amount_fen,status,paid_at\nBK-0001-P,%s,%s,paid,%s\n' "$ORDER" "$FEN" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" |
+printf 'partner_txn_id,order_no,amount_fen,status,paid_at\nBK-0001-P,%s,%s,paid,%s\n' "$ORDER" "$FEN" "$PAID_AT" |
   $SIGN -type text/csv PUT $P/reconciliation/$DAY @-; echo   # the day's file: "mismatches":[]
 TOKEN=$(curl -sf -X POST $B/sessions/sandbox -d '{"subject":"demo-li"}' | json token); AUTH="Authorization: Bearer $TOKEN"
 curl -sf -X POST $B/me/identity -H "$AUTH" -d '{"name":"李秀英","id_number":"15010219620512222X"}' >/dev/null
