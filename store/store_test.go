@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
@@ -50,4 +51,49 @@ func TestRedactURLHidesPasswords(t *testing.T) {
 	if got != "mysql://root:xxxxx@127.0.0.1:3306/test" {
 		t.Fatalf("got %s", got)
 	}
+}
+
+// The embedded server's keys expire on the wall clock: the ticker that
+// replaced miniredis's per-command ClockTTL must still advance TTLs.
+func TestEmbeddedRedisExpiresKeys(t *testing.T) {
+	ctx := context.Background()
+	r, err := store.OpenRedis(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Client.Set(ctx, "k", "v", 300*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Client.Exists(ctx, "k").Val() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 300 ms TTL still exists after 5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Reads routed to DB.Reader see every committed write at once, and the
+// reader can never write: on SQLite it is a separate read-only pool.
+func TestReaderSeesCommittedWritesAndCannotWrite(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		row := store.ClaimRow{PersonID: "p-reader", Scheme: "flexible_pension", Period: "202601", DeclarationID: "d1", State: "declared"}
+		if err := db.Gorm.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got store.ClaimRow
+		if err := db.Reader.Where("person_id = ?", "p-reader").Take(&got).Error; err != nil {
+			t.Fatalf("reader does not see the committed row: %v", err)
+		}
+		if db.Dialect != store.SQLite {
+			return
+		}
+		if db.Reader == db.Gorm {
+			t.Fatal("SQLite reads share the writer's single connection")
+		}
+		if err := db.Reader.Create(&store.ClaimRow{PersonID: "p-reader", Scheme: "x", Period: "202601", DeclarationID: "d2", State: "declared"}).Error; err == nil {
+			t.Fatal("the read pool accepted a write")
+		}
+	})
 }

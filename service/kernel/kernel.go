@@ -139,6 +139,12 @@ func (s *Kernel) Now() time.Time { return s.Clock.Now().UTC() }
 // Conn is the database handle for ctx. (Deps.DB is the store itself.)
 func (s *Kernel) Conn(ctx context.Context) *gorm.DB { return s.DB.Gorm.WithContext(ctx) }
 
+// Read is the connection for a read made outside a transaction: on SQLite
+// a read-only pool beside the single writer (store.DB.Reader), so pages
+// and polls do not queue behind payments. It sees every committed write;
+// a read that must see its own transaction's writes uses that tx instead.
+func (s *Kernel) Read(ctx context.Context) *gorm.DB { return s.DB.Reader.WithContext(ctx) }
+
 // Tx runs fn in a transaction.
 func (s *Kernel) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.Conn(ctx).Transaction(fn)
