@@ -120,6 +120,7 @@ func (s *Kit) Authenticated() gin.HandlerFunc {
 			return
 		}
 		ctx := context.WithValue(c.Request.Context(), keySession, sess)
+		ctx = kernel.WithVerified(ctx, sess.Verified)
 		ctx = context.WithValue(ctx, keyToken, token)
 		// Budgets kept per client address (name/ID checks) are spent in
 		// the workflows; they learn the address here.
