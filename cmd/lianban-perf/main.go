@@ -28,7 +28,7 @@ import (
 // endpoints are the cases in the order they run; -only picks some of them
 // (healthz always runs, it is every ratio's denominator).
 var endpointNames = []string{"healthz", "listRecords", "getMe", "getPayment", "queryPayables",
-	"issueCertificate", "money", "listRecords10k", "listPayments10k"}
+	"issueCertificate", "money", "moneySerial", "listRecords10k", "listPayments10k"}
 
 // options are the command's flags.
 type options struct {
@@ -124,6 +124,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, base.format(base.RPS))
+	var serial []string // moneySerial's lines: a table of their own, printed last
 	for _, name := range endpointNames[1:] {
 		if !o.wants(name) || ctx.Err() != nil {
 			continue
@@ -133,6 +134,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 				return fmt.Errorf("seed %d rows: %w", o.BigRows, err)
 			}
 		}
+		if name == "moneySerial" {
+			if serial, err = b.moneySerial(ctx, srv.Database); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			continue
+		}
 		lines, err := b.runCase(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -140,6 +147,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		for _, l := range lines {
 			fmt.Fprintln(out, l.format(base.RPS))
 		}
+	}
+	if len(serial) > 0 {
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, serialReport(serial))
 	}
 	return ctx.Err()
 }
