@@ -191,7 +191,7 @@ func (c Config) Validate() error {
 	}
 	if c.Gateway != "" {
 		if err := checkURL(c.Gateway); err != nil {
-			errs = append(errs, fmt.Errorf("Gateway: %w", err))
+			errs = append(errs, fmt.Errorf("gateway: %w", err))
 		}
 	}
 	if err := checkURL(c.NotifyURL); err != nil {

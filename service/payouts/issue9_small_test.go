@@ -138,8 +138,7 @@ func (c offByOneRefunds) QueryRefund(ctx context.Context, orderNo, outRefundNo s
 func TestARefundWithAnotherAmountIsOneAnomalyNotOneAPass(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var env *servicetest.Env
-		env = servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
 			d.Payments[models.ChannelSandbox] = offByOneRefunds{d.Payments[models.ChannelSandbox]}
 		})
 		sess, p := servicetest.PensionPaid(t, env)

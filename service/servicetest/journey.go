@@ -27,10 +27,9 @@ func NewEnv(t *testing.T, db *store.DB) *Env {
 }
 
 type journey struct {
-	env      *Env
-	Sess     people.Session
-	memberID string
-	Self     contrib.Payable
+	env  *Env
+	Sess people.Session
+	Self contrib.Payable
 }
 
 // StartJourney logs in 张三明, enrols him as a flexible worker and returns his
