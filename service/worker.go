@@ -73,6 +73,7 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		{"purge rate-limit windows", s.PurgeRateLimits},
 		{"purge unattached uploads", s.PurgeUnattachedUploads},
 		{"purge expired partner nonces", s.PurgePartnerNonces},
+		{"fill record payer names", s.fillRecordPayers},
 	}
 	for _, st := range steps {
 		if ctx.Err() != nil {
@@ -82,4 +83,11 @@ func (s *Service) WorkOnce(ctx context.Context) {
 			s.Log.ErrorContext(ctx, "worker step failed", "step", st.name, "err", err)
 		}
 	}
+}
+
+// fillRecordPayers names the payers of records written before migration
+// 0013 (contrib.FillRecordPayers), a batch per pass.
+func (s *Service) fillRecordPayers(ctx context.Context) error {
+	_, err := s.FillRecordPayers(ctx)
+	return err
 }

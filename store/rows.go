@@ -206,6 +206,11 @@ type RecordRow struct {
 	// and month; n > 0 is a difference paid later for the same month (a
 	// unit's correction declaration n, or a 调差).
 	AdjustmentNo int
+	// PayerMasked is what the records list shows as the payer: the masked
+	// name (never the plain one) as it was when the month was booked, ""
+	// for no named payer, nil for a row written before migration 0013 that
+	// the worker has not filled yet.
+	PayerMasked *string
 }
 
 // TableName implements gorm's Tabler.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -104,8 +105,14 @@ func (b *bench) runCase(ctx context.Context, name string) ([]resultLine, error) 
 		return b.money(ctx)
 	case "listRecords10k":
 		reqs = []request{{method: "GET", path: "/api/v1/records?person=self", p: b.pop.Big}}
+		if t := b.pop.BigRecordsMid; t != "" {
+			reqs = append(reqs, request{method: "GET", path: "/api/v1/records?person=self&page_token=" + url.QueryEscape(t), p: b.pop.Big})
+		}
 	case "listPayments10k":
 		reqs = []request{{method: "GET", path: "/api/v1/payments", p: b.pop.Big}}
+		if t := b.pop.BigPaymentsMid; t != "" {
+			reqs = append(reqs, request{method: "GET", path: "/api/v1/payments?page_token=" + url.QueryEscape(t), p: b.pop.Big})
+		}
 	}
 	return []resultLine{b.attack(ctx, name, reqs)}, ctx.Err()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"net/url"
 	"time"
 
 	"github.com/lianban/lianban/store"
@@ -42,13 +43,16 @@ func seedBig(ctx context.Context, c *client, dbURL string, rows int) (*person, e
 	if err := g.Where("order_no = ?", order.OrderNo).Take(&rec).Error; err != nil {
 		return nil, fmt.Errorf("the paid record: %w", err)
 	}
+	if rec.PayerMasked == nil {
+		return nil, fmt.Errorf("the paid record %s carries no payer_masked: settlement should have written it", rec.ID)
+	}
 	tag := make([]byte, 4)
 	_, _ = rand.Read(tag)
 	now := time.Now().UTC()
 	recs := make([]store.RecordRow, 0, rows-1)
 	orders := make([]store.OrderRow, 0, rows-1)
 	for i := 1; i < rows; i++ {
-		rr := rec
+		rr := rec // with its payer_masked, as settlement writes it
 		rr.ID = fmt.Sprintf("perf%s%06d", hex.EncodeToString(tag), i)
 		rr.Period = fmt.Sprintf("%04d%02d", 1000+i/12, i%12+1)
 		rr.PeriodTo = ""
@@ -66,4 +70,27 @@ func seedBig(ctx context.Context, c *client, dbURL string, rows int) (*person, e
 		return nil, fmt.Errorf("insert orders: %w", err)
 	}
 	return p, nil
+}
+
+// middleToken walks p's list at path (pageSize rows a page, rows in all)
+// to its middle and returns the token of the page that starts there.
+func middleToken(ctx context.Context, c *client, p *person, path string, pageSize, rows int) (string, error) {
+	tok := ""
+	for i := 0; i < rows/pageSize/2; i++ {
+		var page struct {
+			NextPageToken string `json:"next_page_token"`
+		}
+		u := path
+		if tok != "" {
+			u += "&page_token=" + url.QueryEscape(tok)
+		}
+		if err := c.call(ctx, p, "GET", u, nil, &page); err != nil {
+			return "", err
+		}
+		if page.NextPageToken == "" {
+			break
+		}
+		tok = page.NextPageToken
+	}
+	return tok, nil
 }

@@ -133,6 +133,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			if pop.Big, err = seedBig(ctx, c, srv.Database, o.BigRows); err != nil {
 				return fmt.Errorf("seed %d rows: %w", o.BigRows, err)
 			}
+			if pop.BigRecordsMid, err = middleToken(ctx, c, pop.Big, "/api/v1/records?person=self&page_size=500", 500, o.BigRows); err != nil {
+				return fmt.Errorf("records page token: %w", err)
+			}
+			if pop.BigPaymentsMid, err = middleToken(ctx, c, pop.Big, "/api/v1/payments?page_size=100", 100, o.BigRows); err != nil {
+				return fmt.Errorf("payments page token: %w", err)
+			}
 		}
 		if name == "moneySerial" {
 			if serial, err = b.moneySerial(ctx, srv.Database); err != nil {

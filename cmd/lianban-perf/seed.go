@@ -56,6 +56,10 @@ type person struct {
 type population struct {
 	People []*person
 	Big    *person // the person given -big-rows records and payments
+	// BigRecordsMid and BigPaymentsMid are page tokens from the middle of
+	// Big's lists: the 10k cases fetch the first page and that one, so the
+	// figure shows whether a page deep in the list costs what the first does.
+	BigRecordsMid, BigPaymentsMid string
 }
 
 // call sends one JSON request and decodes a 2xx answer into out.

@@ -140,12 +140,17 @@ func (s *Handlers) listRecords(c *gin.Context) {
 		}
 		f.Year = v
 	}
-	items, err := s.Svc.ListRecords(c.Request.Context(), httpx.UserID(c), f)
+	page, err := httpx.PageSized(c, contrib.RecordsPageDefault, contrib.RecordsPageMax)
 	if err != nil {
 		s.Fail(c, err)
 		return
 	}
-	httpx.Page(s.Kit, c, items)
+	items, next, err := s.Svc.ListRecordsPage(c.Request.Context(), httpx.UserID(c), f, page)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
 }
 
 // notify hands a channel's notification to the settlement workflow, which

@@ -2,6 +2,7 @@ package contrib
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
@@ -16,6 +17,10 @@ type Contrib struct {
 	*kernel.Kernel
 	people  *people.People
 	payouts AutoRefunder
+	// payersFilled is set once FillRecordPayers found no record left to
+	// name: every record written since migration 0013 carries its payer,
+	// so the worker stops looking for the rest of the process's life.
+	payersFilled atomic.Bool
 }
 
 // New returns the contribution workflows on k, checking access through p.

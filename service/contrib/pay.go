@@ -292,15 +292,22 @@ func (s *Contrib) paymentView(ctx context.Context, o store.OrderRow) (Payment, e
 		var r store.RefundRow
 		err := s.Conn(ctx).Select("refund_no", "status").Where("refund_no = ?", AutoRefundNo(o.OrderNo)).Take(&r).Error
 		switch {
-		case err == nil && r.Status == string(models.RefundRefunded):
-			v.AutoRefundNo, v.Notice = r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，已原路退回（退款单号 "+r.RefundNo+"）"
 		case err == nil:
-			v.AutoRefundNo, v.Notice = r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，正在原路退回（退款单号 "+r.RefundNo+"）"
+			v.AutoRefundNo, v.Notice = autoRefundNotice(r)
 		case !kernel.IsNotFound(err):
 			return Payment{}, kernel.Internal("automatic refund", err)
 		}
 	}
 	return v, nil
+}
+
+// autoRefundNotice tells the payer about the automatic refund r of an
+// order whose months another order had paid.
+func autoRefundNotice(r store.RefundRow) (string, string) {
+	if r.Status == string(models.RefundRefunded) {
+		return r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，已原路退回（退款单号 " + r.RefundNo + "）"
+	}
+	return r.RefundNo, "本笔款项因所缴费款已由其他订单缴纳，正在原路退回（退款单号 " + r.RefundNo + "）"
 }
 
 // orderCacheTTL bounds how long a polled order's view may be served from
@@ -404,8 +411,12 @@ func (s *Contrib) queryAndSettle(ctx context.Context, o store.OrderRow) (models.
 }
 
 // ListPayments lists the orders the caller made, for anyone, newest first.
+// A page is one keyset query on (payer_user_id, order_no) and one query
+// each for the page's declarations, persons and automatic refunds (not
+// three per order), all on the read pool; each person's name is opened
+// once per page.
 func (s *Contrib) ListPayments(ctx context.Context, userID string, page kernel.Page) ([]Payment, string, error) {
-	q := s.Conn(ctx).Where("payer_user_id = ?", userID)
+	q := s.Read(ctx).Where("payer_user_id = ?", userID)
 	if page.After != "" {
 		q = q.Where("order_no < ?", page.After)
 	}
@@ -418,14 +429,74 @@ func (s *Contrib) ListPayments(ctx context.Context, userID string, page kernel.P
 		rows = rows[:page.Size]
 		next = rows[len(rows)-1].OrderNo
 	}
+	out, err := s.paymentViews(ctx, rows)
+	return out, next, err
+}
+
+// paymentViews is paymentView for a page of orders (without pay_params),
+// reading what the views need in one query per kind.
+func (s *Contrib) paymentViews(ctx context.Context, rows []store.OrderRow) ([]Payment, error) {
 	out := make([]Payment, 0, len(rows))
-	for _, r := range rows {
-		v, err := s.paymentView(ctx, r)
-		if err != nil {
-			return nil, "", err
+	if len(rows) == 0 {
+		return out, nil
+	}
+	declIDs, personIDs, refundNos := []string{}, []string{}, []string{}
+	for _, o := range rows {
+		declIDs = append(declIDs, o.DeclarationID)
+		personIDs = append(personIDs, o.PersonID)
+		if o.PaidAt != nil {
+			refundNos = append(refundNos, AutoRefundNo(o.OrderNo))
 		}
-		v.PayParams = nil
+	}
+	var decls []store.DeclarationRow
+	if err := s.Read(ctx).Select("id", "period_from", "period_to").Where("id IN ?", declIDs).Find(&decls).Error; err != nil {
+		return nil, kernel.Internal("declarations", err)
+	}
+	declOf := make(map[string]store.DeclarationRow, len(decls))
+	for _, d := range decls {
+		declOf[d.ID] = d
+	}
+	var persons []store.PersonRow
+	if err := s.Read(ctx).Select("id", "name_sealed").Where("id IN ?", personIDs).Find(&persons).Error; err != nil {
+		return nil, kernel.Internal("load person", err)
+	}
+	nameOf := make(map[string]string, len(persons))
+	for _, p := range persons {
+		name, err := s.PII.Open(p.NameSealed)
+		if err != nil {
+			return nil, kernel.Internal("open name", err)
+		}
+		nameOf[p.ID] = models.MaskName(name)
+	}
+	refundOf := map[string]store.RefundRow{}
+	if len(refundNos) > 0 {
+		var refunds []store.RefundRow
+		if err := s.Read(ctx).Select("refund_no", "status").Where("refund_no IN ?", refundNos).Find(&refunds).Error; err != nil {
+			return nil, kernel.Internal("automatic refund", err)
+		}
+		for _, r := range refunds {
+			refundOf[r.RefundNo] = r
+		}
+	}
+	for _, o := range rows {
+		d, ok := declOf[o.DeclarationID]
+		if !ok {
+			return nil, kernel.Internal("declaration", gorm.ErrRecordNotFound)
+		}
+		name, ok := nameOf[o.PersonID]
+		if !ok {
+			return nil, models.ErrNotFound
+		}
+		v := Payment{OrderNo: o.OrderNo, DeclarationID: o.DeclarationID, Channel: o.Channel, Scheme: models.Scheme(o.Scheme),
+			PersonNameMasked: name, PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
+			AmountFen: models.Fen(o.AmountFen), RefundedFen: models.Fen(o.RefundedFen), Status: o.Status,
+			CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt}
+		if o.PaidAt != nil {
+			if r, ok := refundOf[AutoRefundNo(o.OrderNo)]; ok {
+				v.AutoRefundNo, v.Notice = autoRefundNotice(r)
+			}
+		}
 		out = append(out, v)
 	}
-	return out, next, nil
+	return out, nil
 }

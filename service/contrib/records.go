@@ -2,7 +2,10 @@ package contrib
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lianban/lianban/models"
@@ -54,53 +57,89 @@ type RecordFilter struct {
 	Scheme models.Scheme
 }
 
-// ListRecords lists a person's contribution records the caller may see.
+// Records pages: a realistic person has a few hundred records at most (a
+// flexible worker paying monthly for fifteen years has 180 per scheme), so
+// the default page keeps them on one page; the maximum bounds one answer.
+const (
+	RecordsPageDefault = 200
+	RecordsPageMax     = 500
+)
+
+// ListRecords lists all of a person's contribution records the caller may
+// see, in one piece (the service's own callers and tests); the API pages
+// through ListRecordsPage.
 func (s *Contrib) ListRecords(ctx context.Context, userID string, f RecordFilter) ([]Record, error) {
+	out, _, err := s.ListRecordsPage(ctx, userID, f, kernel.Page{})
+	return out, err
+}
+
+// ListRecordsPage lists a page of a person's contribution records the
+// caller may see, by scheme then period (then adjustment, which makes the
+// key unique within the person), and the token of the next page ("" at the
+// end). A page.Size of 0 lists them all. The token is the last key of the
+// page bound to the person and the filter: one issued for another person
+// or filter is refused, never read as a position in this one.
+func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFilter, page kernel.Page) ([]Record, string, error) {
 	p, err := s.people.ResolveForRecords(ctx, userID, f.Person)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	rows, err := s.records(ctx, p.ID, f.Scheme, f.Year, "", "")
+	var after *recordKey
+	if page.After != "" {
+		k, ok := parseRecordToken(page.After, p.ID, f)
+		if !ok {
+			return nil, "", models.ErrInvalid.WithReason("page_token 无效")
+		}
+		after = &k
+	}
+	rows, err := s.recordRows(ctx, p.ID, f, after, page.Size)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	next := ""
+	if page.Size > 0 && len(rows) > page.Size {
+		rows = rows[:page.Size]
+		last := rows[len(rows)-1]
+		next = recordKey{Scheme: last.Scheme, Period: last.Period, Adjustment: last.AdjustmentNo}.token(p.ID, f)
 	}
 	out := make([]Record, 0, len(rows))
+	// Rows written before migration 0013 whose payer the worker has not
+	// named yet are named here, once per payer in the page.
 	payers := map[string]string{}
-	counters, err := s.counterOf(ctx, rows)
-	if err != nil {
-		return nil, err
-	}
 	for _, r := range rows {
-		if c, ok := counters[r.OrderNo]; ok {
-			rec := recordView(r, c.PartnerName, "")
-			if r.PayerUnitID != "" {
-				rec.PayerMasked, rec.PayerKind = s.unitMasked(ctx, r.PayerUnitID), "unit"
-			} else if r.PayerUserID == "" {
-				rec.PayerKind = "counter"
-			} else {
-				rec.PayerMasked = s.PayerMasked(ctx, r.PayerUserID)
-			}
-			cc := c
-			rec.Counter = &cc
-			out = append(out, rec)
-			continue
+		var payer, kind string
+		switch {
+		case r.PayerUnitID != "":
+			kind = "unit"
+			payer = s.payerOf(ctx, r, payers, "unit:"+r.PayerUnitID, func() string { return s.unitMasked(ctx, r.PayerUnitID) })
+		case r.PayerUserID == "" && r.CounterChannel != "":
+			kind = "counter"
+		case r.PayerUserID == "":
+			payer = "未实名用户"
+		default:
+			payer = s.payerOf(ctx, r, payers, r.PayerUserID, func() string { return s.PayerMasked(ctx, r.PayerUserID) })
 		}
-		key, kind := r.PayerUserID, ""
-		if r.PayerUnitID != "" {
-			key, kind = "unit:"+r.PayerUnitID, "unit"
+		rec := recordView(r.RecordRow, payer, kind)
+		if r.CounterChannel != "" {
+			rec.Counter = &RecordCounter{Channel: r.CounterChannel, PartnerName: r.PartnerName, TerminalID: r.TerminalID}
 		}
-		payer, ok := payers[key]
-		if !ok {
-			if kind == "unit" {
-				payer = s.unitMasked(ctx, r.PayerUnitID)
-			} else {
-				payer = s.PayerMasked(ctx, r.PayerUserID)
-			}
-			payers[key] = payer
-		}
-		out = append(out, recordView(r, payer, kind))
+		out = append(out, rec)
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// payerOf is the row's stored masked payer, or (for a row not yet filled)
+// the one worked out now, once per key.
+func (s *Contrib) payerOf(ctx context.Context, r recordListRow, cache map[string]string, key string, work func() string) string {
+	if r.PayerMasked != nil {
+		return *r.PayerMasked
+	}
+	v, ok := cache[key]
+	if !ok {
+		v = work()
+		cache[key] = v
+	}
+	return v
 }
 
 func recordView(r store.RecordRow, payer, kind string) Record {
@@ -110,49 +149,92 @@ func recordView(r store.RecordRow, payer, kind string) Record {
 		BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo, PayerKind: kind}
 }
 
-// counterOf finds which of the records' orders a counter took, by order.
-func (s *Contrib) counterOf(ctx context.Context, rows []store.RecordRow) (map[string]RecordCounter, error) {
-	seen := map[string]bool{}
-	var nos []string
-	for _, r := range rows {
-		if !seen[r.OrderNo] {
-			seen[r.OrderNo] = true
-			nos = append(nos, r.OrderNo)
-		}
-	}
-	out := map[string]RecordCounter{}
-	for len(nos) > 0 {
-		n := min(len(nos), 500)
-		var orders []store.OrderRow
-		if err := s.Conn(ctx).Select("order_no", "counter_channel", "partner_name", "terminal_id").
-			Where("order_no IN ? AND counter_channel <> ''", nos[:n]).Find(&orders).Error; err != nil {
-			return nil, kernel.Internal("record counters", err)
-		}
-		for _, o := range orders {
-			out[o.OrderNo] = RecordCounter{Channel: o.CounterChannel, PartnerName: o.PartnerName, TerminalID: o.TerminalID}
-		}
-		nos = nos[n:]
-	}
-	return out, nil
+// recordListRow is a record with the counter that took its order, read in
+// the list's one query. The counter is joined rather than copied onto the
+// record: a counter's confirmation writes it onto the order inside the
+// settling transaction after the order was read (service/counters), and
+// the order is found by its primary key, one lookup per row of the page.
+type recordListRow struct {
+	store.RecordRow
+	CounterChannel string
+	PartnerName    string
+	TerminalID     string
 }
 
-func (s *Contrib) records(ctx context.Context, personID string, scheme models.Scheme, year int, from, to string) ([]store.RecordRow, error) {
-	q := s.Conn(ctx).Where("person_id = ?", personID)
-	if scheme != "" {
-		q = q.Where("scheme = ?", string(scheme))
+// recordKey is a record's position in the list's order, unique within a
+// person (ux_records_person_scheme_period).
+type recordKey struct {
+	Scheme     string
+	Period     string
+	Adjustment int
+}
+
+// token is k bound to the person and filter: scheme.period.adjustment.tag,
+// where tag is a digest of what the token is valid for. It is not a
+// secret: it only makes a token from another list refused rather than
+// read as a position in this one.
+func (k recordKey) token(personID string, f RecordFilter) string {
+	return k.Scheme + "." + k.Period + "." + strconv.Itoa(k.Adjustment) + "." + recordTokenTag(personID, f)
+}
+
+func recordTokenTag(personID string, f RecordFilter) string {
+	h := sha256.Sum256([]byte("records|" + personID + "|" + string(f.Scheme) + "|" + strconv.Itoa(f.Year)))
+	return hex.EncodeToString(h[:6])
+}
+
+func parseRecordToken(tok, personID string, f RecordFilter) (recordKey, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 4 || parts[3] != recordTokenTag(personID, f) {
+		return recordKey{}, false
 	}
-	if year > 0 {
-		y := strconv.Itoa(year)
-		q = q.Where("period >= ? AND period <= ?", y+"01", y+"12")
+	k := recordKey{Scheme: parts[0], Period: parts[1]}
+	if len(k.Scheme) == 0 || len(k.Scheme) > 32 || strings.Trim(k.Scheme, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return recordKey{}, false
 	}
-	if from != "" {
-		q = q.Where("period >= ?", from)
+	if _, err := time.Parse("200601", k.Period); err != nil || len(k.Period) != 6 {
+		return recordKey{}, false
 	}
-	if to != "" {
-		q = q.Where("period <= ?", to)
+	n, err := strconv.Atoi(parts[2])
+	if err != nil || n < 0 || strconv.Itoa(n) != parts[2] {
+		return recordKey{}, false
 	}
-	var rows []store.RecordRow
-	if err := q.Order("scheme, period").Find(&rows).Error; err != nil {
+	k.Adjustment = n
+	return k, true
+}
+
+// recordRows reads one page (limit rows, plus one to tell whether another
+// follows; all when limit is 0) of a person's records after the key, with
+// their counters, in one query on the read pool. The order and the
+// keyset follow ux_records_person_scheme_period (person_id, scheme,
+// period, adjustment_no), so a page from the middle of 10,000 records
+// seeks there instead of counting up to it.
+func (s *Contrib) recordRows(ctx context.Context, personID string, f RecordFilter, after *recordKey, limit int) ([]recordListRow, error) {
+	q := s.Read(ctx).Table("records AS r").
+		Select("r.*, o.counter_channel AS counter_channel, o.partner_name AS partner_name, o.terminal_id AS terminal_id").
+		Joins("LEFT JOIN orders AS o ON o.order_no = r.order_no AND o.counter_channel <> ''").
+		Where("r.person_id = ?", personID)
+	if f.Scheme != "" {
+		q = q.Where("r.scheme = ?", string(f.Scheme))
+	}
+	if f.Year > 0 {
+		y := strconv.Itoa(f.Year)
+		q = q.Where("r.period >= ? AND r.period <= ?", y+"01", y+"12")
+	}
+	if after != nil {
+		if s.DB.Dialect == store.MySQL {
+			// MariaDB does not seek an index on a row-value comparison;
+			// the leading bound on scheme gives it the range.
+			q = q.Where("r.scheme >= ? AND (r.scheme > ? OR r.period > ? OR (r.period = ? AND r.adjustment_no > ?))",
+				after.Scheme, after.Scheme, after.Period, after.Period, after.Adjustment)
+		} else {
+			q = q.Where("(r.scheme, r.period, r.adjustment_no) > (?, ?, ?)", after.Scheme, after.Period, after.Adjustment)
+		}
+	}
+	if limit > 0 {
+		q = q.Limit(limit + 1)
+	}
+	var rows []recordListRow
+	if err := q.Order("r.scheme, r.period, r.adjustment_no").Find(&rows).Error; err != nil {
 		return nil, kernel.Internal("records", err)
 	}
 	return rows, nil
@@ -197,4 +279,62 @@ func (s *Contrib) PayerMaskedTx(tx *gorm.DB, userID string) string {
 		return "未实名用户"
 	}
 	return models.MaskName(p.Name)
+}
+
+// RecordPayerTx (tx may be any handle) is the masked payer a record of order o carries, worked
+// out once per order when it is booked (so listing decrypts nothing): the
+// paying unit's masked name, the paying user's masked real name, or ""
+// when nobody's account paid (money taken at a counter).
+func (s *Contrib) RecordPayerTx(tx *gorm.DB, o store.OrderRow) *string {
+	var v string
+	switch {
+	case o.UnitID != "":
+		var u store.UnitRow
+		if err := tx.Select("name").Where("id = ?", o.UnitID).Take(&u).Error; err != nil {
+			v = "参保单位"
+		} else {
+			v = models.MaskName(u.Name)
+		}
+	case o.PayerUserID != "":
+		v = s.PayerMaskedTx(tx, o.PayerUserID)
+	}
+	return &v
+}
+
+// fillBatch bounds one statement of FillRecordPayers.
+const fillBatch = 200
+
+// FillRecordPayers names the payer of the records written before migration
+// 0013 (payer_masked NULL), a batch of payers per call, and reports how
+// many records it filled. Each payer's rows are set by one conditional
+// update on rows still NULL, so instances running it at once (or a new
+// record booked meanwhile) never overwrite a name. Once it finds none left
+// it does nothing more in this process: new records carry their payer.
+func (s *Contrib) FillRecordPayers(ctx context.Context) (int64, error) {
+	if s.payersFilled.Load() {
+		return 0, nil
+	}
+	var pending []struct {
+		PayerUserID string
+		PayerUnitID string
+	}
+	if err := s.Conn(ctx).Model(&store.RecordRow{}).Distinct("payer_user_id", "payer_unit_id").
+		Where("payer_masked IS NULL").Limit(fillBatch).Find(&pending).Error; err != nil {
+		return 0, kernel.Internal("records to name", err)
+	}
+	if len(pending) == 0 {
+		s.payersFilled.Store(true)
+		return 0, nil
+	}
+	var n int64
+	for _, p := range pending {
+		v := s.RecordPayerTx(s.Conn(ctx), store.OrderRow{UnitID: p.PayerUnitID, PayerUserID: p.PayerUserID})
+		res := s.Conn(ctx).Model(&store.RecordRow{}).Where("payer_user_id = ? AND payer_unit_id = ? AND payer_masked IS NULL",
+			p.PayerUserID, p.PayerUnitID).Update("payer_masked", *v)
+		if res.Error != nil {
+			return n, kernel.Internal("name record payers", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }

@@ -290,6 +290,7 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return err
 		}
 	}
+	payer := s.RecordPayerTx(tx, o)
 	months := []string{d.PeriodFrom}
 	if models.Scheme(d.Scheme).Monthly() {
 		months = MonthRange(d.PeriodFrom, d.PeriodTo)
@@ -337,7 +338,7 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		}
 		rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
 			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
-			PayerUserID: o.PayerUserID, PaidAt: paidAt}
+			PayerUserID: o.PayerUserID, PaidAt: paidAt, PayerMasked: payer}
 		inserted, err := kernel.InsertIfAbsent(tx, &rec)
 		if err != nil {
 			return err

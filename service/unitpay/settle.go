@@ -222,8 +222,9 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 	}
 	var skipped []string
 	var skippedFen int64
+	payer := s.contrib.RecordPayerTx(tx, o)
 	for _, l := range lines {
-		ok, err := s.bookLine(tx, o, d, l, paidAt)
+		ok, err := s.bookLine(tx, o, d, l, paidAt, payer)
 		if err != nil {
 			return err
 		}
@@ -243,7 +244,7 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 
 // bookLine writes one employee's record for a declaration line; false
 // when the month is already paid in the same fund.
-func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclarationRow, l store.UnitDeclarationLineRow, paidAt time.Time) (bool, error) {
+func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclarationRow, l store.UnitDeclarationLineRow, paidAt time.Time, payer *string) (bool, error) {
 	if sib, ok := sameFund[l.Scheme]; ok {
 		var n int64
 		// Paid only: a flexible order still paying may never be paid, and
@@ -296,6 +297,6 @@ func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclaratio
 	}
 	rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: l.PersonID, Scheme: l.Scheme, Period: d.Period, RegionCode: l.RegionCode,
 		BaseFen: l.BaseFen, AmountFen: l.AmountFen, Status: contrib.RecordPaid, OrderNo: o.OrderNo, PayerUserID: o.PayerUserID,
-		PaidAt: paidAt, PayerUnitID: o.UnitID, UnitLineID: l.ID, AdjustmentNo: d.Seq}
+		PaidAt: paidAt, PayerUnitID: o.UnitID, UnitLineID: l.ID, AdjustmentNo: d.Seq, PayerMasked: payer}
 	return kernel.InsertIfAbsent(tx, &rec)
 }

@@ -1,0 +1,18 @@
+-- The records list (listRecords) answers from one indexed query: each
+-- record carries its payer's masked name as it was when the money was
+-- booked, so listing decrypts nothing. Only the masked form is stored
+-- (models.MaskName of the payer's name, or of the paying unit's name);
+-- the plain name stays sealed in persons. NULL marks a row written before
+-- this column existed: names are sealed, so SQL cannot mask them here; the
+-- worker's "fill record payer names" step (service/contrib
+-- FillRecordPayers) fills those rows from Go, and until it has the list
+-- works them out per request as it used to. '' is a payer without a name
+-- to show (money taken at a counter for nobody's account).
+ALTER TABLE records ADD COLUMN payer_masked VARCHAR(64) NULL;
+
+-- listPayments pages a payer's orders newest first by order_no (keyset,
+-- order_no < token); the index of 0001 is on (payer_user_id, created_at),
+-- so each page sorted all of the payer's orders. The records list pages by
+-- (scheme, period, adjustment_no) within a person, which the unique index
+-- ux_records_person_scheme_period (0009) already serves.
+CREATE INDEX ix_orders_payer_order ON orders (payer_user_id, order_no);
