@@ -1,7 +1,11 @@
 package certificate
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/url"
 	"strings"
 	"time"
@@ -66,36 +70,93 @@ func (r *Renderer) Render(c models.Certificate) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := newDocument(r.font, c)
+	return r.draw(c.Kind.Title()+" "+c.No, c.Authority, c.IssuedAt, func(d *document) {
+		d.c = c
+		if c.IsUnit() {
+			d.cellSize = sizeUnitCell
+		}
+		d.cols = d.columns()
+		d.header(qr)
+		d.table()
+		d.notes(r.verifyBaseURL)
+		d.footers(c.Kind.Title() + " " + c.No)
+	})
+}
+
+// draw lays a document out with layout twice. The first pass draws
+// against the whole font only to learn which characters the document
+// prints; the second draws the same page with a font of just those glyphs
+// (see subset.go) and is the one written out. The two passes measure the
+// same widths, so they lay out alike; the second refuses any character the
+// first did not draw rather than print it blank.
+func (r *Renderer) draw(title, author string, created time.Time, layout func(d *document)) ([]byte, error) {
+	measure, err := newPDF(r.font, nil, title, author, created)
 	if err != nil {
 		return nil, err
 	}
-	d.header(qr)
-	d.table()
-	d.notes(r.verifyBaseURL)
-	d.footers(c.Kind.Title() + " " + c.No)
+	d := &document{pdf: measure, font: r.font, y: marginTop, cellSize: sizeCell, runes: map[rune]struct{}{}, measuring: true}
+	layout(d)
 	if d.err != nil {
 		return nil, d.err
 	}
-	pdf, err := d.pdf.GetBytesPdfReturnErr()
+	runes := make([]rune, 0, len(d.runes))
+	for ch := range d.runes {
+		runes = append(runes, ch)
+	}
+	sub, err := r.font.tables.subset(runes)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := newPDF(r.font, sub, title, author, created)
+	if err != nil {
+		return nil, err
+	}
+	d = &document{pdf: pdf, font: r.font, y: marginTop, cellSize: sizeCell, runes: d.runes}
+	layout(d)
+	if d.err != nil {
+		return nil, d.err
+	}
+	out, err := d.pdf.GetBytesPdfReturnErr()
 	if err != nil {
 		return nil, fmt.Errorf("certificate: write PDF: %w", err)
 	}
-	if err := fixToUnicode(pdf); err != nil {
+	if err := fixToUnicode(out); err != nil {
 		return nil, err
 	}
-	return pdf, nil
+	return out, nil
 }
 
 // qrPNG encodes the verification URL. Medium error correction survives a
 // creased or smudged printout; 8 pixels per module keep the edges sharp
-// when viewers smooth the scaled image.
+// when viewers smooth the scaled image. The image is what go-qrcode's
+// PNG(-8) draws (two-colour palette, one bit per pixel), deflated at
+// BestSpeed rather than its BestCompression: the stream goes into a PDF
+// that is itself compressed, and BestCompression was a sixth of a
+// certificate's rendering time for a few hundred bytes.
 func qrPNG(content string) ([]byte, error) {
 	q, err := qrcode.New(content, qrcode.Medium)
 	if err != nil {
 		return nil, fmt.Errorf("certificate: QR code: %w", err)
 	}
-	return q.PNG(-8)
+	const scale = 8
+	bits := q.Bitmap()
+	size := len(bits) * scale
+	img := image.NewPaletted(image.Rect(0, 0, size, size), color.Palette{q.BackgroundColor, q.ForegroundColor})
+	for y := range size {
+		row := img.Pix[y*img.Stride : y*img.Stride+size]
+		for x, dark := range bits[y/scale] {
+			if dark {
+				for i := range scale {
+					row[x*scale+i] = 1
+				}
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, img); err != nil {
+		return nil, fmt.Errorf("certificate: QR image: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // Page geometry in points (A4 is 595.28 × 841.89).
@@ -137,6 +198,11 @@ type document struct {
 	// cellSize is the table's text size: sizeCell, smaller for a unit's
 	// nine columns so one size fits every cell.
 	cellSize float64
+	// runes are the characters drawn: collected while measuring (the
+	// first pass of Renderer.draw, whose document is never written),
+	// then the only ones the second pass's font subset has.
+	runes     map[rune]struct{}
+	measuring bool
 }
 
 // column is a table column: its heading, width and the text of a line.
@@ -150,21 +216,9 @@ type column struct {
 	total func() string
 }
 
-func newDocument(f *font, c models.Certificate) (*document, error) {
-	pdf, err := newPDF(f, c.Kind.Title()+" "+c.No, c.Authority, c.IssuedAt)
-	if err != nil {
-		return nil, err
-	}
-	d := &document{pdf: pdf, font: f, c: c, y: marginTop, cellSize: sizeCell}
-	if c.IsUnit() {
-		d.cellSize = sizeUnitCell
-	}
-	d.cols = d.columns()
-	return d, nil
-}
-
-// newPDF starts an A4 document with the font and its first page.
-func newPDF(f *font, title, author string, created time.Time) (*gopdf.GoPdf, error) {
+// newPDF starts an A4 document with the font and its first page: the
+// whole font when subset is nil, else the font subset.
+func newPDF(f *font, subset []byte, title, author string, created time.Time) (*gopdf.GoPdf, error) {
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
 	// A fixed creation date (the issue time) keeps re-rendering of a
@@ -176,7 +230,13 @@ func newPDF(f *font, title, author string, created time.Time) (*gopdf.GoPdf, err
 		Producer:     "lianban",
 		CreationDate: created.In(models.Beijing),
 	})
-	if err := pdf.AddTTFFontFromFontContainer(fontName, f.container); err != nil {
+	var err error
+	if subset == nil {
+		err = pdf.AddTTFFontFromFontContainer(fontName, f.container)
+	} else {
+		err = pdf.AddTTFFontData(fontName, subset)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("certificate: font: %w", err)
 	}
 	pdf.AddPage()
@@ -456,6 +516,14 @@ func (d *document) setFont(size float64, s string) bool {
 		d.err = fmt.Errorf("certificate: %U in %q is not in the font", r, s)
 		return false
 	}
+	for _, r := range s {
+		if d.measuring {
+			d.runes[r] = struct{}{}
+		} else if _, ok := d.runes[r]; !ok {
+			d.err = fmt.Errorf("certificate: %U in %q was not drawn when measuring", r, s)
+			return false
+		}
+	}
 	if err := d.pdf.SetFont(fontName, "", size); err != nil {
 		d.err = fmt.Errorf("certificate: font: %w", err)
 		return false
@@ -547,7 +615,7 @@ func (d *document) line(x1, y1, x2, y2 float64) {
 }
 
 func (d *document) image(png []byte, x, y, size float64) {
-	if d.err != nil {
+	if d.err != nil || d.measuring {
 		return
 	}
 	h, err := gopdf.ImageHolderByBytes(png)
