@@ -3,6 +3,7 @@ package certificate
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 )
@@ -95,10 +96,25 @@ func componentOffsets(g []byte) ([]int, error) {
 	}
 }
 
+// subsetFont is one document's font, in the three forms Renderer.draw
+// uses.
+type subsetFont struct {
+	// full is the TrueType font: what the document is laid out with.
+	full []byte
+	// hollow is full with every outline empty, for gopdf to write
+	// (see replaceFontProgram): same glyph numbers, widths and
+	// metrics, and nothing worth deflating.
+	hollow []byte
+	// program is the font program the PDF embeds in hollow's place:
+	// full without the tables a PDF reader does not use for a CIDFont
+	// (cmap, name, OS/2, post); the ones gopdf embeds.
+	program []byte
+}
+
 // subset builds a TrueType font holding the glyphs of runes (and the
 // components of composite ones), numbered from 1 in rune order after
 // .notdef. Every rune must be in the font.
-func (t *fontTables) subset(runes []rune) ([]byte, error) {
+func (t *fontTables) subset(runes []rune) (*subsetFont, error) {
 	runes = slices.Clone(runes)
 	slices.Sort(runes)
 	runes = slices.Compact(runes)
@@ -174,7 +190,15 @@ func (t *fontTables) subset(runes []rune) ([]byte, error) {
 	for tag, b := range t.hinting {
 		tables[tag] = b
 	}
-	return assembleFont(tables), nil
+	f := &subsetFont{full: assembleFont(tables)}
+	for _, tag := range []string{"cmap", "name", "OS/2", "post"} {
+		delete(tables, tag)
+	}
+	f.program = assembleFont(tables)
+	maps.Copy(tables, map[string][]byte{"cmap": subsetCmap(runes, mapped), "name": t.name, "OS/2": t.os2, "post": t.post,
+		"glyf": nil, "loca": make([]byte, len(locaB))})
+	f.hollow = assembleFont(tables)
+	return f, nil
 }
 
 // subsetCmap maps runes[i] to glyphs[i]: a format 4 subtable (Windows

@@ -47,7 +47,7 @@ func (r *Renderer) RenderVoucher(v models.BankVoucher) ([]byte, error) {
 	if err := r.font.checkName(v.UnitName); err != nil {
 		return nil, err
 	}
-	qr, err := qrPNG(v.VoucherNo)
+	qr, err := r.qrPNG(v.VoucherNo)
 	if err != nil {
 		return nil, err
 	}
