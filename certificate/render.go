@@ -100,7 +100,8 @@ func (r *Renderer) draw(title, author string, created time.Time, layout func(d *
 	if err != nil {
 		return nil, err
 	}
-	d := &document{pdf: measure, font: r.font, y: marginTop, cellSize: sizeCell, runes: map[rune]struct{}{}, measuring: true}
+	d := &document{pdf: measure, font: r.font, y: marginTop, cellSize: sizeCell, runes: map[rune]struct{}{}, measuring: true,
+		widths: map[widthKey]float64{}}
 	layout(d)
 	if d.err != nil {
 		return nil, d.err
@@ -117,7 +118,7 @@ func (r *Renderer) draw(title, author string, created time.Time, layout func(d *
 	if err != nil {
 		return nil, err
 	}
-	d = &document{pdf: pdf, font: r.font, y: marginTop, cellSize: sizeCell, runes: d.runes}
+	d = &document{pdf: pdf, font: r.font, y: marginTop, cellSize: sizeCell, runes: d.runes, widths: d.widths}
 	layout(d)
 	if d.err != nil {
 		return nil, d.err
@@ -178,7 +179,8 @@ type document struct {
 	// first pass of Renderer.draw, whose document is never written),
 	// then the only ones the second pass's font subset has.
 	runes     map[rune]struct{}
-	measuring bool
+	measuring bool // the first pass: measure and collect, draw nothing
+	widths    map[widthKey]float64
 }
 
 // column is a table column: its heading, width and the text of a line.
@@ -468,7 +470,7 @@ func (d *document) notes(verifyBase string) {
 func (d *document) footers(label string) {
 	n := d.pdf.GetNumberOfPages()
 	for p := 1; p <= n; p++ {
-		if d.err == nil {
+		if d.err == nil && !d.measuring { // a page nothing was drawn on cannot be selected
 			d.err = d.pdf.SetPage(p)
 		}
 		d.pdf.SetTextColor(90, 90, 90)
@@ -511,6 +513,10 @@ func (d *document) setFont(size float64, s string) bool {
 }
 
 func (d *document) width(size float64, s string) float64 {
+	k := widthKey{size, s}
+	if w, ok := d.widths[k]; ok {
+		return w
+	}
 	if !d.setFont(size, s) {
 		return 0
 	}
@@ -518,12 +524,22 @@ func (d *document) width(size float64, s string) float64 {
 	if err != nil {
 		d.err = fmt.Errorf("certificate: measure: %w", err)
 	}
+	d.widths[k] = w
 	return w
+}
+
+// widthKey is a measured string at a size. Both passes of Renderer.draw
+// share the measurements: the subset font has the same advances, so the
+// second pass would measure the same widths again (wrap measures the notes
+// character by character).
+type widthKey struct {
+	size float64
+	s    string
 }
 
 // text draws s with its top-left corner at (x, y).
 func (d *document) text(x, y, size float64, s string) {
-	if s == "" || !d.setFont(size, s) {
+	if s == "" || !d.setFont(size, s) || d.measuring {
 		return
 	}
 	d.pdf.SetXY(x, y)
@@ -547,8 +563,10 @@ func (d *document) cell(x, y, w, h float64, s string, right, center bool) {
 	if d.err != nil {
 		return
 	}
-	d.pdf.SetLineWidth(0.6)
-	d.pdf.RectFromUpperLeftWithStyle(x, y, w, h, "D")
+	if !d.measuring {
+		d.pdf.SetLineWidth(0.6)
+		d.pdf.RectFromUpperLeftWithStyle(x, y, w, h, "D")
+	}
 	if s == "" {
 		return
 	}
@@ -577,7 +595,7 @@ func (d *document) fit(s string, size, w float64) float64 {
 }
 
 func (d *document) fill(x, y, w, h float64, gray uint8) {
-	if d.err != nil {
+	if d.err != nil || d.measuring {
 		return
 	}
 	d.pdf.SetFillColor(gray, gray, gray)
@@ -586,7 +604,7 @@ func (d *document) fill(x, y, w, h float64, gray uint8) {
 }
 
 func (d *document) line(x1, y1, x2, y2 float64) {
-	if d.err != nil {
+	if d.err != nil || d.measuring {
 		return
 	}
 	d.pdf.SetLineWidth(0.8)

@@ -96,18 +96,17 @@ func componentOffsets(g []byte) ([]int, error) {
 	}
 }
 
-// subsetFont is one document's font, in the three forms Renderer.draw
-// uses.
+// subsetFont is one document's font in the two forms Renderer.draw uses.
+// (The whole subset font, outlines and cmap, is assembleFont(tables) of
+// subsetTables.)
 type subsetFont struct {
-	// full is the TrueType font: what the document is laid out with.
-	full []byte
-	// hollow is full with every outline empty, for gopdf to write
-	// (see replaceFontProgram): same glyph numbers, widths and
-	// metrics, and nothing worth deflating.
+	// hollow is the font with every outline empty, for gopdf to lay
+	// out and write (see replaceFontProgram): the subset's glyph
+	// numbers, cmap, widths and metrics, and nothing worth deflating.
 	hollow []byte
 	// program is the font program the PDF embeds in hollow's place:
-	// full without the tables a PDF reader does not use for a CIDFont
-	// (cmap, name, OS/2, post); the ones gopdf embeds.
+	// the subset's outlines, without the tables a PDF reader does not
+	// use for a CIDFont (cmap, name, OS/2, post); the ones gopdf embeds.
 	program []byte
 }
 
@@ -115,6 +114,23 @@ type subsetFont struct {
 // components of composite ones), numbered from 1 in rune order after
 // .notdef. Every rune must be in the font.
 func (t *fontTables) subset(runes []rune) (*subsetFont, error) {
+	tables, err := t.subsetTables(runes)
+	if err != nil {
+		return nil, err
+	}
+	cmap, name, os2, post := tables["cmap"], tables["name"], tables["OS/2"], tables["post"]
+	for _, tag := range []string{"cmap", "name", "OS/2", "post"} {
+		delete(tables, tag)
+	}
+	f := &subsetFont{program: assembleFont(tables)}
+	maps.Copy(tables, map[string][]byte{"cmap": cmap, "name": name, "OS/2": os2, "post": post,
+		"glyf": nil, "loca": make([]byte, len(tables["loca"]))})
+	f.hollow = assembleFont(tables)
+	return f, nil
+}
+
+// subsetTables returns the tables of the subset font of runes.
+func (t *fontTables) subsetTables(runes []rune) (map[string][]byte, error) {
 	runes = slices.Clone(runes)
 	slices.Sort(runes)
 	runes = slices.Compact(runes)
@@ -190,15 +206,7 @@ func (t *fontTables) subset(runes []rune) (*subsetFont, error) {
 	for tag, b := range t.hinting {
 		tables[tag] = b
 	}
-	f := &subsetFont{full: assembleFont(tables)}
-	for _, tag := range []string{"cmap", "name", "OS/2", "post"} {
-		delete(tables, tag)
-	}
-	f.program = assembleFont(tables)
-	maps.Copy(tables, map[string][]byte{"cmap": subsetCmap(runes, mapped), "name": t.name, "OS/2": t.os2, "post": t.post,
-		"glyf": nil, "loca": make([]byte, len(locaB))})
-	f.hollow = assembleFont(tables)
-	return f, nil
+	return tables, nil
 }
 
 // subsetCmap maps runes[i] to glyphs[i]: a format 4 subtable (Windows
@@ -285,11 +293,14 @@ func assembleFont(tables map[string][]byte) []byte {
 	be.PutUint16(out[8:], uint16(sel))
 	be.PutUint16(out[10:], uint16(16*n-16<<sel))
 	headAt := 0
+	var sum uint32 // of the whole file: the tables' sums and the directory's
 	for i, tag := range tags {
 		b := tables[tag]
 		rec := out[12+16*i:]
 		copy(rec, tag)
-		be.PutUint32(rec[4:], tableChecksum(b))
+		cs := tableChecksum(b)
+		sum += cs
+		be.PutUint32(rec[4:], cs)
 		be.PutUint32(rec[8:], uint32(len(out)))
 		be.PutUint32(rec[12:], uint32(len(b)))
 		if tag == "head" {
@@ -300,7 +311,10 @@ func assembleFont(tables map[string][]byte) []byte {
 			out = append(out, 0)
 		}
 	}
-	be.PutUint32(out[headAt+8:], 0xB1B0AFBA-tableChecksum(out))
+	// Tables start 4-aligned and are zero-padded, so the file's sum is
+	// the directory's plus the tables'.
+	sum += tableChecksum(out[:12+16*n])
+	be.PutUint32(out[headAt+8:], 0xB1B0AFBA-sum)
 	return out
 }
 
@@ -308,7 +322,11 @@ func assembleFont(tables map[string][]byte) []byte {
 // the last one zero-padded.
 func tableChecksum(b []byte) uint32 {
 	var sum uint32
-	for i := 0; i < len(b); i += 4 {
+	i := 0
+	for ; i+4 <= len(b); i += 4 {
+		sum += binary.BigEndian.Uint32(b[i:])
+	}
+	if i < len(b) {
 		var w [4]byte
 		copy(w[:], b[i:])
 		sum += binary.BigEndian.Uint32(w[:])

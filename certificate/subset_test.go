@@ -28,11 +28,14 @@ func TestSubsetFontKeepsEveryGlyphAndWidth(t *testing.T) {
 	if composite != 0 {
 		runes = append(runes, composite)
 	}
-	f, err := ft.subset(runes)
+	tables, err := ft.subsetTables(runes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := f.full
+	data := assembleFont(tables)
+	if got := tableChecksum(data); got != 0xB1B0AFBA {
+		t.Errorf("font checksum %#x, want 0xB1B0AFBA (checkSumAdjustment)", got)
+	}
 	var sub gopdf.SubsetFontObj
 	if err := sub.SetTTFData(data); err != nil {
 		t.Fatalf("gopdf cannot parse the subset: %v", err)
