@@ -13,13 +13,14 @@
 //
 // The PDF is A4, drawn with gopdf in LXGW WenKai, a TrueType CJK font
 // embedded in the binary (see fonts/README.md and fonts/OFL.txt); each PDF
-// carries only the subset of glyphs it uses. A name with a character the
+// carries a font of only the glyphs it uses, renumbered (subset.go). A name with a character the
 // font lacks is refused with models.ErrCertificateGlyphMissing rather than
 // printed with a blank. Personal data is printed masked on every kind of
 // document: the PDF leaves our control, and a verifier needs no more.
 //
 // A Renderer parses the font once and is safe for concurrent use; create
-// one per process.
+// one per process. Rendering lays each document out twice: once to learn
+// its characters, once with the font built for them.
 //
 // Issuing a certificate, in the workflow that owns the transaction:
 //

@@ -43,6 +43,7 @@ func FontLicense() string {
 type font struct {
 	container *gopdf.FontContainer
 	coverage  runeSet
+	tables    *fontTables
 }
 
 func loadFont() (*font, error) {
@@ -60,7 +61,50 @@ func loadFont() (*font, error) {
 	if err := cmap.SetTTFData(data); err != nil {
 		return nil, fmt.Errorf("certificate: parse font: %w", err)
 	}
-	return &font{container: container, coverage: coverageOf(&cmap)}, nil
+	coverage, gids := coverageOf(&cmap)
+	tables, err := tablesOf(&cmap, gids)
+	if err != nil {
+		return nil, err
+	}
+	return &font{container: container, coverage: coverage, tables: tables}, nil
+}
+
+// tablesOf keeps what subsetting needs from the parsed font.
+func tablesOf(f *gopdf.SubsetFontObj, gids map[rune]uint16) (*fontTables, error) {
+	ttf := f.GetTTFParser()
+	data := ttf.FontData()
+	dir := ttf.GetTables()
+	table := func(tag string, minLen uint) ([]byte, error) {
+		e, ok := dir[tag]
+		if !ok || e.Length < minLen || e.Offset+e.Length > uint(len(data)) {
+			return nil, fmt.Errorf("certificate: font table %q missing or short", tag)
+		}
+		return data[e.Offset : e.Offset+e.Length], nil
+	}
+	t := &fontTables{data: data, glyfOff: dir["glyf"].Offset, loca: ttf.LocaTable, advances: ttf.Widths(),
+		hmtxOff: dir["hmtx"].Offset, hMetrics: ttf.NumberOfHMetrics(), gids: gids, hinting: map[string][]byte{}}
+	if n := ttf.NumGlyphs(); uint(len(t.loca)) != n+1 || uint(len(t.advances)) != n || t.hMetrics == 0 || t.hMetrics > n {
+		return nil, fmt.Errorf("certificate: font tables inconsistent with %d glyphs", n)
+	}
+	var err error
+	for _, x := range []struct {
+		dst *[]byte
+		tag string
+		min uint
+	}{{&t.head, "head", 54}, {&t.hhea, "hhea", 36}, {&t.maxp, "maxp", 6}, {&t.os2, "OS/2", 78}, {&t.name, "name", 6}, {&t.post, "post", 32}, {new([]byte), "hmtx", 4 * t.hMetrics}, {new([]byte), "glyf", 0}} {
+		if *x.dst, err = table(x.tag, x.min); err != nil {
+			return nil, err
+		}
+	}
+	t.post = append([]byte{0, 3, 0, 0}, t.post[4:32]...)
+	for _, tag := range []string{"cvt ", "fpgm", "prep"} {
+		if _, ok := dir[tag]; ok {
+			if t.hinting[tag], err = table(tag, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t, nil
 }
 
 // runeSet is a bitset over all of Unicode (139 KB).
@@ -77,11 +121,13 @@ func (s runeSet) has(r rune) bool {
 // TestCoverageAgreesWithGopdf holds the two to the same answers. Glyph 0 is
 // .notdef, the empty box: gopdf returns it for some unmapped runes without
 // calling OnGlyphNotFound, which is why we do not rely on that callback.
-func coverageOf(f *gopdf.SubsetFontObj) runeSet {
+func coverageOf(f *gopdf.SubsetFontObj) (runeSet, map[rune]uint16) {
 	set := make(runeSet, (0x10FFFF+64)/64)
+	gids := map[rune]uint16{}
 	mark := func(r rune, glyph uint) {
 		if glyph != 0 {
 			set[r>>6] |= 1 << (r & 63)
+			gids[r] = uint16(glyph)
 		}
 	}
 	ttf := f.GetTTFParser()
@@ -108,7 +154,7 @@ func coverageOf(f *gopdf.SubsetFontObj) runeSet {
 			mark(rune(c), g.GlyphID+(c-g.StartCharCode))
 		}
 	}
-	return set
+	return set, gids
 }
 
 // firstMissing returns the first rune of s the font cannot draw.

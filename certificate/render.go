@@ -1,13 +1,14 @@
 package certificate
 
 import (
+	"compress/zlib"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signintech/gopdf"
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/lianban/lianban/models"
 )
@@ -18,6 +19,10 @@ import (
 type Renderer struct {
 	font          *font
 	verifyBaseURL string
+	// deflaters recycles the BestSpeed zlib writers of the QR image and
+	// the font program: a new one allocates about a megabyte of state,
+	// which showed in the profile as allocation and GC.
+	deflaters sync.Pool
 }
 
 // NewRenderer parses the embedded font (once; keep the Renderer for the
@@ -33,7 +38,12 @@ func NewRenderer(verifyBaseURL string) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Renderer{font: f, verifyBaseURL: verifyBaseURL}, nil
+	r := &Renderer{font: f, verifyBaseURL: verifyBaseURL}
+	r.deflaters.New = func() any {
+		w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed) // a valid level cannot fail
+		return w
+	}
+	return r, nil
 }
 
 // VerifyURL is the URL c's QR code encodes.
@@ -62,40 +72,68 @@ func (r *Renderer) Render(c models.Certificate) ([]byte, error) {
 			return nil, err
 		}
 	}
-	qr, err := qrPNG(r.VerifyURL(c))
+	qr, err := r.qrPNG(r.VerifyURL(c))
 	if err != nil {
 		return nil, err
 	}
-	d, err := newDocument(r.font, c)
+	return r.draw(c.Kind.Title()+" "+c.No, c.Authority, c.IssuedAt, func(d *document) {
+		d.c = c
+		if c.IsUnit() {
+			d.cellSize = sizeUnitCell
+		}
+		d.cols = d.columns()
+		d.header(qr)
+		d.table()
+		d.notes(r.verifyBaseURL)
+		d.footers(c.Kind.Title() + " " + c.No)
+	})
+}
+
+// draw lays a document out with layout twice. The first pass draws
+// against the whole font only to learn which characters the document
+// prints; the second draws the same page with a font of just those glyphs
+// (see subset.go) and is the one written out. The two passes measure the
+// same widths, so they lay out alike; the second refuses any character the
+// first did not draw rather than print it blank.
+func (r *Renderer) draw(title, author string, created time.Time, layout func(d *document)) ([]byte, error) {
+	measure, err := newPDF(r.font, nil, title, author, created)
 	if err != nil {
 		return nil, err
 	}
-	d.header(qr)
-	d.table()
-	d.notes(r.verifyBaseURL)
-	d.footers(c.Kind.Title() + " " + c.No)
+	d := &document{pdf: measure, font: r.font, y: marginTop, cellSize: sizeCell, runes: map[rune]struct{}{}, measuring: true,
+		widths: map[widthKey]float64{}}
+	layout(d)
 	if d.err != nil {
 		return nil, d.err
 	}
-	pdf, err := d.pdf.GetBytesPdfReturnErr()
+	runes := make([]rune, 0, len(d.runes))
+	for ch := range d.runes {
+		runes = append(runes, ch)
+	}
+	sub, err := r.font.tables.subset(runes)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := newPDF(r.font, sub.hollow, title, author, created)
+	if err != nil {
+		return nil, err
+	}
+	d = &document{pdf: pdf, font: r.font, y: marginTop, cellSize: sizeCell, runes: d.runes, widths: d.widths}
+	layout(d)
+	if d.err != nil {
+		return nil, d.err
+	}
+	out, err := d.pdf.GetBytesPdfReturnErr()
 	if err != nil {
 		return nil, fmt.Errorf("certificate: write PDF: %w", err)
 	}
-	if err := fixToUnicode(pdf); err != nil {
+	if out, err = r.replaceFontProgram(out, sub.program); err != nil {
 		return nil, err
 	}
-	return pdf, nil
-}
-
-// qrPNG encodes the verification URL. Medium error correction survives a
-// creased or smudged printout; 8 pixels per module keep the edges sharp
-// when viewers smooth the scaled image.
-func qrPNG(content string) ([]byte, error) {
-	q, err := qrcode.New(content, qrcode.Medium)
-	if err != nil {
-		return nil, fmt.Errorf("certificate: QR code: %w", err)
+	if err := fixToUnicode(out); err != nil {
+		return nil, err
 	}
-	return q.PNG(-8)
+	return out, nil
 }
 
 // Page geometry in points (A4 is 595.28 × 841.89).
@@ -137,6 +175,12 @@ type document struct {
 	// cellSize is the table's text size: sizeCell, smaller for a unit's
 	// nine columns so one size fits every cell.
 	cellSize float64
+	// runes are the characters drawn: collected while measuring (the
+	// first pass of Renderer.draw, whose document is never written),
+	// then the only ones the second pass's font subset has.
+	runes     map[rune]struct{}
+	measuring bool // the first pass: measure and collect, draw nothing
+	widths    map[widthKey]float64
 }
 
 // column is a table column: its heading, width and the text of a line.
@@ -150,23 +194,14 @@ type column struct {
 	total func() string
 }
 
-func newDocument(f *font, c models.Certificate) (*document, error) {
-	pdf, err := newPDF(f, c.Kind.Title()+" "+c.No, c.Authority, c.IssuedAt)
-	if err != nil {
-		return nil, err
-	}
-	d := &document{pdf: pdf, font: f, c: c, y: marginTop, cellSize: sizeCell}
-	if c.IsUnit() {
-		d.cellSize = sizeUnitCell
-	}
-	d.cols = d.columns()
-	return d, nil
-}
-
-// newPDF starts an A4 document with the font and its first page.
-func newPDF(f *font, title, author string, created time.Time) (*gopdf.GoPdf, error) {
+// newPDF starts an A4 document with the font and its first page: the
+// whole font when subset is nil, else the font subset.
+func newPDF(f *font, subset []byte, title, author string, created time.Time) (*gopdf.GoPdf, error) {
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
+	// The page content is a few kilobytes of text and lines; zlib's
+	// default level spent a tenth of a render on it for 1% of the size.
+	pdf.SetCompressLevel(zlib.BestSpeed)
 	// A fixed creation date (the issue time) keeps re-rendering of a
 	// stored document byte-for-byte identical.
 	pdf.SetInfo(gopdf.PdfInfo{
@@ -176,7 +211,13 @@ func newPDF(f *font, title, author string, created time.Time) (*gopdf.GoPdf, err
 		Producer:     "lianban",
 		CreationDate: created.In(models.Beijing),
 	})
-	if err := pdf.AddTTFFontFromFontContainer(fontName, f.container); err != nil {
+	var err error
+	if subset == nil {
+		err = pdf.AddTTFFontFromFontContainer(fontName, f.container)
+	} else {
+		err = pdf.AddTTFFontData(fontName, subset)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("certificate: font: %w", err)
 	}
 	pdf.AddPage()
@@ -429,7 +470,7 @@ func (d *document) notes(verifyBase string) {
 func (d *document) footers(label string) {
 	n := d.pdf.GetNumberOfPages()
 	for p := 1; p <= n; p++ {
-		if d.err == nil {
+		if d.err == nil && !d.measuring { // a page nothing was drawn on cannot be selected
 			d.err = d.pdf.SetPage(p)
 		}
 		d.pdf.SetTextColor(90, 90, 90)
@@ -456,6 +497,14 @@ func (d *document) setFont(size float64, s string) bool {
 		d.err = fmt.Errorf("certificate: %U in %q is not in the font", r, s)
 		return false
 	}
+	for _, r := range s {
+		if d.measuring {
+			d.runes[r] = struct{}{}
+		} else if _, ok := d.runes[r]; !ok {
+			d.err = fmt.Errorf("certificate: %U in %q was not drawn when measuring", r, s)
+			return false
+		}
+	}
 	if err := d.pdf.SetFont(fontName, "", size); err != nil {
 		d.err = fmt.Errorf("certificate: font: %w", err)
 		return false
@@ -464,6 +513,10 @@ func (d *document) setFont(size float64, s string) bool {
 }
 
 func (d *document) width(size float64, s string) float64 {
+	k := widthKey{size, s}
+	if w, ok := d.widths[k]; ok {
+		return w
+	}
 	if !d.setFont(size, s) {
 		return 0
 	}
@@ -471,12 +524,22 @@ func (d *document) width(size float64, s string) float64 {
 	if err != nil {
 		d.err = fmt.Errorf("certificate: measure: %w", err)
 	}
+	d.widths[k] = w
 	return w
+}
+
+// widthKey is a measured string at a size. Both passes of Renderer.draw
+// share the measurements: the subset font has the same advances, so the
+// second pass would measure the same widths again (wrap measures the notes
+// character by character).
+type widthKey struct {
+	size float64
+	s    string
 }
 
 // text draws s with its top-left corner at (x, y).
 func (d *document) text(x, y, size float64, s string) {
-	if s == "" || !d.setFont(size, s) {
+	if s == "" || !d.setFont(size, s) || d.measuring {
 		return
 	}
 	d.pdf.SetXY(x, y)
@@ -500,8 +563,10 @@ func (d *document) cell(x, y, w, h float64, s string, right, center bool) {
 	if d.err != nil {
 		return
 	}
-	d.pdf.SetLineWidth(0.6)
-	d.pdf.RectFromUpperLeftWithStyle(x, y, w, h, "D")
+	if !d.measuring {
+		d.pdf.SetLineWidth(0.6)
+		d.pdf.RectFromUpperLeftWithStyle(x, y, w, h, "D")
+	}
 	if s == "" {
 		return
 	}
@@ -530,7 +595,7 @@ func (d *document) fit(s string, size, w float64) float64 {
 }
 
 func (d *document) fill(x, y, w, h float64, gray uint8) {
-	if d.err != nil {
+	if d.err != nil || d.measuring {
 		return
 	}
 	d.pdf.SetFillColor(gray, gray, gray)
@@ -539,7 +604,7 @@ func (d *document) fill(x, y, w, h float64, gray uint8) {
 }
 
 func (d *document) line(x1, y1, x2, y2 float64) {
-	if d.err != nil {
+	if d.err != nil || d.measuring {
 		return
 	}
 	d.pdf.SetLineWidth(0.8)
@@ -547,7 +612,7 @@ func (d *document) line(x1, y1, x2, y2 float64) {
 }
 
 func (d *document) image(png []byte, x, y, size float64) {
-	if d.err != nil {
+	if d.err != nil || d.measuring {
 		return
 	}
 	h, err := gopdf.ImageHolderByBytes(png)

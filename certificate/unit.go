@@ -47,31 +47,17 @@ func (r *Renderer) RenderVoucher(v models.BankVoucher) ([]byte, error) {
 	if err := r.font.checkName(v.UnitName); err != nil {
 		return nil, err
 	}
-	qr, err := qrPNG(v.VoucherNo)
+	qr, err := r.qrPNG(v.VoucherNo)
 	if err != nil {
 		return nil, err
 	}
 	const title = "银行端缴税凭证"
-	pdf, err := newPDF(r.font, title+" "+v.VoucherNo, v.Authority, v.IssuedAt)
-	if err != nil {
-		return nil, err
-	}
-	d := &document{pdf: pdf, font: r.font, y: marginTop, cellSize: sizeCell}
-	d.voucherHeader(v, title, qr)
-	d.voucherTable(v)
-	d.voucherNotes(v)
-	d.footers(title + " " + v.VoucherNo)
-	if d.err != nil {
-		return nil, d.err
-	}
-	out, err := d.pdf.GetBytesPdfReturnErr()
-	if err != nil {
-		return nil, fmt.Errorf("certificate: write PDF: %w", err)
-	}
-	if err := fixToUnicode(out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return r.draw(title+" "+v.VoucherNo, v.Authority, v.IssuedAt, func(d *document) {
+		d.voucherHeader(v, title, qr)
+		d.voucherTable(v)
+		d.voucherNotes(v)
+		d.footers(title + " " + v.VoucherNo)
+	})
 }
 
 func (d *document) voucherHeader(v models.BankVoucher, title string, qr []byte) {

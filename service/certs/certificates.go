@@ -278,7 +278,7 @@ func (s *Certs) voucherContent(ctx context.Context, u store.UserRow, orderNo str
 		return models.Certificate{}, "", models.ErrInvalid.WithReason("开具缴费凭证需提供订单号 order_no")
 	}
 	var o store.OrderRow
-	if err := s.Conn(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+	if err := s.Read(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
 		if kernel.IsNotFound(err) {
 			return models.Certificate{}, "", models.ErrNotFound
 		}
@@ -301,7 +301,7 @@ func (s *Certs) voucherContent(ctx context.Context, u store.UserRow, orderNo str
 		return models.Certificate{}, "", models.ErrCertificateOrderNotPaid
 	}
 	var rows []store.RecordRow
-	if err := s.Conn(ctx).Where("order_no = ?", o.OrderNo).Order("period").Find(&rows).Error; err != nil {
+	if err := s.Read(ctx).Where("order_no = ?", o.OrderNo).Order("period").Find(&rows).Error; err != nil {
 		return models.Certificate{}, "", kernel.Internal("records", err)
 	}
 	if len(rows) == 0 {
@@ -314,7 +314,7 @@ func (s *Certs) voucherContent(ctx context.Context, u store.UserRow, orderNo str
 	// A payer is always real-name verified (people.MayPayFor), so this is a bug
 	// or a broken row, never the caller's fault.
 	var payer store.UserRow
-	if err := s.Conn(ctx).Where("id = ?", o.PayerUserID).Take(&payer).Error; err != nil || payer.PersonID == nil {
+	if err := s.Read(ctx).Where("id = ?", o.PayerUserID).Take(&payer).Error; err != nil || payer.PersonID == nil {
 		return models.Certificate{}, "", kernel.Internal("voucher payer", errors.Join(err, errors.New("payer without a person")))
 	}
 	pp, err := s.Person(ctx, *payer.PersonID)
@@ -347,7 +347,7 @@ func (s *Certs) periodContent(ctx context.Context, kind models.CertificateKind, 
 	// A yearly payment (period = January, period_to = December) belongs
 	// to a range it overlaps.
 	var rows []store.RecordRow
-	if err := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND period <= ? AND (period >= ? OR period_to >= ?)",
+	if err := s.Read(ctx).Where("person_id = ? AND scheme = ? AND period <= ? AND (period >= ? OR period_to >= ?)",
 		p.ID, string(scheme), to, from, from).Order("period").Find(&rows).Error; err != nil {
 		return models.Certificate{}, kernel.Internal("records", err)
 	}
@@ -420,7 +420,7 @@ func (s *Certs) refundedByRecord(ctx context.Context, rows []store.RecordRow) (m
 		RecordID string
 		Total    int64
 	}
-	if err := s.Conn(ctx).Table("refund_items").Select("refund_items.record_id AS record_id, SUM(refund_items.amount_fen) AS total").
+	if err := s.Read(ctx).Table("refund_items").Select("refund_items.record_id AS record_id, SUM(refund_items.amount_fen) AS total").
 		Joins("JOIN refunds ON refunds.refund_no = refund_items.refund_no").
 		Where("refunds.status = ? AND refund_items.record_id IN ?", string(models.RefundRefunded), ids).
 		Group("refund_items.record_id").Scan(&sums).Error; err != nil {
@@ -529,7 +529,7 @@ func (s *Certs) certificateRow(ctx context.Context, no string, withPDF bool) (st
 	if !models.ValidCertificateNo(no) {
 		return row, models.ErrNotFound
 	}
-	q := s.Conn(ctx)
+	q := s.Read(ctx)
 	if !withPDF {
 		q = q.Select(store.CertificateColumnsWithoutPDF())
 	}
@@ -599,7 +599,7 @@ func (s *Certs) visiblePersons(ctx context.Context, u store.UserRow) ([]string, 
 	}
 	ids = append(ids, *u.PersonID)
 	var minors []string
-	if err := s.Conn(ctx).Model(&store.GuardianshipRow{}).Where("guardian_person_id = ? AND revoked_at IS NULL", *u.PersonID).
+	if err := s.Read(ctx).Model(&store.GuardianshipRow{}).Where("guardian_person_id = ? AND revoked_at IS NULL", *u.PersonID).
 		Distinct().Pluck("minor_person_id", &minors).Error; err != nil {
 		return nil, kernel.Internal("guardianships", err)
 	}
@@ -613,7 +613,7 @@ func (s *Certs) visiblePersons(ctx context.Context, u store.UserRow) ([]string, 
 		}
 	}
 	var grantors []string
-	if err := s.Conn(ctx).Model(&store.GrantRow{}).Where("revoked_at IS NULL AND (grantee_user_id = ? OR grantee_person_id = ?)",
+	if err := s.Read(ctx).Model(&store.GrantRow{}).Where("revoked_at IS NULL AND (grantee_user_id = ? OR grantee_person_id = ?)",
 		u.ID, *u.PersonID).Distinct().Pluck("grantor_person_id", &grantors).Error; err != nil {
 		return nil, kernel.Internal("grants", err)
 	}
@@ -645,7 +645,7 @@ func (s *Certs) ListCertificates(ctx context.Context, userID string, page kernel
 	if len(units) > 0 {
 		cond, args = cond+" OR unit_id IN ?", append(args, units)
 	}
-	q := s.Conn(ctx).Select(store.CertificateColumnsWithoutPDF()).Where("("+cond+")", args...)
+	q := s.Read(ctx).Select(store.CertificateColumnsWithoutPDF()).Where("("+cond+")", args...)
 	if page.After != "" {
 		at, no, ok := parseCertPageToken(page.After)
 		if !ok {

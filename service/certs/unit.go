@@ -100,7 +100,7 @@ func (s *Certs) unitContent(ctx context.Context, unit store.UnitRow, schemes []m
 	if err := unitPeriods(from, to); err != nil {
 		return models.Certificate{}, err
 	}
-	q := s.Conn(ctx).Where("payer_unit_id = ? AND status IN ?", unit.ID,
+	q := s.Read(ctx).Where("payer_unit_id = ? AND status IN ?", unit.ID,
 		[]string{contrib.RecordCredited, contrib.RecordBooked})
 	if len(codes) > 0 {
 		q = q.Where("scheme IN ?", codes)
@@ -200,7 +200,7 @@ func (s *Certs) unitLineParts(ctx context.Context, rows []store.RecordRow) (map[
 	// Chunks keep the IN list within every database's parameter limit.
 	for chunk := range slices.Chunk(ids, 500) {
 		var lines []store.UnitDeclarationLineRow
-		if err := s.Conn(ctx).Where("id IN ?", chunk).Find(&lines).Error; err != nil {
+		if err := s.Read(ctx).Where("id IN ?", chunk).Find(&lines).Error; err != nil {
 			return nil, kernel.Internal("unit declaration lines", err)
 		}
 		for _, l := range lines {
@@ -247,7 +247,7 @@ func (s *Certs) memberUnits(ctx context.Context, u store.UserRow) ([]string, err
 	if u.PersonID == nil {
 		return ids, nil
 	}
-	if err := s.Conn(ctx).Model(&store.UnitMemberRow{}).Where("person_id = ? AND removed_at IS NULL", *u.PersonID).
+	if err := s.Read(ctx).Model(&store.UnitMemberRow{}).Where("person_id = ? AND removed_at IS NULL", *u.PersonID).
 		Distinct().Pluck("unit_id", &ids).Error; err != nil {
 		return nil, kernel.Internal("unit memberships", err)
 	}
@@ -290,7 +290,7 @@ func (s *Certs) replacements(ctx context.Context, rows []store.CertificateRow) (
 	newest := map[string]store.CertificateRow{}
 	for chunk := range slices.Chunk(roots, 500) {
 		var chain []store.CertificateRow
-		if err := s.Conn(ctx).Select("certificate_no", "reissue_of", "issued_at").Where("reissue_of IN ?", chunk).
+		if err := s.Read(ctx).Select("certificate_no", "reissue_of", "issued_at").Where("reissue_of IN ?", chunk).
 			Find(&chain).Error; err != nil {
 			return nil, kernel.Internal("re-issues", err)
 		}
@@ -332,7 +332,7 @@ func later(a, b store.CertificateRow) bool {
 // it revoked.
 func (s *Certs) RevokeUnitCertificatesListing(ctx context.Context, unitID string, scheme models.Scheme, period, reason string) ([]string, error) {
 	var rows []store.CertificateRow
-	if err := s.Conn(ctx).Select(store.CertificateColumnsWithoutPDF()).
+	if err := s.Read(ctx).Select(store.CertificateColumnsWithoutPDF()).
 		Where("unit_id = ? AND period_from <= ? AND period_to >= ? AND revoked_at IS NULL", unitID, period, period).
 		Find(&rows).Error; err != nil {
 		return nil, kernel.Internal("unit certificates listing a period", err)
