@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -35,6 +36,12 @@ type request struct {
 // its next request when the last one is answered (vegeta with no rate and
 // as many workers as connections), for o.Duration.
 func (b *bench) attack(ctx context.Context, name string, reqs []request) resultLine {
+	return b.attackAt(ctx, name, reqs, 0)
+}
+
+// attackAt is attack at a fixed rate of perSecond requests (open loop, as
+// many workers as it takes up to o.Conns), or closed loop when it is 0.
+func (b *bench) attackAt(ctx context.Context, name string, reqs []request, perSecond int) resultLine {
 	var i atomic.Uint64
 	targeter := func(t *vegeta.Target) error {
 		r := reqs[(i.Add(1)-1)%uint64(len(reqs))]
@@ -56,7 +63,7 @@ func (b *bench) attack(ctx context.Context, name string, reqs []request) resultL
 	defer stop()
 	var m vegeta.Metrics
 	line := resultLine{Name: name}
-	for res := range atk.Attack(targeter, vegeta.Rate{Freq: 0}, b.o.Duration, name) {
+	for res := range atk.Attack(targeter, vegeta.Rate{Freq: perSecond, Per: time.Second}, b.o.Duration, name) {
 		m.Add(res)
 		if res.Error != "" || res.Code/100 != 2 {
 			line.Errors++
@@ -95,12 +102,11 @@ func (b *bench) runCase(ctx context.Context, name string) ([]resultLine, error) 
 			reqs = append(reqs, request{method: "GET", path: "/api/v1/payments/" + p.Orders[0], p: p})
 		case "queryPayables":
 			reqs = append(reqs, request{method: "POST", path: "/api/v1/payables/query", body: jsonBody(map[string]string{"person": "self"}), p: p})
-		case "issueCertificate":
-			reqs = append(reqs, request{method: "POST", path: "/api/v1/certificates", p: p,
-				body: jsonBody(map[string]string{"kind": "payment_voucher", "order_no": p.Orders[0]})})
 		}
 	}
 	switch name {
+	case "issueCertificate":
+		return b.certificates(ctx)
 	case "money":
 		return b.money(ctx)
 	case "listRecords10k":
@@ -244,4 +250,42 @@ func quantile(d []time.Duration, q float64) time.Duration {
 	slices.Sort(s)
 	i := int(q*float64(len(s))+0.5) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// certRate is issue 13's certificate target: the rate at which
+// issueCertificate's latency is measured (open loop), after its closed-loop
+// throughput.
+const certRate = 150
+
+// certificates reports issueCertificate twice. Closed loop, as the other
+// endpoints: PDFs per second with o.Conns connections always waiting, where
+// p50 is about o.Conns ÷ rps by construction. Then open loop at certRate a
+// second, the deadline-day load the target names, where p99 is the
+// latency a person sees. Each half issues for people of its own (made by
+// seedCertPeople), because the server allows 30 certificates per user an
+// hour.
+func (b *bench) certificates(ctx context.Context) ([]resultLine, error) {
+	ps := b.pop.CertPeople
+	if len(ps) < 2 {
+		ps = b.pop.People
+	}
+	half := len(ps) / 2
+	reqsOf := func(ps []*person) []request {
+		var reqs []request
+		for _, p := range ps {
+			reqs = append(reqs, request{method: "POST", path: "/api/v1/certificates", p: p,
+				body: jsonBody(map[string]string{"kind": "payment_voucher", "order_no": p.Orders[0]})})
+		}
+		return reqs
+	}
+	closed := b.attack(ctx, "issueCertificate", reqsOf(ps[:half]))
+	open := b.attackAt(ctx, fmt.Sprintf("issueCertificate @%d/s", certRate), reqsOf(ps[half:]), certRate)
+	return []resultLine{closed, open}, ctx.Err()
+}
+
+// certPeopleFor is how many people the certificate cases need: each may
+// issue 30 an hour, and the two halves of a run of d issue at most about
+// (250 + certRate) × d seconds.
+func certPeopleFor(d time.Duration) int {
+	return 2 * int(math.Ceil(d.Seconds()*250/30))
 }

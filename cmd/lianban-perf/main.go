@@ -140,6 +140,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 				return fmt.Errorf("payments page token: %w", err)
 			}
 		}
+		if name == "issueCertificate" {
+			more, err := seed(ctx, c, certPeopleFor(o.Duration))
+			if err != nil {
+				return fmt.Errorf("seed certificate people: %w", err)
+			}
+			pop.CertPeople = more.People
+		}
 		if name == "moneySerial" {
 			if serial, err = b.moneySerial(ctx, srv.Database); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
