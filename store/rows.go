@@ -211,6 +211,12 @@ type RecordRow struct {
 	// for no named payer, nil for a row written before migration 0013 that
 	// the worker has not filled yet.
 	PayerMasked *string
+	// CounterChannel, CounterPartnerName and CounterTerminalID are the
+	// counter that took the order's money (its columns of the same names,
+	// copied when booked); CounterChannel is "" when no counter did.
+	CounterChannel     string
+	CounterPartnerName string
+	CounterTerminalID  string
 }
 
 // TableName implements gorm's Tabler.

@@ -119,9 +119,9 @@ func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFi
 		default:
 			payer = s.payerOf(ctx, r, payers, r.PayerUserID, func() string { return s.PayerMasked(ctx, r.PayerUserID) })
 		}
-		rec := recordView(r.RecordRow, payer, kind)
+		rec := recordView(r, payer, kind)
 		if r.CounterChannel != "" {
-			rec.Counter = &RecordCounter{Channel: r.CounterChannel, PartnerName: r.PartnerName, TerminalID: r.TerminalID}
+			rec.Counter = &RecordCounter{Channel: r.CounterChannel, PartnerName: r.CounterPartnerName, TerminalID: r.CounterTerminalID}
 		}
 		out = append(out, rec)
 	}
@@ -130,7 +130,7 @@ func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFi
 
 // payerOf is the row's stored masked payer, or (for a row not yet filled)
 // the one worked out now, once per key.
-func (s *Contrib) payerOf(ctx context.Context, r recordListRow, cache map[string]string, key string, work func() string) string {
+func (s *Contrib) payerOf(ctx context.Context, r store.RecordRow, cache map[string]string, key string, work func() string) string {
 	if r.PayerMasked != nil {
 		return *r.PayerMasked
 	}
@@ -147,18 +147,6 @@ func recordView(r store.RecordRow, payer, kind string) Record {
 		SchemeName: models.Scheme(r.Scheme).Name(), RegionCode: r.RegionCode, BaseFen: models.Fen(r.BaseFen),
 		AmountFen: models.Fen(r.AmountFen), Status: r.Status, PaidAt: r.PaidAt, CreditedAt: r.CreditedAt,
 		BookedAt: r.BookedAt, OrderNo: r.OrderNo, PayerMasked: payer, TaxVoucherNo: r.TaxVoucherNo, PayerKind: kind}
-}
-
-// recordListRow is a record with the counter that took its order, read in
-// the list's one query. The counter is joined rather than copied onto the
-// record: a counter's confirmation writes it onto the order inside the
-// settling transaction after the order was read (service/counters), and
-// the order is found by its primary key, one lookup per row of the page.
-type recordListRow struct {
-	store.RecordRow
-	CounterChannel string
-	PartnerName    string
-	TerminalID     string
 }
 
 // recordKey is a record's position in the list's order, unique within a
@@ -203,38 +191,35 @@ func parseRecordToken(tok, personID string, f RecordFilter) (recordKey, bool) {
 }
 
 // recordRows reads one page (limit rows, plus one to tell whether another
-// follows; all when limit is 0) of a person's records after the key, with
-// their counters, in one query on the read pool. The order and the
+// follows; all when limit is 0) of a person's records after the key, in
+// one query on one table on the read pool. The order and the
 // keyset follow ux_records_person_scheme_period (person_id, scheme,
 // period, adjustment_no), so a page from the middle of 10,000 records
 // seeks there instead of counting up to it.
-func (s *Contrib) recordRows(ctx context.Context, personID string, f RecordFilter, after *recordKey, limit int) ([]recordListRow, error) {
-	q := s.Read(ctx).Table("records AS r").
-		Select("r.*, o.counter_channel AS counter_channel, o.partner_name AS partner_name, o.terminal_id AS terminal_id").
-		Joins("LEFT JOIN orders AS o ON o.order_no = r.order_no AND o.counter_channel <> ''").
-		Where("r.person_id = ?", personID)
+func (s *Contrib) recordRows(ctx context.Context, personID string, f RecordFilter, after *recordKey, limit int) ([]store.RecordRow, error) {
+	q := s.Read(ctx).Where("person_id = ?", personID)
 	if f.Scheme != "" {
-		q = q.Where("r.scheme = ?", string(f.Scheme))
+		q = q.Where("scheme = ?", string(f.Scheme))
 	}
 	if f.Year > 0 {
 		y := strconv.Itoa(f.Year)
-		q = q.Where("r.period >= ? AND r.period <= ?", y+"01", y+"12")
+		q = q.Where("period >= ? AND period <= ?", y+"01", y+"12")
 	}
 	if after != nil {
 		if s.DB.Dialect == store.MySQL {
 			// MariaDB does not seek an index on a row-value comparison;
 			// the leading bound on scheme gives it the range.
-			q = q.Where("r.scheme >= ? AND (r.scheme > ? OR r.period > ? OR (r.period = ? AND r.adjustment_no > ?))",
+			q = q.Where("scheme >= ? AND (scheme > ? OR period > ? OR (period = ? AND adjustment_no > ?))",
 				after.Scheme, after.Scheme, after.Period, after.Period, after.Adjustment)
 		} else {
-			q = q.Where("(r.scheme, r.period, r.adjustment_no) > (?, ?, ?)", after.Scheme, after.Period, after.Adjustment)
+			q = q.Where("(scheme, period, adjustment_no) > (?, ?, ?)", after.Scheme, after.Period, after.Adjustment)
 		}
 	}
 	if limit > 0 {
 		q = q.Limit(limit + 1)
 	}
-	var rows []recordListRow
-	if err := q.Order("r.scheme, r.period, r.adjustment_no").Find(&rows).Error; err != nil {
+	var rows []store.RecordRow
+	if err := q.Order("scheme, period, adjustment_no").Find(&rows).Error; err != nil {
 		return nil, kernel.Internal("records", err)
 	}
 	return rows, nil
@@ -279,6 +264,38 @@ func (s *Contrib) PayerMaskedTx(tx *gorm.DB, userID string) string {
 		return "未实名用户"
 	}
 	return models.MaskName(p.Name)
+}
+
+// RecordStamp is what each record of a paid order carries for the list,
+// worked out once per order when it is booked (so listing decrypts and
+// joins nothing).
+type RecordStamp struct {
+	PayerMasked                                           *string
+	CounterChannel, CounterPartnerName, CounterTerminalID string
+}
+
+// Apply sets the stamp's columns on r.
+func (st RecordStamp) Apply(r *store.RecordRow) {
+	r.PayerMasked, r.CounterChannel, r.CounterPartnerName, r.CounterTerminalID =
+		st.PayerMasked, st.CounterChannel, st.CounterPartnerName, st.CounterTerminalID
+}
+
+// RecordStampTx stamps the records of order o, booked in tx. A counter's
+// confirmation (source "partner") writes the counter onto the order in the
+// settling transaction after o was read, so then it is read again.
+func (s *Contrib) RecordStampTx(tx *gorm.DB, o store.OrderRow, source string) (RecordStamp, error) {
+	if source == "partner" {
+		var c store.OrderRow
+		if err := tx.Select("counter_channel", "partner_name", "terminal_id").Where("order_no = ?", o.OrderNo).Take(&c).Error; err != nil {
+			return RecordStamp{}, err
+		}
+		o.CounterChannel, o.PartnerName, o.TerminalID = c.CounterChannel, c.PartnerName, c.TerminalID
+	}
+	st := RecordStamp{PayerMasked: s.RecordPayerTx(tx, o)}
+	if o.CounterChannel != "" {
+		st.CounterChannel, st.CounterPartnerName, st.CounterTerminalID = o.CounterChannel, o.PartnerName, o.TerminalID
+	}
+	return st, nil
 }
 
 // RecordPayerTx (tx may be any handle) is the masked payer a record of order o carries, worked

@@ -290,7 +290,10 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			return err
 		}
 	}
-	payer := s.RecordPayerTx(tx, o)
+	stamp, err := s.RecordStampTx(tx, o, source)
+	if err != nil {
+		return err
+	}
 	months := []string{d.PeriodFrom}
 	if models.Scheme(d.Scheme).Monthly() {
 		months = MonthRange(d.PeriodFrom, d.PeriodTo)
@@ -338,7 +341,8 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		}
 		rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
 			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
-			PayerUserID: o.PayerUserID, PaidAt: paidAt, PayerMasked: payer}
+			PayerUserID: o.PayerUserID, PaidAt: paidAt}
+		stamp.Apply(&rec)
 		inserted, err := kernel.InsertIfAbsent(tx, &rec)
 		if err != nil {
 			return err

@@ -222,9 +222,12 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 	}
 	var skipped []string
 	var skippedFen int64
-	payer := s.contrib.RecordPayerTx(tx, o)
+	stamp, err := s.contrib.RecordStampTx(tx, o, source)
+	if err != nil {
+		return err
+	}
 	for _, l := range lines {
-		ok, err := s.bookLine(tx, o, d, l, paidAt, payer)
+		ok, err := s.bookLine(tx, o, d, l, paidAt, stamp)
 		if err != nil {
 			return err
 		}
@@ -244,7 +247,7 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 
 // bookLine writes one employee's record for a declaration line; false
 // when the month is already paid in the same fund.
-func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclarationRow, l store.UnitDeclarationLineRow, paidAt time.Time, payer *string) (bool, error) {
+func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclarationRow, l store.UnitDeclarationLineRow, paidAt time.Time, stamp contrib.RecordStamp) (bool, error) {
 	if sib, ok := sameFund[l.Scheme]; ok {
 		var n int64
 		// Paid only: a flexible order still paying may never be paid, and
@@ -297,6 +300,7 @@ func (s *UnitPay) bookLine(tx *gorm.DB, o store.OrderRow, d store.UnitDeclaratio
 	}
 	rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: l.PersonID, Scheme: l.Scheme, Period: d.Period, RegionCode: l.RegionCode,
 		BaseFen: l.BaseFen, AmountFen: l.AmountFen, Status: contrib.RecordPaid, OrderNo: o.OrderNo, PayerUserID: o.PayerUserID,
-		PaidAt: paidAt, PayerUnitID: o.UnitID, UnitLineID: l.ID, AdjustmentNo: d.Seq, PayerMasked: payer}
+		PaidAt: paidAt, PayerUnitID: o.UnitID, UnitLineID: l.ID, AdjustmentNo: d.Seq}
+	stamp.Apply(&rec)
 	return kernel.InsertIfAbsent(tx, &rec)
 }
