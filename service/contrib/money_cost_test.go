@@ -17,10 +17,32 @@ import (
 // the most (a disk flush on SQLite, a WAL flush and round trip on the
 // servers), then statements (each a round trip on the servers). Raising a
 // ceiling is a decision, never a side effect: measure the step first.
-var moneyStepCeilings = map[string]servicetest.Cost{
-	"declare": {Statements: 8, Writes: 2, Commits: 1, Redis: 0},
-	"pay":     {Statements: 14, Writes: 4, Commits: 2, Redis: 1},
-	"settle":  {Statements: 15, Writes: 7, Commits: 1, Redis: 1},
+//
+//   - declare: enrolment, user, person, the payable's claims and records;
+//     one transaction inserting the declaration and its claims.
+//   - pay: declaration, user, enrolment, person; one transaction moving
+//     the declaration and claims and inserting the order; after the
+//     channel's answer one update storing its parameters (a commit of its
+//     own: the channel is never called inside a transaction).
+//   - settle: one transaction: the notification id, the order moved to
+//     paid, a savepoint, the declaration, the unit-fund check, the claims
+//     and the records; then the person for the cached view.
+//
+// Before issue 13 they were 8 / 14 / 15 statements.
+func moneyStepCeilings(d store.Dialect) map[string]servicetest.Cost {
+	c := map[string]servicetest.Cost{
+		"declare": {Statements: 7, Writes: 2, Commits: 1, Redis: 0},
+		"pay":     {Statements: 8, Writes: 4, Commits: 2, Redis: 1},
+		"settle":  {Statements: 8, Writes: 5, Commits: 1, Redis: 1},
+	}
+	if d == store.MySQL {
+		// MariaDB has no UPDATE … RETURNING: the order and the declaration
+		// the settlement moved are read back.
+		st := c["settle"]
+		st.Statements += 2
+		c["settle"] = st
+	}
+	return c
 }
 
 // TestMoneyStepsCost counts, on every store, the statements, writes,
@@ -63,7 +85,7 @@ func TestMoneyStepsCost(t *testing.T) {
 			t.Fatalf("records after settling %+v", recs)
 		}
 		for _, step := range []string{"declare", "pay", "settle"} {
-			c, max := costs[step], moneyStepCeilings[step]
+			c, max := costs[step], moneyStepCeilings(db.Dialect)[step]
 			t.Logf("%s: %s", step, c)
 			if testing.Verbose() {
 				t.Log(strings.Join(c.SQL, "\n"))
