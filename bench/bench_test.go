@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ type rig struct {
 
 func newRig(b *testing.B) *rig {
 	b.Helper()
-	db := storetest.Targets()[0].Open(b)
+	db := benchTarget(b).Open(b)
 	var env *servicetest.Env
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = env.Svc.HandleNotification(r.Context(), models.ChannelSandbox, w, r)
@@ -38,6 +39,24 @@ func newRig(b *testing.B) *rig {
 	h := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
 	p := servicetest.Person(b, "张三明")
 	return &rig{env: env, h: h, db: db, sess: env.LoginVerified(b, "bench", p.Name, p.IDNumber)}
+}
+
+// benchTarget is the store the rig runs on: embedded SQLite, or the
+// server LIANBAN_BENCH_STORE names (postgres, mysql) when its
+// LIANBAN_TEST_… URL is set too, so the ratios can be read on both store
+// set-ups of issue 13 without changing what a plain make bench measures.
+func benchTarget(b *testing.B) storetest.Target {
+	want := os.Getenv("LIANBAN_BENCH_STORE")
+	if want == "" {
+		want = "sqlite"
+	}
+	for _, tg := range storetest.Targets() {
+		if tg.Name == want {
+			return tg
+		}
+	}
+	b.Fatalf("LIANBAN_BENCH_STORE=%s: no such target (set its LIANBAN_TEST_… URL)", want)
+	return storetest.Target{}
 }
 
 // newPayer makes a fresh verified person with a flexible pension payable,
@@ -82,11 +101,17 @@ func (r *rig) redisGet(b *testing.B) {
 
 func (r *rig) insertCommit(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		row := store.AnomalyRow{ID: fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i), Source: "bench", Channel: "x",
-			OrderNo: "x", Kind: "bench", Detail: "bench", CreatedAt: time.Now().UTC()}
-		if err := r.db.Gorm.Create(&row).Error; err != nil {
-			b.Fatal(err)
-		}
+		r.insertOne(b, i)
+	}
+}
+
+// insertOne is the unit of the money steps' cost: one single-row insert
+// and its commit.
+func (r *rig) insertOne(b *testing.B, i int) {
+	row := store.AnomalyRow{ID: fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i), Source: "bench", Channel: "x",
+		OrderNo: "x", Kind: "bench", Detail: "bench", CreatedAt: time.Now().UTC()}
+	if err := r.db.Gorm.Create(&row).Error; err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -129,20 +154,93 @@ func (r *rig) declarePaySettle(b *testing.B) {
 // payFor declares the payable, opens a sandbox order and settles it,
 // returning the order number.
 func (r *rig) payFor(b *testing.B, sess people.Session, pb contrib.Payable) string {
-	ctx := context.Background()
-	d, err := r.env.Svc.CreateDeclaration(ctx, sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
+	d := r.declare(b, sess, pb)
+	p := r.pay(b, sess, d)
+	r.settle(b, p)
+	return p.OrderNo
+}
+
+// declare, pay and settle are the three money steps issue 13 prices
+// separately (each ≤ 4 insert commits).
+func (r *rig) declare(b *testing.B, sess people.Session, pb contrib.Payable) contrib.Declaration {
+	d, err := r.env.Svc.CreateDeclaration(context.Background(), sess.UserID, contrib.DeclareInput{PayableID: pb.PayableID, OptionCode: "grade_100"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, _, err := r.env.Svc.CreatePayment(ctx, sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+	return d
+}
+
+func (r *rig) pay(b *testing.B, sess people.Session, d contrib.Declaration) contrib.Payment {
+	p, _, err := r.env.Svc.CreatePayment(context.Background(), sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := r.env.Svc.Settle(ctx, models.Notification{Channel: "sandbox", ID: "B-" + p.OrderNo, Kind: models.NotifyPayment,
+	return p
+}
+
+func (r *rig) settle(b *testing.B, p contrib.Payment) {
+	if _, err := r.env.Svc.Settle(context.Background(), models.Notification{Channel: "sandbox", ID: "B-" + p.OrderNo, Kind: models.NotifyPayment,
 		OrderNo: p.OrderNo, Amount: p.AmountFen, Paid: true, At: r.env.Clock.Now()}, "bench"); err != nil {
 		b.Fatal(err)
 	}
-	return p.OrderNo
+}
+
+// moneyStep times one money step alone: prepare makes (untimed) what the
+// step needs for one iteration, and the step runs on it. Each iteration
+// has a payer of its own, made before the timer starts.
+func moneyStep[T any](r *rig, prepare func(b *testing.B) T, step func(b *testing.B, in T)) func(*testing.B) {
+	return func(b *testing.B) {
+		ins := make([]T, b.N)
+		for i := range ins {
+			ins[i] = prepare(b)
+		}
+		b.ResetTimer()
+		// Each step is paired with one insert+commit right after it, so
+		// the ratio holds on a machine whose load drifts (2 shared cores).
+		var stepD, insertD time.Duration
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			step(b, ins[i])
+			stepD += time.Since(start)
+			b.StopTimer()
+			start = time.Now()
+			r.insertOne(b, i)
+			insertD += time.Since(start)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(stepD)/float64(insertD), "x_insert")
+	}
+}
+
+type payerPayable struct {
+	sess people.Session
+	pb   contrib.Payable
+}
+
+type payerDecl struct {
+	sess people.Session
+	d    contrib.Declaration
+}
+
+func (r *rig) declareStep() func(*testing.B) {
+	return moneyStep(r, func(b *testing.B) payerPayable {
+		sess, pb := r.newPayer(b)
+		return payerPayable{sess, pb}
+	}, func(b *testing.B, in payerPayable) { r.declare(b, in.sess, in.pb) })
+}
+
+func (r *rig) payStep() func(*testing.B) {
+	return moneyStep(r, func(b *testing.B) payerDecl {
+		sess, pb := r.newPayer(b)
+		return payerDecl{sess, r.declare(b, sess, pb)}
+	}, func(b *testing.B, in payerDecl) { r.pay(b, in.sess, in.d) })
+}
+
+func (r *rig) settleStep() func(*testing.B) {
+	return moneyStep(r, func(b *testing.B) contrib.Payment {
+		sess, pb := r.newPayer(b)
+		return r.pay(b, sess, r.declare(b, sess, pb))
+	}, func(b *testing.B, p contrib.Payment) { r.settle(b, p) })
 }
 
 func (r *rig) getPaymentCached(b *testing.B) {
@@ -171,6 +269,9 @@ func BenchmarkInsertCommit(b *testing.B)     { newRig(b).insertCommit(b) }
 func BenchmarkGetMe(b *testing.B)            { newRig(b).getMe(b) }
 func BenchmarkQueryPayables(b *testing.B)    { newRig(b).queryPayables(b) }
 func BenchmarkDeclarePaySettle(b *testing.B) { newRig(b).declarePaySettle(b) }
+func BenchmarkDeclare(b *testing.B)          { newRig(b).declareStep()(b) }
+func BenchmarkPay(b *testing.B)              { newRig(b).payStep()(b) }
+func BenchmarkSettle(b *testing.B)           { newRig(b).settleStep()(b) }
 func BenchmarkGetPaymentCached(b *testing.B) { newRig(b).getPaymentCached(b) }
 
 // timed runs op n times after an untimed setup per iteration and returns
@@ -221,6 +322,20 @@ func BenchmarkRatios(b *testing.B) {
 		{"declare_pay_settle", timed(50, func() func() {
 			sess, pb := r.newPayer(b)
 			return func() { r.payFor(b, sess, pb) }
+		})},
+		{"declare", timed(50, func() func() {
+			sess, pb := r.newPayer(b)
+			return func() { r.declare(b, sess, pb) }
+		})},
+		{"pay", timed(50, func() func() {
+			sess, pb := r.newPayer(b)
+			d := r.declare(b, sess, pb)
+			return func() { r.pay(b, sess, d) }
+		})},
+		{"settle", timed(50, func() func() {
+			sess, pb := r.newPayer(b)
+			p := r.pay(b, sess, r.declare(b, sess, pb))
+			return func() { r.settle(b, p) }
 		})},
 		{"unit_roster_5000", timed(2, func() func() { return r.importRoster(b) })},
 		{"unit_payables_5000", loop(r.unitPayablesOf(b))},

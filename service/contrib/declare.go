@@ -82,13 +82,19 @@ func (s *Contrib) CreateDeclaration(ctx context.Context, userID string, in Decla
 		return Declaration{}, models.ErrNotFound
 	}
 	var e store.EnrolmentRow
-	if err := s.Conn(ctx).Where("id = ?", enrolmentID).Take(&e).Error; err != nil {
+	// Reads before the transaction go to the read pool (SQLite's would
+	// queue behind the writer); the claims' key decides races, not them.
+	if err := s.Read(ctx).Where("id = ?", enrolmentID).Take(&e).Error; err != nil {
 		if kernel.IsNotFound(err) {
 			return Declaration{}, models.ErrNotFound
 		}
 		return Declaration{}, kernel.Internal("enrolment", err)
 	}
-	if err := s.people.MayPayFor(ctx, userID, e.PersonID); err != nil {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return Declaration{}, err
+	}
+	if err := s.people.MayPayForUser(ctx, u, e.PersonID); err != nil {
 		return Declaration{}, err
 	}
 	p, err := s.Person(ctx, e.PersonID)
@@ -102,7 +108,7 @@ func (s *Contrib) CreateDeclaration(ctx context.Context, userID string, in Decla
 	if !valid {
 		return Declaration{}, models.ErrOutOfCollection.WithReason("该年度费款不在自助缴费范围内，请到办税服务厅办理")
 	}
-	pb, err := s.payableFor(ctx, userID, e, year, p)
+	pb, err := s.payableFor(ctx, u, e, year, p)
 	if err != nil {
 		return Declaration{}, err
 	}

@@ -69,13 +69,19 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 		return Payment{}, false, models.ErrChannelUnsupported
 	}
 	var d store.DeclarationRow
-	if err := s.Conn(ctx).Where("id = ?", in.DeclarationID).Take(&d).Error; err != nil {
+	// Read on the read pool: the conditional update below decides which
+	// request opens the order, whatever this read saw.
+	if err := s.Read(ctx).Where("id = ?", in.DeclarationID).Take(&d).Error; err != nil {
 		if kernel.IsNotFound(err) {
 			return Payment{}, false, models.ErrNotFound
 		}
 		return Payment{}, false, kernel.Internal("declaration", err)
 	}
-	if err := s.people.MayPayFor(ctx, sess.UserID, d.PersonID); err != nil {
+	u, err := s.User(ctx, sess.UserID)
+	if err == nil {
+		err = s.people.MayPayForUser(ctx, u, d.PersonID)
+	}
+	if err != nil {
 		if errors.Is(err, models.ErrIdentityRequired) {
 			return Payment{}, false, err
 		}
@@ -93,7 +99,8 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 		return Payment{}, false, models.ErrDeclarationExpired
 	}
 	if d.Status == DeclOpen {
-		if err := s.stillPayable(ctx, sess.UserID, d); err != nil {
+		person, err := s.stillPayable(ctx, u, d)
+		if err != nil {
 			return Payment{}, false, err
 		}
 		if err := s.RateLimit(ctx, "order:"+sess.UserID, s.Opt.OrderRateLimit, time.Minute, kernel.LetThrough); err != nil {
@@ -106,7 +113,7 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 		next := now.Add(s.Opt.FirstQueryAfter)
 		order.NextQueryAt = &next
 		won := false
-		err := s.Tx(ctx, func(tx *gorm.DB) error {
+		err = s.Tx(ctx, func(tx *gorm.DB) error {
 			res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", d.ID, DeclOpen).
 				Updates(map[string]any{"status": DeclPaying, "order_no": order.OrderNo, "updated_at": now})
 			if res.Error != nil || res.RowsAffected != 1 {
@@ -122,7 +129,7 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 			return Payment{}, false, kernel.Internal("create order", err)
 		}
 		if won {
-			p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
+			p, err := s.prepay(ctx, ch, sess, order, d, person, in.H5)
 			return p, true, err
 		}
 		// Lost the race: another request opened the order; answer with it.
@@ -151,7 +158,7 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 	if order.Status == OrderCreated && order.PayParams == "" {
 		// The first prepay did not get through; try again with the same
 		// out_trade_no, which the channel treats as the same order.
-		p, err := s.prepay(ctx, ch, sess, order, d, in.H5)
+		p, err := s.prepay(ctx, ch, sess, order, d, nil, in.H5)
 		return p, false, err
 	}
 	p, err := s.paymentView(ctx, order)
@@ -161,31 +168,41 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 // stillPayable checks the person's age again before money is taken: the
 // months of a declaration must still be payable now (a declaration made
 // before the agency's record ended an extension, or one older than the
-// rules, must not be paid for months after retirement).
-func (s *Contrib) stillPayable(ctx context.Context, userID string, d store.DeclarationRow) error {
+// rules, must not be paid for months after retirement). Only the policy's
+// terms decide that, not who pays nor which months are claimed, so the
+// payable's claims and records are read only to word a refusal. It
+// returns the person it loaded (nil when the scheme is yearly), for the
+// order's view.
+func (s *Contrib) stillPayable(ctx context.Context, u store.UserRow, d store.DeclarationRow) (*kernel.Person, error) {
 	if !models.Scheme(d.Scheme).Monthly() {
-		return nil
+		return nil, nil
 	}
 	var e store.EnrolmentRow
-	if err := s.Conn(ctx).Where("id = ?", d.EnrolmentID).Take(&e).Error; err != nil {
-		return kernel.Internal("enrolment", err)
+	if err := s.Read(ctx).Where("id = ?", d.EnrolmentID).Take(&e).Error; err != nil {
+		return nil, kernel.Internal("enrolment", err)
 	}
 	p, err := s.Person(ctx, d.PersonID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pb, err := s.payableFor(ctx, userID, e, d.Year, p)
+	t, err := s.terms(ctx, e, d.Year, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(pb.months) == 0 || d.PeriodTo > pb.months[len(pb.months)-1] {
+	if len(t.Months) == 0 || d.PeriodTo > t.Months[len(t.Months)-1] {
+		// Refused: the reason is the payable's as this payer may see it
+		// (a pay-only link is not told the person's contribution years).
+		pb, err := s.payableFor(ctx, u, e, d.Year, p)
+		if err != nil {
+			return nil, err
+		}
 		reason := pb.endReason
 		if reason == "" {
 			reason = "所申报月份已不可缴纳，请重新申报"
 		}
-		return models.ErrNotEligible.WithReason(reason)
+		return nil, models.ErrNotEligible.WithReason(reason)
 	}
-	return nil
+	return &p, nil
 }
 
 // switchChannel lets a payer change their mind about how to pay. The open
@@ -218,7 +235,9 @@ func (s *Contrib) switchChannel(ctx context.Context, sess people.Session, in Pay
 	return s.CreatePayment(ctx, sess, in)
 }
 
-func (s *Contrib) prepay(ctx context.Context, ch models.PaymentChannel, sess people.Session, order store.OrderRow, d store.DeclarationRow, h5 bool) (Payment, error) {
+// prepay asks the channel for the order's payment parameters and opens
+// the order. person is the order's person when the caller has it loaded.
+func (s *Contrib) prepay(ctx context.Context, ch models.PaymentChannel, sess people.Session, order store.OrderRow, d store.DeclarationRow, person *kernel.Person, h5 bool) (Payment, error) {
 	params, err := ch.Prepay(ctx, models.PrepayRequest{OrderNo: order.OrderNo, Amount: models.Fen(order.AmountFen),
 		Description: models.Scheme(order.Scheme).Name() + " " + d.PeriodFrom + "-" + d.PeriodTo,
 		Payer:       models.ChannelIdentity{Channel: sess.Channel, Subject: sess.Subject}, ExpiresAt: order.ExpiresAt, H5: h5})
@@ -247,15 +266,22 @@ func (s *Contrib) prepay(ctx context.Context, ch models.PaymentChannel, sess peo
 		return Payment{}, models.ErrUnavailable
 	}
 	b, _ := json.Marshal(params)
-	if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", order.OrderNo, OrderCreated).
-		Updates(map[string]any{"status": OrderPaying, "pay_params": string(b), "updated_at": s.Now()}).Error; err != nil {
-		return Payment{}, kernel.Internal("order paying", err)
+	now := s.Now()
+	res := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", order.OrderNo, OrderCreated).
+		Updates(map[string]any{"status": OrderPaying, "pay_params": string(b), "updated_at": now})
+	if res.Error != nil {
+		return Payment{}, kernel.Internal("order paying", res.Error)
 	}
-	if err := s.Conn(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+	if res.RowsAffected == 1 {
+		// The update moved it: the row is what we hold plus these
+		// columns, so it is not read back.
+		order.Status, order.PayParams, order.UpdatedAt = OrderPaying, string(b), now
+	} else if err := s.Conn(ctx).Where("order_no = ?", order.OrderNo).Take(&order).Error; err != nil {
+		// Something moved it first (a settlement): show what it is now.
 		return Payment{}, kernel.Internal("order", err)
 	}
 	s.Log.InfoContext(ctx, "order opened", "order_no", order.OrderNo, "channel", order.Channel, "amount_fen", order.AmountFen)
-	return s.paymentView(ctx, order)
+	return s.paymentViewWith(ctx, order, &d, person, false)
 }
 
 // failOrder marks an order the channel refused as failed and reopens its
@@ -273,13 +299,27 @@ func (s *Contrib) failOrder(ctx context.Context, o store.OrderRow) error {
 }
 
 func (s *Contrib) paymentView(ctx context.Context, o store.OrderRow) (Payment, error) {
-	var d store.DeclarationRow
-	if err := s.Conn(ctx).Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
-		return Payment{}, kernel.Internal("declaration", err)
+	return s.paymentViewWith(ctx, o, nil, nil, false)
+}
+
+// paymentViewWith is paymentView with what the caller already holds: the
+// order's declaration (d) and person (p), and, for an order it has just
+// settled and booked itself, that there is no automatic refund to name
+// (booked: only an order that could not be booked is refunded so). A nil
+// is read.
+func (s *Contrib) paymentViewWith(ctx context.Context, o store.OrderRow, d *store.DeclarationRow, p *kernel.Person, booked bool) (Payment, error) {
+	if d == nil || d.ID != o.DeclarationID {
+		d = new(store.DeclarationRow)
+		if err := s.Conn(ctx).Where("id = ?", o.DeclarationID).Take(d).Error; err != nil {
+			return Payment{}, kernel.Internal("declaration", err)
+		}
 	}
-	p, err := s.Person(ctx, o.PersonID)
-	if err != nil {
-		return Payment{}, err
+	if p == nil || p.ID != o.PersonID {
+		person, err := s.Person(ctx, o.PersonID)
+		if err != nil {
+			return Payment{}, err
+		}
+		p = &person
 	}
 	v := Payment{OrderNo: o.OrderNo, DeclarationID: o.DeclarationID, Channel: o.Channel, Scheme: models.Scheme(o.Scheme),
 		PersonNameMasked: models.MaskName(p.Name), PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
@@ -288,7 +328,7 @@ func (s *Contrib) paymentView(ctx context.Context, o store.OrderRow) (Payment, e
 	if o.Status == OrderPaying && o.PayParams != "" {
 		_ = json.Unmarshal([]byte(o.PayParams), &v.PayParams)
 	}
-	if o.PaidAt != nil {
+	if o.PaidAt != nil && !booked {
 		var r store.RefundRow
 		err := s.Conn(ctx).Select("refund_no", "status").Where("refund_no = ?", AutoRefundNo(o.OrderNo)).Take(&r).Error
 		switch {
@@ -324,9 +364,11 @@ type cachedOrder struct {
 
 // cacheOrder stores a settled order's view for cheap polling: the
 // mini-program polls getPayment every second or two after the cashier
-// closes. Failure is only logged: Redis is a cache.
-func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow) {
-	v, err := s.paymentView(ctx, o)
+// closes. Failure is only logged: Redis is a cache. booked is the
+// declaration the settlement that moved the order booked it on, nil when
+// it did not (the view then reads all it shows).
+func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow, booked *store.DeclarationRow) {
+	v, err := s.paymentViewWith(ctx, o, booked, nil, booked != nil)
 	if err != nil {
 		return
 	}

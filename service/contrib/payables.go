@@ -170,12 +170,8 @@ func payOnlyView(pb *Payable) {
 
 // payableFor is payable as userID may see it (payOnlyView for a pay-only
 // link), for the errors declaring and paying give.
-func (s *Contrib) payableFor(ctx context.Context, userID string, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
+func (s *Contrib) payableFor(ctx context.Context, u store.UserRow, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
 	pb, err := s.payable(ctx, e, year, p)
-	if err != nil {
-		return pb, err
-	}
-	u, err := s.User(ctx, userID)
 	if err != nil {
 		return pb, err
 	}
@@ -229,15 +225,22 @@ func parsePayableID(id string) (string, int, bool) {
 
 func period(year int, m time.Month) string { return fmt.Sprintf("%04d%02d", year, int(m)) }
 
+// terms are the policy's terms of an enrolment's year for p, with the
+// facts the rules need: the months, window and amounts of a payable
+// before any claim or record is looked at.
+func (s *Contrib) terms(ctx context.Context, e store.EnrolmentRow, year int, p kernel.Person) (models.Terms, error) {
+	in := models.TermsInput{Scheme: models.Scheme(e.Scheme), Region: e.RegionCode, Year: year, Person: p.Parsed,
+		RegisteredAt: e.RegisteredAt, MedicalOption: e.MedicalOption}
+	s.gatherFacts(ctx, p, &in)
+	return s.Policy.Terms(in)
+}
+
 // payable derives one payable and its status from claims and records:
 // the months, window and amounts come from models.Terms, with the facts
 // the agencies and civil affairs give for this person.
 func (s *Contrib) payable(ctx context.Context, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
 	scheme := models.Scheme(e.Scheme)
-	in := models.TermsInput{Scheme: scheme, Region: e.RegionCode, Year: year, Person: p.Parsed,
-		RegisteredAt: e.RegisteredAt, MedicalOption: e.MedicalOption}
-	s.gatherFacts(ctx, p, &in)
-	t, err := s.Policy.Terms(in)
+	t, err := s.terms(ctx, e, year, p)
 	if err != nil {
 		return Payable{}, err
 	}

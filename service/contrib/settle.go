@@ -121,8 +121,9 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	outcome := OutcomeSettled
 	var settled store.OrderRow
 	var refund *AutoRefund
+	var decl *store.DeclarationRow // the booked order's, for its cached view
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		outcome, refund = OutcomeSettled, nil
+		outcome, refund, decl = OutcomeSettled, nil, nil
 		fresh, err := s.ClaimNotification(tx, n, now)
 		if err != nil {
 			return err
@@ -131,67 +132,49 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 			outcome = OutcomeDuplicate
 			return nil
 		}
-		var o store.OrderRow
-		err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
-		if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
-			outcome = OutcomeAnomaly
-			// The notification row was inserted as settled; say what it
-			// really was, or it reads as money booked.
-			if err := s.MarkOutcome(tx, n, outcome); err != nil {
-				return err
-			}
-			return s.AnomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
-		}
-		if err != nil {
-			return err
-		}
-		if !n.Paid {
-			outcome = OutcomeIgnored
-			return s.MarkOutcome(tx, n, outcome)
-		}
-		if n.Amount != models.Fen(o.AmountFen) {
-			outcome = OutcomeAnomaly
-			if err := s.MarkOutcome(tx, n, outcome); err != nil {
-				return err
-			}
-			note := kernel.AnomalyNote{Source: source, Channel: n.Channel, OrderNo: n.OrderNo, Kind: "amount_mismatch", AmountFen: int64(n.Amount),
-				Detail: fmt.Sprintf("渠道报告已收款 %d 分，与订单金额 %d 分不符，未入账", n.Amount, o.AmountFen)}
-			if source == "notify" {
-				// Only what we asked the channel ourselves moves the order:
-				// the worker's next query confirms it.
-				return s.OpenAnomaly(tx, note)
-			}
-			// The channel's own answer: the order will never be paid with
-			// our amount. It used to stay paying for good.
-			res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
-				Updates(map[string]any{"status": OrderHeld, "transaction_id": n.TransactionID, "closed_at": now, "updated_at": now})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 1 {
-				if err := reopenDeclaration(tx, o, now); err != nil {
-					return err
-				}
-				note.SystemAction = "订单已停止跟踪，申报已退回缴费人可重新缴纳；渠道所收款项请人工原路退回"
-				// An anomaly a notification opened already says so too.
-				if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", o.OrderNo, note.Kind).
-					Updates(map[string]any{"system_action": note.SystemAction, "amount_fen": note.AmountFen}).Error; err != nil {
-					return err
-				}
-			}
-			return s.OpenAnomaly(tx, note)
-		}
 		paidAt := n.At.UTC()
 		if paidAt.IsZero() {
 			paidAt = now
 		}
-		moved, err := MarkOrderPaid(tx, o.OrderNo, paidAt, n.TransactionID, now)
-		if err != nil {
-			return err
+		// The common case first, in one statement: our order, on this
+		// channel, with this amount, not yet paid. Anything else is read
+		// and classified below.
+		var o store.OrderRow
+		moved := false
+		if n.Paid {
+			if o, moved, err = s.payMatchingOrder(tx, n, paidAt, now); err != nil {
+				return err
+			}
 		}
 		if !moved {
-			outcome = OutcomeDuplicate
-			return s.MarkOutcome(tx, n, outcome)
+			err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+			if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
+				outcome = OutcomeAnomaly
+				// The notification row was inserted as settled; say what it
+				// really was, or it reads as money booked.
+				if err := s.MarkOutcome(tx, n, outcome); err != nil {
+					return err
+				}
+				return s.AnomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
+			}
+			if err != nil {
+				return err
+			}
+			if !n.Paid {
+				outcome = OutcomeIgnored
+				return s.MarkOutcome(tx, n, outcome)
+			}
+			if n.Amount != models.Fen(o.AmountFen) {
+				return s.amountMismatch(tx, n, o, source, now, &outcome)
+			}
+			moved, err = MarkOrderPaid(tx, o.OrderNo, paidAt, n.TransactionID, now)
+			if err != nil {
+				return err
+			}
+			if !moved {
+				outcome = OutcomeDuplicate
+				return s.MarkOutcome(tx, n, outcome)
+			}
 		}
 		if before != nil {
 			if err := before(tx); err != nil {
@@ -203,7 +186,11 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 		// Booked under a savepoint: an order that cannot be booked (its
 		// months are paid by another order) leaves nothing half-written,
 		// and is refunded whole instead.
-		err = tx.Transaction(func(btx *gorm.DB) error { return s.bookPaidOrder(btx, o, paidAt, source) })
+		err = tx.Transaction(func(btx *gorm.DB) error {
+			d, err := s.bookPaidOrder(btx, o, paidAt, source)
+			decl = &d
+			return err
+		})
 		var ub UnbookableError
 		if errors.As(err, &ub) {
 			refund, err = s.payouts.PlanAutoRefund(tx, o, ub.Why, source)
@@ -214,7 +201,10 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 		return "", kernel.Internal("settle", err)
 	}
 	if settled.OrderNo != "" {
-		s.cacheOrder(ctx, settled)
+		if refund != nil {
+			decl = nil // the view names the automatic refund: read it all
+		}
+		s.cacheOrder(ctx, settled, decl)
 		s.Log.InfoContext(ctx, "order paid", "order_no", settled.OrderNo, "channel", settled.Channel,
 			"amount_fen", settled.AmountFen, "source", source)
 		if refund != nil {
@@ -224,6 +214,69 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 		}
 	}
 	return outcome, nil
+}
+
+// amountMismatch handles a paid notification whose amount is not the
+// order's: nothing is booked.
+func (s *Contrib) amountMismatch(tx *gorm.DB, n models.Notification, o store.OrderRow, source string, now time.Time, outcome *string) error {
+	*outcome = OutcomeAnomaly
+	if err := s.MarkOutcome(tx, n, *outcome); err != nil {
+		return err
+	}
+	note := kernel.AnomalyNote{Source: source, Channel: n.Channel, OrderNo: n.OrderNo, Kind: "amount_mismatch", AmountFen: int64(n.Amount),
+		Detail: fmt.Sprintf("渠道报告已收款 %d 分，与订单金额 %d 分不符，未入账", n.Amount, o.AmountFen)}
+	if source == "notify" {
+		// Only what we asked the channel ourselves moves the order:
+		// the worker's next query confirms it.
+		return s.OpenAnomaly(tx, note)
+	}
+	// The channel's own answer: the order will never be paid with
+	// our amount. It used to stay paying for good.
+	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+		Updates(map[string]any{"status": OrderHeld, "transaction_id": n.TransactionID, "closed_at": now, "updated_at": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 1 {
+		if err := reopenDeclaration(tx, o, now); err != nil {
+			return err
+		}
+		note.SystemAction = "订单已停止跟踪，申报已退回缴费人可重新缴纳；渠道所收款项请人工原路退回"
+		// An anomaly a notification opened already says so too.
+		if err := tx.Model(&store.AnomalyRow{}).Where("order_no = ? AND kind = ? AND resolved_at IS NULL", o.OrderNo, note.Kind).
+			Updates(map[string]any{"system_action": note.SystemAction, "amount_fen": note.AmountFen}).Error; err != nil {
+			return err
+		}
+	}
+	return s.OpenAnomaly(tx, note)
+}
+
+// payMatchingOrder moves the notified order to paid in one conditional
+// update when it is ours as the notification says (this channel, this
+// amount) and not yet paid, and returns it: by RETURNING where the store
+// has it (MariaDB reads it back). It reports false, having changed
+// nothing, for anything else (unknown, foreign, another amount, already
+// paid), which the caller reads and classifies as before. The condition
+// is MarkOrderPaid's plus the checks the caller would have made on the
+// row, so exactly one settlement still moves an order.
+func (s *Contrib) payMatchingOrder(tx *gorm.DB, n models.Notification, paidAt, now time.Time) (store.OrderRow, bool, error) {
+	var o store.OrderRow
+	q := tx.Model(&o)
+	if s.DB.Dialect != store.MySQL {
+		q = q.Clauses(clause.Returning{})
+	}
+	res := q.Where("order_no = ? AND channel = ? AND amount_fen = ? AND status IN ?", n.OrderNo, n.Channel, int64(n.Amount),
+		[]string{OrderCreated, OrderPaying, OrderClosed}).
+		Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": n.TransactionID, "updated_at": now})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return store.OrderRow{}, false, res.Error
+	}
+	if s.DB.Dialect == store.MySQL {
+		if err := tx.Where("order_no = ?", n.OrderNo).Take(&o).Error; err != nil {
+			return store.OrderRow{}, false, err
+		}
+	}
+	return o, true, nil
 }
 
 // ClaimNotification records a verified notification's id inside the
@@ -262,15 +315,108 @@ func MarkOrderPaid(tx *gorm.DB, orderNo string, paidAt time.Time, transactionID 
 }
 
 // bookPaidOrder writes what a paid order means: the declaration is paid,
-// its months are paid, and one record per month appears at once.
-func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source string) error {
+// its months are paid, and one record per month appears at once. It
+// returns the declaration. The common case takes one statement per table
+// (the months in one statement each); whatever does not fit it goes the
+// month-by-month way, which says which month is in the way.
+func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source string) (store.DeclarationRow, error) {
+	d, err := s.payDeclaration(tx, o)
+	if err != nil {
+		return d, err
+	}
+	months := []string{d.PeriodFrom}
+	if models.Scheme(d.Scheme).Monthly() {
+		months = MonthRange(d.PeriodFrom, d.PeriodTo)
+	}
+	// A month the person's unit paid into the same fund is not paid
+	// twice (service/unitpay checks the reverse when a unit pays).
+	if us, ok := unitFund[d.Scheme]; ok {
+		var taken []string
+		if err := tx.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ? AND period IN ? AND status <> ?",
+			d.PersonID, us, months, RecordRefunded).Order("period").Limit(1).Pluck("period", &taken).Error; err != nil {
+			return d, err
+		}
+		if len(taken) > 0 {
+			return d, UnbookableError{"所属期 " + taken[0] + " 已由单位缴纳"}
+		}
+	}
+	if err := takePaidClaims(tx, d, months); err != nil {
+		return d, err
+	}
+	stamp, err := s.RecordStampTx(tx, o, source)
+	if err != nil {
+		return d, err
+	}
+	recs := make([]store.RecordRow, len(months))
+	for i, m := range months {
+		amount := d.MonthlyFen
+		if i == 0 {
+			amount += d.ExtraFen
+		}
+		periodTo := ""
+		if !models.Scheme(d.Scheme).Monthly() {
+			amount, periodTo = d.AmountFen, d.PeriodTo
+		}
+		recs[i] = store.RecordRow{ID: kernel.NewID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
+			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
+			PayerUserID: o.PayerUserID, PaidAt: paidAt}
+		stamp.Apply(&recs[i])
+	}
+	// One insert for every month; a month that already has a record is
+	// skipped by the store and makes the order unbookable (the savepoint
+	// the caller opened drops the rest).
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&recs)
+	if res.Error != nil {
+		return d, res.Error
+	}
+	if res.RowsAffected != int64(len(recs)) {
+		var taken []string
+		if err := tx.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ? AND period IN ? AND adjustment_no = 0 AND order_no <> ?",
+			d.PersonID, d.Scheme, months, o.OrderNo).Order("period").Limit(1).Pluck("period", &taken).Error; err != nil {
+			return d, err
+		}
+		m := months[0]
+		if len(taken) > 0 {
+			m = taken[0]
+		}
+		return d, UnbookableError{"所属期 " + m + " 已有缴费记录"}
+	}
+	return d, nil
+}
+
+// payDeclaration marks the order's declaration paid and returns it. The
+// common case is one conditional update (returning the row where the
+// store can): the declaration still names this order and has not
+// expired. Otherwise it is read under lock and decided as below.
+func (s *Contrib) payDeclaration(tx *gorm.DB, o store.OrderRow) (store.DeclarationRow, error) {
+	var d store.DeclarationRow
+	q := tx.Model(&d)
+	if s.DB.Dialect != store.MySQL {
+		q = q.Clauses(clause.Returning{})
+	}
+	res := q.Where("id = ? AND order_no = ? AND status <> ?", o.DeclarationID, o.OrderNo, DeclExpired).
+		Updates(map[string]any{"status": DeclPaid, "updated_at": s.Now()})
+	if res.Error != nil {
+		return d, res.Error
+	}
+	if res.RowsAffected == 1 {
+		if s.DB.Dialect == store.MySQL {
+			// Our own update is visible to our own read, whatever the
+			// snapshot.
+			d = store.DeclarationRow{}
+			if err := tx.Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
+				return d, err
+			}
+		}
+		return d, nil
+	}
 	// A locking read: MariaDB's plain read answers from the transaction's
 	// snapshot, taken before the order moved to paid, and may miss the
 	// closer having given the declaration back meanwhile (order_no '');
 	// it was then marked paid without its order.
-	var d store.DeclarationRow
+	d = store.DeclarationRow{}
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", o.DeclarationID).Take(&d).Error; err != nil {
-		return err
+		return d, err
 	}
 	// The declaration may have moved on (expired, or reopened with another
 	// order after this one was closed). Paid money is never dropped: if the
@@ -279,58 +425,55 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status IN ?", d.ID, []string{DeclOpen, DeclExpired}).
 			Updates(map[string]any{"status": DeclPaid, "order_no": o.OrderNo, "updated_at": s.Now()})
 		if res.Error != nil {
-			return res.Error
+			return d, res.Error
 		}
 		if res.RowsAffected != 1 {
-			return UnbookableError{"该笔申报已由其他订单缴纳"}
+			return d, UnbookableError{"该笔申报已由其他订单缴纳"}
 		}
 	} else {
 		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", d.ID).
 			Updates(map[string]any{"status": DeclPaid, "updated_at": s.Now()}).Error; err != nil {
-			return err
+			return d, err
 		}
 	}
-	stamp, err := s.RecordStampTx(tx, o, source)
-	if err != nil {
+	d.Status, d.OrderNo = DeclPaid, o.OrderNo
+	return d, nil
+}
+
+// takePaidClaims marks the declaration's months paid by it. It takes a
+// month over even if an expired declaration's claim was released
+// meanwhile: the money is here. All months in one update when each still
+// has its claim; otherwise month by month, inserting released ones.
+func takePaidClaims(tx *gorm.DB, d store.DeclarationRow, months []string) error {
+	res := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period IN ? AND (declaration_id = ? OR state <> ?)",
+		d.PersonID, d.Scheme, months, d.ID, ClaimPaid).Updates(map[string]any{"declaration_id": d.ID, "state": ClaimPaid})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == int64(len(months)) {
+		return nil
+	}
+	var have []store.ClaimRow
+	if err := tx.Where("person_id = ? AND scheme = ? AND period IN ?", d.PersonID, d.Scheme, months).Find(&have).Error; err != nil {
 		return err
 	}
-	months := []string{d.PeriodFrom}
-	if models.Scheme(d.Scheme).Monthly() {
-		months = MonthRange(d.PeriodFrom, d.PeriodTo)
-	}
-	for i, m := range months {
-		amount := d.MonthlyFen
-		if i == 0 {
-			amount += d.ExtraFen
+	for _, m := range months {
+		done := false
+		for _, c := range have {
+			// Taken by the update above (MariaDB counts a row it left
+			// unchanged as not affected, so the count alone cannot say).
+			done = done || (c.Period == m && c.DeclarationID == d.ID && c.State == ClaimPaid)
 		}
-		if !models.Scheme(d.Scheme).Monthly() {
-			amount = d.AmountFen
+		if done {
+			continue
 		}
-		periodTo := ""
-		if !models.Scheme(d.Scheme).Monthly() {
-			periodTo = d.PeriodTo
-		}
-		// A month the person's unit paid into the same fund is not paid
-		// twice (service/unitpay checks the reverse when a unit pays).
-		if us, ok := unitFund[d.Scheme]; ok {
-			var n int64
-			if err := tx.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND status <> ?",
-				d.PersonID, us, m, RecordRefunded).Count(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				return UnbookableError{"所属期 " + m + " 已由单位缴纳"}
-			}
-		}
-		// Take the month over even if an expired declaration's claim was
-		// released meanwhile: the money is here.
-		claim := store.ClaimRow{PersonID: d.PersonID, Scheme: d.Scheme, Period: m, DeclarationID: d.ID, State: ClaimPaid}
 		res := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period = ? AND (declaration_id = ? OR state <> ?)",
 			d.PersonID, d.Scheme, m, d.ID, ClaimPaid).Updates(map[string]any{"declaration_id": d.ID, "state": ClaimPaid})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
+			claim := store.ClaimRow{PersonID: d.PersonID, Scheme: d.Scheme, Period: m, DeclarationID: d.ID, State: ClaimPaid}
 			inserted, err := kernel.InsertIfAbsent(tx, &claim)
 			if err != nil {
 				return err
@@ -338,17 +481,6 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 			if !inserted {
 				return UnbookableError{"所属期 " + m + " 已由其他订单缴纳"}
 			}
-		}
-		rec := store.RecordRow{ID: kernel.NewID("r"), PersonID: d.PersonID, Scheme: d.Scheme, Period: m, PeriodTo: periodTo,
-			RegionCode: d.RegionCode, BaseFen: d.BaseFen, AmountFen: amount, Status: RecordPaid, OrderNo: o.OrderNo,
-			PayerUserID: o.PayerUserID, PaidAt: paidAt}
-		stamp.Apply(&rec)
-		inserted, err := kernel.InsertIfAbsent(tx, &rec)
-		if err != nil {
-			return err
-		}
-		if !inserted {
-			return UnbookableError{"所属期 " + m + " 已有缴费记录"}
 		}
 	}
 	return nil

@@ -260,6 +260,13 @@ func (s *People) MayPayFor(ctx context.Context, userID, personID string) error {
 	if err != nil {
 		return err
 	}
+	return s.MayPayForUser(ctx, u, personID)
+}
+
+// MayPayForUser is MayPayFor for a user row the caller has loaded (a
+// money step that needs the row again spares the second read).
+func (s *People) MayPayForUser(ctx context.Context, u store.UserRow, personID string) error {
+	userID := u.ID
 	if u.PersonID == nil {
 		return models.ErrIdentityRequired
 	}
