@@ -259,12 +259,11 @@ func (s *Contrib) PayerMasked(ctx context.Context, userID string) string {
 
 // PayerMaskedTx is PayerMasked inside a transaction.
 func (s *Contrib) PayerMaskedTx(tx *gorm.DB, userID string) string {
-	var u store.UserRow
-	if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil || u.PersonID == nil {
-		return "未实名用户"
-	}
+	// One statement, not user then person: settling runs this once per
+	// order, and each round trip counts against its ceiling.
 	var pr store.PersonRow
-	if err := tx.Where("id = ?", *u.PersonID).Take(&pr).Error; err != nil {
+	if err := tx.Model(&store.PersonRow{}).Select("persons.id", "persons.name_sealed", "persons.id_sealed").
+		Joins("JOIN users ON users.person_id = persons.id").Where("users.id = ?", userID).Take(&pr).Error; err != nil {
 		return "未实名用户"
 	}
 	p, err := s.OpenPerson(pr)
