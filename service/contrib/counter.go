@@ -25,11 +25,11 @@ var ErrNotReversible = models.ErrReversalNotAllowed.WithReason("该笔缴费已�
 // gone or why an amount is assisted), as for a payer who may not see the
 // person's history. The counter's operator is not the person.
 func (s *Contrib) CounterPayables(ctx context.Context, p kernel.Person) ([]Payable, error) {
-	rows, err := s.activeEnrolments(ctx, p)
+	rows, err := s.activeEnrolments(s.Conn(ctx), p)
 	if err != nil {
 		return nil, err
 	}
-	return s.payablesOf(ctx, p, rows, true)
+	return s.payablesOf(ctx, s.Conn(ctx), p, rows, true)
 }
 
 // DeclareAtCounter declares months of a payable on the person's behalf

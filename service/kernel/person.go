@@ -21,10 +21,11 @@ func (s *Kernel) Seal(v string) (string, error) {
 	return out, Internal("seal", err)
 }
 
-// Person loads and decrypts a person by id.
+// Person loads and decrypts a person by id, on the read pool: it reads
+// outside any transaction.
 func (s *Kernel) Person(ctx context.Context, id string) (Person, error) {
 	var row store.PersonRow
-	if err := s.Conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+	if err := s.Read(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		if IsNotFound(err) {
 			return Person{}, models.ErrNotFound
 		}

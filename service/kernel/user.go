@@ -7,10 +7,11 @@ import (
 	"github.com/lianban/lianban/store"
 )
 
-// User loads a user row; a missing user is unauthenticated.
+// User loads a user row; a missing user is unauthenticated. It reads
+// outside any transaction, so on the read pool (every request asks).
 func (s *Kernel) User(ctx context.Context, userID string) (store.UserRow, error) {
 	var row store.UserRow
-	err := s.Conn(ctx).Where("id = ?", userID).Take(&row).Error
+	err := s.Read(ctx).Where("id = ?", userID).Take(&row).Error
 	if IsNotFound(err) {
 		return row, models.ErrUnauthenticated
 	}
