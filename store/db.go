@@ -47,14 +47,14 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := openPool(ctx, dialect, dialector)
+	g, err := openPool(ctx, dialect, dialector, false)
 	if err != nil {
 		return nil, err
 	}
 	db := &DB{Gorm: g, Dialect: dialect, Reader: g}
 	if dialect == SQLite && !strings.Contains(rawURL, ":memory:") {
 		_, rest, _ := strings.Cut(rawURL, "://")
-		r, err := openPool(ctx, dialect, sqlite.Open(sqliteDSN(rest)+sqliteReadOnly))
+		r, err := openPool(ctx, dialect, sqlite.Open(sqliteDSN(rest)+sqliteReadOnly), true)
 		if err != nil {
 			_ = db.Close()
 			return nil, err
@@ -77,7 +77,7 @@ const sqliteReaders = 4
 // writer's transactions.
 const sqliteReadOnly = "&_pragma=query_only(1)"
 
-func openPool(ctx context.Context, dialect Dialect, dialector gorm.Dialector) (*gorm.DB, error) {
+func openPool(ctx context.Context, dialect Dialect, dialector gorm.Dialector, prepare bool) (*gorm.DB, error) {
 	g, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError: true,
 		// Times are stored in UTC: SQLite compares them as text, so mixed
@@ -87,9 +87,13 @@ func openPool(ctx context.Context, dialect Dialect, dialector gorm.Dialector) (*
 		SkipDefaultTransaction: true,
 		// The pure-Go SQLite spends a tenth of a short request parsing SQL
 		// (profiled under make perf); prepared statements parse each query
-		// once per connection. pgx caches statements by itself, and
-		// MySQL's server-side statements are a limited global resource.
-		PrepareStmt:        dialect == SQLite,
+		// once per connection. Only for SQLite's read pool: gorm prepares
+		// under a lock while it waits for a connection, and with the
+		// writer's single connection held by a transaction that wants the
+		// same lock, the two wait for each other for ever (seen in the
+		// counters' concurrency test). pgx caches statements by itself,
+		// and MySQL's server-side statements are a limited global resource.
+		PrepareStmt:        prepare,
 		PrepareStmtMaxSize: 512,
 	})
 	if err != nil {
