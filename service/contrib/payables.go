@@ -78,10 +78,6 @@ func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.P
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.activeEnrolments(s.Read(ctx), p)
-	if err != nil {
-		return nil, err
-	}
 	payOnly := false
 	if !ref.Self {
 		// Self is the caller's own bound person (AccessSelf): only a member
@@ -96,27 +92,67 @@ func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.P
 		}
 		payOnly = acc == people.AccessPayOnly
 	}
-	return s.payablesOf(ctx, s.Read(ctx), p, rows, payOnly)
+	// The enrolments and the claims and records come from the payables
+	// cache (payables_cache.go) when it holds them, else from the read
+	// pool, and are cached for the next request.
+	version, entry, cacheUp := s.loadPayables(ctx, p.ID)
+	var rows []store.EnrolmentRow
+	if entry != nil {
+		rows = entry.Enrolments
+	} else {
+		var err error
+		if rows, err = readActiveEnrolments(s.Read(ctx), p.ID); err != nil {
+			return nil, err
+		}
+	}
+	if len(rows) == 0 {
+		if entry == nil && cacheUp {
+			s.storePayables(ctx, p.ID, payablesEntry{Version: version, Enrolments: rows})
+		}
+		return nil, errNotEnrolled()
+	}
+	return s.payablesOf(ctx, p, rows, payOnly, func(schemes, months []string) ([]periodMark, error) {
+		if entry != nil && entry.covers(schemes, months) {
+			return entry.Marks, nil
+		}
+		marks, err := readPeriodMarks(s.Read(ctx), p.ID, schemes, months)
+		if err == nil && cacheUp {
+			s.storePayables(ctx, p.ID, payablesEntry{Version: version, Enrolments: rows,
+				Schemes: dedupe(schemes), Months: dedupe(months), Marks: marks})
+		}
+		return marks, err
+	})
+}
+
+func errNotEnrolled() error {
+	return models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
 }
 
 // activeEnrolments are the person's active enrolments read on db, oldest
 // first; none is NOT_ENROLLED.
 func (s *Contrib) activeEnrolments(db *gorm.DB, p kernel.Person) ([]store.EnrolmentRow, error) {
-	var rows []store.EnrolmentRow
-	if err := db.Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
-		return nil, kernel.Internal("enrolments", err)
+	rows, err := readActiveEnrolments(db, p.ID)
+	if err == nil && len(rows) == 0 {
+		err = errNotEnrolled()
 	}
-	if len(rows) == 0 {
-		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
+	return rows, err
+}
+
+func readActiveEnrolments(db *gorm.DB, personID string) ([]store.EnrolmentRow, error) {
+	var rows []store.EnrolmentRow
+	if err := db.Where("person_id = ? AND status = ?", personID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
+		return nil, kernel.Internal("enrolments", err)
 	}
 	return rows, nil
 }
 
 // payablesOf lists the payables of the enrolments rows of p, every year
 // still open; payOnly shows them as payOnlyView does. The claims and
-// records of all of them are read on db in one query, not one pair per
-// scheme and year: this list is what every payer opens first.
-func (s *Contrib) payablesOf(ctx context.Context, db *gorm.DB, p kernel.Person, rows []store.EnrolmentRow, payOnly bool) ([]Payable, error) {
+// records of all of them come from one call of marksOf (one query, not
+// one pair per scheme and year: this list is what every payer opens
+// first).
+func (s *Contrib) payablesOf(ctx context.Context, p kernel.Person, rows []store.EnrolmentRow, payOnly bool,
+	marksOf func(schemes, months []string) ([]periodMark, error)) ([]Payable, error) {
 	out := []Payable{}
 	var schemes, months []string
 	for _, e := range rows {
@@ -136,10 +172,11 @@ func (s *Contrib) payablesOf(ctx context.Context, db *gorm.DB, p kernel.Person, 
 	if len(out) == 0 {
 		return out, nil
 	}
-	marks, err := readPeriodMarks(db, p.ID, schemes, months)
+	rs, err := marksOf(schemes, months)
 	if err != nil {
 		return nil, err
 	}
+	marks := indexMarks(rs)
 	for i := range out {
 		marks.apply(&out[i])
 		if payOnly {
@@ -258,11 +295,11 @@ func (s *Contrib) payable(ctx context.Context, e store.EnrolmentRow, year int, p
 	if err != nil || len(pb.months) == 0 {
 		return pb, err
 	}
-	marks, err := readPeriodMarks(s.Conn(ctx), e.PersonID, []string{e.Scheme}, pb.months)
+	rs, err := readPeriodMarks(s.Conn(ctx), e.PersonID, []string{e.Scheme}, pb.months)
 	if err != nil {
 		return Payable{}, err
 	}
-	marks.apply(&pb)
+	indexMarks(rs).apply(&pb)
 	return pb, nil
 }
 
@@ -344,23 +381,28 @@ type periodMarks struct {
 
 // periodMark is one row of readPeriodMarks' query.
 type periodMark struct {
-	Kind   string // "c" claim, "r" record
-	Scheme string
-	Period string
-	State  string
+	Kind   string `json:"k"` // "c" claim, "r" record
+	Scheme string `json:"s"`
+	Period string `json:"p"`
+	State  string `json:"t"`
 }
 
 // readPeriodMarks reads on db the claims and records of personID in the
 // given schemes and months, both tables in one round trip.
-func readPeriodMarks(db *gorm.DB, personID string, schemes, months []string) (periodMarks, error) {
+func readPeriodMarks(db *gorm.DB, personID string, schemes, months []string) ([]periodMark, error) {
 	schemes, months = dedupe(schemes), dedupe(months)
 	var rows []periodMark
 	err := db.Raw("SELECT 'c' AS kind, scheme, period, state FROM period_claims WHERE person_id = ? AND scheme IN ? AND period IN ?"+
 		" UNION ALL SELECT 'r' AS kind, scheme, period, status AS state FROM records WHERE person_id = ? AND scheme IN ? AND period IN ?",
 		personID, schemes, months, personID, schemes, months).Scan(&rows).Error
 	if err != nil {
-		return periodMarks{}, kernel.Internal("claims and records", err)
+		return nil, kernel.Internal("claims and records", err)
 	}
+	return rows, nil
+}
+
+// indexMarks indexes rows by scheme and period.
+func indexMarks(rows []periodMark) periodMarks {
 	m := periodMarks{claims: map[string]string{}, records: map[string][]string{}}
 	for _, r := range rows {
 		k := r.Scheme + "/" + r.Period
@@ -370,7 +412,7 @@ func readPeriodMarks(db *gorm.DB, personID string, schemes, months []string) (pe
 			m.records[k] = append(m.records[k], r.State)
 		}
 	}
-	return m, nil
+	return m
 }
 
 func dedupe(xs []string) []string {

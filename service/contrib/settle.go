@@ -121,6 +121,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	outcome := OutcomeSettled
 	var settled store.OrderRow
 	var refund *AutoRefund
+	forget := "" // the order's person, whose payables the settling may change
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		outcome, refund = OutcomeSettled, nil
 		fresh, err := s.ClaimNotification(tx, n, now)
@@ -133,6 +134,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 		}
 		var o store.OrderRow
 		err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+		forget = o.PersonID
 		if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
 			outcome = OutcomeAnomaly
 			// The notification row was inserted as settled; say what it
@@ -213,6 +215,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	if err != nil {
 		return "", kernel.Internal("settle", err)
 	}
+	s.ForgetPayables(ctx, forget)
 	if settled.OrderNo != "" {
 		s.cacheOrder(ctx, settled)
 		s.Log.InfoContext(ctx, "order paid", "order_no", settled.OrderNo, "channel", settled.Channel,
