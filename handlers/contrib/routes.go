@@ -104,6 +104,11 @@ func (s *Handlers) createPayment(c *gin.Context) {
 }
 
 func (s *Handlers) getPayment(c *gin.Context) {
+	// A settled order's view is served as cached, already encoded.
+	if b, ok := s.Svc.CachedPaymentJSON(c.Request.Context(), httpx.UserID(c), c.Param("order_no")); ok {
+		c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+		return
+	}
 	p, err := s.Svc.GetPayment(c.Request.Context(), httpx.UserID(c), c.Param("order_no"))
 	if err != nil {
 		s.Fail(c, err)

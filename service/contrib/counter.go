@@ -25,11 +25,13 @@ var ErrNotReversible = models.ErrReversalNotAllowed.WithReason("该笔缴费已�
 // gone or why an amount is assisted), as for a payer who may not see the
 // person's history. The counter's operator is not the person.
 func (s *Contrib) CounterPayables(ctx context.Context, p kernel.Person) ([]Payable, error) {
-	rows, err := s.activeEnrolments(ctx, p)
+	rows, err := s.activeEnrolments(s.Conn(ctx), p)
 	if err != nil {
 		return nil, err
 	}
-	return s.payablesOf(ctx, p, rows, true)
+	return s.payablesOf(ctx, p, rows, true, func(schemes, months []string) ([]periodMark, error) {
+		return readPeriodMarks(s.Conn(ctx), p.ID, schemes, months)
+	})
 }
 
 // DeclareAtCounter declares months of a payable on the person's behalf
@@ -108,6 +110,9 @@ func (s *Contrib) OpenCounterOrder(ctx context.Context, declarationID string, o 
 		}
 		return tx.Create(&o).Error
 	})
+	if err == nil {
+		s.ForgetPayables(ctx, d.PersonID)
+	}
 	return o, err
 }
 
@@ -115,14 +120,22 @@ func (s *Contrib) OpenCounterOrder(ctx context.Context, declarationID string, o 
 // months: a counter's declaration whose order was never opened (a retry
 // of the same transaction got there first).
 func (s *Contrib) ReleaseDeclaration(ctx context.Context, id string) error {
-	return s.Tx(ctx, func(tx *gorm.DB) error {
+	var personIDs []string
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", id, DeclOpen).
 			Updates(map[string]any{"status": DeclExpired, "updated_at": s.Now()})
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
+		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", id).Pluck("person_id", &personIDs).Error; err != nil {
+			return err
+		}
 		return tx.Where("declaration_id = ? AND state = ?", id, ClaimDeclared).Delete(&store.ClaimRow{}).Error
 	})
+	if err == nil {
+		s.ForgetPayables(ctx, personIDs...)
+	}
+	return err
 }
 
 // ReverseOrderTx reverses (冲正) a person's paid order inside tx: the
@@ -201,6 +214,7 @@ func (s *Contrib) CloseStaleCounterOrders(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		s.ForgetPayables(ctx, o.PersonID)
 	}
 	return nil
 }

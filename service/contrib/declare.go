@@ -158,6 +158,7 @@ func (s *Contrib) declare(ctx context.Context, e store.EnrolmentRow, year int, p
 			return tx.Create(&claims).Error
 		})
 		if err == nil {
+			s.ForgetPayables(ctx, p.ID)
 			s.Log.InfoContext(ctx, "declared", "declaration_id", row.ID, "scheme", row.Scheme, "amount_fen", row.AmountFen,
 				"periods", row.PeriodFrom+"-"+row.PeriodTo)
 			return declarationView(row, p), nil
@@ -273,6 +274,7 @@ func (s *Contrib) resolveClaimConflict(ctx context.Context, personID, scheme str
 // releases its months. It reports whether it did.
 func (s *Contrib) expireDeclaration(ctx context.Context, id string) (bool, error) {
 	done := false
+	var personIDs []string
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ? AND expires_at < ?", id, DeclOpen, s.Now()).
 			Updates(map[string]any{"status": DeclExpired, "updated_at": s.Now()})
@@ -280,8 +282,14 @@ func (s *Contrib) expireDeclaration(ctx context.Context, id string) (bool, error
 			return res.Error
 		}
 		done = true
+		if err := tx.Model(&store.DeclarationRow{}).Where("id = ?", id).Pluck("person_id", &personIDs).Error; err != nil {
+			return err
+		}
 		return tx.Where("declaration_id = ? AND state = ?", id, ClaimDeclared).Delete(&store.ClaimRow{}).Error
 	})
+	if err == nil && done {
+		s.ForgetPayables(ctx, personIDs...)
+	}
 	return done, kernel.Internal("expire declaration", err)
 }
 

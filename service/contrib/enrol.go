@@ -94,6 +94,7 @@ func (s *Contrib) CreateEnrolment(ctx context.Context, userID string, in EnrolIn
 		}
 		return Enrolment{}, kernel.Internal("enrol", err)
 	}
+	s.ForgetPayables(ctx, p.ID)
 	s.Log.InfoContext(ctx, "enrolled", "enrolment_id", row.ID, "scheme", row.Scheme, "region", row.RegionCode,
 		"person", models.MaskIDNumber(p.IDNumber))
 	return s.enrolmentView(row, p), nil

@@ -11,6 +11,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
 )
 
 // Payable statuses (the tax side's 预处理数据 as the payer sees it).
@@ -77,51 +78,109 @@ func (s *Contrib) QueryPayables(ctx context.Context, userID string, ref people.P
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.activeEnrolments(ctx, p)
-	if err != nil {
-		return nil, err
+	payOnly := false
+	if !ref.Self {
+		// Self is the caller's own bound person (AccessSelf): only a member
+		// or an inline person needs the access check and its look-ups.
+		u, err := s.User(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		acc, err := s.people.AccessTo(ctx, u, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		payOnly = acc == people.AccessPayOnly
 	}
-	u, err := s.User(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	acc, err := s.people.AccessTo(ctx, u, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	return s.payablesOf(ctx, p, rows, acc == people.AccessPayOnly)
-}
-
-// activeEnrolments are the person's active enrolments, oldest first;
-// none is NOT_ENROLLED.
-func (s *Contrib) activeEnrolments(ctx context.Context, p kernel.Person) ([]store.EnrolmentRow, error) {
+	// The enrolments and the claims and records come from the payables
+	// cache (payables_cache.go) when it holds them, else from the read
+	// pool, and are cached for the next request.
+	version, entry, cacheUp := s.loadPayables(ctx, p.ID)
 	var rows []store.EnrolmentRow
-	if err := s.Conn(ctx).Where("person_id = ? AND status = ?", p.ID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
-		return nil, kernel.Internal("enrolments", err)
+	if entry != nil {
+		rows = entry.Enrolments
+	} else {
+		var err error
+		if rows, err = readActiveEnrolments(s.Read(ctx), p.ID); err != nil {
+			return nil, err
+		}
 	}
 	if len(rows) == 0 {
-		return nil, models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
+		if entry == nil && cacheUp {
+			s.storePayables(ctx, p.ID, payablesEntry{Version: version, Enrolments: rows})
+		}
+		return nil, errNotEnrolled()
+	}
+	return s.payablesOf(ctx, p, rows, payOnly, func(schemes, months []string) ([]periodMark, error) {
+		if entry != nil && entry.covers(schemes, months) {
+			return entry.Marks, nil
+		}
+		marks, err := readPeriodMarks(s.Read(ctx), p.ID, schemes, months)
+		if err == nil && cacheUp {
+			s.storePayables(ctx, p.ID, payablesEntry{Version: version, Enrolments: rows,
+				Schemes: dedupe(schemes), Months: dedupe(months), Marks: marks})
+		}
+		return marks, err
+	})
+}
+
+func errNotEnrolled() error {
+	return models.ErrNotEnrolled.WithReason("该人员尚未参保登记，请先办理参保登记")
+}
+
+// activeEnrolments are the person's active enrolments read on db, oldest
+// first; none is NOT_ENROLLED.
+func (s *Contrib) activeEnrolments(db *gorm.DB, p kernel.Person) ([]store.EnrolmentRow, error) {
+	rows, err := readActiveEnrolments(db, p.ID)
+	if err == nil && len(rows) == 0 {
+		err = errNotEnrolled()
+	}
+	return rows, err
+}
+
+func readActiveEnrolments(db *gorm.DB, personID string) ([]store.EnrolmentRow, error) {
+	var rows []store.EnrolmentRow
+	if err := db.Where("person_id = ? AND status = ?", personID, EnrolmentActive).Order("registered_at, id").Find(&rows).Error; err != nil {
+		return nil, kernel.Internal("enrolments", err)
 	}
 	return rows, nil
 }
 
 // payablesOf lists the payables of the enrolments rows of p, every year
-// still open; payOnly shows them as payOnlyView does.
-func (s *Contrib) payablesOf(ctx context.Context, p kernel.Person, rows []store.EnrolmentRow, payOnly bool) ([]Payable, error) {
+// still open; payOnly shows them as payOnlyView does. The claims and
+// records of all of them come from one call of marksOf (one query, not
+// one pair per scheme and year: this list is what every payer opens
+// first).
+func (s *Contrib) payablesOf(ctx context.Context, p kernel.Person, rows []store.EnrolmentRow, payOnly bool,
+	marksOf func(schemes, months []string) ([]periodMark, error)) ([]Payable, error) {
 	out := []Payable{}
+	var schemes, months []string
 	for _, e := range rows {
 		for _, year := range s.payableYears(e) {
-			pb, err := s.payable(ctx, e, year, p)
+			pb, err := s.payableTerms(ctx, e, year, p)
 			if err != nil {
 				return nil, err
 			}
 			if len(pb.months) == 0 {
 				continue // past retirement age with nothing left to pay this year
 			}
-			if payOnly {
-				payOnlyView(&pb)
-			}
+			schemes = append(schemes, e.Scheme)
+			months = append(months, pb.months...)
 			out = append(out, pb)
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	rs, err := marksOf(schemes, months)
+	if err != nil {
+		return nil, err
+	}
+	marks := indexMarks(rs)
+	for i := range out {
+		marks.apply(&out[i])
+		if payOnly {
+			payOnlyView(&out[i])
 		}
 	}
 	return out, nil
@@ -235,10 +294,25 @@ func (s *Contrib) terms(ctx context.Context, e store.EnrolmentRow, year int, p k
 	return s.Policy.Terms(in)
 }
 
-// payable derives one payable and its status from claims and records:
-// the months, window and amounts come from models.Terms, with the facts
-// the agencies and civil affairs give for this person.
+// payable derives one payable and its status from claims and records,
+// read on the writer: declaring and paying decide on it.
 func (s *Contrib) payable(ctx context.Context, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
+	pb, err := s.payableTerms(ctx, e, year, p)
+	if err != nil || len(pb.months) == 0 {
+		return pb, err
+	}
+	rs, err := readPeriodMarks(s.Conn(ctx), e.PersonID, []string{e.Scheme}, pb.months)
+	if err != nil {
+		return Payable{}, err
+	}
+	indexMarks(rs).apply(&pb)
+	return pb, nil
+}
+
+// payableTerms derives one payable without its status: the months,
+// window and amounts come from models.Terms, with the facts the agencies
+// and civil affairs give for this person.
+func (s *Contrib) payableTerms(ctx context.Context, e store.EnrolmentRow, year int, p kernel.Person) (Payable, error) {
 	scheme := models.Scheme(e.Scheme)
 	t, err := s.terms(ctx, e, year, p)
 	if err != nil {
@@ -268,19 +342,9 @@ func (s *Contrib) payable(ctx context.Context, e store.EnrolmentRow, year int, p
 		a := pb.Options[0].AmountFen
 		pb.AmountFen = &a
 	}
-	if len(pb.months) == 0 {
-		// Nothing is payable (past retirement age): no claims to look at.
-		pb.Status, pb.UnpaidPeriods = PayableOpen, []string{}
-		return pb, nil
-	}
-	status, unpaid, err := s.payableStatus(ctx, e.PersonID, scheme, pb.months)
-	if err != nil {
-		return Payable{}, err
-	}
-	pb.Status, pb.UnpaidPeriods = status, unpaid
-	if len(unpaid) > 0 && scheme.Monthly() {
-		pb.PeriodFrom = unpaid[0]
-	}
+	// Until apply says otherwise (and for good when nothing is payable,
+	// past retirement age): open, nothing unpaid.
+	pb.Status, pb.UnpaidPeriods = PayableOpen, []string{}
 	return pb, nil
 }
 
@@ -311,58 +375,104 @@ func (s *Contrib) gatherFacts(ctx context.Context, p kernel.Person, in *models.T
 	}
 }
 
-// payableStatus: open while a month is neither declared nor paid; then the
-// least advanced state of its months.
-func (s *Contrib) payableStatus(ctx context.Context, personID string, scheme models.Scheme, months []string) (string, []string, error) {
-	var claims []store.ClaimRow
-	if err := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND period IN ?", personID, string(scheme), months).Find(&claims).Error; err != nil {
-		return "", nil, kernel.Internal("claims", err)
+// periodMarks are a person's claims (declared or paying) and records of
+// some months, by scheme and period.
+type periodMarks struct {
+	claims  map[string]string   // scheme/period → claim state
+	records map[string][]string // scheme/period → record statuses (adjustments too)
+}
+
+// periodMark is one row of readPeriodMarks' query.
+type periodMark struct {
+	Kind   string `json:"k"` // "c" claim, "r" record
+	Scheme string `json:"s"`
+	Period string `json:"p"`
+	State  string `json:"t"`
+}
+
+// readPeriodMarks reads on db the claims and records of personID in the
+// given schemes and months, both tables in one round trip.
+func readPeriodMarks(db *gorm.DB, personID string, schemes, months []string) ([]periodMark, error) {
+	schemes, months = dedupe(schemes), dedupe(months)
+	var rows []periodMark
+	err := db.Raw("SELECT 'c' AS kind, scheme, period, state FROM period_claims WHERE person_id = ? AND scheme IN ? AND period IN ?"+
+		" UNION ALL SELECT 'r' AS kind, scheme, period, status AS state FROM records WHERE person_id = ? AND scheme IN ? AND period IN ?",
+		personID, schemes, months, personID, schemes, months).Scan(&rows).Error
+	if err != nil {
+		return nil, kernel.Internal("claims and records", err)
 	}
-	var records []store.RecordRow
-	if err := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND period IN ?", personID, string(scheme), months).Find(&records).Error; err != nil {
-		return "", nil, kernel.Internal("records", err)
+	return rows, nil
+}
+
+// indexMarks indexes rows by scheme and period.
+func indexMarks(rows []periodMark) periodMarks {
+	m := periodMarks{claims: map[string]string{}, records: map[string][]string{}}
+	for _, r := range rows {
+		k := r.Scheme + "/" + r.Period
+		if r.Kind == "c" {
+			m.claims[k] = r.State
+		} else {
+			m.records[k] = append(m.records[k], r.State)
+		}
 	}
-	claimed := map[string]store.ClaimRow{}
-	for _, c := range claims {
-		claimed[c.Period] = c
+	return m
+}
+
+func dedupe(xs []string) []string {
+	seen := make(map[string]bool, len(xs))
+	out := xs[:0:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
 	}
-	recorded := map[string]string{}
-	for _, r := range records {
-		recorded[r.Period] = r.Status
+	return out
+}
+
+// apply sets pb's status and unpaid periods: open while a month is
+// neither declared nor paid; then the least advanced state of its months.
+func (m periodMarks) apply(pb *Payable) {
+	if len(pb.months) == 0 {
+		return
 	}
-	var unpaid []string
+	scheme := string(pb.Scheme)
+	unpaid := []string{}
 	declared, paying := false, false
-	for _, m := range months {
-		if _, ok := recorded[m]; ok {
+	rank := map[string]int{RecordPaid: 0, RecordCredited: 1, RecordBooked: 2}
+	least := RecordBooked
+	for _, mo := range pb.months {
+		k := scheme + "/" + mo
+		if sts, ok := m.records[k]; ok {
+			for _, st := range sts {
+				if r, ok := rank[st]; ok && r < rank[least] {
+					least = st
+				}
+			}
 			continue
 		}
-		c, ok := claimed[m]
+		state, ok := m.claims[k]
 		switch {
 		case !ok:
-			unpaid = append(unpaid, m)
-		case c.State == ClaimPaying:
+			unpaid = append(unpaid, mo)
+		case state == ClaimPaying:
 			paying = true
 		default:
 			declared = true
 		}
 	}
-	if unpaid == nil {
-		unpaid = []string{}
-	}
+	pb.UnpaidPeriods = unpaid
 	switch {
 	case len(unpaid) > 0:
-		return PayableOpen, unpaid, nil
+		pb.Status = PayableOpen
 	case paying:
-		return PayablePaying, unpaid, nil
+		pb.Status = PayablePaying
 	case declared:
-		return PayableDeclared, unpaid, nil
+		pb.Status = PayableDeclared
+	default:
+		pb.Status = least
 	}
-	rank := map[string]int{RecordPaid: 0, RecordCredited: 1, RecordBooked: 2}
-	least := RecordBooked
-	for _, st := range recorded {
-		if r, ok := rank[st]; ok && r < rank[least] {
-			least = st
-		}
+	if len(unpaid) > 0 && pb.Scheme.Monthly() {
+		pb.PeriodFrom = unpaid[0]
 	}
-	return least, unpaid, nil
 }

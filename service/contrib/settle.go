@@ -122,6 +122,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	var settled store.OrderRow
 	var refund *AutoRefund
 	var decl *store.DeclarationRow // the booked order's, for its cached view
+	forget := ""                   // the order's person, whose payables the settling may change
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		outcome, refund, decl = OutcomeSettled, nil, nil
 		fresh, err := s.ClaimNotification(tx, n, now)
@@ -148,6 +149,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 		}
 		if !moved {
 			err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+			forget = o.PersonID
 			if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
 				outcome = OutcomeAnomaly
 				// The notification row was inserted as settled; say what it
@@ -176,6 +178,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 				return s.MarkOutcome(tx, n, outcome)
 			}
 		}
+		forget = o.PersonID
 		if before != nil {
 			if err := before(tx); err != nil {
 				return err
@@ -200,6 +203,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	if err != nil {
 		return "", kernel.Internal("settle", err)
 	}
+	s.ForgetPayables(ctx, forget)
 	if settled.OrderNo != "" {
 		if refund != nil {
 			decl = nil // the view names the automatic refund: read it all

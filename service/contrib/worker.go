@@ -97,7 +97,7 @@ func (s *Contrib) closeOrder(ctx context.Context, o store.OrderRow) error {
 		return err
 	}
 	now := s.Now()
-	return s.Tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying}).
 			Updates(map[string]any{"status": OrderClosed, "closed_at": now, "updated_at": now})
 		if res.Error != nil || res.RowsAffected != 1 {
@@ -105,6 +105,10 @@ func (s *Contrib) closeOrder(ctx context.Context, o store.OrderRow) error {
 		}
 		return reopenDeclaration(tx, o, now)
 	})
+	if err == nil {
+		s.ForgetPayables(ctx, o.PersonID)
+	}
+	return err
 }
 
 // hasPayURL reports whether an order's pay parameters are a link the payer
@@ -189,6 +193,7 @@ func (s *Contrib) advance(ctx context.Context, from string, ask func(context.Con
 			Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
 			return err
 		}
+		s.ForgetPayables(ctx, o.PersonID)
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ func (s *Kernel) Seal(v string) (string, error) {
 	return out, Internal("seal", err)
 }
 
-// Person loads and decrypts a person by id.
+// Person loads and decrypts a person by id, on the read pool: it reads
+// outside any transaction.
 func (s *Kernel) Person(ctx context.Context, id string) (Person, error) {
 	if v := verifiedIn(ctx); v != nil && v.Person.ID == id {
 		return s.OpenPerson(v.Person)

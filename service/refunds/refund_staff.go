@@ -441,6 +441,7 @@ func (s *Refunds) staffStep(ctx context.Context, a kernel.StaffActor, action str
 	if !moved {
 		return StaffRefund{}, s.StateConflict(ctx, a, action, r)
 	}
+	s.contrib.ForgetRefundPayables(ctx, r.RefundNo)
 	s.Push(ctx, pushes)
 	return s.ReloadStaffView(ctx, r.RefundNo)
 }

@@ -147,6 +147,7 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 		return "", kernel.Internal("settle unit order", err)
 	}
 	if settled {
+		s.contrib.ForgetUnitDeclarationPayables(ctx, order.UnitDeclarationID)
 		s.Log.InfoContext(ctx, "unit order paid", "order_no", order.OrderNo, "unit_id", order.UnitID, "method", order.Method,
 			"amount_fen", order.AmountFen, "source", e.Source)
 		if s.OnPaid != nil {
