@@ -191,7 +191,11 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 		// and is refunded whole instead.
 		err = tx.Transaction(func(btx *gorm.DB) error {
 			d, err := s.bookPaidOrder(btx, o, paidAt, source)
-			decl = &d
+			if err == nil {
+				// Only a booked order's view may skip the automatic
+				// refund look-up (cacheOrder's booked).
+				decl = &d
+			}
 			return err
 		})
 		var ub UnbookableError
