@@ -1,0 +1,60 @@
+package payouts_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// A paid order that cannot be booked, whose automatic refund is already
+// filed (PlanAutoRefund's "planned already" answer, nil), must not have
+// its polled view cached as a booked order's: that view skips the refund
+// look-up and would tell the payer nothing of the refund.
+func TestAnUnbookedOrdersCachedViewStillNamesItsRefund(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := servicetest.NewRig(t, db, servicetest.RigConfig{Retry: []time.Duration{}})
+		r.Lose.Store(true) // the notifications are delivered by the test
+		sess, d := r.Declare(models.ChannelWechat)
+		ap := r.Pay(sess, d, models.ChannelAlipay, true)
+		r.CloseHere(ap)
+		wp := r.Pay(sess, d, models.ChannelWechat, false)
+		r.OpenH5(ap)
+		if err := r.Alipay.Pay(ap.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Wechat.Pay(wp.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		wh, wb, err := r.Wechat.Notification(wp.OrderNo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Lose.Store(false)
+		r.PostWechat(wh, wb)
+		r.SettledOnce(wp.OrderNo)
+		refundNo := contrib.AutoRefundNo(ap.OrderNo)
+		now := time.Now().UTC()
+		if err := db.Gorm.Create(&store.RefundRow{RefundNo: refundNo, ApplicantUserID: sess.UserID, PersonID: "p-any", Scheme: string(ap.Scheme),
+			Department: ap.Scheme.Department(), Reason: string(models.ReasonWronglyCollected), RefundFen: int64(ap.AmountFen),
+			Route: string(models.RouteOriginal), Attachments: "[]", Status: string(models.RefundRefunding), Holder: models.DeptTax,
+			PayoutSeq: 1, CreatedAt: now, UpdatedAt: now, ApplicantRole: "system"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		r.PostAlipay(r.Alipay.Notification(ap.OrderNo))
+		if st := r.Status(ap.OrderNo); st != contrib.OrderPaid {
+			t.Fatalf("order %s", st)
+		}
+		p, err := r.Svc.GetPayment(ctx, sess.UserID, ap.OrderNo)
+		if err != nil || p.AutoRefundNo != refundNo || !strings.Contains(p.Notice, refundNo) {
+			t.Fatalf("view %+v %v", p, err)
+		}
+	})
+}
