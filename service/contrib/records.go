@@ -92,6 +92,11 @@ func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFi
 		}
 		after = &k
 	}
+	key := recordsPageKey(p.ID, f, page)
+	version, cached, cacheOK := s.loadRecordsPage(ctx, key, p.ID)
+	if cached != nil {
+		return cached.Records, cached.Next, nil
+	}
 	rows, err := s.recordRows(ctx, p.ID, f, after, page.Size)
 	if err != nil {
 		return nil, "", err
@@ -106,7 +111,9 @@ func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFi
 	// Rows written before migration 0013 whose payer the worker has not
 	// named yet are named here, once per payer in the page.
 	payers := map[string]string{}
+	named := true // every row carries its payer as booked: the page may be cached
 	for _, r := range rows {
+		named = named && (r.PayerMasked != nil || (r.PayerUnitID == "" && r.PayerUserID == ""))
 		var payer, kind string
 		switch {
 		case r.PayerUnitID != "":
@@ -124,6 +131,9 @@ func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFi
 			rec.Counter = &RecordCounter{Channel: r.CounterChannel, PartnerName: r.CounterPartnerName, TerminalID: r.CounterTerminalID}
 		}
 		out = append(out, rec)
+	}
+	if cacheOK && named {
+		s.storeRecordsPage(ctx, key, recordsPageEntry{Version: version, Records: out, Next: next})
 	}
 	return out, next, nil
 }

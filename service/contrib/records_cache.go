@@ -1,0 +1,77 @@
+package contrib
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/redis/go-redis/v9"
+)
+
+// A page of a person's records is cached in Redis under the same
+// per-person version as the payables cache (payables_cache.go): every
+// write that changes a person's records — settling, crediting and booking,
+// refunds, reversals, unit and counter payments — already calls
+// ForgetPayables after it commits, because what a person owes is derived
+// from the same records. A page is served only if it was built under the
+// version read now, and a miss stores what it read under the version it
+// read before reading the database, so a write landing in between makes
+// the stored page unservable rather than stale.
+//
+// Who may see the page is decided on every request before the cache is
+// asked (ResolveForRecords): the entry is keyed by the person, never by
+// the asker. A page holding a row written before migration 0013 whose
+// payer the worker has not named yet is not cached: the worker's naming
+// does not move the version.
+func recordsPageKey(personID string, f RecordFilter, page kernel.Page) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d|%s|%s|%d", f.Year, f.Scheme, page.After, page.Size))
+	return "lb:payables:{" + personID + "}:records:" + hex.EncodeToString(h[:12])
+}
+
+type recordsPageEntry struct {
+	Version string   `json:"v"`
+	Records []Record `json:"r"`
+	Next    string   `json:"n"`
+}
+
+// loadRecordsPage returns the person's records version and the page
+// cached under it, if any; ok is false when Redis did not answer, and
+// then nothing is stored.
+func (s *Contrib) loadRecordsPage(ctx context.Context, key, personID string) (version string, entry *recordsPageEntry, ok bool) {
+	vals, err := s.Redis.Client.MGet(ctx, payablesVersionKey(personID), key).Result()
+	if err != nil || len(vals) != 2 {
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.Log.WarnContext(ctx, "records cache unavailable", "err", err)
+		}
+		return "", nil, false
+	}
+	version = "0"
+	if v, isStr := vals[0].(string); isStr {
+		version = v
+	}
+	raw, isStr := vals[1].(string)
+	if !isStr {
+		return version, nil, true
+	}
+	var e recordsPageEntry
+	if json.Unmarshal([]byte(raw), &e) != nil || e.Version != version {
+		return version, nil, true
+	}
+	return version, &e, true
+}
+
+// storeRecordsPage caches a page built under e.Version, for as long as a
+// payables entry lives. Failure is only logged: Redis is a cache.
+func (s *Contrib) storeRecordsPage(ctx context.Context, key string, e recordsPageEntry) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	if err := s.Redis.Client.Set(ctx, key, b, payablesCacheTTL).Err(); err != nil {
+		s.Log.WarnContext(ctx, "records cache unavailable", "err", err)
+	}
+}
