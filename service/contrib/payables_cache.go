@@ -74,26 +74,35 @@ func (e payablesEntry) covers(schemes, months []string) bool {
 // entry if it was built under that version. ok is false when Redis did
 // not answer: nothing is stored then.
 func (s *Contrib) loadPayables(ctx context.Context, personID string) (version string, entry *payablesEntry, ok bool) {
-	vals, err := s.Redis.Client.MGet(ctx, payablesVersionKey(personID), payablesKey(personID)).Result()
-	if err != nil || len(vals) != 2 {
-		if err != nil && !errors.Is(err, redis.Nil) {
-			s.Log.WarnContext(ctx, "payables cache unavailable", "err", err)
-		}
-		return "", nil, false
-	}
-	version = "0"
-	if v, isStr := vals[0].(string); isStr {
-		version = v
-	}
-	raw, isStr := vals[1].(string)
-	if !isStr {
-		return version, nil, true
+	version, raw, ok := s.loadVersioned(ctx, personID, payablesKey(personID))
+	if raw == "" {
+		return version, nil, ok
 	}
 	var e payablesEntry
 	if json.Unmarshal([]byte(raw), &e) != nil || e.Version != version {
 		return version, nil, true
 	}
 	return version, &e, true
+}
+
+// loadVersioned reads, in one round trip, the person's version and the
+// entry at key (raw, "" when absent) of a cache kept under that version:
+// the payables and the records pages. ok is false when Redis did not
+// answer, and then nothing may be stored.
+func (s *Contrib) loadVersioned(ctx context.Context, personID, key string) (version, raw string, ok bool) {
+	vals, err := s.Redis.Client.MGet(ctx, payablesVersionKey(personID), key).Result()
+	if err != nil || len(vals) != 2 {
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.Log.WarnContext(ctx, "payables cache unavailable", "err", err)
+		}
+		return "", "", false
+	}
+	version = "0"
+	if v, isStr := vals[0].(string); isStr {
+		version = v
+	}
+	raw, _ = vals[1].(string)
+	return version, raw, true
 }
 
 // storePayables caches e (built under e.Version). Failure is only

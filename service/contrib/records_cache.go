@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/lianban/lianban/service/kernel"
-	"github.com/redis/go-redis/v9"
 )
 
 // A page of a person's records is cached in Redis under the same
@@ -42,20 +40,9 @@ type recordsPageEntry struct {
 // cached under it, if any; ok is false when Redis did not answer, and
 // then nothing is stored.
 func (s *Contrib) loadRecordsPage(ctx context.Context, key, personID string) (version string, entry *recordsPageEntry, ok bool) {
-	vals, err := s.Redis.Client.MGet(ctx, payablesVersionKey(personID), key).Result()
-	if err != nil || len(vals) != 2 {
-		if err != nil && !errors.Is(err, redis.Nil) {
-			s.Log.WarnContext(ctx, "records cache unavailable", "err", err)
-		}
-		return "", nil, false
-	}
-	version = "0"
-	if v, isStr := vals[0].(string); isStr {
-		version = v
-	}
-	raw, isStr := vals[1].(string)
-	if !isStr {
-		return version, nil, true
+	version, raw, ok := s.loadVersioned(ctx, personID, key)
+	if raw == "" {
+		return version, nil, ok
 	}
 	var e recordsPageEntry
 	if json.Unmarshal([]byte(raw), &e) != nil || e.Version != version {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
-	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -20,23 +19,7 @@ import (
 func TestAnUnbookedOrdersCachedViewStillNamesItsRefund(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := servicetest.NewRig(t, db, servicetest.RigConfig{Retry: []time.Duration{}})
-		r.Lose.Store(true) // the notifications are delivered by the test
-		sess, d := r.Declare(models.ChannelWechat)
-		ap := r.Pay(sess, d, models.ChannelAlipay, true)
-		r.CloseHere(ap)
-		wp := r.Pay(sess, d, models.ChannelWechat, false)
-		r.OpenH5(ap)
-		if err := r.Alipay.Pay(ap.OrderNo, true); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Wechat.Pay(wp.OrderNo, true); err != nil {
-			t.Fatal(err)
-		}
-		wh, wb, err := r.Wechat.Notification(wp.OrderNo)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, sess, ap, wp, wh, wb := paidTwice(t, db)
 		r.Lose.Store(false)
 		r.PostWechat(wh, wb)
 		r.SettledOnce(wp.OrderNo)

@@ -3,6 +3,7 @@ package payouts_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
@@ -74,23 +76,7 @@ func TestAnAlipayH5OrderNotOpenedYetIsNotClosedBeforeItsWindowEndsSoASwitchWaits
 func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		r := servicetest.NewRig(t, db, servicetest.RigConfig{Retry: []time.Duration{}})
-		r.Lose.Store(true) // the notifications are delivered by the test
-		sess, d := r.Declare(models.ChannelWechat)
-		ap := r.Pay(sess, d, models.ChannelAlipay, true)
-		r.CloseHere(ap)
-		wp := r.Pay(sess, d, models.ChannelWechat, false)
-		r.OpenH5(ap)
-		if err := r.Alipay.Pay(ap.OrderNo, true); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Wechat.Pay(wp.OrderNo, true); err != nil {
-			t.Fatal(err)
-		}
-		wh, wb, err := r.Wechat.Notification(wp.OrderNo)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, sess, ap, wp, wh, wb := paidTwice(t, db)
 		av := r.Alipay.Notification(ap.OrderNo)
 		r.Lose.Store(false)
 		var wg sync.WaitGroup
@@ -101,7 +87,7 @@ func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t
 		}
 		wg.Wait()
 		r.SettledOnce(wp.OrderNo)
-		if st := r.DeclStatus(d); st != contrib.DeclPaid {
+		if st := r.DeclStatus(wp.DeclarationID); st != contrib.DeclPaid {
 			t.Fatalf("declaration %s", st)
 		}
 		refundNo := "TZ" + strings.TrimPrefix(ap.OrderNo, "LB")
@@ -151,4 +137,30 @@ func TestAnOrderPaidAfterItsDeclarationWasPaidByAnotherIsRefundedAutomatically(t
 		}
 		r.Money()
 	})
+}
+
+// paidTwice is one declaration paid twice, notifications held back: at
+// Alipay, after its order was closed here (the payer reopened the H5
+// cashier), and at WeChat. ap and wp are the two orders, wh and wb
+// WeChat's notification.
+func paidTwice(t *testing.T, db *store.DB) (r *servicetest.Rig, sess people.Session, ap, wp contrib.Payment, wh http.Header, wb []byte) {
+	t.Helper()
+	r = servicetest.NewRig(t, db, servicetest.RigConfig{Retry: []time.Duration{}})
+	r.Lose.Store(true) // the notifications are delivered by the test
+	sess, d := r.Declare(models.ChannelWechat)
+	ap = r.Pay(sess, d, models.ChannelAlipay, true)
+	r.CloseHere(ap)
+	wp = r.Pay(sess, d, models.ChannelWechat, false)
+	r.OpenH5(ap)
+	if err := r.Alipay.Pay(ap.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wechat.Pay(wp.OrderNo, true); err != nil {
+		t.Fatal(err)
+	}
+	wh, wb, err := r.Wechat.Notification(wp.OrderNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, sess, ap, wp, wh, wb
 }
