@@ -164,6 +164,14 @@ func (s *Contrib) forgetOrderPayables(ctx context.Context, orderNo string) {
 		s.Log.WarnContext(ctx, "payables cache invalidation failed", "err", err)
 		return
 	}
+	s.forgetOrderRowPayables(ctx, o)
+}
+
+// forgetOrderRowPayables forgets the payables and records pages of the
+// people whose records order o carries: its person, or a unit order's
+// employees (a unit's order names no person; its records are the
+// employees', and crediting them must show on their records pages).
+func (s *Contrib) forgetOrderRowPayables(ctx context.Context, o store.OrderRow) {
 	if o.UnitDeclarationID != "" {
 		s.ForgetUnitDeclarationPayables(ctx, o.UnitDeclarationID)
 	}

@@ -193,7 +193,7 @@ func (s *Contrib) advance(ctx context.Context, from string, ask func(context.Con
 			Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
 			return err
 		}
-		s.ForgetPayables(ctx, o.PersonID)
+		s.forgetOrderRowPayables(ctx, o)
 	}
 	return nil
 }
