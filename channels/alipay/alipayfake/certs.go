@@ -178,11 +178,16 @@ func (s *Server) RogueNotification(orderNo string) url.Values {
 	if v == nil {
 		return nil
 	}
-	rogue := newCA("Rogue", s.clock.Now()).publicCert(mustKey(), s.clock.Now())
+	return s.signServed(v, newCA("Rogue", s.clock.Now()).publicCert(mustKey(), s.clock.Now()))
+}
+
+// signServed signs v with pc's key after putting pc in the certificate
+// download, as a tampered gateway would serve it.
+func (s *Server) signServed(v url.Values, pc *publicCert) url.Values {
 	s.keyMu.Lock()
-	s.certs.download[rogue.sn] = rogue
+	s.certs.download[pc.sn] = pc
 	s.keyMu.Unlock()
-	return signWith(v, rogue.key, rogue.sn)
+	return signWith(v, pc.key, pc.sn)
 }
 
 // ForeignAppCertNotification is orderNo's notification signed by another
@@ -201,10 +206,7 @@ func (s *Server) ForeignAppCertNotification(orderNo string) url.Values {
 	key := mustKey()
 	c := s.certs.ca.issue("2088000000009999-2021000000009999", &key.PublicKey, s.clock.Now())
 	pc := &publicCert{key: key, sn: CertSN(c), file: CertPEM(c) + CertPEM(s.certs.ca.inter)}
-	s.keyMu.Lock()
-	s.certs.download[pc.sn] = pc
-	s.keyMu.Unlock()
-	return signWith(v, pc.key, pc.sn)
+	return s.signServed(v, pc)
 }
 
 // ForgedUnderAppCertNotification is orderNo's notification signed by a
@@ -233,10 +235,7 @@ func (s *Server) ForgedUnderAppCertNotification(orderNo string) url.Values {
 	forged := mustCert(&x509.Certificate{SerialNumber: serial(), Subject: genuine.Subject, NotBefore: now.Add(-time.Hour),
 		NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature}, app, &key.PublicKey, appKey)
 	pc := &publicCert{key: key, sn: CertSN(forged), file: CertPEM(forged) + CertPEM(app) + CertPEM(s.certs.ca.inter)}
-	s.keyMu.Lock()
-	s.certs.download[pc.sn] = pc
-	s.keyMu.Unlock()
-	return signWith(v, pc.key, pc.sn)
+	return s.signServed(v, pc)
 }
 
 func mustPEMBlock(s string) []byte {
