@@ -1,7 +1,8 @@
 # lianban — the two commands of the README are `make run` and `make test`.
 # Both work on a fresh machine: Go modules come from the module proxy, and
 # the one system tool the tests need (pdftotext, for certificates) is
-# installed here when it is missing.
+# installed here when it is missing, as are Chromium, a Chinese font and
+# axe-core for the browser tests of the pages (web/browsertest).
 
 GO ?= go
 
@@ -15,6 +16,14 @@ deps:
 	  echo "installing poppler-utils (pdftotext) for the certificate tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) || \
 	  { echo "could not install poppler-utils; run: apt-get install poppler-utils"; exit 1; }; }
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q .; } || { \
+	  echo "installing chromium and a Chinese font for the browser tests (web/browsertest)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || \
+	  { echo "could not install chromium; run: apt-get install chromium fonts-wqy-microhei"; exit 1; }; }
+	@test -f web/browsertest/node_modules/axe-core/axe.min.js || { \
+	  echo "installing axe-core for the browser tests' accessibility scans"; \
+	  npm ci --prefix web/browsertest --no-audit --no-fund --loglevel=error || \
+	  { echo "could not install axe-core; run: npm ci --prefix web/browsertest"; exit 1; }; }
 
 vet:
 	$(GO) vet ./...

@@ -17,9 +17,11 @@ import (
 	"github.com/lianban/lianban/handlers/people"
 	"github.com/lianban/lianban/handlers/refunds"
 	"github.com/lianban/lianban/handlers/units"
+	"github.com/lianban/lianban/locale"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -52,6 +54,9 @@ type Config struct {
 	// channel is configured for real).
 	SandboxTaxApp TaxAppMinter
 	SandboxOIDC   http.Handler
+	// Locale is the message catalogs of the pages and the API's errors;
+	// nil loads the embedded ones.
+	Locale *locale.Catalog
 }
 
 // TaxAppMinter mints a tax APP identity token for a person, as the APP's
@@ -87,7 +92,14 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Kit: &httpx.Kit{Svc: cfg.Service, Log: log, Metrics: httpx.NewMetrics(reg)}, services: cfg.Services,
+	cat := cfg.Locale
+	if cat == nil {
+		var err error
+		if cat, err = locale.Load(); err != nil {
+			panic(err) // the catalogs are embedded: a broken one fails every test
+		}
+	}
+	s := &Server{Kit: &httpx.Kit{Svc: cfg.Service, Log: log, Metrics: httpx.NewMetrics(reg), Locale: cat}, services: cfg.Services,
 		policy: cfg.Policy, ready: cfg.Ready, sandbox: cfg.Sandbox}
 	if s.services == nil {
 		s.services = []models.Service{}
@@ -156,6 +168,9 @@ func New(cfg Config) *Server {
 		partnerAuth = s.PartnerAuthenticated()
 	}
 	partner.Register(s.Kit, r.Group("/partner/v1", httpx.NoStore(), partnerAuth), staffAuth)
+
+	// The pages: the citizen H5 and the hall staff console.
+	web.Register(r, web.Config{Locale: s.Locale, Sandbox: s.sandbox})
 
 	s.engine = r
 	return s

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"github.com/lianban/lianban/locale"
 	"log/slog"
 
 	"github.com/lianban/lianban/service"
@@ -14,4 +15,6 @@ type Kit struct {
 	Svc     *service.Service
 	Log     *slog.Logger
 	Metrics *Metrics
+	// Locale words error messages in the caller's language.
+	Locale *locale.Catalog
 }

@@ -1,0 +1,6 @@
+// The hall staff console.
+"use strict";
+(async function () {
+  await LB.loadStrings(LB.initialLang());
+  LB.apply();
+})();
