@@ -382,7 +382,23 @@ func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow, booked *stor
 	}
 	entry := make([]byte, 0, len(o.PayerUserID)+1+len(b))
 	entry = append(append(append(entry, o.PayerUserID...), 0), b...)
-	if err := s.Redis.Client.Set(ctx, orderCacheKey(o.OrderNo), entry, orderCacheTTL).Err(); err != nil {
+	s.putOrderEntry(ctx, o.OrderNo, entry)
+}
+
+// orderGone is what UncacheOrder leaves in an order's cache entry: not a
+// view (it has no NUL), so it is never served, and it keeps a late
+// cacheOrder out.
+const orderGone = "gone"
+
+// putOrderEntry stores entry only if the key is empty. The settlement
+// that computed it read the order before its commit; a refund or reversal
+// that commits after that and uncaches before this write leaves
+// orderGone, and the stale "paid" view is not stored over it (a plain SET
+// here, after UncacheOrder's DEL, would have served "paid" for up to
+// orderCacheTTL). Settlement moves an order once, so the first write is
+// the only one.
+func (s *Contrib) putOrderEntry(ctx context.Context, orderNo string, entry []byte) {
+	if err := s.Redis.Client.SetNX(ctx, orderCacheKey(orderNo), entry, orderCacheTTL).Err(); err != nil {
 		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
 	}
 }
@@ -391,10 +407,16 @@ func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow, booked *stor
 // reversal), and the payables of the order's people, which the change
 // moves too.
 func (s *Contrib) UncacheOrder(ctx context.Context, orderNo string) {
-	if err := s.Redis.Client.Del(ctx, orderCacheKey(orderNo)).Err(); err != nil {
+	s.dropOrderEntry(ctx, orderNo)
+	s.forgetOrderPayables(ctx, orderNo)
+}
+
+// dropOrderEntry replaces the order's entry with orderGone for as long as
+// an entry could live, so a settlement's late putOrderEntry stores nothing.
+func (s *Contrib) dropOrderEntry(ctx context.Context, orderNo string) {
+	if err := s.Redis.Client.Set(ctx, orderCacheKey(orderNo), orderGone, orderCacheTTL).Err(); err != nil {
 		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
 	}
-	s.forgetOrderPayables(ctx, orderNo)
 }
 
 // CachedPaymentJSON returns the cached settled view of an order the

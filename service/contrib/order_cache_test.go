@@ -1,0 +1,40 @@
+package contrib
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// A settlement computes its order's "paid" view before a refund or
+// reversal that commits after it uncaches the order; the settlement's
+// late write must not bring "paid" back. Before, UncacheOrder deleted the
+// entry and the late write stored it again for ten minutes.
+func TestASettlementsLateCacheWriteDoesNotHideAReversal(t *testing.T) {
+	s := &Contrib{Kernel: kernel.New(kernel.Deps{Redis: storetest.Redis(t)}, kernel.Defaults())}
+	ctx := context.Background()
+	paid := []byte("u1\x00{\"status\":\"paid\"}")
+
+	// The usual order of things: settled and cached, then served.
+	s.putOrderEntry(ctx, "A1", paid)
+	if v, ok := s.CachedPaymentJSON(ctx, "u1", "A1"); !ok || string(v) != `{"status":"paid"}` {
+		t.Fatalf("settled view not served: %q %v", v, ok)
+	}
+	if _, ok := s.CachedPaymentJSON(ctx, "u2", "A1"); ok {
+		t.Fatal("another user's order served from the cache")
+	}
+	s.dropOrderEntry(ctx, "A1")
+	if _, ok := s.CachedPaymentJSON(ctx, "u1", "A1"); ok {
+		t.Fatal("served after the order was uncached")
+	}
+
+	// The race: the reversal uncaches between the settlement's commit and
+	// its cache write.
+	s.dropOrderEntry(ctx, "A2")
+	s.putOrderEntry(ctx, "A2", paid)
+	if v, ok := s.CachedPaymentJSON(ctx, "u1", "A2"); ok {
+		t.Fatalf("the late write of a settled view hid the reversal: %q", v)
+	}
+}
