@@ -95,3 +95,14 @@ func Register(r *gin.Engine, cfg Config) {
 		ah.ServeHTTP(c.Writer, c.Request)
 	})
 }
+
+// IsPage reports whether a route path is one of the pages' (not the API's,
+// which miniprogram-api.yaml describes).
+func IsPage(routePath string) bool {
+	for _, p := range []string{"/h5", "/console", "/assets"} {
+		if routePath == p || strings.HasPrefix(routePath, p+"/") {
+			return true
+		}
+	}
+	return false
+}
