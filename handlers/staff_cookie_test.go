@@ -54,7 +54,7 @@ func cookieLogin(t *testing.T, env *servicetest.Env, cl *apitest.Client, usernam
 // ends the session; a new login in the same browser ends the old session.
 func TestTheConsoleSessionIsAnHttpOnlyCookieThatOpensNothingWithoutItsCSRFToken(t *testing.T) {
 	env, cl, _ := newHTTPEnv(t)
-	toks := hallTokens(t, env, cl) // bearer sessions of every role
+	toks := hallTokens(t, env, cl)      // bearer sessions of every role
 	env.Clock.Advance(31 * time.Second) // a TOTP code works once per account
 	_, ck, csrf := cookieLogin(t, env, cl, "tax1")
 	raw := strings.ToLower(ck.Raw)
