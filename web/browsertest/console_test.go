@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	s := newSite(t)
 	env := s.Env
+	ctx := context.Background()
 	sess, pay := servicetest.PensionPaid(t, env)
 	r := servicetest.Apply(t, env, sess, refunds.RefundInput{Scheme: pay.Scheme, OrderNo: pay.OrderNo, RefundFen: pay.AmountFen})
 	no := r.RefundNo
@@ -39,8 +41,22 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	payer := env.LoginVerified(t, "zhao", zhao.Name, zhao.IDNumber)
 	inline := people.PersonRef{Name: kid.Name, IDNumber: kid.IDNumber}
 	paid := servicetest.PayAndCreditFor(t, env, payer, inline, models.SchemeResidentMedical)
-	flagged, err := env.Svc.CreateRefund(context.Background(), payer.UserID, refunds.RefundInput{Person: inline,
+	flagged, err := env.Svc.CreateRefund(ctx, payer.UserID, refunds.RefundInput{Person: inline,
 		Scheme: models.SchemeResidentMedical, OrderNo: paid.OrderNo, RefundFen: paid.AmountFen, Reason: models.ReasonWronglyCollected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// His company applies for part of its pension back, with a photo of
+	// its 开户许可证: a unit's case on the same path.
+	pu := servicetest.NewPaidUnitFor(t, env, sess, "91150100MA0LB00013", "内蒙古联办示范科技有限公司")
+	permit := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{7}, 300)...)
+	up, err := env.Svc.CreateUpload(ctx, sess.UserID, pu.Unit.ID, bytes.NewReader(permit), int64(len(permit)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unitCase, err := env.Svc.CreateUnitRefund(ctx, sess.UserID, pu.Unit.ID, refunds.UnitRefundInput{OrderNo: pu.OrderNo,
+		Scheme: models.SchemeEnterprisePension, RefundFen: models.Fen(pu.Pension), Reason: models.ReasonOverpaid,
+		ReasonDetail: "多报一人", BankAccount: pu.UnitAccount(), Attachments: []string{up.UploadID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +91,28 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	tax.shot("tax-refused")
 	tax.eval(`location.hash = "#/refunds"; true`)
 	tax.waitJS(`!!document.querySelector('a[data-refund="`+no+`"]')`, "the queue again")
+
+	// The unit's case: only units, then its attachment downloaded through
+	// the API with the session.
+	tax.run(chromedp.Click(`input[name="units"]`))
+	tax.waitJS(`!!document.querySelector('a[data-refund="`+unitCase.RefundNo+`"]') && !document.querySelector('a[data-refund="`+no+`"]')`, "only the unit's case")
+	tax.run(chromedp.Click(`a[data-refund="` + unitCase.RefundNo + `"]`))
+	tax.waitJS(`!!document.querySelector('[data-upload="`+up.UploadID+`"]')`, "the unit's attachment")
+	taxDownloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(tax.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: taxDownloads}); err != nil {
+		t.Fatal(err)
+	}
+	tax.run(chromedp.Click(`[data-upload="` + up.UploadID + `"]`))
+	tax.waitText("#status", "已下载")
+	if got := waitAnyFile(t, taxDownloads); got != string(permit) {
+		t.Fatalf("the downloaded attachment differs: %d bytes", len(got))
+	}
+	tax.shot("tax-unit-case")
+	tax.axe("unit case")
+	tax.eval(`location.hash = "#/refunds"; true`)
+	tax.run(chromedp.Click(`input[name="units"]`))
+	tax.waitJS(`!!document.querySelector('a[data-refund="`+no+`"]')`, "the whole queue again")
 	tax.run(chromedp.Click(`a[data-refund="` + no + `"]`))
 	tax.waitText("#case-head", no)
 	tax.waitText(".timeline", "已提交")
@@ -252,6 +290,27 @@ func (p *page) sessionStaysOutOfTheScript() {
 func (p *page) eval(js string) {
 	p.t.Helper()
 	eval[bool](p, js)
+}
+
+// waitAnyFile waits for the one download in dir and returns its content.
+func waitAnyFile(t *testing.T, dir string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		names, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, n := range names {
+			if strings.HasSuffix(n, ".crdownload") {
+				continue
+			}
+			if b, err := os.ReadFile(n); err == nil && len(b) > 0 {
+				return string(b)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no download in %s", dir)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitFile waits for a download to finish and returns its content.
