@@ -136,6 +136,10 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	si.run(chromedp.Click("#review"))
 	si.waitJS(`!!document.querySelector('[data-status="approved"]')`, "the case approved")
 	si.shot("si-approved")
+	// A reload forgets the CSRF token kept in the page's memory: the
+	// console asks for a login again.
+	si.run(chromedp.Reload())
+	si.waitJS(`!!document.querySelector('input[name="totp"]') && document.getElementById("nav").hidden`, "the login form after a reload")
 
 	// 税务窗口 again (the same session): 退费, then the payout runs.
 	tax.eval(`location.hash = "#/refunds"; true`)
@@ -221,6 +225,9 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	tax.waitJS(`!!document.querySelector('input[name="totp"]') && document.getElementById("nav").hidden`, "the idle logout")
 	tax.waitText("#app", "30")
 	tax.shot("idle-logged-out")
+	if tax.hasSessionCookie() {
+		t.Fatal("the idle logout left the session cookie in the browser")
+	}
 
 	for _, p := range []*page{tax, si, au, ad} {
 		p.checkPage()
@@ -284,6 +291,23 @@ func (p *page) sessionStaysOutOfTheScript() {
 	if strings.Contains(seen, token) || strings.Contains(seen, "stf_") || strings.Contains(seen, "lb_staff") {
 		p.fail("the session token is readable by the page: %q", seen)
 	}
+}
+
+// hasSessionCookie reports whether the browser holds a staff session cookie.
+func (p *page) hasSessionCookie() bool {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.site.URL + "/api/v1/staff/me"}})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "lb_staff" {
+			return true
+		}
+	}
+	return false
 }
 
 // eval evaluates js for its effect.

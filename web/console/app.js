@@ -191,6 +191,7 @@ window.Console = (function () {
     state.csrf = "";
     state.me = null;
     state.notice = notice || "";
+    C.say("");
     const d = document.getElementById("idle");
     if (d.open) d.close();
     if (tellServer && csrf) {

@@ -121,7 +121,7 @@
         const o = await C.api("POST", "/hall/payments", { body: Object.assign({}, who, { payable_id: pb.payable_id, option_code: option.value,
           period_from: yearly ? pb.period_from : from.value, period_to: yearly ? pb.period_to : to.value, consent: { payer_name: payer.value.trim(), relation: relation.value, method: method.value } }) });
         result.replaceChildren(el("p", { class: "ok" }, t("console.hall.opened", { order: o.order_no, amount: LB.yuan(o.amount_fen) })));
-        submit.disabled = true;
+        submit.hidden = true; // one order per consent: a new payment starts from the look-up
       });
     });
     return form;
