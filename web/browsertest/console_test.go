@@ -60,6 +60,9 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A notification for an order that does not exist: an anomaly for the
+	// tax window.
+	env.Svc.Anomaly(ctx, "notify", "sandbox", "LB_unknown", "unknown_order", "通知的订单号不存在")
 	// 李秀英, his mother, is enrolled for resident medical insurance and
 	// pays at the hall's window.
 	mom := servicetest.Person(t, "李秀英")
@@ -155,6 +158,17 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	tax.waitJS(`!!document.querySelector('[data-status="refunded"]') && !!document.querySelector('[data-payout="success"]')`, "the case done")
 	tax.waitText(".timeline", "已退费")
 	tax.shot("tax-refunded")
+	// The anomaly queue: the tax window closes its anomaly with a reason.
+	tax.run(chromedp.Click(`[data-nav="anomalies"]`))
+	tax.waitText("#app table", "LB_unknown")
+	tax.axe("anomaly queue (tax window)")
+	tax.run(chromedp.Click(`#app table a`))
+	tax.waitJS(`!!document.querySelector("form.resolve")`, "the resolve form")
+	tax.run(chromedp.SendKeys(`form.resolve textarea`, "已与渠道核实，无此交易"), chromedp.Click(`form.resolve button[type="submit"]`))
+	tax.waitText("#status", "异常已处理")
+	tax.waitText("#app .facts", "已与渠道核实，无此交易")
+	tax.shot("tax-anomaly-resolved")
+	tax.axe("anomaly page")
 	// The counter payment: the window looks a person up.
 	tax.run(chromedp.Click(`[data-nav="hall"]`))
 	tax.waitJS(`!!document.querySelector('input[name="id_number"]')`, "the counter payment form")
