@@ -185,6 +185,12 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 
 	// 审计员: the log shows the three steps; the export downloads.
 	au := s.open(t, Desk)
+	// A wrong code is refused with the API's words, not which part was wrong.
+	au.visit("/console/")
+	au.waitJS(`!!document.querySelector('input[name="totp"]')`, "the login form")
+	au.run(chromedp.SendKeys(`input[name="username"]`, "auditor1"), chromedp.SendKeys(`input[name="password"]`, servicetest.HallPassword),
+		chromedp.SendKeys(`input[name="totp"]`, "000000"), chromedp.Click(`form.login button[type="submit"]`))
+	au.waitText(`form.login [role="alert"]`, "用户名、密码或动态口令错误")
 	au.consoleLogin("auditor1")
 	au.menuIs("auditor", "anomalies", "audit")
 	au.axe("anomaly queue")
