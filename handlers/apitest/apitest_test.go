@@ -184,9 +184,15 @@ func TestSecurityAndErrors(t *testing.T) {
 		for method, op := range item.Operations() {
 			key := method + " " + path
 			// bearerAuth is a citizen's session, staffAuth a hall staff
-			// session, partnerAuth a partner's signed request.
+			// session, partnerAuth a partner's signed request. A staff
+			// operation also takes the console's cookie, only together
+			// with its CSRF token.
 			bearer := op.Security != nil && len(*op.Security) == 1 &&
-				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["staffAuth"] != nil || (*op.Security)[0]["partnerAuth"] != nil)
+				((*op.Security)[0]["bearerAuth"] != nil || (*op.Security)[0]["partnerAuth"] != nil)
+			if op.Security != nil && len(*op.Security) > 0 && (*op.Security)[0]["staffAuth"] != nil {
+				sec := *op.Security
+				bearer = len(sec) == 2 && len(sec[0]) == 1 && len(sec[1]) == 2 && sec[1]["staffCookie"] != nil && sec[1]["staffCSRF"] != nil
+			}
 			isPublic := slices.Contains(publicOperations(), op.OperationID)
 			if bearer == isPublic {
 				t.Errorf("%s (%s): bearerAuth=%v, public=%v", key, op.OperationID, bearer, isPublic)

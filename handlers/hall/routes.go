@@ -44,6 +44,16 @@ func (s *Handlers) loginStaff(c *gin.Context) {
 		s.Fail(c, err)
 		return
 	}
+	if in.Cookie {
+		// The console's session: the token goes into the HttpOnly cookie
+		// and not into the body the script reads. A session this browser
+		// held before (a reload forgets its CSRF token) ends now.
+		if old := httpx.StaffCookieToken(c); old != "" {
+			s.Svc.DropStaffSession(c.Request.Context(), old)
+		}
+		httpx.SetStaffCookie(c, res.Token)
+		res.Token = ""
+	}
 	c.JSON(http.StatusCreated, res)
 }
 
@@ -52,6 +62,9 @@ func (s *Handlers) logoutStaff(c *gin.Context) {
 	if err := s.Svc.LogoutStaff(c.Request.Context(), httpx.StaffActor(c), token); err != nil {
 		s.Fail(c, err)
 		return
+	}
+	if httpx.StaffByCookie(c) {
+		httpx.ClearStaffCookie(c)
 	}
 	c.Status(http.StatusNoContent)
 }

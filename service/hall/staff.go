@@ -79,16 +79,22 @@ type StaffCredentials struct {
 	OTPAuthURL string       `json:"otpauth_url"`
 }
 
-// StaffLoginInput is a staff login.
+// StaffLoginInput is a staff login. Cookie asks for a browser session:
+// the token then travels only in an HttpOnly cookie (set by the handler)
+// and every request must also carry the session's CSRF token.
 type StaffLoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	TOTP     string `json:"totp"`
+	Cookie   bool   `json:"cookie"`
 }
 
-// StaffLoginResult is a staff session.
+// StaffLoginResult is a staff session. CSRFToken is set for a cookie
+// session only; the handler moves Token into the cookie and leaves it out
+// of the body, so the page's script never holds it.
 type StaffLoginResult struct {
-	Token     string       `json:"token"`
+	Token     string       `json:"token,omitempty"`
+	CSRFToken string       `json:"csrf_token,omitempty"`
 	ExpiresAt time.Time    `json:"expires_at"`
 	Staff     StaffAccount `json:"staff"`
 }
@@ -106,6 +112,10 @@ type staffSession struct {
 	CredVersion int              `json:"cred_version"`
 	CreatedAt   time.Time        `json:"created_at"`
 	LastSeen    time.Time        `json:"last_seen"`
+	// CSRF is a cookie session's anti-forgery token (random, kept with
+	// the session); empty for a bearer session. A session is one kind or
+	// the other for its whole life.
+	CSRF string `json:"csrf,omitempty"`
 }
 
 func staffSessionKey(token string) string {
@@ -281,8 +291,15 @@ func (s *Hall) LoginStaff(ctx context.Context, in StaffLoginInput, meta kernel.R
 		return StaffLoginResult{}, kernel.Internal("token", err)
 	}
 	token := staffTokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	csrf := ""
+	if in.Cookie {
+		if _, err := rand.Read(raw); err != nil {
+			return StaffLoginResult{}, kernel.Internal("csrf token", err)
+		}
+		csrf = base64.RawURLEncoding.EncodeToString(raw)
+	}
 	b, _ := json.Marshal(staffSession{StaffID: row.ID, Username: row.Username, Role: models.StaffRole(row.Role),
-		CredVersion: row.CredVersion, CreatedAt: now, LastSeen: now})
+		CredVersion: row.CredVersion, CreatedAt: now, LastSeen: now, CSRF: csrf})
 	if err := s.Redis.Client.Set(ctx, staffSessionKey(token), b, staffSessionIdle).Err(); err != nil {
 		return StaffLoginResult{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
 	}
@@ -291,7 +308,7 @@ func (s *Hall) LoginStaff(ctx context.Context, in StaffLoginInput, meta kernel.R
 		return StaffLoginResult{}, err
 	}
 	row.LastLoginAt = &now
-	return StaffLoginResult{Token: token, ExpiresAt: now.Add(staffSessionIdle), Staff: s.staffView(row)}, nil
+	return StaffLoginResult{Token: token, CSRFToken: csrf, ExpiresAt: now.Add(staffSessionIdle), Staff: s.staffView(row)}, nil
 }
 
 // staffLoginFailure counts a failure and locks the account at the
@@ -328,8 +345,27 @@ func (s *Hall) staffLoginFailure(ctx context.Context, actor kernel.StaffActor, i
 
 // AuthenticateStaff resolves a staff bearer token: the session must be
 // younger than 12 hours, used within the last 30 minutes, and its account
-// still active with the same role and credentials. Each use slides it.
+// still active with the same role and credentials. Each use slides it. A
+// cookie session's token is refused here: it was never meant to leave
+// the browser's cookie jar, so seeing it as a bearer token means it leaked.
 func (s *Hall) AuthenticateStaff(ctx context.Context, token string, meta kernel.RequestMeta) (kernel.StaffActor, error) {
+	return s.authenticateStaff(ctx, token, nil, meta)
+}
+
+// AuthenticateStaffCookie resolves a staff session cookie together with
+// the request's X-CSRF-Token: only a cookie session, and only with its own
+// CSRF token (compared in constant time). A cross-site page can make the
+// browser send the cookie but cannot read the token to send with it.
+func (s *Hall) AuthenticateStaffCookie(ctx context.Context, token, csrf string, meta kernel.RequestMeta) (kernel.StaffActor, error) {
+	if csrf == "" {
+		return kernel.StaffActor{}, models.ErrUnauthenticated
+	}
+	return s.authenticateStaff(ctx, token, &csrf, meta)
+}
+
+// authenticateStaff is AuthenticateStaff (csrf nil: a bearer token) or
+// AuthenticateStaffCookie.
+func (s *Hall) authenticateStaff(ctx context.Context, token string, csrf *string, meta kernel.RequestMeta) (kernel.StaffActor, error) {
 	if !strings.HasPrefix(token, staffTokenPrefix) {
 		return kernel.StaffActor{}, models.ErrUnauthenticated
 	}
@@ -343,6 +379,10 @@ func (s *Hall) AuthenticateStaff(ctx context.Context, token string, meta kernel.
 	}
 	var sess staffSession
 	if err := json.Unmarshal(b, &sess); err != nil {
+		return kernel.StaffActor{}, models.ErrUnauthenticated
+	}
+	if csrf == nil && sess.CSRF != "" ||
+		csrf != nil && (sess.CSRF == "" || subtle.ConstantTimeCompare([]byte(sess.CSRF), []byte(*csrf)) != 1) {
 		return kernel.StaffActor{}, models.ErrUnauthenticated
 	}
 	now := s.Now()
@@ -377,6 +417,15 @@ func (s *Hall) LogoutStaff(ctx context.Context, a kernel.StaffActor, token strin
 		return models.ErrUnavailable.WithReason("session store: " + err.Error())
 	}
 	return s.AuditNow(ctx, a, kernel.AuditNote{Action: "staff.logout", TargetKind: "staff", TargetID: a.StaffID, Outcome: kernel.AuditOK})
+}
+
+// DropStaffSession ends the session of token without an actor: the
+// console's earlier session, replaced by a new login in the same browser
+// (a reload loses the CSRF token kept in the page's memory).
+func (s *Hall) DropStaffSession(ctx context.Context, token string) {
+	if strings.HasPrefix(token, staffTokenPrefix) {
+		_ = s.Redis.Client.Del(ctx, staffSessionKey(token)).Err()
+	}
 }
 
 // StaffMe returns the caller's own account.
