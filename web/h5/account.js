@@ -31,8 +31,10 @@
       H5.link("h5.start.identity", "#/identity", "primary tile"),
       H5.link("h5.start.guide", "#/guide", "tile"),
     ];
+    const pending = H5.pendingOrder();
     H5.screen("h5.start.title",
       me.real_name_verified ? H5.p("h5.start.hello", { name: me.name_masked }) : H5.p("h5.start.verifyFirst"),
+      pending ? H5.link("h5.start.pending", "#/pay/" + encodeURIComponent(pending), "primary") : null,
       el("nav", { "class": "tiles", "aria-label": t("h5.start.tasks") }, tiles),
       H5.btn("h5.logout", async function () {
         try { await H5.call("DELETE", "/sessions/current"); } catch (e) { /* the session is dropped here either way */ }
@@ -52,13 +54,14 @@
         loggedIn(res);
       }));
     }
-    if (H5.inWechat || !H5.sandbox) {
+    if (H5.inWechat) {
       const err = el("div", { "class": "error", role: "alert", hidden: true });
       parts.push(H5.h2("h5.login.wechat"), err, H5.btn("h5.login.wechatGo", async function () {
         try { await wechatStart(); } catch (e) { H5.showError(err, e); }
       }, "primary"));
     }
     if (H5.inAlipay) parts.push(H5.p("h5.login.alipayHint"));
+    if (!H5.sandbox && !H5.inWechat && !H5.inAlipay) parts.push(H5.p("h5.login.openInApp"));
     H5.screen("h5.login.title", parts, H5.nav());
   }, { public: true });
 
@@ -191,10 +194,36 @@
           el("div", { "class": "actions" },
             H5.link("h5.family.payables", "#/payables/" + encodeURIComponent(m.member_id), "primary"),
             H5.link("h5.family.enrol", "#/enrol?person=" + encodeURIComponent(m.member_id), "secondary"),
-            m.records_access !== "none" ? H5.link("h5.start.records", "#/records/" + encodeURIComponent(m.member_id), "secondary") : null));
+            m.records_access !== "none" ? H5.link("h5.start.records", "#/records/" + encodeURIComponent(m.member_id), "secondary") : null,
+            m.guardianship === "registry" ? H5.link("h5.guardians.title", "#/guardians/" + encodeURIComponent(m.member_id), "secondary") : null));
       })) : H5.p("h5.family.none"),
       H5.link("h5.family.add", "#/family/add", "primary"),
       H5.nav());
+  }, { verified: true });
+
+  // Guardians of a minor: a guardian the household registry names may let
+  // another verified person (the other parent, a grandparent) be one too,
+  // and end such a consent.
+  H5.route("guardians", async function (args) {
+    const id = encodeURIComponent(args[0]);
+    const list = await H5.call("GET", "/me/family/" + id + "/guardians");
+    const idn = H5.input({ name: "guardian_id_number", autocomplete: "off", "class": "num-input" });
+    H5.screen("h5.guardians.title", H5.p("h5.guardians.why"),
+      el("ul", { "class": "list" }, list.items.map(function (g) {
+        const err = el("div", { "class": "error", role: "alert", hidden: true });
+        return el("li", { "class": "card" },
+          el("p", { "class": "who" }, g.name_masked, " ", H5.num(g.id_number_masked)),
+          el("p", { "class": "mn-text hint" }, t("h5.guardians.kind." + (g.revoked_at ? "revoked" : g.source))),
+          err,
+          g.source === "consent" && !g.revoked_at ? H5.btn("h5.guardians.revoke", async function () {
+            try { await H5.call("DELETE", "/me/family/" + id + "/guardians/" + encodeURIComponent(g.guardian_id)); H5.render(); } catch (e) { H5.showError(err, e); }
+          }, "secondary") : null);
+      })),
+      H5.form([H5.field("h5.guardians.idNumber", idn, "h5.guardians.idHint")], "h5.guardians.submit", async function () {
+        await H5.call("POST", "/me/family/" + id + "/guardians", { body: { guardian_id_number: idn.value.trim() } });
+        H5.say(t("h5.guardians.done"));
+        H5.render();
+      }), H5.nav());
   }, { verified: true });
 
   // Enrolment (参保登记) for the person or a family member.

@@ -194,6 +194,16 @@
     return Number(m[1]) * 100 + Number(((m[2] || "") + "00").slice(0, 2));
   };
 
+  // pendingOrder is the order this tab last sent to a cashier, so a person
+  // coming back from Alipay's cashier (or a closed tab of it) finds it.
+  H5.pendingOrder = function (no) {
+    try {
+      if (no === undefined) return sessionStorage.getItem("lb.h5.pending") || "";
+      if (no) sessionStorage.setItem("lb.h5.pending", no); else sessionStorage.removeItem("lb.h5.pending");
+    } catch (e) { /* no storage: the records screen still shows it */ }
+    return "";
+  };
+
   H5.inWechat = /MicroMessenger/i.test(navigator.userAgent);
   H5.inAlipay = /AlipayClient/i.test(navigator.userAgent);
 

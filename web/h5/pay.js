@@ -100,6 +100,7 @@
       try {
         const order = await H5.call("POST", "/payments", { body: payBody(d.declaration_id), idempotencyKey: key });
         try { sessionStorage.setItem(PARAMS + order.order_no, JSON.stringify(order.pay_params || {})); } catch (e) { /* the pay screen asks again */ }
+        H5.pendingOrder(order.order_no);
         H5.go("#/pay/" + encodeURIComponent(order.order_no));
       } catch (e) { H5.showError(err, e); pay.disabled = false; }
     }, "primary big");
@@ -157,6 +158,7 @@
       status.textContent = t("h5.order." + st);
       actions.replaceChildren();
       more.replaceChildren();
+      if (st !== "paying" && st !== "created" && H5.pendingOrder() === order.order_no) H5.pendingOrder("");
       if (st === "paid" || st === "partially_refunded" || st === "refunded") {
         actions.append(H5.link("h5.pay.records", "#/records/self", "primary"), H5.link("h5.pay.voucher", "#/certs?order=" + encodeURIComponent(order.order_no), "secondary"));
         if (order.notice) actions.append(H5.text(order.notice, "note"));
