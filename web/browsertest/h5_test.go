@@ -490,6 +490,8 @@ func mnCheck(p *page, screen string) {
 		blocks.forEach(function (n) {
 			const wm = getComputedStyle(n).writingMode;
 			if (wm !== "vertical-lr") bad.push("writing-mode " + wm + ": " + n.textContent.slice(0, 20));
+			// Nothing cut off: a block's columns fit in it.
+			if (n.scrollWidth > n.clientWidth + 1 || n.scrollHeight > n.clientHeight + 1) bad.push("cut off (" + n.scrollWidth + "x" + n.scrollHeight + " in " + n.clientWidth + "x" + n.clientHeight + "): " + n.textContent.slice(0, 20));
 		});
 		document.querySelectorAll(".num").forEach(function (n) {
 			if (n.getBoundingClientRect().width > 0 && getComputedStyle(n).writingMode !== "horizontal-tb") bad.push("number turned: " + n.textContent);

@@ -33,7 +33,7 @@
     ];
     const pending = H5.pendingOrder();
     H5.screen("h5.start.title",
-      me.real_name_verified ? H5.p("h5.start.hello", { name: me.name_masked }) : H5.p("h5.start.verifyFirst"),
+      me.real_name_verified ? el("p", { "class": "mn-text" }, t("h5.start.hello", { name: "" }), el("span", { "class": "num" }, me.name_masked)) : H5.p("h5.start.verifyFirst"),
       pending ? H5.link("h5.start.pending", "#/pay/" + encodeURIComponent(pending), "primary") : null,
       el("nav", { "class": "tiles", "aria-label": t("h5.start.tasks") }, tiles),
       H5.btn("h5.logout", async function () {
