@@ -414,9 +414,15 @@ func TestH5ElderMode(t *testing.T) {
 	h5Submit(p)
 	p.waitText("main .result", "合计")
 	elderCheck(p, "declare-confirm")
+	// The waiting screen stops asking after its limit (a minute; one ask
+	// here) and offers to keep waiting rather than timing the person out.
+	eval[bool](p, `H5.pollLimit = 1, true`)
 	h5Tap(p, "main .result button", "去付款")
 	h5Screen(p, "付款")
 	p.waitJS(`document.querySelector("#cashier") !== null`, "the cashier link")
+	h5Tap(p, "main button", "继续等待")
+	p.waitJS(`Array.from(document.querySelectorAll("main button")).every(function (b) { return b.innerText.indexOf("继续等待") < 0; })`, "waiting again")
+	p.waitJS(`Array.from(document.querySelectorAll("main button")).some(function (b) { return b.innerText.indexOf("继续等待") >= 0; })`, "the offer to keep waiting again")
 	elderCheck(p, "pay-waiting")
 	p.checkPage()
 }

@@ -134,14 +134,15 @@
   }
 
   // The waiting screen: it asks the API for the order's state every two
-  // seconds for a minute, then asks the person whether to keep waiting
-  // instead of giving up on them.
+  // seconds for a minute (H5.pollLimit asks), then asks the person whether
+  // to keep waiting instead of giving up on them.
+  H5.pollLimit = 30;
   H5.route("pay", async function (args) {
     const no = args[0];
     let order = await H5.call("GET", "/payments/" + encodeURIComponent(no));
     let params = order.pay_params;
     if (!params) { try { params = JSON.parse(sessionStorage.getItem(PARAMS + no) || "null"); } catch (e) { params = null; } }
-    const status = el("p", { "class": "mn-text status", id: "pay-status", role: "status" });
+    const status = el("p", { "class": "mn-text status", id: "pay-status", role: "status", tabindex: "-1" });
     const actions = el("div", { "class": "actions" });
     const more = el("div", { "class": "actions" });
     H5.screen("h5.pay.title",
@@ -172,8 +173,8 @@
       else if (params && params.url) actions.append(el("a", { "class": "btn primary big", href: params.url, id: "cashier" }, t("h5.pay.alipay")));
       else if (params && params.paySign) actions.append(H5.btn("h5.pay.wechat", function () { wechatPay(params, function () { poll(); }); }, "primary big"));
       actions.append(H5.p("h5.pay.expires", { at: H5.when(order.expires_at) }, "hint"));
-      if (polls >= 30) {
-        more.append(H5.p("h5.pay.stillWaiting"), H5.btn("h5.pay.keepWaiting", function () { polls = 0; poll(); }, "secondary"));
+      if (polls >= H5.pollLimit) {
+        more.append(H5.p("h5.pay.stillWaiting"), H5.btn("h5.pay.keepWaiting", function () { polls = 0; draw(); status.focus(); H5.timers.push(setTimeout(poll, 2000)); }, "secondary"));
       }
       LB.apply(actions);
     };
@@ -183,7 +184,7 @@
       const before = status.textContent;
       draw();
       if (status.textContent !== before) H5.say(status.textContent);
-      if ((order.status === "paying" || order.status === "created") && polls < 30) H5.timers.push(setTimeout(poll, 2000));
+      if ((order.status === "paying" || order.status === "created") && polls < H5.pollLimit) H5.timers.push(setTimeout(poll, 2000));
     };
     draw();
     if (order.status === "paying" || order.status === "created") H5.timers.push(setTimeout(poll, 2000));
