@@ -326,9 +326,9 @@ func elderCheck(p *page, screen string) {
 	p.shot("elder-" + screen)
 }
 
-// h5Measure fails when a visible control is under 44 × 44 px (both modes)
-// or, in 长辈版, a visible text is under 18 px or an amount is not larger
-// than the body text.
+// h5Measure fails when a visible control is under 44 × 44 px or headings
+// skip a level (both modes) or, in 长辈版, a visible text is under 18 px or
+// an amount is not larger than the body text.
 func h5Measure(p *page, screen string, elder bool) {
 	p.t.Helper()
 	bad := eval[[]string](p, `(function(elder){
@@ -353,6 +353,15 @@ func h5Measure(p *page, screen string, elder bool) {
 			if (elder && shown(n) && parseFloat(getComputedStyle(n).fontSize) < body * 1.25) bad.push("amount not larger: " + n.textContent);
 		});
 		if (elder && body < 18) bad.push("body text " + body + "px");
+		// Headings in order: one h1, no level skipped on the way down.
+		let last = 0;
+		document.querySelectorAll("h1, h2, h3, h4").forEach(function (h) {
+			if (!shown(h)) return;
+			const level = Number(h.tagName[1]);
+			if (level > last + 1) bad.push("heading " + h.tagName + " after h" + last + ": " + h.textContent.slice(0, 20));
+			last = level;
+		});
+		if (document.querySelectorAll("h1").length !== 1) bad.push(document.querySelectorAll("h1").length + " h1 headings");
 		return bad;
 	})(`+fmt.Sprint(elder)+`)`)
 	if len(bad) > 0 {

@@ -69,7 +69,8 @@
     H5.setToken(res.token);
     H5.me = res.user;
     H5.say(t("h5.login.done"));
-    H5.go(res.user.real_name_verified ? "#/" : "#/identity");
+    const back = H5.returnTo();
+    H5.go(!res.user.real_name_verified ? "#/identity" : back || "#/");
   }
 
   // wechatStart sends the person to WeChat's authorize page. The server

@@ -20,7 +20,7 @@
     const res = await H5.call("GET", "/records?person=" + encodeURIComponent(person));
     const list = el("ul", { "class": "list", id: "records" }, res.items.map(function (r) {
       return el("li", { "class": "card record status-" + r.status },
-        el("h3", null, H5.num(H5.period(r.period) + (r.period_to ? " – " + H5.period(r.period_to) : "")), " ", el("span", { "class": "mn-text" }, t("h5.scheme." + r.scheme))),
+        el("h2", null, H5.num(H5.period(r.period) + (r.period_to ? " – " + H5.period(r.period_to) : "")), " ", el("span", { "class": "mn-text" }, t("h5.scheme." + r.scheme))),
         el("dl", { "class": "summary" },
           H5.kv("h5.records.amount", H5.money(r.amount_fen, true)),
           H5.kv("h5.records.status", el("span", { "class": "mn-text state" }, t("h5.record." + r.status))),
@@ -184,7 +184,7 @@
     H5.screen("h5.messages.title",
       res.items.length ? el("ul", { "class": "list", id: "messages" }, res.items.map(function (m) {
         return el("li", { "class": "card" },
-          el("h3", { "class": "mn-text" }, m.title),
+          el("h2", { "class": "mn-text" }, m.title),
           H5.text(m.body),
           el("p", { "class": "hint" }, H5.num(H5.when(m.created_at))),
           m.refund_no ? el("a", { "class": "btn secondary", href: "#/refund/" + encodeURIComponent(m.refund_no) }, t("h5.messages.open")) : null);

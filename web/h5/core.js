@@ -38,11 +38,24 @@
       return await LB.api(method, "/api/v1" + path, opts);
     } catch (e) {
       if (e.status === 401 && tok) {
+        // The session ended (2 h without use): log in again and come back
+        // to the same screen.
         H5.setToken("");
+        H5.returnTo(location.hash);
         H5.go("#/login");
       }
       throw e;
     }
+  };
+
+  // returnTo keeps the screen to come back to after a login.
+  H5.returnTo = function (hash) {
+    try {
+      if (hash !== undefined) { sessionStorage.setItem("lb.h5.return", hash); return ""; }
+      const h = sessionStorage.getItem("lb.h5.return") || "";
+      sessionStorage.removeItem("lb.h5.return");
+      return /^#\/[A-Za-z]/.test(h) && h.indexOf("#/login") !== 0 ? h : "";
+    } catch (e) { return ""; }
   };
 
   H5.loadMe = async function () {
@@ -76,7 +89,7 @@
     const route = H5.routes[r.name] || H5.routes.start;
     const main = document.getElementById("app");
     try {
-      if (route.auth && !H5.token()) { H5.go("#/login"); return; }
+      if (route.auth && !H5.token()) { H5.returnTo(location.hash); H5.go("#/login"); return; }
       if (route.auth) await H5.loadMe();
       if (route.verified && H5.me && !H5.me.real_name_verified) { H5.go("#/identity"); return; }
       await route.fn(r.args, r.query);

@@ -7,10 +7,10 @@
   const PARAMS = "lb.h5.pay.";
 
   // payableCard shows what one person owes for one scheme and year.
-  function payableCard(person, p) {
+  function payableCard(person, p, level) {
     const payable = (p.status === "open" || p.status === "declared") && p.in_collection_period && p.options.length > 0;
     return el("li", { "class": "card" },
-      el("h3", { "class": "mn-text" }, t("h5.scheme." + p.scheme)),
+      el(level, { "class": "mn-text" }, t("h5.scheme." + p.scheme)),
       el("dl", { "class": "summary" },
         H5.kv("h5.payables.person", p.person_name_masked),
         H5.kv("h5.payables.year", H5.num(p.year)),
@@ -29,14 +29,14 @@
 
   // payablesBlock lists a person's payables; a person not yet enrolled
   // gets the API's words and the way to enrol instead of an error page.
-  async function payablesBlock(person) {
+  async function payablesBlock(person, level) {
     let items;
     try { items = await payablesOf(person); } catch (e) {
       if (e.code !== "NOT_ENROLLED") throw e;
       return el("div", null, el("div", { "class": "note-box" }, H5.text(e.message), e.reason ? H5.text(e.reason, "hint") : null),
         H5.link("h5.family.enrol", "#/enrol?person=" + encodeURIComponent(person), "primary"));
     }
-    return items.length ? el("ul", { "class": "list" }, items.map(function (p) { return payableCard(person, p); }))
+    return items.length ? el("ul", { "class": "list" }, items.map(function (p) { return payableCard(person, p, level); }))
       : el("div", null, H5.p("h5.payables.none"), H5.link("h5.family.enrol", "#/enrol?person=" + encodeURIComponent(person), "secondary"));
   }
 
@@ -53,7 +53,7 @@
     for (const m of parents) {
       blocks.push(el("section", { "class": "person" },
         el("h2", null, el("span", { "class": "mn-text" }, t("h5.relation.parent")), " ", m.name_masked),
-        await payablesBlock(m.member_id)));
+        await payablesBlock(m.member_id, "h3")));
     }
     H5.screen("h5.parents.title", blocks, H5.link("h5.parents.add", "#/family/add", "secondary"), H5.nav());
   }, { verified: true });
@@ -61,7 +61,7 @@
   // My payables (or a family member's: #/payables/{member_id}).
   H5.route("payables", async function (args) {
     const person = args[0] || "self";
-    H5.screen(person === "self" ? "h5.payables.title" : "h5.payables.titleOther", await payablesBlock(person), H5.nav());
+    H5.screen(person === "self" ? "h5.payables.title" : "h5.payables.titleOther", await payablesBlock(person, "h2"), H5.nav());
   }, { verified: true });
 
   // Declare: choose the grade and up to which month, see the amount, then
