@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/chromedp"
 )
 
 // The citizen H5 in a phone browser: the whole journey in the standard
@@ -280,6 +285,11 @@ func TestH5CitizenJourney(t *testing.T) {
 	p.waitJS(`document.querySelector("#certs .cert") !== null`, "the issued certificate")
 	h5Tap(p, "#certs button.download", "")
 	p.waitJS(`Number((document.getElementById("cert-status").dataset || {}).bytes || 0) > 1000`, "the PDF downloaded")
+	// And a 社保缴费证明 over this year's months of his pension.
+	h5Fill(p, "kind", "contribution_proof")
+	h5Fill(p, "scheme", "flexible_pension")
+	h5Submit(p)
+	p.waitJS(`document.querySelectorAll("#certs .cert").length === 2`, "the contribution proof")
 	p.shot("certificate")
 	p.axe("certificates")
 	h5Measure(p, "certificates", false)
@@ -521,6 +531,11 @@ func mnCheck(p *page, screen string) {
 	if len(bad) > 0 {
 		p.fail("Mongolian %s:\n%s", screen, strings.Join(bad, "\n"))
 	}
+	// The glyphs of the heading were drawn with the embedded font, as the
+	// browser reports it (not only what the style asks for).
+	if fonts := h5Fonts(p, "main h1"); !fonts["Noto Sans Mongolian"] {
+		p.fail("Mongolian %s: the heading is drawn with %v, not Noto Sans Mongolian", screen, fonts)
+	}
 	p.axe("mn " + screen)
 	p.shot("mn-" + screen)
 }
@@ -554,4 +569,28 @@ func h5APIError(t *testing.T, s *site, lang string) string {
 		t.Fatalf("no API error for a wrong check digit: %v", res)
 	}
 	return msg
+}
+
+// h5Fonts is the set of fonts the browser drew the first element matching
+// sel with (CSS.getPlatformFontsForNode).
+func h5Fonts(p *page, sel string) map[string]bool {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	nodes, err := chromedp.Run(ctx, chromedp.Nodes(sel))
+	if err != nil || len(nodes) == 0 {
+		p.fail("no %s: %v", sel, err)
+	}
+	if _, err := chromedp.Call(ctx, css.Enable, cdp.Empty{}); err != nil {
+		p.fail("CSS.enable: %v", err)
+	}
+	res, err := chromedp.Call(ctx, css.GetPlatformFontsForNode, css.GetPlatformFontsForNodeParams{NodeID: nodes[0].NodeID})
+	if err != nil {
+		p.fail("fonts of %s: %v", sel, err)
+	}
+	out := map[string]bool{}
+	for _, f := range res.Fonts {
+		out[f.FamilyName] = true
+	}
+	return out
 }
