@@ -624,3 +624,38 @@ func h5Fonts(p *page, sel string) map[string]bool {
 	}
 	return out
 }
+
+// TestH5WechatReturnNeedsItsOwnState: coming back from WeChat's authorize
+// page, the H5 takes the code out of the address at once and posts it
+// only with the state this tab was given (login CSRF: a code someone else
+// got for their account must not log this browser in).
+func TestH5WechatReturnNeedsItsOwnState(t *testing.T) {
+	s := newSite(t)
+	p := s.open(t, Phone)
+	p.visit("/h5/?code=someone-elses-code&state=forged")
+	p.waitJS(`document.querySelector("main [role=alert]") !== null`, "the refusal")
+	if got := eval[string](p, `document.querySelector("main [role=alert]").innerText`); !strings.Contains(got, "登录来源无法确认") {
+		t.Errorf("a foreign state shows %q", got)
+	}
+	if eval[string](p, `location.search`) != "" {
+		t.Error("the code stayed in the address")
+	}
+	if eval[string](p, `sessionStorage.getItem("lb.h5.token") || ""`) != "" {
+		t.Error("a foreign state logged the page in")
+	}
+	p.shot("wechat-foreign-state")
+	p.axe("wechat-foreign-state")
+
+	// With the state this tab kept, the code goes to the API (which has
+	// no WeChat official account configured here, and says so in its words).
+	eval[bool](p, `sessionStorage.setItem("lb.h5.wxstate", "mine"), true`)
+	p.visit("/h5/?code=a-code&state=mine")
+	p.waitJS(`document.querySelector("main [role=alert]") !== null`, "the API's answer")
+	if got := eval[string](p, `document.querySelector("main [role=alert]").innerText`); strings.Contains(got, "登录来源无法确认") || got == "" {
+		t.Errorf("the tab's own state was refused or nothing shown: %q", got)
+	}
+	if eval[string](p, `sessionStorage.getItem("lb.h5.wxstate") || ""`) != "" {
+		t.Error("the state was not used up")
+	}
+	p.checkPage()
+}
