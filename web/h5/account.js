@@ -190,7 +190,7 @@
     H5.screen("h5.family.title",
       fam.items.length ? el("ul", { "class": "list" }, fam.items.map(function (m) {
         return el("li", { "class": "card" },
-          el("p", { "class": "who" }, el("span", { "class": "mn-text" }, t("h5.relation." + m.relation)), " ", m.name_masked, " ", H5.num(m.id_number_masked)),
+          el("p", { "class": "who mn-text" }, el("span", null, t("h5.relation." + m.relation)), " ", m.name_masked, " ", H5.num(m.id_number_masked)),
           el("p", { "class": "mn-text hint" }, m.records_access_note),
           el("div", { "class": "actions" },
             H5.link("h5.family.payables", "#/payables/" + encodeURIComponent(m.member_id), "primary"),
@@ -213,7 +213,7 @@
       el("ul", { "class": "list" }, list.items.map(function (g) {
         const err = el("div", { "class": "error", role: "alert", hidden: true });
         return el("li", { "class": "card" },
-          el("p", { "class": "who" }, g.name_masked, " ", H5.num(g.id_number_masked)),
+          el("p", { "class": "who mn-horizontal" }, g.name_masked, " ", H5.num(g.id_number_masked)),
           el("p", { "class": "mn-text hint" }, t("h5.guardians.kind." + (g.revoked_at ? "revoked" : g.source))),
           err,
           g.source === "consent" && !g.revoked_at ? H5.btn("h5.guardians.revoke", async function () {
@@ -260,7 +260,7 @@
       if (scheme.value === "flexible_medical") body.medical_option = option.value;
       const e = await H5.call("POST", "/enrolments", { body: body });
       done.hidden = false;
-      done.replaceChildren(H5.p("h5.enrol.done", { scheme: t("h5.scheme." + e.scheme) }), e.receipt_no ? el("p", null, H5.num(e.receipt_no)) : null,
+      done.replaceChildren(H5.p("h5.enrol.done", { scheme: t("h5.scheme." + e.scheme) }), e.receipt_no ? el("p", { "class": "mn-horizontal" }, H5.num(e.receipt_no)) : null,
         H5.link("h5.family.payables", "#/payables/" + encodeURIComponent(who.value), "primary"));
       H5.say(t("h5.enrol.done", { scheme: t("h5.scheme." + e.scheme) }));
       await showCurrent();

@@ -20,7 +20,7 @@
     const res = await H5.call("GET", "/records?person=" + encodeURIComponent(person));
     const list = el("ul", { "class": "list", id: "records" }, res.items.map(function (r) {
       return el("li", { "class": "card record status-" + r.status },
-        el("h2", null, H5.num(H5.period(r.period) + (r.period_to ? " – " + H5.period(r.period_to) : "")), " ", el("span", { "class": "mn-text" }, t("h5.scheme." + r.scheme))),
+        el("h2", { "class": "mn-text" }, H5.num(H5.period(r.period) + (r.period_to ? " – " + H5.period(r.period_to) : "")), " ", el("span", { "class": "mn-text" }, t("h5.scheme." + r.scheme))),
         el("dl", { "class": "summary" },
           H5.kv("h5.records.amount", H5.money(r.amount_fen, true)),
           H5.kv("h5.records.status", el("span", { "class": "mn-text state" }, t("h5.record." + r.status))),
@@ -127,7 +127,7 @@
       H5.h2("h5.refund.timeline"),
       el("ol", { "class": "timeline", id: "timeline" }, r.timeline.map(function (s) {
         return el("li", null,
-          el("p", null, el("strong", { "class": "mn-text" }, t("h5.refundStatus." + s.status)), " ", H5.num(H5.when(s.at))),
+          el("p", { "class": "mn-text" }, el("strong", null, t("h5.refundStatus." + s.status)), " ", H5.num(H5.when(s.at))),
           el("p", { "class": "mn-text hint" }, t("h5.refund.heldBy", { who: t("h5.holder." + (s.holder || "none")) })),
           (s.reasons || []).map(function (x) { return H5.text(x, "note"); }),
           s.note ? H5.text(s.note, "hint") : null);
@@ -186,7 +186,7 @@
         return el("li", { "class": "card" },
           el("h2", { "class": "mn-text" }, m.title),
           H5.text(m.body),
-          el("p", { "class": "hint" }, H5.num(H5.when(m.created_at))),
+          el("p", { "class": "hint mn-horizontal" }, H5.num(H5.when(m.created_at))),
           m.refund_no ? el("a", { "class": "btn secondary", href: "#/refund/" + encodeURIComponent(m.refund_no) }, t("h5.messages.open")) : null);
       })) : H5.p("h5.messages.none"),
       H5.nav());

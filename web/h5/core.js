@@ -94,6 +94,7 @@
       if (route.verified && H5.me && !H5.me.real_name_verified) { H5.go("#/identity"); return; }
       await route.fn(r.args, r.query);
     } catch (e) {
+      if (e.status === 401 && !H5.token()) return; // on the way to the login screen
       H5.screen("h5.error.title", H5.errorBox(e), H5.nav());
     }
     LB.apply(main);

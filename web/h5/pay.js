@@ -52,7 +52,7 @@
     const blocks = [];
     for (const m of parents) {
       blocks.push(el("section", { "class": "person" },
-        el("h2", null, el("span", { "class": "mn-text" }, t("h5.relation.parent")), " ", m.name_masked),
+        el("h2", { "class": "mn-text" }, el("span", null, t("h5.relation.parent")), " ", m.name_masked),
         await payablesBlock(m.member_id, "h3")));
     }
     H5.screen("h5.parents.title", blocks, H5.link("h5.parents.add", "#/family/add", "secondary"), H5.nav());
@@ -82,7 +82,7 @@
     }
     const step2 = el("section", { "class": "result", hidden: true, "aria-labelledby": "decl-h" });
     H5.screen("h5.declare.title",
-      el("p", { "class": "who" }, el("span", { "class": "mn-text" }, t("h5.scheme." + p.scheme)), " ", p.person_name_masked),
+      el("p", { "class": "who mn-text" }, el("span", null, t("h5.scheme." + p.scheme)), " ", p.person_name_masked),
       H5.form(fields, "h5.declare.submit", async function (f) {
         const body = { payable_id: p.payable_id, option_code: opt.value };
         if (to) { body.period_from = p.unpaid_periods[0]; body.period_to = to.value; }
