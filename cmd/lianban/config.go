@@ -17,23 +17,23 @@ import (
 // key (the keys of API.md), a default, and whether it is a secret that is
 // masked when the configuration is printed.
 type Config struct {
-	Addr           string
-	Database       string
-	Redis          string
-	Sandbox        bool
-	PIIKey         string
+	Addr     string
+	Database string
+	Redis    string
+	Sandbox  bool
+	PIIKey   string
 	// PIIKeys and CertSigningKeys are the keyrings (newest last) beside
 	// the single keys of before; Crypto chooses the suite (crypto.go).
 	PIIKeys, CertSigningKeys, Crypto string
-	PublicURL      string
-	DataDir        string
-	LogLevel       string
-	WorkerInterval time.Duration
-	CreditDelay    time.Duration
-	BookDelay      time.Duration
-	ShutdownGrace  time.Duration
-	CertSigningKey string
-	TrustedProxies string
+	PublicURL                        string
+	DataDir                          string
+	LogLevel                         string
+	WorkerInterval                   time.Duration
+	CreditDelay                      time.Duration
+	BookDelay                        time.Duration
+	ShutdownGrace                    time.Duration
+	CertSigningKey                   string
+	TrustedProxies                   string
 	// PprofAddr is where net/http/pprof listens, on its own listener and
 	// mux so profiles are never reachable through the API's address;
 	// empty (the default) starts no listener at all.
