@@ -17,23 +17,20 @@ import (
 // key (the keys of API.md), a default, and whether it is a secret that is
 // masked when the configuration is printed.
 type Config struct {
-	Addr     string
-	Database string
-	Redis    string
-	Sandbox  bool
-	PIIKey   string
-	// PIIKeys and CertSigningKeys are the keyrings (newest last) beside
-	// the single keys of before; Crypto chooses the suite (crypto.go).
-	PIIKeys, CertSigningKeys, Crypto string
-	PublicURL                        string
-	DataDir                          string
-	LogLevel                         string
-	WorkerInterval                   time.Duration
-	CreditDelay                      time.Duration
-	BookDelay                        time.Duration
-	ShutdownGrace                    time.Duration
-	CertSigningKey                   string
-	TrustedProxies                   string
+	Addr           string
+	Database       string
+	Redis          string
+	Sandbox        bool
+	PIIKey         string
+	PublicURL      string
+	DataDir        string
+	LogLevel       string
+	WorkerInterval time.Duration
+	CreditDelay    time.Duration
+	BookDelay      time.Duration
+	ShutdownGrace  time.Duration
+	CertSigningKey string
+	TrustedProxies string
 	// PprofAddr is where net/http/pprof listens, on its own listener and
 	// mux so profiles are never reachable through the API's address;
 	// empty (the default) starts no listener at all.
@@ -68,6 +65,10 @@ type Config struct {
 	// environment or the config file) rather than left to its default:
 	// only an explicit choice may expose sandbox mode beyond loopback.
 	SandboxExplicit bool
+
+	// PIIKeys and CertSigningKeys are the keyrings (newest last) beside
+	// the single keys of before; Crypto chooses the suite (crypto.go).
+	PIIKeys, CertSigningKeys, Crypto string
 }
 
 // field is one setting: its environment key, default, whether it is a
