@@ -15,6 +15,7 @@ import (
 	"github.com/lianban/lianban/certificate"
 	"github.com/lianban/lianban/guomi"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/rekey"
 	"github.com/lianban/lianban/store"
 )
@@ -182,7 +183,11 @@ func rekeyCommand(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	if err != nil {
 		return err
 	}
-	r := &rekey.Rekeyer{DB: db, PII: pii, Log: log, Batch: *batch}
+	var deps service.Deps
+	if err := wireBlobs(ctx, cfg, &deps); err != nil {
+		return err
+	}
+	r := &rekey.Rekeyer{DB: db, PII: pii, Log: log, Batch: *batch, Blobs: deps.Blobs}
 	results, err := r.Run(ctx)
 	fmt.Fprintf(out, "rekey to %s:\n%s", pii.Current(), rekey.Summary(results))
 	return err

@@ -8,6 +8,11 @@
 // unnecessary, so they can be dropped from the configuration once it is
 // done.
 //
+// Uploaded files (uploads, sealed with SealBytes in the blob store) are
+// rewritten too, when the Rekeyer has the blob store: each blob is
+// replaced whole under the same key (the stores replace atomically), so a
+// download sees the old bytes or the new ones.
+//
 // A pass is resumable: each batch is committed together with the last
 // primary key it covered (rekey_progress), so an interrupted pass goes on
 // after that row. A row is rewritten by a conditional update on the
@@ -16,10 +21,12 @@
 package rekey
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -42,6 +49,7 @@ type table struct {
 	name, key string
 	sealed    []string
 	indexes   []index
+	extra     []string // read too, not rewritten
 }
 
 // tables lists every sealed column of the schema. A new sealed column must
@@ -76,6 +84,9 @@ type Rekeyer struct {
 	// AfterBatch, if set, is called after each committed batch; an error
 	// stops the pass there, as a crash would (the tests interrupt with it).
 	AfterBatch func(table string, rekeyed int64) error
+	// Blobs is where uploaded files are kept; nil leaves them as they are
+	// (they still open while their key is configured).
+	Blobs models.BlobStore
 }
 
 // Result is what a pass did to one table.
@@ -108,7 +119,21 @@ func (r *Rekeyer) Run(ctx context.Context) ([]Result, error) {
 			return out, fmt.Errorf("rekey %s: %w", t.name, err)
 		}
 	}
+	if r.Blobs != nil {
+		res, err := r.table(ctx, uploadsTable())
+		out = append(out, res)
+		if err != nil {
+			return out, fmt.Errorf("rekey uploaded files: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// uploadsTable stands for the uploaded files: rows of uploads whose
+// blob_key names a sealed blob (of content_type, kept when it is put
+// back).
+func uploadsTable() table {
+	return table{name: "uploads", key: "id", extra: []string{"blob_key", "content_type"}}
 }
 
 func (r *Rekeyer) table(ctx context.Context, t table) (Result, error) {
@@ -133,6 +158,7 @@ func (r *Rekeyer) table(ctx context.Context, t table) (Result, error) {
 	for _, ix := range t.indexes {
 		cols = append(cols, ix.column)
 	}
+	cols = append(cols, t.extra...)
 	for {
 		rows, err := r.batch(ctx, t, cols, p.CursorID)
 		if err != nil {
@@ -150,7 +176,11 @@ func (r *Rekeyer) table(ctx context.Context, t table) (Result, error) {
 		var rekeyed int64
 		err = r.DB.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			for _, row := range rows {
-				changed, err := r.rewrite(tx, t, cols, row)
+				rewrite := r.rewrite
+				if t.name == uploadsTable().name {
+					rewrite = r.rewriteBlob
+				}
+				changed, err := rewrite(tx, t, cols, row)
 				if err != nil {
 					return err
 				}
@@ -273,6 +303,40 @@ func (r *Rekeyer) rewrite(tx *gorm.DB, t table, cols []string, row []string) (bo
 	// Nothing updated: the service changed the row since it was read, and
 	// sealed what it wrote under the newest key.
 	return res.RowsAffected == 1, nil
+}
+
+// rewriteBlob seals an uploaded file again under the newest key, in place.
+// A blob already gone (purged with its upload) is skipped.
+func (r *Rekeyer) rewriteBlob(tx *gorm.DB, _ table, _ []string, row []string) (bool, error) {
+	ctx := tx.Statement.Context
+	id, key, contentType := row[0], row[1], row[2]
+	rc, err := r.Blobs.Get(ctx, key)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("upload %s: %w", id, err)
+	}
+	sealed, err := io.ReadAll(io.LimitReader(rc, models.MaxUploadBytes+int64(models.MaxSealedBytesOverhead)+1))
+	rc.Close()
+	if err != nil {
+		return false, fmt.Errorf("upload %s: %w", id, err)
+	}
+	if r.PII.IsCurrentBytes(sealed) {
+		return false, nil
+	}
+	plain, err := r.PII.OpenBytes(sealed, key)
+	if err != nil {
+		return false, fmt.Errorf("upload %s: does not open with any configured key", id)
+	}
+	again, err := r.PII.SealBytes(plain, key)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Blobs.Put(ctx, key, bytes.NewReader(again), int64(len(again)), contentType); err != nil {
+		return false, fmt.Errorf("upload %s: %w", id, err)
+	}
+	return true, nil
 }
 
 // Tables lists the tables a pass rewrites, for the command's report.

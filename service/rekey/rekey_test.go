@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/rekey"
 	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/blob"
 	"github.com/lianban/lianban/store/storetest"
 )
 
@@ -240,4 +242,49 @@ func TestSuitesInUseAreNotedOnce(t *testing.T) {
 			t.Fatalf("noted: %v %v", got, err)
 		}
 	})
+}
+
+func TestRekeyRewritesUploadedFilesInPlace(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	ctx := context.Background()
+	blobs, err := blob.NewFolder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, _ := models.NewPIICipher(k0.Secret)
+	plain := []byte("%PDF-1.7 a unit's refund materials")
+	for i, key := range []string{"uploads/upl1", "uploads/upl2"} {
+		sealed, _ := legacy.SealBytes(plain, key)
+		if err := blobs.Put(ctx, key, bytes.NewReader(sealed), int64(len(sealed)), "application/pdf"); err != nil {
+			t.Fatal(err)
+		}
+		row := store.UploadRow{ID: fmt.Sprintf("upl%d", i+1), OwnerUserID: "u1", Size: int64(len(plain)), ContentType: "application/pdf", BlobKey: key, CreatedAt: time.Now()}
+		if err := db.Gorm.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One upload's blob is gone (purged): it is skipped, not an error.
+	gone := store.UploadRow{ID: "upl3", OwnerUserID: "u1", ContentType: "application/pdf", BlobKey: "uploads/upl3", CreatedAt: time.Now()}
+	db.Gorm.Create(&gone)
+
+	sm := smRing(t, k0, k2)
+	results, err := (&rekey.Rekeyer{DB: db, PII: sm, Blobs: blobs}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := byTable(results)["uploads"]; u.Rekeyed != 2 || u.Scanned != 3 {
+		t.Fatalf("uploads: %+v", u)
+	}
+	for _, key := range []string{"uploads/upl1", "uploads/upl2"} {
+		rc, err := blobs.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, _ := io.ReadAll(rc)
+		rc.Close()
+		got, err := smRing(t, k2).OpenBytes(sealed, key)
+		if err != nil || !bytes.Equal(got, plain) || !sm.IsCurrentBytes(sealed) {
+			t.Fatalf("%s after rekey: %v", key, err)
+		}
+	}
 }
