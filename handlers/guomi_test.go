@@ -187,3 +187,45 @@ func (d dropHeader) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Del(d.name)
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// Without the option the method header is ignored, as it always was:
+// HMAC-SHA256 passes whatever it says, HMAC-SM3 does not; with it, an
+// unknown method is refused as malformed.
+func TestTheSignatureMethodHeaderCountsOnlyUnderTheGuomiOption(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	p := newPartnerEnv(t, db, nil)
+	sha := p.client(bankID, bankKey)
+	if r := do(t, sha, "POST", "/partner/v1/echo/1", `{}`); r.Status != 200 {
+		t.Fatalf("HMAC-SHA256: %d %s", r.Status, r.Body)
+	}
+	sm3 := p.client(bankID, bankKey)
+	sm3.Method = partner.MethodHMACSM3
+	wantRefused(t, "HMAC-SM3 without the option", do(t, sm3, "POST", "/partner/v1/echo/1", `{}`))
+	said := p.client(bankID, bankKey)
+	said.HTTP = &http.Client{Transport: setHeader{partner.HeaderSignatureMethod, "HMAC-MD5"}}
+	if r := do(t, said, "POST", "/partner/v1/echo/1", `{}`); r.Status != 200 {
+		t.Fatalf("an HMAC-SHA256 request with a method header, without the option: %d", r.Status)
+	}
+
+	g := newPartnerEnv(t, storetest.Targets()[0].Open(t), func(_ *service.Deps, o *service.Options) { o.CryptoSM = true })
+	sm3 = g.client(bankID, bankKey)
+	sm3.Method = partner.MethodHMACSM3
+	if r := do(t, sm3, "POST", "/partner/v1/echo/1", `{"x":1}`); r.Status != 200 {
+		t.Fatalf("HMAC-SM3 with the option: %d %s", r.Status, r.Body)
+	}
+	said = g.client(bankID, bankKey)
+	said.HTTP = &http.Client{Transport: setHeader{partner.HeaderSignatureMethod, "HMAC-MD5"}}
+	wantRefused(t, "an unknown method", do(t, said, "POST", "/partner/v1/echo/2", `{}`))
+	if got := g.failures(t)["malformed"]; got != 1 {
+		t.Fatalf("malformed refusals: %d", got)
+	}
+}
+
+// setHeader sets a header on every request it carries.
+type setHeader struct{ name, value string }
+
+func (s setHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(s.name, s.value)
+	return http.DefaultTransport.RoundTrip(r)
+}
