@@ -104,13 +104,16 @@ func TestSM2VerifiesAPublishedSignatureAndRefusesAnAlteredOne(t *testing.T) {
 	if !priv.PublicKey.Equal(pub) {
 		t.Fatal("the example's private key is not the example's public key")
 	}
-	s := newSM2Signer(priv)
+	s, err := newSM2Signer(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !s.Verify(msg, sig) {
 		t.Fatal("SM2Signer refuses the published signature")
 	}
 	bad := bytes.Clone(sig)
 	bad[len(bad)-1] ^= 1
-	if s.Verify(msg, bad) || s.Verify([]byte("ShangMi SM2 Sign Standard."), sig) {
+	if s.Verify(msg, bad) || s.Verify([]byte("ShangMi SM2 Sign Standard."), sig) || s.Verify(msg, make([]byte, 64)) || s.Verify([]byte("lianban/sm2/decoy"), nil) {
 		t.Fatal("an altered signature or message verified")
 	}
 }

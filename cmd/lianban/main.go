@@ -151,6 +151,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	log.Info("personal data keyring", "crypto", cfg.Crypto, "seals_with", pii.Current())
 	clock := models.SystemClock{}
 	opt := service.Defaults()
 	opt.CryptoSM = cfg.Crypto == cryptoSM
