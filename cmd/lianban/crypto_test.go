@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lianban/lianban/certificate"
+	"github.com/lianban/lianban/channels/partner"
 	"github.com/lianban/lianban/guomi"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/store"
@@ -172,5 +175,76 @@ func TestCertificatesAreSignedWithSM2UnderTheOptionAndBothVerifyEitherWay(t *tes
 	oldSig, _ := old.Sign(msg)
 	if !certificate.VerifyStored(sm, old.Algorithm(), old.KeyID(), msg, oldSig) {
 		t.Fatal("the rotated-out key's certificate does not verify")
+	}
+}
+
+// The real program under LIANBAN_CRYPTO=sm: a person binds (SM4 row), and
+// the sandbox bank finds them with a request signed with HMAC-SM3.
+func TestTheServerRunsUnderTheGuomiOption(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	env := map[string]string{"LIANBAN_ADDR": addr, "LIANBAN_DATABASE": "sqlite://" + dir + "/lianban.db", "LIANBAN_DATA_DIR": dir,
+		"LIANBAN_WECHATPAY_APIV3_KEY": "", "LIANBAN_CRYPTO": "sm", "LIANBAN_PII_KEYS": "k2:" + b64(2), "LIANBAN_LOG_LEVEL": "warn"}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	base := "http://" + addr
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %v\n%s", err, logs)
+		}
+	}
+	post := func(path, token string, body any, out any) int {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			_ = json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	var login struct{ Token string }
+	if st := post("/api/v1/sessions/sandbox", "", map[string]string{"subject": "sm-user"}, &login); st != 201 {
+		t.Fatalf("login %d", st)
+	}
+	me := map[string]string{"name": "张三明", "id_number": models.MakeIDNumber("150102", time.Date(1990, 3, 7, 0, 0, 0, 0, time.UTC), 123)}
+	if st := post("/api/v1/me/identity", login.Token, me, nil); st != 200 {
+		t.Fatalf("identity %d", st)
+	}
+	bank := &partner.Client{BaseURL: base, PartnerID: "sandbox-bank", Key: []byte("sandbox-partner-key"), Method: partner.MethodHMACSM3}
+	body, _ := json.Marshal(me)
+	r, err := bank.Do(ctx, "POST", "/partner/v1/payables/query", body)
+	if err != nil || r.Status == 401 {
+		t.Fatalf("HMAC-SM3 counter request: %v %d %s", err, r.Status, r.Body)
+	}
+	db, err := store.Open(ctx, env["LIANBAN_DATABASE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var row store.PersonRow
+	if err := db.Gorm.Take(&row).Error; err != nil || !strings.HasPrefix(row.NameSealed, "v2.sm4.k2:") {
+		t.Fatalf("person row %q %v", row.NameSealed, err)
 	}
 }
