@@ -20,6 +20,7 @@ const AlgorithmSM2 = "SM2-SM3"
 // 32918.5. It implements certificate.Signer and is safe for concurrent use.
 type SM2Signer struct {
 	priv  *sm2.PrivateKey
+	pub   []byte // 04 || X || Y
 	keyID string
 	// decoy is a well-formed signature of another message: Verify checks
 	// it when given a malformed one, so a refusal costs what a real check
@@ -51,20 +52,17 @@ func NewSM2Signer(seed []byte) (*SM2Signer, error) {
 }
 
 func newSM2Signer(priv *sm2.PrivateKey) (*SM2Signer, error) {
-	sum := sm3.Sum(publicBytes(priv))
+	k, err := priv.ECDH()
+	if err != nil {
+		return nil, fmt.Errorf("guomi: SM2 key: %w", err)
+	}
+	pub := k.PublicKey().Bytes()
+	sum := sm3.Sum(pub)
 	decoy, err := priv.Sign(rand.Reader, []byte("lianban/sm2/decoy"), sm2.DefaultSM2SignerOpts)
 	if err != nil {
 		return nil, fmt.Errorf("guomi: SM2 key: %w", err)
 	}
-	return &SM2Signer{priv: priv, keyID: "sm2-" + hex.EncodeToString(sum[:])[:12], decoy: decoy}, nil
-}
-
-func publicBytes(priv *sm2.PrivateKey) []byte {
-	out := make([]byte, 65)
-	out[0] = 4
-	priv.PublicKey.X.FillBytes(out[1:33])
-	priv.PublicKey.Y.FillBytes(out[33:])
-	return out
+	return &SM2Signer{priv: priv, pub: pub, keyID: "sm2-" + hex.EncodeToString(sum[:])[:12], decoy: decoy}, nil
 }
 
 // Algorithm returns AlgorithmSM2.
@@ -75,7 +73,7 @@ func (s *SM2Signer) KeyID() string { return s.keyID }
 
 // PublicKey returns the uncompressed public key (04 || X || Y), for
 // publishing to third parties who check signatures themselves.
-func (s *SM2Signer) PublicKey() []byte { return publicBytes(s.priv) }
+func (s *SM2Signer) PublicKey() []byte { return append([]byte(nil), s.pub...) }
 
 // Sign signs msg: Z_A (the default user ID) and msg hashed with SM3, the
 // signature randomised, DER-encoded (at most 72 bytes).
