@@ -66,3 +66,63 @@ func (s *Ed25519Signer) Sign(msg []byte) ([]byte, error) {
 func (s *Ed25519Signer) Verify(msg, sig []byte) bool {
 	return len(sig) == ed25519.SignatureSize && ed25519.Verify(s.pub, msg, sig)
 }
+
+// Keyring signs with its newest signer and verifies a stored signature
+// with the signer that made it, found by the algorithm and key ID stored
+// beside it: certificates signed before a key rotation, or before the
+// 国密 option moved signing to SM2, stay verifiable. It is a Signer (the
+// newest one's), safe for concurrent use.
+type Keyring struct {
+	signers []Signer // newest first
+}
+
+var _ Signer = (*Keyring)(nil)
+
+// NewKeyring takes signers oldest first: the last one signs.
+func NewKeyring(signers ...Signer) (*Keyring, error) {
+	if len(signers) == 0 {
+		return nil, fmt.Errorf("certificate: a keyring needs a signer")
+	}
+	k := &Keyring{}
+	for i := len(signers) - 1; i >= 0; i-- {
+		if k.Lookup(signers[i].Algorithm(), signers[i].KeyID()) != nil {
+			continue // the same key listed twice
+		}
+		k.signers = append(k.signers, signers[i])
+	}
+	return k, nil
+}
+
+// Algorithm is the newest signer's.
+func (k *Keyring) Algorithm() string { return k.signers[0].Algorithm() }
+
+// KeyID is the newest signer's.
+func (k *Keyring) KeyID() string { return k.signers[0].KeyID() }
+
+// Sign signs with the newest signer.
+func (k *Keyring) Sign(msg []byte) ([]byte, error) { return k.signers[0].Sign(msg) }
+
+// Verify checks against the newest signer; VerifyStored checks against the
+// one a stored signature names.
+func (k *Keyring) Verify(msg, sig []byte) bool { return k.signers[0].Verify(msg, sig) }
+
+// Lookup returns the signer of algorithm and keyID, or nil.
+func (k *Keyring) Lookup(algorithm, keyID string) Signer {
+	for _, s := range k.signers {
+		if s.Algorithm() == algorithm && s.KeyID() == keyID {
+			return s
+		}
+	}
+	return nil
+}
+
+// VerifyStored reports whether sig, stored with algorithm and keyID, is a
+// genuine signature of msg by s: by the keyring's signer of that name when
+// s is a Keyring, else by s itself when the names are its own.
+func VerifyStored(s Signer, algorithm, keyID string, msg, sig []byte) bool {
+	if k, ok := s.(*Keyring); ok {
+		v := k.Lookup(algorithm, keyID)
+		return v != nil && v.Verify(msg, sig)
+	}
+	return algorithm == s.Algorithm() && keyID == s.KeyID() && s.Verify(msg, sig)
+}

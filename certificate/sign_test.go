@@ -90,3 +90,44 @@ func TestNewEd25519SignerRefusesBadKeys(t *testing.T) {
 		t.Error("empty key ID accepted")
 	}
 }
+
+// otherAlg is a second signer with another algorithm name, standing in for
+// SM2 (tested in package guomi) so this package needs no 国密 library.
+type otherAlg struct{ *Ed25519Signer }
+
+func (otherAlg) Algorithm() string { return "Other" }
+
+func TestAKeyringSignsWithTheNewestAndVerifiesWhatEachKeySigned(t *testing.T) {
+	old := testSigner(t)
+	newer, _ := NewEd25519Signer(bytes.Repeat([]byte{8}, 32), "cert-2027-01")
+	alg := otherAlg{newer}
+	msg := proofFixture().Canonical()
+	oldSig, _ := old.Sign(msg)
+	k, err := NewKeyring(old, newer, alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Algorithm() != "Other" || k.KeyID() != "cert-2027-01" {
+		t.Fatalf("the newest does not sign: %s %s", k.Algorithm(), k.KeyID())
+	}
+	newSig, _ := k.Sign(msg)
+	for _, tc := range []struct {
+		alg, id string
+		sig     []byte
+		want    bool
+	}{
+		{"Ed25519", "cert-2026-01", oldSig, true},
+		{"Other", "cert-2027-01", newSig, true},
+		{"Ed25519", "cert-2027-01", oldSig, false}, // named after the wrong key
+		{"Other", "cert-2026-01", oldSig, false},   // no such key
+		{"Ed25519", "cert-2026-01", newSig, false},
+	} {
+		if got := VerifyStored(k, tc.alg, tc.id, msg, tc.sig); got != tc.want {
+			t.Errorf("VerifyStored(%s, %s) = %v", tc.alg, tc.id, got)
+		}
+	}
+	// A plain signer verifies only what it signed under its own names.
+	if !VerifyStored(old, "Ed25519", "cert-2026-01", msg, oldSig) || VerifyStored(old, "Other", "cert-2026-01", msg, oldSig) {
+		t.Fatal("VerifyStored on a plain signer")
+	}
+}

@@ -34,6 +34,9 @@ type Client struct {
 	// Nonce makes each X-Nonce; 128 random bits in hex when nil. Tests
 	// set it to replay one.
 	Nonce func() string
+	// Method is the signature method: "" signs with HMAC-SHA256 and sends
+	// no X-Signature-Method; MethodHMACSM3 signs with HMAC-SM3 and says so.
+	Method string
 }
 
 // Response is an answer as received.
@@ -84,7 +87,9 @@ func (c *Client) DoContent(ctx context.Context, method, path, contentType string
 	if c.Nonce != nil {
 		nonce = c.Nonce()
 	}
-	SignRequest(req, c.PartnerID, c.Key, clock.Now().Unix(), nonce, body)
+	if err := SignRequestWith(req, c.Method, c.PartnerID, c.Key, clock.Now().Unix(), nonce, body); err != nil {
+		return nil, err
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -108,4 +113,19 @@ func SignRequest(req *http.Request, partnerID string, key []byte, timestamp int6
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(timestamp, 10))
 	req.Header.Set(HeaderNonce, nonce)
 	req.Header.Set(HeaderSignature, Sign(key, req.Method, req.URL.RequestURI(), timestamp, nonce, body))
+}
+
+// SignRequestWith is SignRequest with a signature method ("" is
+// SignRequest's HMAC-SHA256, without the method header).
+func SignRequestWith(req *http.Request, method, partnerID string, key []byte, timestamp int64, nonce string, body []byte) error {
+	h := MethodHash(method)
+	if h == nil {
+		return fmt.Errorf("partner: unknown signature method %q", method)
+	}
+	SignRequest(req, partnerID, key, timestamp, nonce, body)
+	if method != "" {
+		req.Header.Set(HeaderSignatureMethod, method)
+		req.Header.Set(HeaderSignature, SignWith(h, key, req.Method, req.URL.RequestURI(), timestamp, nonce, body))
+	}
+	return nil
 }

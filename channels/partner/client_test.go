@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lianban/lianban/guomi"
 	"github.com/lianban/lianban/models"
 )
 
@@ -62,5 +63,25 @@ func TestClientSignsWhatItSends(t *testing.T) {
 	// An absolute URL works too.
 	if r, err := c.Do(context.Background(), "POST", srv.URL+"/partner/v1/x", []byte(`{}`)); err != nil || r.Status != 201 {
 		t.Fatalf("absolute URL: %v %+v", err, r)
+	}
+}
+
+func TestSignRequestWithHMACSM3SaysSoAndSignsWithSM3(t *testing.T) {
+	req := httptest.NewRequest("POST", "/partner/v1/orders?x=1", nil)
+	body := []byte(`{"a":1}`)
+	if err := SignRequestWith(req, MethodHMACSM3, "bank", []byte("k"), 1700000000, "nonce-0001", body); err != nil {
+		t.Fatal(err)
+	}
+	want := SignWith(guomi.NewSM3, []byte("k"), "POST", "/partner/v1/orders?x=1", 1700000000, "nonce-0001", body)
+	if req.Header.Get(HeaderSignatureMethod) != "HMAC-SM3" || req.Header.Get(HeaderSignature) != want ||
+		want == Sign([]byte("k"), "POST", "/partner/v1/orders?x=1", 1700000000, "nonce-0001", body) {
+		t.Fatalf("headers %v", req.Header)
+	}
+	plain := httptest.NewRequest("POST", "/partner/v1/orders", nil)
+	if err := SignRequestWith(plain, "", "bank", []byte("k"), 1, "nonce-0001", nil); err != nil || plain.Header.Get(HeaderSignatureMethod) != "" {
+		t.Fatalf("the default sent a method header: %v %v", plain.Header, err)
+	}
+	if err := SignRequestWith(plain, "HMAC-MD5", "bank", []byte("k"), 1, "nonce-0001", nil); err == nil {
+		t.Fatal("an unknown method signed")
 	}
 }

@@ -9,8 +9,11 @@
 //	base64(HMAC-SHA256(key, METHOD + "\n" + path-with-query + "\n" +
 //	       timestamp + "\n" + nonce + "\n" + hex(sha256(body))))
 //
-// with the timestamp in unix seconds, carried in the headers below. The
-// server's side (keys, nonces, clock window) lives in service/partners.
+// with the timestamp in unix seconds, carried in the headers below. Under
+// the 国密 option (LIANBAN_CRYPTO=sm) a partner may sign with HMAC-SM3
+// instead, the same string under the same key, and says so with
+// X-Signature-Method: HMAC-SM3 (absent, or HMAC-SHA256, is the default).
+// The server's side (keys, nonces, clock window) lives in service/partners.
 package partner
 
 import (
@@ -20,6 +23,8 @@ import (
 	"encoding/hex"
 	"hash"
 	"strconv"
+
+	"github.com/lianban/lianban/guomi"
 )
 
 // Headers of a signed partner request.
@@ -28,7 +33,28 @@ const (
 	HeaderTimestamp = "X-Timestamp"
 	HeaderNonce     = "X-Nonce"
 	HeaderSignature = "X-Signature"
+	// HeaderSignatureMethod names the HMAC's hash; absent means
+	// MethodHMACSHA256.
+	HeaderSignatureMethod = "X-Signature-Method"
 )
+
+// Signature methods of HeaderSignatureMethod.
+const (
+	MethodHMACSHA256 = "HMAC-SHA256"
+	MethodHMACSM3    = "HMAC-SM3"
+)
+
+// MethodHash is the hash of a signature method ("" is the default), or
+// nil for a method this package does not know.
+func MethodHash(method string) func() hash.Hash {
+	switch method {
+	case "", MethodHMACSHA256:
+		return sha256.New
+	case MethodHMACSM3:
+		return guomi.NewSM3
+	}
+	return nil
+}
 
 // StringToSign is the canonical text a signature covers. pathWithQuery is
 // the request URI exactly as sent (path and raw query), so a changed path

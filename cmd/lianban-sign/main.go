@@ -2,7 +2,7 @@
 // (/partner/v1) as a partner terminal would, so the README's walk-through
 // is copy and paste:
 //
-//	go run ./cmd/lianban-sign [-partner ID] [-key KEY] METHOD URL [BODY|@file]
+//	go run ./cmd/lianban-sign [-partner ID] [-key KEY] [-method HMAC-SM3] METHOD URL [BODY|@file]
 //
 // The partner and key default to LIANBAN_PARTNER_ID and
 // LIANBAN_PARTNER_KEY, else to the sandbox bank's (sandbox-bank,
@@ -44,8 +44,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	key := fs.String("key", firstOf(getenv("LIANBAN_PARTNER_KEY"), sandboxPartnerKey), "the partner's signing key; env LIANBAN_PARTNER_KEY")
 	ctype := fs.String("type", "", "Content-Type of the body (default: application/json, or text/csv for a .csv file)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the answer")
+	sigMethod := fs.String("method", "", "signature method: empty for HMAC-SHA256, or HMAC-SM3 (servers with LIANBAN_CRYPTO=sm)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lianban-sign [-partner ID] [-key KEY] [-type CONTENT-TYPE] METHOD URL [BODY|@file|@-]")
+		fmt.Fprintln(stderr, "usage: lianban-sign [-partner ID] [-key KEY] [-type CONTENT-TYPE] [-method HMAC-SM3] METHOD URL [BODY|@file|@-]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	cl := &partner.Client{PartnerID: *id, Key: []byte(*key)}
+	cl := &partner.Client{PartnerID: *id, Key: []byte(*key), Method: *sigMethod}
 	resp, err := cl.DoContent(ctx, method, url, ct, body)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -65,6 +65,10 @@ type Config struct {
 	// environment or the config file) rather than left to its default:
 	// only an explicit choice may expose sandbox mode beyond loopback.
 	SandboxExplicit bool
+
+	// PIIKeys and CertSigningKeys are the keyrings (newest last) beside
+	// the single keys of before; Crypto chooses the suite (crypto.go).
+	PIIKeys, CertSigningKeys, Crypto string
 }
 
 // field is one setting: its environment key, default, whether it is a
@@ -115,6 +119,8 @@ func (c *Config) fields() []field {
 		{"LIANBAN_REDIS", "", true, &c.Redis},
 		{"LIANBAN_SANDBOX", "true", false, &c.Sandbox},
 		{"LIANBAN_PII_KEY", "", true, &c.PIIKey},
+		{"LIANBAN_PII_KEYS", "", true, &c.PIIKeys},
+		{"LIANBAN_CRYPTO", cryptoIntl, false, &c.Crypto},
 		{"LIANBAN_PUBLIC_URL", "", false, &c.PublicURL},
 		{"LIANBAN_DATA_DIR", "data", false, &c.DataDir},
 		{"LIANBAN_LOG_LEVEL", "info", false, &c.LogLevel},
@@ -124,6 +130,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_SANDBOX_OPEN_WINDOWS", "true", false, &c.SandboxOpenWindows},
 		{"LIANBAN_SHUTDOWN_GRACE", "20s", false, &c.ShutdownGrace},
 		{"LIANBAN_CERT_SIGNING_KEY", "", true, &c.CertSigningKey},
+		{"LIANBAN_CERT_SIGNING_KEYS", "", true, &c.CertSigningKeys},
 		{"LIANBAN_TRUSTED_PROXIES", "", false, &c.TrustedProxies},
 		{"LIANBAN_PPROF_ADDR", "", false, &c.PprofAddr},
 		{"LIANBAN_BANK_URL", "", false, &c.BankURL},

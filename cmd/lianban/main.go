@@ -6,6 +6,8 @@
 //	lianban migrate    apply database migrations and exit
 //	lianban staff-bootstrap --username U --role admin
 //	                   create the first hall admin (prints its password and TOTP secret once)
+//	lianban rekey [-batch N]
+//	                   re-encrypt personal data under the newest key and suite, while the service runs
 //
 // With no configuration it runs on its embedded defaults: SQLite under
 // data/, an in-process Redis, and sandbox channels.
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return app.Serve(ctx)
 	case "staff-bootstrap":
 		return staffBootstrap(ctx, cfg, log, args[1:], stdout)
+	case "rekey":
+		return rekeyCommand(ctx, cfg, log, args[1:], stdout)
 	case "migrate":
 		db, err := store.Open(ctx, cfg.Database)
 		if err != nil {
@@ -83,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Info("migrated", "applied", applied)
 		return err
 	}
-	return fmt.Errorf("unknown command %q (want serve, migrate or staff-bootstrap)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, migrate, staff-bootstrap or rekey)", cmd)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -143,16 +147,14 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if rdb.Embedded() {
 		log.Warn("using the embedded in-process Redis: single-process only, sessions are lost on restart; set LIANBAN_REDIS for production")
 	}
-	piiKey, err := loadPIIKey(cfg)
+	pii, err := openPII(ctx, cfg, db)
 	if err != nil {
 		return nil, err
 	}
-	pii, err := models.NewPIICipher(piiKey)
-	if err != nil {
-		return nil, fmt.Errorf("LIANBAN_PII_KEY: %w", err)
-	}
+	log.Info("personal data keyring", "crypto", cfg.Crypto, "seals_with", pii.Current())
 	clock := models.SystemClock{}
 	opt := service.Defaults()
+	opt.CryptoSM = cfg.Crypto == cryptoSM
 	opt.Sandbox = cfg.Sandbox
 	opt.PublicBaseURL = cfg.PublicURL
 	opt.WorkerInterval = cfg.WorkerInterval
@@ -222,19 +224,15 @@ func demoPolicy(book *models.PolicyBook, now time.Time) *models.PolicyBook {
 }
 
 // certificateDeps parses the font once and sets up signing. The
-// verification-code secret is derived from the signing key so one secret
-// configures both.
+// verification-code secret is derived from the newest signing key so one
+// secret configures both (codes are stored with each certificate, so a
+// new key leaves printed codes valid).
 func certificateDeps(cfg Config) (service.CertificateDeps, error) {
 	r, err := certificate.NewRenderer(cfg.PublicURL + "/api/v1/certificates/verify")
 	if err != nil {
 		return service.CertificateDeps{}, fmt.Errorf("certificate renderer: %w", err)
 	}
-	seed, err := loadKey(cfg, "LIANBAN_CERT_SIGNING_KEY", cfg.CertSigningKey, "cert.key")
-	if err != nil {
-		return service.CertificateDeps{}, err
-	}
-	keyID := fmt.Sprintf("ed25519-%x", sha256.Sum256(seed))[:16]
-	signer, err := certificate.NewEd25519Signer(seed, keyID)
+	signer, seed, err := certSigner(cfg)
 	if err != nil {
 		return service.CertificateDeps{}, err
 	}

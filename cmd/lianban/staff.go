@@ -53,13 +53,9 @@ func staffBootstrap(ctx context.Context, cfg Config, log *slog.Logger, args []st
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	key, err := loadPIIKey(cfg)
+	pii, err := openPII(ctx, cfg, db)
 	if err != nil {
 		return err
-	}
-	pii, err := models.NewPIICipher(key)
-	if err != nil {
-		return fmt.Errorf("LIANBAN_PII_KEY: %w", err)
 	}
 	svc := service.New(service.Deps{DB: db, PII: pii, Log: log}, service.Defaults())
 	creds, err := svc.BootstrapStaff(ctx, *username, models.StaffRole(*role))

@@ -100,7 +100,7 @@ func (s *Kit) PartnerAuthenticated() gin.HandlerFunc {
 		if uri == "" {
 			uri = c.Request.URL.RequestURI()
 		}
-		a, err := s.Svc.AuthenticatePartner(c.Request.Context(), claimed, h.Get(partner.HeaderTimestamp), h.Get(partner.HeaderNonce),
+		a, err := s.Svc.AuthenticatePartnerWith(c.Request.Context(), h.Get(partner.HeaderSignatureMethod), claimed, h.Get(partner.HeaderTimestamp), h.Get(partner.HeaderNonce),
 			h.Get(partner.HeaderSignature), c.Request.Method, uri, body, call.Meta)
 		if err != nil {
 			refuse(err)

@@ -544,15 +544,16 @@ func (s *Certs) certificateRow(ctx context.Context, no string, withPDF bool) (st
 
 // stored reads a row's certificate back from its signed content. It fails
 // (and logs an integrity failure) unless the signature checks out with the
-// configured key and the content is the row's: a row written behind our
-// back is never shown as a certificate.
+// configured key that made it (a keyring keeps old keys and algorithms)
+// and the content is the row's: a row written behind our back is never
+// shown as a certificate.
 func (s *Certs) stored(ctx context.Context, row store.CertificateRow) (models.Certificate, error) {
 	signer := s.Certificates.Signer
 	if signer == nil {
 		return models.Certificate{}, errors.New("certificate signer not configured")
 	}
 	c, err := models.ParseCanonical(row.Canonical)
-	sigOK := row.Algorithm == signer.Algorithm() && row.KeyID == signer.KeyID() && signer.Verify(row.Canonical, row.Signature)
+	sigOK := certificate.VerifyStored(signer, row.Algorithm, row.KeyID, row.Canonical, row.Signature)
 	if err == nil && (!sigOK || c.No != row.CertificateNo || string(c.Kind) != row.Kind || string(c.Scheme) != row.Scheme) {
 		err = errors.New("signature or content does not match the row")
 	}

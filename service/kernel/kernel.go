@@ -42,6 +42,10 @@ type Options struct {
 	// server addresses, so the per-address budget does not apply to it.
 	PartnerIdentityChecks int
 	HallIdentityChecks    int
+	// CryptoSM is the 国密 option (LIANBAN_CRYPTO=sm): partners may sign
+	// with HMAC-SM3. Personal data and certificates follow the PII keyring
+	// and the certificate signer the option configures.
+	CryptoSM bool
 }
 
 // Defaults returns the production defaults.

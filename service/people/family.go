@@ -189,7 +189,7 @@ func (s *People) GrantRecordsAccess(ctx context.Context, userID string, in Grant
 			return Grant{}, err
 		}
 		var p store.PersonRow
-		err = s.Conn(ctx).Where("id_index = ?", s.PII.BlindIndex("id_number", id.Number)).Take(&p).Error
+		err = s.Conn(ctx).Where("id_index IN ?", s.PII.BlindIndexes("id_number", id.Number)).Take(&p).Error
 		if kernel.IsNotFound(err) {
 			return Grant{}, models.ErrInvalid.WithReason("被授权人尚未实名认证")
 		}

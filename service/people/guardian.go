@@ -192,7 +192,7 @@ func (s *People) ConsentGuardian(ctx context.Context, userID, memberID string, i
 		return Guardian{}, err
 	}
 	var pr store.PersonRow
-	err = s.Conn(ctx).Where("id_index = ?", s.PII.BlindIndex("id_number", id.Number)).Take(&pr).Error
+	err = s.Conn(ctx).Where("id_index IN ?", s.PII.BlindIndexes("id_number", id.Number)).Take(&pr).Error
 	if kernel.IsNotFound(err) {
 		return Guardian{}, models.ErrInvalid.WithReason("该监护人尚未实名认证")
 	}

@@ -118,9 +118,10 @@ func (s *People) CheckedPerson(ctx context.Context, userID, name, idNumber, tick
 // first sight under name; a person on record under another name is
 // ErrIdentityMismatch. The name and number are checked by the caller.
 func (s *People) personFor(ctx context.Context, name string, parsed models.IDNumber) (kernel.Person, error) {
-	index := s.PII.BlindIndex("id_number", parsed.Number)
+	// Every key's index: a person registered before the newest key and
+	// not yet rekeyed is found all the same.
 	var row store.PersonRow
-	err := s.Conn(ctx).Where("id_index = ?", index).Take(&row).Error
+	err := s.Conn(ctx).Where("id_index IN ?", s.PII.BlindIndexes("id_number", parsed.Number)).Take(&row).Error
 	switch {
 	case err == nil:
 		p, err := s.OpenPerson(row)

@@ -240,7 +240,7 @@ func (s *Units) AddUnitOperator(ctx context.Context, userID, unitID string, in O
 		return Operator{}, err
 	}
 	var row store.PersonRow
-	err = s.Conn(ctx).Where("id_index = ?", s.PII.BlindIndex("id_number", parsed.Number)).Take(&row).Error
+	err = s.Conn(ctx).Where("id_index IN ?", s.PII.BlindIndexes("id_number", parsed.Number)).Take(&row).Error
 	if kernel.IsNotFound(err) {
 		return Operator{}, models.ErrUnitOperatorUnknown
 	}

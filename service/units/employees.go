@@ -135,7 +135,7 @@ func (s *Units) AddEmployees(ctx context.Context, userID, unitID string, rows []
 			c.add(r.Row, roster.FieldFromPeriod, CodePeriodTooLate, "起始年月不能晚于下月（"+latest+"）")
 		}
 	}
-	known, err := s.personsByIndex(ctx, indexes)
+	known, err := s.personsByIndex(ctx, ids)
 	if err != nil {
 		return AddResult{}, err
 	}
@@ -223,10 +223,20 @@ func (s *Units) AddEmployees(ctx context.Context, userID, unitID string, rows []
 	return out, nil
 }
 
-// personsByIndex loads and opens the persons of the given ID-number blind
-// indexes, by index.
-func (s *Units) personsByIndex(ctx context.Context, indexes []string) (map[string]kernel.Person, error) {
-	out := make(map[string]kernel.Person, len(indexes))
+// personsByIndex loads and opens the persons of the given ID numbers, by
+// their blind index (BlindIndex). Each is looked up under every key's
+// index (BlindIndexes), so a person not yet rekeyed is known all the same.
+func (s *Units) personsByIndex(ctx context.Context, ids []models.IDNumber) (map[string]kernel.Person, error) {
+	newest := make(map[string]string, len(ids)) // any key's index → BlindIndex's
+	indexes := make([]string, 0, len(ids))
+	for _, id := range ids {
+		ix := s.PII.BlindIndexes("id_number", id.Number)
+		for _, x := range ix {
+			newest[x] = ix[0]
+		}
+		indexes = append(indexes, ix...)
+	}
+	out := make(map[string]kernel.Person, len(ids))
 	for from := 0; from < len(indexes); from += batchSize {
 		var rows []store.PersonRow
 		if err := s.Conn(ctx).Where("id_index IN ?", indexes[from:min(from+batchSize, len(indexes))]).Find(&rows).Error; err != nil {
@@ -237,7 +247,7 @@ func (s *Units) personsByIndex(ctx context.Context, indexes []string) (map[strin
 			if err != nil {
 				return nil, err
 			}
-			out[row.IDIndex] = p
+			out[newest[row.IDIndex]] = p
 		}
 	}
 	return out, nil

@@ -117,7 +117,7 @@ func Open(ctx context.Context, blobs models.BlobStore, pii *models.PIICipher, u 
 		return nil, kernel.Internal("open upload", err)
 	}
 	defer rc.Close()
-	sealed, err := io.ReadAll(io.LimitReader(rc, models.MaxUploadBytes+int64(models.SealedBytesOverhead)+1))
+	sealed, err := io.ReadAll(io.LimitReader(rc, models.MaxUploadBytes+int64(models.MaxSealedBytesOverhead)+1))
 	if err != nil {
 		return nil, kernel.Internal("read upload", err)
 	}
