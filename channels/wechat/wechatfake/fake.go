@@ -317,8 +317,11 @@ func (s *Server) ClientConfig(notifyURL string) wechat.Config {
 		OAAppID:  s.oaAppID,
 		OASecret: s.oaSecret,
 		APIBase:  base,
-		// The browser goes to the fake's authorize page too.
+		// The browser goes to the fake's authorize page too, which sends
+		// it back anywhere; the H5 page here names no real host, and a
+		// caller with a real one sets its own.
 		OAAuthorizeBase: base,
+		OARedirectURIs:  []string{"https://h5.lianban.invalid/h5/"},
 		MchID:           s.mchID,
 		MchSerial:       s.keys.MchSerial,
 		MchKey:          s.keys.MchKey,
