@@ -122,7 +122,7 @@ func New(cfg Config) *Server {
 	r.Use(httpx.WithRequestID(), s.observe(), s.recoverer())
 	r.NoRoute(func(c *gin.Context) { s.Fail(c, models.ErrNotFound) })
 	r.NoMethod(func(c *gin.Context) {
-		s.Fail(c, &models.Error{Kind: models.KindMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "不支持该请求方法"})
+		s.Fail(c, models.ErrMethodNotAllowed)
 	})
 
 	r.GET("/healthz", s.getHealth)

@@ -205,4 +205,10 @@ var (
 	// another request (another order, amount or time): nothing is done.
 	// The same request again gets the first answer.
 	ErrPartnerTxnReused = newErr(KindConflict, "PARTNER_TXN_REUSED", "该交易流水号已用于其他交易")
+	// ErrMethodNotAllowed is a path that exists with another method.
+	ErrMethodNotAllowed = newErr(KindMethodNotAllowed, "METHOD_NOT_ALLOWED", "不支持该请求方法")
+	// ErrRequestInProgress is a request whose twin (the same idempotency
+	// key, the same staff step, the same partner key change) is still
+	// running: the caller asks again later and gets its outcome.
+	ErrRequestInProgress = newErr(KindConflict, "REQUEST_IN_PROGRESS", "请求正在处理中，请稍后查询结果")
 )

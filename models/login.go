@@ -105,3 +105,21 @@ type AuthorizationCodeLogin interface {
 	// from userinfo.
 	Exchange(ctx context.Context, req CodeExchange) (ChannelIdentity, error)
 }
+
+// RedirectLogin is a login channel whose one-time code comes back through
+// a browser redirect with no PKCE and no ID token to bind it to the
+// browser that started (微信城市服务's official-account web OAuth). The
+// login workflow issues a state for each start and redeems a code only
+// with a state it issued, unused: without that, a code an attacker got
+// for their own account, planted in a victim's browser, would log the
+// victim into the attacker's account (login CSRF), and a real-name
+// binding the victim made there would be the attacker's. The channel's
+// plain Login is what redeems the code once the state has been checked.
+type RedirectLogin interface {
+	LoginChannel
+	// RedirectAllowed reports whether redirectURI is one of the
+	// configured pages people may be sent back to.
+	RedirectAllowed(redirectURI string) bool
+	// AuthorizeURL is where the browser goes for a code.
+	AuthorizeURL(redirectURI, state string) string
+}

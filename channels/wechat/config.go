@@ -19,6 +19,9 @@ import (
 const (
 	DefaultAPIBase    = "https://api.weixin.qq.com"
 	DefaultPayAPIBase = "https://api.mch.weixin.qq.com"
+	// DefaultOAuthorizeBase is the host of WeChat's web OAuth authorize
+	// page, where the browser (not the server) goes.
+	DefaultOAuthorizeBase = "https://open.weixin.qq.com"
 )
 
 // defaultRequestTimeout bounds one call to WeChat when Config.RequestTimeout
@@ -43,6 +46,13 @@ type Config struct {
 	// appid), so its users are the separate login channel wechat_web.
 	OAAppID  string // LIANBAN_WECHAT_OA_APPID
 	OASecret string // LIANBAN_WECHAT_OA_SECRET
+	// OARedirectURIs are the H5 pages WeChat may send people back to
+	// with a code (LIANBAN_WECHAT_OA_REDIRECT_URIS), exactly: a login
+	// starts only towards one of them.
+	OARedirectURIs []string
+	// OAAuthorizeBase is the authorize page's host; default
+	// DefaultOAuthorizeBase (a fake's in the sandbox).
+	OAAuthorizeBase string
 
 	// WeChat Pay v3 (LIANBAN_WECHATPAY_*).
 	MchID     string          // merchant id (商户号), LIANBAN_WECHATPAY_MCHID
@@ -101,6 +111,9 @@ func (c Config) validateOfficialAccount() []error {
 	}
 	if c.OASecret == "" {
 		errs = append(errs, errors.New("wechat: official account partly configured: OASecret (LIANBAN_WECHAT_OA_SECRET) is missing"))
+	}
+	if len(c.OARedirectURIs) == 0 {
+		errs = append(errs, errors.New("wechat: official account: OARedirectURIs (LIANBAN_WECHAT_OA_REDIRECT_URIS) is empty: no H5 page may receive a login"))
 	}
 	if c.OAAppID != "" && c.OAAppID == c.AppID {
 		errs = append(errs, errors.New("wechat: OAAppID (LIANBAN_WECHAT_OA_APPID) is the mini-program's appid; the official account has its own"))

@@ -86,6 +86,8 @@ func TestConfigValidateNamesWhatIsMissing(t *testing.T) {
 		change func(*Config)
 		want   []string
 	}{
+		{"an official account without its H5 pages names LIANBAN_WECHAT_OA_REDIRECT_URIS", func(c *Config) { c.OAAppID, c.OASecret = "wxoa", "s" },
+			[]string{"LIANBAN_WECHAT_OA_REDIRECT_URIS"}},
 		{"a mini-program without secret names LIANBAN_WECHAT_SECRET", func(c *Config) { *c = Config{AppID: "wx1"} }, []string{"LIANBAN_WECHAT_SECRET"}},
 		{"pay without merchant key names its file key", func(c *Config) { c.MchKey = nil }, []string{"LIANBAN_WECHATPAY_MCH_KEY_FILE"}},
 		{"pay without any WeChat Pay key names both modes", func(c *Config) { c.PubKeyID, c.PubKey = "", nil },

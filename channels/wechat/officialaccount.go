@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
 	oacontext "github.com/silenceper/wechat/v2/officialaccount/context"
@@ -34,7 +36,7 @@ type OfficialAccount struct {
 	hc   *http.Client
 }
 
-var _ models.LoginChannel = (*OfficialAccount)(nil)
+var _ models.RedirectLogin = (*OfficialAccount)(nil)
 
 // NewOfficialAccount returns the official-account login for cfg, which
 // should pass ValidateOfficialAccount. hc carries the calls (nil: a client
@@ -51,13 +53,22 @@ func (o *OfficialAccount) Name() string { return models.ChannelWechatWeb }
 
 // AuthorizeURL is where the H5 sends the user to get a code: WeChat's
 // authorize page for the official account with scope snsapi_base, built by
-// silenceper. redirectURI must be on the official account's authorised
-// web domain.
+// silenceper (on the configured host, a fake's in the sandbox).
+// redirectURI must be on the official account's authorised web domain.
 func (o *OfficialAccount) AuthorizeURL(redirectURI, state string) string {
 	// Only the appid is given: the secret has no business in a URL.
 	oa := oauth.NewOauth(&oacontext.Context{Config: &oaconfig.Config{AppID: o.cfg.OAAppID}})
 	u, _ := oa.GetRedirectURL(redirectURI, ScopeBase, state) // never fails
+	if base := strings.TrimRight(o.cfg.OAAuthorizeBase, "/"); base != "" && base != DefaultOAuthorizeBase {
+		u = base + strings.TrimPrefix(u, DefaultOAuthorizeBase)
+	}
 	return u
+}
+
+// RedirectAllowed implements models.RedirectLogin: only the configured
+// pages, exactly.
+func (o *OfficialAccount) RedirectAllowed(uri string) bool {
+	return slices.Contains(o.cfg.OARedirectURIs, uri)
 }
 
 // Login exchanges a web OAuth code for the user's openid (and unionid when

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,9 +79,30 @@ func TestOfficialAccountLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := u.Query()
-		if u.Host != "open.weixin.qq.com" || q.Get("appid") != f.OAAppID() || q.Get("scope") != "snsapi_base" ||
+		if "http://"+u.Host != f.URL() || q.Get("appid") != f.OAAppID() || q.Get("scope") != "snsapi_base" ||
 			q.Get("redirect_uri") != "https://h5.lianban.example/cb?x=1" || q.Get("state") != "st" || q.Has("secret") {
 			t.Fatalf("authorize URL = %s", raw)
+		}
+		cfg := f.ClientConfig(testNotifyURL)
+		cfg.OAAuthorizeBase = ""
+		if raw := wechat.NewOfficialAccount(cfg, nil).AuthorizeURL("https://h5.lianban.example/cb", "st"); !strings.HasPrefix(raw, "https://open.weixin.qq.com/connect/oauth2/authorize?") {
+			t.Fatalf("authorize URL without a configured base = %s", raw)
+		}
+	})
+	t.Run("the fake's authorize page sends the browser back with a code and the state", func(t *testing.T) {
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := noRedirect.Get(oa.AuthorizeURL("https://h5.lianban.example/cb?x=1", "st-9"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		back, err := url.Parse(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusFound || err != nil || back.Host != "h5.lianban.example" || back.Query().Get("state") != "st-9" ||
+			back.Query().Get("x") != "1" || back.Query().Get("code") == "" {
+			t.Fatalf("authorize answered %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if _, err := oa.Login(ctx, back.Query().Get("code")); err != nil {
+			t.Fatalf("the code it gave: %v", err)
 		}
 	})
 }

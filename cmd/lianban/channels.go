@@ -64,7 +64,7 @@ func wireChannels(ctx context.Context, cfg Config, d *service.Deps, app *App) er
 
 func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 	wc := wechat.Config{AppID: cfg.WechatAppID, Secret: cfg.WechatSecret, APIBase: cfg.WechatAPIBase,
-		OAAppID: cfg.WechatOAAppID, OASecret: cfg.WechatOASecret,
+		OAAppID: cfg.WechatOAAppID, OASecret: cfg.WechatOASecret, OARedirectURIs: splitList(cfg.WechatOARedirectURIs),
 		MchID: cfg.WechatPayMchID, MchSerial: cfg.WechatPayMchSerial, APIv3Key: cfg.WechatPayAPIv3Key,
 		PubKeyID: cfg.WechatPayPubKeyID, PayAPIBase: cfg.WechatPayAPIBase, NotifyURL: cfg.WechatPayNotifyURL,
 		Templates: map[models.MessageKind]string{}, Logger: app.log}
@@ -110,6 +110,12 @@ func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *
 		}
 		if !oaReal {
 			oaCfg = fc
+			// The fake's authorize page sends people back to the H5,
+			// unless other pages are configured.
+			oaCfg.OARedirectURIs = wc.OARedirectURIs
+			if len(oaCfg.OARedirectURIs) == 0 {
+				oaCfg.OARedirectURIs = []string{cfg.PublicURL + "/h5/"}
+			}
 		}
 		if !payReal {
 			payCfg = fc

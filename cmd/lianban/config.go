@@ -50,6 +50,7 @@ type Config struct {
 
 	WechatAppID, WechatSecret, WechatAPIBase                                   string
 	WechatOAAppID, WechatOASecret                                              string
+	WechatOARedirectURIs                                                       string
 	WechatPayMchID, WechatPayMchSerial, WechatPayMchKeyFile, WechatPayAPIv3Key string
 	WechatPayPubKeyID, WechatPayPubKeyFile, WechatPayPlatformCertFile          string
 	WechatPayAPIBase, WechatPayNotifyURL                                       string
@@ -148,6 +149,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_WECHAT_API_BASE", "https://api.weixin.qq.com", false, &c.WechatAPIBase},
 		{"LIANBAN_WECHAT_OA_APPID", "", false, &c.WechatOAAppID},
 		{"LIANBAN_WECHAT_OA_SECRET", "", true, &c.WechatOASecret},
+		{"LIANBAN_WECHAT_OA_REDIRECT_URIS", "", false, &c.WechatOARedirectURIs},
 		{"LIANBAN_WECHAT_TPL_PAYMENT_SUCCEEDED", "", false, &c.WechatTplPaymentSucceeded},
 		{"LIANBAN_WECHAT_TPL_REFUND_RESULT", "", false, &c.WechatTplRefundResult},
 		{"LIANBAN_WECHAT_TPL_PERIOD_ENDING", "", false, &c.WechatTplPeriodEnding},

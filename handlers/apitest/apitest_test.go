@@ -35,6 +35,7 @@ func operationIDs() map[string]string {
 		"POST /api/v1/sessions/taxapp":                  "loginTaxApp",
 		"POST /api/v1/sessions/mengsuban":               "loginMengsuban",
 		"POST /api/v1/sessions/mengsuban/authorize":     "startMengsubanLogin",
+		"POST /api/v1/sessions/wechat-web/authorize":    "startWechatWebLogin",
 		"POST /api/v1/sessions/sandbox":                 "loginSandbox",
 		"DELETE /api/v1/sessions/current":               "logout",
 		"POST /api/v1/notify/wechatpay":                 "wechatPayNotify",
@@ -152,7 +153,7 @@ func publicOperations() []string {
 	return []string{"getHealth", "getReady", "getMetrics", "sandboxCashierPage", "sandboxPay", "listServices",
 		"getPolicy", "loginWechat", "loginWechatWeb", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
 		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
-		"bankDebitNotify", "startMengsubanLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
+		"bankDebitNotify", "startMengsubanLogin", "startWechatWebLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
 		"sandboxOidcAuthorize", "sandboxOidcToken", "sandboxOidcJwks", "sandboxOidcUserInfo"}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/locale"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/units/roster"
 )
@@ -59,10 +60,36 @@ func errorResponse(err error, requestID string) (int, errorBody) {
 	return status, body
 }
 
-// Fail renders err and logs what the client is not told.
+// localize words body's message in lang from the catalog (the Chinese of
+// the error table when the catalog lacks the code). A reason is words
+// built where the refusal happened, in Chinese, and stays so: only the
+// fixed reasons some sentinels carry (error.<CODE>.reason) are worded in
+// lang. Telling a Mongolian reader why in Chinese beats not telling them.
+func (s *Kit) localize(body *errorBody, lang locale.Lang) {
+	d := &body.Error
+	id := "error." + d.Code
+	d.Message = s.Locale.Message(lang, id, d.Message)
+	if d.Reason != "" && d.Reason == s.Locale.Message(locale.Chinese, id+".reason", "") {
+		d.Reason = s.Locale.Message(lang, id+".reason", d.Reason)
+	}
+}
+
+// errorLang is the language of an error answer: the request's
+// Accept-Language (the pages send their own), Chinese by default. It
+// marks the response as varying by that header and says its language.
+func errorLang(c *gin.Context) locale.Lang {
+	lang := locale.Match("", c.GetHeader("Accept-Language"))
+	c.Header("Content-Language", string(lang))
+	c.Writer.Header().Add("Vary", "Accept-Language")
+	return lang
+}
+
+// Fail renders err, with its message in the caller's language, and logs
+// what the client is not told.
 func (s *Kit) Fail(c *gin.Context, err error) {
 	rid := RequestID(c)
 	status, body := errorResponse(err, rid)
+	s.localize(&body, errorLang(c))
 	if status >= 500 {
 		s.Log.ErrorContext(c.Request.Context(), "request failed", "request_id", rid, "route", c.FullPath(), "status", status, "err", err)
 	} else if e, ok := models.AsError(err); ok && e.Kind == models.KindInternal {

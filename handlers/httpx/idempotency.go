@@ -48,7 +48,7 @@ func (s *Kit) Idempotent(c *gin.Context, op string, in any, run func() (int, any
 	}
 	if replay != nil {
 		c.Header("Idempotent-Replayed", "true")
-		c.Data(replay.Status, "application/json; charset=utf-8", replay.Body)
+		c.Data(replay.Status, "application/json; charset=utf-8", s.relocalize(c, replay.Status, replay.Body))
 		return
 	}
 	// From here on the client cannot cancel: a client that hangs up (a
@@ -76,6 +76,25 @@ func (s *Kit) Idempotent(c *gin.Context, op string, in any, run func() (int, any
 	}
 	s.Svc.IdempotencyFinish(ctx, UserID(c), op, key, status, b)
 	c.Data(status, "application/json; charset=utf-8", b)
+}
+
+// relocalize words a stored error answer (kept in Chinese, the table's
+// words) in the language of the retry asking for it, which may not be the
+// first request's. Success bodies and what does not parse go out as kept.
+func (s *Kit) relocalize(c *gin.Context, status int, stored []byte) []byte {
+	if status < 400 {
+		return stored
+	}
+	var body errorBody
+	if json.Unmarshal(stored, &body) != nil || body.Error.Code == "" {
+		return stored
+	}
+	s.localize(&body, errorLang(c))
+	b, err := json.Marshal(body)
+	if err != nil {
+		return stored
+	}
+	return b
 }
 
 // Render writes v with status, or the error.

@@ -10,9 +10,10 @@ import (
 	"github.com/lianban/lianban/service/people"
 )
 
-// login handles loginWechat, loginWechatWeb, loginAlipay and loginTaxApp:
-// each takes its platform's one-time code (or token) under its own field
-// name. loginMengsuban is a code with its state (loginWithCode).
+// login handles loginWechat, loginAlipay and loginTaxApp: each takes its
+// platform's one-time code (or token) under its own field name.
+// loginMengsuban is a code with its state and PKCE verifier
+// (loginWithCode), loginWechatWeb a code with its state (loginWithState).
 // Handlers serve the people routes. Shared plumbing (error rendering, body
 // decoding, idempotency, sessions) is httpx.Kit's.
 type Handlers struct {
@@ -26,7 +27,8 @@ type Handlers struct {
 func Register(k *httpx.Kit, login, auth *gin.RouterGroup, sandbox bool) {
 	s := &Handlers{Kit: k}
 	login.POST("/wechat", s.login(models.ChannelWechat, "code"))
-	login.POST("/wechat-web", s.login(models.ChannelWechatWeb, "code"))
+	login.POST("/wechat-web/authorize", s.startRedirectLogin(models.ChannelWechatWeb))
+	login.POST("/wechat-web", s.loginWithState(models.ChannelWechatWeb))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
 	// The tax APP's JWT is {token} (API.md); app_token is its old name.
 	login.POST("/taxapp", s.login(models.ChannelTaxApp, "token", "app_token"))
@@ -101,6 +103,41 @@ func (s *Handlers) startAuthorization(channel string) gin.HandlerFunc {
 			return
 		}
 		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusCreated, res)
+	}
+}
+
+// startRedirectLogin issues the state of a redirect login (微信城市服务)
+// and answers the authorize URL carrying it.
+func (s *Handlers) startRedirectLogin(channel string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var body struct {
+			RedirectURI string `json:"redirect_uri"`
+		}
+		if !s.BindJSON(c, &body) {
+			return
+		}
+		res, err := s.Svc.StartRedirectLogin(c.Request.Context(), channel, body.RedirectURI)
+		if err != nil {
+			s.Fail(c, err)
+			return
+		}
+		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusCreated, res)
+	}
+}
+
+func (s *Handlers) loginWithState(channel string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var in people.StateLoginInput
+		if !s.BindJSON(c, &in) {
+			return
+		}
+		res, err := s.Svc.LoginWithState(c.Request.Context(), channel, in)
+		if err != nil {
+			s.loginFailed(c, channel, err)
+			return
+		}
 		c.JSON(http.StatusCreated, res)
 	}
 }

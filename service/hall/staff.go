@@ -596,7 +596,7 @@ func (s *Hall) ResetStaffAccount(ctx context.Context, a kernel.StaffActor, staff
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return &models.Error{Kind: models.KindConflict, Code: "REQUEST_IN_PROGRESS", Message: "请求正在处理中，请稍后查询结果"}
+			return models.ErrRequestInProgress
 		}
 		row.LockedUntil = nil
 		creds = StaffCredentials{Account: s.staffView(row), Password: password, TOTPSecret: key.Secret(), OTPAuthURL: key.URL()}

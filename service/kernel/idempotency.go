@@ -48,7 +48,7 @@ func (s *Kernel) IdempotencyBegin(ctx context.Context, userID, op, key, hash str
 	if row.StatusCode != 0 {
 		return &Replay{Status: row.StatusCode, Body: []byte(row.Body)}, nil
 	}
-	inProgress := &models.Error{Kind: models.KindConflict, Code: "REQUEST_IN_PROGRESS", Message: "请求正在处理中，请稍后查询结果"}
+	inProgress := models.ErrRequestInProgress
 	now := s.Now()
 	cutoff := now.Add(-IdempotencyAbandonAfter)
 	if !row.CreatedAt.Before(cutoff) {

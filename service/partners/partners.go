@@ -272,7 +272,7 @@ func (s *Partners) insertKey(tx *gorm.DB, partnerID, secret, keyID, by string) (
 }
 
 // errKeysBusy answers a key change that lost the race to another one.
-var errKeysBusy = &models.Error{Kind: models.KindConflict, Code: "REQUEST_IN_PROGRESS", Message: "请求正在处理中，请稍后查询结果"}
+var errKeysBusy = models.ErrRequestInProgress
 
 // claimKeys loads a partner and bumps its key_version in tx, so no other
 // key change runs on the same live keys: the second of two concurrent

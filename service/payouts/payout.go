@@ -57,7 +57,7 @@ func (s *Payouts) ExecuteRefund(ctx context.Context, a kernel.StaffActor, refund
 	planned := 0
 	for attempt := 0; ; attempt++ {
 		if attempt >= 5 {
-			return refunds.StaffRefund{}, &models.Error{Kind: models.KindConflict, Code: "REQUEST_IN_PROGRESS", Message: "请求正在处理中，请稍后查询结果"}
+			return refunds.StaffRefund{}, models.ErrRequestInProgress
 		}
 		if r, err = s.refunds.LoadRefund(ctx, refundNo); err != nil {
 			return refunds.StaffRefund{}, err

@@ -66,6 +66,10 @@ func (s *People) Login(ctx context.Context, channel, code string) (LoginResult, 
 	if code == "" {
 		return LoginResult{}, models.ErrInvalid.WithReason("缺少登录凭证")
 	}
+	if _, ok := lc.(models.RedirectLogin); ok {
+		// Its codes are redeemed only with their state (LoginWithState).
+		return LoginResult{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("a code without its state"))
+	}
 	id, err := lc.Login(ctx, code)
 	if err != nil {
 		return LoginResult{}, err

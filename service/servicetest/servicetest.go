@@ -101,6 +101,10 @@ type Config struct {
 // MengsubanRedirect is the 蒙速办 redirect URI an Env with Logins allows.
 const MengsubanRedirect = "https://h5.lianban.invalid/mengsuban/callback"
 
+// WechatWebRedirect is the H5 page an Env with Wechat lets 微信城市服务's
+// web OAuth send people back to.
+const WechatWebRedirect = "https://h5.lianban.invalid/h5/"
+
 // New builds an Env on db.
 func New(t testing.TB, db *store.DB, cfg Config) *Env {
 	t.Helper()
@@ -169,7 +173,9 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 			t.Fatal(err)
 		}
 		deps.Logins[models.ChannelWechat] = mp
-		deps.Logins[models.ChannelWechatWeb] = wechat.NewOfficialAccount(wc, nil)
+		oa := wc
+		oa.OARedirectURIs = []string{WechatWebRedirect}
+		deps.Logins[models.ChannelWechatWeb] = wechat.NewOfficialAccount(oa, nil)
 		deps.Payments[models.ChannelWechat] = pay
 		deps.Messengers = map[string]models.MessageSender{models.ChannelWechat: mp}
 		env.Wechat = fake

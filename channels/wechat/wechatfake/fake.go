@@ -312,19 +312,24 @@ func (s *Server) ClientConfig(notifyURL string) wechat.Config {
 		base = "http://wechatfake-not-started.invalid"
 	}
 	cfg := wechat.Config{
-		AppID:          s.appID,
-		Secret:         s.secret,
-		OAAppID:        s.oaAppID,
-		OASecret:       s.oaSecret,
-		APIBase:        base,
-		MchID:          s.mchID,
-		MchSerial:      s.keys.MchSerial,
-		MchKey:         s.keys.MchKey,
-		APIv3Key:       s.keys.APIv3Key,
-		PayAPIBase:     base,
-		NotifyURL:      notifyURL,
-		Templates:      DefaultTemplates(),
-		RequestTimeout: 5 * time.Second,
+		AppID:    s.appID,
+		Secret:   s.secret,
+		OAAppID:  s.oaAppID,
+		OASecret: s.oaSecret,
+		APIBase:  base,
+		// The browser goes to the fake's authorize page too, which sends
+		// it back anywhere; the H5 page here names no real host, and a
+		// caller with a real one sets its own.
+		OAAuthorizeBase: base,
+		OARedirectURIs:  []string{"https://h5.lianban.invalid/h5/"},
+		MchID:           s.mchID,
+		MchSerial:       s.keys.MchSerial,
+		MchKey:          s.keys.MchKey,
+		APIv3Key:        s.keys.APIv3Key,
+		PayAPIBase:      base,
+		NotifyURL:       notifyURL,
+		Templates:       DefaultTemplates(),
+		RequestTimeout:  5 * time.Second,
 	}
 	if s.certMode {
 		cfg.PlatformCerts = []*x509.Certificate{s.keys.PlatformCert}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 )
 
 // Special web OAuth codes, for the error paths a test wants to reach.
@@ -88,4 +89,31 @@ func (s *Server) oauthAccessToken(w http.ResponseWriter, r *http.Request) {
 		out["is_snapshotuser"] = 1
 	}
 	wxJSON(w, out)
+}
+
+// oauthAuthorize is the authorize page of web OAuth
+// (open.weixin.qq.com/connect/oauth2/authorize) as a person inside WeChat
+// meets it with scope snsapi_base: silent, straight back to redirect_uri
+// with a fresh code and the state untouched. The code logs in as an
+// openid of its own (see oaUserFor). A wrong appid or scope is WeChat's
+// error page, here a 400.
+func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	back, err := url.Parse(q.Get("redirect_uri"))
+	switch {
+	case q.Get("appid") != s.oaAppID:
+		http.Error(w, "appid 参数错误", http.StatusBadRequest)
+		return
+	case q.Get("response_type") != "code" || q.Get("scope") != "snsapi_base":
+		http.Error(w, "scope 参数错误或没有 scope 权限", http.StatusBadRequest)
+		return
+	case err != nil || !back.IsAbs() || (back.Scheme != "http" && back.Scheme != "https"):
+		http.Error(w, "redirect_uri 参数错误", http.StatusBadRequest)
+		return
+	}
+	bq := back.Query()
+	bq.Set("code", "oa-"+randAlnum(24))
+	bq.Set("state", q.Get("state"))
+	back.RawQuery = bq.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
 }

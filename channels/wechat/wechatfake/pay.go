@@ -130,6 +130,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sns/jscode2session", s.jscode2session)
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.oauthAccessToken)
+	mux.HandleFunc("GET /connect/oauth2/authorize", s.oauthAuthorize)
 	mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	mux.HandleFunc("POST /wxa/business/getuserphonenumber", s.phoneNumber)
 	mux.HandleFunc("POST /cgi-bin/message/subscribe/send", s.subscribeSend)
