@@ -6,7 +6,7 @@
 
 GO ?= go
 
-.PHONY: run test deps vet bench perf walkthrough clients ci-services
+.PHONY: run test deps vet staticcheck bench perf walkthrough clients ci-services
 
 run:
 	$(GO) run ./cmd/lianban
@@ -29,10 +29,15 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
+# staticcheck, pinned and run through the module proxy like everything
+# else: nothing to install first.
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
 # Tests run on embedded SQLite and Redis everywhere; set LIANBAN_TEST_POSTGRES,
 # LIANBAN_TEST_MYSQL and LIANBAN_TEST_REDIS to run the same suites on real
 # servers too (CI does).
-test: deps vet
+test: deps vet staticcheck
 	$(GO) test -race -count=1 ./...
 
 bench:

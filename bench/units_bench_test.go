@@ -61,14 +61,14 @@ func (r *rig) importRoster(b *testing.B) func() {
 
 // unitPayablesOf reads the first page of 预处理数据 of a unit of 5,000
 // employees: the whole month is assessed on every read.
-func (r *rig) unitPayablesOf(b *testing.B) func(*testing.B) {
+func (r *rig) unitPayablesOf(b *testing.B) func(*testing.B, int) {
 	r.importRoster(b)()
 	var unitID string
 	if err := r.db.Gorm.Raw("SELECT unit_id FROM unit_employees GROUP BY unit_id ORDER BY COUNT(*) DESC").Limit(1).Scan(&unitID).Error; err != nil {
 		b.Fatal(err)
 	}
-	return func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
+	return func(b *testing.B, n int) {
+		for i := 0; i < n; i++ {
 			p, err := r.env.Svc.UnitPayables(context.Background(), r.sess.UserID, unitID, "202611", kernel.Page{Size: 20})
 			if err != nil || p.Schemes[0].Headcount != rosterSize {
 				b.Fatalf("payables: %v", err)
@@ -91,5 +91,5 @@ func BenchmarkUnitPayables5000(b *testing.B) {
 	r := newRig(b)
 	op := r.unitPayablesOf(b)
 	b.ResetTimer()
-	op(b)
+	op(b, b.N)
 }

@@ -238,10 +238,13 @@ func TestPrintingOrLoggingAnIDNumberShowsItMasked(t *testing.T) {
 	}
 	var logged strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("bound", "id", id)
-	//lint:ignore S1025 the %s verb itself is under test, not String
-	for name, out := range map[string]string{
-		"%v": fmt.Sprintf("%v", id), "%+v": fmt.Sprintf("%+v", id), "%#v": fmt.Sprintf("%#v", id), "%s": fmt.Sprintf("%s", id), "slog": logged.String(),
-	} {
+	outs := map[string]string{"slog": logged.String()}
+	// Each verb itself is under test (not String), so the format is a
+	// variable: a literal "%s" would be simplified away by staticcheck.
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		outs[verb] = fmt.Sprintf(verb, id)
+	}
+	for name, out := range outs {
 		if strings.Contains(out, "19900307") || !strings.Contains(out, "150102********1237") {
 			t.Errorf("%s printed %q", name, out)
 		}

@@ -39,8 +39,13 @@ func (s *Service) SandboxPay(ctx context.Context, orderNo string, success bool) 
 // RunWorkers runs the background loops until ctx ends: settlement
 // progress (入库, 记账), lost-notification queries and closing of expired
 // orders, the release of expired declarations, and the purge of
-// uploads no application carries and of partner nonces past their window. Several instances may
-// run them at once: every step is a conditional update.
+// uploads no application carries and of partner nonces past their window.
+// Several instances may run them at once: every move is a conditional
+// update, and a step that calls an outside party (a channel, the bank, the
+// treasury, the agency) claims each object first with a work lease
+// (kernel.ClaimWork; reconciliation runs hold their own lease), so one
+// instance works it at a time and an instance that dies leaves it to the
+// others when the lease ends.
 func (s *Service) RunWorkers(ctx context.Context) error {
 	t := time.NewTicker(s.Opt.WorkerInterval)
 	defer t.Stop()

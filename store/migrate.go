@@ -121,6 +121,35 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	return db.migrateUpTo(ctx, 0)
 }
 
+// Pending returns the names of the embedded migrations the database has
+// not recorded: its schema is behind this binary (it has not been migrated
+// yet, or another instance is migrating it now). A schema ahead of the
+// binary (a newer instance migrated it during a rolling update) has none
+// pending: migrations only add, so an older binary still runs on it.
+func (db *DB) Pending(ctx context.Context) ([]string, error) {
+	ms, err := loadMigrations()
+	if err != nil {
+		return nil, err
+	}
+	var versions []int
+	// The reader: on SQLite a readiness probe must not queue behind the
+	// single writer's payments.
+	if err := db.Reader.WithContext(ctx).Raw("SELECT version FROM schema_migrations").Scan(&versions).Error; err != nil {
+		return nil, err
+	}
+	done := map[int]bool{}
+	for _, v := range versions {
+		done[v] = true
+	}
+	var pending []string
+	for _, m := range ms {
+		if !done[m.version] {
+			pending = append(pending, m.name)
+		}
+	}
+	return pending, nil
+}
+
 // migrateUpTo applies the migrations up to version last (every one when
 // last is 0); tests use it to put data into an older schema first.
 func (db *DB) migrateUpTo(ctx context.Context, last int) (applied []string, err error) {

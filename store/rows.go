@@ -313,3 +313,17 @@ type RateLimitRow struct {
 
 // TableName implements gorm's Tabler.
 func (RateLimitRow) TableName() string { return "rate_limits" }
+
+// WorkLeaseRow is one instance's claim on a piece of background work
+// (migrations/0014): Step names the worker step, ObjectKey the object
+// (an order or payout number), Holder the instance, LeaseUntil when
+// another instance may take it over.
+type WorkLeaseRow struct {
+	Step       string `gorm:"primaryKey"`
+	ObjectKey  string `gorm:"primaryKey"`
+	Holder     string
+	LeaseUntil time.Time
+}
+
+// TableName implements gorm's Tabler.
+func (WorkLeaseRow) TableName() string { return "work_leases" }

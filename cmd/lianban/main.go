@@ -281,9 +281,20 @@ func loadKey(cfg Config, name, configured, file string) ([]byte, error) {
 	return k, nil
 }
 
+// ready is /readyz: the database answers with a schema this binary can
+// use, and Redis answers. It is asked afresh every time, so an instance
+// whose database went away, or started before another instance finished
+// migrating, becomes ready by itself when that is over.
 func (a *App) ready(ctx context.Context) error {
 	if err := a.db.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
+	}
+	pending, err := a.db.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("database schema: %w", err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("database schema is behind this binary: %d migrations pending (%s first)", len(pending), pending[0])
 	}
 	if err := a.redis.Client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
@@ -311,7 +322,7 @@ func (a *App) Serve(ctx context.Context) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("listening", "addr", ln.Addr().String(), "sandbox", a.cfg.Sandbox, "public_url", a.cfg.PublicURL)
+	a.log.Info("listening", "addr", ln.Addr().String(), "sandbox", a.cfg.Sandbox, "public_url", a.cfg.PublicURL, "instance", a.svc.InstanceID)
 	if a.cfg.Sandbox {
 		a.log.Warn("sandbox mode: anyone can log in as anyone and identities are not checked; every response says X-Lianban-Sandbox: true",
 			"explicit", a.cfg.SandboxExplicit)
@@ -326,10 +337,26 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	stopWork()
 	<-workersDone
+	a.handBackWork()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// handBackWork releases the work leases this instance still holds once its
+// workers stopped (their last claims are released as each piece of work
+// ends, but a release that failed leaves one): the other instances take
+// the work up now instead of when the leases end.
+func (a *App) handBackWork() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := a.svc.ReleaseAllWork(ctx)
+	if err != nil {
+		a.log.Warn("work leases not handed back; they expire by themselves", "instance", a.svc.InstanceID, "err", err)
+		return
+	}
+	a.log.Info("work handed back", "instance", a.svc.InstanceID, "leases", n)
 }
 
 // splitList splits a comma-separated setting, dropping empty items.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
@@ -281,8 +280,6 @@ func parsePayableID(id string) (string, int, bool) {
 	y, err := strconv.Atoi(id[i+1:])
 	return id[:i], y, err == nil
 }
-
-func period(year int, m time.Month) string { return fmt.Sprintf("%04d%02d", year, int(m)) }
 
 // terms are the policy's terms of an enrolment's year for p, with the
 // facts the rules need: the months, window and amounts of a payable

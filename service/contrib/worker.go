@@ -25,44 +25,68 @@ func QueryBackoff(attempts int) time.Duration {
 // FollowPayingOrders queries orders that have had no notification and
 // closes the unpaid ones past their expiry (never younger than
 // MinCloseAge). A channel that cannot answer leaves the order paying.
+// Each order is claimed first (kernel.ClaimWork), so of several instances
+// one asks the channel about it.
 func (s *Contrib) FollowPayingOrders(ctx context.Context) error {
 	now := s.Now()
-	var rows []store.OrderRow
+	var nos []string
 	// A unit's orders are not a payment channel's: service/unitpay follows
 	// them (bank debits, voucher expiry).
-	if err := s.Conn(ctx).Where("status IN ? AND next_query_at <= ? AND unit_id = ''", []string{OrderCreated, OrderPaying}, now).
-		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
+	due := func(q *gorm.DB) *gorm.DB {
+		return q.Where("status IN ? AND next_query_at <= ? AND unit_id = ''", []string{OrderCreated, OrderPaying}, now)
+	}
+	if err := due(s.Conn(ctx).Model(&store.OrderRow{})).Order("next_query_at").Limit(100).Pluck("order_no", &nos).Error; err != nil {
 		return err
 	}
-	for _, o := range rows {
-		state, err := s.queryAndSettle(ctx, o)
-		if errors.Is(err, models.ErrNotFound) && state != models.TradePaid {
-			// The channel never saw the order (its prepay did not get
-			// through: WeChat's ORDER_NOT_EXIST), so nothing can have been
-			// paid on it. Without this it was never closed and its
-			// declaration stayed paying for good.
-			state, err = models.TradePaying, nil
+	for _, no := range nos {
+		if ctx.Err() != nil {
+			return nil
 		}
-		// A paid answer is not skipped here: the back-off update below
-		// touches only orders still paying, so a settled order is left
-		// alone, while one settlement refused (another amount: an
-		// anomaly) is asked again on the schedule. It used to be queried,
-		// and get a new anomaly, on every worker pass.
-		expired := now.After(o.ExpiresAt) && now.Sub(o.CreatedAt) >= s.Opt.MinCloseAge
-		if err == nil && expired && (state == models.TradePaying || state == models.TradeClosed) {
-			if err := s.closeOrder(ctx, o); err != nil {
-				s.Log.WarnContext(ctx, "close failed; will retry", "order_no", o.OrderNo, "err", err)
-			} else {
-				continue
+		if _, err := s.WithWork(ctx, kernel.WorkOrderQuery, no, func() error {
+			// Read again under the claim: another instance may have
+			// followed it since the scan.
+			var o store.OrderRow
+			if err := due(s.Conn(ctx)).Where("order_no = ?", no).Take(&o).Error; err != nil {
+				if kernel.IsNotFound(err) {
+					return nil
+				}
+				return err
 			}
-		}
-		next := now.Add(QueryBackoff(o.QueryAttempts + 1))
-		if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying}).
-			Updates(map[string]any{"next_query_at": next, "query_attempts": o.QueryAttempts + 1}).Error; err != nil {
+			return s.followPayingOrder(ctx, o, now)
+		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// followPayingOrder asks the channel about one order and settles, closes
+// or schedules it.
+func (s *Contrib) followPayingOrder(ctx context.Context, o store.OrderRow, now time.Time) error {
+	state, err := s.queryAndSettle(ctx, o)
+	if errors.Is(err, models.ErrNotFound) && state != models.TradePaid {
+		// The channel never saw the order (its prepay did not get
+		// through: WeChat's ORDER_NOT_EXIST), so nothing can have been
+		// paid on it. Without this it was never closed and its
+		// declaration stayed paying for good.
+		state, err = models.TradePaying, nil
+	}
+	// A paid answer is not skipped here: the back-off update below
+	// touches only orders still paying, so a settled order is left
+	// alone, while one settlement refused (another amount: an
+	// anomaly) is asked again on the schedule. It used to be queried,
+	// and get a new anomaly, on every worker pass.
+	expired := now.After(o.ExpiresAt) && now.Sub(o.CreatedAt) >= s.Opt.MinCloseAge
+	if err == nil && expired && (state == models.TradePaying || state == models.TradeClosed) {
+		if err := s.closeOrder(ctx, o); err != nil {
+			s.Log.WarnContext(ctx, "close failed; will retry", "order_no", o.OrderNo, "err", err)
+		} else {
+			return nil
+		}
+	}
+	next := now.Add(QueryBackoff(o.QueryAttempts + 1))
+	return s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying}).
+		Updates(map[string]any{"next_query_at": next, "query_attempts": o.QueryAttempts + 1}).Error
 }
 
 // closeOrder closes an unpaid order at the channel and here, and gives its
@@ -133,7 +157,7 @@ func reopenDeclaration(tx *gorm.DB, o store.OrderRow, now time.Time) error {
 // AdvanceCredits asks the treasury about paid records and marks the
 // credited ones (入库).
 func (s *Contrib) AdvanceCredits(ctx context.Context) error {
-	return s.advance(ctx, RecordPaid, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
+	return s.advance(ctx, kernel.WorkCredit, RecordPaid, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
 		return s.Treasury.CreditStatus(ctx, ref)
 	}, RecordCredited, "credited_at", "tax_voucher_no")
 }
@@ -141,12 +165,18 @@ func (s *Contrib) AdvanceCredits(ctx context.Context) error {
 // AdvanceBookings asks the agency about credited records and marks the
 // booked ones (记账).
 func (s *Contrib) AdvanceBookings(ctx context.Context) error {
-	return s.advance(ctx, RecordCredited, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
+	return s.advance(ctx, kernel.WorkBooking, RecordCredited, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
 		return s.Agency.BookingStatus(ctx, ref)
 	}, RecordBooked, "booked_at", "booking_no")
 }
 
-func (s *Contrib) advance(ctx context.Context, from string, ask func(context.Context, models.SettlementRef) (models.SettlementResult, error), to, atCol, noCol string) error {
+// settlementQuestion asks the treasury or the agency about a paid order.
+type settlementQuestion func(context.Context, models.SettlementRef) (models.SettlementResult, error)
+
+// advance moves the records of orders in from to to once the treasury or
+// the agency says the step happened. Each order is claimed (step) while it
+// is asked about, so several instances do not ask about it at once.
+func (s *Contrib) advance(ctx context.Context, step, from string, ask settlementQuestion, to, atCol, noCol string) error {
 	if (to == RecordCredited && s.Treasury == nil) || (to == RecordBooked && s.Agency == nil) {
 		return nil // not connected: records stay where they are, never guessed forward
 	}
@@ -158,43 +188,54 @@ func (s *Contrib) advance(ctx context.Context, from string, ask func(context.Con
 		return err
 	}
 	for _, no := range orderNos {
-		var r store.RecordRow
-		if err := s.Conn(ctx).Where("order_no = ? AND status = ?", no, from).Order("paid_at").Take(&r).Error; err != nil {
-			if kernel.IsNotFound(err) {
-				continue // moved on by another worker
-			}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if _, err := s.WithWork(ctx, step, no, func() error { return s.advanceOrder(ctx, no, from, ask, to, atCol, noCol) }); err != nil {
 			return err
 		}
-		var o store.OrderRow
-		if err := s.Conn(ctx).Where("order_no = ?", r.OrderNo).Take(&o).Error; err != nil {
-			return err
-		}
-		ref := models.SettlementRef{OrderNo: o.OrderNo, Amount: models.Fen(o.AmountFen), Scheme: models.Scheme(o.Scheme), PaidAt: r.PaidAt}
-		if r.CreditedAt != nil {
-			ref.CreditedAt = *r.CreditedAt
-		}
-		res, err := ask(ctx, ref)
-		if err != nil {
-			s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
-			continue
-		}
-		if res.State != models.SettlementDone {
-			continue
-		}
-		at := res.At.UTC()
-		if at.IsZero() {
-			at = s.Now()
-		}
-		// Conditional on the records still being in from: a counter's
-		// reversal (ReverseOrderTx) removes paid records by the same kind
-		// of statement, so whichever commits first wins and the other
-		// changes nothing.
-		if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
-			Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
-			return err
-		}
-		s.forgetOrderRowPayables(ctx, o)
 	}
+	return nil
+}
+
+// advanceOrder asks about one order's records in from and moves them.
+func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlementQuestion, to, atCol, noCol string) error {
+	var r store.RecordRow
+	if err := s.Conn(ctx).Where("order_no = ? AND status = ?", no, from).Order("paid_at").Take(&r).Error; err != nil {
+		if kernel.IsNotFound(err) {
+			return nil // moved on by another worker
+		}
+		return err
+	}
+	var o store.OrderRow
+	if err := s.Conn(ctx).Where("order_no = ?", r.OrderNo).Take(&o).Error; err != nil {
+		return err
+	}
+	ref := models.SettlementRef{OrderNo: o.OrderNo, Amount: models.Fen(o.AmountFen), Scheme: models.Scheme(o.Scheme), PaidAt: r.PaidAt}
+	if r.CreditedAt != nil {
+		ref.CreditedAt = *r.CreditedAt
+	}
+	res, err := ask(ctx, ref)
+	if err != nil {
+		s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
+		return nil
+	}
+	if res.State != models.SettlementDone {
+		return nil
+	}
+	at := res.At.UTC()
+	if at.IsZero() {
+		at = s.Now()
+	}
+	// Conditional on the records still being in from: a counter's
+	// reversal (ReverseOrderTx) removes paid records by the same kind
+	// of statement, so whichever commits first wins and the other
+	// changes nothing.
+	if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
+		Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
+		return err
+	}
+	s.forgetOrderRowPayables(ctx, o)
 	return nil
 }
 

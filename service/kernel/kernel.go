@@ -46,6 +46,11 @@ type Options struct {
 	// with HMAC-SM3. Personal data and certificates follow the PII keyring
 	// and the certificate signer the option configures.
 	CryptoSM bool
+	// WorkLease is how long an instance's claim on a piece of background
+	// work lasts (see ClaimWork): longer than any outside call it covers
+	// can take, so a live holder never loses it, and short enough that the
+	// work of an instance that died is taken over soon.
+	WorkLease time.Duration
 }
 
 // Defaults returns the production defaults.
@@ -70,6 +75,8 @@ func Defaults() Options {
 		// busiest; a window clerk one every few minutes.
 		PartnerIdentityChecks: 2000,
 		HallIdentityChecks:    60,
+		// Channel and bank calls time out within a minute.
+		WorkLease: 5 * time.Minute,
 	}
 }
 
@@ -112,6 +119,9 @@ type Deps struct {
 	Certificates CertificateDeps
 	// OnPaid, if set, is told about every newly settled order (messages).
 	OnPaid func(ctx context.Context, orderNo string)
+	// InstanceID names this process among the instances sharing the
+	// database, in work leases and logs; New makes one when it is empty.
+	InstanceID string
 }
 
 // Kernel is what every area of the workflows shares: the dependencies,
@@ -130,6 +140,12 @@ func New(d Deps, opt Options) *Kernel {
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.InstanceID == "" {
+		d.InstanceID = NewInstanceID()
+	}
+	if opt.WorkLease <= 0 {
+		opt.WorkLease = Defaults().WorkLease // a zero lease would be taken over at once
 	}
 	return &Kernel{Deps: d, Opt: opt}
 }

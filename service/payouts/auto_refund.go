@@ -67,7 +67,11 @@ func (s *Payouts) SendAutoRefund(ctx context.Context, a contrib.AutoRefund, sour
 		s.OnPaid(ctx, a.Payout.OrderNo)
 	}
 	s.Push(ctx, []kernel.PendingPush{a.Push})
-	if err := s.sendPayout(ctx, a.Payout, source); err != nil {
+	// Claimed like the worker's follow-up; when another instance holds it,
+	// it is being sent there.
+	if _, err := s.WithWork(ctx, kernel.WorkRefundPayout, a.Payout.PayoutNo, func() error {
+		return s.sendPayout(ctx, a.Payout, source)
+	}); err != nil {
 		s.Log.WarnContext(ctx, "automatic refund not sent; the worker will", "payout_no", a.Payout.PayoutNo, "err", err)
 	}
 }

@@ -126,9 +126,16 @@ func (s *Payouts) ExecuteRefund(ctx context.Context, a kernel.StaffActor, refund
 		if p.Status != refunds.PayoutPending {
 			continue
 		}
-		sent++
-		if err := s.sendPayout(ctx, p, "execute"); err != nil {
+		// Claimed like the worker's follow-up: a payout another instance
+		// (or request) is sending now is left to it.
+		ran, err := s.WithWork(ctx, kernel.WorkRefundPayout, p.PayoutNo, func() error {
+			return s.sendPayout(ctx, p, "execute")
+		})
+		if err != nil {
 			return refunds.StaffRefund{}, err
+		}
+		if ran {
+			sent++
 		}
 	}
 	if err := s.AuditNow(ctx, a, kernel.AuditNote{Action: "refund.execute", TargetKind: "refund", TargetID: refundNo, Outcome: kernel.AuditOK,
@@ -626,17 +633,31 @@ func (s *Payouts) settleRefundedRecords(tx *gorm.DB, refundNo string) error {
 // and WeChat's notification were lost, only a query finds it returned, and
 // it otherwise stayed returning with the person unpaid.
 func (s *Payouts) RefundWork(ctx context.Context) error {
-	var rows []store.RefundPayoutRow
-	if err := s.Conn(ctx).Where("status IN ? AND next_query_at <= ?", []string{refunds.PayoutPending, refunds.PayoutAbnormal, refunds.PayoutReturning}, s.Now()).
-		Order("next_query_at").Limit(100).Find(&rows).Error; err != nil {
+	now := s.Now()
+	due := func(q *gorm.DB) *gorm.DB {
+		return q.Where("status IN ? AND next_query_at <= ?", []string{refunds.PayoutPending, refunds.PayoutAbnormal, refunds.PayoutReturning}, now)
+	}
+	var nos []string
+	if err := due(s.Conn(ctx).Model(&store.RefundPayoutRow{})).Order("next_query_at").Limit(100).Pluck("payout_no", &nos).Error; err != nil {
 		return err
 	}
-	for _, p := range rows {
+	for _, no := range nos {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := s.followPayout(ctx, p); err != nil {
-			s.Log.WarnContext(ctx, "refund payout follow-up failed", "payout_no", p.PayoutNo, "err", err)
+		// Claimed, then read again: another instance may have followed it
+		// since the scan.
+		if _, err := s.WithWork(ctx, kernel.WorkRefundPayout, no, func() error {
+			var p store.RefundPayoutRow
+			if err := due(s.Conn(ctx)).Where("payout_no = ?", no).Take(&p).Error; err != nil {
+				if kernel.IsNotFound(err) {
+					return nil
+				}
+				return err
+			}
+			return s.followPayout(ctx, p)
+		}); err != nil {
+			s.Log.WarnContext(ctx, "refund payout follow-up failed", "payout_no", no, "err", err)
 		}
 	}
 	return nil

@@ -42,11 +42,10 @@ func (c Cost) String() string {
 // database runs and its Redis commands. Measure runs one operation and
 // returns its Cost; nothing else may use the Env meanwhile.
 type CostMeter struct {
-	mu         sync.Mutex
-	on         bool
-	cost       Cost
-	txs        map[gorm.ConnPool]bool // transactions seen in this measurement
-	registered bool
+	mu   sync.Mutex
+	on   bool
+	cost Cost
+	txs  map[gorm.ConnPool]bool // transactions seen in this measurement
 }
 
 // MeterCost registers the counters on env's database (writer and read

@@ -110,26 +110,33 @@ func (s *UnitPay) failDebit(ctx context.Context, d store.TripartiteDebitRow, res
 // about debits whose outcome is unknown (sending a debit again, under its
 // number, when the bank never received it) and closes the orders of
 // vouchers and POS waits that expired unpaid, reopening their
-// declarations. Several instances may run it: every move is conditional.
+// declarations. Several instances may run it: a debit is claimed
+// (kernel.ClaimWork) while the bank is asked about it, and every move is
+// conditional.
 func (s *UnitPay) FollowUnitPayments(ctx context.Context) error {
 	now := s.Now()
 	if s.Tripartite != nil {
-		var debits []store.TripartiteDebitRow
-		if err := s.Conn(ctx).Where("status = ? AND next_query_at <= ?", DebitPending, now).Order("next_query_at").Limit(100).Find(&debits).Error; err != nil {
+		due := func(q *gorm.DB) *gorm.DB { return q.Where("status = ? AND next_query_at <= ?", DebitPending, now) }
+		var nos []string
+		if err := due(s.Conn(ctx).Model(&store.TripartiteDebitRow{})).Order("next_query_at").Limit(100).Pluck("debit_no", &nos).Error; err != nil {
 			return err
 		}
-		for _, d := range debits {
-			res, err := s.Tripartite.QueryDebit(ctx, d.DebitNo)
-			if errors.Is(err, models.ErrNotFound) {
-				// The bank never received it: sending it again is safe.
-				var a store.TripartiteAgreementRow
-				if err := s.Conn(ctx).Where("id = ?", d.AgreementID).Take(&a).Error; err != nil {
+		for _, no := range nos {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// Claimed, then read again: another instance may have asked
+			// the bank about it since the scan.
+			if _, err := s.WithWork(ctx, kernel.WorkUnitDebit, no, func() error {
+				var d store.TripartiteDebitRow
+				if err := due(s.Conn(ctx)).Where("debit_no = ?", no).Take(&d).Error; err != nil {
+					if kernel.IsNotFound(err) {
+						return nil
+					}
 					return err
 				}
-				s.sendDebit(ctx, d, a.AgreementNo)
-				continue
-			}
-			if err := s.applyDebit(ctx, d, res, err, "query"); err != nil {
+				return s.followDebit(ctx, d)
+			}); err != nil {
 				return err
 			}
 		}
@@ -149,6 +156,21 @@ func (s *UnitPay) FollowUnitPayments(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// followDebit asks the bank about one debit and applies the answer.
+func (s *UnitPay) followDebit(ctx context.Context, d store.TripartiteDebitRow) error {
+	res, err := s.Tripartite.QueryDebit(ctx, d.DebitNo)
+	if errors.Is(err, models.ErrNotFound) {
+		// The bank never received it: sending it again is safe.
+		var a store.TripartiteAgreementRow
+		if err := s.Conn(ctx).Where("id = ?", d.AgreementID).Take(&a).Error; err != nil {
+			return err
+		}
+		s.sendDebit(ctx, d, a.AgreementNo)
+		return nil
+	}
+	return s.applyDebit(ctx, d, res, err, "query")
 }
 
 // NoticeResult says what became of a bank debit notice.

@@ -1,0 +1,107 @@
+package kernel
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/lianban/lianban/store"
+)
+
+// Work leases are how several instances share the background work.
+//
+// Every worker step runs on every instance. A step that only moves rows in
+// the database is safe so by itself: each move is a conditional update,
+// and the second instance's changes nothing. A step that calls an outside
+// party (a channel's order query or close, a refund payout, a bank debit,
+// the treasury) is not: two instances would ask the channel about the same
+// order, or send the same refund, at the same moment, and two answers
+// would race to be recorded. Such a step claims the object first, in
+// work_leases (migrations/0014), reads it again (another instance may have
+// finished it between the step's scan and the claim), works it, and hands
+// the claim back. A claim outlives a dead holder by at most
+// Options.WorkLease: the object is then taken over, so no work is lost
+// with an instance. A stopping instance hands back every claim it holds
+// (ReleaseAllWork).
+//
+// Not SELECT … FOR UPDATE SKIP LOCKED: its row lock lasts as long as its
+// transaction, which would then be held open across the outside call (up
+// to the channel's timeout) on a pooled connection, and SQLite has no such
+// lock. A lease row is one code path on the three dialects, and it outlives
+// the call that holds it.
+
+// Work lease steps: the first half of a lease's key.
+const (
+	WorkOrderQuery   = "order_query"   // a paying order asked about and, past its expiry, closed
+	WorkCredit       = "credit"        // a paid order asked about at the treasury (入库)
+	WorkBooking      = "booking"       // a credited order asked about at the agency (记账)
+	WorkRefundPayout = "refund_payout" // a refund payout sent, asked about or sent again
+	WorkUnitDebit    = "unit_debit"    // a unit's 三方协议 debit asked about or sent again
+)
+
+// NewInstanceID names this process in work leases and logs: host, process
+// id and a random part, so two processes never share a name (a restarted
+// one under the same pid neither).
+func NewInstanceID() string {
+	host, _ := os.Hostname()
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), NewID("i")[2:10])
+}
+
+// ClaimWork claims the object key of a worker step for this instance and
+// reports whether it did: a new claim, or a claim whose lease ended (its
+// holder died or hung) taken over. A live claim, this instance's own
+// included, is never taken, so the same object is not worked twice at
+// once even within one process.
+func (s *Kernel) ClaimWork(ctx context.Context, step, key string) (bool, error) {
+	now := s.Now()
+	until := now.Add(s.Opt.WorkLease)
+	ok, err := InsertIfAbsent(s.Conn(ctx), &store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
+	if err != nil || ok {
+		return ok, Internal("claim work", err)
+	}
+	// The condition is checked again under the row's lock by PostgreSQL
+	// and MySQL, so of two instances taking over the same ended lease
+	// only one changes the row.
+	res := s.Conn(ctx).Model(&store.WorkLeaseRow{}).Where("step = ? AND object_key = ? AND lease_until < ?", step, key, now).
+		Updates(map[string]any{"holder": s.InstanceID, "lease_until": until})
+	if res.Error != nil {
+		return false, Internal("take over work", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReleaseWork hands this instance's claim on an object back. It runs even
+// when ctx has ended (a shutdown midway through the work), and a release
+// that fails only leaves the claim to expire.
+func (s *Kernel) ReleaseWork(ctx context.Context, step, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.Conn(ctx).Where("step = ? AND object_key = ? AND holder = ?", step, key, s.InstanceID).
+		Delete(&store.WorkLeaseRow{}).Error; err != nil {
+		s.Log.WarnContext(ctx, "work lease not released; it will expire", "step", step, "key", key, "err", err)
+	}
+}
+
+// WithWork runs fn when this instance claims the object, then hands the
+// claim back. It reports whether fn ran: false means another instance is
+// working the object now.
+func (s *Kernel) WithWork(ctx context.Context, step, key string, fn func() error) (bool, error) {
+	ok, err := s.ClaimWork(ctx, step, key)
+	if err != nil || !ok {
+		return false, err
+	}
+	defer s.ReleaseWork(ctx, step, key)
+	return true, fn()
+}
+
+// ReleaseAllWork hands back every claim this instance holds, for a
+// shutdown: the objects are then free for the other instances at once
+// instead of when the leases end. It returns how many it released.
+func (s *Kernel) ReleaseAllWork(ctx context.Context) (int64, error) {
+	res := s.Conn(ctx).Where("holder = ?", s.InstanceID).Delete(&store.WorkLeaseRow{})
+	return res.RowsAffected, Internal("release work leases", res.Error)
+}
