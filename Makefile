@@ -37,8 +37,11 @@ staticcheck:
 # Tests run on embedded SQLite and Redis everywhere; set LIANBAN_TEST_POSTGRES,
 # LIANBAN_TEST_MYSQL and LIANBAN_TEST_REDIS to run the same suites on real
 # servers too (CI does).
+# -timeout: the slowest packages (refund payouts, the browser tests) take
+# minutes under -race on a loaded 2-core machine; go test's default of 10
+# minutes per package would fail them for being slow, not wrong.
 test: deps vet staticcheck
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/ ./certificate/
