@@ -52,6 +52,9 @@ type Config struct {
 	// channel is configured for real).
 	SandboxTaxApp TaxAppMinter
 	SandboxOIDC   http.Handler
+	// Collectors are more metrics for /metrics, such as the database
+	// pool's, which the soak run watches for leaks.
+	Collectors []prometheus.Collector
 }
 
 // TaxAppMinter mints a tax APP identity token for a person, as the APP's
@@ -83,6 +86,7 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cfg.Collectors...)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -1,0 +1,133 @@
+//go:build faults
+
+package faults
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// The load of each scenario: payers at once, and the pause between one
+// payer's months. Small, because the CI machine is shared; the faults are
+// what is measured, not throughput.
+const (
+	workers = 6
+	pace    = 200 * time.Millisecond
+	// settleLimit bounds the wait for the books to balance after a fault:
+	// the channel retries its notification for about a minute, and the
+	// query worker asks the channel about an order a minute after it.
+	settleLimit = 150 * time.Second
+)
+
+// TestFaults runs the four faults of issue 15 one after another on one
+// cluster, so each check covers the money of every scenario before it too.
+func TestFaults(t *testing.T) {
+	c := newCluster(t)
+	first := c.startInstance()
+	d := newDriver(c)
+
+	// Baseline: no fault, so the figures below have something to compare with.
+	scenario(t, d, "baseline, no fault", 8*time.Second, nil)
+
+	scenario(t, d, "PostgreSQL unreachable for 5 s", 14*time.Second, func(ctx context.Context) {
+		batch := d.openOrders(ctx, 10)
+		sleep(ctx, time.Second)
+		c.pgProxy.Cut()
+		// Payers pay at the cashier while the database is away: their
+		// notifications arrive during the outage.
+		for _, no := range batch {
+			d.payAtCashier(no)
+		}
+		sleep(ctx, 5*time.Second)
+		c.pgProxy.Restore()
+	})
+
+	scenario(t, d, "Redis killed (SIGKILL) and restarted empty after 4 s", 14*time.Second, func(ctx context.Context) {
+		batch := d.openOrders(ctx, 10)
+		sleep(ctx, time.Second)
+		c.redis.kill()
+		for _, no := range batch {
+			d.payAtCashier(no)
+		}
+		sleep(ctx, 4*time.Second)
+		if err := c.redis.start(); err != nil {
+			t.Errorf("restart redis: %v", err)
+		}
+	})
+
+	scenario(t, d, "WeChat Pay slow (2 s), then past the client's 10 s timeout for 12 s", 26*time.Second, func(ctx context.Context) {
+		sleep(ctx, 3*time.Second)
+		c.wxProxy.SetLatency(2 * time.Second)
+		sleep(ctx, 5*time.Second)
+		c.wxProxy.SetLatency(12 * time.Second)
+		sleep(ctx, 12*time.Second)
+		c.wxProxy.SetLatency(0)
+	})
+
+	second := c.startInstance()
+	scenario(t, d, "one of two instances killed (SIGKILL)", 14*time.Second, func(ctx context.Context) {
+		batch := d.openOrders(ctx, 10)
+		sleep(ctx, 2*time.Second)
+		// Notifications in flight to both instances as one dies.
+		for _, no := range batch {
+			d.payAtCashier(no)
+		}
+		second.kill()
+	})
+	if t.Failed() {
+		for _, in := range []*instance{first, second} {
+			t.Logf("%s log tail:\n%s", in.name, in.tail())
+		}
+	}
+}
+
+// scenario runs the load for dur with fault running beside it, waits for
+// the books to settle and prints the figures.
+func scenario(t *testing.T, d *driver, name string, dur time.Duration, fault func(ctx context.Context)) {
+	t.Helper()
+	tl := newTally()
+	d.tl.Store(tl)
+	deliveredBefore := len(d.c.wx.Deliveries())
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if fault != nil {
+			fault(ctx)
+		}
+	}()
+	start := time.Now()
+	d.run(ctx, workers, pace)
+	<-done
+	load := time.Since(start)
+	b, took := d.settle(t, settleLimit)
+	retried, attempts, unacked := 0, 0, 0
+	for _, dl := range d.c.wx.Deliveries()[deliveredBefore:] {
+		if dl.Attempt == 2 {
+			retried++
+		}
+		if dl.Attempt > 1 {
+			attempts++
+		}
+		if dl.Status != 200 && dl.Status != 204 {
+			unacked++
+		}
+	}
+	fmt.Printf("\nFAULT %s\n", name)
+	fmt.Printf("  load %s, %d payers at once: requests served %d, failed %d; payments made at the cashier %d\n",
+		load.Round(time.Second), workers, tl.served.Load(), tl.failed.Load(), tl.paid.Load())
+	if tl.failed.Load() > 0 {
+		fmt.Printf("  failed: %s\n", tl.reasons(6))
+	}
+	p50, p99, slowest := tl.latency()
+	fmt.Printf("  request time: median %s, p99 %s, slowest %s\n", p50.Round(time.Millisecond), p99.Round(time.Millisecond), slowest.Round(time.Millisecond))
+	fmt.Printf("  notifications retried by the provider: %d (%d extra attempts; %d attempts not acknowledged)\n", retried, attempts, unacked)
+	fmt.Printf("  settled in %s: money lost %d fen, doubled %d fen\n", took.Round(100*time.Millisecond), b.Lost, b.Doubled)
+	fmt.Printf("  bank invariant (all scenarios so far): %s\n", b)
+	if tl.paid.Load() == 0 {
+		t.Errorf("%s: no payment went through at all", name)
+	}
+}
