@@ -27,6 +27,7 @@ func TestFaults(t *testing.T) {
 	c := newCluster(t)
 	first := c.startInstance()
 	d := newDriver(c)
+	d.refundEvery = 8
 
 	// Baseline: no fault, so the figures below have something to compare with.
 	scenario(t, d, "baseline, no fault", 8*time.Second, nil)
@@ -117,8 +118,8 @@ func scenario(t *testing.T, d *driver, name string, dur time.Duration, fault fun
 		}
 	}
 	fmt.Printf("\nFAULT %s\n", name)
-	fmt.Printf("  load %s, %d payers at once: requests served %d, failed %d; payments made at the cashier %d\n",
-		load.Round(time.Second), workers, tl.served.Load(), tl.failed.Load(), tl.paid.Load())
+	fmt.Printf("  load %s, %d payers at once: requests served %d, failed %d; payments made at the cashier %d, refunds executed %d\n",
+		load.Round(time.Second), workers, tl.served.Load(), tl.failed.Load(), tl.paid.Load(), tl.refunded.Load())
 	if tl.failed.Load() > 0 {
 		fmt.Printf("  failed: %s\n", tl.reasons(6))
 	}

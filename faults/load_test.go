@@ -26,6 +26,7 @@ import (
 type tally struct {
 	served, failed atomic.Int64
 	paid           atomic.Int64 // payments the payer made at the cashier
+	refunded       atomic.Int64 // refunds the hall executed
 	mu             sync.Mutex
 	why            map[string]int
 	took           []time.Duration // every request's time, answered or not
@@ -99,10 +100,16 @@ type driver struct {
 
 	mu     sync.Mutex
 	orders map[string]bool // every order number opened; true once paid at the cashier
+
+	// refundEvery is one refund (of a whole month) per so many payments;
+	// 0 makes none.
+	refundEvery int
+	refunds     chan refundJob
+	hall        hall
 }
 
 func newDriver(c *cluster) *driver {
-	d := &driver{c: c, orders: map[string]bool{},
+	d := &driver{c: c, orders: map[string]bool{}, refunds: make(chan refundJob, 64), hall: hall{lastStep: map[string]int64{}},
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	_, _ = rand.Read(d.ip[:])
 	d.tl.Store(newTally())
@@ -111,6 +118,7 @@ func newDriver(c *cluster) *driver {
 
 // payer is one person on one phone.
 type payer struct {
+	staff           string // a hall account's username; "" for a payer
 	code, ip, token string
 	payableID       string
 	periods         []string
@@ -120,6 +128,10 @@ type payer struct {
 // months, and returns when every worker has stopped.
 func (d *driver) run(ctx context.Context, workers int, pace time.Duration) {
 	var wg sync.WaitGroup
+	if d.refundEvery > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.refunder(ctx) }()
+	}
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -200,6 +212,14 @@ func (d *driver) payMonth(ctx context.Context, p *payer) {
 	// and query race, as they do for real.
 	sleep(ctx, 200*time.Millisecond)
 	d.step(ctx, p, "getPayment", "GET", "/api/v1/payments/"+no, nil, "", nil, false)
+	if d.refundEvery > 0 && d.tl.Load().paid.Load()%int64(d.refundEvery) == 0 {
+		if o, ok := d.c.wx.Order(no); ok {
+			select {
+			case d.refunds <- refundJob{p: p, orderNo: no, amount: int64(o.Amount)}:
+			default: // the hall is busy; this month stays paid
+			}
+		}
+	}
 }
 
 // openOrder declares the payer's oldest unpaid month and opens a WeChat
@@ -304,6 +324,10 @@ func (d *driver) step(ctx context.Context, p *payer, name, method, path string, 
 			fmt.Printf("  %s %s → %d %.300s\n", method, path, status, b)
 		}
 		switch {
+		case status == http.StatusUnauthorized && p.staff != "":
+			if !d.staffLogin(ctx, p) {
+				return false
+			}
 		case status == http.StatusUnauthorized && path != "/api/v1/sessions/wechat":
 			if !d.login(ctx, p) {
 				return false
@@ -354,6 +378,15 @@ func (d *driver) paidOrders() (paid []string, opened int) {
 		}
 	}
 	return paid, len(d.orders)
+}
+
+func jsonInto(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func statusText(status int, err error) string {
+	if err != nil {
+		return "conn"
+	}
+	return fmt.Sprint(status)
 }
 
 func newKey() string {
