@@ -26,6 +26,9 @@ type bank struct {
 	Settled    int   // orders paid at the channel and paid in our orders
 	Unsettled  []string
 	Mismatches []string
+	// Anomalies is what the server itself flagged (paid twice, foreign
+	// or wrong-amount notifications, reconciliation differences), by kind.
+	Anomalies string
 }
 
 func (b bank) balanced() bool {
@@ -34,8 +37,12 @@ func (b bank) balanced() bool {
 }
 
 func (b bank) String() string {
-	return fmt.Sprintf("%d people: paid−refunded at the channel %s = orders %s = ledger %s (booked %s, being refunded %s); lost %d fen, doubled %d fen",
-		b.People, yuan(b.AtChannel), yuan(b.InOrders), yuan(b.Ledger), yuan(b.Booked), yuan(b.Ledger-b.Booked-b.Pending), b.Lost, b.Doubled)
+	an := b.Anomalies
+	if an == "" {
+		an = "none"
+	}
+	return fmt.Sprintf("%d people: paid−refunded at the channel %s = orders %s = ledger %s (booked %s, being refunded %s); lost %d fen, doubled %d fen; anomalies flagged: %s",
+		b.People, yuan(b.AtChannel), yuan(b.InOrders), yuan(b.Ledger), yuan(b.Booked), yuan(b.Ledger-b.Booked-b.Pending), b.Lost, b.Doubled, an)
 }
 
 func yuan(fen int64) string { return fmt.Sprintf("%d.%02d 元", fen/100, fen%100) }
@@ -126,6 +133,18 @@ func (d *driver) checkBank(ctx context.Context) (bank, error) {
 		}
 	}
 	b.People = len(people)
+	var kinds []struct {
+		Kind string
+		N    int
+	}
+	if err := d.c.db.Gorm.WithContext(ctx).Raw(`SELECT kind, COUNT(*) AS n FROM anomalies GROUP BY kind ORDER BY kind`).Scan(&kinds).Error; err != nil {
+		return b, err
+	}
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k.Kind, k.N))
+	}
+	b.Anomalies = strings.Join(parts, ", ")
 	return b, nil
 }
 

@@ -215,7 +215,7 @@ func (d *driver) payMonth(ctx context.Context, p *payer) {
 	if d.refundEvery > 0 && d.tl.Load().paid.Load()%int64(d.refundEvery) == 0 {
 		if o, ok := d.c.wx.Order(no); ok {
 			select {
-			case d.refunds <- refundJob{p: p, orderNo: no, amount: int64(o.Amount)}:
+			case d.refunds <- refundJob{p: p, orderNo: no, amount: int64(o.Amount), paidAt: o.PaidAt}:
 			default: // the hall is busy; this month stays paid
 			}
 		}

@@ -23,6 +23,7 @@ type refundJob struct {
 	p       *payer
 	orderNo string
 	amount  int64
+	paidAt  time.Time
 }
 
 // hall is the tax window (tax1) and the 社保 reviewer (si1), who take a
@@ -55,7 +56,11 @@ func (d *driver) refund(ctx context.Context, j refundJob) {
 	body := map[string]any{"person": "self", "scheme": "flexible_pension", "order_no": j.orderNo, "refund_fen": j.amount,
 		"reason": "overpaid", "reason_detail": "多缴"}
 	// Only money credited to the treasury can be asked back; the worker
-	// credits it a moment after the payment settles.
+	// credits it a moment after the payment settles (its interval, 1 s,
+	// plus the sandbox treasury's delay). Asking earlier is refused with
+	// 422 REFUND_NOT_CREDITED, which a payer would not see: the app offers
+	// refunds on credited months only.
+	sleep(ctx, time.Until(j.paidAt.Add(2500*time.Millisecond)))
 	created := false
 	for try := 0; try < 20 && ctx.Err() == nil && !created; try++ {
 		if try > 0 {

@@ -22,7 +22,8 @@ import (
 // SOAK_EVERY (default 1m), the instance's resident memory, goroutines,
 // open file descriptors, sockets and database pool: a leak shows as a
 // figure that keeps growing while the load stays the same. SOAK_RATE is
-// payers per second (default 2), each making one payment.
+// payers per second (default 2), each making one payment; every tenth
+// payment is refunded through the hall.
 func TestSoak(t *testing.T) {
 	dur := envDuration(t, "SOAK_DURATION", 10*time.Minute)
 	every := envDuration(t, "SOAK_EVERY", time.Minute)
@@ -36,8 +37,9 @@ func TestSoak(t *testing.T) {
 	c := newCluster(t)
 	in := c.startInstance()
 	d := newDriver(c)
+	d.refundEvery = 10
 
-	fmt.Printf("SOAK %s at %.1f payers/s (one payment each), one instance on PostgreSQL + Redis, figures every %s\n", dur, rate, every)
+	fmt.Printf("SOAK %s at %.1f payers/s (one payment each, every 10th refunded), one instance on PostgreSQL + Redis, figures every %s\n", dur, rate, every)
 	fmt.Printf("%8s %9s %9s %8s %10s %6s %8s %10s %8s %8s\n", "minute", "served", "failed", "paid", "rss_MiB", "gorout", "open_fds", "sockets", "db_open", "db_inuse")
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -76,7 +78,7 @@ loop:
 	report()
 	tl := d.tl.Load()
 	p50, p99, slowest := tl.latency()
-	fmt.Printf("requests served %d, failed %d (%s); request time median %s, p99 %s, slowest %s\n", tl.served.Load(), tl.failed.Load(), tl.reasons(5),
+	fmt.Printf("requests served %d, failed %d (%s); refunds executed %d; request time median %s, p99 %s, slowest %s\n", tl.served.Load(), tl.failed.Load(), tl.reasons(5), tl.refunded.Load(),
 		p50.Round(time.Millisecond), p99.Round(time.Millisecond), slowest.Round(time.Millisecond))
 	b, took := d.settle(t, 3*time.Minute)
 	fmt.Printf("settled in %s; bank invariant: %s\n", took.Round(100*time.Millisecond), b)
@@ -104,6 +106,10 @@ func (d *driver) atRate(ctx context.Context, rate float64) {
 	defer tick.Stop()
 	sem := make(chan struct{}, 32)
 	var wg sync.WaitGroup
+	if d.refundEvery > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.refunder(ctx) }()
+	}
 	for n := uint64(0); ; n++ {
 		select {
 		case <-ctx.Done():
