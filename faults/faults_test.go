@@ -32,7 +32,9 @@ func TestFaults(t *testing.T) {
 	// Baseline: no fault, so the figures below have something to compare with.
 	scenario(t, d, "baseline, no fault", 8*time.Second, nil)
 
-	scenario(t, d, "PostgreSQL unreachable for 5 s", 14*time.Second, func(ctx context.Context) {
+	// Each fault must show in the figures, or the injection broke and the
+	// scenario proved nothing.
+	if r := scenario(t, d, "PostgreSQL unreachable for 5 s", 14*time.Second, func(ctx context.Context) {
 		batch := d.openOrders(ctx, 10)
 		sleep(ctx, time.Second)
 		c.pgProxy.Cut()
@@ -43,9 +45,11 @@ func TestFaults(t *testing.T) {
 		}
 		time.Sleep(5 * time.Second) // the whole outage, even if the load ends first
 		c.pgProxy.Restore()
-	})
+	}); r.retried == 0 || c.pgProxy.refused.Load() == 0 {
+		t.Errorf("PostgreSQL outage: no notification was retried (%d) or no connection refused (%d): the database was not cut", r.retried, c.pgProxy.refused.Load())
+	}
 
-	scenario(t, d, "Redis killed (SIGKILL) and restarted empty after 4 s", 14*time.Second, func(ctx context.Context) {
+	if r := scenario(t, d, "Redis killed (SIGKILL) and restarted empty after 4 s", 14*time.Second, func(ctx context.Context) {
 		batch := d.openOrders(ctx, 10)
 		sleep(ctx, time.Second)
 		c.redis.kill()
@@ -56,16 +60,20 @@ func TestFaults(t *testing.T) {
 		if err := c.redis.start(); err != nil {
 			t.Errorf("restart redis: %v", err)
 		}
-	})
+	}); r.tl.failed.Load() == 0 {
+		t.Error("Redis killed: no request failed, so Redis was not gone")
+	}
 
-	scenario(t, d, "WeChat Pay slow (2 s), then past the client's 10 s timeout for 12 s", 26*time.Second, func(ctx context.Context) {
+	if r := scenario(t, d, "WeChat Pay slow (2 s), then past the client's 10 s timeout for 12 s", 26*time.Second, func(ctx context.Context) {
 		sleep(ctx, 3*time.Second)
 		c.wxProxy.SetLatency(2 * time.Second)
 		time.Sleep(5 * time.Second)
 		c.wxProxy.SetLatency(12 * time.Second)
 		time.Sleep(12 * time.Second)
 		c.wxProxy.SetLatency(0)
-	})
+	}); r.slowest < 9*time.Second {
+		t.Errorf("slow channel: the slowest request took %s, so no call to the channel timed out", r.slowest)
+	}
 
 	second := c.startInstance()
 	scenario(t, d, "one of two instances killed (SIGKILL)", 14*time.Second, func(ctx context.Context) {
@@ -84,9 +92,17 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// outcome is what a scenario saw, for its test to check that the fault
+// really happened.
+type outcome struct {
+	tl      *tally
+	retried int           // notifications the channel had to send again
+	slowest time.Duration // the slowest request
+}
+
 // scenario runs the load for dur with fault running beside it, waits for
 // the books to settle and prints the figures.
-func scenario(t *testing.T, d *driver, name string, dur time.Duration, fault func(ctx context.Context)) {
+func scenario(t *testing.T, d *driver, name string, dur time.Duration, fault func(ctx context.Context)) outcome {
 	t.Helper()
 	tl := newTally()
 	d.tl.Store(tl)
@@ -131,4 +147,5 @@ func scenario(t *testing.T, d *driver, name string, dur time.Duration, fault fun
 	if tl.paid.Load() == 0 {
 		t.Errorf("%s: no payment went through at all", name)
 	}
+	return outcome{tl: tl, retried: retried, slowest: slowest}
 }
