@@ -178,6 +178,7 @@ func (in *instance) start(env []string) error {
 	in.cmd.Dir = in.dir
 	in.cmd.Env = append(append(base, env...), "LIANBAN_ADDR="+in.addr, "LIANBAN_DATA_DIR="+filepath.Join(in.dir, "data"))
 	in.cmd.Stdout, in.cmd.Stderr = f, f
+	dieWithTest(in.cmd)
 	if err := in.cmd.Start(); err != nil {
 		f.Close()
 		return err
@@ -286,6 +287,7 @@ func (r *redisServer) start() error {
 	_, port, _ := net.SplitHostPort(r.addr)
 	r.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	dieWithTest(r.cmd)
 	if err := r.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
