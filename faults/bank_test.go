@@ -29,6 +29,9 @@ type bank struct {
 	// Anomalies is what the server itself flagged (paid twice, foreign
 	// or wrong-amount notifications, reconciliation differences), by kind.
 	Anomalies string
+	// Refunds is the refund applications by status: one the hall had not
+	// finished when the load stopped holds its months as refunding.
+	Refunds string
 }
 
 func (b bank) balanced() bool {
@@ -37,19 +40,21 @@ func (b bank) balanced() bool {
 }
 
 func (b bank) String() string {
-	an := b.Anomalies
+	an, rf := b.Anomalies, b.Refunds
 	if an == "" {
 		an = "none"
 	}
-	return fmt.Sprintf("%d people: paid−refunded at the channel %s = orders %s = ledger %s (booked %s, being refunded %s); lost %d fen, doubled %d fen; anomalies flagged: %s",
-		b.People, yuan(b.AtChannel), yuan(b.InOrders), yuan(b.Ledger), yuan(b.Booked), yuan(b.Ledger-b.Booked-b.Pending), b.Lost, b.Doubled, an)
+	if rf == "" {
+		rf = "none"
+	}
+	return fmt.Sprintf("%d people: paid−refunded at the channel %s = orders %s = ledger %s (booked %s, being refunded %s); lost %d fen, doubled %d fen; refund applications: %s; anomalies flagged: %s",
+		b.People, yuan(b.AtChannel), yuan(b.InOrders), yuan(b.Ledger), yuan(b.Booked), yuan(b.Ledger-b.Booked-b.Pending), b.Lost, b.Doubled, rf, an)
 }
 
 func yuan(fen int64) string { return fmt.Sprintf("%d.%02d 元", fen/100, fen%100) }
 
 // checkBank computes the invariant per person and in total.
-func (d *driver) checkBank(ctx context.Context) (bank, error) {
-	var b bank
+func (d *driver) checkBank(ctx context.Context) (b bank, err error) {
 	type orderRow struct {
 		OrderNo, PersonID, Status string
 		AmountFen, RefundedFen    int64
@@ -133,19 +138,29 @@ func (d *driver) checkBank(ctx context.Context) (bank, error) {
 		}
 	}
 	b.People = len(people)
-	var kinds []struct {
-		Kind string
-		N    int
-	}
-	if err := d.c.db.Gorm.WithContext(ctx).Raw(`SELECT kind, COUNT(*) AS n FROM anomalies GROUP BY kind ORDER BY kind`).Scan(&kinds).Error; err != nil {
+	if b.Anomalies, err = d.countBy(ctx, "anomalies", "kind"); err != nil {
 		return b, err
 	}
-	var parts []string
-	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%s ×%d", k.Kind, k.N))
+	if b.Refunds, err = d.countBy(ctx, "refunds", "status"); err != nil {
+		return b, err
 	}
-	b.Anomalies = strings.Join(parts, ", ")
 	return b, nil
+}
+
+// countBy is "value ×n, …" of one column of a table.
+func (d *driver) countBy(ctx context.Context, table, column string) (string, error) {
+	var rows []struct {
+		V string
+		N int
+	}
+	if err := d.c.db.Gorm.WithContext(ctx).Raw(`SELECT ` + column + ` AS v, COUNT(*) AS n FROM ` + table + ` GROUP BY ` + column + ` ORDER BY ` + column).Scan(&rows).Error; err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, r := range rows {
+		parts = append(parts, fmt.Sprintf("%s ×%d", r.V, r.N))
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 // settle waits until the books balance and every paid month is booked

@@ -5,6 +5,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -64,13 +65,14 @@ func TestFaults(t *testing.T) {
 		t.Error("Redis killed: no request failed, so Redis was not gone")
 	}
 
-	if r := scenario(t, d, "WeChat Pay slow (2 s), then past the client's 10 s timeout for 12 s", 26*time.Second, func(ctx context.Context) {
+	if r := scenario(t, d, "WeChat Pay slow (2 s a call) for 5 s, then silent (black hole, past the client's 10 s timeout) for 12 s", 26*time.Second, func(ctx context.Context) {
 		sleep(ctx, 3*time.Second)
 		c.wxProxy.SetLatency(2 * time.Second)
 		time.Sleep(5 * time.Second)
-		c.wxProxy.SetLatency(12 * time.Second)
-		time.Sleep(12 * time.Second)
 		c.wxProxy.SetLatency(0)
+		c.wxProxy.Blackhole()
+		time.Sleep(12 * time.Second)
+		c.wxProxy.Restore()
 	}); r.slowest < 9*time.Second {
 		t.Errorf("slow channel: the slowest request took %s, so no call to the channel timed out", r.slowest)
 	}
@@ -85,6 +87,32 @@ func TestFaults(t *testing.T) {
 		}
 		second.kill()
 	})
+	// A refund whose call the black hole swallowed is pending at an unknown
+	// result; the payout worker asks again after contrib.QueryBackoff (2
+	// min), longer than CI should wait. FAULTS_DRAIN=4m waits for it and
+	// checks that every application the hall executed ends refunded.
+	if v := os.Getenv("FAULTS_DRAIN"); v != "" && !t.Failed() {
+		limit, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("FAULTS_DRAIN=%q: %v", v, err)
+		}
+		start := time.Now()
+		for {
+			var n int64
+			if err := c.db.Gorm.Raw(`SELECT COUNT(*) FROM refund_payouts WHERE status <> 'success'`).Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 || time.Since(start) > limit {
+				b, _ := d.settle(t, time.Minute)
+				fmt.Printf("\nDRAIN after %s: %d refund payouts not yet paid; %s\n", time.Since(start).Round(time.Second), n, b)
+				if n != 0 {
+					t.Errorf("%d refund payouts still unpaid after %s", n, limit)
+				}
+				break
+			}
+			time.Sleep(2 * time.Second)
+		}
+	}
 	if t.Failed() {
 		for _, in := range []*instance{first, second} {
 			t.Logf("%s log tail:\n%s", in.name, in.tail())

@@ -87,7 +87,9 @@ func (p *faultProxy) pipe(c net.Conn) {
 }
 
 // copySlow copies the answers, waiting the current latency before each
-// chunk: one HTTP answer is usually one chunk, so each is late by about it.
+// chunk (one HTTP answer is usually one chunk, so each is late by about
+// it), and holding every answer back while the proxy is a black hole:
+// requests still reach the server, answers never come back.
 func (p *faultProxy) copySlow(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
@@ -99,6 +101,9 @@ func (p *faultProxy) copySlow(dst, src net.Conn) {
 			if d > 0 {
 				time.Sleep(d)
 			}
+			for p.holding() {
+				time.Sleep(50 * time.Millisecond)
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -107,6 +112,12 @@ func (p *faultProxy) copySlow(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+func (p *faultProxy) holding() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hole
 }
 
 func (p *faultProxy) forget(c net.Conn) {
@@ -125,8 +136,9 @@ func (p *faultProxy) Cut() {
 	p.dropAll()
 }
 
-// Blackhole accepts connections and never answers, until Restore: the
-// caller learns nothing until its own timeout.
+// Blackhole stops every answer, on open connections and new ones, until
+// Restore: the caller learns nothing until its own timeout, and a request
+// may have been carried out without its answer ever arriving.
 func (p *faultProxy) Blackhole() {
 	p.mu.Lock()
 	p.hole = true
