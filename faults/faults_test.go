@@ -66,11 +66,16 @@ func TestFaults(t *testing.T) {
 	}
 
 	if r := scenario(t, d, "WeChat Pay slow (2 s a call) for 5 s, then silent (black hole, past the client's 10 s timeout) for 12 s", 26*time.Second, func(ctx context.Context) {
+		// One refund is held ready and executed into the silence: the
+		// call that pays it back never gets an answer.
+		hold := make(chan struct{})
+		go d.refundDuringFault(ctx, hold)
 		sleep(ctx, 3*time.Second)
 		c.wxProxy.SetLatency(2 * time.Second)
 		time.Sleep(5 * time.Second)
 		c.wxProxy.SetLatency(0)
 		c.wxProxy.Blackhole()
+		close(hold)
 		time.Sleep(12 * time.Second)
 		c.wxProxy.Restore()
 	}); r.slowest < 9*time.Second {

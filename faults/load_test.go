@@ -105,11 +105,12 @@ type driver struct {
 	// 0 makes none.
 	refundEvery int
 	refunds     chan refundJob
+	urgent      chan refundJob
 	hall        hall
 }
 
 func newDriver(c *cluster) *driver {
-	d := &driver{c: c, orders: map[string]bool{}, refunds: make(chan refundJob, 64), hall: hall{lastStep: map[string]int64{}},
+	d := &driver{c: c, orders: map[string]bool{}, refunds: make(chan refundJob, 64), urgent: make(chan refundJob, 4), hall: hall{lastStep: map[string]int64{}},
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	_, _ = rand.Read(d.ip[:])
 	d.tl.Store(newTally())

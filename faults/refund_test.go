@@ -4,6 +4,7 @@ package faults
 
 import (
 	"context"
+	mrand "math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ type refundJob struct {
 	orderNo string
 	amount  int64
 	paidAt  time.Time
+	// hold, when set, keeps the execution (the one step that calls the
+	// channel) until it is closed, so a scenario can time it into its fault.
+	hold <-chan struct{}
 }
 
 // hall is the tax window (tax1) and the 社保 reviewer (si1), who take a
@@ -38,11 +42,38 @@ type hall struct {
 func (d *driver) refunder(ctx context.Context) {
 	for {
 		select {
+		case j := <-d.urgent: // a scenario's own refund goes first
+			d.refund(ctx, j)
+			continue
+		default:
+		}
+		select {
 		case <-ctx.Done():
 			return
+		case j := <-d.urgent:
+			d.refund(ctx, j)
 		case j := <-d.refunds:
 			d.refund(ctx, j)
 		}
+	}
+}
+
+// refundDuringFault pays a month for a new payer and queues its refund
+// ahead of the others, to be executed when hold closes.
+func (d *driver) refundDuringFault(ctx context.Context, hold <-chan struct{}) {
+	r := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	for ctx.Err() == nil {
+		p, ok := d.newPayer(ctx, r)
+		if !ok {
+			continue
+		}
+		no, ok := d.openOrder(ctx, p)
+		if !ok || !d.payAtCashier(no) {
+			continue
+		}
+		o, _ := d.c.wx.Order(no)
+		d.urgent <- refundJob{p: p, orderNo: no, amount: int64(o.Amount), paidAt: o.PaidAt, hold: hold}
+		return
 	}
 }
 
@@ -77,8 +108,17 @@ func (d *driver) refund(ctx context.Context, j refundJob) {
 	}
 	base := "/api/v1/staff/refunds/" + r.RefundNo
 	if !d.step(ctx, tax, "acceptRefund", "POST", base+"/accept", map[string]any{}, "", nil, true) ||
-		!d.step(ctx, si, "reviewRefund", "POST", base+"/review", map[string]any{"approve": true}, "", nil, true) ||
-		!d.step(ctx, tax, "executeRefund", "POST", base+"/execute", map[string]any{}, "", nil, true) {
+		!d.step(ctx, si, "reviewRefund", "POST", base+"/review", map[string]any{"approve": true}, "", nil, true) {
+		return
+	}
+	if j.hold != nil {
+		select {
+		case <-j.hold:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if !d.step(ctx, tax, "executeRefund", "POST", base+"/execute", map[string]any{}, "", nil, true) {
 		return
 	}
 	d.tl.Load().refunded.Add(1)
