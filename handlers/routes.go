@@ -57,6 +57,9 @@ type Config struct {
 	// Locale is the message catalogs of the pages and the API's errors;
 	// nil loads the embedded ones.
 	Locale *locale.Catalog
+	// Collectors are more metrics for /metrics, such as the database
+	// pool's, which the soak run watches for leaks.
+	Collectors []prometheus.Collector
 }
 
 // TaxAppMinter mints a tax APP identity token for a person, as the APP's
@@ -88,6 +91,7 @@ func New(cfg Config) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cfg.Collectors...)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

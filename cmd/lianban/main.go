@@ -39,6 +39,8 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 func main() {
@@ -210,7 +212,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	app.handler = handlers.New(handlers.Config{Service: app.svc, Services: cat.Services, Policy: policy, Log: log,
 		Sandbox: cfg.Sandbox, Ready: app.ready, TrustedProxies: splitList(cfg.TrustedProxies),
-		SandboxTaxApp: app.sandboxTaxApp, SandboxOIDC: app.sandboxOIDC})
+		SandboxTaxApp: app.sandboxTaxApp, SandboxOIDC: app.sandboxOIDC, Collectors: dbCollectors(db)})
 	ok = true
 	return app, nil
 }
@@ -375,4 +377,15 @@ func (a *App) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
+}
+
+// dbCollectors exposes the database pool (open, in use, idle, waits) on
+// /metrics as go_sql_* with db_name="lianban": a leak of connections shows
+// there before the database refuses new ones.
+func dbCollectors(db *store.DB) []prometheus.Collector {
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		return nil
+	}
+	return []prometheus.Collector{collectors.NewDBStatsCollector(sqlDB, "lianban")}
 }

@@ -121,6 +121,10 @@ func TestTheServerRunsOnItsEmbeddedDefaultsAndShutsDownGracefully(t *testing.T) 
 		!strings.Contains(string(metrics), `lianban_http_request_duration_seconds_bucket{method="GET",route="/api/v1/services"`) {
 		t.Fatalf("metrics lack the request count or latency by route:\n%.2000s", metrics)
 	}
+	// The database pool, which the soak (make soak) watches for leaks.
+	if !strings.Contains(string(metrics), `go_sql_open_connections{db_name="lianban"}`) {
+		t.Fatalf("metrics lack the database pool:\n%.2000s", metrics)
+	}
 
 	cancel()
 	select {
