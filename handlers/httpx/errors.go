@@ -1,8 +1,11 @@
 package httpx
 
 import (
+	"database/sql/driver"
 	"errors"
+	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/gin-gonic/gin"
 	"github.com/lianban/lianban/locale"
@@ -48,6 +51,9 @@ func errorResponse(err error, requestID string) (int, errorBody) {
 	e, ok := models.AsError(err)
 	if !ok {
 		e = models.ErrInternal
+		if unreachable(err) {
+			e = models.ErrUnavailable
+		}
 	}
 	status := statusOf[e.Kind]
 	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID}}
@@ -82,6 +88,16 @@ func errorLang(c *gin.Context) locale.Lang {
 	c.Header("Content-Language", string(lang))
 	c.Writer.Header().Add("Vary", "Accept-Language")
 	return lang
+}
+
+// unreachable reports whether err is a dependency (the database, Redis,
+// a channel) that could not be reached or dropped the connection: the
+// client is told 503, "try again", not 500, which reads as a bug. The
+// fault suite saw every request answer 500 while PostgreSQL was away.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, driver.ErrBadConn)
 }
 
 // Fail renders err, with its message in the caller's language, and logs
