@@ -17,6 +17,12 @@ const (
 	// with the official account's appid.
 	ChannelWechatWeb = "wechat_web"
 	ChannelAlipay    = "alipay"
+	// ChannelAlipayWeb names the H5 login of the Alipay application
+	// (支付宝城市服务, 生活号 pages: web authorization, redeemed only with
+	// its state). It is a login, not an account channel: its users are
+	// the application's Alipay users, of channel ChannelAlipay, the same
+	// accounts the mini-program logs in.
+	ChannelAlipayWeb = "alipay_web"
 	ChannelTaxApp    = "taxapp"
 	ChannelMengsuban = "mengsuban"
 )

@@ -67,6 +67,15 @@ type Config struct {
 	// ReturnURL is where the mobile web cashier sends the payer back (H5
 	// payments only); optional.
 	ReturnURL string
+	// H5RedirectURIs are the H5 pages (支付宝城市服务, 生活号) Alipay's web
+	// authorization may send people back to with an auth_code
+	// (LIANBAN_ALIPAY_H5_REDIRECT_URIS), matched exactly; each must also
+	// be the application's 授权回调地址 in the Alipay console. Empty: no
+	// H5 login, the mini-program's still works.
+	H5RedirectURIs []string
+	// AuthorizeBase is the web authorization page's host; empty means
+	// DefaultAuthorizeBase. A fake's in tests and the sandbox.
+	AuthorizeBase string
 	// OpenIDMode is set for applications created after Alipay moved to
 	// open_id: users are identified by open_id instead of the 2088… user_id.
 	OpenIDMode bool
@@ -204,6 +213,16 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("RequestTimeout is negative"))
+	}
+	for _, u := range c.H5RedirectURIs {
+		if err := checkURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("H5RedirectURIs (LIANBAN_ALIPAY_H5_REDIRECT_URIS): %w", err))
+		}
+	}
+	if c.AuthorizeBase != "" {
+		if err := checkURL(c.AuthorizeBase); err != nil {
+			errs = append(errs, fmt.Errorf("AuthorizeBase: %w", err))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("alipay: invalid configuration: %w", errors.Join(errs...))

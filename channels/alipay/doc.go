@@ -1,5 +1,8 @@
 // Package alipay is lianban's Alipay channel: login with an auth_code
-// (alipay.system.oauth.token), payment through the Alipay mini-program
+// (alipay.system.oauth.token) from the mini-program's my.getAuthCode or,
+// through the web authorization page and back (WebLogin, a
+// models.RedirectLogin: only with a state the server issued), from H5
+// pages; payment through the Alipay mini-program
 // (alipay.trade.create, JSAPI_PAY, whose trade_no goes to my.tradePay) or a
 // mobile web page (alipay.trade.wap.pay), query, close, refund, RSA2-signed
 // asynchronous notifications, and the daily trade bill for reconciliation.

@@ -144,7 +144,7 @@ func wireWechat(ctx context.Context, cfg Config, d *service.Deps, app *App, hc *
 
 func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 	ac := alipay.Config{AppID: cfg.AlipayAppID, SellerID: cfg.AlipaySellerID, Gateway: cfg.AlipayGateway,
-		NotifyURL: cfg.AlipayNotifyURL}
+		NotifyURL: cfg.AlipayNotifyURL, H5RedirectURIs: splitList(cfg.AlipayH5RedirectURIs)}
 	if err := ac.LoadKeyFiles(cfg.AlipayPrivateKeyFile, cfg.AlipayPublicKeyFile); err != nil {
 		return fmt.Errorf("alipay keys: %w", err)
 	}
@@ -160,7 +160,14 @@ func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 		fake := alipayfake.New(alipayfake.Options{Clock: d.Clock})
 		fake.Start()
 		app.closers = append(app.closers, fake.Close)
+		h5 := ac.H5RedirectURIs
 		ac = fake.ClientConfig(cfg.PublicURL + "/api/v1/notify/alipay")
+		// The fake's authorize page sends people back to the H5, unless
+		// other pages are configured.
+		ac.H5RedirectURIs = h5
+		if len(ac.H5RedirectURIs) == 0 {
+			ac.H5RedirectURIs = []string{cfg.PublicURL + "/h5/"}
+		}
 		d.Cashiers[models.ChannelAlipay] = cashierFunc(fake.Pay)
 		app.log.Info("alipay runs against its in-process fake")
 	} else {
@@ -171,6 +178,9 @@ func wireAlipay(cfg Config, d *service.Deps, app *App, hc *http.Client) error {
 		return errors.Join(errors.New("alipay"), err)
 	}
 	d.Logins[models.ChannelAlipay] = c
+	if c.WebLoginConfigured() {
+		d.Logins[models.ChannelAlipayWeb] = c.WebLogin()
+	}
 	d.Payments[models.ChannelAlipay] = c
 	return nil
 }

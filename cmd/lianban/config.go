@@ -58,6 +58,7 @@ type Config struct {
 	AlipayAppID, AlipayPrivateKeyFile, AlipayPublicKeyFile, AlipaySellerID     string
 	AlipayGateway, AlipayNotifyURL                                             string
 	AlipayAppCertFile, AlipayRootCertFile, AlipayPublicCertFile                string
+	AlipayH5RedirectURIs                                                       string
 	TaxAppJWKSURL, TaxAppIssuer, TaxAppAudience                                string
 	MengsubanIssuer, MengsubanClientID, MengsubanClientSecret                  string
 	MengsubanRedirectURIs                                                      string
@@ -171,6 +172,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_ALIPAY_APP_CERT_FILE", "", false, &c.AlipayAppCertFile},
 		{"LIANBAN_ALIPAY_ROOT_CERT_FILE", "", false, &c.AlipayRootCertFile},
 		{"LIANBAN_ALIPAY_PUBLIC_CERT_FILE", "", false, &c.AlipayPublicCertFile},
+		{"LIANBAN_ALIPAY_H5_REDIRECT_URIS", "", false, &c.AlipayH5RedirectURIs},
 		{"LIANBAN_TAXAPP_JWKS_URL", "", false, &c.TaxAppJWKSURL},
 		{"LIANBAN_TAXAPP_ISSUER", "", false, &c.TaxAppIssuer},
 		{"LIANBAN_TAXAPP_AUDIENCE", "", false, &c.TaxAppAudience},

@@ -36,6 +36,8 @@ func operationIDs() map[string]string {
 		"POST /api/v1/sessions/mengsuban":               "loginMengsuban",
 		"POST /api/v1/sessions/mengsuban/authorize":     "startMengsubanLogin",
 		"POST /api/v1/sessions/wechat-web/authorize":    "startWechatWebLogin",
+		"POST /api/v1/sessions/alipay-web":              "loginAlipayWeb",
+		"POST /api/v1/sessions/alipay-web/authorize":    "startAlipayWebLogin",
 		"POST /api/v1/sessions/sandbox":                 "loginSandbox",
 		"DELETE /api/v1/sessions/current":               "logout",
 		"POST /api/v1/notify/wechatpay":                 "wechatPayNotify",
@@ -154,7 +156,8 @@ func publicOperations() []string {
 		"getPolicy", "loginWechat", "loginWechatWeb", "loginAlipay", "loginTaxApp", "loginMengsuban", "loginSandbox",
 		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
 		"bankDebitNotify", "startMengsubanLogin", "startWechatWebLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
-		"sandboxOidcAuthorize", "sandboxOidcToken", "sandboxOidcJwks", "sandboxOidcUserInfo"}
+		"sandboxOidcAuthorize", "sandboxOidcToken", "sandboxOidcJwks", "sandboxOidcUserInfo",
+		"startAlipayWebLogin", "loginAlipayWeb"}
 }
 
 func TestLoadAndOperations(t *testing.T) {

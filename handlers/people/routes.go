@@ -13,7 +13,8 @@ import (
 // login handles loginWechat, loginAlipay and loginTaxApp: each takes its
 // platform's one-time code (or token) under its own field name.
 // loginMengsuban is a code with its state and PKCE verifier
-// (loginWithCode), loginWechatWeb a code with its state (loginWithState).
+// (loginWithCode), loginWechatWeb a code with its state (loginWithState),
+// loginAlipayWeb Alipay's auth_code with its state (loginAlipayWeb).
 // Handlers serve the people routes. Shared plumbing (error rendering, body
 // decoding, idempotency, sessions) is httpx.Kit's.
 type Handlers struct {
@@ -30,6 +31,12 @@ func Register(k *httpx.Kit, login, auth *gin.RouterGroup, sandbox bool) {
 	login.POST("/wechat-web/authorize", s.startRedirectLogin(models.ChannelWechatWeb))
 	login.POST("/wechat-web", s.loginWithState(models.ChannelWechatWeb))
 	login.POST("/alipay", s.login(models.ChannelAlipay, "auth_code"))
+	// Alipay's H5 pages: the same application's users (channel alipay),
+	// but their code comes back through a browser redirect, so only with
+	// the state this server issued (login CSRF). The mini-program's
+	// my.getAuthCode has no redirect to plant a code in.
+	login.POST("/alipay-web/authorize", s.startRedirectLogin(models.ChannelAlipayWeb))
+	login.POST("/alipay-web", s.loginAlipayWeb)
 	// The tax APP's JWT is {token} (API.md); app_token is its old name.
 	login.POST("/taxapp", s.login(models.ChannelTaxApp, "token", "app_token"))
 	login.POST("/mengsuban/authorize", s.startAuthorization(models.ChannelMengsuban))
@@ -140,6 +147,24 @@ func (s *Handlers) loginWithState(channel string) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusCreated, res)
 	}
+}
+
+// loginAlipayWeb is loginWithState for Alipay's H5 pages; the code is
+// under auth_code, Alipay's name for it in the redirect and in loginAlipay.
+func (s *Handlers) loginAlipayWeb(c *gin.Context) {
+	var body struct {
+		AuthCode string `json:"auth_code"`
+		State    string `json:"state"`
+	}
+	if !s.BindJSON(c, &body) {
+		return
+	}
+	res, err := s.Svc.LoginWithState(c.Request.Context(), models.ChannelAlipayWeb, people.StateLoginInput{Code: body.AuthCode, State: body.State})
+	if err != nil {
+		s.loginFailed(c, models.ChannelAlipayWeb, err)
+		return
+	}
+	c.JSON(http.StatusCreated, res)
 }
 
 func (s *Handlers) loginWithCode(channel string) gin.HandlerFunc {

@@ -189,6 +189,7 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 			t.Fatal(err)
 		}
 		deps.Logins[models.ChannelAlipay] = c
+		deps.Logins[models.ChannelAlipayWeb] = c.WebLogin()
 		deps.Payments[models.ChannelAlipay] = c
 		env.Alipay = fake
 	}

@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const el = LB.el, t = LB.t;
-  const WX_STATE = "lb.h5.wxstate";
+  const WX_STATE = "lb.h5.wxstate", ALI_STATE = "lb.h5.alistate";
 
   // The start page: the three things people come for first, big; "pay
   // for my parents" is one tap from here.
@@ -44,7 +44,8 @@
   }, { public: true });
 
   // Login. Each way appears only where it can work: the sandbox login on
-  // a sandbox server, WeChat's web OAuth inside WeChat.
+  // a sandbox server, WeChat's web OAuth inside WeChat, Alipay's web
+  // authorization inside Alipay.
   H5.route("login", async function () {
     const parts = [];
     if (H5.sandbox) {
@@ -57,10 +58,15 @@
     if (H5.inWechat) {
       const err = el("div", { "class": "error", role: "alert", hidden: true });
       parts.push(H5.h2("h5.login.wechat"), err, H5.btn("h5.login.wechatGo", async function () {
-        try { await wechatStart(); } catch (e) { H5.showError(err, e); }
+        try { await redirectStart("wechat-web", WX_STATE); } catch (e) { H5.showError(err, e); }
       }, "primary"));
     }
-    if (H5.inAlipay) parts.push(H5.p("h5.login.alipayHint"));
+    if (H5.inAlipay) {
+      const err = el("div", { "class": "error", role: "alert", hidden: true });
+      parts.push(H5.h2("h5.login.alipay"), err, H5.btn("h5.login.alipayGo", async function () {
+        try { await redirectStart("alipay-web", ALI_STATE); } catch (e) { H5.showError(err, e); }
+      }, "primary"));
+    }
     if (!H5.sandbox && !H5.inWechat && !H5.inAlipay) parts.push(H5.p("h5.login.openInApp"));
     H5.screen("h5.login.title", parts, H5.nav());
   }, { public: true });
@@ -73,32 +79,45 @@
     H5.go(!res.user.real_name_verified ? "#/identity" : back || "#/");
   }
 
-  // wechatStart sends the person to WeChat's authorize page. The server
-  // issues the authorize URL and its one-time state (login CSRF: a code is
-  // only posted back with the state this tab was given).
-  async function wechatStart() {
+  // redirectStart sends the person to WeChat's authorize page or Alipay's
+  // web authorization page (login is "wechat-web" or "alipay-web"). The
+  // server issues the URL and its one-time state, which this tab keeps
+  // under key (login CSRF: a code is only posted back with the state this
+  // tab was given).
+  async function redirectStart(login, key) {
     const back = location.origin + location.pathname;
-    const start = await LB.api("POST", "/api/v1/sessions/wechat-web/authorize", { body: { redirect_uri: back } });
-    try { sessionStorage.setItem(WX_STATE, start.state || ""); } catch (e) { /* then the return is refused */ }
+    const start = await LB.api("POST", "/api/v1/sessions/" + login + "/authorize", { body: { redirect_uri: back } });
+    try { sessionStorage.setItem(key, start.state || ""); } catch (e) { /* then the return is refused */ }
     location.assign(start.authorization_url);
   }
 
+  // takeState returns the state this tab kept under key and forgets it:
+  // a state serves one return.
+  function takeState(key) {
+    try { const kept = sessionStorage.getItem(key) || ""; sessionStorage.removeItem(key); return kept; } catch (e) { return ""; }
+  }
+
   // finishLogin runs once at start: WeChat (code, state) or Alipay
-  // (auth_code) sent the person back here. The code is taken out of the
-  // address at once, then posted.
+  // (auth_code, state) sent the person back here. The code is taken out
+  // of the address at once, then posted.
   H5.finishLogin = async function () {
     const q = new URLSearchParams(location.search);
     const code = q.get("code"), authCode = q.get("auth_code"), state = q.get("state");
     if (!code && !authCode) return;
     history.replaceState(null, "", location.pathname + location.hash);
+    const mismatch = function () { return new LB.ApiError(401, { error: { message: t("h5.login.stateMismatch") } }); };
     try {
       if (authCode) {
-        loggedIn(await LB.api("POST", "/api/v1/sessions/alipay", { body: { auth_code: authCode } }));
+        // Only with the state this tab was given: a bare auth_code (a
+        // link anyone can make with their own) is dropped unposted.
+        const mine = takeState(ALI_STATE);
+        if (!state) return;
+        if (state !== mine) throw mismatch();
+        loggedIn(await LB.api("POST", "/api/v1/sessions/alipay-web", { body: { auth_code: authCode, state: state } }));
         return;
       }
-      let kept = "";
-      try { kept = sessionStorage.getItem(WX_STATE) || ""; sessionStorage.removeItem(WX_STATE); } catch (e) { kept = ""; }
-      if (state && state !== kept) throw new LB.ApiError(401, { error: { message: t("h5.login.stateMismatch") } });
+      const kept = takeState(WX_STATE);
+      if (state && state !== kept) throw mismatch();
       const body = { code: code };
       if (state) body.state = state;
       loggedIn(await LB.api("POST", "/api/v1/sessions/wechat-web", { body: body }));

@@ -131,9 +131,9 @@
   };
   H5.showError = function (box, e) {
     box.hidden = false;
-    box.replaceChildren(
-      el("p", { "class": "mn-text msg" }, (e && e.message) || t("common.error.network")),
-      e && e.reason ? el("p", { "class": "mn-text reason" }, e.reason) : null);
+    // replaceChildren would write a null out as the text "null".
+    box.replaceChildren(el("p", { "class": "mn-text msg" }, (e && e.message) || t("common.error.network")));
+    if (e && e.reason) box.append(el("p", { "class": "mn-text reason" }, e.reason));
   };
 
   // Builders. Text blocks carry mn-text: in Mongolian they turn vertical.

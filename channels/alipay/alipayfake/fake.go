@@ -190,10 +190,12 @@ func mustKey() *rsa.PrivateKey {
 }
 
 // Handler serves the gateway (/gateway.do), the mobile cashier
-// (/cashier/pay) and bill downloads (/downloadBillFile.resource).
+// (/cashier/pay), bill downloads (/downloadBillFile.resource) and the web
+// authorization page (alipay.AuthorizePath).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/gateway.do", s.gateway)
+	mux.HandleFunc("GET "+alipay.AuthorizePath, s.publicAppAuthorize)
 	mux.HandleFunc("POST /cashier/pay", s.cashierPay)
 	mux.HandleFunc("GET /downloadBillFile.resource", s.downloadBill)
 	return mux
@@ -236,7 +238,8 @@ func (s *Server) Close() {
 }
 
 // ClientConfig is a complete alipay.Config for this fake: its app id,
-// seller id and keys, its gateway, and notifyURL for notifications. It
+// seller id and keys, its gateway and web authorization page (which may
+// send people back to H5Redirect), and notifyURL for notifications. It
 // starts the server if it is not started yet.
 func (s *Server) ClientConfig(notifyURL string) alipay.Config {
 	s.Start()
@@ -245,6 +248,8 @@ func (s *Server) ClientConfig(notifyURL string) alipay.Config {
 		PrivateKey:     s.AppPrivateKeyPEM(),
 		SellerID:       s.sellerID,
 		Gateway:        s.GatewayURL(),
+		AuthorizeBase:  s.URL(),
+		H5RedirectURIs: []string{H5Redirect},
 		NotifyURL:      notifyURL,
 		OpenIDMode:     s.openIDMode,
 		RequestTimeout: 5 * time.Second,
