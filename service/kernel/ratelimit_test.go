@@ -31,38 +31,42 @@ func freshKey(prefix string) string {
 // the same step as its increment, and a counter found without one (left by
 // the old INCR-then-EXPIRE, whose EXPIRE never ran) is given one, so nobody
 // is locked out for good.
+//
+// On every Redis target: the script names one key, which a cluster serves.
 func TestARateLimitCounterAlwaysHasAnExpiry(t *testing.T) {
-	storetest.SQLiteOnEachRedis(t, func(t *testing.T, db *store.DB, rdb *store.Redis) {
-		env := servicetest.New(t, db, servicetest.Config{Redis: rdb})
-		ctx := context.Background()
-		r := env.Redis.Client
+	storetest.SQLiteOnEachRedis(t, testARateLimitCounterAlwaysHasAnExpiry)
+}
 
-		key := freshKey("test")
-		for i := 1; i <= 5; i++ {
-			err := env.Svc.RateLimit(ctx, key, 3, time.Hour, kernel.LetThrough)
-			if want := i > 3; errors.Is(err, models.ErrRateLimited) != want {
-				t.Fatalf("call %d: %v, want limited=%v", i, err, want)
-			}
-			if ttl := r.PTTL(ctx, "lb:rl:"+key).Val(); ttl <= 0 || ttl > time.Hour {
-				t.Fatalf("after call %d the counter's TTL is %v, want within (0, 1h]", i, ttl)
-			}
-		}
+func testARateLimitCounterAlwaysHasAnExpiry(t *testing.T, db *store.DB, rdb *store.Redis) {
+	env := servicetest.New(t, db, servicetest.Config{Redis: rdb})
+	ctx := context.Background()
+	r := env.Redis.Client
 
-		stuck := freshKey("test")
-		if err := r.Set(ctx, "lb:rl:"+stuck, 7, 0).Err(); err != nil {
-			t.Fatal(err)
+	key := freshKey("test")
+	for i := 1; i <= 5; i++ {
+		err := env.Svc.RateLimit(ctx, key, 3, time.Hour, kernel.LetThrough)
+		if want := i > 3; errors.Is(err, models.ErrRateLimited) != want {
+			t.Fatalf("call %d: %v, want limited=%v", i, err, want)
 		}
-		t.Cleanup(func() { r.Del(context.Background(), "lb:rl:"+stuck) })
-		if err := env.Svc.RateLimit(ctx, stuck, 3, time.Minute, kernel.CountInDB); !errors.Is(err, models.ErrRateLimited) {
-			t.Fatalf("a counter over its limit: %v, want RATE_LIMITED", err)
+		if ttl := r.PTTL(ctx, "lb:rl:"+key).Val(); ttl <= 0 || ttl > time.Hour {
+			t.Fatalf("after call %d the counter's TTL is %v, want within (0, 1h]", i, ttl)
 		}
-		if ttl := r.PTTL(ctx, "lb:rl:"+stuck).Val(); ttl <= 0 || ttl > time.Minute {
-			t.Fatalf("a counter found without expiry has TTL %v afterwards, want within (0, 1m]", ttl)
-		}
-		if n := r.Get(ctx, "lb:rl:"+stuck).Val(); n != "8" {
-			t.Fatalf("the repaired counter is %q, want 8: repairing must not reset it", n)
-		}
-	})
+	}
+
+	stuck := freshKey("test")
+	if err := r.Set(ctx, "lb:rl:"+stuck, 7, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Del(context.Background(), "lb:rl:"+stuck) })
+	if err := env.Svc.RateLimit(ctx, stuck, 3, time.Minute, kernel.CountInDB); !errors.Is(err, models.ErrRateLimited) {
+		t.Fatalf("a counter over its limit: %v, want RATE_LIMITED", err)
+	}
+	if ttl := r.PTTL(ctx, "lb:rl:"+stuck).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("a counter found without expiry has TTL %v afterwards, want within (0, 1m]", ttl)
+	}
+	if n := r.Get(ctx, "lb:rl:"+stuck).Val(); n != "8" {
+		t.Fatalf("the repaired counter is %q, want 8: repairing must not reset it", n)
+	}
 }
 
 // TestNameGuessesStayLimitedWhileRedisIsDown: with Redis gone the name/ID
