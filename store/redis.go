@@ -33,8 +33,9 @@ func (r *Redis) Embedded() bool { return r.embedded != nil }
 //   - redis://[user:pass@]host:port?addr=host:port&addr=...: a Redis
 //     Cluster with a password or TLS (go-redis's cluster URL).
 //
-// A cluster is asked for its slots before OpenRedis returns, so a list of
-// addresses that is not a cluster fails here rather than on first use.
+// A cluster is asked for CLUSTER INFO before OpenRedis returns, so a list
+// of addresses of servers without cluster mode fails here rather than on
+// first use.
 func OpenRedis(ctx context.Context, addr string) (*Redis, error) {
 	if addr == "" {
 		m := miniredis.NewMiniRedis()
