@@ -78,3 +78,20 @@ func TestOpenRedisReachesACluster(t *testing.T) {
 		_ = r.Close()
 	}
 }
+
+// Addresses of a server without cluster mode (LIANBAN_TEST_REDIS's) are
+// refused at start-up, not at the first command.
+func TestOpenRedisRefusesAListOfPlainServers(t *testing.T) {
+	single := os.Getenv("LIANBAN_TEST_REDIS")
+	if single == "" {
+		t.Skip("LIANBAN_TEST_REDIS is not set")
+	}
+	o, err := redis.ParseURL(single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := OpenRedis(context.Background(), o.Addr+","+o.Addr); err == nil {
+		_ = r.Close()
+		t.Fatal("two addresses of a plain server were taken for a cluster")
+	}
+}
