@@ -22,6 +22,7 @@ import (
 	"github.com/lianban/lianban/handlers"
 	"github.com/lianban/lianban/handlers/apitest"
 	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 	"golang.org/x/oauth2"
 )
@@ -37,11 +38,16 @@ type loginRig struct {
 
 func newLoginRig(t *testing.T) *loginRig {
 	t.Helper()
-	db := storetest.Targets()[0].Open(t)
+	return newLoginRigOn(t, storetest.Targets()[0].Open(t), nil)
+}
+
+// newLoginRigOn is newLoginRig on db and the Redis rdb (nil: the default).
+func newLoginRigOn(t *testing.T, db *store.DB, rdb *store.Redis) *loginRig {
+	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Logins: true})
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Logins: true, Redis: rdb})
 	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,
 		SandboxTaxApp: env.TaxApp, SandboxOIDC: env.OIDC})
 	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -293,7 +299,12 @@ func stateKey(state string) string {
 // TestMengsubanStateIsUsedOnceUnderConcurrency: ten tabs posting the same
 // code and state at once get one session; the other nine are refused.
 func TestMengsubanStateIsUsedOnceUnderConcurrency(t *testing.T) {
-	r := newLoginRig(t)
+	storetest.SQLiteOnEachRedis(t, func(t *testing.T, db *store.DB, rdb *store.Redis) {
+		testMengsubanStateIsUsedOnceUnderConcurrency(t, newLoginRigOn(t, db, rdb))
+	})
+}
+
+func testMengsubanStateIsUsedOnceUnderConcurrency(t *testing.T, r *loginRig) {
 	v := oauth2.GenerateVerifier()
 	state, code := r.mengsubanStart(t, v, "msb-demo-1")
 	body := `{"code":"` + code + `","redirect_uri":"` + servicetest.MengsubanRedirect + `","code_verifier":"` + v + `","state":"` + state + `"}`
@@ -323,7 +334,12 @@ func TestMengsubanStateIsUsedOnceUnderConcurrency(t *testing.T) {
 // person did, neither as it is nor with its ECDSA signature flipped to
 // (r, n−s), which verifies too and makes another string.
 func TestTaxAppTokenLogsInOnce(t *testing.T) {
-	r := newLoginRig(t)
+	storetest.SQLiteOnEachRedis(t, func(t *testing.T, db *store.DB, rdb *store.Redis) {
+		testTaxAppTokenLogsInOnce(t, newLoginRigOn(t, db, rdb))
+	})
+}
+
+func testTaxAppTokenLogsInOnce(t *testing.T, r *loginRig) {
 	zhang := servicetest.Person(t, "张三明")
 	tok := r.mint(t, "app-zhang", zhang.Name, zhang.IDNumber)
 	r.expect(t, r.taxLogin(t, tok), 201, "")

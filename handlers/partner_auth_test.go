@@ -56,10 +56,16 @@ type echo struct {
 
 func newPartnerEnv(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.Options)) *partnerEnv {
 	t.Helper()
+	return newPartnerEnvOn(t, db, nil, mutate)
+}
+
+// newPartnerEnvOn is newPartnerEnv on the Redis rdb (nil: the default).
+func newPartnerEnvOn(t *testing.T, db *store.DB, rdb *store.Redis, mutate func(*service.Deps, *service.Options)) *partnerEnv {
+	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Mutate: mutate})
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Mutate: mutate, Redis: rdb})
 	s := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
 	g := s.Engine().Group("/partner/v1", s.PartnerAuthenticated())
 	answer := func(c *gin.Context) {
@@ -153,7 +159,12 @@ func (p *partnerEnv) failures(t *testing.T) map[string]int {
 // database: each is 401 PARTNER_AUTH_FAILED without a reason, counted
 // under its reason in /metrics, and recorded with the partner it claimed.
 func TestOnlyASignedFreshRequestOfAnActivePartnerGetsThrough(t *testing.T) {
-	p := newPartnerEnv(t, storetest.Targets()[0].Open(t), nil)
+	storetest.SQLiteOnEachRedis(t, func(t *testing.T, db *store.DB, rdb *store.Redis) {
+		testOnlyASignedFreshRequestOfAnActivePartnerGetsThrough(t, newPartnerEnvOn(t, db, rdb, nil))
+	})
+}
+
+func testOnlyASignedFreshRequestOfAnActivePartnerGetsThrough(t *testing.T, p *partnerEnv) {
 	bank := p.client(bankID, bankKey)
 	for r, n := range p.failures(t) {
 		if n != 0 {

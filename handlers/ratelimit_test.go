@@ -10,6 +10,7 @@ import (
 	"github.com/lianban/lianban/handlers"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
 
@@ -17,8 +18,13 @@ import (
 // configured the client is the connection's peer, whatever
 // X-Forwarded-For claims.
 func TestAForgedForwardedForDoesNotDodgeTheLoginLimit(t *testing.T) {
-	db := storetest.Targets()[0].Open(t)
-	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) { o.LoginRateLimit = 5 }})
+	storetest.SQLiteOnEachRedis(t, func(t *testing.T, db *store.DB, rdb *store.Redis) {
+		testAForgedForwardedForDoesNotDodgeTheLoginLimit(t, db, rdb)
+	})
+}
+
+func testAForgedForwardedForDoesNotDodgeTheLoginLimit(t *testing.T, db *store.DB, rdb *store.Redis) {
+	env := servicetest.New(t, db, servicetest.Config{Redis: rdb, Mutate: func(_ *service.Deps, o *service.Options) { o.LoginRateLimit = 5 }})
 	h := handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
 	// A real Redis keeps counters between runs: start from zero.
 	env.Redis.Client.Del(context.Background(), "lb:rl:login:203.0.113.7")

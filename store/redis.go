@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,8 +25,17 @@ type Redis struct {
 func (r *Redis) Embedded() bool { return r.embedded != nil }
 
 // OpenRedis connects to Redis. An empty addr starts an in-process
-// miniredis whose TTLs run on the wall clock. addr is a redis:// URL, or
-// several comma-separated host:port addresses for a cluster.
+// miniredis whose TTLs run on the wall clock. Otherwise addr is one of:
+//
+//   - redis://[user:pass@]host:port/db (rediss:// for TLS): one server;
+//   - host:port,host:port,...: a Redis Cluster, through any of its nodes
+//     (the client learns the rest from them);
+//   - redis://[user:pass@]host:port?addr=host:port&addr=...: a Redis
+//     Cluster with a password or TLS (go-redis's cluster URL).
+//
+// A cluster is asked for CLUSTER INFO before OpenRedis returns, so a list
+// of addresses of servers without cluster mode fails here rather than on
+// first use.
 func OpenRedis(ctx context.Context, addr string) (*Redis, error) {
 	if addr == "" {
 		m := miniredis.NewMiniRedis()
@@ -38,22 +48,71 @@ func OpenRedis(ctx context.Context, addr string) (*Redis, error) {
 		})
 		return &Redis{Client: c, embedded: m, stopTick: tickEmbedded(m, embeddedTick)}, nil
 	}
-	var opts redis.UniversalOptions
-	if strings.HasPrefix(addr, "redis://") || strings.HasPrefix(addr, "rediss://") {
-		o, err := redis.ParseURL(addr)
-		if err != nil {
-			return nil, fmt.Errorf("redis URL: %w", err)
-		}
-		opts = redis.UniversalOptions{Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig}
-	} else {
-		opts.Addrs = strings.Split(addr, ",")
+	c, err := newRedisClient(addr)
+	if err != nil {
+		return nil, err
 	}
-	c := redis.NewUniversalClient(&opts)
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("reach redis: %w", err)
 	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		if err := cc.ClusterInfo(ctx).Err(); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("redis cluster: %w", err)
+		}
+	}
 	return &Redis{Client: c}, nil
+}
+
+// Cluster reports whether this is a Redis Cluster.
+func (r *Redis) Cluster() bool {
+	_, ok := r.Client.(*redis.ClusterClient)
+	return ok
+}
+
+func isRedisURL(addr string) bool {
+	return strings.HasPrefix(addr, "redis://") || strings.HasPrefix(addr, "rediss://")
+}
+
+// isClusterURL reports whether a redis:// URL names further nodes with
+// addr= parameters, as go-redis's cluster URLs do.
+func isClusterURL(addr string) bool {
+	u, err := url.Parse(addr)
+	return err == nil && u.Query().Has("addr")
+}
+
+// newRedisClient builds the client addr names, without connecting.
+func newRedisClient(addr string) (redis.UniversalClient, error) {
+	switch {
+	case isRedisURL(addr) && isClusterURL(addr):
+		if u, err := url.Parse(addr); err == nil && strings.Trim(u.Path, "/0") != "" {
+			return nil, fmt.Errorf("redis cluster URL: a cluster has only database 0, not %s", u.Path)
+		}
+		o, err := redis.ParseClusterURL(addr)
+		if err != nil {
+			return nil, fmt.Errorf("redis cluster URL: %w", err)
+		}
+		return redis.NewClusterClient(o), nil
+	case isRedisURL(addr):
+		o, err := redis.ParseURL(addr)
+		if err != nil {
+			return nil, fmt.Errorf("redis URL: %w", err)
+		}
+		return redis.NewClient(o), nil
+	}
+	var nodes []string
+	for _, a := range strings.Split(addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			nodes = append(nodes, a)
+		}
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("redis: no address in %q", addr)
+	}
+	// One address is one server; UniversalClient makes a cluster client of
+	// two or more.
+	return redis.NewUniversalClient(&redis.UniversalOptions{Addrs: nodes}), nil
 }
 
 // embeddedTick is how often the embedded server's TTLs advance: keys

@@ -149,6 +149,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if rdb.Embedded() {
 		log.Warn("using the embedded in-process Redis: single-process only, sessions are lost on restart; set LIANBAN_REDIS for production")
 	}
+	log.Info("redis ready", "embedded", rdb.Embedded(), "cluster", rdb.Cluster())
 	pii, err := openPII(ctx, cfg, db)
 	if err != nil {
 		return nil, err

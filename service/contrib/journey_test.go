@@ -18,9 +18,9 @@ import (
 )
 
 func TestJourneyFromEnrolmentToBookedRecords(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
 		ctx := context.Background()
-		env := servicetest.NewEnv(t, db)
+		env := servicetest.NewEnvOn(t, db, r)
 		j := servicetest.StartJourney(t, env)
 		pb := j.Self
 		// Enrolled in November 2026: November and December are self-service.
@@ -195,9 +195,9 @@ func TestTwentyDuplicateNotificationsSettleOnce(t *testing.T) {
 }
 
 func TestNotificationRacingThePayersQuerySettlesOnce(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
 		ctx := context.Background()
-		env := servicetest.NewEnv(t, db)
+		env := servicetest.NewEnvOn(t, db, r)
 		j := servicetest.StartJourney(t, env)
 		d, _ := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
 		p, _, _ := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})

@@ -42,6 +42,11 @@ const (
 	payablesVersionTTL = 24 * time.Hour
 )
 
+// The braces are a Redis Cluster hash tag: a person's version, payables
+// entry and records pages (recordsPageKey) hash to one slot, so the MGET
+// of loadVersioned, which reads the version with an entry, is served by
+// one node instead of failing with CROSSSLOT. ForgetPayables pipelines
+// many people's keys without MULTI, which a cluster client splits by node.
 func payablesKey(personID string) string        { return "lb:payables:{" + personID + "}" }
 func payablesVersionKey(personID string) string { return "lb:payables:{" + personID + "}:v" }
 

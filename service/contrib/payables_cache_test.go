@@ -17,11 +17,11 @@ import (
 // seen until ForgetPayables), and every step of declaring, paying and
 // releasing a month invalidates it: the month leaves the unpaid list when
 // declared and paid, and comes back when an unpaid declaration expires.
-// On the real Redis when LIANBAN_TEST_REDIS is set, else the embedded one.
+// On every Redis target: the real one or the embedded one, and a cluster.
 func TestPayablesCacheInvalidatesOnEveryStep(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
 		ctx := context.Background()
-		env := servicetest.NewEnv(t, db)
+		env := servicetest.NewEnvOn(t, db, r)
 		j := servicetest.StartJourney(t, env) // the first query fills the cache
 		var u store.UserRow
 		if err := db.Gorm.Where("id = ?", j.Sess.UserID).Take(&u).Error; err != nil || u.PersonID == nil {

@@ -19,9 +19,9 @@ import (
 // writes that change records move it: settling a payment and the worker
 // crediting and booking it show at once.
 func TestRecordsPageCacheFollowsTheWrites(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
 		ctx := context.Background()
-		env := servicetest.NewEnv(t, db)
+		env := servicetest.NewEnvOn(t, db, r)
 		j := servicetest.StartJourney(t, env)
 		page := func() []contrib.Record {
 			t.Helper()

@@ -30,8 +30,8 @@ func staffTry(t *testing.T, envSvc *service.Service, clock *models.ManualClock, 
 }
 
 func TestStaffLoginNeedsPasswordAndTOTPAndLocksAfterFiveFailuresInAWindow(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		env := servicetest.NewEnv(t, db)
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
+		env := servicetest.NewEnvOn(t, db, r)
 		servicetest.SeedHall(t, env)
 		svc, clock := env.Svc, env.Clock
 		step := func() { clock.Advance(30 * time.Second) } // a fresh TOTP step
@@ -110,9 +110,9 @@ func TestStaffLoginNeedsPasswordAndTOTPAndLocksAfterFiveFailuresInAWindow(t *tes
 }
 
 func TestStaffSessionsEndWhenIdleTooOldDisabledOrReset(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
 		ctx := context.Background()
-		env := servicetest.NewEnv(t, db)
+		env := servicetest.NewEnvOn(t, db, r)
 		servicetest.SeedHall(t, env)
 		svc, clock := env.Svc, env.Clock
 		login := func(user, pw, secret string) string {

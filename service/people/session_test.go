@@ -21,8 +21,11 @@ import (
 // an idle one dies; logout ends it at once. Redis TTLs run on real time,
 // so the lifetime here is short.
 func TestSessionsSlideAndEnd(t *testing.T) {
-	db := storetest.Targets()[0].Open(t)
-	env := servicetest.New(t, db, servicetest.Config{Mutate: func(_ *service.Deps, o *service.Options) { o.SessionTTL = 3 * time.Second }})
+	storetest.SQLiteOnEachRedis(t, testSessionsSlideAndEnd)
+}
+
+func testSessionsSlideAndEnd(t *testing.T, db *store.DB, r *store.Redis) {
+	env := servicetest.New(t, db, servicetest.Config{Redis: r, Mutate: func(_ *service.Deps, o *service.Options) { o.SessionTTL = 3 * time.Second }})
 	ctx := context.Background()
 	res, err := env.Svc.LoginSandbox(ctx, "slider")
 	if err != nil {
@@ -58,8 +61,8 @@ func TestSessionsSlideAndEnd(t *testing.T) {
 // session or another), and from then on authenticating and getMe read
 // nothing from the database. The copy answers only for its own user.
 func TestVerifiedSessionsAnswerWithoutTheDatabase(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		env := servicetest.New(t, db, servicetest.Config{})
+	storetest.ForEachRedis(t, func(t *testing.T, db *store.DB, r *store.Redis) {
+		env := servicetest.New(t, db, servicetest.Config{Redis: r})
 		ctx := context.Background()
 		var queries atomic.Int64
 		for i, g := range []*gorm.DB{db.Gorm, db.Reader} {

@@ -15,14 +15,18 @@ import (
 
 // NewEnv builds a service whose sandbox provider delivers notifications to
 // a real HTTP endpoint served by the same service.
-func NewEnv(t *testing.T, db *store.DB) *Env {
+func NewEnv(t *testing.T, db *store.DB) *Env { return NewEnvOn(t, db, nil) }
+
+// NewEnvOn is NewEnv on the Redis r (nil: storetest's default), for the
+// suites storetest.ForEachRedis also runs on a Redis Cluster.
+func NewEnvOn(t *testing.T, db *store.DB, r *store.Redis) *Env {
 	t.Helper()
 	var env *Env
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = env.Svc.HandleNotification(r.Context(), models.ChannelSandbox, w, r)
 	}))
 	t.Cleanup(srv.Close)
-	env = New(t, db, Config{PublicURL: srv.URL})
+	env = New(t, db, Config{PublicURL: srv.URL, Redis: r})
 	return env
 }
 

@@ -91,6 +91,9 @@ type Config struct {
 	WallClock bool
 	// Mutate may change deps and options (add channels, shorten delays).
 	Mutate func(*service.Deps, *service.Options)
+	// Redis is the Redis to use (storetest.ForEachRedis hands one out);
+	// nil is storetest's default target.
+	Redis *store.Redis
 	// Logins wires the 税务 APP login against a taxappfake on a loopback
 	// port (ES256, on the test clock) and 蒙速办 against an oidcfake whose
 	// issuer is PublicURL + /sandbox/oidc (the router must mount
@@ -122,7 +125,10 @@ func New(t testing.TB, db *store.DB, cfg Config) *Env {
 		cfg.Start = Start()
 	}
 	clock := models.NewManualClock(cfg.Start)
-	rdb := storetest.Redis(t)
+	rdb := cfg.Redis
+	if rdb == nil {
+		rdb = storetest.Redis(t)
+	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://127.0.0.1:1"
 	}

@@ -1,8 +1,9 @@
 // Package storetest gives tests real databases and Redis: embedded SQLite
-// always, and PostgreSQL, MySQL/MariaDB and a real Redis when
-// LIANBAN_TEST_POSTGRES, LIANBAN_TEST_MYSQL and LIANBAN_TEST_REDIS name
-// them. Each test gets a database of its own, dropped when it ends. A
-// named server that cannot be reached fails the test: CI never skips.
+// always, and PostgreSQL, MySQL/MariaDB, a real Redis and a Redis Cluster
+// when LIANBAN_TEST_POSTGRES, LIANBAN_TEST_MYSQL, LIANBAN_TEST_REDIS and
+// LIANBAN_TEST_REDIS_CLUSTER name them. Each test gets a database of its
+// own, dropped when it ends. A named server that cannot be reached fails
+// the test: CI never skips.
 package storetest
 
 import (
@@ -101,16 +102,4 @@ func drop(g *gorm.DB, d store.Dialect, name string) {
 		return
 	}
 	g.Exec("DROP DATABASE IF EXISTS " + name)
-}
-
-// Redis returns a client on the real Redis named by LIANBAN_TEST_REDIS, or
-// an embedded one.
-func Redis(t testing.TB) *store.Redis {
-	t.Helper()
-	r, err := store.OpenRedis(context.Background(), os.Getenv("LIANBAN_TEST_REDIS"))
-	if err != nil {
-		t.Fatalf("redis named by LIANBAN_TEST_REDIS is unreachable: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	return r
 }
