@@ -158,6 +158,17 @@ func paidTwice(t *testing.T, db *store.DB) (r *servicetest.Rig, sess people.Sess
 	if err := r.Wechat.Pay(wp.OrderNo, true); err != nil {
 		t.Fatal(err)
 	}
+	// The fakes deliver from goroutines: wait until both have tried (and
+	// lost) their notifications, or one may arrive after a test turns
+	// delivery back on and settle the order behind its back (seen under
+	// load: the Alipay order's automatic refund existed before the test
+	// filed it).
+	r.Alipay.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.Wechat.WaitDeliveries(ctx); err != nil {
+		t.Fatal(err)
+	}
 	wh, wb, err := r.Wechat.Notification(wp.OrderNo)
 	if err != nil {
 		t.Fatal(err)
