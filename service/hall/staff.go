@@ -405,8 +405,15 @@ func (s *Hall) authenticateStaff(ctx context.Context, token string, csrf *string
 	}
 	sess.LastSeen = now
 	nb, _ := json.Marshal(sess)
-	if err := s.Redis.Client.Set(ctx, key, nb, staffSessionIdle).Err(); err != nil {
+	// SET XX: only a session still there slides. A logout (or a new
+	// console login ending this one) that lands between the GET above and
+	// this write must stay a logout, not come back for 30 minutes.
+	ok, err := s.Redis.Client.SetXX(ctx, key, nb, staffSessionIdle).Result()
+	if err != nil {
 		return kernel.StaffActor{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
+	}
+	if !ok {
+		return kernel.StaffActor{}, models.ErrUnauthenticated
 	}
 	return kernel.StaffActor{StaffID: row.ID, Username: row.Username, Role: models.StaffRole(row.Role), RequestMeta: meta}, nil
 }

@@ -70,7 +70,7 @@ func (s *Payouts) SendAutoRefund(ctx context.Context, a contrib.AutoRefund, sour
 	// Claimed like the worker's follow-up; when another instance holds it,
 	// it is being sent there.
 	if _, err := s.WithWork(ctx, kernel.WorkRefundPayout, a.Payout.PayoutNo, func() error {
-		return s.sendPayout(ctx, a.Payout, source)
+		return s.sendIfStillPending(ctx, a.Payout.PayoutNo, source)
 	}); err != nil {
 		s.Log.WarnContext(ctx, "automatic refund not sent; the worker will", "payout_no", a.Payout.PayoutNo, "err", err)
 	}

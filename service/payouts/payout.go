@@ -129,7 +129,7 @@ func (s *Payouts) ExecuteRefund(ctx context.Context, a kernel.StaffActor, refund
 		// Claimed like the worker's follow-up: a payout another instance
 		// (or request) is sending now is left to it.
 		ran, err := s.WithWork(ctx, kernel.WorkRefundPayout, p.PayoutNo, func() error {
-			return s.sendPayout(ctx, p, "execute")
+			return s.sendIfStillPending(ctx, p.PayoutNo, "execute")
 		})
 		if err != nil {
 			return refunds.StaffRefund{}, err
@@ -661,6 +661,23 @@ func (s *Payouts) RefundWork(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sendIfStillPending sends a payout only if, read again under its work
+// claim, it is still pending. The caller read it before claiming: in
+// between, another instance's worker may have sent it, seen it fail and
+// released it, and sending that stale "pending" row would pay out a number
+// the channel had already answered for, outside the books.
+func (s *Payouts) sendIfStillPending(ctx context.Context, payoutNo, source string) error {
+	var p store.RefundPayoutRow
+	err := s.Conn(ctx).Where("payout_no = ? AND status = ?", payoutNo, refunds.PayoutPending).Take(&p).Error
+	if kernel.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.sendPayout(ctx, p, source)
 }
 
 func (s *Payouts) followPayout(ctx context.Context, p store.RefundPayoutRow) error {
