@@ -24,11 +24,14 @@ import (
 // its own. It is safe for concurrent use.
 //
 // It is a keyring: every sealed value names the key and the algorithm
-// suite that sealed it, new values are sealed with the newest key under
-// the configured suite, and values sealed by any configured key under any
-// configured suite still open. So a key is rotated, or the service moved to
-// the 商用密码 suite (SM4/SM3), without stopping: old rows stay readable and
-// `lianban rekey` rewrites them at leisure.
+// suite that sealed it, new values are sealed with the writing key (the
+// newest unless named) under the writing suite, and values sealed by any
+// configured key under any configured suite still open. So a key is
+// rotated, or the service moved to the 商用密码 suite (SM4/SM3), without
+// stopping: old rows stay readable and `lianban rekey` rewrites them at
+// leisure. Which keys read and which one writes are separate so a rotation
+// survives a rolling restart: every instance first learns to read the new
+// key, and only then do they start writing with it.
 type PIICipher struct {
 	write   *piiEntry            // seals and indexes new values
 	entries []*piiEntry          // write first, then newest key to oldest
@@ -87,8 +90,15 @@ const LegacyPIIKeyID = "0"
 
 // PIIKeyring configures a PIICipher.
 type PIIKeyring struct {
-	// Keys, oldest first: the last one seals new values.
+	// Keys, oldest first: every one opens what it sealed, and lookups try
+	// each one's index.
 	Keys []PIIKey
+	// WriteKey is the ID of the key that seals and indexes new values;
+	// "" means the last of Keys. Naming an older one lets a new key be
+	// rolled out to every instance (which then read it) before any
+	// instance writes with it: an instance that cannot read a value, or
+	// find a person by its index, must never meet one.
+	WriteKey string
 	// Suite seals and indexes new values; nil means AESSuite.
 	Suite PIISuite
 	// Previous are suites that values may have been sealed and indexed
@@ -168,7 +178,17 @@ func NewPIIKeyring(r PIIKeyring) (*PIICipher, error) {
 			c.byBytes[e.name] = e
 		}
 	}
-	c.write = c.entries[0]
+	write := r.WriteKey
+	if write == "" {
+		write = r.Keys[len(r.Keys)-1].ID
+	}
+	i := slices.IndexFunc(c.entries, func(e *piiEntry) bool { return e.name == r.Suite.Name()+"."+write })
+	if i < 0 {
+		return nil, fmt.Errorf("pii writing key %q is not in the keyring", write)
+	}
+	// The writer first, so BlindIndexes starts with BlindIndex.
+	c.write = c.entries[i]
+	c.entries = append([]*piiEntry{c.write}, slices.Delete(c.entries, i, i+1)...)
 	return c, nil
 }
 
@@ -226,13 +246,13 @@ func newGCM(s PIISuite, key []byte) (cipher.AEAD, error) {
 	return aead, nil
 }
 
-// Current names the key and suite new values are sealed with
-// ("sm4.k2"); rekey records it with its progress, so a new key restarts
+// Current names the writing key and suite, that new values are sealed
+// with ("sm4.k2"); rekey rewrites to it and records it with its progress, so a new key restarts
 // a finished pass.
 func (c *PIICipher) Current() string { return c.write.name }
 
 // IsCurrent reports whether sealed is empty or was sealed by Seal with the
-// newest key under the configured suite, so rekey leaves it alone.
+// writing key under the writing suite, so rekey leaves it alone.
 func (c *PIICipher) IsCurrent(sealed string) bool {
 	h, _, ok := strings.Cut(sealed, ":")
 	return sealed == "" || ok && h == c.write.field
@@ -371,7 +391,7 @@ func (c *PIICipher) IsCurrentBytes(sealed []byte) bool {
 }
 
 // BlindIndex returns a deterministic keyed hash (hex HMAC of the suite's
-// hash, SHA-256 or SM3) of value under the newest key, separated by kind
+// hash, SHA-256 or SM3) of value under the writing key, separated by kind
 // ("id_number", "phone", …) so equal strings of different kinds do not
 // collide and an index column cannot be joined against another. Being
 // deterministic it can back a unique index; being keyed it cannot be
@@ -384,9 +404,10 @@ func (c *PIICipher) BlindIndex(kind, value string) string {
 }
 
 // BlindIndexes returns value's blind index under every key and suite,
-// BlindIndex's first: a row written before the newest key (and not yet
-// rekeyed) holds one of the others, so a lookup matches any of them. With
-// a single key and suite it is BlindIndex alone.
+// BlindIndex's first: a row written before the writing key (and not yet
+// rekeyed), or by an instance writing with another configured key, holds
+// one of the others, so a lookup matches any of them. With a single key
+// and suite it is BlindIndex alone.
 func (c *PIICipher) BlindIndexes(kind, value string) []string {
 	out := make([]string, 0, len(c.entries))
 	for _, e := range c.entries {

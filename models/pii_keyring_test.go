@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,64 @@ func TestKeyringConfigurationIsChecked(t *testing.T) {
 		if _, err := NewPIIKeyring(r); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestARotationRollsOutInTwoPhases: instances of one database during a
+// rolling restart. Phase 1 gives every instance the new key k1 while k0
+// still writes, so an instance not restarted yet and a restarted one read
+// each other's values and find each other's index; phase 2 lets k1 write,
+// which every instance of phase 1 reads and finds. Only an instance that
+// skipped phase 1 cannot.
+func TestARotationRollsOutInTwoPhases(t *testing.T) {
+	k0, k1 := PIIKey{ID: "k0", Secret: testKey(1)}, PIIKey{ID: "k1", Secret: testKey(2)}
+	mk := func(r PIIKeyring) *PIICipher {
+		t.Helper()
+		c, err := NewPIIKeyring(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	const number = "150102199003071237"
+	interoperate := func(when string, a, b *PIICipher) {
+		t.Helper()
+		for _, p := range [][2]*PIICipher{{a, b}, {b, a}} {
+			sealed, _ := p[0].Seal("王小明")
+			if got, err := p[1].Open(sealed); err != nil || got != "王小明" {
+				t.Fatalf("%s: a value of %s does not open: %v", when, p[0].Current(), err)
+			}
+			file, _ := p[0].SealBytes([]byte("%PDF"), "blob/1")
+			if got, err := p[1].OpenBytes(file, "blob/1"); err != nil || string(got) != "%PDF" {
+				t.Fatalf("%s: a file of %s does not open: %v", when, p[0].Current(), err)
+			}
+			if !slices.Contains(p[1].BlindIndexes("id_number", number), p[0].BlindIndex("id_number", number)) {
+				t.Fatalf("%s: a person indexed by %s is not found", when, p[0].Current())
+			}
+		}
+	}
+	before := mk(PIIKeyring{Keys: []PIIKey{k0}})
+	phase1 := mk(PIIKeyring{Keys: []PIIKey{k0, k1}, WriteKey: "k0"})
+	if phase1.Current() != "aes.k0" || phase1.BlindIndex("id_number", number) != before.BlindIndex("id_number", number) {
+		t.Fatalf("phase 1 writes with %s", phase1.Current())
+	}
+	interoperate("phase 1", before, phase1)
+
+	phase2 := mk(PIIKeyring{Keys: []PIIKey{k0, k1}, WriteKey: "k1"})
+	if phase2.Current() != "aes.k1" || mk(PIIKeyring{Keys: []PIIKey{k0, k1}}).Current() != "aes.k1" {
+		t.Fatal("the writing key is not k1 (named, or by default the newest)")
+	}
+	interoperate("phase 2", phase1, phase2)
+	sealed, _ := phase2.Seal("x")
+	if !phase2.IsCurrent(sealed) || phase1.IsCurrent(sealed) {
+		t.Fatal("IsCurrent does not follow the writing key")
+	}
+	// Why phase 1: an instance that knows k0 alone neither opens nor
+	// finds what k1 wrote.
+	if _, err := before.Open(sealed); err == nil || slices.Contains(before.BlindIndexes("id_number", number), phase2.BlindIndex("id_number", number)) {
+		t.Fatal("a cipher without k1 read k1's values")
+	}
+	if _, err := NewPIIKeyring(PIIKeyring{Keys: []PIIKey{k0}, WriteKey: "k1"}); err == nil {
+		t.Fatal("a writing key outside the keyring was accepted")
 	}
 }

@@ -71,6 +71,9 @@ type Config struct {
 	// PIIKeys and CertSigningKeys are the keyrings (newest last) beside
 	// the single keys of before; Crypto chooses the suite (crypto.go).
 	PIIKeys, CertSigningKeys, Crypto string
+	// PIIWriteKey is the id of the PII key that seals new values; empty
+	// is the newest (crypto.go).
+	PIIWriteKey string
 }
 
 // field is one setting: its environment key, default, whether it is a
@@ -122,6 +125,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_SANDBOX", "true", false, &c.Sandbox},
 		{"LIANBAN_PII_KEY", "", true, &c.PIIKey},
 		{"LIANBAN_PII_KEYS", "", true, &c.PIIKeys},
+		{"LIANBAN_PII_WRITE_KEY", "", false, &c.PIIWriteKey},
 		{"LIANBAN_CRYPTO", cryptoIntl, false, &c.Crypto},
 		{"LIANBAN_PUBLIC_URL", "", false, &c.PublicURL},
 		{"LIANBAN_DATA_DIR", "data", false, &c.DataDir},

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 
 	"github.com/lianban/lianban/certificate"
@@ -72,12 +71,13 @@ func piiKeys(cfg Config) ([]models.PIIKey, error) {
 	return keys, nil
 }
 
-// openPII builds the PII keyring. Under LIANBAN_CRYPTO=sm new values are
-// SM4-GCM with HMAC-SM3 indexes and AES values still open (and are found);
-// the suite is noted in the database first, so an instance back on the
-// default suite opens and finds what this one writes. On the default
-// suite, SM4 joins only when the database says it was used, so a
-// deployment that never chose the option runs exactly as before.
+// openPII builds the PII keyring. Every instance reads both suites, so
+// moving to LIANBAN_CRYPTO=sm (or back) is a rolling restart like any
+// other: LIANBAN_CRYPTO only chooses the suite new values are sealed and
+// indexed with, and an instance still on intl opens SM4 values and finds
+// people by their HMAC-SM3 index (lookups try one more index per key).
+// LIANBAN_PII_WRITE_KEY chooses the writing key the same way; see
+// README's "国密 option and key rotation".
 func openPII(ctx context.Context, cfg Config, db *store.DB) (*models.PIICipher, error) {
 	sm, err := cfg.sm()
 	if err != nil {
@@ -87,24 +87,19 @@ func openPII(ctx context.Context, cfg Config, db *store.DB) (*models.PIICipher, 
 	if err != nil {
 		return nil, err
 	}
-	ring := models.PIIKeyring{Keys: keys}
+	ring := models.PIIKeyring{Keys: keys, WriteKey: strings.TrimSpace(cfg.PIIWriteKey),
+		Suite: models.AESSuite(), Previous: []models.PIISuite{guomi.SM4Suite()}}
 	if sm {
+		// Releases before every instance read SM4 decided from this note
+		// at start-up; it is kept for them, mixed into a rolling upgrade.
 		if err := rekey.NoteSuite(ctx, db, guomi.SuiteName, models.SystemClock{}.Now()); err != nil {
 			return nil, fmt.Errorf("note the sm4 suite: %w", err)
 		}
 		ring.Suite, ring.Previous = guomi.SM4Suite(), []models.PIISuite{models.AESSuite()}
-	} else {
-		used, err := rekey.SuitesInUse(ctx, db)
-		if err != nil {
-			return nil, fmt.Errorf("read the suites in use: %w", err)
-		}
-		if slices.Contains(used, guomi.SuiteName) {
-			ring.Previous = []models.PIISuite{guomi.SM4Suite()}
-		}
 	}
 	pii, err := models.NewPIIKeyring(ring)
 	if err != nil {
-		return nil, fmt.Errorf("LIANBAN_PII_KEY(S): %w", err)
+		return nil, fmt.Errorf("LIANBAN_PII_KEY(S), LIANBAN_PII_WRITE_KEY: %w", err)
 	}
 	return pii, nil
 }
@@ -159,9 +154,9 @@ func certSigner(cfg Config) (*certificate.Keyring, []byte, error) {
 }
 
 // rekeyCommand is "lianban rekey [-batch N]": it rewrites personal data
-// under the newest PII key and the configured suite, and rebuilds the
-// blind indexes, while the service runs (see service/rekey). Run it after
-// every instance runs the new configuration; it resumes where an
+// under the writing PII key and suite, and rebuilds the blind indexes,
+// while the service runs (see service/rekey). Run it after every instance
+// writes with that key and suite; it resumes where an
 // interrupted run stopped, and once it reports every table done the old
 // keys may leave LIANBAN_PII_KEY(S).
 func rekeyCommand(ctx context.Context, cfg Config, log *slog.Logger, args []string, out io.Writer) error {

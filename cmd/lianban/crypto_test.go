@@ -105,8 +105,14 @@ func TestMovingToTheGuomiOptionAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if intl.Current() != "aes.0" || len(intl.BlindIndexes("id_number", "x")) != 1 {
-		t.Fatalf("the default is not the single AES key of before: %s", intl.Current())
+	before, _ := models.NewPIICipher(bytes.Repeat([]byte{1}, 32))
+	if intl.Current() != "aes.0" || intl.BlindIndex("id_number", "x") != before.BlindIndex("id_number", "x") {
+		t.Fatalf("the default does not write with the single AES key of before: %s", intl.Current())
+	}
+	// It reads SM4 too, before any instance writes it: one more index
+	// per key for lookups.
+	if len(intl.BlindIndexes("id_number", "x")) != 2 {
+		t.Fatalf("intl looks up %d indexes, want AES's and SM3's", len(intl.BlindIndexes("id_number", "x")))
 	}
 	insert(intl, "p1", "150102199003071237")
 
@@ -119,7 +125,7 @@ func TestMovingToTheGuomiOptionAndBack(t *testing.T) {
 	findAll(sm, "under sm")
 
 	// Back on the default suite before any rekey: the SM4 row still
-	// opens and is found, because the database says SM4 was used.
+	// opens and is found, because every instance reads SM4.
 	env["LIANBAN_CRYPTO"] = "intl"
 	findAll(mustOpenPII(t, config(), db), "back on intl")
 
@@ -134,6 +140,49 @@ func TestMovingToTheGuomiOptionAndBack(t *testing.T) {
 	}
 	delete(env, "LIANBAN_PII_KEY")
 	findAll(mustOpenPII(t, config(), db), "sm with k2 alone")
+}
+
+// LIANBAN_PII_WRITE_KEY names the key that writes, so a new key reaches
+// every instance before any of them writes with it; an id not in the
+// keyring stops start-up.
+func TestThePIIWritingKeyIsConfigured(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/x.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		write, crypto, current, wantErr string
+	}{
+		{"", cryptoIntl, "aes.k2", ""},
+		{"k1", cryptoIntl, "aes.k1", ""},
+		{" k2 ", cryptoIntl, "aes.k2", ""},
+		{"k1", cryptoSM, "sm4.k1", ""},
+		{"0", cryptoIntl, "", "LIANBAN_PII_WRITE_KEY"},
+		{"k9", cryptoSM, "", "not in the keyring"},
+	} {
+		cfg := Config{PIIKeys: "k1:" + b64(1) + ",k2:" + b64(2), PIIWriteKey: tc.write, Crypto: tc.crypto}
+		pii, err := openPII(ctx, cfg, db)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: want an error about %q, got %v", tc.write, tc.wantErr, err)
+			}
+			continue
+		}
+		if err != nil || pii.Current() != tc.current {
+			t.Errorf("%q under %s: %v %v, want %s", tc.write, tc.crypto, pii, err, tc.current)
+		}
+	}
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"LIANBAN_PII_WRITE_KEY": "k1"}[k]
+	})
+	if err != nil || cfg.PIIWriteKey != "k1" {
+		t.Fatalf("LIANBAN_PII_WRITE_KEY is not read: %q %v", cfg.PIIWriteKey, err)
+	}
 }
 
 func mustOpenPII(t *testing.T, cfg Config, db *store.DB) *models.PIICipher {

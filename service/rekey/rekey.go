@@ -1,4 +1,4 @@
-// Package rekey rewrites personal data at rest under the newest key and
+// Package rekey rewrites personal data at rest under the writing key and
 // suite of the PII keyring (`lianban rekey`): every sealed column is
 // opened (with whichever configured key sealed it) and sealed again, and
 // every blind index is computed again, table by table in batches, while
@@ -17,7 +17,7 @@
 // primary key it covered (rekey_progress), so an interrupted pass goes on
 // after that row. A row is rewritten by a conditional update on the
 // values read, so a row the service changed meanwhile (sealed under the
-// newest key anyway) is left as the service wrote it.
+// writing key anyway) is left as the service wrote it.
 package rekey
 
 import (
@@ -41,6 +41,9 @@ import (
 // sealed column of the same row.
 type index struct {
 	column, from, kind string
+	// unique is a unique index: two rows of one value (written while
+	// instances indexed with different keys) stop the pass, named.
+	unique bool
 }
 
 // table is a table holding personal data: its primary key, its sealed
@@ -58,7 +61,7 @@ type table struct {
 func tables() []table {
 	return []table{
 		{name: "persons", key: "id", sealed: []string{"id_sealed", "name_sealed"},
-			indexes: []index{{column: "id_index", from: "id_sealed", kind: "id_number"}}},
+			indexes: []index{{column: "id_index", from: "id_sealed", kind: "id_number", unique: true}}},
 		{name: "users", key: "id", sealed: []string{"phone_sealed"}},
 		{name: "staff_accounts", key: "id", sealed: []string{"totp_sealed"}},
 		{name: "partner_keys", key: "id", sealed: []string{"secret_sealed"}},
@@ -99,7 +102,7 @@ type Result struct {
 	Skipped bool
 }
 
-// Run rewrites every table under the keyring's newest key and suite,
+// Run rewrites every table under the keyring's writing key and suite,
 // resuming where an earlier run for the same target stopped.
 func (r *Rekeyer) Run(ctx context.Context) ([]Result, error) {
 	if r.Batch <= 0 {
@@ -246,7 +249,7 @@ func (r *Rekeyer) batch(ctx context.Context, t table, cols []string, cursor stri
 }
 
 // rewrite seals row's values and computes its indexes again where they
-// are not the newest key's, with an update conditional on the values
+// are not the writing key's, with an update conditional on the values
 // read. It reports whether the row was rewritten.
 func (r *Rekeyer) rewrite(tx *gorm.DB, t table, cols []string, row []string) (bool, error) {
 	val := map[string]string{}
@@ -285,9 +288,16 @@ func (r *Rekeyer) rewrite(tx *gorm.DB, t table, cols []string, row []string) (bo
 		if err != nil {
 			return false, err
 		}
-		if want := r.PII.BlindIndex(ix.kind, v); want != val[ix.column] {
-			set[ix.column] = want
+		want := r.PII.BlindIndex(ix.kind, v)
+		if want == val[ix.column] {
+			continue
 		}
+		if ix.unique {
+			if err := r.checkUnique(tx, t, ix, val[t.key], v); err != nil {
+				return false, err
+			}
+		}
+		set[ix.column] = want
 	}
 	if len(set) == 0 {
 		return false, nil
@@ -301,11 +311,32 @@ func (r *Rekeyer) rewrite(tx *gorm.DB, t table, cols []string, row []string) (bo
 		return false, fmt.Errorf("%s %s=%s: %w", t.name, t.key, val[t.key], res.Error)
 	}
 	// Nothing updated: the service changed the row since it was read, and
-	// sealed what it wrote under the newest key.
+	// sealed what it wrote under the writing key.
 	return res.RowsAffected == 1, nil
 }
 
-// rewriteBlob seals an uploaded file again under the newest key, in place.
+// checkUnique stops the pass when another row holds the same value under
+// any configured key's index. The unique index only compares equal index
+// strings, so two instances writing with different keys (a rotation not
+// rolled out in two phases) can each have inserted the value; setting this
+// row's index to the writing key's would then fail on the unique index
+// with nothing said about why. Nothing is merged: which row the rest of
+// the data hangs on is for a person to decide.
+func (r *Rekeyer) checkUnique(tx *gorm.DB, t table, ix index, id, plain string) error {
+	var others []string
+	err := tx.Table(t.name).Where(ix.column+" IN ?", r.PII.BlindIndexes(ix.kind, plain)).
+		Where(t.key+" <> ?", id).Order(t.key).Pluck(t.key, &others).Error
+	if err != nil {
+		return fmt.Errorf("%s %s=%s: %w", t.name, t.key, id, err)
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("%s %s=%s and %s=%s hold the same %s (written while instances indexed with different keys): "+
+			"merge them into one, then run rekey again", t.name, t.key, id, t.key, strings.Join(others, ","), ix.kind)
+	}
+	return nil
+}
+
+// rewriteBlob seals an uploaded file again under the writing key, in place.
 // A blob already gone (purged with its upload) is skipped.
 func (r *Rekeyer) rewriteBlob(tx *gorm.DB, _ table, _ []string, row []string) (bool, error) {
 	ctx := tx.Statement.Context
