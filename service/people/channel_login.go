@@ -15,7 +15,6 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
-	"github.com/redis/go-redis/v9"
 )
 
 // AuthorizationTTL is how long a state issued by StartAuthorization may
@@ -128,16 +127,9 @@ func (s *People) LoginWithCode(ctx context.Context, channel string, in CodeLogin
 	if len(in.Code) > 2048 || len(in.State) > 256 || len(in.RedirectURI) > 2048 || len(in.CodeVerifier) > 128 {
 		return LoginResult{}, models.ErrInvalid.WithReason("参数过长")
 	}
-	raw, err := s.Redis.Client.GetDel(ctx, authorizationKey(in.State)).Result()
-	if errors.Is(err, redis.Nil) {
-		return LoginResult{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("unknown, expired or used state"))
-	}
+	pa, err := s.redeemState(ctx, channel, in.State)
 	if err != nil {
-		return LoginResult{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
-	}
-	var pa pendingAuthorization
-	if json.Unmarshal([]byte(raw), &pa) != nil || pa.Channel != channel {
-		return LoginResult{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("state of another channel"))
+		return LoginResult{}, err
 	}
 	if pa.RedirectURI != in.RedirectURI {
 		return LoginResult{}, models.RefuseLogin(channel, models.LoginReasonRedirect, nil)

@@ -64,20 +64,31 @@ func (s *People) LoginWithState(ctx context.Context, channel string, in StateLog
 	if len(in.Code) > 2048 || len(in.State) > 256 {
 		return LoginResult{}, models.ErrInvalid.WithReason("参数过长")
 	}
-	raw, err := s.Redis.Client.GetDel(ctx, authorizationKey(in.State)).Result()
-	if errors.Is(err, redis.Nil) {
-		return LoginResult{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("unknown, expired or used state"))
-	}
-	if err != nil {
-		return LoginResult{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
-	}
-	var pa pendingAuthorization
-	if json.Unmarshal([]byte(raw), &pa) != nil || pa.Channel != channel {
-		return LoginResult{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("state of another channel"))
+	if _, err := s.redeemState(ctx, channel, in.State); err != nil {
+		return LoginResult{}, err
 	}
 	id, err := lc.Login(ctx, in.Code)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	return s.startChannelSession(ctx, id)
+}
+
+// redeemState uses up a state StartRedirectLogin or StartLogin issued for
+// channel and returns what was recorded with it. An unknown, expired, used
+// or other channel's state is a refused login; the state is gone whatever
+// follows, so a code can be tried with it once.
+func (s *People) redeemState(ctx context.Context, channel, state string) (pendingAuthorization, error) {
+	raw, err := s.Redis.Client.GetDel(ctx, authorizationKey(state)).Result()
+	if errors.Is(err, redis.Nil) {
+		return pendingAuthorization{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("unknown, expired or used state"))
+	}
+	if err != nil {
+		return pendingAuthorization{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
+	}
+	var pa pendingAuthorization
+	if json.Unmarshal([]byte(raw), &pa) != nil || pa.Channel != channel {
+		return pendingAuthorization{}, models.RefuseLogin(channel, models.LoginReasonState, errors.New("state of another channel"))
+	}
+	return pa, nil
 }
