@@ -17,10 +17,14 @@ func TestSM2MatchesGBT32918Part5AppendixA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px, _ := new(big.Int).SetString("09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020", 16)
-	py, _ := new(big.Int).SetString("CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13", 16)
-	if priv.PublicKey.X.Cmp(px) != 0 || priv.PublicKey.Y.Cmp(py) != 0 {
-		t.Fatalf("public key (%x, %x) is not the standard's", priv.PublicKey.X, priv.PublicKey.Y)
+	pub, err := sm2.NewPublicKey(unhex(t, "04"+
+		"09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020"+
+		"CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !priv.PublicKey.Equal(pub) {
+		t.Fatal("the standard's private key does not give the standard's public key")
 	}
 	r, _ := new(big.Int).SetString("F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3", 16)
 	s, _ := new(big.Int).SetString("B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA", 16)
@@ -32,11 +36,11 @@ func TestSM2MatchesGBT32918Part5AppendixA(t *testing.T) {
 		return b
 	}
 	uid := []byte("1234567812345678")
-	if !sm2.VerifyASN1WithSM2(&priv.PublicKey, uid, []byte("message digest"), der(r, s)) {
+	if !sm2.VerifyASN1WithSM2(pub, uid, []byte("message digest"), der(r, s)) {
 		t.Fatal("the standard's signature does not verify")
 	}
-	if sm2.VerifyASN1WithSM2(&priv.PublicKey, uid, []byte("message digest"), der(r, new(big.Int).Add(s, big.NewInt(1)))) ||
-		sm2.VerifyASN1WithSM2(&priv.PublicKey, uid, []byte("message digesT"), der(r, s)) {
+	if sm2.VerifyASN1WithSM2(pub, uid, []byte("message digest"), der(r, new(big.Int).Add(s, big.NewInt(1)))) ||
+		sm2.VerifyASN1WithSM2(pub, uid, []byte("message digesT"), der(r, s)) {
 		t.Fatal("an altered signature or message verified")
 	}
 	// Our certificate signer verifies with the same default user ID.
