@@ -145,3 +145,63 @@ func TestShutdownDrainsRequestsAndHandsWorkBack(t *testing.T) {
 		t.Fatalf("leases after shutdown: %+v", left)
 	}
 }
+
+// A request still running when the grace ends may hold work leases (an
+// execute sending payouts one after another): they are not handed back
+// under it, but left to expire, so no other instance sends the same thing.
+func TestShutdownPastTheGraceLeavesLeasesToExpire(t *testing.T) {
+	app := sandboxApp(t)
+	app.cfg.ShutdownGrace = 200 * time.Millisecond
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	inner := app.handler
+	app.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	lease := store.WorkLeaseRow{Step: "refund_payout", ObjectKey: "p1", Holder: app.svc.InstanceID, LeaseUntil: time.Now().Add(time.Hour).UTC()}
+	if err := app.db.Gorm.Create(&lease).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(ctx) }()
+	base := "http://" + app.cfg.Addr
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server never listened")
+		}
+	}
+	go func() {
+		if resp, err := http.Get(base + "/slow"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	cancel() // SIGTERM, and the request outlives the grace
+	select {
+	case err := <-served:
+		if err == nil {
+			t.Fatal("Serve reported a clean drain with a request still running")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not give up after its grace")
+	}
+	var left []store.WorkLeaseRow
+	if err := app.db.Gorm.Find(&left).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].ObjectKey != "p1" {
+		t.Fatalf("leases after a shutdown past the grace: %+v", left)
+	}
+}

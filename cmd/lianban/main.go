@@ -330,6 +330,7 @@ func (a *App) Serve(ctx context.Context) error {
 		a.log.Warn("sandbox mode: anyone can log in as anyone and identities are not checked; every response says X-Lianban-Sandbox: true",
 			"explicit", a.cfg.SandboxExplicit)
 	}
+	drained := true
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -337,10 +338,19 @@ func (a *App) Serve(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 		err = srv.Shutdown(sctx)
 		cancel()
+		drained = err == nil
 	}
 	stopWork()
 	<-workersDone
-	a.handBackWork()
+	if drained {
+		a.handBackWork()
+	} else {
+		// Requests are still running past the grace (an execute sending
+		// payouts one after another): handing their claims back would let
+		// another instance send what they are sending. The leases end by
+		// themselves.
+		a.log.Warn("requests still running at shutdown; their work leases expire by themselves", "instance", a.svc.InstanceID, "err", err)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
