@@ -58,7 +58,7 @@ func TestAlipayH5LoginNeedsTheStateItWasStartedWith(t *testing.T) {
 		q := u.Query()
 		if !strings.HasPrefix(start.AuthorizationURL, fake.URL()+"/oauth2/publicAppAuthorize.htm?") || q.Get("app_id") != fake.AppID() ||
 			q.Get("state") != start.State || q.Get("redirect_uri") != alipayfake.H5Redirect || q.Get("scope") != "auth_base" ||
-			len(start.State) < 40 || len(start.State) > 100 || !start.ExpiresAt.Equal(env.Clock.Now().Add(10*time.Minute)) {
+			len(start.State) < 40 || len(start.State) > 100 || strings.Trim(start.State, alnum) != "" || !start.ExpiresAt.Equal(env.Clock.Now().Add(10*time.Minute)) {
 			t.Fatalf("start = %+v", start)
 		}
 		for _, bad := range []string{"", "https://evil.example/h5/", alipayfake.H5Redirect + "x"} {

@@ -201,8 +201,9 @@ func Test微信城市服务LoginNeedsTheStateItWasStartedWith(t *testing.T) {
 	q := u.Query()
 	if u.Path != "/connect/oauth2/authorize" || q.Get("appid") != fake.OAAppID() || q.Get("state") != start.State ||
 		q.Get("redirect_uri") != servicetest.WechatWebRedirect || q.Get("scope") != "snsapi_base" || q.Get("response_type") != "code" ||
-		len(start.State) < 40 || !start.ExpiresAt.Equal(env.Clock.Now().Add(10*time.Minute)) {
-		t.Fatalf("start = %+v", start)
+		len(start.State) < 40 || len(start.State) > 128 || strings.Trim(start.State, alnum) != "" ||
+		!start.ExpiresAt.Equal(env.Clock.Now().Add(10*time.Minute)) {
+		t.Fatalf("start = %+v (WeChat takes a state of a-zA-Z0-9, at most 128 bytes)", start)
 	}
 	for _, bad := range []string{"", "https://evil.example/h5/", servicetest.WechatWebRedirect + "x", servicetest.MengsubanRedirect} {
 		if r := cl.Send("POST", "/api/v1/sessions/wechat-web/authorize", "", map[string]string{"redirect_uri": bad}); r.Status != 400 || r.ErrorCode() != "INVALID_ARGUMENT" {
@@ -289,3 +290,6 @@ func wechatWebStart(t *testing.T, cl *apitest.Client) wechatWebStarted {
 	}
 	return s
 }
+
+// alnum is what WeChat and Alipay accept in an OAuth state.
+const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

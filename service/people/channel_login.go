@@ -59,7 +59,10 @@ func randomToken() (string, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", kernel.Internal("random", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	// Hex, 64 characters: WeChat's web OAuth takes a state of a-zA-Z0-9
+	// only (at most 128 bytes) and Alipay's of base64 characters (at most
+	// 100); base64url's '-' and '_' fit neither.
+	return hex.EncodeToString(b), nil
 }
 
 // validChallenge: an S256 challenge is 32 bytes, base64url unpadded.
