@@ -153,6 +153,25 @@ func certSigner(cfg Config) (*certificate.Keyring, []byte, error) {
 	return k, seeds[len(seeds)-1], err
 }
 
+// openForCommand opens and migrates the database and the PII keyring for
+// a one-off subcommand (rekey, staff-bootstrap); the caller closes db.
+func openForCommand(ctx context.Context, cfg Config) (*store.DB, *models.PIICipher, error) {
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	pii, err := openPII(ctx, cfg, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return db, pii, nil
+}
+
 // rekeyCommand is "lianban rekey [-batch N]": it rewrites personal data
 // under the writing PII key and suite, and rebuilds the blind indexes,
 // while the service runs (see service/rekey). Run it after every instance
@@ -166,18 +185,11 @@ func rekeyCommand(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, pii, err := openForCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	pii, err := openPII(ctx, cfg, db)
-	if err != nil {
-		return err
-	}
 	var deps service.Deps
 	if err := wireBlobs(ctx, cfg, &deps); err != nil {
 		return err

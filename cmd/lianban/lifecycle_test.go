@@ -73,17 +73,7 @@ func TestReadinessFollowsTheDatabaseAndItsMigrations(t *testing.T) {
 // instance holds, leaving other instances' leases alone.
 func TestShutdownDrainsRequestsAndHandsWorkBack(t *testing.T) {
 	app := sandboxApp(t)
-	entered, release := make(chan struct{}), make(chan struct{})
-	inner := app.handler
-	app.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(entered)
-			<-release
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
+	release := make(chan struct{})
 	later := time.Now().Add(time.Hour).UTC()
 	for _, l := range []store.WorkLeaseRow{
 		{Step: "order_query", ObjectKey: "o1", Holder: app.svc.InstanceID, LeaseUntil: later},
@@ -96,18 +86,7 @@ func TestShutdownDrainsRequestsAndHandsWorkBack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- app.Serve(ctx) }()
-	base := "http://" + app.cfg.Addr
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server never listened")
-		}
-	}
+	base, entered, served := serveWithSlowRequest(t, ctx, app, release)
 	answered := make(chan int, 1)
 	go func() {
 		resp, err := http.Get(base + "/slow")
@@ -152,36 +131,15 @@ func TestShutdownDrainsRequestsAndHandsWorkBack(t *testing.T) {
 func TestShutdownPastTheGraceLeavesLeasesToExpire(t *testing.T) {
 	app := sandboxApp(t)
 	app.cfg.ShutdownGrace = 200 * time.Millisecond
-	entered, release := make(chan struct{}), make(chan struct{})
+	release := make(chan struct{})
 	defer close(release)
-	inner := app.handler
-	app.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(entered)
-			<-release
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
 	lease := store.WorkLeaseRow{Step: "refund_payout", ObjectKey: "p1", Holder: app.svc.InstanceID, LeaseUntil: time.Now().Add(time.Hour).UTC()}
 	if err := app.db.Gorm.Create(&lease).Error; err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- app.Serve(ctx) }()
-	base := "http://" + app.cfg.Addr
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server never listened")
-		}
-	}
+	base, entered, served := serveWithSlowRequest(t, ctx, app, release)
 	go func() {
 		if resp, err := http.Get(base + "/slow"); err == nil {
 			resp.Body.Close()
@@ -204,4 +162,35 @@ func TestShutdownPastTheGraceLeavesLeasesToExpire(t *testing.T) {
 	if len(left) != 1 || left[0].ObjectKey != "p1" {
 		t.Fatalf("leases after a shutdown past the grace: %+v", left)
 	}
+}
+
+// serveWithSlowRequest starts app.Serve with a route /slow that blocks
+// until release is closed, and waits until the server listens. It returns
+// the base URL, a channel closed when /slow has entered, and Serve's result.
+func serveWithSlowRequest(t *testing.T, ctx context.Context, app *App, release <-chan struct{}) (base string, entered <-chan struct{}, served <-chan error) {
+	t.Helper()
+	in := make(chan struct{})
+	inner := app.handler
+	app.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(in)
+			<-release
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx) }()
+	base = "http://" + app.cfg.Addr
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server never listened")
+		}
+	}
+	return base, in, done
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
-	"github.com/lianban/lianban/store"
 )
 
 // The sandbox hall (API.md): one account per role, all with this password
@@ -45,18 +44,11 @@ func staffBootstrap(ctx context.Context, cfg Config, log *slog.Logger, args []st
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, pii, err := openForCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	pii, err := openPII(ctx, cfg, db)
-	if err != nil {
-		return err
-	}
 	svc := service.New(service.Deps{DB: db, PII: pii, Log: log}, service.Defaults())
 	creds, err := svc.BootstrapStaff(ctx, *username, models.StaffRole(*role))
 	if err != nil {
