@@ -41,21 +41,7 @@ func TestAlipayH5LoginNeedsTheStateItWasStartedWith(t *testing.T) {
 
 		// The start answers Alipay's web authorization page for the
 		// application (the fake's here), with the state and the page.
-		var start struct {
-			AuthorizationURL string    `json:"authorization_url"`
-			State            string    `json:"state"`
-			ExpiresAt        time.Time `json:"expires_at"`
-		}
-		r := cl.Send("POST", "/api/v1/sessions/alipay-web/authorize", "", map[string]string{"redirect_uri": alipayfake.H5Redirect})
-		if r.Status != 201 || r.Header.Get("Cache-Control") != "no-store" {
-			t.Fatalf("start: %d %v %s", r.Status, r.Header, r.Body)
-		}
-		r.Decode(t, &start)
-		u, err := url.Parse(start.AuthorizationURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
+		start, _, q := startRedirectLogin(t, cl, "/api/v1/sessions/alipay-web/authorize", alipayfake.H5Redirect)
 		if !strings.HasPrefix(start.AuthorizationURL, fake.URL()+"/oauth2/publicAppAuthorize.htm?") || q.Get("app_id") != fake.AppID() ||
 			q.Get("state") != start.State || q.Get("redirect_uri") != alipayfake.H5Redirect || q.Get("scope") != "auth_base" ||
 			len(start.State) < 40 || len(start.State) > 100 || strings.Trim(start.State, alnum) != "" || !start.ExpiresAt.Equal(env.Clock.Now().Add(10*time.Minute)) {
@@ -123,7 +109,7 @@ func TestAlipayH5LoginNeedsTheStateItWasStartedWith(t *testing.T) {
 			t.Fatalf("authorize page: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		fake.AddUser(back.Query().Get("auth_code"), userID)
-		r = login(map[string]string{"auth_code": back.Query().Get("auth_code"), "state": back.Query().Get("state")})
+		r := login(map[string]string{"auth_code": back.Query().Get("auth_code"), "state": back.Query().Get("state")})
 		if r.Status != 201 {
 			t.Fatalf("login after the authorize page: %d %s", r.Status, r.Body)
 		}

@@ -184,21 +184,7 @@ func Test微信城市服务LoginNeedsTheStateItWasStartedWith(t *testing.T) {
 
 	// The start answers WeChat's authorize URL for the official account,
 	// carrying the state and the registered page.
-	var start struct {
-		AuthorizationURL string    `json:"authorization_url"`
-		State            string    `json:"state"`
-		ExpiresAt        time.Time `json:"expires_at"`
-	}
-	r := cl.Send("POST", "/api/v1/sessions/wechat-web/authorize", "", map[string]string{"redirect_uri": servicetest.WechatWebRedirect})
-	if r.Status != 201 || r.Header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("start: %d %v %s", r.Status, r.Header, r.Body)
-	}
-	r.Decode(t, &start)
-	u, err := url.Parse(start.AuthorizationURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
+	start, u, q := startRedirectLogin(t, cl, "/api/v1/sessions/wechat-web/authorize", servicetest.WechatWebRedirect)
 	if u.Path != "/connect/oauth2/authorize" || q.Get("appid") != fake.OAAppID() || q.Get("state") != start.State ||
 		q.Get("redirect_uri") != servicetest.WechatWebRedirect || q.Get("scope") != "snsapi_base" || q.Get("response_type") != "code" ||
 		len(start.State) < 40 || len(start.State) > 128 || strings.Trim(start.State, alnum) != "" ||
@@ -293,3 +279,29 @@ func wechatWebStart(t *testing.T, cl *apitest.Client) wechatWebStarted {
 
 // alnum is what WeChat and Alipay accept in an OAuth state.
 const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// redirectStart is a redirect login's start (startWechatWebLogin,
+// startAlipayWebLogin).
+type redirectStart struct {
+	AuthorizationURL string    `json:"authorization_url"`
+	State            string    `json:"state"`
+	ExpiresAt        time.Time `json:"expires_at"`
+}
+
+// startRedirectLogin starts a redirect login towards redirectURI, checks
+// it is 201 and not cached, and returns the start with its authorize URL
+// parsed.
+func startRedirectLogin(t *testing.T, cl *apitest.Client, path, redirectURI string) (redirectStart, *url.URL, url.Values) {
+	t.Helper()
+	r := cl.Send("POST", path, "", map[string]string{"redirect_uri": redirectURI})
+	if r.Status != 201 || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("start: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	var start redirectStart
+	r.Decode(t, &start)
+	u, err := url.Parse(start.AuthorizationURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start, u, u.Query()
+}
