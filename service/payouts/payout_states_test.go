@@ -39,18 +39,7 @@ func payoutStatuses(t *testing.T, db *store.DB, refundNo string) map[string]stri
 func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
-		sess, p := servicetest.PensionPaid(t, env)
-		h := servicetest.NewHall(t, env)
-		r := servicetest.Approved(t, env, h, sess, p, servicetest.SomeAccount)
-		bank.FailNext("transfer", bankfake.Fault{Processing: true})
-		if _, err := env.Svc.ExecuteRefund(ctx, h.Tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
-			t.Fatal(err)
-		}
+		env, bank, h, sess, p, r := bankTransferProcessing(t, db)
 		// PROCESSING, then the bank gives up on it (the account was closed).
 		bank.FailNext("query", bankfake.Fault{Refuse: "ACCOUNT_FROZEN"})
 		env.Clock.Advance(2 * time.Minute)
@@ -81,6 +70,26 @@ func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *tes
 			t.Fatalf("order %s refunded %d of %d", o.Status, o.RefundedFen, o.AmountFen)
 		}
 	})
+}
+
+// bankTransferProcessing is an approved pension refund to SomeAccount,
+// executed while the bank answers its transfer PROCESSING: the payout
+// stays pending with the bank's result unknown.
+func bankTransferProcessing(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, servicetest.StaffDesk, people.Session, contrib.Payment, refunds.Refund) {
+	t.Helper()
+	var bank *bankfake.Server
+	env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+		bank = bankfake.NewForTest(t, nil)
+		d.Bank = bank.Client()
+	})
+	sess, p := servicetest.PensionPaid(t, env)
+	h := servicetest.NewHall(t, env)
+	r := servicetest.Approved(t, env, h, sess, p, servicetest.SomeAccount)
+	bank.FailNext("transfer", bankfake.Fault{Processing: true})
+	if _, err := env.Svc.ExecuteRefund(context.Background(), h.Tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
+		t.Fatal(err)
+	}
+	return env, bank, h, sess, p, r
 }
 
 // wechatBankEnv is WeChat with refunds left PROCESSING until the test ends

@@ -4,11 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lianban/lianban/channels/bank/bankfake"
-	"github.com/lianban/lianban/service"
-	"github.com/lianban/lianban/service/payouts"
 	"github.com/lianban/lianban/service/refunds"
-	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
@@ -20,18 +16,7 @@ import (
 func TestAPayoutSettledByAnotherInstanceBeforeTheClaimIsNotSentAgain(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
-		sess, p := servicetest.PensionPaid(t, env)
-		h := servicetest.NewHall(t, env)
-		r := servicetest.Approved(t, env, h, sess, p, servicetest.SomeAccount)
-		bank.FailNext("transfer", bankfake.Fault{Processing: true})
-		if _, err := env.Svc.ExecuteRefund(ctx, h.Tax, r.RefundNo, payouts.ExecuteInput{}); err != nil {
-			t.Fatal(err)
-		}
+		env, bank, _, _, _, r := bankTransferProcessing(t, db)
 		no := r.RefundNo + "-1B"
 		if got := payoutStatuses(t, db, r.RefundNo); got[no] != refunds.PayoutPending {
 			t.Fatalf("payouts %v", got)
