@@ -38,6 +38,7 @@ type options struct {
 	Only      []string
 	PprofAddr string
 	BigRows   int
+	Keep      bool
 }
 
 func (o options) wants(name string) bool {
@@ -54,6 +55,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	only := fs.String("only", "", "comma-separated endpoints to run (healthz always runs): "+strings.Join(endpointNames, ","))
 	fs.StringVar(&o.PprofAddr, "pprof", "", "LIANBAN_PPROF_ADDR for the server, e.g. 127.0.0.1:6060, to take profiles while it runs")
 	fs.IntVar(&o.BigRows, "big-rows", 10000, "records and payments given to one person for the *10k cases")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the server's temporary directory (its log, with every request's duration; its SQLite database)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -124,6 +126,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, base.format(base.RPS))
+	fmt.Fprintln(out, b.healthzAt(ctx).format(base.RPS))
 	var serial []string // moneySerial's lines: a table of their own, printed last
 	for _, name := range endpointNames[1:] {
 		if !o.wants(name) || ctx.Err() != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -68,26 +69,39 @@ type population struct {
 
 // call sends one JSON request and decodes a 2xx answer into out.
 func (c *client) call(ctx context.Context, p *person, method, path string, body any, out any) error {
-	var rd io.Reader
+	var raw []byte
+	h := map[string]string{}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		raw = b
+		h["Content-Type"] = "application/json"
+	}
+	if p != nil {
+		if p.Token != "" {
+			h["Authorization"] = "Bearer " + p.Token
+		}
+		h["X-Forwarded-For"] = p.IP
+	}
+	return c.send(ctx, method, path, h, raw, out)
+}
+
+// send makes one request with these headers and body (none when nil) and
+// decodes a 2xx answer into out (when not nil); any other status is an
+// error carrying the answer.
+func (c *client) send(ctx context.Context, method, path string, header map[string]string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if p != nil {
-		if p.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+p.Token)
-		}
-		req.Header.Set("X-Forwarded-For", p.IP)
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -198,11 +212,29 @@ func (c *client) payMonth(ctx context.Context, p *person) (t stepTimes, failed s
 	if err != nil {
 		return t, "createPayment", err
 	}
-	start = time.Now()
-	err = c.call(ctx, nil, "POST", "/sandbox/pay/"+o.OrderNo, map[string]string{"result": "success"}, nil)
-	t.Settle = time.Since(start)
+	// The payer pays at the sandbox cashier, which hands back the signed
+	// notification instead of delivering it; what is timed as settling is
+	// that notification's delivery alone, as a provider's would arrive.
+	var held struct {
+		Notification struct {
+			URL     string            `json:"url"`
+			Headers map[string]string `json:"headers"`
+			Body    string            `json:"body"`
+		} `json:"notification"`
+	}
+	if err = c.call(ctx, nil, "POST", "/sandbox/pay/"+o.OrderNo, map[string]any{"result": "success", "deliver": false}, &held); err != nil {
+		return t, "sandboxPay", err
+	}
+	n := held.Notification
+	u, err := url.Parse(n.URL)
 	if err != nil {
 		return t, "sandboxPay", err
+	}
+	start = time.Now()
+	err = c.send(ctx, "POST", u.Path, n.Headers, []byte(n.Body), nil)
+	t.Settle = time.Since(start)
+	if err != nil {
+		return t, "notify", err
 	}
 	p.Orders = append(p.Orders, o.OrderNo)
 	return t, "", nil

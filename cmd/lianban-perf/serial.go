@@ -72,7 +72,7 @@ func (b *bench) moneySerial(ctx context.Context, dbURL string) ([]string, error)
 	for _, s := range []struct {
 		name string
 		d    []time.Duration
-	}{{"createDeclaration", declare}, {"createPayment", pay}, {"sandboxPay (settle)", settle}} {
+	}{{"createDeclaration", declare}, {"createPayment", pay}, {"notify (settle)", settle}} {
 		x := float64(quantile(s.d, 0.50)) / float64(base)
 		total += x
 		lines = append(lines, fmt.Sprintf("| %s | %d | %s | %s | %.1f |", s.name, len(s.d), ms(quantile(s.d, 0.50)), ms(mean(s.d)), x))

@@ -41,7 +41,11 @@ func startServer(ctx context.Context, o options, out io.Writer) (*server, error)
 		return nil, err
 	}
 	s := &server{dir: dir, LogPath: filepath.Join(dir, "server.log")}
-	s.cleanup = append(s.cleanup, func() { _ = os.RemoveAll(dir) })
+	if !o.Keep {
+		s.cleanup = append(s.cleanup, func() { _ = os.RemoveAll(dir) })
+	} else {
+		fmt.Fprintln(out, "# -keep: the server's directory (its log, its SQLite database) stays at", dir)
+	}
 	ok := false
 	defer func() {
 		if !ok {
