@@ -10,7 +10,8 @@ import (
 
 func (s *Server) sandboxPay(c *gin.Context) {
 	body := struct {
-		Result string `json:"result"`
+		Result  string `json:"result"`
+		Deliver *bool  `json:"deliver"`
 	}{Result: "success"}
 	if c.Request.ContentLength != 0 && !s.BindJSON(c, &body) {
 		return
@@ -20,6 +21,19 @@ func (s *Server) sandboxPay(c *gin.Context) {
 		return
 	}
 	orderNo := c.Param("order_no")
+	if body.Deliver != nil && !*body.Deliver {
+		if body.Result != "success" {
+			s.Fail(c, models.ErrInvalid.WithReason("支付失败不发送通知，无可暂存的通知"))
+			return
+		}
+		n, err := s.Svc.SandboxPayHeld(c.Request.Context(), orderNo)
+		if err != nil {
+			s.Fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"order_no": orderNo, "result": body.Result, "notification": n})
+		return
+	}
 	if err := s.Svc.SandboxPay(c.Request.Context(), orderNo, body.Result == "success"); err != nil {
 		s.Fail(c, err)
 		return

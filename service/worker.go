@@ -13,27 +13,68 @@ import (
 // SandboxPay pays (or fails) an order at its channel's fake cashier; the
 // result then arrives through the channel's real notification route.
 func (s *Service) SandboxPay(ctx context.Context, orderNo string, success bool) error {
-	if !s.Opt.Sandbox {
-		return models.ErrNotFound
-	}
-	var o store.OrderRow
-	if err := s.Conn(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
-		if kernel.IsNotFound(err) {
-			return models.ErrNotFound
-		}
-		return kernel.Internal("order", err)
-	}
-	c, ok := s.Cashiers[o.Channel]
-	if !ok {
-		return models.ErrChannelUnsupported.WithReason("该渠道使用真实商户配置，无法模拟支付")
-	}
-	if o.Status != contrib.OrderPaying {
-		return models.ErrOrderNotPayable
+	c, err := s.sandboxCashier(ctx, orderNo)
+	if err != nil {
+		return err
 	}
 	if err := c.Pay(ctx, orderNo, success); err != nil {
 		return models.ErrUnavailable.WithReason(err.Error())
 	}
 	return nil
+}
+
+// HeldNotification is a channel's signed notification that was not
+// delivered: what the channel would POST to URL.
+type HeldNotification struct {
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+// SandboxPayHeld pays an order at the sandbox cashier and returns the
+// notification instead of delivering it; the order stays paying until
+// someone delivers it to the notify route. Only the sandbox channel's own
+// fake holds notifications.
+func (s *Service) SandboxPayHeld(ctx context.Context, orderNo string) (HeldNotification, error) {
+	c, err := s.sandboxCashier(ctx, orderNo)
+	if err != nil {
+		return HeldNotification{}, err
+	}
+	hc, ok := c.(kernel.HoldingCashier)
+	if !ok {
+		return HeldNotification{}, models.ErrChannelUnsupported.WithReason("该渠道的模拟收银台不能暂存支付通知")
+	}
+	header, body, err := hc.PayHeld(orderNo)
+	if err != nil {
+		return HeldNotification{}, models.ErrUnavailable.WithReason(err.Error())
+	}
+	n := HeldNotification{URL: hc.NotifyURL(), Headers: map[string]string{}, Body: string(body)}
+	for k := range header {
+		n.Headers[k] = header.Get(k)
+	}
+	return n, nil
+}
+
+// sandboxCashier is the fake cashier of a paying order's channel.
+func (s *Service) sandboxCashier(ctx context.Context, orderNo string) (kernel.Cashier, error) {
+	if !s.Opt.Sandbox {
+		return nil, models.ErrNotFound
+	}
+	var o store.OrderRow
+	if err := s.Conn(ctx).Where("order_no = ?", orderNo).Take(&o).Error; err != nil {
+		if kernel.IsNotFound(err) {
+			return nil, models.ErrNotFound
+		}
+		return nil, kernel.Internal("order", err)
+	}
+	c, ok := s.Cashiers[o.Channel]
+	if !ok {
+		return nil, models.ErrChannelUnsupported.WithReason("该渠道使用真实商户配置，无法模拟支付")
+	}
+	if o.Status != contrib.OrderPaying {
+		return nil, models.ErrOrderNotPayable
+	}
+	return c, nil
 }
 
 // RunWorkers runs the background loops until ctx ends: settlement

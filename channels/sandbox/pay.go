@@ -160,27 +160,10 @@ type notice struct {
 // payment fails) and a signed notification is delivered to the notify
 // URL, retried a few times like a real provider until it is acknowledged.
 func (p *Pay) Pay(ctx context.Context, orderNo string, success bool) error {
-	p.mu.Lock()
-	t, ok := p.orders[orderNo]
-	if !ok {
-		p.mu.Unlock()
-		return fmt.Errorf("sandbox: order %s was never opened", orderNo)
+	header, body, err := p.pay(orderNo, success)
+	if err != nil || !success {
+		return err // a failed attempt at the cashier leaves the order paying
 	}
-	if success && t.state == models.TradePaying {
-		t.state = models.TradePaid
-		t.paidAt = p.clock.Now().UTC()
-		t.txn = "SBX" + strconv.FormatInt(t.paidAt.UnixNano(), 36)
-	}
-	n := notice{ID: "SBXN-" + orderNo + "-" + string(t.state), OrderNo: orderNo, TransactionID: t.txn,
-		AmountFen: int64(t.amount), Success: t.state == models.TradePaid}
-	if !t.paidAt.IsZero() {
-		n.PaidAt = t.paidAt.Format(time.RFC3339)
-	}
-	p.mu.Unlock()
-	if !success {
-		return nil // a failed attempt at the cashier leaves the order paying
-	}
-	header, body := p.Notification(n)
 	var last error
 	for attempt := 0; attempt < 3; attempt++ {
 		if last = p.deliver(ctx, header, body); last == nil {
@@ -193,6 +176,41 @@ func (p *Pay) Pay(ctx context.Context, orderNo string, success bool) error {
 		}
 	}
 	return last
+}
+
+// PayHeld pays the order at the cashier as Pay does but delivers nothing:
+// it returns the signed notification, still on its way, for the caller to
+// deliver to NotifyURL when it likes (a late notification, or a load tool
+// timing the notification's settlement on its own).
+func (p *Pay) PayHeld(orderNo string) (http.Header, []byte, error) {
+	return p.pay(orderNo, true)
+}
+
+// NotifyURL is where this channel's notifications go.
+func (p *Pay) NotifyURL() string { return p.notifyURL }
+
+// pay moves the fake trade as the payer's action at the cashier does and
+// returns the notification a provider would send for it.
+func (p *Pay) pay(orderNo string, success bool) (http.Header, []byte, error) {
+	p.mu.Lock()
+	t, ok := p.orders[orderNo]
+	if !ok {
+		p.mu.Unlock()
+		return nil, nil, fmt.Errorf("sandbox: order %s was never opened", orderNo)
+	}
+	if success && t.state == models.TradePaying {
+		t.state = models.TradePaid
+		t.paidAt = p.clock.Now().UTC()
+		t.txn = "SBX" + strconv.FormatInt(t.paidAt.UnixNano(), 36)
+	}
+	n := notice{ID: "SBXN-" + orderNo + "-" + string(t.state), OrderNo: orderNo, TransactionID: t.txn,
+		AmountFen: int64(t.amount), Success: t.state == models.TradePaid}
+	if !t.paidAt.IsZero() {
+		n.PaidAt = t.paidAt.Format(time.RFC3339)
+	}
+	p.mu.Unlock()
+	header, body := p.Notification(n)
+	return header, body, nil
 }
 
 func (p *Pay) deliver(ctx context.Context, header http.Header, body []byte) error {
