@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -46,11 +47,23 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "lianban:", err)
 		os.Exit(1)
 	}
 }
+
+// defaultGCPercent is the server's GOGC unless the environment sets one.
+// Its live heap is small (about 10 MiB under load) and a request allocates
+// a few KiB, so at Go's default of 100 it collected about ten times a
+// second under load, and a request arriving during a cycle waited behind
+// it: at 30% of /healthz's rate, getMe's p99 was 29 ms at 100 and 13 ms at
+// 800 (make perf, idle machine). 400 lets the heap grow to about five
+// times the live data, tens of MiB, for a few collections a second.
+const defaultGCPercent = 400
 
 // run is the whole program; main only supplies the process's context,
 // arguments, environment and output, so tests can run it too.
