@@ -8,6 +8,7 @@ import (
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 )
 
@@ -35,6 +36,18 @@ func Register(k *httpx.Kit, v1, auth *gin.RouterGroup) {
 	auth.GET("/payments", s.listPayments)
 	auth.GET("/payments/:order_no", s.getPayment)
 	auth.GET("/records", s.listRecords)
+	// The cached reads a phone polls read their cache entry with the
+	// session, in one round trip (httpx.Kit.SetPrefetch).
+	k.SetPrefetch("/api/v1/payments/:order_no", func(c *gin.Context, _ string) []string {
+		return contrib.PaymentPrefetch(c.Param("order_no"))
+	})
+	k.SetPrefetch("/api/v1/records", func(c *gin.Context, personID string) []string {
+		f, page, err := recordsQuery(c)
+		if err != nil || personID == "" || !f.Person.Self {
+			return nil
+		}
+		return contrib.RecordsPrefetch(personID, f, page)
+	})
 }
 
 func (s *Handlers) listEnrolments(c *gin.Context) {
@@ -132,30 +145,34 @@ func (s *Handlers) listPayments(c *gin.Context) {
 }
 
 func (s *Handlers) listRecords(c *gin.Context) {
+	f, page, err := recordsQuery(c)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	body, err := s.Svc.ListRecordsPageJSON(c.Request.Context(), httpx.UserID(c), f, page)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+}
+
+// recordsQuery is listRecords' filter and page, from the query string.
+func recordsQuery(c *gin.Context) (contrib.RecordFilter, kernel.Page, error) {
 	f := contrib.RecordFilter{Person: httpx.PersonQuery(c), Scheme: models.Scheme(c.Query("scheme"))}
 	if f.Scheme != "" && !f.Scheme.Valid() {
-		s.Fail(c, models.ErrSchemeInvalid)
-		return
+		return f, kernel.Page{}, models.ErrSchemeInvalid
 	}
 	if y := c.Query("year"); y != "" {
 		v, err := strconv.Atoi(y)
 		if err != nil || v < 1990 || v > 2100 {
-			s.Fail(c, models.ErrInvalid.WithReason("year 应为四位年份"))
-			return
+			return f, kernel.Page{}, models.ErrInvalid.WithReason("year 应为四位年份")
 		}
 		f.Year = v
 	}
 	page, err := httpx.PageSized(c, contrib.RecordsPageDefault, contrib.RecordsPageMax)
-	if err != nil {
-		s.Fail(c, err)
-		return
-	}
-	items, next, err := s.Svc.ListRecordsPage(c.Request.Context(), httpx.UserID(c), f, page)
-	if err != nil {
-		s.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+	return f, page, err
 }
 
 // notify hands a channel's notification to the settlement workflow, which

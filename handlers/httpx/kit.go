@@ -1,9 +1,10 @@
 package httpx
 
 import (
-	"github.com/lianban/lianban/locale"
 	"log/slog"
 
+	"github.com/gin-gonic/gin"
+	"github.com/lianban/lianban/locale"
 	"github.com/lianban/lianban/service"
 )
 
@@ -17,4 +18,25 @@ type Kit struct {
 	Metrics *Metrics
 	// Locale words error messages in the caller's language.
 	Locale *locale.Catalog
+	// prefetch is, by route, the cache entries Authenticated reads with the
+	// session (SetPrefetch); set while routes are registered, read only
+	// after.
+	prefetch map[string]PrefetchFunc
+}
+
+// PrefetchFunc names the cache entries a route's handler will read, given
+// the request and the person its session was last seen verified as ("" if
+// not known): they are read in the session's round trip. It returns none
+// when it cannot tell (a malformed request, an unknown person); the
+// handler then reads what it needs itself, as it always may.
+type PrefetchFunc func(c *gin.Context, personID string) []string
+
+// SetPrefetch makes Authenticated read what f names with the session on
+// the route (a gin full path, e.g. "/api/v1/records"). Call it while
+// registering routes, before serving.
+func (s *Kit) SetPrefetch(route string, f PrefetchFunc) {
+	if s.prefetch == nil {
+		s.prefetch = map[string]PrefetchFunc{}
+	}
+	s.prefetch[route] = f
 }

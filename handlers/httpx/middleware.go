@@ -114,12 +114,17 @@ func (s *Kit) Authenticated() gin.HandlerFunc {
 			s.Fail(c, models.ErrUnauthenticated)
 			return
 		}
-		sess, err := s.Svc.Authenticate(c.Request.Context(), token)
+		var keysFor func(string) []string
+		if f := s.prefetch[c.FullPath()]; f != nil {
+			keysFor = func(personID string) []string { return f(c, personID) }
+		}
+		sess, pre, err := s.Svc.AuthenticatePrefetching(c.Request.Context(), token, keysFor)
 		if err != nil {
 			s.Fail(c, err)
 			return
 		}
 		ctx := context.WithValue(c.Request.Context(), keySession, sess)
+		ctx = kernel.WithPrefetched(ctx, pre)
 		ctx = kernel.WithVerified(ctx, sess.Verified)
 		ctx = context.WithValue(ctx, keyToken, token)
 		// Budgets kept per client address (name/ID checks) are spent in

@@ -363,6 +363,10 @@ const orderCacheTTL = 10 * time.Minute
 
 func orderCacheKey(orderNo string) string { return "lb:order:{" + orderNo + "}" }
 
+// PaymentPrefetch is what getPayment reads from the cache, to be read with
+// the session (people.AuthenticatePrefetching).
+func PaymentPrefetch(orderNo string) []string { return []string{orderCacheKey(orderNo)} }
+
 // cacheOrder stores a settled order's view for cheap polling: the
 // mini-program polls getPayment every second or two after the cashier
 // closes. The entry is the payer's user id, a NUL, then the view's JSON
@@ -424,9 +428,17 @@ func (s *Contrib) dropOrderEntry(ctx context.Context, orderNo string) {
 // there is none (or it is another user's order: the owner check stays),
 // and GetPayment answers.
 func (s *Contrib) CachedPaymentJSON(ctx context.Context, userID, orderNo string) ([]byte, bool) {
-	b, err := s.Redis.Client.Get(ctx, orderCacheKey(orderNo)).Bytes()
-	if err != nil {
-		return nil, false
+	var b []byte
+	if vals, ok := kernel.PrefetchedValues(ctx, orderCacheKey(orderNo)); ok {
+		if vals[0] == nil {
+			return nil, false
+		}
+		b = []byte(*vals[0])
+	} else {
+		var err error
+		if b, err = s.Redis.Client.Get(ctx, orderCacheKey(orderNo)).Bytes(); err != nil {
+			return nil, false
+		}
 	}
 	payer, view, ok := bytes.Cut(b, []byte{0})
 	if !ok || string(payer) != userID || len(view) == 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -49,6 +50,13 @@ const (
 // many people's keys without MULTI, which a cluster client splits by node.
 func payablesKey(personID string) string        { return "lb:payables:{" + personID + "}" }
 func payablesVersionKey(personID string) string { return "lb:payables:{" + personID + "}:v" }
+
+// PayablesPrefetch is what queryPayables reads from the cache for the
+// person, to be read with the session (people.AuthenticatePrefetching):
+// the person's version and entry, in the order loadVersioned reads them.
+func PayablesPrefetch(personID string) []string {
+	return []string{payablesVersionKey(personID), payablesKey(personID)}
+}
 
 // payablesEntry is one person's cached rows.
 type payablesEntry struct {
@@ -95,6 +103,16 @@ func (s *Contrib) loadPayables(ctx context.Context, personID string) (version st
 // the payables and the records pages. ok is false when Redis did not
 // answer, and then nothing may be stored.
 func (s *Contrib) loadVersioned(ctx context.Context, personID, key string) (version, raw string, ok bool) {
+	if pre, ok := kernel.PrefetchedValues(ctx, payablesVersionKey(personID), key); ok {
+		version = "0"
+		if pre[0] != nil {
+			version = *pre[0]
+		}
+		if pre[1] != nil {
+			raw = *pre[1]
+		}
+		return version, raw, true
+	}
 	vals, err := s.Redis.Client.MGet(ctx, payablesVersionKey(personID), key).Result()
 	if err != nil || len(vals) != 2 {
 		if err != nil && !errors.Is(err, redis.Nil) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -80,26 +81,48 @@ func (s *Contrib) ListRecords(ctx context.Context, userID string, f RecordFilter
 // page bound to the person and the filter: one issued for another person
 // or filter is refused, never read as a position in this one.
 func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFilter, page kernel.Page) ([]Record, string, error) {
-	p, err := s.people.ResolveForRecords(ctx, userID, f.Person)
+	b, err := s.ListRecordsPageJSON(ctx, userID, f, page)
 	if err != nil {
 		return nil, "", err
+	}
+	var body RecordsPage
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, "", kernel.Internal("records page", err)
+	}
+	return body.Items, body.NextPageToken, nil
+}
+
+// RecordsPage is the listRecords answer.
+type RecordsPage struct {
+	Items         []Record `json:"items"`
+	NextPageToken string   `json:"next_page_token"`
+}
+
+// ListRecordsPageJSON is ListRecordsPage's page as the listRecords body,
+// already encoded: the cache keeps the encoded body, so a cached page is
+// served without decoding and encoding it again (that was a fifth of the
+// request's CPU).
+func (s *Contrib) ListRecordsPageJSON(ctx context.Context, userID string, f RecordFilter, page kernel.Page) ([]byte, error) {
+	p, err := s.people.ResolveForRecords(ctx, userID, f.Person)
+	if err != nil {
+		return nil, err
 	}
 	var after *recordKey
 	if page.After != "" {
 		k, ok := parseRecordToken(page.After, p.ID, f)
 		if !ok {
-			return nil, "", models.ErrInvalid.WithReason("page_token 无效")
+			return nil, models.ErrInvalid.WithReason("page_token 无效")
 		}
 		after = &k
 	}
 	key := recordsPageKey(p.ID, f, page)
 	version, cached, cacheOK := s.loadRecordsPage(ctx, key, p.ID)
 	if cached != nil {
-		return cached.Records, cached.Next, nil
+		return cached, nil
 	}
 	rows, err := s.recordRows(ctx, p.ID, f, after, page.Size)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	next := ""
 	if page.Size > 0 && len(rows) > page.Size {
@@ -132,10 +155,14 @@ func (s *Contrib) ListRecordsPage(ctx context.Context, userID string, f RecordFi
 		}
 		out = append(out, rec)
 	}
-	if cacheOK && named {
-		s.storeRecordsPage(ctx, key, recordsPageEntry{Version: version, Records: out, Next: next})
+	b, err := json.Marshal(RecordsPage{Items: out, NextPageToken: next})
+	if err != nil {
+		return nil, kernel.Internal("records page", err)
 	}
-	return out, next, nil
+	if cacheOK && named {
+		s.storeRecordsPage(ctx, key, version, b)
+	}
+	return b, nil
 }
 
 // payerOf is the row's stored masked payer, or (for a row not yet filled)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/lianban/lianban/service/kernel"
 )
@@ -30,35 +30,34 @@ func recordsPageKey(personID string, f RecordFilter, page kernel.Page) string {
 	return "lb:payables:{" + personID + "}:records:" + hex.EncodeToString(h[:12])
 }
 
-type recordsPageEntry struct {
-	Version string   `json:"v"`
-	Records []Record `json:"r"`
-	Next    string   `json:"n"`
+// RecordsPrefetch is what listRecords reads from the cache for the
+// person's page, to be read with the session
+// (people.AuthenticatePrefetching): the version and the page.
+func RecordsPrefetch(personID string, f RecordFilter, page kernel.Page) []string {
+	return []string{payablesVersionKey(personID), recordsPageKey(personID, f, page)}
 }
 
-// loadRecordsPage returns the person's records version and the page
-// cached under it, if any; ok is false when Redis did not answer, and
-// then nothing is stored.
-func (s *Contrib) loadRecordsPage(ctx context.Context, key, personID string) (version string, entry *recordsPageEntry, ok bool) {
+// An entry is the version it was built under, a NUL, and the page's
+// listRecords body as served.
+
+// loadRecordsPage returns the person's records version and the body
+// cached under it, if any; ok is false when Redis did not answer, and then
+// nothing is stored.
+func (s *Contrib) loadRecordsPage(ctx context.Context, key, personID string) (version string, body []byte, ok bool) {
 	version, raw, ok := s.loadVersioned(ctx, personID, key)
-	if raw == "" {
+	v, b, found := strings.Cut(raw, "\x00")
+	if !found || v != version || b == "" {
 		return version, nil, ok
 	}
-	var e recordsPageEntry
-	if json.Unmarshal([]byte(raw), &e) != nil || e.Version != version {
-		return version, nil, true
-	}
-	return version, &e, true
+	return version, []byte(b), true
 }
 
-// storeRecordsPage caches a page built under e.Version, for as long as a
-// payables entry lives. Failure is only logged: Redis is a cache.
-func (s *Contrib) storeRecordsPage(ctx context.Context, key string, e recordsPageEntry) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
-	if err := s.Redis.Client.Set(ctx, key, b, payablesCacheTTL).Err(); err != nil {
+// storeRecordsPage caches a page's body built under version, for as long
+// as a payables entry lives. Failure is only logged: Redis is a cache.
+func (s *Contrib) storeRecordsPage(ctx context.Context, key, version string, body []byte) {
+	v := make([]byte, 0, len(version)+1+len(body))
+	v = append(append(append(v, version...), 0), body...)
+	if err := s.Redis.Client.Set(ctx, key, v, payablesCacheTTL).Err(); err != nil {
 		s.Log.WarnContext(ctx, "records cache unavailable", "err", err)
 	}
 }

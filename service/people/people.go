@@ -6,7 +6,10 @@ import "github.com/lianban/lianban/service/kernel"
 // for concurrent use.
 type People struct {
 	*kernel.Kernel
+	decoded *sessionMemo
 }
 
 // New returns the people workflows on k.
-func New(k *kernel.Kernel) *People { return &People{Kernel: k} }
+func New(k *kernel.Kernel) *People {
+	return &People{Kernel: k, decoded: newSessionMemo(sessionMemoSize)}
+}

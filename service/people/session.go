@@ -140,35 +140,86 @@ func (s *People) startSession(ctx context.Context, id models.ChannelIdentity) (L
 // of the verified user into Redis as soon as there is one (verified in
 // this session or another).
 func (s *People) Authenticate(ctx context.Context, token string) (Session, error) {
+	sess, _, err := s.AuthenticatePrefetching(ctx, token, nil)
+	return sess, err
+}
+
+// AuthenticatePrefetching is Authenticate that also reads the cache
+// entries keysFor names, in the same round trip as the session. keysFor
+// is given the person this session was verified as when an earlier
+// request of it on this instance saw that ("" otherwise); it returns the
+// keys to read (none for nothing). What is read is returned only when the
+// session read with it is alive and verified as that same person, so a
+// logged-out or another session never gets them.
+func (s *People) AuthenticatePrefetching(ctx context.Context, token string, keysFor func(personID string) []string) (Session, kernel.Prefetched, error) {
 	if token == "" {
-		return Session{}, models.ErrUnauthenticated
+		return Session{}, nil, models.ErrUnauthenticated
 	}
 	key := sessionKey(token)
-	raw, err := s.Redis.Client.GetEx(ctx, key, s.Opt.SessionTTL).Bytes()
+	hint := s.decoded.personOf(key)
+	var keys []string
+	if keysFor != nil {
+		keys = keysFor(hint)
+	}
+	var raw []byte
+	var err error
+	var mget *redis.SliceCmd
+	if len(keys) == 0 {
+		raw, err = s.Redis.Client.GetEx(ctx, key, s.Opt.SessionTTL).Bytes()
+	} else {
+		pipe := s.Redis.Client.Pipeline()
+		getex := pipe.GetEx(ctx, key, s.Opt.SessionTTL)
+		mget = pipe.MGet(ctx, keys...)
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		raw, err = getex.Bytes()
+	}
 	if errors.Is(err, redis.Nil) {
-		return Session{}, models.ErrUnauthenticated
+		return Session{}, nil, models.ErrUnauthenticated
 	}
 	if err != nil {
-		return Session{}, models.ErrUnavailable.WithReason("session store: " + err.Error())
+		return Session{}, nil, models.ErrUnavailable.WithReason("session store: " + err.Error())
 	}
-	var sess Session
-	if err := json.Unmarshal(raw, &sess); err != nil {
-		return Session{}, models.ErrUnauthenticated
+	sess, err := s.decoded.decode(raw)
+	if err != nil {
+		return Session{}, nil, models.ErrUnauthenticated
 	}
 	sess.ExpiresAt = s.Now().Add(s.Opt.SessionTTL)
 	if sess.Verified != nil {
-		return sess, nil
+		s.decoded.rememberPerson(key, sess.Verified.Person.ID)
+		return sess, prefetched(mget, keys, hint == "" || hint == sess.Verified.Person.ID), nil
 	}
 	verified, err := s.Verified(ctx, sess.UserID)
 	if err != nil || verified == nil {
-		return sess, err
+		return sess, prefetched(mget, keys, hint == ""), err
 	}
 	sess.Verified = verified
 	b, _ := json.Marshal(sess)
 	// XX: a session ended (Logout) while this request ran stays ended. A
 	// failed write only means the next request looks again.
 	_ = s.Redis.Client.SetXX(ctx, key, b, redis.KeepTTL).Err()
-	return sess, nil
+	return sess, prefetched(mget, keys, hint == ""), nil
+}
+
+// prefetched is what mget read at keys, when it may be used: a failed
+// read is nothing, and so is one chosen for another person than the
+// session's.
+func prefetched(mget *redis.SliceCmd, keys []string, samePerson bool) kernel.Prefetched {
+	if mget == nil || !samePerson {
+		return nil
+	}
+	vals, err := mget.Result()
+	if err != nil || len(vals) != len(keys) {
+		return nil
+	}
+	p := make(kernel.Prefetched, len(keys))
+	for i, k := range keys {
+		if v, ok := vals[i].(string); ok {
+			p[k] = &v
+		} else {
+			p[k] = nil
+		}
+	}
+	return p
 }
 
 // Logout ends a session.
