@@ -33,12 +33,16 @@ type certRig struct {
 	cl       *apitest.Client
 }
 
-func newCertRig(t *testing.T, db *store.DB) *certRig {
+func newCertRig(t *testing.T, db *store.DB) *certRig { return newCertRigOn(t, db, nil) }
+
+// newCertRigOn is newCertRig on a Redis of the test's choosing
+// (storetest.ForEachRedis), nil for the default.
+func newCertRigOn(t *testing.T, db *store.DB, rdb *store.Redis) *certRig {
 	t.Helper()
 	var s *handlers.Server
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL})
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, Redis: rdb})
 	s = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
 	r := &certRig{env: env, server: s, contract: apitest.Load(t)}
 	r.ip = r.newIP(t)

@@ -52,8 +52,15 @@ func (b *bench) moneySerial(ctx context.Context, dbURL string) ([]string, error)
 	deadline := time.Now().Add(b.o.Duration)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if p == nil || len(p.Periods) == 0 || len(p.Orders) >= ordersPerPerson {
-			if p, err = b.c.newPerson(ctx, r); err != nil {
-				return nil, fmt.Errorf("new person: %w", err)
+			// A drawn ID number already bound to another drawn name (a
+			// birthday-paradox collision among thousands of people) is
+			// refused as the real check would; draw again.
+			for try := 0; ; try++ {
+				if p, err = b.c.newPerson(ctx, r); err == nil {
+					break
+				} else if try == 4 {
+					return nil, fmt.Errorf("new person: %w", err)
+				}
 			}
 		}
 		t, step, err := b.c.payMonth(ctx, p)

@@ -1,6 +1,7 @@
 package contrib
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -41,6 +42,17 @@ func Register(k *httpx.Kit, v1, auth *gin.RouterGroup) {
 	k.SetPrefetch("/api/v1/payments/:order_no", func(c *gin.Context, _ string) []string {
 		return contrib.PaymentPrefetch(c.Param("order_no"))
 	})
+	k.SetPrefetch("/api/v1/payables/query", func(c *gin.Context, personID string) []string {
+		if personID == "" {
+			return nil
+		}
+		body, ok := httpx.PeekBody(c)
+		in := payablesQuery{Person: people.PersonRef{Self: true}}
+		if !ok || (len(body) > 0 && json.Unmarshal(body, &in) != nil) || !in.Person.Self {
+			return nil
+		}
+		return contrib.PayablesPrefetch(personID)
+	})
 	k.SetPrefetch("/api/v1/records", func(c *gin.Context, personID string) []string {
 		f, page, err := recordsQuery(c)
 		if err != nil || personID == "" || !f.Person.Self {
@@ -72,10 +84,13 @@ func (s *Handlers) createEnrolment(c *gin.Context) {
 	c.JSON(http.StatusCreated, e)
 }
 
+// payablesQuery is queryPayables' body.
+type payablesQuery struct {
+	Person people.PersonRef `json:"person"`
+}
+
 func (s *Handlers) queryPayables(c *gin.Context) {
-	in := struct {
-		Person people.PersonRef `json:"person"`
-	}{Person: people.PersonRef{Self: true}}
+	in := payablesQuery{Person: people.PersonRef{Self: true}}
 	if !s.BindJSON(c, &in) {
 		return
 	}

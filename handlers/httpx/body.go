@@ -119,3 +119,22 @@ func (s *Kit) BindJSONArray(c *gin.Context, v any, limit int64) bool {
 	}
 	return true
 }
+
+// PeekBody reads a request body of a known length within the body limit
+// and puts it back, so the handler reads it again as if untouched; ok is
+// false (and nothing is read) for a body of unknown or too large a length.
+// It is for deciding what to prefetch (SetPrefetch) from a small body.
+func PeekBody(c *gin.Context) (body []byte, ok bool) {
+	r := c.Request
+	if r.Body == nil || r.ContentLength < 0 || r.ContentLength > maxBodyBytes {
+		return nil, false
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, r.ContentLength))
+	r.Body = peekedBody{Reader: io.MultiReader(bytes.NewReader(b), r.Body), Closer: r.Body}
+	return b, err == nil
+}
+
+type peekedBody struct {
+	io.Reader
+	io.Closer
+}
