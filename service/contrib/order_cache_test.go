@@ -16,25 +16,28 @@ func TestASettlementsLateCacheWriteDoesNotHideAReversal(t *testing.T) {
 	s := &Contrib{Kernel: kernel.New(kernel.Deps{Redis: storetest.Redis(t)}, kernel.Defaults())}
 	ctx := context.Background()
 	paid := []byte("u1\x00{\"status\":\"paid\"}")
+	// Order numbers of this run's own: a tombstone lives ten minutes in a
+	// shared Redis, and a second run within them must not meet the first's.
+	a1, a2 := kernel.NewNumber("A1", s.Now(), 10), kernel.NewNumber("A2", s.Now(), 10)
 
 	// The usual order of things: settled and cached, then served.
-	s.putOrderEntry(ctx, "A1", paid)
-	if v, ok := s.CachedPaymentJSON(ctx, "u1", "A1"); !ok || string(v) != `{"status":"paid"}` {
+	s.putOrderEntry(ctx, a1, paid)
+	if v, ok := s.CachedPaymentJSON(ctx, "u1", a1); !ok || string(v) != `{"status":"paid"}` {
 		t.Fatalf("settled view not served: %q %v", v, ok)
 	}
-	if _, ok := s.CachedPaymentJSON(ctx, "u2", "A1"); ok {
+	if _, ok := s.CachedPaymentJSON(ctx, "u2", a1); ok {
 		t.Fatal("another user's order served from the cache")
 	}
-	s.dropOrderEntry(ctx, "A1")
-	if _, ok := s.CachedPaymentJSON(ctx, "u1", "A1"); ok {
+	s.dropOrderEntry(ctx, a1)
+	if _, ok := s.CachedPaymentJSON(ctx, "u1", a1); ok {
 		t.Fatal("served after the order was uncached")
 	}
 
 	// The race: the reversal uncaches between the settlement's commit and
 	// its cache write.
-	s.dropOrderEntry(ctx, "A2")
-	s.putOrderEntry(ctx, "A2", paid)
-	if v, ok := s.CachedPaymentJSON(ctx, "u1", "A2"); ok {
+	s.dropOrderEntry(ctx, a2)
+	s.putOrderEntry(ctx, a2, paid)
+	if v, ok := s.CachedPaymentJSON(ctx, "u1", a2); ok {
 		t.Fatalf("the late write of a settled view hid the reversal: %q", v)
 	}
 }
