@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +51,11 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if limit, ok := containerMemoryLimit(os.ReadFile); ok {
+			debug.SetMemoryLimit(limit / 10 * 7)
+		}
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "lianban:", err)
 		os.Exit(1)
@@ -64,6 +70,29 @@ func main() {
 // 800 (make perf, idle machine). 400 lets the heap grow to about five
 // times the live data, tens of MiB, for a few collections a second.
 const defaultGCPercent = 400
+
+// containerMemoryLimit is the memory limit of the cgroup the process runs
+// in (v2, then v1), if it has one. With GOGC at 400 the heap may grow to
+// five times what is live at a collection, and a collection that ends in
+// the middle of a large upload (a 32 MiB roster unzipped) sets that
+// target high: a soft limit at 70% of the container's makes the collector
+// work harder before the container is killed. GOMEMLIMIT, when set, is
+// the operator's and wins.
+func containerMemoryLimit(read func(string) ([]byte, error)) (int64, bool) {
+	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := read(f)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		// "max" (v2) or a page-rounded huge number (v1) is no limit.
+		if err != nil || v <= 0 || v >= 1<<60 {
+			return 0, false
+		}
+		return v, true
+	}
+	return 0, false
+}
 
 // run is the whole program; main only supplies the process's context,
 // arguments, environment and output, so tests can run it too.

@@ -39,7 +39,10 @@ func Register(k *httpx.Kit, v1, auth *gin.RouterGroup) {
 	auth.GET("/records", s.listRecords)
 	// The cached reads a phone polls read their cache entry with the
 	// session, in one round trip (httpx.Kit.SetPrefetch).
-	k.SetPrefetch("/api/v1/payments/:order_no", func(c *gin.Context, _ string) []string {
+	k.SetPrefetch("/api/v1/payments/:order_no", func(c *gin.Context, personID string) []string {
+		if personID == "" {
+			return nil // a session this instance has not seen verified: read after it
+		}
 		return contrib.PaymentPrefetch(c.Param("order_no"))
 	})
 	k.SetPrefetch("/api/v1/payables/query", func(c *gin.Context, personID string) []string {

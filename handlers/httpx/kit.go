@@ -26,9 +26,12 @@ type Kit struct {
 
 // PrefetchFunc names the cache entries a route's handler will read, given
 // the request and the person its session was last seen verified as ("" if
-// not known): they are read in the session's round trip. It returns none
-// when it cannot tell (a malformed request, an unknown person); the
-// handler then reads what it needs itself, as it always may.
+// not known): they are read in the session's round trip, in one MGET, so
+// they must share one hash tag (one slot of a Redis Cluster). It returns
+// none when it cannot tell (a malformed request, an unknown person); the
+// handler then reads what it needs itself, as it always may. A prefetched
+// entry decides nothing about who may see it: the handler's reader checks
+// that exactly as it would have before reading Redis itself.
 type PrefetchFunc func(c *gin.Context, personID string) []string
 
 // SetPrefetch makes Authenticated read what f names with the session on

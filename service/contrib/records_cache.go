@@ -26,7 +26,7 @@ import (
 // payer the worker has not named yet is not cached: the worker's naming
 // does not move the version.
 func recordsPageKey(personID string, f RecordFilter, page kernel.Page) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "%d|%s|%s|%d", f.Year, f.Scheme, page.After, page.Size))
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%s|%s|%d", recordsBodyFormat, f.Year, f.Scheme, page.After, page.Size))
 	return "lb:payables:{" + personID + "}:records:" + hex.EncodeToString(h[:12])
 }
 
@@ -36,6 +36,11 @@ func recordsPageKey(personID string, f RecordFilter, page kernel.Page) string {
 func RecordsPrefetch(personID string, f RecordFilter, page kernel.Page) []string {
 	return []string{payablesVersionKey(personID), recordsPageKey(personID, f, page)}
 }
+
+// recordsBodyFormat names the shape of the cached body; change it with
+// any change to Record's JSON, so that during a rolling deploy old and new
+// instances keep entries of their own instead of serving each other's.
+const recordsBodyFormat = "r2"
 
 // An entry is the version it was built under, a NUL, and the page's
 // listRecords body as served.

@@ -224,6 +224,7 @@ func prefetched(mget *redis.SliceCmd, keys []string, samePerson bool) kernel.Pre
 
 // Logout ends a session.
 func (s *People) Logout(ctx context.Context, token string) error {
+	s.decoded.forget(sessionKey(token))
 	if err := s.Redis.Client.Del(ctx, sessionKey(token)).Err(); err != nil {
 		return models.ErrUnavailable.WithReason("session store: " + err.Error())
 	}

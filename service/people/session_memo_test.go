@@ -32,8 +32,33 @@ func TestTheSessionMemoAnswersByTheExactBytesAndStaysBounded(t *testing.T) {
 		if _, err := m.decode(fmt.Appendf(nil, `{"user_id":"u%d"}`, i)); err != nil {
 			t.Fatal(err)
 		}
-		if len(m.m) > 3 {
-			t.Fatalf("%d sessions kept, the bound is 3", len(m.m))
+		// Touched on every round, a here to stay.
+		if s, _ := m.decode(a); s.UserID != "u1" {
+			t.Fatal(s)
 		}
+		if n := m.sessions.len(); n > 6 {
+			t.Fatalf("%d sessions kept, the bound is two generations of 3", n)
+		}
+	}
+	if _, current, ok := m.sessions.get(string(a)); !ok || !current {
+		t.Fatal("a session in use aged out")
+	}
+	if _, _, ok := m.sessions.get(`{"user_id":"u0"}`); ok {
+		t.Fatal("a session nobody used for two generations is still kept")
+	}
+}
+
+func TestTheSessionMemoForgetsAnEndedSessionsPerson(t *testing.T) {
+	m := newSessionMemo(2)
+	m.rememberPerson("k1", "p1")
+	m.rememberPerson("k2", "p2")
+	m.rememberPerson("k3", "p3") // k1 and k2 move to the previous generation
+	if m.personOf("k1") != "p1" || m.personOf("k3") != "p3" {
+		t.Fatal("a remembered person is lost within two generations")
+	}
+	m.forget("k1")
+	m.forget("k3")
+	if m.personOf("k1") != "" || m.personOf("k3") != "" || m.personOf("k2") != "p2" {
+		t.Fatal("forget")
 	}
 }
