@@ -89,6 +89,18 @@ func (r *certRig) login(t *testing.T, subject, name, idNumber string) string {
 // December 2026 at the lowest grade through the sandbox cashier.
 func (r *certRig) pay(t *testing.T, tok string) string {
 	t.Helper()
+	orderNo, _ := r.openOrder(t, tok)
+	if st, b := r.cl.Do("POST", "/sandbox/pay/"+orderNo, "", map[string]string{"result": "success"}); st != 200 {
+		t.Fatalf("cashier %d %s", st, b)
+	}
+	return orderNo
+}
+
+// openOrder enrols the caller as a flexible worker, declares what is
+// payable at the lowest grade and opens a sandbox order for it, unpaid;
+// it returns the order and the months it covers.
+func (r *certRig) openOrder(t *testing.T, tok string) (orderNo string, months int) {
+	t.Helper()
 	cl := r.cl
 	if st, b := cl.Do("POST", "/api/v1/enrolments", tok, map[string]string{"person": "self", "scheme": "flexible_pension", "region_code": "150100"}); st != 201 {
 		t.Fatalf("enrol %d %s", st, b)
@@ -101,6 +113,7 @@ func (r *certRig) pay(t *testing.T, tok string) string {
 	cl.DoJSON("POST", "/api/v1/payables/query", tok, map[string]string{"person": "self"}, &pb)
 	var d struct {
 		DeclarationID string `json:"declaration_id"`
+		Months        int    `json:"months"`
 	}
 	if st := cl.DoJSON("POST", "/api/v1/declarations", tok, map[string]string{"payable_id": pb.Items[0].PayableID, "option_code": "grade_60"}, &d); st != 201 {
 		t.Fatalf("declare %d", st)
@@ -111,10 +124,7 @@ func (r *certRig) pay(t *testing.T, tok string) string {
 	if st := cl.DoJSON("POST", "/api/v1/payments", tok, map[string]string{"declaration_id": d.DeclarationID, "channel": "sandbox"}, &p); st != 201 {
 		t.Fatalf("pay %d", st)
 	}
-	if st, b := cl.Do("POST", "/sandbox/pay/"+p.OrderNo, "", map[string]string{"result": "success"}); st != 200 {
-		t.Fatalf("cashier %d %s", st, b)
-	}
-	return p.OrderNo
+	return p.OrderNo, d.Months
 }
 
 type certBody struct {

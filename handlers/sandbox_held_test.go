@@ -20,30 +20,8 @@ func TestAHeldNotificationSettlesOnlyWhenDeliveredAndOnlyOnce(t *testing.T) {
 		cl := r.cl
 		me := servicetest.Person(t, "张三明")
 		tok := r.login(t, "held-1", me.Name, me.IDNumber)
-		if st, b := cl.Do("POST", "/api/v1/enrolments", tok, map[string]string{"person": "self", "scheme": "flexible_pension", "region_code": "150100"}); st != 201 {
-			t.Fatalf("enrol %d %s", st, b)
-		}
-		var pb struct {
-			Items []struct {
-				PayableID string `json:"payable_id"`
-			}
-		}
-		cl.DoJSON("POST", "/api/v1/payables/query", tok, map[string]string{"person": "self"}, &pb)
-		var d struct {
-			DeclarationID string `json:"declaration_id"`
-			Months        int    `json:"months"`
-		}
-		if st := cl.DoJSON("POST", "/api/v1/declarations", tok, map[string]string{"payable_id": pb.Items[0].PayableID, "option_code": "grade_60"}, &d); st != 201 {
-			t.Fatalf("declare %d", st)
-		}
-		var p struct {
-			OrderNo string `json:"order_no"`
-			Status  string `json:"status"`
-		}
-		if st := cl.DoJSON("POST", "/api/v1/payments", tok, map[string]string{"declaration_id": d.DeclarationID, "channel": "sandbox"}, &p); st != 201 {
-			t.Fatalf("pay %d", st)
-		}
-		if st, b := cl.Do("POST", "/sandbox/pay/"+p.OrderNo, "", map[string]any{"result": "fail", "deliver": false}); st != 400 || !strings.Contains(string(b), "INVALID_ARGUMENT") {
+		orderNo, months := r.openOrder(t, tok)
+		if st, b := cl.Do("POST", "/sandbox/pay/"+orderNo, "", map[string]any{"result": "fail", "deliver": false}); st != 400 || !strings.Contains(string(b), "INVALID_ARGUMENT") {
 			t.Fatalf("a failed payment has no notification to hold: %d %s", st, b)
 		}
 		var held struct {
@@ -54,7 +32,7 @@ func TestAHeldNotificationSettlesOnlyWhenDeliveredAndOnlyOnce(t *testing.T) {
 				Body    string            `json:"body"`
 			} `json:"notification"`
 		}
-		if st := cl.DoJSON("POST", "/sandbox/pay/"+p.OrderNo, "", map[string]any{"result": "success", "deliver": false}, &held); st != 200 || held.Notification.Body == "" || !strings.HasSuffix(held.Notification.URL, "/api/v1/notify/sandbox") {
+		if st := cl.DoJSON("POST", "/sandbox/pay/"+orderNo, "", map[string]any{"result": "success", "deliver": false}, &held); st != 200 || held.Notification.Body == "" || !strings.HasSuffix(held.Notification.URL, "/api/v1/notify/sandbox") {
 			t.Fatalf("held %d %+v", st, held)
 		}
 		type records struct {
@@ -87,16 +65,16 @@ func TestAHeldNotificationSettlesOnlyWhenDeliveredAndOnlyOnce(t *testing.T) {
 		}
 		deliver()
 		var got struct{ Status string }
-		if st := cl.DoJSON("GET", "/api/v1/payments/"+p.OrderNo, tok, nil, &got); st != 200 || got.Status != "paid" {
+		if st := cl.DoJSON("GET", "/api/v1/payments/"+orderNo, tok, nil, &got); st != 200 || got.Status != "paid" {
 			t.Fatalf("after delivery %d %s", st, got.Status)
 		}
 		deliver()
 		var recs records
-		if st := cl.DoJSON("GET", "/api/v1/records?person=self", tok, nil, &recs); st != 200 || len(recs.Items) != d.Months {
-			t.Fatalf("records %d: %d for %d months declared", st, len(recs.Items), d.Months)
+		if st := cl.DoJSON("GET", "/api/v1/records?person=self", tok, nil, &recs); st != 200 || len(recs.Items) != months {
+			t.Fatalf("records %d: %d for %d months declared", st, len(recs.Items), months)
 		}
 		// Paid now, the order has nothing left for the cashier to hold.
-		if st, b := cl.Do("POST", "/sandbox/pay/"+p.OrderNo, "", map[string]any{"deliver": false}); st != 409 {
+		if st, b := cl.Do("POST", "/sandbox/pay/"+orderNo, "", map[string]any{"deliver": false}); st != 409 {
 			t.Fatalf("a paid order held again: %d %s", st, b)
 		}
 	})
