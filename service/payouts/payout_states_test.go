@@ -77,11 +77,7 @@ func TestABankTransferTheBankReportsFailedOnQueryIsFailedAndPaidAgainOnce(t *tes
 // stays pending with the bank's result unknown.
 func bankTransferProcessing(t *testing.T, db *store.DB) (*servicetest.Env, *bankfake.Server, servicetest.StaffDesk, people.Session, contrib.Payment, refunds.Refund) {
 	t.Helper()
-	var bank *bankfake.Server
-	env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-		bank = bankfake.NewForTest(t, nil)
-		d.Bank = bank.Client()
-	})
+	env, bank := servicetest.NewEnvWithBank(t, db, nil)
 	sess, p := servicetest.PensionPaid(t, env)
 	h := servicetest.NewHall(t, env)
 	r := servicetest.Approved(t, env, h, sess, p, servicetest.SomeAccount)

@@ -271,11 +271,7 @@ func TestAPensionRefundApprovedBySocialInsuranceIsPaidBackThroughTheSandboxChann
 func TestARefundToABankAccountIsTransferredOnceAndShownMasked(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
+		env, bank := servicetest.NewEnvWithBank(t, db, nil)
 		sess, p := servicetest.PensionPaid(t, env)
 		h := servicetest.NewHall(t, env)
 		acct := &models.BankAccount{BankName: "中国工商银行呼和浩特分行", AccountName: "张三明", AccountNo: "6222 0202 0011 2233 445"}
@@ -343,11 +339,8 @@ func TestTwoStaffExecutingTheSameRefundAtOncePayItOnce(t *testing.T) {
 		t.Run(route, func(t *testing.T) {
 			storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 				ctx := context.Background()
-				var bank *bankfake.Server
 				var counting *countingChannel
-				env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-					bank = bankfake.NewForTest(t, nil)
-					d.Bank = bank.Client()
+				env, bank := servicetest.NewEnvWithBank(t, db, func(d *service.Deps, _ *service.Options) {
 					counting = &countingChannel{PaymentChannel: d.Payments[models.ChannelSandbox]}
 					d.Payments[models.ChannelSandbox] = counting
 				})
@@ -400,11 +393,7 @@ func TestTwoStaffExecutingTheSameRefundAtOncePayItOnce(t *testing.T) {
 func TestARetriedExecuteAfterABankTimeoutPaysOnce(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
+		env, bank := servicetest.NewEnvWithBank(t, db, nil)
 		sess, p := servicetest.PensionPaid(t, env)
 		h := servicetest.NewHall(t, env)
 		r := servicetest.Approved(t, env, h, sess, p, servicetest.SomeAccount)
@@ -440,11 +429,7 @@ func TestARetriedExecuteAfterABankTimeoutPaysOnce(t *testing.T) {
 func TestTheWorkerConfirmsAnUnknownBankTransferByQuery(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
+		env, bank := servicetest.NewEnvWithBank(t, db, nil)
 		sess, p := servicetest.PensionPaid(t, env)
 		h := servicetest.NewHall(t, env)
 		r := servicetest.Approved(t, env, h, sess, p, servicetest.SomeAccount)
@@ -702,11 +687,7 @@ func TestARefundLargerThanWhatWasPaidIsRefusedAndConcurrentApplicationsMakeOne(t
 func TestAnOrderTooOldForItsChannelNeedsABankAccount(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
+		env, bank := servicetest.NewEnvWithBank(t, db, nil)
 		sess, p := servicetest.PensionPaid(t, env)
 		h := servicetest.NewHall(t, env)
 		r := servicetest.Approved(t, env, h, sess, p, nil)
@@ -740,11 +721,8 @@ func TestAnOrderTooOldForItsChannelNeedsABankAccount(t *testing.T) {
 func TestAFailedChannelRefundIsPaidByBankWithANewNumber(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
 		var ch *countingChannel
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
+		env, bank := servicetest.NewEnvWithBank(t, db, func(d *service.Deps, _ *service.Options) {
 			ch = &countingChannel{PaymentChannel: d.Payments[models.ChannelSandbox], refuse: true}
 			d.Payments[models.ChannelSandbox] = ch
 		})
@@ -913,11 +891,7 @@ func TestARefundIsPaidBackThroughWechatAndAlipay(t *testing.T) {
 func TestABankRefundGoesOnlyToThePersonsOrThePayersAccount(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var bank *bankfake.Server
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			bank = bankfake.NewForTest(t, nil)
-			d.Bank = bank.Client()
-		})
+		env, bank := servicetest.NewEnvWithBank(t, db, nil)
 		zhang := servicetest.Person(t, "张三明")
 		mother := servicetest.Person(t, "李秀英")
 		sess := env.LoginVerified(t, "zhang", zhang.Name, zhang.IDNumber)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lianban/lianban/channels/bank/bankfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
@@ -173,6 +174,22 @@ func NewEnvWith(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.
 	srv := newNotifyServer(t, &env)
 	env = New(t, db, Config{PublicURL: srv, Mutate: mutate})
 	return env
+}
+
+// NewEnvWithBank is NewEnvWith whose partner bank is a fake of the test's
+// own (bank transfers for refunds); mutate, when not nil, changes the
+// deps and options further.
+func NewEnvWithBank(t *testing.T, db *store.DB, mutate func(*service.Deps, *service.Options)) (*Env, *bankfake.Server) {
+	t.Helper()
+	var bank *bankfake.Server
+	env := NewEnvWith(t, db, func(d *service.Deps, o *service.Options) {
+		bank = bankfake.NewForTest(t, nil)
+		d.Bank = bank.Client()
+		if mutate != nil {
+			mutate(d, o)
+		}
+	})
+	return env, bank
 }
 
 // Approved files an application for the whole pension order and takes it
