@@ -86,13 +86,16 @@ func (s *Contrib) CreateEnrolment(ctx context.Context, userID string, in EnrolIn
 		return Enrolment{}, err
 	}
 	row := store.EnrolmentRow{ID: kernel.NewID("en"), PersonID: p.ID, Scheme: string(in.Scheme), RegionCode: region.Code,
-		MedicalOption: in.MedicalOption, Status: EnrolmentActive, ReceiptNo: kernel.NewNumber("CB", now, 6),
-		RegisteredAt: now, EnrolledByUserID: userID}
-	if err := s.Conn(ctx).Create(&row).Error; err != nil {
-		if kernel.IsDuplicate(err) {
-			return Enrolment{}, models.ErrAlreadyEnrolled
-		}
+		MedicalOption: in.MedicalOption, Status: EnrolmentActive, RegisteredAt: now, EnrolledByUserID: userID}
+	ok, err = kernel.InsertNumbered(s.Conn(ctx), &row, &store.EnrolmentRow{}, "receipt_no", func() string {
+		row.ReceiptNo = kernel.NewNumber("CB", now, 6)
+		return row.ReceiptNo
+	})
+	if err != nil {
 		return Enrolment{}, kernel.Internal("enrol", err)
+	}
+	if !ok {
+		return Enrolment{}, models.ErrAlreadyEnrolled
 	}
 	s.ForgetPayables(ctx, p.ID)
 	s.Log.InfoContext(ctx, "enrolled", "enrolment_id", row.ID, "scheme", row.Scheme, "region", row.RegionCode,

@@ -212,6 +212,32 @@ func InsertIfAbsent(tx *gorm.DB, row any) (bool, error) {
 	return res.RowsAffected == 1, res.Error
 }
 
+// InsertNumbered inserts row under a number draw puts on it (NewNumber's
+// random digits: two rows drawn in the same second can share them, one in
+// 1,000 among a thousand six-digit draws) and reports whether it did.
+// false means another of the row's unique keys holds it already (the
+// person is enrolled in the scheme); a collision on the number alone
+// draws again, where a bare InsertIfAbsent had told a payer "already
+// enrolled" about someone else's receipt number. model is an empty row of
+// the same table (column is read there) and column is the number's.
+func InsertNumbered(db *gorm.DB, row, model any, column string, draw func() string) (bool, error) {
+	for range 5 {
+		no := draw()
+		ok, err := InsertIfAbsent(db, row)
+		if err != nil || ok {
+			return ok, err
+		}
+		var n int64
+		if err := db.Model(model).Where(column+" = ?", no).Count(&n).Error; err != nil {
+			return false, err
+		}
+		if n == 0 {
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("%s: five drawn numbers were all taken", column)
+}
+
 // Internal wraps an unexpected error; handlers show clients only a generic
 // message and log the detail with the request id.
 func Internal(op string, err error) error {

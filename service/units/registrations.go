@@ -57,8 +57,11 @@ func (s *Units) RegisterUnitScheme(ctx context.Context, userID, unitID string, i
 		return Registration{}, err
 	}
 	r := store.UnitRegistrationRow{ID: kernel.NewID("ur"), UnitID: unitID, Scheme: string(in.Scheme), RegionCode: in.RegionCode,
-		ReceiptNo: kernel.NewNumber("DW", now, 6), RegisteredBy: userID, RegisteredAt: now}
-	ok, err := kernel.InsertIfAbsent(s.Conn(ctx), &r)
+		RegisteredBy: userID, RegisteredAt: now}
+	ok, err := kernel.InsertNumbered(s.Conn(ctx), &r, &store.UnitRegistrationRow{}, "receipt_no", func() string {
+		r.ReceiptNo = kernel.NewNumber("DW", now, 6)
+		return r.ReceiptNo
+	})
 	if err != nil {
 		return Registration{}, kernel.Internal("insert registration", err)
 	}
