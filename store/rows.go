@@ -157,6 +157,9 @@ type OrderRow struct {
 	NextQueryAt   *time.Time
 	QueryAttempts int
 	UpdatedAt     time.Time
+	// SettleNextAt is when the worker next asks the treasury or the
+	// agency about the paid order's records (migrations/0016); nil is now.
+	SettleNextAt *time.Time
 	// A unit's payment (migrations/0009) sets UnitID, UnitDeclarationID
 	// and Method (tripartite, bank_voucher or pos); all three are '' on an
 	// individual's order, whose DeclarationID and PersonID are '' on a

@@ -181,10 +181,14 @@ func (s *Contrib) advance(ctx context.Context, step, from string, ask settlement
 		return nil // not connected: records stay where they are, never guessed forward
 	}
 	// By order, not by record: a unit's order has a record per employee,
-	// and 500 of one order's records used to fill every pass.
+	// and 500 of one order's records used to fill every pass. Only orders
+	// due (settle_next_at, migrations/0016): one the treasury has not
+	// credited yet is asked again later, so it neither takes a place in
+	// every pass nor is asked about every second.
 	var orderNos []string
-	if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("status = ?", from).Group("order_no").Order("MIN(paid_at)").
-		Limit(500).Pluck("order_no", &orderNos).Error; err != nil {
+	if err := s.Conn(ctx).Table("records").Joins("JOIN orders ON orders.order_no = records.order_no").
+		Where("records.status = ? AND (orders.settle_next_at IS NULL OR orders.settle_next_at <= ?)", from, s.Now()).
+		Group("records.order_no").Order("MIN(records.paid_at)").Limit(500).Pluck("records.order_no", &orderNos).Error; err != nil {
 		return err
 	}
 	for _, no := range orderNos {
@@ -215,13 +219,19 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 	if r.CreditedAt != nil {
 		ref.CreditedAt = *r.CreditedAt
 	}
+	// The step has waited since the order was paid (credit) or credited
+	// (booking).
+	waiting := ref.PaidAt
+	if to == RecordBooked && r.CreditedAt != nil {
+		waiting = *r.CreditedAt
+	}
 	res, err := ask(ctx, ref)
 	if err != nil {
 		s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
-		return nil
+		return s.askLater(ctx, o.OrderNo, waiting)
 	}
 	if res.State != models.SettlementDone {
-		return nil
+		return s.askLater(ctx, o.OrderNo, waiting)
 	}
 	at := res.At.UTC()
 	if at.IsZero() {
@@ -237,6 +247,28 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 	}
 	s.forgetOrderRowPayables(ctx, o)
 	return nil
+}
+
+// SettleAskCeiling is the longest an order waiting for the treasury or
+// the agency goes unasked.
+const SettleAskCeiling = 30 * time.Minute
+
+// SettleAskAfter is how long after an answer of "not yet" the order is
+// asked about again, having waited so long since it was paid (or
+// credited): a quarter of that, at most SettleAskCeiling. The sandbox's
+// seconds are asked about every pass or two, a real treasury's next-day
+// credit about thirty times in its first day, then twice an hour.
+func SettleAskAfter(waited time.Duration) time.Duration {
+	return min(max(waited/4, 0), SettleAskCeiling)
+}
+
+// askLater puts off the next question about an order whose step has not
+// happened yet. The next due time is all it changes: the claim on the
+// order (WithWork) is what keeps instances from asking at once.
+func (s *Contrib) askLater(ctx context.Context, orderNo string, waitingSince time.Time) error {
+	now := s.Now()
+	next := now.Add(SettleAskAfter(now.Sub(waitingSince)))
+	return s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ?", orderNo).UpdateColumn("settle_next_at", next).Error
 }
 
 // ExpireDeclarations releases the months of open declarations past their

@@ -1,0 +1,149 @@
+package contrib_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// slowTreasury is a treasury that credits nothing until told to, and
+// counts every question it is asked.
+type slowTreasury struct {
+	mu     sync.Mutex
+	asks   map[string]int
+	credit func(orderNo string) bool
+	clock  models.Clock
+}
+
+func (f *slowTreasury) CreditStatus(_ context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asks[ref.OrderNo]++
+	if f.credit != nil && f.credit(ref.OrderNo) {
+		return models.SettlementResult{State: models.SettlementDone, At: f.clock.Now(), VoucherNo: "SP-" + ref.OrderNo}, nil
+	}
+	return models.SettlementResult{State: models.SettlementPending}, nil
+}
+
+func (f *slowTreasury) count(orderNo string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.asks[orderNo]
+}
+
+func (f *slowTreasury) creditWhen(fn func(orderNo string) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.credit = fn
+}
+
+func newSlowTreasuryEnv(t *testing.T, db *store.DB) (*servicetest.Env, *slowTreasury) {
+	f := &slowTreasury{asks: map[string]int{}}
+	env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+		f.clock = d.Clock
+		d.Treasury = f
+	})
+	return env, f
+}
+
+// TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften: the
+// worker passes once a second; an order the treasury credits the next day
+// used to be asked about on every pass (3,600 questions an hour, each with
+// its claim and release). It is now asked again after a quarter of the
+// time it has waited, never more than SettleAskCeiling apart, and once
+// the treasury has credited it the order is credited here by its next
+// question.
+func TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, treasury := newSlowTreasuryEnv(t, db)
+		_, p := servicetest.PensionPaid(t, env)
+
+		const pass = 5 * time.Second // a pass every 5 s of the clock, for speed
+		passes := 0
+		for elapsed := time.Duration(0); elapsed < 3*time.Hour; elapsed += pass {
+			if err := env.Svc.AdvanceCredits(ctx); err != nil {
+				t.Fatal(err)
+			}
+			passes++
+			env.Clock.Advance(pass)
+		}
+		asks := treasury.count(p.OrderNo)
+		t.Logf("%d passes in 3 h, %d questions", passes, asks)
+		if asks < 10 || asks > 40 {
+			t.Fatalf("the treasury was asked %d times in %d passes; want a few dozen, not every pass", asks, passes)
+		}
+		// Now at the ceiling: asked again within SettleAskCeiling of the
+		// treasury crediting it, and credited then.
+		treasury.creditWhen(func(string) bool { return true })
+		for elapsed := time.Duration(0); elapsed <= contrib.SettleAskCeiling; elapsed += pass {
+			if err := env.Svc.AdvanceCredits(ctx); err != nil {
+				t.Fatal(err)
+			}
+			env.Clock.Advance(pass)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ? AND status = ?", p.OrderNo, contrib.RecordCredited); n == 0 {
+			t.Fatalf("order %s not credited within %s of the treasury crediting it", p.OrderNo, contrib.SettleAskCeiling)
+		}
+		if extra := treasury.count(p.OrderNo) - asks; extra != 1 {
+			t.Fatalf("%d questions after the credit; want the one that found it", extra)
+		}
+	})
+}
+
+// TestOrdersTheTreasuryNeverCreditsDoNotKeepNewerOnesFromBeingAsked: a
+// pass asks about at most 500 orders, oldest first. 500 waiting orders
+// the treasury does not credit (a deadline day's backlog, or orders it
+// lost) used to fill every pass, and no newer order was ever asked about,
+// however soon the treasury credited it.
+func TestOrdersTheTreasuryNeverCreditsDoNotKeepNewerOnesFromBeingAsked(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, treasury := newSlowTreasuryEnv(t, db)
+		treasury.creditWhen(func(no string) bool { return strings.HasPrefix(no, "NEW") })
+		now := env.Clock.Now()
+		var orders []store.OrderRow
+		var records []store.RecordRow
+		for i := range 505 {
+			no, paid := fmt.Sprintf("OLD%05d", i), now.Add(-time.Hour).Add(time.Duration(i)*time.Second)
+			if i >= 500 {
+				no, paid = fmt.Sprintf("NEW%05d", i), now.Add(-time.Minute)
+			}
+			orders = append(orders, store.OrderRow{OrderNo: no, DeclarationID: "d_" + no, PersonID: "p_" + no, PayerUserID: "u_test",
+				Channel: models.ChannelSandbox, Scheme: string(models.SchemeFlexiblePension), AmountFen: 100, Status: contrib.OrderPaid,
+				ExpiresAt: paid, CreatedAt: paid, PaidAt: &paid, UpdatedAt: paid})
+			records = append(records, store.RecordRow{ID: "r_" + no, PersonID: "p_" + no, Scheme: string(models.SchemeFlexiblePension),
+				Period: "202610", PeriodTo: "202610", RegionCode: "150100", AmountFen: 100, Status: contrib.RecordPaid, OrderNo: no,
+				PayerUserID: "u_test", PaidAt: paid})
+		}
+		g := db.Gorm.WithContext(ctx)
+		if err := g.CreateInBatches(orders, 100).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := g.CreateInBatches(records, 100).Error; err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := env.Svc.AdvanceCredits(ctx); err != nil {
+				t.Fatal(err)
+			}
+			env.Clock.Advance(time.Second)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no LIKE 'NEW%' AND status = ?", contrib.RecordCredited); n != 5 {
+			t.Fatalf("%d of the 5 newer orders credited behind 500 the treasury does not credit; want all", n)
+		}
+		if n := treasury.count("OLD00000"); n != 1 {
+			t.Fatalf("the oldest waiting order was asked about %d times in 3 s; want once", n)
+		}
+	})
+}
