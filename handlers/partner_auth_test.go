@@ -22,6 +22,7 @@ import (
 	"github.com/lianban/lianban/handlers/httpx"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/counters"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/partners"
 	"github.com/lianban/lianban/service/servicetest"
@@ -688,4 +689,35 @@ func TestConcurrentRotationsNeverLeaveThreeLiveKeys(t *testing.T) {
 func adminActor(name string) kernel.StaffActor {
 	return kernel.StaffActor{StaffID: "st_" + name, Username: name, Role: models.RoleAdmin,
 		RequestMeta: kernel.RequestMeta{ClientIP: "10.0.0.1", PeerIP: "127.0.0.1", RequestID: "test-" + name}}
+}
+
+// TestOnlyTheReconciliationFileMayBeLargerThanAJSONBody: the middleware
+// reads a partner's whole body before it checks the signature, so the
+// bound is what anyone can make the server hold. Every partner route
+// takes a small JSON body except the day's reconciliation file, which
+// alone may be up to MaxPartnerBody (it used to be 10 MiB on all of
+// them).
+func TestOnlyTheReconciliationFileMayBeLargerThanAJSONBody(t *testing.T) {
+	p := newPartnerEnv(t, storetest.Targets()[0].Open(t), nil)
+	bank := p.client(bankID, bankKey)
+	ctx := context.Background()
+	overJSON := bytes.Repeat([]byte(" "), 64<<10+1)
+	for _, route := range []string{"/partner/v1/echo/a", "/partner/v1/orders", "/partner/v1/payables/query"} {
+		r, err := bank.DoContent(ctx, "POST", route, "application/json", overJSON)
+		if err != nil || r.Status != 413 || apitest.ErrorCode(r.Body) != "BODY_TOO_LARGE" {
+			t.Fatalf("a signed 64 KiB + 1 body to %s: %v %d %s", route, err, r.Status, r.Body)
+		}
+	}
+	// A megabyte of a day's file gets through to the file's own checks
+	// (these lines are not a reconciliation file's).
+	day := p.env.Clock.Now().In(models.Beijing).Format("2006-01-02")
+	file := counters.ReconHeader + "\n" + strings.Repeat("not,a,line,of,the,file\n", (1<<20)/23)
+	r, err := bank.DoContent(ctx, "PUT", "/partner/v1/reconciliation/"+day, "text/csv", []byte(file))
+	if err != nil || r.Status != 400 || apitest.ErrorCode(r.Body) != "INVALID_ARGUMENT" {
+		t.Fatalf("a signed 1 MiB reconciliation file: %v %d %.200s", err, r.Status, r.Body)
+	}
+	big := bytes.Repeat([]byte("a"), httpx.MaxPartnerBody+1)
+	if r, err := bank.DoContent(ctx, "PUT", "/partner/v1/reconciliation/"+day, "text/csv", big); err != nil || r.Status != 413 {
+		t.Fatalf("a file over MaxPartnerBody: %v %d", err, r.Status)
+	}
 }

@@ -22,6 +22,31 @@ type Kit struct {
 	// session (SetPrefetch); set while routes are registered, read only
 	// after.
 	prefetch map[string]PrefetchFunc
+	// partnerBodyLimits is, by method and route, how large a /partner/v1
+	// body may be beyond maxBodyBytes (SetPartnerBodyLimit); set while
+	// routes are registered, read only after.
+	partnerBodyLimits map[string]int64
+}
+
+// SetPartnerBodyLimit lets the /partner/v1 route (method and gin full
+// path) take a body of up to n bytes instead of maxBodyBytes: a day's
+// reconciliation file. PartnerAuthenticated reads the whole body before
+// the signature is checked, so every other partner route keeps the limit
+// of a JSON body, and a stranger cannot make the server hold megabytes on
+// any of them. Call it while registering routes, before serving.
+func (s *Kit) SetPartnerBodyLimit(method, route string, n int64) {
+	if s.partnerBodyLimits == nil {
+		s.partnerBodyLimits = map[string]int64{}
+	}
+	s.partnerBodyLimits[method+" "+route] = n
+}
+
+// partnerBodyLimit is what a /partner/v1 request on c's route may send.
+func (s *Kit) partnerBodyLimit(c *gin.Context) int64 {
+	if n, ok := s.partnerBodyLimits[c.Request.Method+" "+c.FullPath()]; ok {
+		return n
+	}
+	return maxBodyBytes
 }
 
 // PrefetchFunc names the cache entries a route's handler will read, given

@@ -34,10 +34,12 @@ func PartnerActor(c *gin.Context) (kernel.PartnerActor, bool) {
 	return a, ok
 }
 
-// MaxPartnerBody bounds a /partner/v1 request body: the largest is a
-// day's reconciliation CSV of a busy bank, far below this. The whole body
-// is read before the signature is checked (the signature covers it), so
-// the bound is also what one stranger's request can make the server hold.
+// MaxPartnerBody bounds the body of a /partner/v1 route that takes a file
+// (SetPartnerBodyLimit): a day's reconciliation CSV of a busy bank is far
+// below it. The whole body is read before the signature is checked (the
+// signature covers it), so the bound is also what one stranger's request
+// to that route can make the server hold; the other partner routes take
+// JSON and keep maxBodyBytes.
 const MaxPartnerBody = 10 << 20
 
 // MaxRefusedCallRecords is how many refused /partner/v1 requests from one
@@ -49,8 +51,8 @@ const MaxPartnerBody = 10 << 20
 const MaxRefusedCallRecords = 120
 
 // PartnerAuthenticated admits only requests signed by an active partner
-// (service/partners.AuthenticatePartner): it reads the body (413 over
-// MaxPartnerBody), checks the signature, clock window and nonce, hands
+// (service/partners.AuthenticatePartner): it reads the body (413 over the
+// route's limit, SetPartnerBodyLimit), checks the signature, clock window and nonce, hands
 // the body back to the handler and puts the partner on the request
 // (PartnerActor). Every call is recorded after the handler has answered,
 // with its status; a refused one with the partner id it claimed and the
@@ -89,7 +91,7 @@ func (s *Kit) PartnerAuthenticated() gin.HandlerFunc {
 			refuse(&partners.AuthFailure{Reason: partners.ReasonMalformed})
 			return
 		}
-		body, err := readBodyUpTo(c, MaxPartnerBody)
+		body, err := readBodyUpTo(c, s.partnerBodyLimit(c))
 		if err != nil {
 			refuse(err)
 			return

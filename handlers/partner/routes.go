@@ -12,8 +12,10 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 )
 
-// maxReconBytes bounds a day's reconciliation file.
-const maxReconBytes = 16 << 20
+// maxReconBytes bounds a day's reconciliation file: the partner
+// middleware's bound for this route (SetPartnerBodyLimit), checked here
+// again for a mount without it.
+const maxReconBytes = httpx.MaxPartnerBody
 
 // Handlers serve the counters' routes.
 type Handlers struct {
@@ -30,6 +32,7 @@ func Register(k *httpx.Kit, pv1 *gin.RouterGroup, staffAuth *gin.RouterGroup) {
 	pv1.POST("/orders/:order_no/confirm", s.partnerConfirmOrder)
 	pv1.POST("/orders/:order_no/reverse", s.partnerReverseOrder)
 	pv1.PUT("/reconciliation/:day", s.putPartnerReconciliation)
+	k.SetPartnerBodyLimit(http.MethodPut, pv1.BasePath()+"/reconciliation/:day", httpx.MaxPartnerBody)
 	pv1.GET("/reconciliation/:day", s.getPartnerReconciliation)
 
 	staffAuth.POST("/hall/people/lookup", s.hallLookupPerson)
