@@ -98,6 +98,14 @@ func TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften(t *testing
 		if extra := treasury.count(p.OrderNo) - asks; extra != 1 {
 			t.Fatalf("%d questions after the credit; want the one that found it", extra)
 		}
+		// The agency is asked at once, not after the credit's back-off
+		// (the sandbox agency has long booked it).
+		if err := env.Svc.AdvanceBookings(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ? AND status = ?", p.OrderNo, contrib.RecordBooked); n == 0 {
+			t.Fatalf("order %s credited but not booked by the next pass: booking waited behind the credit's back-off", p.OrderNo)
+		}
 	})
 }
 
@@ -144,6 +152,45 @@ func TestOrdersTheTreasuryNeverCreditsDoNotKeepNewerOnesFromBeingAsked(t *testin
 		}
 		if n := treasury.count("OLD00000"); n != 1 {
 			t.Fatalf("the oldest waiting order was asked about %d times in 3 s; want once", n)
+		}
+	})
+}
+
+// TestACreditFoundOutsideTheBackOffDoesNotDelayTheBooking: a counter's
+// reversal asks the treasury at once (AskCreditNow), whatever the order's
+// back-off. A credit found so starts the booking step at once, not when
+// the credit's next question would have been; and a pass between asks
+// nothing of an order not due.
+func TestACreditFoundOutsideTheBackOffDoesNotDelayTheBooking(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env, treasury := newSlowTreasuryEnv(t, db)
+		_, p := servicetest.PensionPaid(t, env)
+		for elapsed := time.Duration(0); elapsed < 2*time.Hour; elapsed += time.Minute {
+			if err := env.Svc.AdvanceCredits(ctx); err != nil {
+				t.Fatal(err)
+			}
+			env.Clock.Advance(time.Minute)
+		}
+		asks := treasury.count(p.OrderNo)
+		if err := env.Svc.AdvanceCredits(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := treasury.count(p.OrderNo); n != asks {
+			t.Fatalf("a pass asked about an order not due (%d → %d questions)", asks, n)
+		}
+		treasury.creditWhen(func(string) bool { return true })
+		if err := env.Svc.AskCreditNow(ctx, p.OrderNo); err != nil {
+			t.Fatal(err)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ? AND status = ?", p.OrderNo, contrib.RecordCredited); n == 0 {
+			t.Fatal("the treasury's credit was not recorded when asked at once")
+		}
+		if err := env.Svc.AdvanceBookings(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := servicetest.Count(t, db, "records", "order_no = ? AND status = ?", p.OrderNo, contrib.RecordBooked); n == 0 {
+			t.Fatal("credited outside its back-off, the order waited for the back-off to be booked")
 		}
 	})
 }

@@ -157,9 +157,12 @@ func reopenDeclaration(tx *gorm.DB, o store.OrderRow, now time.Time) error {
 // AdvanceCredits asks the treasury about paid records and marks the
 // credited ones (入库).
 func (s *Contrib) AdvanceCredits(ctx context.Context) error {
-	return s.advance(ctx, kernel.WorkCredit, RecordPaid, func(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
-		return s.Treasury.CreditStatus(ctx, ref)
-	}, RecordCredited, "credited_at", "tax_voucher_no")
+	return s.advance(ctx, kernel.WorkCredit, RecordPaid, s.creditQuestion, RecordCredited, "credited_at", "tax_voucher_no")
+}
+
+// creditQuestion asks the treasury whether it credited a paid order.
+func (s *Contrib) creditQuestion(ctx context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
+	return s.Treasury.CreditStatus(ctx, ref)
 }
 
 // AdvanceBookings asks the agency about credited records and marks the
@@ -195,25 +198,44 @@ func (s *Contrib) advance(ctx context.Context, step, from string, ask settlement
 		if ctx.Err() != nil {
 			return nil
 		}
-		if _, err := s.WithWork(ctx, step, no, func() error { return s.advanceOrder(ctx, no, from, ask, to, atCol, noCol) }); err != nil {
+		if _, err := s.WithWork(ctx, step, no, func() error {
+			_, err := s.advanceOrder(ctx, no, from, ask, to, atCol, noCol, false)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// stepOutcome is what asking about one order's settlement step found.
+type stepOutcome int
+
+const (
+	stepGone    stepOutcome = iota // none of its records is in from (moved on, or reversed)
+	stepNotDue                     // asked a moment ago (by another instance): not asked again
+	stepPending                    // the treasury or agency says not yet
+	stepUnknown                    // no answer
+	stepDone                       // it happened: the records moved
+)
+
 // advanceOrder asks about one order's records in from and moves them.
-func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlementQuestion, to, atCol, noCol string) error {
+// Unless anyTime, an order not due (settle_next_at ahead: another
+// instance asked since this pass's scan) is left alone.
+func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlementQuestion, to, atCol, noCol string, anyTime bool) (stepOutcome, error) {
 	var r store.RecordRow
 	if err := s.Conn(ctx).Where("order_no = ? AND status = ?", no, from).Order("paid_at").Take(&r).Error; err != nil {
 		if kernel.IsNotFound(err) {
-			return nil // moved on by another worker
+			return stepGone, nil // moved on by another worker
 		}
-		return err
+		return stepUnknown, err
 	}
 	var o store.OrderRow
 	if err := s.Conn(ctx).Where("order_no = ?", r.OrderNo).Take(&o).Error; err != nil {
-		return err
+		return stepUnknown, err
+	}
+	if !anyTime && o.SettleNextAt != nil && o.SettleNextAt.After(s.Now()) {
+		return stepNotDue, nil
 	}
 	ref := models.SettlementRef{OrderNo: o.OrderNo, Amount: models.Fen(o.AmountFen), Scheme: models.Scheme(o.Scheme), PaidAt: r.PaidAt}
 	if r.CreditedAt != nil {
@@ -228,10 +250,10 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 	res, err := ask(ctx, ref)
 	if err != nil {
 		s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
-		return s.askLater(ctx, o.OrderNo, waiting)
+		return stepUnknown, s.askLater(ctx, o.OrderNo, waiting)
 	}
 	if res.State != models.SettlementDone {
-		return s.askLater(ctx, o.OrderNo, waiting)
+		return stepPending, s.askLater(ctx, o.OrderNo, waiting)
 	}
 	at := res.At.UTC()
 	if at.IsZero() {
@@ -243,9 +265,63 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 	// changes nothing.
 	if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
 		Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
-		return err
+		return stepUnknown, err
+	}
+	// The next step starts now, not at this one's back-off.
+	if o.SettleNextAt != nil {
+		if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ?", o.OrderNo).UpdateColumn("settle_next_at", nil).Error; err != nil {
+			return stepDone, err
+		}
 	}
 	s.forgetOrderRowPayables(ctx, o)
+	return stepDone, nil
+}
+
+// errCreditUnknown refuses what must not happen to money the treasury may
+// have credited (a counter's 冲正) while the treasury cannot say.
+var errCreditUnknown = models.ErrUnavailable.WithReason("暂时无法向国库确认该笔缴费是否已入库，请稍后重试")
+
+// AskCreditNow asks the treasury about a paid order at once, outside its
+// back-off, and credits its records when the treasury has (as the worker
+// would). A counter's reversal asks first: the worker learns of a credit
+// only at the order's next question, up to SettleAskCeiling after it, and
+// money the treasury holds must not also go back across the counter. It
+// fails when the treasury does not answer or the worker is asking about
+// the order this moment; then nothing may be reversed. Without a
+// treasury nothing is ever credited, and it asks nothing.
+func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
+	if s.Treasury == nil {
+		return nil
+	}
+	out := stepUnknown
+	// The worker may be asking about the order this moment: its answer
+	// is as good as ours once it has recorded it, so wait for its claim
+	// to end (a question takes milliseconds; a treasury that hangs is
+	// refused after a few seconds).
+	for try := 0; ; try++ {
+		ran, err := s.WithWork(ctx, kernel.WorkCredit, orderNo, func() error {
+			var err error
+			out, err = s.advanceOrder(ctx, orderNo, RecordPaid, s.creditQuestion, RecordCredited, "credited_at", "tax_voucher_no", true)
+			return err
+		})
+		if err != nil {
+			return kernel.Internal("ask the treasury", err)
+		}
+		if ran {
+			break
+		}
+		if try == 40 {
+			return errCreditUnknown
+		}
+		select {
+		case <-ctx.Done():
+			return errCreditUnknown
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if out == stepUnknown {
+		return errCreditUnknown
+	}
 	return nil
 }
 
@@ -256,14 +332,17 @@ const SettleAskCeiling = 30 * time.Minute
 // SettleAskAfter is how long after an answer of "not yet" the order is
 // asked about again, having waited so long since it was paid (or
 // credited): a quarter of that, at most SettleAskCeiling. The sandbox's
-// seconds are asked about every pass or two, a real treasury's next-day
-// credit about thirty times in its first day, then twice an hour.
+// seconds are asked about every pass or two; a real treasury's next-day
+// credit about 40 times in its first two hours (a pass a second), then
+// twice an hour. Refunds and certificates, which wait for the credit,
+// may so see it up to SettleAskCeiling late; a counter's reversal asks at
+// once (AskCreditNow).
 func SettleAskAfter(waited time.Duration) time.Duration {
 	return min(max(waited/4, 0), SettleAskCeiling)
 }
 
 // askLater puts off the next question about an order whose step has not
-// happened yet. The next due time is all it changes: the claim on the
+// happened yet (or that got no answer). The next due time is all it changes: the claim on the
 // order (WithWork) is what keeps instances from asking at once.
 func (s *Contrib) askLater(ctx context.Context, orderNo string, waitingSince time.Time) error {
 	now := s.Now()

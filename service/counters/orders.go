@@ -423,6 +423,12 @@ func (s *Counters) PartnerReverseOrder(ctx context.Context, a kernel.PartnerActo
 	if ct.CreatedAt.In(models.Beijing).Format("20060102") != s.Now().In(models.Beijing).Format("20060102") {
 		return refuse("只能冲正当日的缴费")
 	}
+	// Our records say paid until the worker's next question to the
+	// treasury; the treasury is asked now, and an order it credited is
+	// credited here first, which ReverseOrderTx then refuses.
+	if err := s.contrib.AskCreditNow(ctx, o.OrderNo); err != nil {
+		return Order{}, err
+	}
 	now := s.Now()
 	moved := false
 	err = s.Tx(ctx, func(tx *gorm.DB) error {

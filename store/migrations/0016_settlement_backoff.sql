@@ -5,6 +5,7 @@
 -- same questions thousands of times, and once 500 orders waited (a
 -- deadline day, or 500 the treasury never credits) no newer order was ever
 -- asked. settle_next_at is when to ask about the order next: after an
--- answer of "not yet", a quarter of the time it has waited so far, at most
--- 30 minutes. NULL is "ask now" (every order written before this column).
+-- answer of "not yet" (or none), a quarter of the time it has waited so
+-- far, at most 30 minutes. NULL is "ask now": every order written before
+-- this column, and one whose step has just happened.
 ALTER TABLE orders ADD COLUMN settle_next_at {{TIME}} NULL;
