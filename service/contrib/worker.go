@@ -286,9 +286,10 @@ var errCreditUnknown = models.ErrUnavailable.WithReason("暂时无法向国库�
 // would). A counter's reversal asks first: the worker learns of a credit
 // only at the order's next question, up to SettleAskCeiling after it, and
 // money the treasury holds must not also go back across the counter. It
-// fails when the treasury does not answer or the worker is asking about
-// the order this moment; then nothing may be reversed. Without a
-// treasury nothing is ever credited, and it asks nothing.
+// fails when the treasury does not answer, or the worker's question about
+// the order is still running after two seconds; then nothing may be
+// reversed. Without a treasury nothing is ever credited, and it asks
+// nothing.
 func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 	if s.Treasury == nil {
 		return nil
