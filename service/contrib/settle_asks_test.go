@@ -4,57 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
-
-// slowTreasury is a treasury that credits nothing until told to, and
-// counts every question it is asked.
-type slowTreasury struct {
-	mu     sync.Mutex
-	asks   map[string]int
-	credit func(orderNo string) bool
-	clock  models.Clock
-}
-
-func (f *slowTreasury) CreditStatus(_ context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asks[ref.OrderNo]++
-	if f.credit != nil && f.credit(ref.OrderNo) {
-		return models.SettlementResult{State: models.SettlementDone, At: f.clock.Now(), VoucherNo: "SP-" + ref.OrderNo}, nil
-	}
-	return models.SettlementResult{State: models.SettlementPending}, nil
-}
-
-func (f *slowTreasury) count(orderNo string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.asks[orderNo]
-}
-
-func (f *slowTreasury) creditWhen(fn func(orderNo string) bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.credit = fn
-}
-
-func newSlowTreasuryEnv(t *testing.T, db *store.DB) (*servicetest.Env, *slowTreasury) {
-	f := &slowTreasury{asks: map[string]int{}}
-	env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-		f.clock = d.Clock
-		d.Treasury = f
-	})
-	return env, f
-}
 
 // TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften: the
 // worker passes once a second; an order the treasury credits the next day
@@ -66,7 +24,7 @@ func newSlowTreasuryEnv(t *testing.T, db *store.DB) (*servicetest.Env, *slowTrea
 func TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		env, treasury := newSlowTreasuryEnv(t, db)
+		env, treasury := servicetest.NewEnvWithTreasury(t, db)
 		_, p := servicetest.PensionPaid(t, env)
 
 		const pass = 5 * time.Second // a pass every 5 s of the clock, for speed
@@ -78,14 +36,14 @@ func TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften(t *testing
 			passes++
 			env.Clock.Advance(pass)
 		}
-		asks := treasury.count(p.OrderNo)
+		asks := treasury.Asks(p.OrderNo)
 		t.Logf("%d passes in 3 h, %d questions", passes, asks)
 		if asks < 10 || asks > 40 {
 			t.Fatalf("the treasury was asked %d times in %d passes; want a few dozen, not every pass", asks, passes)
 		}
 		// Now at the ceiling: asked again within SettleAskCeiling of the
 		// treasury crediting it, and credited then.
-		treasury.creditWhen(func(string) bool { return true })
+		treasury.Answer(func(string) string { return servicetest.TreasuryDone })
 		for elapsed := time.Duration(0); elapsed <= contrib.SettleAskCeiling; elapsed += pass {
 			if err := env.Svc.AdvanceCredits(ctx); err != nil {
 				t.Fatal(err)
@@ -95,7 +53,7 @@ func TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften(t *testing
 		if n := servicetest.Count(t, db, "records", "order_no = ? AND status = ?", p.OrderNo, contrib.RecordCredited); n == 0 {
 			t.Fatalf("order %s not credited within %s of the treasury crediting it", p.OrderNo, contrib.SettleAskCeiling)
 		}
-		if extra := treasury.count(p.OrderNo) - asks; extra != 1 {
+		if extra := treasury.Asks(p.OrderNo) - asks; extra != 1 {
 			t.Fatalf("%d questions after the credit; want the one that found it", extra)
 		}
 		// The agency is asked at once, not after the credit's back-off
@@ -117,8 +75,13 @@ func TestAnOrderTheTreasuryHasNotCreditedIsAskedAboutLessAndLessOften(t *testing
 func TestOrdersTheTreasuryNeverCreditsDoNotKeepNewerOnesFromBeingAsked(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		env, treasury := newSlowTreasuryEnv(t, db)
-		treasury.creditWhen(func(no string) bool { return strings.HasPrefix(no, "NEW") })
+		env, treasury := servicetest.NewEnvWithTreasury(t, db)
+		treasury.Answer(func(no string) string {
+			if strings.HasPrefix(no, "NEW") {
+				return servicetest.TreasuryDone
+			}
+			return servicetest.TreasuryPending
+		})
 		now := env.Clock.Now()
 		var orders []store.OrderRow
 		var records []store.RecordRow
@@ -150,7 +113,7 @@ func TestOrdersTheTreasuryNeverCreditsDoNotKeepNewerOnesFromBeingAsked(t *testin
 		if n := servicetest.Count(t, db, "records", "order_no LIKE 'NEW%' AND status = ?", contrib.RecordCredited); n != 5 {
 			t.Fatalf("%d of the 5 newer orders credited behind 500 the treasury does not credit; want all", n)
 		}
-		if n := treasury.count("OLD00000"); n != 1 {
+		if n := treasury.Asks("OLD00000"); n != 1 {
 			t.Fatalf("the oldest waiting order was asked about %d times in 3 s; want once", n)
 		}
 	})
@@ -164,7 +127,7 @@ func TestOrdersTheTreasuryNeverCreditsDoNotKeepNewerOnesFromBeingAsked(t *testin
 func TestACreditFoundOutsideTheBackOffDoesNotDelayTheBooking(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		env, treasury := newSlowTreasuryEnv(t, db)
+		env, treasury := servicetest.NewEnvWithTreasury(t, db)
 		_, p := servicetest.PensionPaid(t, env)
 		for elapsed := time.Duration(0); elapsed < 2*time.Hour; elapsed += time.Minute {
 			if err := env.Svc.AdvanceCredits(ctx); err != nil {
@@ -172,14 +135,14 @@ func TestACreditFoundOutsideTheBackOffDoesNotDelayTheBooking(t *testing.T) {
 			}
 			env.Clock.Advance(time.Minute)
 		}
-		asks := treasury.count(p.OrderNo)
+		asks := treasury.Asks(p.OrderNo)
 		if err := env.Svc.AdvanceCredits(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := treasury.count(p.OrderNo); n != asks {
+		if n := treasury.Asks(p.OrderNo); n != asks {
 			t.Fatalf("a pass asked about an order not due (%d → %d questions)", asks, n)
 		}
-		treasury.creditWhen(func(string) bool { return true })
+		treasury.Answer(func(string) string { return servicetest.TreasuryDone })
 		if err := env.Svc.AskCreditNow(ctx, p.OrderNo); err != nil {
 			t.Fatal(err)
 		}

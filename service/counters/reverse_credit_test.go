@@ -3,43 +3,15 @@ package counters_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/lianban/lianban/models"
-	"github.com/lianban/lianban/service"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/counters"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
 )
-
-// askedTreasury answers each order as the test says: credited, not yet,
-// or no answer.
-type askedTreasury struct {
-	mu     sync.Mutex
-	answer map[string]string // order number → "done", "pending" or "down"
-	clock  models.Clock
-}
-
-func (f *askedTreasury) CreditStatus(_ context.Context, ref models.SettlementRef) (models.SettlementResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch f.answer[ref.OrderNo] {
-	case "done":
-		return models.SettlementResult{State: models.SettlementDone, At: f.clock.Now(), VoucherNo: "SP-" + ref.OrderNo}, nil
-	case "down":
-		return models.SettlementResult{}, errors.New("treasury: connection reset")
-	}
-	return models.SettlementResult{State: models.SettlementPending}, nil
-}
-
-func (f *askedTreasury) set(orderNo, answer string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answer[orderNo] = answer
-}
 
 // TestAReversalAsksTheTreasuryFirst: the worker learns of a credit only at
 // the order's next question (up to contrib.SettleAskCeiling later), so a
@@ -50,11 +22,9 @@ func (f *askedTreasury) set(orderNo, answer string) {
 // it has not credited is reversed.
 func TestAReversalAsksTheTreasuryFirst(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		treasury := &askedTreasury{answer: map[string]string{}}
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			treasury.clock = d.Clock
-			d.Treasury = treasury
-		})
+		env, treasury := servicetest.NewEnvWithTreasury(t, db)
+		answers := map[string]string{} // by order; the reversals ask on this goroutine
+		treasury.Answer(func(no string) string { return answers[no] })
 		servicetest.StartJourney(t, env)
 		ctx := context.Background()
 		paid := func(txn string) counters.Order {
@@ -70,7 +40,7 @@ func TestAReversalAsksTheTreasuryFirst(t *testing.T) {
 		}
 
 		credited := paid("CREDITED")
-		treasury.set(credited.OrderNo, "done")
+		answers[credited.OrderNo] = servicetest.TreasuryDone
 		_, err := env.Svc.PartnerReverseOrder(ctx, bank, credited.OrderNo, counters.ReverseInput{PartnerTxnID: "R-CREDITED"})
 		if !errors.Is(err, models.ErrReversalNotAllowed) {
 			t.Fatalf("reversing an order the treasury credited: %v", err)
@@ -80,7 +50,7 @@ func TestAReversalAsksTheTreasuryFirst(t *testing.T) {
 		}
 
 		unanswered := paid("DOWN")
-		treasury.set(unanswered.OrderNo, "down")
+		answers[unanswered.OrderNo] = servicetest.TreasuryDown
 		_, err = env.Svc.PartnerReverseOrder(ctx, bank, unanswered.OrderNo, counters.ReverseInput{PartnerTxnID: "R-DOWN"})
 		if e, ok := models.AsError(err); !ok || e.Code != models.ErrUnavailable.Code {
 			t.Fatalf("reversing while the treasury does not answer: %v", err)
@@ -90,7 +60,7 @@ func TestAReversalAsksTheTreasuryFirst(t *testing.T) {
 		}
 
 		// Not yet credited: reversed, as before.
-		treasury.set(unanswered.OrderNo, "pending")
+		answers[unanswered.OrderNo] = servicetest.TreasuryPending
 		v, err := env.Svc.PartnerReverseOrder(ctx, bank, unanswered.OrderNo, counters.ReverseInput{PartnerTxnID: "R-DOWN"})
 		if err != nil || v.Status != contrib.OrderReversed {
 			t.Fatalf("reversing an order the treasury has not credited: %+v %v", v, err)
