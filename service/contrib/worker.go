@@ -208,34 +208,25 @@ func (s *Contrib) advance(ctx context.Context, step, from string, ask settlement
 	return nil
 }
 
-// stepOutcome is what asking about one order's settlement step found.
-type stepOutcome int
-
-const (
-	stepGone    stepOutcome = iota // none of its records is in from (moved on, or reversed)
-	stepNotDue                     // asked a moment ago (by another instance): not asked again
-	stepPending                    // the treasury or agency says not yet
-	stepUnknown                    // no answer
-	stepDone                       // it happened: the records moved
-)
-
 // advanceOrder asks about one order's records in from and moves them.
 // Unless anyTime, an order not due (settle_next_at ahead: another
-// instance asked since this pass's scan) is left alone.
-func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlementQuestion, to, atCol, noCol string, anyTime bool) (stepOutcome, error) {
+// instance asked since this pass's scan) is left alone. unanswered is
+// true when the treasury or agency was asked and did not answer: the
+// step may have happened, or not.
+func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlementQuestion, to, atCol, noCol string, anyTime bool) (unanswered bool, err error) {
 	var r store.RecordRow
 	if err := s.Conn(ctx).Where("order_no = ? AND status = ?", no, from).Order("paid_at").Take(&r).Error; err != nil {
 		if kernel.IsNotFound(err) {
-			return stepGone, nil // moved on by another worker
+			return false, nil // moved on by another worker
 		}
-		return stepUnknown, err
+		return false, err
 	}
 	var o store.OrderRow
 	if err := s.Conn(ctx).Where("order_no = ?", r.OrderNo).Take(&o).Error; err != nil {
-		return stepUnknown, err
+		return false, err
 	}
 	if !anyTime && o.SettleNextAt != nil && o.SettleNextAt.After(s.Now()) {
-		return stepNotDue, nil
+		return false, nil
 	}
 	ref := models.SettlementRef{OrderNo: o.OrderNo, Amount: models.Fen(o.AmountFen), Scheme: models.Scheme(o.Scheme), PaidAt: r.PaidAt}
 	if r.CreditedAt != nil {
@@ -250,10 +241,10 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 	res, err := ask(ctx, ref)
 	if err != nil {
 		s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
-		return stepUnknown, s.askLater(ctx, o.OrderNo, waiting)
+		return true, s.askLater(ctx, o.OrderNo, waiting)
 	}
 	if res.State != models.SettlementDone {
-		return stepPending, s.askLater(ctx, o.OrderNo, waiting)
+		return false, s.askLater(ctx, o.OrderNo, waiting)
 	}
 	at := res.At.UTC()
 	if at.IsZero() {
@@ -265,16 +256,16 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 	// changes nothing.
 	if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
 		Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
-		return stepUnknown, err
+		return false, err
 	}
 	// The next step starts now, not at this one's back-off.
 	if o.SettleNextAt != nil {
 		if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ?", o.OrderNo).UpdateColumn("settle_next_at", nil).Error; err != nil {
-			return stepDone, err
+			return false, err
 		}
 	}
 	s.forgetOrderRowPayables(ctx, o)
-	return stepDone, nil
+	return false, nil
 }
 
 // errCreditUnknown refuses what must not happen to money the treasury may
@@ -294,7 +285,7 @@ func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 	if s.Treasury == nil {
 		return nil
 	}
-	out := stepUnknown
+	unanswered := false
 	// The worker may be asking about the order this moment: its answer
 	// is as good as ours once it has recorded it, so wait for its claim
 	// to end (a question takes milliseconds; a treasury that hangs is
@@ -302,7 +293,7 @@ func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 	for try := 0; ; try++ {
 		ran, err := s.WithWork(ctx, kernel.WorkCredit, orderNo, func() error {
 			var err error
-			out, err = s.advanceOrder(ctx, orderNo, RecordPaid, s.creditQuestion, RecordCredited, "credited_at", "tax_voucher_no", true)
+			unanswered, err = s.advanceOrder(ctx, orderNo, RecordPaid, s.creditQuestion, RecordCredited, "credited_at", "tax_voucher_no", true)
 			return err
 		})
 		if err != nil {
@@ -320,7 +311,7 @@ func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if out == stepUnknown {
+	if unanswered {
 		return errCreditUnknown
 	}
 	return nil

@@ -213,8 +213,9 @@ func InsertIfAbsent(tx *gorm.DB, row any) (bool, error) {
 }
 
 // InsertNumbered inserts row under a number draw puts on it (NewNumber's
-// random digits: two rows drawn in the same second can share them, one in
-// 1,000 among a thousand six-digit draws) and reports whether it did.
+// random digits: two rows drawn in the same second can share them, about
+// four times in ten among a thousand six-digit draws) and reports whether
+// it did.
 // false means another of the row's unique keys holds it already (the
 // person is enrolled in the scheme); a collision on the number alone
 // draws again, where a bare InsertIfAbsent had told a payer "already
