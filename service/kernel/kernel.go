@@ -122,6 +122,10 @@ type Deps struct {
 	// InstanceID names this process among the instances sharing the
 	// database, in work leases and logs; New makes one when it is empty.
 	InstanceID string
+	// Numbers draws the numbers Number hands out; nil is NewNumber. A test
+	// sets it to make two draws collide, which random digits do only now
+	// and then.
+	Numbers func(prefix string, at time.Time, n int) string
 }
 
 // Kernel is what every area of the workflows shares: the dependencies,
@@ -148,6 +152,15 @@ func New(d Deps, opt Options) *Kernel {
 		opt.WorkLease = Defaults().WorkLease // a zero lease would be taken over at once
 	}
 	return &Kernel{Deps: d, Opt: opt}
+}
+
+// Number draws a number (NewNumber's prefix + Beijing timestamp + n
+// random digits) from Deps.Numbers.
+func (s *Kernel) Number(prefix string, at time.Time, n int) string {
+	if s.Numbers != nil {
+		return s.Numbers(prefix, at, n)
+	}
+	return NewNumber(prefix, at, n)
 }
 
 // Options returns the options the service runs with.
@@ -237,6 +250,23 @@ func InsertNumbered(db *gorm.DB, row, model any, column string, draw func() stri
 		}
 	}
 	return false, fmt.Errorf("%s: five drawn numbers were all taken", column)
+}
+
+// DrawAgain runs attempt, which draws its numbers afresh on each call
+// (Kernel.Number) and writes them in one transaction, again while it fails
+// on a unique key, up to five times. Only for a transaction whose every
+// unique key is a number it drew: there a duplicate can only be two
+// draws meeting, and the failed transaction left nothing behind. (Where
+// the row has a unique key of its own, InsertNumbered tells the two
+// apart.)
+func DrawAgain(attempt func() error) error {
+	var err error
+	for range 5 {
+		if err = attempt(); err == nil || !IsDuplicate(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("five drawn numbers were all taken: %w", err)
 }
 
 // Internal wraps an unexpected error; handlers show clients only a generic

@@ -90,49 +90,59 @@ func (s *UnitPay) CreateUnitPayment(ctx context.Context, userID, unitID string, 
 	// payer_user_id stays '': a unit's order is reached through the unit
 	// (ActsFor), never through the individual routes that find orders by
 	// their payer (payments, refunds, certificates).
-	o := store.OrderRow{OrderNo: kernel.NewNumber("U", now, 8), Channel: in.Method, AmountFen: d.AmountFen,
-		Status: contrib.OrderPaying, CreatedAt: now, UpdatedAt: now, UnitID: unitID, UnitDeclarationID: d.ID, Method: in.Method}
-	// Unit orders are never followed by the channel worker (next_query_at
-	// stays NULL); a voucher's order is payable until the voucher expires,
-	// the others until settled or failed.
-	o.ExpiresAt = now.AddDate(1, 0, 0)
+	var o store.OrderRow
 	var debit *store.TripartiteDebitRow
 	var voucher *store.BankVoucherRow
-	switch in.Method {
-	case MethodTripartite:
-		next := now.Add(debitBackoff(0))
-		debit = &store.TripartiteDebitRow{DebitNo: kernel.NewNumber("TD", now, 8), OrderNo: o.OrderNo, AgreementID: agr.ID, UnitID: unitID,
-			AmountFen: d.AmountFen, Status: DebitPending, NextQueryAt: &next, CreatedAt: now, UpdatedAt: now}
-	case MethodBankVoucher:
-		voucher = &store.BankVoucherRow{VoucherNo: kernel.NewNumber("BV", now, 6), OrderNo: o.OrderNo, UnitID: unitID,
-			UnitDeclarationID: d.ID, AmountFen: d.AmountFen, CreatedAt: now, ExpiresAt: voucherExpiry(now)}
-		o.ExpiresAt = voucher.ExpiresAt
-	case MethodPOS:
-		// Waiting at the hall: as long as a voucher, then closed.
-		o.ExpiresAt = voucherExpiry(now)
-	}
 	opened := false
-	err = s.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&store.UnitDeclarationRow{}).Where("id = ? AND status = ? AND order_no = ?", d.ID, DeclOpen, "").
-			Updates(map[string]any{"status": DeclPaying, "order_no": o.OrderNo, "updated_at": now})
-		if res.Error != nil || res.RowsAffected != 1 {
-			return res.Error
+	// The order's, debit's and voucher's numbers are the transaction's
+	// only unique keys: two units paying in the same second can draw the
+	// same random digits (a voucher's six, one in a million per pair;
+	// deadline days bring hundreds of units a second), and that used to
+	// answer 500. Each attempt draws all three afresh.
+	err = kernel.DrawAgain(func() error {
+		o = store.OrderRow{OrderNo: s.Number("U", now, 8), Channel: in.Method, AmountFen: d.AmountFen,
+			Status: contrib.OrderPaying, CreatedAt: now, UpdatedAt: now, UnitID: unitID, UnitDeclarationID: d.ID, Method: in.Method}
+		// Unit orders are never followed by the channel worker
+		// (next_query_at stays NULL); a voucher's order is payable until
+		// the voucher expires, the others until settled or failed.
+		o.ExpiresAt = now.AddDate(1, 0, 0)
+		debit, voucher = nil, nil
+		switch in.Method {
+		case MethodTripartite:
+			next := now.Add(debitBackoff(0))
+			debit = &store.TripartiteDebitRow{DebitNo: s.Number("TD", now, 8), OrderNo: o.OrderNo, AgreementID: agr.ID, UnitID: unitID,
+				AmountFen: d.AmountFen, Status: DebitPending, NextQueryAt: &next, CreatedAt: now, UpdatedAt: now}
+		case MethodBankVoucher:
+			voucher = &store.BankVoucherRow{VoucherNo: s.Number("BV", now, 6), OrderNo: o.OrderNo, UnitID: unitID,
+				UnitDeclarationID: d.ID, AmountFen: d.AmountFen, CreatedAt: now, ExpiresAt: voucherExpiry(now)}
+			o.ExpiresAt = voucher.ExpiresAt
+		case MethodPOS:
+			// Waiting at the hall: as long as a voucher, then closed.
+			o.ExpiresAt = voucherExpiry(now)
 		}
-		if err := tx.Create(&o).Error; err != nil {
-			return err
-		}
-		if debit != nil {
-			if err := tx.Create(debit).Error; err != nil {
+		opened = false
+		return s.Tx(ctx, func(tx *gorm.DB) error {
+			res := tx.Model(&store.UnitDeclarationRow{}).Where("id = ? AND status = ? AND order_no = ?", d.ID, DeclOpen, "").
+				Updates(map[string]any{"status": DeclPaying, "order_no": o.OrderNo, "updated_at": now})
+			if res.Error != nil || res.RowsAffected != 1 {
+				return res.Error
+			}
+			if err := tx.Create(&o).Error; err != nil {
 				return err
 			}
-		}
-		if voucher != nil {
-			if err := tx.Create(voucher).Error; err != nil {
-				return err
+			if debit != nil {
+				if err := tx.Create(debit).Error; err != nil {
+					return err
+				}
 			}
-		}
-		opened = true
-		return nil
+			if voucher != nil {
+				if err := tx.Create(voucher).Error; err != nil {
+					return err
+				}
+			}
+			opened = true
+			return nil
+		})
 	})
 	if err != nil {
 		return Payment{}, false, kernel.Internal("open unit order", err)
