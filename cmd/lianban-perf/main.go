@@ -39,6 +39,13 @@ type options struct {
 	PprofAddr string
 	BigRows   int
 	Keep      bool
+	// ServerEnv are LIANBAN_ settings given to the server on top of the
+	// tool's own (-server-env KEY=VALUE, repeatable). The server is not
+	// handed the caller's environment: a developer's LIANBAN_DATABASE
+	// must not become the server's, so LIANBAN_WORKER_INTERVAL=1h in
+	// front of the command does nothing, which made a "workers stopped"
+	// run measure the workers running.
+	ServerEnv []string
 }
 
 func (o options) wants(name string) bool {
@@ -55,6 +62,14 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	only := fs.String("only", "", "comma-separated endpoints to run (healthz always runs): "+strings.Join(endpointNames, ","))
 	fs.StringVar(&o.PprofAddr, "pprof", "", "LIANBAN_PPROF_ADDR for the server, e.g. 127.0.0.1:6060, to take profiles while it runs")
 	fs.IntVar(&o.BigRows, "big-rows", 10000, "records and payments given to one person for the *10k cases")
+	fs.Func("server-env", "a LIANBAN_KEY=VALUE setting for the server, e.g. LIANBAN_WORKER_INTERVAL=1h (repeatable; the caller's own LIANBAN_ variables are not passed on)", func(kv string) error {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, "LIANBAN_") || strings.ContainsAny(k, " \t") {
+			return fmt.Errorf("want LIANBAN_KEY=VALUE, got %q", kv)
+		}
+		o.ServerEnv = append(o.ServerEnv, kv)
+		return nil
+	})
 	fs.BoolVar(&o.Keep, "keep", false, "keep the server's temporary directory (its log, with every request's duration; its SQLite database)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -22,17 +22,20 @@ func TestOptionsDefaultToIssue13sRunAndRefuseNonsense(t *testing.T) {
 			t.Fatalf("no -only should run %s", n)
 		}
 	}
-	o, err = parseOptions([]string{"-duration", "3s", "-conns", "8", "-people", "4", "-only", " getMe,money ", "-pprof", "127.0.0.1:6060"}, io.Discard)
+	o, err = parseOptions([]string{"-duration", "3s", "-conns", "8", "-people", "4", "-only", " getMe,money ", "-pprof", "127.0.0.1:6060",
+		"-server-env", "LIANBAN_WORKER_INTERVAL=1h", "-server-env", "LIANBAN_SANDBOX_CREDIT_DELAY=0s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Duration != 3*time.Second || o.Conns != 8 || o.People != 4 || !slices.Equal(o.Only, []string{"getMe", "money"}) || o.PprofAddr != "127.0.0.1:6060" {
+	if o.Duration != 3*time.Second || o.Conns != 8 || o.People != 4 || !slices.Equal(o.Only, []string{"getMe", "money"}) || o.PprofAddr != "127.0.0.1:6060" ||
+		!slices.Equal(o.ServerEnv, []string{"LIANBAN_WORKER_INTERVAL=1h", "LIANBAN_SANDBOX_CREDIT_DELAY=0s"}) {
 		t.Fatalf("parsed %+v", o)
 	}
 	if !o.wants("healthz") || !o.wants("money") || o.wants("listRecords") {
 		t.Fatal("-only getMe,money must run healthz (the ratios' base), getMe and money only")
 	}
-	for _, bad := range [][]string{{"-duration", "0s"}, {"-conns", "0"}, {"-people", "-1"}, {"-only", "listrecords"}, {"-big-rows", "0"}, {"stray"}, {"-nope"}} {
+	for _, bad := range [][]string{{"-duration", "0s"}, {"-conns", "0"}, {"-people", "-1"}, {"-only", "listrecords"}, {"-big-rows", "0"}, {"stray"}, {"-nope"},
+		{"-server-env", "WORKER_INTERVAL=1h"}, {"-server-env", "LIANBAN_WORKER_INTERVAL"}} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -92,6 +92,9 @@ func startServer(ctx context.Context, o options, out io.Writer) (*server, error)
 	if o.PprofAddr != "" {
 		env = append(env, "LIANBAN_PPROF_ADDR="+o.PprofAddr)
 	}
+	// Last, so a -server-env setting wins over the tool's (os/exec keeps
+	// the last value of a key).
+	env = append(env, o.ServerEnv...)
 	logf, err := os.Create(s.LogPath)
 	if err != nil {
 		return nil, err
