@@ -62,7 +62,7 @@ func New(d Deps, opt Options) *Service {
 	po := payouts.New(k, h, c, r)
 	c.UsePayouts(po)
 	up := unitpay.New(k, p, c, u)
-	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u),
+	return &Service{Kernel: k, People: p, Hall: h, Contrib: c, Reconciler: reconcile.New(k, c), Certs: certs.New(k, p, u, c),
 		Refunds: r, Payouts: po, Queue: anomalies.New(k, h), Units: u, UnitPay: up,
 		Uploads: uploads.New(k, u), UnitRefunds: unitrefunds.New(k, u, r),
 		Partners: partners.New(k, h), Counters: counters.New(k, p, c, up, h)}

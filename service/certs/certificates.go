@@ -346,10 +346,31 @@ func (s *Certs) periodContent(ctx context.Context, kind models.CertificateKind, 
 	}
 	// A yearly payment (period = January, period_to = December) belongs
 	// to a range it overlaps.
-	var rows []store.RecordRow
-	if err := s.Read(ctx).Where("person_id = ? AND scheme = ? AND period <= ? AND (period >= ? OR period_to >= ?)",
-		p.ID, string(scheme), to, from, from).Order("period").Find(&rows).Error; err != nil {
-		return models.Certificate{}, kernel.Internal("records", err)
+	read := func() ([]store.RecordRow, error) {
+		var rows []store.RecordRow
+		err := s.Read(ctx).Where("person_id = ? AND scheme = ? AND period <= ? AND (period >= ? OR period_to >= ?)",
+			p.ID, string(scheme), to, from, from).Order("period").Find(&rows).Error
+		return rows, kernel.Internal("records", err)
+	}
+	rows, err := read()
+	if err != nil {
+		return models.Certificate{}, err
+	}
+	if kind == models.CertTaxPayment {
+		// A month only paid refuses the certificate; the treasury may
+		// have credited it since the worker last asked.
+		var waiting []string
+		for _, r := range rows {
+			if r.Status == contrib.RecordPaid {
+				waiting = append(waiting, r.OrderNo)
+			}
+		}
+		if len(waiting) > 0 {
+			s.contrib.CreditWaitedOn(ctx, waiting)
+			if rows, err = read(); err != nil {
+				return models.Certificate{}, err
+			}
+		}
 	}
 	refunded, err := s.refundedByRecord(ctx, rows)
 	if err != nil {

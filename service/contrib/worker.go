@@ -317,6 +317,37 @@ func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 	return nil
 }
 
+// CreditWaitedOn asks the treasury at once about paid orders a person is
+// waiting on to be credited: a tax certificate or a refund, each of which
+// is refused while a month is only paid. Between its questions the worker
+// may learn of a credit up to SettleAskCeiling late, and "not yet
+// credited" after the treasury had credited the money sent people away
+// for no reason. At most creditWaitedOnLimit orders are asked about, the
+// first ones given; a question that goes unanswered leaves its order as
+// it was (the refusal stands, and the worker asks again). The caller
+// reads its records again afterwards. Never inside a transaction: the
+// questions are written on connections of their own.
+func (s *Contrib) CreditWaitedOn(ctx context.Context, orderNos []string) {
+	seen := map[string]bool{}
+	for _, no := range orderNos {
+		if seen[no] {
+			continue
+		}
+		if len(seen) == creditWaitedOnLimit {
+			return
+		}
+		seen[no] = true
+		if err := s.AskCreditNow(ctx, no); err != nil {
+			s.Log.WarnContext(ctx, "treasury not asked at once; the worker will ask", "order_no", no, "err", err)
+		}
+	}
+}
+
+// creditWaitedOnLimit bounds the treasury questions one request makes
+// (each is a call to the treasury). The months still waiting are the
+// latest few orders; a year paid in one go is one order.
+const creditWaitedOnLimit = 4
+
 // SettleAskCeiling is the longest an order waiting for the treasury or
 // the agency goes unasked.
 const SettleAskCeiling = 30 * time.Minute
@@ -326,9 +357,9 @@ const SettleAskCeiling = 30 * time.Minute
 // credited): a quarter of that, at most SettleAskCeiling. The sandbox's
 // seconds are asked about every pass or two; a real treasury's next-day
 // credit about 40 times in its first two hours (a pass a second), then
-// twice an hour. Refunds and certificates, which wait for the credit,
-// may so see it up to SettleAskCeiling late; a counter's reversal asks at
-// once (AskCreditNow).
+// twice an hour. What must not wait for the next question asks at once:
+// a counter's reversal (AskCreditNow), a tax certificate and a refund
+// application (CreditWaitedOn).
 func SettleAskAfter(waited time.Duration) time.Duration {
 	return min(max(waited/4, 0), SettleAskCeiling)
 }

@@ -364,6 +364,26 @@ var closedStatuses = []string{string(models.RefundRefused), string(models.Refund
 // what open applications hold of it. payerUserID, when set, keeps to the
 // records that user paid.
 func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, in RefundInput) (refundPlanResult, error) {
+	plan, err := s.planRecords(ctx, s.refundRecords(ctx, personID, payerUserID, in), in)
+	if !errors.Is(err, models.ErrRefundNotCredited) {
+		return plan, err
+	}
+	// Only credited money can be asked back, and the worker may learn of
+	// a credit up to half an hour after it: ask the treasury about the
+	// months still waiting, then plan again on what it said.
+	var waiting []string
+	if perr := s.refundRecords(ctx, personID, payerUserID, in).Model(&store.RecordRow{}).Where("status = ?", contrib.RecordPaid).
+		Order("paid_at").Pluck("order_no", &waiting).Error; perr != nil {
+		return refundPlanResult{}, kernel.Internal("records waiting for the treasury", perr)
+	}
+	s.contrib.CreditWaitedOn(ctx, waiting)
+	return s.planRecords(ctx, s.refundRecords(ctx, personID, payerUserID, in), in)
+}
+
+// refundRecords selects the records an application names: the person's
+// in the scheme, of the payer when set, of the order and months when
+// named.
+func (s *Refunds) refundRecords(ctx context.Context, personID, payerUserID string, in RefundInput) *gorm.DB {
 	// A month a unit paid is the unit's to ask back (unit.go), never its
 	// employee's or the operator's who paid it.
 	q := s.Conn(ctx).Where("person_id = ? AND scheme = ? AND payer_unit_id = ''", personID, string(in.Scheme))
@@ -376,7 +396,7 @@ func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, 
 	if len(in.Periods) > 0 {
 		q = q.Where("period IN ?", in.Periods)
 	}
-	return s.planRecords(ctx, q, in)
+	return q
 }
 
 // planRecords is refundPlan on the records q selects (a person's, or a
