@@ -51,12 +51,19 @@ func (s *Handlers) createUnitPayment(c *gin.Context) {
 }
 
 func (s *Handlers) listUnitPayments(c *gin.Context) {
-	items, err := s.Svc.ListUnitPayments(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"))
+	// page_size as the contract has it (PageSize: 1–100, default 20);
+	// the offset pages this list used to have were 50, up to 200.
+	page, err := httpx.PageOf(c)
 	if err != nil {
 		s.Fail(c, err)
 		return
 	}
-	httpx.Page(s.Kit, c, items)
+	items, next, err := s.Svc.ListUnitPayments(c.Request.Context(), httpx.UserID(c), c.Param("unit_id"), page)
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
 }
 
 func (s *Handlers) getUnitPayment(c *gin.Context) {

@@ -190,25 +190,37 @@ func (s *UnitPay) GetUnitPayment(ctx context.Context, userID, unitID, orderNo st
 	return s.payment(ctx, unitID, orderNo)
 }
 
-// ListUnitPayments lists a unit's orders, newest first.
-func (s *UnitPay) ListUnitPayments(ctx context.Context, userID, unitID string) ([]Payment, error) {
+// ListUnitPayments lists a unit's orders, newest first, a page at a time:
+// a keyset on the order number (U + Beijing time + digits, so newest
+// first by time), next being the last number of a full page. It used to
+// show the newest 100 and page through those only, so a unit's older
+// orders could not be reached.
+func (s *UnitPay) ListUnitPayments(ctx context.Context, userID, unitID string, page kernel.Page) ([]Payment, string, error) {
 	if _, err := s.units.ActsFor(ctx, userID, unitID); err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	q := s.Read(ctx).Model(&store.OrderRow{}).Where("unit_id = ?", unitID)
+	if page.After != "" {
+		q = q.Where("order_no < ?", page.After)
 	}
 	var nos []string
-	if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("unit_id = ?", unitID).Order("created_at DESC, order_no DESC").
-		Limit(100).Pluck("order_no", &nos).Error; err != nil {
-		return nil, kernel.Internal("list unit orders", err)
+	if err := q.Order("order_no DESC").Limit(page.Size+1).Pluck("order_no", &nos).Error; err != nil {
+		return nil, "", kernel.Internal("list unit orders", err)
+	}
+	next := ""
+	if len(nos) > page.Size {
+		nos = nos[:page.Size]
+		next = nos[len(nos)-1]
 	}
 	out := make([]Payment, 0, len(nos))
 	for _, no := range nos {
 		p, err := s.payment(ctx, unitID, no)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, next, nil
 }
 
 func (s *UnitPay) payment(ctx context.Context, unitID, orderNo string) (Payment, error) {
