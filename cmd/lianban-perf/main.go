@@ -30,6 +30,9 @@ import (
 var endpointNames = []string{"healthz", "listRecords", "getMe", "getPayment", "queryPayables",
 	"issueCertificate", "money", "moneySerial", "listRecords10k", "listPayments10k"}
 
+// toolSetEnv are the server settings the tool makes itself and relies on.
+var toolSetEnv = []string{"LIANBAN_ADDR", "LIANBAN_DATA_DIR", "LIANBAN_DATABASE", "LIANBAN_REDIS", "LIANBAN_TRUSTED_PROXIES", "LIANBAN_PPROF_ADDR"}
+
 // options are the command's flags.
 type options struct {
 	Duration  time.Duration
@@ -66,6 +69,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(k, "LIANBAN_") || strings.ContainsAny(k, " \t") {
 			return fmt.Errorf("want LIANBAN_KEY=VALUE, got %q", kv)
+		}
+		if slices.Contains(toolSetEnv, k) {
+			// The tool reads these itself (it seeds the database and
+			// calls the address it gave): overriding one would split
+			// the run between two servers or databases.
+			return fmt.Errorf("%s is set by the tool (use -pprof, LIANBAN_TEST_POSTGRES or LIANBAN_TEST_REDIS)", k)
 		}
 		o.ServerEnv = append(o.ServerEnv, kv)
 		return nil

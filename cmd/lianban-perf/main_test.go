@@ -35,7 +35,7 @@ func TestOptionsDefaultToIssue13sRunAndRefuseNonsense(t *testing.T) {
 		t.Fatal("-only getMe,money must run healthz (the ratios' base), getMe and money only")
 	}
 	for _, bad := range [][]string{{"-duration", "0s"}, {"-conns", "0"}, {"-people", "-1"}, {"-only", "listrecords"}, {"-big-rows", "0"}, {"stray"}, {"-nope"},
-		{"-server-env", "WORKER_INTERVAL=1h"}, {"-server-env", "LIANBAN_WORKER_INTERVAL"}} {
+		{"-server-env", "WORKER_INTERVAL=1h"}, {"-server-env", "LIANBAN_WORKER_INTERVAL"}, {"-server-env", "LIANBAN_DATABASE=sqlite:///tmp/x.db"}} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

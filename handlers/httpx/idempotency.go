@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -114,6 +115,12 @@ func (s *Kit) Render(c *gin.Context, status int, v any, err error) {
 func final(err error) bool {
 	e, ok := models.AsError(err)
 	if !ok {
+		return false
+	}
+	// "Not credited yet" is a moment's answer: the same application with
+	// the same key, once the treasury has credited (and it is asked again
+	// on filing), must be filed, not refused from the stored answer.
+	if errors.Is(err, models.ErrRefundNotCredited) {
 		return false
 	}
 	switch e.Kind {

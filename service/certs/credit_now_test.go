@@ -3,6 +3,7 @@ package certs_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/servicetest"
@@ -30,9 +31,20 @@ func TestATaxCertificateAsksTheTreasuryAboutMonthsStillWaiting(t *testing.T) {
 			t.Fatalf("treasury asked %d times, want once", n)
 		}
 
+		// Asking again at once does not ask the treasury again: a refusal
+		// invites repeats, and each would be a treasury call.
+		treasury.Answer(func(string) string { return servicetest.TreasuryDone })
+		_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, tax)
+		wantErr(t, "asked again within the gap", err, models.ErrCertificateNotCredited)
+		if n := treasury.Asks(z.orderNo); n != 1 {
+			t.Fatalf("treasury asked %d times within seconds, want once", n)
+		}
+
+		env.Clock.Advance(11 * time.Second)
 		treasury.Answer(func(string) string { return servicetest.TreasuryPending })
 		_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, tax)
 		wantErr(t, "not credited yet", err, models.ErrCertificateNotCredited)
+		env.Clock.Advance(11 * time.Second)
 
 		// Credited since: issued at once, and the records say so.
 		treasury.Answer(func(string) string { return servicetest.TreasuryDone })

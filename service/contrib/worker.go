@@ -9,6 +9,7 @@ import (
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 )
 
@@ -322,12 +323,18 @@ func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 // is refused while a month is only paid. Between its questions the worker
 // may learn of a credit up to SettleAskCeiling late, and "not yet
 // credited" after the treasury had credited the money sent people away
-// for no reason. At most creditWaitedOnLimit orders are asked about, the
-// first ones given; a question that goes unanswered leaves its order as
-// it was (the refusal stands, and the worker asks again). The caller
-// reads its records again afterwards. Never inside a transaction: the
-// questions are written on connections of their own.
+// for no reason. The caller reads its records again afterwards; whatever
+// goes wrong here only leaves the refusal as it was. Never inside a
+// transaction: the questions are written on connections of their own.
+//
+// The questions are bounded, since a refusal invites asking again: the
+// first creditWaitedOnLimit orders given, each at most once per
+// creditAskGap whoever asks (a Redis mark on the service clock; with Redis
+// down nothing is asked), all within creditWaitedOnBudget, stopping at the
+// first question that goes unanswered.
 func (s *Contrib) CreditWaitedOn(ctx context.Context, orderNos []string) {
+	ctx, cancel := context.WithTimeout(ctx, creditWaitedOnBudget)
+	defer cancel()
 	seen := map[string]bool{}
 	for _, no := range orderNos {
 		if seen[no] {
@@ -337,16 +344,41 @@ func (s *Contrib) CreditWaitedOn(ctx context.Context, orderNos []string) {
 			return
 		}
 		seen[no] = true
+		if !s.markCreditAsk(ctx, no) {
+			continue
+		}
 		if err := s.AskCreditNow(ctx, no); err != nil {
 			s.Log.WarnContext(ctx, "treasury not asked at once; the worker will ask", "order_no", no, "err", err)
+			return
 		}
 	}
 }
 
-// creditWaitedOnLimit bounds the treasury questions one request makes
-// (each is a call to the treasury). The months still waiting are the
-// latest few orders; a year paid in one go is one order.
-const creditWaitedOnLimit = 4
+// markCreditAsk reports whether the order may be asked about now (not
+// within creditAskGap of the last request's question) and marks it asked.
+// Two requests at the same moment may both ask: the mark bounds repeats,
+// it is not a lock (AskCreditNow's work claim is).
+func (s *Contrib) markCreditAsk(ctx context.Context, orderNo string) bool {
+	key := "lb:creditask:{" + orderNo + "}"
+	now := s.Now()
+	last, err := s.Redis.Client.Get(ctx, key).Int64()
+	switch {
+	case err == nil && now.Sub(time.Unix(0, last)) < creditAskGap:
+		return false
+	case err != nil && !errors.Is(err, redis.Nil):
+		return false
+	}
+	return s.Redis.Client.Set(ctx, key, now.UnixNano(), creditAskGap).Err() == nil
+}
+
+// What one request may ask the treasury (CreditWaitedOn). The months still
+// waiting are the latest few orders (a year paid in one go is one order);
+// a refused payer who tries again within creditAskGap hears the same.
+const (
+	creditWaitedOnLimit  = 4
+	creditWaitedOnBudget = 3 * time.Second
+	creditAskGap         = 10 * time.Second
+)
 
 // SettleAskCeiling is the longest an order waiting for the treasury or
 // the agency goes unasked.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
@@ -36,6 +37,7 @@ func TestAUnitRefundAsksTheTreasuryAboutAnOrderStillWaiting(t *testing.T) {
 		if n := treasury.Asks(pu.OrderNo); n != 1 {
 			t.Fatalf("treasury asked %d times, want once", n)
 		}
+		env.Clock.Advance(11 * time.Second) // past the gap between one order's questions
 		treasury.Answer(func(string) string { return servicetest.TreasuryDone })
 		if r, err := env.Svc.CreateUnitRefund(ctx, pu.Rep.UserID, pu.Unit.ID, in); err != nil || r.RefundFen != 100 {
 			t.Fatalf("credited since: %+v %v", r, err)
