@@ -76,7 +76,10 @@ func (s *UnitPay) AddTripartiteAgreement(ctx context.Context, userID, unitID str
 		return Agreement{}, err
 	}
 	now := s.Now()
-	no := kernel.NewNumber("TA", now, 6)
+	no, err := s.agreementNumber(ctx, now)
+	if err != nil {
+		return Agreement{}, err
+	}
 	row := store.TripartiteAgreementRow{ID: kernel.NewID("ta"), UnitID: unitID, AgreementNo: no, BankCode: in.BankCode,
 		AccountNoIndex: s.PII.BlindIndex("bank_account", in.AccountNo), CreatedBy: userID, CreatedAt: now}
 	// The account must be held in the unit's own name. Any other name is
@@ -117,6 +120,29 @@ func (s *UnitPay) AddTripartiteAgreement(ctx context.Context, userID, unitID str
 		return Agreement{}, kernel.Internal("save agreement", err)
 	}
 	return s.agreementView(row), nil
+}
+
+// agreementNumber draws an agreement number no agreement holds. The
+// number goes to the bank before the agreement is stored (what the bank
+// answers decides how it is stored), so a collision cannot be drawn
+// again after the insert as the orders' numbers are: the bank would have
+// verified one number for two units. Six random digits meet another
+// drawn in the same second one time in a million per pair; what is left
+// is two units drawing the same number between this check and their
+// inserts, and the second insert then fails (500) without storing
+// anything.
+func (s *UnitPay) agreementNumber(ctx context.Context, now time.Time) (string, error) {
+	for range 5 {
+		no := s.Number("TA", now, 6)
+		var n int64
+		if err := s.Conn(ctx).Model(&store.TripartiteAgreementRow{}).Where("agreement_no = ?", no).Count(&n).Error; err != nil {
+			return "", kernel.Internal("agreement number", err)
+		}
+		if n == 0 {
+			return no, nil
+		}
+	}
+	return "", kernel.Internal("agreement number", errors.New("five drawn numbers were all taken"))
 }
 
 // ListTripartiteAgreements lists a unit's agreements, newest first.

@@ -76,3 +76,42 @@ func TestAVoucherNumberAlreadyDrawnIsDrawnAgain(t *testing.T) {
 		settledOnce(t, env, f, second.OrderNo)
 	})
 }
+
+// TestAnAgreementNumberAlreadyHeldIsNeverSentToTheBank: an agreement's
+// number goes to the bank before the agreement is stored, so a number
+// another agreement holds must be drawn again before the bank hears it,
+// not found out at the insert (a 500, and the bank told one number for
+// two agreements).
+func TestAnAgreementNumberAlreadyHeldIsNeverSentToTheBank(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		const taken = "TA20261120100000424242"
+		var mu sync.Mutex
+		draws := 0
+		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+			d.Numbers = func(prefix string, at time.Time, n int) string {
+				if prefix != "TA" {
+					return kernel.NewNumber(prefix, at, n)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				draws++
+				if draws <= 2 {
+					return taken
+				}
+				return kernel.NewNumber(prefix, at, n)
+			}
+		})
+		f := servicetest.NewUnitFixture(t, env)
+		first := verifiedAgreement(t, env, f)
+		second := verifiedAgreement(t, env, f)
+		var nos []string
+		if err := db.Gorm.Model(&store.TripartiteAgreementRow{}).Where("unit_id = ?", f.UnitID).Order("agreement_no").
+			Pluck("agreement_no", &nos).Error; err != nil {
+			t.Fatal(err)
+		}
+		if first.AgreementID == second.AgreementID || len(nos) != 2 || nos[0] == nos[1] || draws != 3 ||
+			(nos[0] != taken && nos[1] != taken) {
+			t.Fatalf("agreement numbers %v after %d draws, want %s and a number of its own drawn third", nos, draws, taken)
+		}
+	})
+}
