@@ -125,48 +125,20 @@ func TestAClientThatHangsUpStillGetsItsAnswerOnRetry(t *testing.T) {
 // filing now asks the treasury first). It is a moment's answer, not the
 // application's: the retry is filed.
 func TestARefusalForMoneyNotYetCreditedIsNotReplayedUnderItsKey(t *testing.T) {
-	db := storetest.Targets()[0].Open(t)
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL})
-	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
-	cl := apitest.Load(t).ServerClient(t, srv.URL, srv.Client())
-
+	r := newCertRig(t, storetest.Targets()[0].Open(t))
 	me := servicetest.Person(t, "张三明")
-	tok := loginAs(t, cl, "notyet", me.Name, me.IDNumber)
-	cl.Do("POST", "/api/v1/enrolments", tok, map[string]string{"scheme": "flexible_pension", "region_code": "150100"})
-	var pb struct {
-		Items []struct {
-			PayableID string `json:"payable_id"`
-		}
-	}
-	cl.DoJSON("POST", "/api/v1/payables/query", tok, map[string]string{"person": "self"}, &pb)
-	var d struct {
-		DeclarationID string `json:"declaration_id"`
-	}
-	if st := cl.DoJSON("POST", "/api/v1/declarations", tok, map[string]string{"payable_id": pb.Items[0].PayableID, "option_code": "grade_60"}, &d); st != 201 {
-		t.Fatalf("declaration %d", st)
-	}
-	var p struct {
-		OrderNo string `json:"order_no"`
-	}
-	if st := cl.DoJSON("POST", "/api/v1/payments", tok, map[string]string{"declaration_id": d.DeclarationID, "channel": "sandbox"}, &p); st != 201 {
-		t.Fatalf("payment %d", st)
-	}
-	if err := env.Svc.SandboxPay(context.Background(), p.OrderNo, true); err != nil {
-		t.Fatal(err)
-	}
-	refund := map[string]any{"person": "self", "scheme": "flexible_pension", "order_no": p.OrderNo, "refund_fen": 100,
+	tok := r.login(t, "notyet", me.Name, me.IDNumber)
+	orderNo := r.pay(t, tok)
+	refund := map[string]any{"person": "self", "scheme": "flexible_pension", "order_no": orderNo, "refund_fen": 100,
 		"reason": "overpaid", "reason_detail": "多缴"}
 	// The sandbox treasury credits 2 s after payment: not yet.
-	if r := cl.Send("POST", "/api/v1/refunds", tok, refund, "Idempotency-Key", "refund-notyet-1"); r.Status != 422 || r.ErrorCode() != "REFUND_NOT_CREDITED" {
-		t.Fatalf("before 入库: %d %s", r.Status, r.Body)
+	if res := r.cl.Send("POST", "/api/v1/refunds", tok, refund, "Idempotency-Key", "refund-notyet-1"); res.Status != 422 || res.ErrorCode() != "REFUND_NOT_CREDITED" {
+		t.Fatalf("before 入库: %d %s", res.Status, res.Body)
 	}
 	// Credited since; no worker pass has learnt of it. The same key files.
-	env.Clock.Advance(15 * time.Second)
-	r := cl.Send("POST", "/api/v1/refunds", tok, refund, "Idempotency-Key", "refund-notyet-1")
-	if r.Status != 201 || r.Header.Get("Idempotent-Replayed") == "true" {
-		t.Fatalf("the retry once credited: %d %s", r.Status, r.Body)
+	r.env.Clock.Advance(15 * time.Second)
+	res := r.cl.Send("POST", "/api/v1/refunds", tok, refund, "Idempotency-Key", "refund-notyet-1")
+	if res.Status != 201 || res.Header.Get("Idempotent-Replayed") == "true" {
+		t.Fatalf("the retry once credited: %d %s", res.Status, res.Body)
 	}
 }

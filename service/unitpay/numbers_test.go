@@ -23,21 +23,9 @@ import (
 func TestAVoucherNumberAlreadyDrawnIsDrawnAgain(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		const taken = "BV20261120100000424242"
-		var mu sync.Mutex
 		draws := 0
 		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			d.Numbers = func(prefix string, at time.Time, n int) string {
-				if prefix != "BV" {
-					return kernel.NewNumber(prefix, at, n)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				draws++
-				if draws <= 2 { // the first payment's, then the second's first draw
-					return taken
-				}
-				return kernel.NewNumber(prefix, at, n)
-			}
+			d.Numbers = collideFirst("BV", taken, &draws)
 		})
 		f := servicetest.NewUnitFixture(t, env)
 		ctx := context.Background()
@@ -85,21 +73,9 @@ func TestAVoucherNumberAlreadyDrawnIsDrawnAgain(t *testing.T) {
 func TestAnAgreementNumberAlreadyHeldIsNeverSentToTheBank(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		const taken = "TA20261120100000424242"
-		var mu sync.Mutex
 		draws := 0
 		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			d.Numbers = func(prefix string, at time.Time, n int) string {
-				if prefix != "TA" {
-					return kernel.NewNumber(prefix, at, n)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				draws++
-				if draws <= 2 {
-					return taken
-				}
-				return kernel.NewNumber(prefix, at, n)
-			}
+			d.Numbers = collideFirst("TA", taken, &draws)
 		})
 		f := servicetest.NewUnitFixture(t, env)
 		first := verifiedAgreement(t, env, f)
@@ -114,4 +90,23 @@ func TestAnAgreementNumberAlreadyHeldIsNeverSentToTheBank(t *testing.T) {
 			t.Fatalf("agreement numbers %v after %d draws, want %s and a number of its own drawn third", nos, draws, taken)
 		}
 	})
+}
+
+// collideFirst is a Deps.Numbers that hands out taken for the first two
+// draws of prefix (the first row's, then the next row's first draw) and
+// random numbers otherwise; draws counts prefix's draws.
+func collideFirst(prefix, taken string, draws *int) func(string, time.Time, int) string {
+	var mu sync.Mutex
+	return func(p string, at time.Time, n int) string {
+		if p != prefix {
+			return kernel.NewNumber(p, at, n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		*draws++
+		if *draws <= 2 {
+			return taken
+		}
+		return kernel.NewNumber(p, at, n)
+	}
 }
