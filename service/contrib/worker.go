@@ -240,32 +240,41 @@ func (s *Contrib) advanceOrder(ctx context.Context, no, from string, ask settlem
 		waiting = *r.CreditedAt
 	}
 	res, err := ask(ctx, ref)
+	// What the answer means is written whatever becomes of ctx (a
+	// request's budget, a shutdown) once the answer is in: a step cut
+	// between its writes left credited records whose booking waited for
+	// the old back-off.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err != nil {
 		s.Log.WarnContext(ctx, "settlement status unknown; will ask again", "order_no", o.OrderNo, "step", to, "err", err)
-		return true, s.askLater(ctx, o.OrderNo, waiting)
+		return true, s.askLater(wctx, o.OrderNo, waiting)
 	}
 	if res.State != models.SettlementDone {
-		return false, s.askLater(ctx, o.OrderNo, waiting)
+		return false, s.askLater(wctx, o.OrderNo, waiting)
 	}
 	at := res.At.UTC()
 	if at.IsZero() {
 		at = s.Now()
 	}
-	// Conditional on the records still being in from: a counter's
-	// reversal (ReverseOrderTx) removes paid records by the same kind
-	// of statement, so whichever commits first wins and the other
-	// changes nothing.
-	if err := s.Conn(ctx).Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
-		Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
+	if err := s.Tx(wctx, func(tx *gorm.DB) error {
+		// Conditional on the records still being in from: a counter's
+		// reversal (ReverseOrderTx) removes paid records by the same
+		// kind of statement, so whichever commits first wins and the
+		// other changes nothing.
+		if err := tx.Model(&store.RecordRow{}).Where("order_no = ? AND status = ?", o.OrderNo, from).
+			Updates(map[string]any{"status": to, atCol: at, noCol: res.VoucherNo}).Error; err != nil {
+			return err
+		}
+		// The next step starts now, not at this one's back-off.
+		if o.SettleNextAt == nil {
+			return nil
+		}
+		return tx.Model(&store.OrderRow{}).Where("order_no = ?", o.OrderNo).UpdateColumn("settle_next_at", nil).Error
+	}); err != nil {
 		return false, err
 	}
-	// The next step starts now, not at this one's back-off.
-	if o.SettleNextAt != nil {
-		if err := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ?", o.OrderNo).UpdateColumn("settle_next_at", nil).Error; err != nil {
-			return false, err
-		}
-	}
-	s.forgetOrderRowPayables(ctx, o)
+	s.forgetOrderRowPayables(wctx, o)
 	return false, nil
 }
 
@@ -298,6 +307,9 @@ func (s *Contrib) AskCreditNow(ctx context.Context, orderNo string) error {
 			return err
 		})
 		if err != nil {
+			if ctx.Err() != nil {
+				return errCreditUnknown // the caller's time ran out: asked or not, no answer
+			}
 			return kernel.Internal("ask the treasury", err)
 		}
 		if ran {

@@ -57,6 +57,12 @@ func NewInstanceID() string {
 // included, is never taken, so the same object is not worked twice at
 // once even within one process.
 func (s *Kernel) ClaimWork(ctx context.Context, step, key string) (bool, error) {
+	// Not cut short by the caller's deadline: a claim committed just as
+	// the deadline came back as an error, and nobody released it (the
+	// object then waited a whole lease). Releasing on error instead could
+	// hand back a live claim this instance holds for other work.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	now := s.Now()
 	until := now.Add(s.Opt.WorkLease)
 	ok, err := InsertIfAbsent(s.Conn(ctx), &store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})

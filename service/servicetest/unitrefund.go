@@ -74,7 +74,9 @@ func NewPaidUnitFor(t *testing.T, env *Env, rep people.Session, uscc, name strin
 		}
 		persons = append(persons, ep.ID)
 	}
-	pu := PaidUnit{Unit: u, Rep: rep, Period: "202610", OrderNo: kernel.NewNumber("UO", now, 6), Employee: persons}
+	// Numbered as a unit's orders are (U + its time), which the unit's
+	// order list pages by.
+	pu := PaidUnit{Unit: u, Rep: rep, Period: "202610", OrderNo: kernel.NewNumber("U", now.Add(-time.Hour), 8), Employee: persons}
 	decl := store.UnitDeclarationRow{ID: kernel.NewID("ud"), UnitID: u.ID, Period: pu.Period, Status: "paid", OrderNo: pu.OrderNo,
 		CreatedBy: rep.UserID, CreatedAt: now, UpdatedAt: now}
 	type line struct {

@@ -2,10 +2,12 @@ package unitpay_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/servicetest"
@@ -67,6 +69,14 @@ func TestAUnitsOrdersArePagedToTheOldest(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("listed %d orders, want all %d newest first\ngot  %v\nwant %v", len(got), len(want), got, want)
+		}
+		// An offset token of the list's earlier pages ("o:50") is not an
+		// order number: refused, not a silent first page.
+		if _, _, err := env.Svc.ListUnitPayments(ctx, f.Rep.UserID, f.UnitID, kernel.Page{Size: 50, After: "bzo1MA"}); !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("an offset token: %v, want INVALID_ARGUMENT", err)
+		}
+		if !db.Gorm.Migrator().HasIndex(&store.OrderRow{}, "ix_orders_unit_order") {
+			t.Fatal("ix_orders_unit_order (migration 0017) missing: every page would sort all of the unit's orders")
 		}
 	})
 }

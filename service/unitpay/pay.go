@@ -2,6 +2,7 @@ package unitpay
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/lianban/lianban/models"
@@ -201,6 +202,11 @@ func (s *UnitPay) ListUnitPayments(ctx context.Context, userID, unitID string, p
 	}
 	q := s.Read(ctx).Model(&store.OrderRow{}).Where("unit_id = ?", unitID)
 	if page.After != "" {
+		if !strings.HasPrefix(page.After, "U") {
+			// Not an order number this list hands out (an offset token of
+			// the list's earlier pages would silently restart it).
+			return nil, "", models.ErrInvalid.WithReason("page_token 无效")
+		}
 		q = q.Where("order_no < ?", page.After)
 	}
 	var nos []string
