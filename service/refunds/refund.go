@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -364,20 +365,7 @@ var closedStatuses = []string{string(models.RefundRefused), string(models.Refund
 // what open applications hold of it. payerUserID, when set, keeps to the
 // records that user paid.
 func (s *Refunds) refundPlan(ctx context.Context, personID, payerUserID string, in RefundInput) (refundPlanResult, error) {
-	plan, err := s.planRecords(ctx, s.refundRecords(ctx, personID, payerUserID, in), in)
-	if !errors.Is(err, models.ErrRefundNotCredited) {
-		return plan, err
-	}
-	// Only credited money can be asked back, and the worker may learn of
-	// a credit up to half an hour after it: ask the treasury about the
-	// months still waiting, then plan again on what it said.
-	var waiting []string
-	if perr := s.refundRecords(ctx, personID, payerUserID, in).Model(&store.RecordRow{}).Where("status = ?", contrib.RecordPaid).
-		Order("paid_at").Pluck("order_no", &waiting).Error; perr != nil {
-		return refundPlanResult{}, kernel.Internal("records waiting for the treasury", perr)
-	}
-	s.contrib.CreditWaitedOn(ctx, waiting)
-	return s.planRecords(ctx, s.refundRecords(ctx, personID, payerUserID, in), in)
+	return s.planRecords(ctx, func() *gorm.DB { return s.refundRecords(ctx, personID, payerUserID, in) }, in)
 }
 
 // refundRecords selects the records an application names: the person's
@@ -400,14 +388,47 @@ func (s *Refunds) refundRecords(ctx context.Context, personID, payerUserID strin
 }
 
 // planRecords is refundPlan on the records q selects (a person's, or a
-// unit's in unit.go).
-func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (refundPlanResult, error) {
+// unit's in unit.go); q makes a fresh query each call. Only credited money
+// can be asked back, and the worker may learn of a credit up to half an
+// hour after it: a plan refused for months only paid asks the treasury
+// about their orders and is made again on what it said.
+func (s *Refunds) planRecords(ctx context.Context, q func() *gorm.DB, in RefundInput) (refundPlanResult, error) {
+	plan, waiting, err := s.planOn(ctx, q(), in)
+	if !errors.Is(err, models.ErrRefundNotCredited) {
+		return plan, err
+	}
+	s.contrib.CreditWaitedOn(ctx, waiting)
+	plan, _, err = s.planOn(ctx, q(), in)
+	return plan, err
+}
+
+// paidOrders are the orders of the records only paid (not yet credited),
+// the earliest paid first.
+func paidOrders(recs []store.RecordRow) []string {
+	var paid []store.RecordRow
+	for _, r := range recs {
+		if r.Status == contrib.RecordPaid {
+			paid = append(paid, r)
+		}
+	}
+	slices.SortStableFunc(paid, func(a, b store.RecordRow) int { return a.PaidAt.Compare(b.PaidAt) })
+	out := make([]string, 0, len(paid))
+	for _, r := range paid {
+		out = append(out, r.OrderNo)
+	}
+	return out
+}
+
+// planOn is one planRecords on the records q selects. Refused as not
+// credited, it also returns the orders of the months only paid, the
+// earliest paid first.
+func (s *Refunds) planOn(ctx context.Context, q *gorm.DB, in RefundInput) (refundPlanResult, []string, error) {
 	var recs []store.RecordRow
 	if err := q.Order("period").Find(&recs).Error; err != nil {
-		return refundPlanResult{}, kernel.Internal("refund records", err)
+		return refundPlanResult{}, nil, kernel.Internal("refund records", err)
 	}
 	if len(recs) == 0 {
-		return refundPlanResult{}, models.ErrNotFound.WithReason("没有找到所选的缴费记录")
+		return refundPlanResult{}, nil, models.ErrNotFound.WithReason("没有找到所选的缴费记录")
 	}
 	have := map[string]bool{}
 	for _, r := range recs {
@@ -415,7 +436,7 @@ func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (
 	}
 	for _, p := range in.Periods {
 		if !have[p] {
-			return refundPlanResult{}, models.ErrNotFound.WithReason("所属期 " + p + " 没有该险种的缴费记录")
+			return refundPlanResult{}, nil, models.ErrNotFound.WithReason("所属期 " + p + " 没有该险种的缴费记录")
 		}
 	}
 	ids := make([]string, 0, len(recs))
@@ -423,9 +444,9 @@ func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (
 	for _, r := range recs {
 		switch r.Status {
 		case contrib.RecordPaid:
-			return refundPlanResult{}, models.ErrRefundNotCredited.WithReason("所属期 " + r.Period + " 的费款尚未入库")
+			return refundPlanResult{}, paidOrders(recs), models.ErrRefundNotCredited.WithReason("所属期 " + r.Period + " 的费款尚未入库")
 		case contrib.RecordRefunding:
-			return refundPlanResult{}, models.ErrRefundOpen
+			return refundPlanResult{}, nil, models.ErrRefundOpen
 		}
 		ids = append(ids, r.ID)
 		orderNos[r.OrderNo] = true
@@ -443,7 +464,7 @@ func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (
 		Joins("JOIN refunds r ON r.refund_no = i.refund_no").
 		Where("(i.record_id IN ? OR i.order_no IN ?) AND r.status NOT IN ?", ids, keys(orderNos), closedStatuses).
 		Scan(&hs).Error; err != nil {
-		return refundPlanResult{}, kernel.Internal("refund holds", err)
+		return refundPlanResult{}, nil, kernel.Internal("refund holds", err)
 	}
 	byRecord := map[string]int64{}
 	openByOrder := map[string]int64{}
@@ -455,7 +476,7 @@ func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (
 	}
 	var orders []store.OrderRow
 	if err := s.Conn(ctx).Where("order_no IN ?", keys(orderNos)).Order("order_no").Find(&orders).Error; err != nil {
-		return refundPlanResult{}, kernel.Internal("refund orders", err)
+		return refundPlanResult{}, nil, kernel.Internal("refund orders", err)
 	}
 	orderLeft := map[string]int64{}
 	for _, o := range orders {
@@ -481,9 +502,9 @@ func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (
 	}
 	if want > 0 {
 		if total <= 0 {
-			return refundPlanResult{}, models.ErrRefundExceeds.WithReason("所选费款已全部退还或正在退费，没有可退金额")
+			return refundPlanResult{}, nil, models.ErrRefundExceeds.WithReason("所选费款已全部退还或正在退费，没有可退金额")
 		}
-		return refundPlanResult{}, models.ErrRefundExceeds.WithReason("所选费款本次最多可退 " + models.Fen(total).Yuan() + " 元")
+		return refundPlanResult{}, nil, models.ErrRefundExceeds.WithReason("所选费款本次最多可退 " + models.Fen(total).Yuan() + " 元")
 	}
 	var usedOrders []store.OrderRow
 	for _, o := range orders {
@@ -491,7 +512,7 @@ func (s *Refunds) planRecords(ctx context.Context, q *gorm.DB, in RefundInput) (
 			usedOrders = append(usedOrders, o)
 		}
 	}
-	return refundPlanResult{items: items, orders: usedOrders}, nil
+	return refundPlanResult{items: items, orders: usedOrders}, nil, nil
 }
 
 func keys(m map[string]bool) []string {

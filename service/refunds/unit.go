@@ -336,14 +336,7 @@ func (s *Refunds) planUnitRefund(ctx context.Context, unitID string, o store.Ord
 		q := func() *gorm.DB {
 			return s.Conn(ctx).Where("payer_unit_id = ? AND scheme = ? AND order_no = ?", unitID, string(in.Scheme), in.OrderNo)
 		}
-		rin := RefundInput{Scheme: in.Scheme, OrderNo: in.OrderNo, RefundFen: models.Fen(rest)}
-		plan, err = s.planRecords(ctx, q(), rin)
-		if errors.Is(err, models.ErrRefundNotCredited) {
-			// The treasury may have credited the order since the worker
-			// last asked (refundPlan).
-			s.contrib.CreditWaitedOn(ctx, []string{in.OrderNo})
-			plan, err = s.planRecords(ctx, q(), rin)
-		}
+		plan, err = s.planRecords(ctx, q, RefundInput{Scheme: in.Scheme, OrderNo: in.OrderNo, RefundFen: models.Fen(rest)})
 		if errors.Is(err, models.ErrNotFound) && declared {
 			err = models.ErrRefundExceeds.WithReason("所选费款已全部退还或正在退费，没有可退金额")
 			if unbooked > 0 {
