@@ -209,18 +209,18 @@ func (s *UnitPay) ListUnitPayments(ctx context.Context, userID, unitID string, p
 		}
 		q = q.Where("order_no < ?", page.After)
 	}
-	var nos []string
-	if err := q.Order("order_no DESC").Limit(page.Size+1).Pluck("order_no", &nos).Error; err != nil {
+	var rows []store.OrderRow
+	if err := q.Order("order_no DESC").Limit(page.Size + 1).Find(&rows).Error; err != nil {
 		return nil, "", kernel.Internal("list unit orders", err)
 	}
 	next := ""
-	if len(nos) > page.Size {
-		nos = nos[:page.Size]
-		next = nos[len(nos)-1]
+	if len(rows) > page.Size {
+		rows = rows[:page.Size]
+		next = rows[len(rows)-1].OrderNo
 	}
-	out := make([]Payment, 0, len(nos))
-	for _, no := range nos {
-		p, err := s.payment(ctx, unitID, no)
+	out := make([]Payment, 0, len(rows))
+	for _, o := range rows {
+		p, err := s.paymentOf(ctx, o)
 		if err != nil {
 			return nil, "", err
 		}
@@ -238,6 +238,11 @@ func (s *UnitPay) payment(ctx context.Context, unitID, orderNo string) (Payment,
 	if err != nil {
 		return Payment{}, kernel.Internal("load unit order", err)
 	}
+	return s.paymentOf(ctx, o)
+}
+
+// paymentOf is the unit's view of its order o (read by the caller).
+func (s *UnitPay) paymentOf(ctx context.Context, o store.OrderRow) (Payment, error) {
 	p := Payment{OrderNo: o.OrderNo, UnitID: o.UnitID, DeclarationID: o.UnitDeclarationID, Method: o.Method, AmountFen: models.Fen(o.AmountFen),
 		Status: o.Status, CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, ClosedAt: o.ClosedAt}
 	var d store.UnitDeclarationRow
@@ -258,7 +263,7 @@ func (s *UnitPay) payment(ctx context.Context, unitID, orderNo string) (Payment,
 		if err := s.Conn(ctx).Where("order_no = ?", o.OrderNo).Take(&v).Error; err == nil {
 			exp := v.ExpiresAt
 			p.VoucherNo, p.VoucherExpiresAt = v.VoucherNo, &exp
-			p.PDFURL = "/api/v1/units/" + unitID + "/payments/" + o.OrderNo + "/voucher.pdf"
+			p.PDFURL = "/api/v1/units/" + o.UnitID + "/payments/" + o.OrderNo + "/voucher.pdf"
 		}
 	}
 	type count struct {
