@@ -24,17 +24,7 @@ func TestARefundAsksTheTreasuryAboutMonthsStillWaiting(t *testing.T) {
 		ctx := context.Background()
 		env, treasury := servicetest.NewEnvWithTreasury(t, db)
 		j := servicetest.StartJourney(t, env)
-		d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_60"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
-			t.Fatal(err)
-		}
+		p := servicetest.PaidFor(t, env, j.Sess, servicetest.Self, models.SchemeFlexiblePension)
 		in := refunds.RefundInput{Person: servicetest.Self, Scheme: models.SchemeFlexiblePension, OrderNo: p.OrderNo, RefundFen: 100, Reason: models.ReasonOverpaid}
 
 		for _, answer := range []string{servicetest.TreasuryDown, servicetest.TreasuryPending} {

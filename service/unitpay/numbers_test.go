@@ -23,11 +23,7 @@ import (
 func TestAVoucherNumberAlreadyDrawnIsDrawnAgain(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		const taken = "BV20261120100000424242"
-		draws := 0
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			d.Numbers = collideFirst("BV", taken, &draws)
-		})
-		f := servicetest.NewUnitFixture(t, env)
+		env, f, draws := collidingUnit(t, db, "BV", taken)
 		ctx := context.Background()
 		in := unitpay.PaymentInput{DeclarationID: f.Decl.ID, Method: unitpay.MethodBankVoucher}
 		first, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, in)
@@ -45,8 +41,8 @@ func TestAVoucherNumberAlreadyDrawnIsDrawnAgain(t *testing.T) {
 		if err != nil || !created {
 			t.Fatalf("second voucher: created %v, %v", created, err)
 		}
-		if second.VoucherNo == taken || second.VoucherNo == "" || draws != 3 {
-			t.Fatalf("second voucher %q after %d draws, want a number of its own on the third", second.VoucherNo, draws)
+		if second.VoucherNo == taken || second.VoucherNo == "" || *draws != 3 {
+			t.Fatalf("second voucher %q after %d draws, want a number of its own on the third", second.VoucherNo, *draws)
 		}
 		var orders, vouchers int64
 		if err := db.Gorm.Model(&store.OrderRow{}).Where("unit_declaration_id = ? AND status = ?", f.Decl.ID, "paying").Count(&orders).Error; err != nil {
@@ -73,11 +69,7 @@ func TestAVoucherNumberAlreadyDrawnIsDrawnAgain(t *testing.T) {
 func TestAnAgreementNumberAlreadyHeldIsNeverSentToTheBank(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		const taken = "TA20261120100000424242"
-		draws := 0
-		env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
-			d.Numbers = collideFirst("TA", taken, &draws)
-		})
-		f := servicetest.NewUnitFixture(t, env)
+		env, f, draws := collidingUnit(t, db, "TA", taken)
 		first := verifiedAgreement(t, env, f)
 		second := verifiedAgreement(t, env, f)
 		var nos []string
@@ -85,28 +77,33 @@ func TestAnAgreementNumberAlreadyHeldIsNeverSentToTheBank(t *testing.T) {
 			Pluck("agreement_no", &nos).Error; err != nil {
 			t.Fatal(err)
 		}
-		if first.AgreementID == second.AgreementID || len(nos) != 2 || nos[0] == nos[1] || draws != 3 ||
+		if first.AgreementID == second.AgreementID || len(nos) != 2 || nos[0] == nos[1] || *draws != 3 ||
 			(nos[0] != taken && nos[1] != taken) {
-			t.Fatalf("agreement numbers %v after %d draws, want %s and a number of its own drawn third", nos, draws, taken)
+			t.Fatalf("agreement numbers %v after %d draws, want %s and a number of its own drawn third", nos, *draws, taken)
 		}
 	})
 }
 
-// collideFirst is a Deps.Numbers that hands out taken for the first two
-// draws of prefix (the first row's, then the next row's first draw) and
-// random numbers otherwise; draws counts prefix's draws.
-func collideFirst(prefix, taken string, draws *int) func(string, time.Time, int) string {
+// collidingUnit is a unit fixture whose service hands out taken for the
+// first two draws of prefix (the first row's, then the next row's first
+// draw) and random numbers otherwise; draws counts prefix's draws.
+func collidingUnit(t *testing.T, db *store.DB, prefix, taken string) (*servicetest.Env, *servicetest.UnitFixture, *int) {
+	t.Helper()
 	var mu sync.Mutex
-	return func(p string, at time.Time, n int) string {
-		if p != prefix {
+	draws := new(int)
+	env := servicetest.NewEnvWith(t, db, func(d *service.Deps, _ *service.Options) {
+		d.Numbers = func(p string, at time.Time, n int) string {
+			if p != prefix {
+				return kernel.NewNumber(p, at, n)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			*draws++
+			if *draws <= 2 {
+				return taken
+			}
 			return kernel.NewNumber(p, at, n)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		*draws++
-		if *draws <= 2 {
-			return taken
-		}
-		return kernel.NewNumber(p, at, n)
-	}
+	})
+	return env, servicetest.NewUnitFixture(t, env), draws
 }
