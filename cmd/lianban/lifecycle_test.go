@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -180,9 +181,16 @@ func serveWithSlowRequest(t *testing.T, ctx context.Context, app *App, release <
 		}
 		inner.ServeHTTP(w, r)
 	})
+	// Bound here and kept: freeAddr's port, closed again, was sometimes
+	// taken by another test package's server first, which then answered
+	// the readiness poll while /slow never reached this one.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx) }()
-	base = "http://" + app.cfg.Addr
+	go func() { done <- app.serveOn(ctx, ln) }()
+	base = "http://" + ln.Addr().String()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()

@@ -353,6 +353,13 @@ func (a *App) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return a.serveOn(ctx, ln)
+}
+
+// serveOn is Serve on a listener already bound (a test binds its own:
+// a port picked free and closed again can be taken by another process
+// before Serve binds it).
+func (a *App) serveOn(ctx context.Context, ln net.Listener) error {
 	if _, err := a.startPprof(ctx, a.cfg.PprofAddr); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("LIANBAN_PPROF_ADDR: %w", err)
@@ -373,6 +380,7 @@ func (a *App) Serve(ctx context.Context) error {
 			"explicit", a.cfg.SandboxExplicit)
 	}
 	drained := true
+	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
