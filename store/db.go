@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	sqlite "github.com/lianban/lianban/store/sqlitedialect"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -47,14 +48,19 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := openPool(ctx, dialect, dialector, false)
+	g, err := openPool(ctx, dialect, dialector)
 	if err != nil {
 		return nil, err
 	}
 	db := &DB{Gorm: g, Dialect: dialect, Reader: g}
 	if dialect == SQLite && !strings.Contains(rawURL, ":memory:") {
 		_, rest, _ := strings.Cut(rawURL, "://")
-		r, err := openPool(ctx, dialect, sqlite.Open(sqliteDSN(rest)+sqliteReadOnly), true)
+		rd, err := sqliteDialector(sqliteDSN(rest) + sqliteReadOnly)
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		r, err := openPool(ctx, dialect, rd)
 		if err != nil {
 			_ = db.Close()
 			return nil, err
@@ -77,7 +83,7 @@ const sqliteReaders = 4
 // writer's transactions.
 const sqliteReadOnly = "&_pragma=query_only(1)"
 
-func openPool(ctx context.Context, dialect Dialect, dialector gorm.Dialector, prepare bool) (*gorm.DB, error) {
+func openPool(ctx context.Context, dialect Dialect, dialector gorm.Dialector) (*gorm.DB, error) {
 	g, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError: true,
 		// Times are stored in UTC: SQLite compares them as text, so mixed
@@ -85,16 +91,10 @@ func openPool(ctx context.Context, dialect Dialect, dialector gorm.Dialector, pr
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		// The pure-Go SQLite spends a tenth of a short request parsing SQL
-		// (profiled under make perf); prepared statements parse each query
-		// once per connection. Only for SQLite's read pool: gorm prepares
-		// under a lock while it waits for a connection, and with the
-		// writer's single connection held by a transaction that wants the
-		// same lock, the two wait for each other for ever (seen in the
-		// counters' concurrency test). pgx caches statements by itself,
-		// and MySQL's server-side statements are a limited global resource.
-		PrepareStmt:        prepare,
-		PrepareStmtMaxSize: 512,
+		// No PrepareStmt: SQLite's connections keep their own statements
+		// (sqlitedialect.NewConnector), pgx caches statements by itself,
+		// and MySQL's server-side statements are a limited global
+		// resource.
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -166,7 +166,8 @@ func dialectorFor(raw string) (Dialect, gorm.Dialector, error) {
 				return "", nil, fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		return SQLite, sqlite.Open(sqliteDSN(path)), nil
+		d, err := sqliteDialector(sqliteDSN(path))
+		return SQLite, d, err
 	case "postgres", "postgresql":
 		return Postgres, postgres.Open(raw), nil
 	case "mysql":
@@ -184,6 +185,17 @@ func dialectorFor(raw string) (Dialect, gorm.Dialector, error) {
 		return MySQL, mysql.New(mysql.Config{DSN: dsn, DefaultStringSize: 191}), nil
 	}
 	return "", nil, fmt.Errorf("database URL scheme %q not supported", scheme)
+}
+
+// sqliteDialector opens SQLite through the connector that keeps each
+// connection's prepared statements. The DSN is checked when the pool first
+// connects (openPool's ping), as sql.Open would.
+func sqliteDialector(dsn string) (gorm.Dialector, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite database: %w", err)
+	}
+	return sqlite.Dialector{Conn: sql.OpenDB(c)}, nil
 }
 
 // sqliteDSN is the connection string of a database file. Immediate
