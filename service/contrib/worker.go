@@ -367,21 +367,28 @@ func (s *Contrib) CreditWaitedOn(ctx context.Context, orderNos []string) {
 }
 
 // markCreditAsk reports whether the order may be asked about now (not
-// within creditAskGap of the last request's question) and marks it asked.
-// Two requests at the same moment may both ask: the mark bounds repeats,
-// it is not a lock (AskCreditNow's work claim is).
+// within creditAskGap of the last request's question) and marks it asked,
+// in one step at Redis, so of two requests at the same moment only one
+// asks. The gap is read on the service's clock, which tests move.
 func (s *Contrib) markCreditAsk(ctx context.Context, orderNo string) bool {
-	key := "lb:creditask:{" + orderNo + "}"
 	now := s.Now()
-	last, err := s.Redis.Client.Get(ctx, key).Int64()
-	switch {
-	case err == nil && now.Sub(time.Unix(0, last)) < creditAskGap:
-		return false
-	case err != nil && !errors.Is(err, redis.Nil):
-		return false
-	}
-	return s.Redis.Client.Set(ctx, key, now.UnixNano(), creditAskGap).Err() == nil
+	n, err := creditAskScript.Run(ctx, s.Redis.Client, []string{"lb:creditask:{" + orderNo + "}"},
+		now.UnixMilli(), creditAskGap.Milliseconds()).Int()
+	return err == nil && n == 1
 }
+
+// creditAskScript marks an order asked unless it was asked within the gap:
+// KEYS[1] holds the last question's time; ARGV[1] is now and ARGV[2] the
+// gap, both in milliseconds (the gap is also the mark's life). It returns
+// 1 when the caller may ask.
+var creditAskScript = redis.NewScript(`
+local last = redis.call('GET', KEYS[1])
+if last and tonumber(ARGV[1]) - tonumber(last) < tonumber(ARGV[2]) then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
 
 // What one request may ask the treasury (CreditWaitedOn). The months still
 // waiting are the latest few orders (a year paid in one go is one order);
