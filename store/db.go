@@ -200,9 +200,13 @@ func sqliteDialector(dsn string) (gorm.Dialector, error) {
 
 // sqliteDSN is the connection string of a database file. Immediate
 // transactions: a read-then-write transaction takes the write lock at
-// BEGIN instead of failing on upgrade.
+// BEGIN instead of failing on upgrade. Times are written as
+// "2006-01-02 15:04:05.999999999-07:00" in UTC and read back in UTC, as
+// every database made before modernc.org/sqlite v1.62.0 holds them:
+// SQLite compares them as text, so one column in two formats would
+// compare and page wrongly (that driver writes time.String by default).
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite&_timezone=UTC"
 }
 
 // RedactURL hides the password in a connection URL, for logs.

@@ -64,6 +64,10 @@ type cachingConn struct {
 	stmts map[string]*list.Element // of *cachedStmt; the list's front was used last
 	lru   *list.List
 	limit int // StatementsPerConn
+	// closed: Close has run. database/sql closes a connection's rows
+	// first, so this only keeps a late release from touching a statement
+	// of a closed connection.
+	closed bool
 }
 
 type cachedStmt struct {
@@ -184,7 +188,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	s.busy = true
 	return &cachedRows{sqliteRows: full, release: func() {
 		s.busy = false
-		if s.evicted {
+		if s.evicted && !c.closed {
 			_ = s.stmt.Close()
 		}
 	}}, nil
@@ -198,7 +202,7 @@ func (c *cachingConn) Close() error {
 			errs = append(errs, s.stmt.Close())
 		}
 	}
-	c.stmts, c.lru = nil, list.New()
+	c.stmts, c.lru, c.closed = nil, list.New(), true
 	errs = append(errs, c.sqliteConn.Close())
 	return errors.Join(errs...)
 }
