@@ -36,6 +36,7 @@ import (
 	"github.com/lianban/lianban/channels/wechat/wechatfake"
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/blob"
@@ -245,7 +246,10 @@ func Person(t testing.TB, name string) sandbox.DemoPerson {
 	return sandbox.DemoPerson{}
 }
 
-// LoginVerified logs a sandbox user in and binds them to a person.
+// LoginVerified logs a sandbox user in and binds them to a person. It
+// returns the session as the app's next request finds it, carrying the
+// verified user and person (RequestContext puts them where a request's
+// middleware does).
 func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) people.Session {
 	t.Helper()
 	ctx := context.Background()
@@ -260,7 +264,18 @@ func (e *Env) LoginVerified(t testing.TB, subject, name, idNumber string) people
 	if _, err := e.Svc.VerifyIdentity(ctx, sess.UserID, people.IdentityInput{Name: name, IDNumber: idNumber}); err != nil {
 		t.Fatal(err)
 	}
+	if sess, err = e.Svc.Authenticate(ctx, res.Token); err != nil {
+		t.Fatal(err)
+	}
 	return sess
+}
+
+// RequestContext is ctx as an authenticated request hands it to the
+// services (handlers/httpx Authenticated): with the session's verified
+// user and person, which the services then read from the session instead
+// of the database.
+func RequestContext(ctx context.Context, sess people.Session) context.Context {
+	return kernel.WithVerified(ctx, sess.Verified)
 }
 
 // PDFText extracts a PDF's text with pdftotext. CI installs poppler-utils
