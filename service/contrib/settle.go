@@ -123,87 +123,107 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	var refund *AutoRefund
 	var decl *store.DeclarationRow // the booked order's, for its cached view
 	forget := ""                   // the order's person, whose payables the settling may change
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		outcome, refund, decl = OutcomeSettled, nil, nil
-		fresh, err := s.ClaimNotification(tx, n, now)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			outcome = OutcomeDuplicate
-			return nil
-		}
-		paidAt := n.At.UTC()
-		if paidAt.IsZero() {
-			paidAt = now
-		}
-		// The common case first, in one statement: our order, on this
-		// channel, with this amount, not yet paid. Anything else is read
-		// and classified below.
-		var o store.OrderRow
-		moved := false
-		if n.Paid {
-			if o, moved, err = s.payMatchingOrder(tx, n, paidAt, now); err != nil {
+	// An order is booked straight into the settling transaction: the
+	// common case, two statements (a savepoint and its release) cheaper.
+	// An order that turns out unbookable rolls the whole transaction back
+	// and is settled again with its booking under a savepoint, which the
+	// automatic refund then follows.
+	settle := func(underSavepoint bool) error {
+		return s.Tx(ctx, func(tx *gorm.DB) error {
+			// A second run starts afresh: nothing of the first committed.
+			outcome, refund, decl, settled, forget = OutcomeSettled, nil, nil, store.OrderRow{}, ""
+			fresh, err := s.ClaimNotification(tx, n, now)
+			if err != nil {
 				return err
 			}
-		}
-		if !moved {
-			err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
-			forget = o.PersonID
-			if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
-				outcome = OutcomeAnomaly
-				// The notification row was inserted as settled; say what it
-				// really was, or it reads as money booked.
-				if err := s.MarkOutcome(tx, n, outcome); err != nil {
+			if !fresh {
+				outcome = OutcomeDuplicate
+				return nil
+			}
+			paidAt := n.At.UTC()
+			if paidAt.IsZero() {
+				paidAt = now
+			}
+			// The common case first, in one statement: our order, on this
+			// channel, with this amount, not yet paid. Anything else is read
+			// and classified below.
+			var o store.OrderRow
+			moved := false
+			if n.Paid {
+				if o, moved, err = s.payMatchingOrder(tx, n, paidAt, now); err != nil {
 					return err
 				}
-				return s.AnomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
-			}
-			if err != nil {
-				return err
-			}
-			if !n.Paid {
-				outcome = OutcomeIgnored
-				return s.MarkOutcome(tx, n, outcome)
-			}
-			if n.Amount != models.Fen(o.AmountFen) {
-				return s.amountMismatch(tx, n, o, source, now, &outcome)
-			}
-			moved, err = MarkOrderPaid(tx, o.OrderNo, paidAt, n.TransactionID, now)
-			if err != nil {
-				return err
 			}
 			if !moved {
-				outcome = OutcomeDuplicate
-				return s.MarkOutcome(tx, n, outcome)
+				err = tx.Where("order_no = ?", n.OrderNo).Take(&o).Error
+				forget = o.PersonID
+				if kernel.IsNotFound(err) || (err == nil && o.Channel != n.Channel) {
+					outcome = OutcomeAnomaly
+					// The notification row was inserted as settled; say what it
+					// really was, or it reads as money booked.
+					if err := s.MarkOutcome(tx, n, outcome); err != nil {
+						return err
+					}
+					return s.AnomalyTx(tx, source, n.Channel, n.OrderNo, "unknown_order", "通知的订单号不存在")
+				}
+				if err != nil {
+					return err
+				}
+				if !n.Paid {
+					outcome = OutcomeIgnored
+					return s.MarkOutcome(tx, n, outcome)
+				}
+				if n.Amount != models.Fen(o.AmountFen) {
+					return s.amountMismatch(tx, n, o, source, now, &outcome)
+				}
+				moved, err = MarkOrderPaid(tx, o.OrderNo, paidAt, n.TransactionID, now)
+				if err != nil {
+					return err
+				}
+				if !moved {
+					outcome = OutcomeDuplicate
+					return s.MarkOutcome(tx, n, outcome)
+				}
 			}
-		}
-		forget = o.PersonID
-		if before != nil {
-			if err := before(tx); err != nil {
+			forget = o.PersonID
+			if before != nil {
+				if err := before(tx); err != nil {
+					return err
+				}
+			}
+			o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
+			settled = o
+			book := func(btx *gorm.DB) error {
+				d, err := s.bookPaidOrder(btx, o, paidAt, source)
+				if err == nil {
+					// Only a booked order's view may skip the automatic
+					// refund look-up (cacheOrder's booked).
+					decl = &d
+				}
 				return err
 			}
-		}
-		o.Status, o.PaidAt, o.TransactionID = OrderPaid, &paidAt, n.TransactionID
-		settled = o
-		// Booked under a savepoint: an order that cannot be booked (its
-		// months are paid by another order) leaves nothing half-written,
-		// and is refunded whole instead.
-		err = tx.Transaction(func(btx *gorm.DB) error {
-			d, err := s.bookPaidOrder(btx, o, paidAt, source)
-			if err == nil {
-				// Only a booked order's view may skip the automatic
-				// refund look-up (cacheOrder's booked).
-				decl = &d
+			var ub UnbookableError
+			if !underSavepoint {
+				err := book(tx)
+				if errors.As(err, &ub) {
+					return errBookUnderSavepoint
+				}
+				return err
+			}
+			// Booked under a savepoint: an order that cannot be booked (its
+			// months are paid by another order) leaves nothing half-written,
+			// and is refunded whole instead.
+			err = tx.Transaction(book)
+			if errors.As(err, &ub) {
+				refund, err = s.payouts.PlanAutoRefund(tx, o, ub.Why, source)
 			}
 			return err
 		})
-		var ub UnbookableError
-		if errors.As(err, &ub) {
-			refund, err = s.payouts.PlanAutoRefund(tx, o, ub.Why, source)
-		}
-		return err
-	})
+	}
+	err := settle(false)
+	if errors.Is(err, errBookUnderSavepoint) {
+		err = settle(true)
+	}
 	if err != nil {
 		return "", kernel.Internal("settle", err)
 	}
@@ -223,6 +243,10 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	}
 	return outcome, nil
 }
+
+// errBookUnderSavepoint rolls back a settlement whose order could not be
+// booked, to settle it again with the booking under a savepoint.
+var errBookUnderSavepoint = errors.New("order unbookable: settle again under a savepoint")
 
 // amountMismatch handles a paid notification whose amount is not the
 // order's: nothing is booked.
