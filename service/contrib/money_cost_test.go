@@ -31,9 +31,9 @@ import (
 //     paid, the declaration, the unit-fund check, the claims, the payer's
 //     masked name the records carry (the records list's read model: one
 //     join, so listing decrypts nothing) and the records; then the person
-//     for the cached view. (An order that cannot be booked is settled
-//     again with its booking under a savepoint: two statements more, on
-//     that rare path only.)
+//     for the cached view. (An order that cannot be booked is rolled
+//     back and settled again, its booking under a savepoint: a second
+//     transaction, on that rare path only.)
 //
 // Each step also drops the person's cached payables after it commits
 // (ForgetPayables): one pipelined round trip of three Redis commands.

@@ -112,7 +112,9 @@ func (s *Contrib) Settle(ctx context.Context, n models.Notification, source stri
 // SettleWith is Settle with before run in the settling transaction by the
 // request that moved the order to paid, before it is booked (a counter's
 // confirmation records its transaction and audit there, so they commit
-// with the payment or not at all).
+// with the payment or not at all). before may run twice, the first run
+// rolled back (an order that cannot be booked is settled again, below):
+// it must write only through tx.
 func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source string, before func(tx *gorm.DB) error) (string, error) {
 	if n.Kind == models.NotifyRefund {
 		return s.payouts.SettleRefundNotice(ctx, n)
@@ -124,10 +126,11 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	var decl *store.DeclarationRow // the booked order's, for its cached view
 	forget := ""                   // the order's person, whose payables the settling may change
 	// An order is booked straight into the settling transaction: the
-	// common case, two statements (a savepoint and its release) cheaper.
-	// An order that turns out unbookable rolls the whole transaction back
-	// and is settled again with its booking under a savepoint, which the
-	// automatic refund then follows.
+	// common case, a statement cheaper (gorm's SAVEPOINT). An order that
+	// turns out unbookable rolls the whole transaction back and is settled
+	// again with its booking under a savepoint, which the automatic refund
+	// then follows. Everything the closure sets is reset at its start, and
+	// nothing in it acts outside the transaction.
 	settle := func(underSavepoint bool) error {
 		return s.Tx(ctx, func(tx *gorm.DB) error {
 			// A second run starts afresh: nothing of the first committed.
@@ -222,6 +225,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	}
 	err := settle(false)
 	if errors.Is(err, errBookUnderSavepoint) {
+		s.Log.InfoContext(ctx, "order cannot be booked; settling it again to refund it", "order_no", n.OrderNo, "source", source)
 		err = settle(true)
 	}
 	if err != nil {
@@ -395,8 +399,9 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		stamp.Apply(&recs[i])
 	}
 	// One insert for every month; a month that already has a record is
-	// skipped by the store and makes the order unbookable (the savepoint
-	// the caller opened drops the rest).
+	// skipped by the store and makes the order unbookable (the caller
+	// rolls back what was written: its whole transaction, or on the second
+	// run the savepoint it opened).
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&recs)
 	if res.Error != nil {
 		return d, res.Error

@@ -186,6 +186,14 @@ func TestAnUnbookableCounterPaymentIsNotReversed(t *testing.T) {
 	if n := servicetest.Count(t, db, "refund_payouts", "order_no = ?", o.OrderNo); n != 1 {
 		t.Fatalf("%d payouts for the unbookable order", n)
 	}
+	// The settlement ran twice (the first, booking without a savepoint,
+	// rolled back): the confirmation's transaction and audit are kept once.
+	if n := servicetest.Count(t, db, "counter_txns", "order_no = ? AND op = ?", o.OrderNo, "confirm"); n != 1 {
+		t.Fatalf("%d counter transactions for one confirmation", n)
+	}
+	if n := servicetest.Count(t, db, "audit_log", "action = ? AND target_id = ?", "partner.confirm", o.OrderNo); n != 1 {
+		t.Fatalf("%d audit entries for one confirmation", n)
+	}
 	if _, err := env.Svc.PartnerReverseOrder(ctx, bank, o.OrderNo, counters.ReverseInput{PartnerTxnID: "R-U1"}); !errors.Is(err, models.ErrReversalNotAllowed) {
 		t.Fatalf("reverse an order being refunded: %v", err)
 	}
