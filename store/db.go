@@ -188,8 +188,9 @@ func dialectorFor(raw string) (Dialect, gorm.Dialector, error) {
 }
 
 // sqliteDialector opens SQLite through the connector that keeps each
-// connection's prepared statements. The DSN is checked when the pool first
-// connects (openPool's ping), as sql.Open would.
+// connection's prepared statements. A query string that does not parse is
+// refused here; the rest of the DSN is checked when the pool first
+// connects (openPool's ping), as with sql.Open.
 func sqliteDialector(dsn string) (gorm.Dialector, error) {
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil {

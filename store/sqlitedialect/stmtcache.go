@@ -70,13 +70,16 @@ type cachingConn struct {
 	closed bool
 }
 
+// sqliteStmt is what the driver's prepared statements implement.
+type sqliteStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
 type cachedStmt struct {
 	query string
-	stmt  interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	}
+	stmt  sqliteStmt
 	// busy: a Rows of this statement is still open. The statement is
 	// reset when those rows close; until then the same SQL gets a
 	// statement of its own.
@@ -130,11 +133,7 @@ func (c *cachingConn) take(ctx context.Context, query string) (*cachedStmt, erro
 	if err != nil {
 		return nil, err
 	}
-	full, ok := st.(interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	})
+	full, ok := st.(sqliteStmt)
 	if !ok {
 		_ = st.Close()
 		return nil, nil

@@ -24,18 +24,24 @@ func openCached(t *testing.T) (*sql.DB, func() *cachingConn) {
 		t.Fatal(err)
 	}
 	cache := func() *cachingConn {
-		var cc *cachingConn
 		conn, err := db.Conn(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		if err := conn.Raw(func(dc any) error { cc = dc.(*cachingConn); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		return cc
+		return cacheOf(t, conn)
 	}
 	return db, cache
+}
+
+// cacheOf is the statement cache of the connection conn holds.
+func cacheOf(t *testing.T, conn *sql.Conn) *cachingConn {
+	t.Helper()
+	var cc *cachingConn
+	if err := conn.Raw(func(dc any) error { cc = dc.(*cachingConn); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }
 
 func TestAStatementIsPreparedOnceAndRunsAgainWithNewValues(t *testing.T) {
@@ -178,8 +184,7 @@ func TestTheCacheIsBoundedAndEvictsABusyStatementOnlyWhenItsRowsClose(t *testing
 			t.Fatal(err)
 		}
 	}
-	var c *cachingConn
-	_ = conn.Raw(func(dc any) error { c = dc.(*cachingConn); return nil })
+	c := cacheOf(t, conn)
 	if c.lru.Len() != 3 {
 		t.Fatalf("%d statements cached, want the limit of 3", c.lru.Len())
 	}
