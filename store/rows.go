@@ -160,6 +160,12 @@ type OrderRow struct {
 	// SettleNextAt is when the worker next asks the treasury or the
 	// agency about the paid order's records (migrations/0016); nil is now.
 	SettleNextAt *time.Time
+	// PayerMasked is the paying user's masked name for the order's
+	// records, and PersonMasked the masked name of the person paid for,
+	// for the order's view; both set when the payer opens it
+	// (migrations/0018), nil when they are worked out as needed.
+	PayerMasked  *string
+	PersonMasked *string
 	// A unit's payment (migrations/0009) sets UnitID, UnitDeclarationID
 	// and Method (tripartite, bank_voucher or pos); all three are '' on an
 	// individual's order, whose DeclarationID and PersonID are '' on a

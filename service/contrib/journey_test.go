@@ -219,3 +219,93 @@ func TestNotificationRacingThePayersQuerySettlesOnce(t *testing.T) {
 		}
 	})
 }
+
+// The order carries its payer's and its person's masked names from the
+// moment it is opened (migrations/0018), and an order opened before those
+// columns still names them on its records and in its view: they are
+// worked out when needed.
+func TestOrdersOpenedBeforeAndAfter0018NameTheirPayerAndPerson(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		j := servicetest.StartJourney(t, env)
+		ctx := servicetest.RequestContext(context.Background(), j.Sess)
+		d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o store.OrderRow
+		if err := db.Gorm.Where("order_no = ?", p.OrderNo).Take(&o).Error; err != nil {
+			t.Fatal(err)
+		}
+		if o.PayerMasked == nil || *o.PayerMasked != "张*明" || o.PersonMasked == nil || *o.PersonMasked != "张*明" {
+			t.Fatalf("the order was opened with payer %v and person %v, want 张*明", o.PayerMasked, o.PersonMasked)
+		}
+		// As an order written before the columns holds it.
+		if err := db.Gorm.Model(&store.OrderRow{}).Where("order_no = ?", p.OrderNo).
+			Updates(map[string]any{"payer_masked": nil, "person_masked": nil}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Svc.SandboxPay(ctx, p.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		recs := servicetest.Records(t, env, j.Sess)
+		if len(recs) != d.Months || recs[0].PayerMasked != "张*明" || recs[0].PayerKind != "" {
+			t.Fatalf("records of an order without its payer's name %+v", recs)
+		}
+		// The settlement cached the view it worked out; then the database's.
+		for _, fresh := range []bool{false, true} {
+			if fresh {
+				env.Svc.UncacheOrder(ctx, p.OrderNo)
+			}
+			v, err := env.Svc.GetPayment(ctx, j.Sess.UserID, p.OrderNo)
+			if err != nil || v.Status != contrib.OrderPaid || v.PersonNameMasked != "张*明" {
+				t.Fatalf("view of an order without its person's name (fresh %v): %+v %v", fresh, v, err)
+			}
+		}
+
+		// Paying for someone else (a yearly scheme): the payer and the
+		// person are two names, each in its place.
+		mother := servicetest.Person(t, "李秀英")
+		m, err := env.Svc.AddFamilyMember(ctx, j.Sess.UserID, people.FamilyInput{Name: mother.Name, IDNumber: mother.IDNumber, Relation: "parent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := people.PersonRef{MemberID: m.MemberID}
+		if _, err := env.Svc.CreateEnrolment(ctx, j.Sess.UserID, contrib.EnrolInput{Person: ref, Scheme: models.SchemeResidentMedical, RegionCode: "150100"}); err != nil {
+			t.Fatal(err)
+		}
+		mp, err := env.Svc.QueryPayables(ctx, j.Sess.UserID, ref)
+		if err != nil || len(mp) != 1 {
+			t.Fatalf("mother's payables %+v %v", mp, err)
+		}
+		md, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: mp[0].PayableID, OptionCode: mp[0].Options[0].Code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mpay, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: md.DeclarationID, Channel: "sandbox"})
+		if err != nil || mpay.PersonNameMasked != "李*英" {
+			t.Fatalf("paying for the mother: %+v %v", mpay, err)
+		}
+		o = store.OrderRow{}
+		if err := db.Gorm.Where("order_no = ?", mpay.OrderNo).Take(&o).Error; err != nil {
+			t.Fatal(err)
+		}
+		if o.PayerMasked == nil || *o.PayerMasked != "张*明" || o.PersonMasked == nil || *o.PersonMasked != "李*英" {
+			t.Fatalf("the mother's order was opened with payer %v and person %v", o.PayerMasked, o.PersonMasked)
+		}
+		if err := env.Svc.SandboxPay(ctx, mpay.OrderNo, true); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := env.Svc.GetPayment(ctx, j.Sess.UserID, mpay.OrderNo); err != nil || v.Status != contrib.OrderPaid || v.PersonNameMasked != "李*英" {
+			t.Fatalf("the mother's settled order %+v %v", v, err)
+		}
+		var mrec store.RecordRow
+		if err := db.Gorm.Where("order_no = ?", mpay.OrderNo).Take(&mrec).Error; err != nil || mrec.PayerMasked == nil || *mrec.PayerMasked != "张*明" {
+			t.Fatalf("the mother's record %+v %v", mrec, err)
+		}
+	})
+}

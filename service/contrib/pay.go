@@ -104,13 +104,22 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 		if err != nil {
 			return Payment{}, false, err
 		}
+		if person == nil {
+			// A yearly scheme's: the order's view names the person.
+			p, err := s.Person(ctx, d.PersonID)
+			if err != nil {
+				return Payment{}, false, err
+			}
+			person = &p
+		}
+		personMasked := models.MaskName(person.Name)
 		if err := s.RateLimit(ctx, "order:"+sess.UserID, s.Opt.OrderRateLimit, time.Minute, kernel.LetThrough); err != nil {
 			return Payment{}, false, err
 		}
 		expires := now.Add(s.Opt.OrderTTL)
 		order := store.OrderRow{OrderNo: kernel.NewNumber("LB", now, 10), DeclarationID: d.ID, PersonID: d.PersonID,
 			PayerUserID: sess.UserID, Channel: in.Channel, Scheme: d.Scheme, AmountFen: d.AmountFen, Status: OrderCreated,
-			ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
+			ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, PayerMasked: s.openerMasked(ctx, u), PersonMasked: &personMasked}
 		next := now.Add(s.Opt.FirstQueryAfter)
 		order.NextQueryAt = &next
 		won := false
@@ -165,6 +174,22 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 	}
 	p, err := s.paymentView(ctx, order)
 	return p, false, err
+}
+
+// openerMasked is the masked name of the user opening an order, for its
+// records (RecordPayerTx), worked out now because the request holds the
+// verified person (kernel.WithVerified); nil when it cannot be, and then
+// settling works it out.
+func (s *Contrib) openerMasked(ctx context.Context, u store.UserRow) *string {
+	if u.PersonID == nil {
+		return nil
+	}
+	p, err := s.Person(ctx, *u.PersonID)
+	if err != nil {
+		return nil
+	}
+	v := models.MaskName(p.Name)
+	return &v
 }
 
 // stillPayable checks the person's age again before money is taken: the
@@ -312,7 +337,8 @@ func (s *Contrib) paymentView(ctx context.Context, o store.OrderRow) (Payment, e
 // order's declaration (d) and person (p), and, for an order it has just
 // settled and booked itself, that there is no automatic refund to name
 // (booked: only an order that could not be booked is refunded so). A nil
-// is read.
+// declaration is read; a nil person is read only for an order opened
+// before it carried the person's masked name (migrations/0018).
 func (s *Contrib) paymentViewWith(ctx context.Context, o store.OrderRow, d *store.DeclarationRow, p *kernel.Person, booked bool) (Payment, error) {
 	if d == nil || d.ID != o.DeclarationID {
 		d = new(store.DeclarationRow)
@@ -320,15 +346,22 @@ func (s *Contrib) paymentViewWith(ctx context.Context, o store.OrderRow, d *stor
 			return Payment{}, kernel.Internal("declaration", err)
 		}
 	}
-	if p == nil || p.ID != o.PersonID {
+	var personMasked string
+	switch {
+	case p != nil && p.ID == o.PersonID:
+		personMasked = models.MaskName(p.Name)
+	case o.PersonMasked != nil:
+		// Kept on the order when it was opened (migrations/0018).
+		personMasked = *o.PersonMasked
+	default:
 		person, err := s.Person(ctx, o.PersonID)
 		if err != nil {
 			return Payment{}, err
 		}
-		p = &person
+		personMasked = models.MaskName(person.Name)
 	}
 	v := Payment{OrderNo: o.OrderNo, DeclarationID: o.DeclarationID, Channel: o.Channel, Scheme: models.Scheme(o.Scheme),
-		PersonNameMasked: models.MaskName(p.Name), PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
+		PersonNameMasked: personMasked, PeriodFrom: d.PeriodFrom, PeriodTo: d.PeriodTo,
 		AmountFen: models.Fen(o.AmountFen), RefundedFen: models.Fen(o.RefundedFen), Status: o.Status,
 		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt}
 	if o.Status == OrderPaying && o.PayParams != "" {

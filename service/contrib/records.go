@@ -356,6 +356,9 @@ func (s *Contrib) RecordPayerTx(tx *gorm.DB, o store.OrderRow) *string {
 		} else {
 			v = models.MaskName(u.Name)
 		}
+	case o.PayerMasked != nil:
+		// Worked out when the payer opened the order (migrations/0018).
+		v = *o.PayerMasked
 	case o.PayerUserID != "":
 		v = s.PayerMaskedTx(tx, o.PayerUserID)
 	}
