@@ -11,6 +11,7 @@ import (
 
 	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/contrib"
+	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
@@ -302,6 +303,16 @@ func TestOrdersOpenedBeforeAndAfter0018NameTheirPayerAndPerson(t *testing.T) {
 		}
 		if v, err := env.Svc.GetPayment(ctx, j.Sess.UserID, mpay.OrderNo); err != nil || v.Status != contrib.OrderPaid || v.PersonNameMasked != "李*英" {
 			t.Fatalf("the mother's settled order %+v %v", v, err)
+		}
+		// The list names both, the first order from its person (its name
+		// was taken off above), the mother's from the order.
+		list, _, err := env.Svc.ListPayments(ctx, j.Sess.UserID, kernel.Page{Size: 10})
+		named := map[string]string{}
+		for _, v := range list {
+			named[v.OrderNo] = v.PersonNameMasked
+		}
+		if err != nil || len(list) != 2 || named[mpay.OrderNo] != "李*英" || named[p.OrderNo] != "张*明" {
+			t.Fatalf("payments list %+v %v", list, err)
 		}
 		var mrec store.RecordRow
 		if err := db.Gorm.Where("order_no = ?", mpay.OrderNo).Take(&mrec).Error; err != nil || mrec.PayerMasked == nil || *mrec.PayerMasked != "张*明" {

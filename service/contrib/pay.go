@@ -549,9 +549,10 @@ func (s *Contrib) queryAndSettle(ctx context.Context, o store.OrderRow) (models.
 
 // ListPayments lists the orders the caller made, for anyone, newest first.
 // A page is one keyset query on (payer_user_id, order_no) and one query
-// each for the page's declarations, persons and automatic refunds (not
-// three per order), all on the read pool; each person's name is opened
-// once per page.
+// each for the page's declarations and automatic refunds (not two per
+// order), all on the read pool. The persons' masked names come with the
+// orders (migrations/0018); only orders opened before that have their
+// person read, one query per page, each name opened once.
 func (s *Contrib) ListPayments(ctx context.Context, userID string, page kernel.Page) ([]Payment, string, error) {
 	q := s.Read(ctx).Where("payer_user_id = ?", userID)
 	if page.After != "" {
@@ -580,7 +581,10 @@ func (s *Contrib) paymentViews(ctx context.Context, rows []store.OrderRow) ([]Pa
 	declIDs, personIDs, refundNos := []string{}, []string{}, []string{}
 	for _, o := range rows {
 		declIDs = append(declIDs, o.DeclarationID)
-		personIDs = append(personIDs, o.PersonID)
+		if o.PersonMasked == nil {
+			// Opened before orders kept the name (migrations/0018).
+			personIDs = append(personIDs, o.PersonID)
+		}
 		if o.PaidAt != nil {
 			refundNos = append(refundNos, AutoRefundNo(o.OrderNo))
 		}
@@ -594,8 +598,10 @@ func (s *Contrib) paymentViews(ctx context.Context, rows []store.OrderRow) ([]Pa
 		declOf[d.ID] = d
 	}
 	var persons []store.PersonRow
-	if err := s.Read(ctx).Select("id", "name_sealed").Where("id IN ?", personIDs).Find(&persons).Error; err != nil {
-		return nil, kernel.Internal("load person", err)
+	if len(personIDs) > 0 {
+		if err := s.Read(ctx).Select("id", "name_sealed").Where("id IN ?", personIDs).Find(&persons).Error; err != nil {
+			return nil, kernel.Internal("load person", err)
+		}
 	}
 	nameOf := make(map[string]string, len(persons))
 	for _, p := range persons {
@@ -621,6 +627,9 @@ func (s *Contrib) paymentViews(ctx context.Context, rows []store.OrderRow) ([]Pa
 			return nil, kernel.Internal("declaration", gorm.ErrRecordNotFound)
 		}
 		name, ok := nameOf[o.PersonID]
+		if o.PersonMasked != nil {
+			name, ok = *o.PersonMasked, true
+		}
 		if !ok {
 			return nil, models.ErrNotFound
 		}
