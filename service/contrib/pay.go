@@ -104,6 +104,9 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 		if err != nil {
 			return Payment{}, false, err
 		}
+		if err := s.RateLimit(ctx, "order:"+sess.UserID, s.Opt.OrderRateLimit, time.Minute, kernel.LetThrough); err != nil {
+			return Payment{}, false, err
+		}
 		if person == nil {
 			// A yearly scheme's: the order's view names the person.
 			p, err := s.Person(ctx, d.PersonID)
@@ -113,13 +116,10 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 			person = &p
 		}
 		personMasked := models.MaskName(person.Name)
-		if err := s.RateLimit(ctx, "order:"+sess.UserID, s.Opt.OrderRateLimit, time.Minute, kernel.LetThrough); err != nil {
-			return Payment{}, false, err
-		}
 		expires := now.Add(s.Opt.OrderTTL)
 		order := store.OrderRow{OrderNo: kernel.NewNumber("LB", now, 10), DeclarationID: d.ID, PersonID: d.PersonID,
 			PayerUserID: sess.UserID, Channel: in.Channel, Scheme: d.Scheme, AmountFen: d.AmountFen, Status: OrderCreated,
-			ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, PayerMasked: s.openerMasked(ctx, u), PersonMasked: &personMasked}
+			ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, PayerMasked: s.openerMasked(ctx, u, person), PersonMasked: &personMasked}
 		next := now.Add(s.Opt.FirstQueryAfter)
 		order.NextQueryAt = &next
 		won := false
@@ -178,17 +178,23 @@ func (s *Contrib) CreatePayment(ctx context.Context, sess people.Session, in Pay
 
 // openerMasked is the masked name of the user opening an order, for its
 // records (RecordPayerTx), worked out now because the request holds the
-// verified person (kernel.WithVerified); nil when it cannot be, and then
-// settling works it out.
-func (s *Contrib) openerMasked(ctx context.Context, u store.UserRow) *string {
+// verified person (kernel.WithVerified), or the person paid for when they
+// pay for themselves; nil when it cannot be, and then settling works it
+// out.
+func (s *Contrib) openerMasked(ctx context.Context, u store.UserRow, paidFor *kernel.Person) *string {
 	if u.PersonID == nil {
 		return nil
 	}
-	p, err := s.Person(ctx, *u.PersonID)
-	if err != nil {
-		return nil
+	var v string
+	if paidFor != nil && paidFor.ID == *u.PersonID {
+		v = models.MaskName(paidFor.Name)
+	} else {
+		p, err := s.Person(ctx, *u.PersonID)
+		if err != nil {
+			return nil
+		}
+		v = models.MaskName(p.Name)
 	}
-	v := models.MaskName(p.Name)
 	return &v
 }
 
