@@ -230,14 +230,7 @@ func TestOrdersOpenedBeforeAndAfter0018NameTheirPayerAndPerson(t *testing.T) {
 		env := servicetest.NewEnv(t, db)
 		j := servicetest.StartJourney(t, env)
 		ctx := servicetest.RequestContext(context.Background(), j.Sess)
-		d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, p := j.OpenOrder(t, ctx)
 		var o store.OrderRow
 		if err := db.Gorm.Where("order_no = ?", p.OrderNo).Take(&o).Error; err != nil {
 			t.Fatal(err)

@@ -22,14 +22,7 @@ func TestAnOrderWhoseMonthWasBookedMeanwhileIsRefundedWithNothingHalfWritten(t *
 		env := servicetest.NewEnv(t, db)
 		j := servicetest.StartJourney(t, env)
 		ctx := servicetest.RequestContext(context.Background(), j.Sess)
-		d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, p := j.OpenOrder(t, ctx)
 		var dr store.DeclarationRow
 		if err := db.Gorm.Where("id = ?", d.DeclarationID).Take(&dr).Error; err != nil {
 			t.Fatal(err)

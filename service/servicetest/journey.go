@@ -61,6 +61,22 @@ func StartJourney(t *testing.T, env *Env) journey {
 	return journey{env: env, Sess: sess, Self: items[0]}
 }
 
+// OpenOrder declares 张三明's payable at grade_100 and opens a sandbox
+// order for it, as his requests would (ctx carries his session, see
+// RequestContext).
+func (j journey) OpenOrder(t *testing.T, ctx context.Context) (contrib.Declaration, contrib.Payment) {
+	t.Helper()
+	d, err := j.env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := j.env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, p
+}
+
 // Records lists the session user's contribution records.
 func Records(t *testing.T, env *Env, sess people.Session) []contrib.Record {
 	t.Helper()
