@@ -31,6 +31,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// workLease is LIANBAN_WORK_LEASE of the run: the shortest accepted, so
+// the work of a killed instance is taken over within settleLimit.
+const workLease = time.Minute
+
 // cluster is everything one run starts: a database of its own on the
 // PostgreSQL of LIANBAN_TEST_POSTGRES behind a fault proxy, a redis-server
 // of its own, the WeChat fake (mini-program login and WeChat Pay) behind a
@@ -113,6 +117,10 @@ func newCluster(t testing.TB) *cluster {
 		"LIANBAN_PII_KEY=" + randKey(),
 		"LIANBAN_CERT_SIGNING_KEY=" + randKey(),
 		"LIANBAN_WORKER_INTERVAL=1s",
+		// A killed instance's claims on background work end after this;
+		// the default 5 minutes is longer than a scenario waits for its
+		// books to balance (settleLimit).
+		"LIANBAN_WORK_LEASE=" + workLease.String(),
 		"LIANBAN_SANDBOX_CREDIT_DELAY=300ms",
 		"LIANBAN_SANDBOX_BOOK_DELAY=600ms",
 		"LIANBAN_TRUSTED_PROXIES=127.0.0.1/32",
@@ -213,6 +221,16 @@ func (in *instance) stop() {
 }
 
 func (in *instance) pid() int { return in.cmd.Process.Pid }
+
+// holderPrefix is how this instance names itself in work leases
+// (kernel.NewInstanceID: host, process id, a random part).
+func (in *instance) holderPrefix() string {
+	host, _ := os.Hostname()
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	return fmt.Sprintf("%s-%d-", host, in.pid())
+}
 
 // tail is the end of the instance's log, for a failure message.
 func (in *instance) tail() string {

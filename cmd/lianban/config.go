@@ -26,6 +26,10 @@ type Config struct {
 	DataDir        string
 	LogLevel       string
 	WorkerInterval time.Duration
+	// WorkLease is how long an instance's claim on a piece of background
+	// work lasts (kernel.ClaimWork): the work of an instance that died is
+	// taken over when its claims end.
+	WorkLease      time.Duration
 	CreditDelay    time.Duration
 	BookDelay      time.Duration
 	ShutdownGrace  time.Duration
@@ -116,6 +120,9 @@ func (f field) get() string {
 	return ""
 }
 
+// minWorkLease is the shortest LIANBAN_WORK_LEASE accepted (see LoadConfig).
+const minWorkLease = time.Minute
+
 // fields is the configuration table; README's table is written from it.
 func (c *Config) fields() []field {
 	return []field{
@@ -131,6 +138,7 @@ func (c *Config) fields() []field {
 		{"LIANBAN_DATA_DIR", "data", false, &c.DataDir},
 		{"LIANBAN_LOG_LEVEL", "info", false, &c.LogLevel},
 		{"LIANBAN_WORKER_INTERVAL", "1s", false, &c.WorkerInterval},
+		{"LIANBAN_WORK_LEASE", "5m", false, &c.WorkLease},
 		{"LIANBAN_SANDBOX_CREDIT_DELAY", "2s", false, &c.CreditDelay},
 		{"LIANBAN_SANDBOX_BOOK_DELAY", "4s", false, &c.BookDelay},
 		{"LIANBAN_SANDBOX_OPEN_WINDOWS", "true", false, &c.SandboxOpenWindows},
@@ -226,6 +234,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err := f.set(values[f.key]); err != nil {
 			return c, fmt.Errorf("%s: %w", f.key, err)
 		}
+	}
+	// A claim is not renewed while its work runs, so it must outlast the
+	// longest piece of work: an outside call (the partner bank's client
+	// waits up to 30 s) and the writes that record its answer. Shorter,
+	// another instance would take the object from a live holder and ask
+	// the channel a second time.
+	if c.WorkLease < minWorkLease {
+		return c, fmt.Errorf("LIANBAN_WORK_LEASE: %s is shorter than %s, the longest a piece of background work may take", c.WorkLease, minWorkLease)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr

@@ -13,12 +13,17 @@ import (
 	"github.com/lianban/lianban/store"
 )
 
-// sandboxApp builds the server on a fresh SQLite sandbox.
-func sandboxApp(t *testing.T) *App {
+// sandboxApp builds the server on a fresh SQLite sandbox, with settings
+// (KEY=VALUE) of the test's own.
+func sandboxApp(t *testing.T, settings ...string) *App {
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{"LIANBAN_DATABASE": "sqlite://" + dir + "/lianban.db", "LIANBAN_DATA_DIR": dir,
 		"LIANBAN_WECHATPAY_APIV3_KEY": "", "LIANBAN_ADDR": freeAddr(t)}
+	for _, kv := range settings {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -203,6 +203,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	opt.Sandbox = cfg.Sandbox
 	opt.PublicBaseURL = cfg.PublicURL
 	opt.WorkerInterval = cfg.WorkerInterval
+	opt.WorkLease = cfg.WorkLease
 	policy := cat.Policy
 	if cfg.Sandbox && cfg.SandboxOpenWindows {
 		// A demo must work on any day: the notices' windows (2025: 10-09 to
