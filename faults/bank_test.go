@@ -185,9 +185,41 @@ func (d *driver) settle(t testing.TB, limit time.Duration) (bank, time.Duration)
 	if err != nil {
 		t.Fatalf("bank invariant: reading the database: %v", err)
 	}
-	t.Errorf("bank invariant does not hold %s after the fault: %s; unsettled %d %s; mismatches %s",
-		limit, b, len(b.Unsettled), first(b.Unsettled, 5), first(b.Mismatches, 5))
+	t.Errorf("bank invariant does not hold %s after the fault: %s; unsettled %d %s; mismatches %s; %s",
+		limit, b, len(b.Unsettled), first(b.Unsettled, 5), first(b.Mismatches, 5), d.stuck(ctx))
 	return b, time.Since(start)
+}
+
+// stuck describes what may hold the books back, for a failure message:
+// the orders whose months are not yet booked, with when they are next
+// asked about, and the claims on background work.
+func (d *driver) stuck(ctx context.Context) string {
+	var orders []struct {
+		OrderNo, Status string
+		SettleNextAt    *time.Time
+	}
+	err := d.c.db.Gorm.WithContext(ctx).Raw(`SELECT DISTINCT o.order_no, r.status, o.settle_next_at FROM records r JOIN orders o ON o.order_no = r.order_no
+		WHERE r.status IN ('paid', 'credited') ORDER BY o.order_no LIMIT 10`).Scan(&orders).Error
+	if err != nil {
+		return "stuck orders: " + err.Error()
+	}
+	var leases []struct {
+		Step, ObjectKey, Holder string
+		LeaseUntil              time.Time
+	}
+	if err := d.c.db.Gorm.WithContext(ctx).Raw(`SELECT step, object_key, holder, lease_until FROM work_leases ORDER BY lease_until LIMIT 10`).Scan(&leases).Error; err != nil {
+		return "work claims: " + err.Error()
+	}
+	var b strings.Builder
+	b.WriteString("months not booked:")
+	for _, o := range orders {
+		fmt.Fprintf(&b, " %s %s (next asked %v);", o.OrderNo, o.Status, o.SettleNextAt)
+	}
+	b.WriteString(" work claims:")
+	for _, l := range leases {
+		fmt.Fprintf(&b, " %s/%s by %s until %s;", l.Step, l.ObjectKey, l.Holder, l.LeaseUntil.Format(time.RFC3339))
+	}
+	return b.String()
 }
 
 func first(s []string, n int) string {

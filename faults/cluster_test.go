@@ -222,16 +222,6 @@ func (in *instance) stop() {
 
 func (in *instance) pid() int { return in.cmd.Process.Pid }
 
-// holderPrefix is how this instance names itself in work leases
-// (kernel.NewInstanceID: host, process id, a random part).
-func (in *instance) holderPrefix() string {
-	host, _ := os.Hostname()
-	if len(host) > 40 {
-		host = host[:40]
-	}
-	return fmt.Sprintf("%s-%d-", host, in.pid())
-}
-
 // tail is the end of the instance's log, for a failure message.
 func (in *instance) tail() string {
 	b, _ := os.ReadFile(in.log)

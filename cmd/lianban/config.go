@@ -235,13 +235,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s: %w", f.key, err)
 		}
 	}
-	// A claim is not renewed while its work runs, so it must outlast the
-	// longest piece of work: an outside call (the partner bank's client
-	// waits up to 30 s) and the writes that record its answer. Shorter,
-	// another instance would take the object from a live holder and ask
-	// the channel a second time.
+	// A claim is not renewed while its work runs. Work that outlasts its
+	// lease lets a second instance take the object from a live holder and
+	// ask the channel again, with the same order or refund number: the
+	// channel honours it once, so no money moves twice, but the work is
+	// no longer one instance's at a time. A minute covers an outside call
+	// and its retry at the channels' 10–15 s timeouts and the writes after
+	// them; a piece of work that calls several slow parties in a row (a
+	// refund sent, then its messages pushed) can still run longer.
 	if c.WorkLease < minWorkLease {
-		return c, fmt.Errorf("LIANBAN_WORK_LEASE: %s is shorter than %s, the longest a piece of background work may take", c.WorkLease, minWorkLease)
+		return c, fmt.Errorf("LIANBAN_WORK_LEASE: %s is shorter than %s: background work (an outside call and its retry) would often outlast its claim", c.WorkLease, minWorkLease)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr

@@ -44,11 +44,18 @@ const (
 // id and a random part, so two processes never share a name (a restarted
 // one under the same pid neither).
 func NewInstanceID() string {
+	return InstanceIDPrefix(os.Getpid()) + NewID("i")[2:10]
+}
+
+// InstanceIDPrefix is what the ids of the process pid on this host begin
+// with, for an operator (or the fault suite) finding the claims a dead
+// process left.
+func InstanceIDPrefix(pid int) string {
 	host, _ := os.Hostname()
 	if len(host) > 40 {
 		host = host[:40]
 	}
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), NewID("i")[2:10])
+	return fmt.Sprintf("%s-%d-", host, pid)
 }
 
 // ClaimWork claims the object key of a worker step for this instance and
