@@ -4,6 +4,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -99,7 +100,18 @@ func TestFaults(t *testing.T) {
 		// made to die holding one, as it would have left it: a claim in
 		// its name on the 入库 question of an order being paid, lasting
 		// the lease. The survivor must take it over once it ends.
-		if len(batch) > 0 {
+		// The setting that makes the survivor take the instance's real
+		// claims over in time must be what the instance runs with
+		// (cmd/lianban's TestWorkLeaseReachesTheClaims: what its claims
+		// then last).
+		if v, ok, err := processSetting(second.pid(), "LIANBAN_WORK_LEASE"); err == nil && (!ok || v != workLease.String()) {
+			t.Errorf("the instance runs with LIANBAN_WORK_LEASE=%q (set: %v), not %s: its claims would outlive settleLimit", v, ok, workLease)
+		} else if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("read the instance's environment: %v", err)
+		}
+		if len(batch) == 0 {
+			t.Error("no order was opened before the kill, so no claim of the instance's could be shown taken over")
+		} else {
 			asked = batch[0]
 			if err := c.db.Gorm.Create(&store.WorkLeaseRow{Step: kernel.WorkCredit, ObjectKey: asked,
 				Holder: planted, LeaseUntil: time.Now().Add(workLease)}).Error; err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/lianban/lianban/store"
 )
 
-// TestWorkLeaseHasAFloor: a work lease shorter than the longest piece of
-// background work would let a second instance take an object from a live
+// TestWorkLeaseHasAFloor: a work lease shorter than an outside call and
+// its retry would often let a second instance take an object from a live
 // holder, so such a setting is refused at start-up, not found out later.
 func TestWorkLeaseHasAFloor(t *testing.T) {
 	load := func(v string) (Config, error) {
