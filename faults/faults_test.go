@@ -94,12 +94,6 @@ func TestFaults(t *testing.T) {
 	scenario(t, d, "one of two instances killed (SIGKILL)", 14*time.Second, func(ctx context.Context) {
 		batch := d.openOrders(ctx, 10)
 		sleep(ctx, 2*time.Second)
-		// A kill lands inside one of the instance's real claims only now
-		// and then (when one did, the default 5-minute lease held that
-		// order's months back past settleLimit). So the instance is also
-		// made to die holding one, as it would have left it: a claim in
-		// its name on the 入库 question of an order being paid, lasting
-		// the lease. The survivor must take it over once it ends.
 		// The setting that makes the survivor take the instance's real
 		// claims over in time must be what the instance runs with
 		// (cmd/lianban's TestWorkLeaseReachesTheClaims: what its claims
@@ -109,6 +103,12 @@ func TestFaults(t *testing.T) {
 		} else if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("read the instance's environment: %v", err)
 		}
+		// A kill lands inside one of the instance's real claims only now
+		// and then (when one did, the default 5-minute lease held that
+		// order's months back past settleLimit). So the instance is also
+		// made to die holding one, as it would have left it: a claim in
+		// its name on the 入库 question of an order being paid, lasting
+		// the lease. The survivor must take it over once it ends.
 		if len(batch) == 0 {
 			t.Error("no order was opened before the kill, so no claim of the instance's could be shown taken over")
 		} else {
