@@ -154,6 +154,18 @@ func TestTwentySimultaneousPaymentsOpenOneOrder(t *testing.T) {
 		if n := servicetest.Count(t, db, "orders", "declaration_id = ?", d.DeclarationID); n != 1 {
 			t.Fatalf("%d orders stored", n)
 		}
+		// The declaration names that order and every month is held for it
+		// (one statement on PostgreSQL, a transaction elsewhere).
+		var orderNo string
+		for o := range orders {
+			orderNo = o
+		}
+		if n := servicetest.Count(t, db, "declarations", "id = ? AND status = ? AND order_no = ?", d.DeclarationID, contrib.DeclPaying, orderNo); n != 1 {
+			t.Fatal("the declaration does not name the order")
+		}
+		if n := servicetest.Count(t, db, "period_claims", "declaration_id = ? AND state = ?", d.DeclarationID, contrib.ClaimPaying); n != int64(d.Months) {
+			t.Fatalf("%d of %d months held for the order", n, d.Months)
+		}
 	})
 }
 

@@ -102,7 +102,8 @@ func (m *CostMeter) countRaw(db *gorm.DB) {
 func (m *CostMeter) add(db *gorm.DB, write bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.on {
+	if !m.on || db.DryRun {
+		// A dry run only builds its SQL: nothing reaches the store.
 		return
 	}
 	m.cost.Statements++
