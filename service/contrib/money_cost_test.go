@@ -28,14 +28,14 @@ import (
 //     its parameters (a commit of its own: the channel is never called
 //     inside a transaction).
 //   - settle: one transaction: the notification id, the order moved to
-//     paid, the declaration, the claims (with the unit-fund check: no month
-//     of the same fund paid by a unit) and the records; then the order's
-//     cached view. The records' payer name and
-//     the view's person name are those the order was opened with
-//     (migrations/0018; before, one statement in the transaction and one
-//     after it read and decrypted them). (An order that cannot be booked
-//     is rolled back and settled again, its booking under a savepoint: a
-//     second transaction, on that rare path only.)
+//     paid, the declaration, the claims (with the unit-fund check: no
+//     month of the same fund paid by a unit) and the records; then the
+//     order's cached view. The records' payer name and the view's person
+//     name are those the order was opened with (migrations/0018; before,
+//     one statement in the transaction and one after it read and
+//     decrypted them). (An order that cannot be booked is rolled back and
+//     settled again, its booking under a savepoint: a second transaction,
+//     on that rare path only.)
 //
 // Each step also drops the person's cached payables after it commits
 // (ForgetPayables): one pipelined round trip of three Redis commands.

@@ -367,10 +367,13 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 	// A month the person's unit paid into the same fund is not paid
 	// twice (service/unitpay checks the reverse when a unit pays). The
 	// check rides on the claims' update, a statement fewer (issue 13),
-	// except on MariaDB, where the update would lock the records its
-	// subquery reads (InnoDB does so for UPDATE … WHERE … (SELECT …)), and
-	// a unit's settlement booking the same person then waits on this one,
-	// or deadlocks with it: there it stays a plain read of its own.
+	// except on MariaDB: InnoDB locks the records an UPDATE's subquery
+	// reads, which the plain read never did, and that would change how a
+	// unit's settlement of the same person waits; there it stays a read
+	// of its own. Either way it locks nothing, as before, so a person's and
+	// a unit's settlement of the same month committing at the same moment
+	// can still both book it (a known gap: a lock per person and fund
+	// would close it).
 	guard := unitFund[d.Scheme]
 	if guard != "" && s.DB.Dialect == store.MySQL {
 		if err := unitPaidAny(tx, d, guard, months); err != nil {
@@ -483,9 +486,11 @@ func (s *Contrib) payDeclaration(tx *gorm.DB, o store.OrderRow) (store.Declarati
 // month over even if an expired declaration's claim was released
 // meanwhile: the money is here. All months in one update when each still
 // has its claim; otherwise month by month, inserting released ones. With
-// unitScheme it first refuses (UnbookableError) months a unit has paid
-// into the same fund in that scheme; the common case checks that in the
-// update itself.
+// unitScheme the update takes no month when a unit has paid any of them
+// into the same fund in that scheme (its NOT EXISTS reads no column of
+// the claim, so it holds for every month or none); fewer months taken
+// than asked are then checked for that first, to refuse with the unit's
+// month (UnbookableError), since the month-by-month way does not check.
 func takePaidClaims(tx *gorm.DB, d store.DeclarationRow, months []string, unitScheme string) error {
 	q := tx.Model(&store.ClaimRow{}).Where("person_id = ? AND scheme = ? AND period IN ? AND (declaration_id = ? OR state <> ?)",
 		d.PersonID, d.Scheme, months, d.ID, ClaimPaid)

@@ -563,15 +563,21 @@ func TestAgreementVerificationsAreLimitedPerUnit(t *testing.T) {
 // months are someone else's.
 //
 // On every store: the check rides on the claims' update except on
-// MariaDB, where it is a read of its own (contrib's bookPaidOrder).
+// MariaDB, where it is a read of its own (contrib's bookPaidOrder). A
+// unit's month refunded since is no longer paid, and the person's own
+// payment of it is booked.
 func TestAPersonsOwnPaymentOfAMonthTheirUnitPaidIsNotBooked(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		env := servicetest.NewEnv(t, db)
-		personsOwnPaymentOfAMonthTheirUnitPaid(t, env, servicetest.NewUnitFixture(t, env))
-	})
+	for _, refunded := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unit month paid", true: "unit month refunded"}[refunded], func(t *testing.T) {
+			storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+				env := servicetest.NewEnv(t, db)
+				personsOwnPaymentOfAMonthTheirUnitPaid(t, env, servicetest.NewUnitFixture(t, env), refunded)
+			})
+		})
+	}
 }
 
-func personsOwnPaymentOfAMonthTheirUnitPaid(t *testing.T, env *servicetest.Env, f *servicetest.UnitFixture) {
+func personsOwnPaymentOfAMonthTheirUnitPaid(t *testing.T, env *servicetest.Env, f *servicetest.UnitFixture, unitRefunded bool) {
 	ctx := context.Background()
 	me, err := env.Svc.SelfPerson(ctx, f.Rep.UserID)
 	if err != nil {
@@ -594,7 +600,19 @@ func personsOwnPaymentOfAMonthTheirUnitPaid(t *testing.T, env *servicetest.Env, 
 	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); err != nil {
 		t.Fatal(err)
 	}
+	if unitRefunded {
+		if err := env.DB.Gorm.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ?", me.ID, string(models.SchemeEnterprisePension)).
+			Update("status", contrib.RecordRefunded).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, own := servicetest.PensionPaid(t, env) // 张三明 pays November and December himself
+	if unitRefunded {
+		if n := servicetest.Count(t, env.DB, "records", "order_no = ?", own.OrderNo); n != 2 {
+			t.Fatalf("%d records of the person's own order, of the unit's refunded month and the next", n)
+		}
+		return
+	}
 	if n := servicetest.Count(t, env.DB, "records", "order_no = ?", own.OrderNo); n != 0 {
 		t.Fatalf("%d records of the person's own order", n)
 	}
