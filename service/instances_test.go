@@ -275,6 +275,43 @@ func TestReleaseAllWorkHandsBackOnlyThisInstancesClaims(t *testing.T) {
 	})
 }
 
+// TestWorkHandsBackOnlyItsOwnClaim: work that outlives its lease, whose
+// object this same instance claims afresh meanwhile (a request settling
+// an order sends its automatic refund under such a claim), hands back its
+// own claim and not the later one, which stays until its own work ends.
+func TestWorkHandsBackOnlyItsOwnClaim(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.New(t, db, servicetest.Config{})
+		// A clock off the microsecond, as a real one is: the stores keep
+		// microseconds, and a claim must still be found by its lease_until.
+		env.Clock.Advance(1234 * time.Nanosecond)
+		held := func(key string) int64 {
+			return servicetest.Count(t, db, "work_leases", "step = ? AND object_key = ?", kernel.WorkRefundPayout, key)
+		}
+		ran, err := env.Svc.WithWork(ctx, kernel.WorkRefundPayout, "p1", func() error {
+			env.Clock.Advance(env.Opt.WorkLease + time.Second)
+			ok, err := env.Svc.ClaimWork(ctx, kernel.WorkRefundPayout, "p1")
+			if err != nil || !ok {
+				t.Fatalf("the ended claim was not taken over: %v %v", ok, err)
+			}
+			return nil
+		})
+		if err != nil || !ran {
+			t.Fatalf("work did not run: %v %v", ran, err)
+		}
+		if n := held("p1"); n != 1 {
+			t.Fatal("the later claim was handed back with the work that outlived its lease")
+		}
+		if ok, _ := env.Svc.ClaimWork(ctx, kernel.WorkRefundPayout, "p1"); ok {
+			t.Fatal("the later claim could be claimed again while live")
+		}
+		if _, err := env.Svc.WithWork(ctx, kernel.WorkRefundPayout, "p2", func() error { return nil }); err != nil || held("p2") != 0 {
+			t.Fatalf("work did not hand its own claim back: %v, %d held", err, held("p2"))
+		}
+	})
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // TestNoncesAndRateLimitsHoldAcrossInstances: a partner's nonce used at

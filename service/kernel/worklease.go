@@ -64,6 +64,14 @@ func InstanceIDPrefix(pid int) string {
 // included, is never taken, so the same object is not worked twice at
 // once even within one process.
 func (s *Kernel) ClaimWork(ctx context.Context, step, key string) (bool, error) {
+	_, ok, err := s.claimWork(ctx, step, key)
+	return ok, err
+}
+
+// claimWork is ClaimWork returning the claim's lease_until, which tells
+// this claim from a later one of the same instance on the same object
+// (releaseClaim).
+func (s *Kernel) claimWork(ctx context.Context, step, key string) (time.Time, bool, error) {
 	// Not cut short by the caller's deadline: a claim committed just as
 	// the deadline came back as an error, and nobody released it (the
 	// object then waited a whole lease). Releasing on error instead could
@@ -71,10 +79,14 @@ func (s *Kernel) ClaimWork(ctx context.Context, step, key string) (bool, error) 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	now := s.Now()
-	until := now.Add(s.Opt.WorkLease)
+	// releaseClaim finds the row by this value. The drivers already send
+	// times to the microsecond, as PostgreSQL and MariaDB keep them, in
+	// the claim and in the release alike; the value is kept so here too,
+	// so what this instance holds is what the store holds.
+	until := now.Add(s.Opt.WorkLease).Truncate(time.Microsecond)
 	ok, err := InsertIfAbsent(s.Conn(ctx), &store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
 	if err != nil || ok {
-		return ok, Internal("claim work", err)
+		return until, ok, Internal("claim work", err)
 	}
 	// The condition is checked again under the row's lock by PostgreSQL
 	// and MySQL, so of two instances taking over the same ended lease
@@ -82,32 +94,38 @@ func (s *Kernel) ClaimWork(ctx context.Context, step, key string) (bool, error) 
 	res := s.Conn(ctx).Model(&store.WorkLeaseRow{}).Where("step = ? AND object_key = ? AND lease_until < ?", step, key, now).
 		Updates(map[string]any{"holder": s.InstanceID, "lease_until": until})
 	if res.Error != nil {
-		return false, Internal("take over work", res.Error)
+		return until, false, Internal("take over work", res.Error)
 	}
-	return res.RowsAffected == 1, nil
+	return until, res.RowsAffected == 1, nil
 }
 
-// ReleaseWork hands this instance's claim on an object back. It runs even
-// when ctx has ended (a shutdown midway through the work), and a release
-// that fails only leaves the claim to expire.
-func (s *Kernel) ReleaseWork(ctx context.Context, step, key string) {
+// releaseClaim hands back the one claim of this instance that claimWork
+// made with lease until, and nothing else. Work that outlived its lease
+// may find the object taken over meanwhile, by another instance or by
+// this one (a request settling an order sends its automatic refund under
+// such a claim, as the worker does): deleting by holder alone freed that
+// live claim too, and a third caller could then work the object
+// alongside it. It runs even when ctx has ended (a shutdown midway
+// through the work), and a release that fails only leaves the claim to
+// expire.
+func (s *Kernel) releaseClaim(ctx context.Context, step, key string, until time.Time) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.Conn(ctx).Where("step = ? AND object_key = ? AND holder = ?", step, key, s.InstanceID).
+	if err := s.Conn(ctx).Where("step = ? AND object_key = ? AND holder = ? AND lease_until = ?", step, key, s.InstanceID, until).
 		Delete(&store.WorkLeaseRow{}).Error; err != nil {
 		s.Log.WarnContext(ctx, "work lease not released; it will expire", "step", step, "key", key, "err", err)
 	}
 }
 
-// WithWork runs fn when this instance claims the object, then hands the
+// WithWork runs fn when this instance claims the object, then hands that
 // claim back. It reports whether fn ran: false means another instance is
 // working the object now.
 func (s *Kernel) WithWork(ctx context.Context, step, key string, fn func() error) (bool, error) {
-	ok, err := s.ClaimWork(ctx, step, key)
+	until, ok, err := s.claimWork(ctx, step, key)
 	if err != nil || !ok {
 		return false, err
 	}
-	defer s.ReleaseWork(ctx, step, key)
+	defer s.releaseClaim(ctx, step, key, until)
 	return true, fn()
 }
 
