@@ -309,6 +309,16 @@ func TestWorkHandsBackOnlyItsOwnClaim(t *testing.T) {
 		if _, err := env.Svc.WithWork(ctx, kernel.WorkRefundPayout, "p2", func() error { return nil }); err != nil || held("p2") != 0 {
 			t.Fatalf("work did not hand its own claim back: %v, %d held", err, held("p2"))
 		}
+		// A dead instance's ended claim, taken over by work, is handed back
+		// when that work ends.
+		if err := db.Gorm.Create(&store.WorkLeaseRow{Step: kernel.WorkRefundPayout, ObjectKey: "p3", Holder: "instance-dead",
+			LeaseUntil: env.Clock.Now().Add(-time.Second)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		ran, err = env.Svc.WithWork(ctx, kernel.WorkRefundPayout, "p3", func() error { return nil })
+		if err != nil || !ran || held("p3") != 0 {
+			t.Fatalf("the ended claim taken over: ran %v, %v, %d held after", ran, err, held("p3"))
+		}
 	})
 }
 

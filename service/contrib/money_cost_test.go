@@ -50,7 +50,7 @@ func moneyStepCeilings(d store.Dialect) map[string]servicetest.Cost {
 	switch d {
 	case store.Postgres:
 		// The declaration, its claims and the order are written in one
-		// statement (openOrderInOneStatement), and read with the
+		// statement (openOrderStatement), and read with the
 		// enrolment in one (declarationToPay).
 		c["pay"] = servicetest.Cost{Statements: 3, Writes: 2, Commits: 2, Redis: 4}
 	case store.MySQL:

@@ -258,8 +258,11 @@ func (s *Contrib) declarationToPay(ctx context.Context, id string) (store.Declar
 	}
 	var sel strings.Builder
 	sel.WriteString("SELECT d.*")
-	for _, c := range stmt.Schema.DBNames {
-		sel.WriteString(", e." + c + " AS e_" + c)
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName == "" || !f.Readable || f.IgnoreMigration {
+			continue // not a column gorm reads from the table
+		}
+		sel.WriteString(", " + stmt.Quote("e."+f.DBName) + " AS " + stmt.Quote("e_"+f.DBName))
 	}
 	sel.WriteString(" FROM declarations d LEFT JOIN enrolments e ON e.id = d.enrolment_id WHERE d.id = ?")
 	var r declarationAndEnrolment

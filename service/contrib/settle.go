@@ -370,10 +370,11 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 	// except on MariaDB: InnoDB locks the records an UPDATE's subquery
 	// reads, which the plain read never did, and that would change how a
 	// unit's settlement of the same person waits; there it stays a read
-	// of its own. Either way it locks nothing, as before, so a person's and
-	// a unit's settlement of the same month committing at the same moment
-	// can still both book it (a known gap: a lock per person and fund
-	// would close it).
+	// of its own. Either way it locks nothing, as before, so on PostgreSQL
+	// and MariaDB a person's and a unit's settlement of the same month
+	// committing at the same moment can still both book it (a known gap: a
+	// lock per person and fund would close it; SQLite's one writer
+	// settles one at a time).
 	guard := unitFund[d.Scheme]
 	if guard != "" && s.DB.Dialect == store.MySQL {
 		if err := unitPaidAny(tx, d, guard, months); err != nil {

@@ -79,10 +79,9 @@ func (s *Kernel) claimWork(ctx context.Context, step, key string) (time.Time, bo
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	now := s.Now()
-	// releaseClaim finds the row by this value. The drivers already send
-	// times to the microsecond, as PostgreSQL and MariaDB keep them, in
-	// the claim and in the release alike; the value is kept so here too,
-	// so what this instance holds is what the store holds.
+	// releaseClaim finds the row by this value: kept to the microsecond,
+	// as PostgreSQL and MariaDB store times, so that what this instance
+	// holds is what the store holds whatever a driver sends.
 	until := now.Add(s.Opt.WorkLease).Truncate(time.Microsecond)
 	ok, err := InsertIfAbsent(s.Conn(ctx), &store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
 	if err != nil || ok {
