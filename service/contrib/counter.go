@@ -97,18 +97,11 @@ func (s *Contrib) OpenCounterOrder(ctx context.Context, declarationID string, o 
 				return err
 			}
 		}
-		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", d.ID, DeclOpen).
-			Updates(map[string]any{"status": DeclPaying, "order_no": o.OrderNo, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
+		won, err := openOrderIn(tx, d.ID, &o, now)
+		if err == nil && !won {
 			return models.ErrDeclarationPaying
 		}
-		if err := tx.Model(&store.ClaimRow{}).Where("declaration_id = ?", d.ID).Update("state", ClaimPaying).Error; err != nil {
-			return err
-		}
-		return tx.Create(&o).Error
+		return err
 	})
 	if err == nil {
 		s.ForgetPayables(ctx, d.PersonID)

@@ -174,19 +174,26 @@ func (s *Contrib) openOrder(ctx context.Context, declID string, order *store.Ord
 		}
 	}
 	won := false
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", declID, DeclOpen).
-			Updates(map[string]any{"status": DeclPaying, "order_no": order.OrderNo, "updated_at": now})
-		if res.Error != nil || res.RowsAffected != 1 {
-			return res.Error
-		}
-		won = true
-		if err := tx.Model(&store.ClaimRow{}).Where("declaration_id = ?", declID).Update("state", ClaimPaying).Error; err != nil {
-			return err
-		}
-		return tx.Create(order).Error
+	err := s.Tx(ctx, func(tx *gorm.DB) (err error) {
+		won, err = openOrderIn(tx, declID, order, now)
+		return err
 	})
 	return won, err
+}
+
+// openOrderIn is openOrder's three writes in the transaction tx, which a
+// counter's order shares (OpenCounterOrder): false, having written
+// nothing, when the declaration is no longer open.
+func openOrderIn(tx *gorm.DB, declID string, order *store.OrderRow, now time.Time) (bool, error) {
+	res := tx.Model(&store.DeclarationRow{}).Where("id = ? AND status = ?", declID, DeclOpen).
+		Updates(map[string]any{"status": DeclPaying, "order_no": order.OrderNo, "updated_at": now})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, res.Error
+	}
+	if err := tx.Model(&store.ClaimRow{}).Where("declaration_id = ?", declID).Update("state", ClaimPaying).Error; err != nil {
+		return true, err
+	}
+	return true, tx.Create(order).Error
 }
 
 // openOrderStatement is openOrder on PostgreSQL: the three writes in one
