@@ -28,8 +28,9 @@ import (
 //     its parameters (a commit of its own: the channel is never called
 //     inside a transaction).
 //   - settle: one transaction: the notification id, the order moved to
-//     paid, the declaration, the claims (with the unit-fund check: no
-//     month of the same fund paid by a unit) and the records; then the
+//     paid, the declaration (with the person's lock, kernel.LockPersons),
+//     the claims (with the unit-fund check: no month of the same fund
+//     paid by a unit) and the records; then the
 //     order's cached view. The records' payer name and the view's person
 //     name are those the order was opened with (migrations/0018; before,
 //     one statement in the transaction and one after it read and
@@ -55,10 +56,12 @@ func moneyStepCeilings(d store.Dialect) map[string]servicetest.Cost {
 		c["pay"] = servicetest.Cost{Statements: 3, Writes: 2, Commits: 2, Redis: 4}
 	case store.MySQL:
 		// MariaDB has no UPDATE … RETURNING: the order and the declaration
-		// the settlement moved are read back; and the unit-fund check is a
-		// read of its own (bookPaidOrder).
+		// the settlement moved are read back; and the person's lock and the
+		// unit-fund check are statements of their own (bookPaidOrder).
+		// (kernel.SettleTx's SET TRANSACTION, in the driver, is not
+		// counted here.)
 		st := c["settle"]
-		st.Statements += 3
+		st.Statements += 4
 		c["settle"] = st
 	}
 	return c

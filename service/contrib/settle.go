@@ -132,7 +132,9 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 	// then follows. Everything the closure sets is reset at its start, and
 	// nothing in it acts outside the transaction.
 	settle := func(underSavepoint bool) error {
-		return s.Tx(ctx, func(tx *gorm.DB) error {
+		// At READ COMMITTED on MariaDB too: the unit-fund check reads what
+		// a unit's settlement it waited for booked (kernel.LockPersons).
+		return s.SettleTx(ctx, func(tx *gorm.DB) error {
 			// A second run starts afresh: nothing of the first committed.
 			outcome, refund, decl, settled, forget = OutcomeSettled, nil, nil, store.OrderRow{}, ""
 			fresh, err := s.ClaimNotification(tx, n, now)
@@ -356,7 +358,14 @@ func MarkOrderPaid(tx *gorm.DB, orderNo string, paidAt time.Time, transactionID 
 // (the months in one statement each); whatever does not fit it goes the
 // month-by-month way, which says which month is in the way.
 func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source string) (store.DeclarationRow, error) {
-	d, err := s.payDeclaration(tx, o)
+	// A month the person's unit paid into the same fund is not paid
+	// twice (service/unitpay checks the reverse when a unit pays). The
+	// person's row is locked first (kernel.LockPersons), as the unit's
+	// settlement does, so that of two settlements of the month at once the
+	// second sees what the first booked: on PostgreSQL inside
+	// payDeclaration's update, a statement fewer.
+	guard := unitFund[o.Scheme]
+	d, err := s.payDeclaration(tx, o, guard != "")
 	if err != nil {
 		return d, err
 	}
@@ -364,19 +373,14 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 	if models.Scheme(d.Scheme).Monthly() {
 		months = MonthRange(d.PeriodFrom, d.PeriodTo)
 	}
-	// A month the person's unit paid into the same fund is not paid
-	// twice (service/unitpay checks the reverse when a unit pays). The
-	// check rides on the claims' update, a statement fewer (issue 13),
-	// except on MariaDB: InnoDB locks the records an UPDATE's subquery
-	// reads, which the plain read never did, and that would change how a
-	// unit's settlement of the same person waits; there it stays a read
-	// of its own. Either way it locks nothing, as before, so on PostgreSQL
-	// and MariaDB a person's and a unit's settlement of the same month
-	// committing at the same moment can still both book it (a known gap: a
-	// lock per person and fund would close it; SQLite's one writer
-	// settles one at a time).
-	guard := unitFund[d.Scheme]
+	// The check rides on the claims' update, a statement fewer (issue
+	// 13), except on MariaDB, where InnoDB would lock the records an
+	// UPDATE's subquery reads: there it stays a read of its own, after the
+	// lock, which is a statement of its own there too.
 	if guard != "" && s.DB.Dialect == store.MySQL {
+		if err := kernel.LockPersons(tx, s.DB.Dialect, []string{d.PersonID}); err != nil {
+			return d, err
+		}
 		if err := unitPaidAny(tx, d, guard, months); err != nil {
 			return d, err
 		}
@@ -431,11 +435,20 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 // common case is one conditional update (returning the row where the
 // store can): the declaration still names this order and has not
 // expired. Otherwise it is read under lock and decided as below.
-func (s *Contrib) payDeclaration(tx *gorm.DB, o store.OrderRow) (store.DeclarationRow, error) {
+//
+// lockPerson asks, on PostgreSQL, for the lock kernel.LockPersons takes,
+// in the same statement: an uncorrelated EXISTS is an InitPlan that
+// PostgreSQL runs before it looks for the row, found or not, so the
+// person is locked whatever the update finds, and the statements after
+// it (the unit-fund check) read what was committed while it waited.
+func (s *Contrib) payDeclaration(tx *gorm.DB, o store.OrderRow, lockPerson bool) (store.DeclarationRow, error) {
 	var d store.DeclarationRow
 	q := tx.Model(&d)
 	if s.DB.Dialect != store.MySQL {
 		q = q.Clauses(clause.Returning{})
+	}
+	if lockPerson && s.DB.Dialect == store.Postgres {
+		q = q.Where("EXISTS (SELECT 1 FROM persons WHERE id = ? FOR UPDATE)", o.PersonID)
 	}
 	res := q.Where("id = ? AND order_no = ? AND status <> ?", o.DeclarationID, o.OrderNo, DeclExpired).
 		Updates(map[string]any{"status": DeclPaid, "updated_at": s.Now()})

@@ -47,7 +47,9 @@ func (s *UnitPay) settle(ctx context.Context, e paidEvent) (string, error) {
 	outcome := OutcomeSettled
 	var settled bool
 	var order store.OrderRow
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
+	// At READ COMMITTED on MariaDB too: bookLine's same-fund check reads
+	// what a person's settlement it waited for booked (kernel.LockPersons).
+	err := s.SettleTx(ctx, func(tx *gorm.DB) error {
 		outcome, settled = OutcomeSettled, false
 		mark := func(o string) error {
 			outcome = o
@@ -219,6 +221,19 @@ func (s *UnitPay) book(tx *gorm.DB, o store.OrderRow, paidAt time.Time, source s
 	}
 	var lines []store.UnitDeclarationLineRow
 	if err := tx.Where("declaration_id = ?", d.ID).Order("id").Find(&lines).Error; err != nil {
+		return err
+	}
+	// The employees whose month a person may also be paying into the same
+	// fund are locked before their lines are checked, as a person's own
+	// settlement locks itself (kernel.LockPersons): of the two, the
+	// second to settle sees what the first booked.
+	var locked []string
+	for _, l := range lines {
+		if _, ok := sameFund[l.Scheme]; ok {
+			locked = append(locked, l.PersonID)
+		}
+	}
+	if err := kernel.LockPersons(tx, s.DB.Dialect, locked); err != nil {
 		return err
 	}
 	var skipped []string

@@ -1,0 +1,60 @@
+package kernel
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// SettleTx runs fn, a settlement's transaction, at READ COMMITTED on every
+// store: each statement reads what was committed before it started.
+// PostgreSQL runs every transaction so, and the settling code is written
+// for it; SQLite's one writer sees everything committed. MariaDB's default,
+// REPEATABLE READ, answers every plain read from the snapshot of the
+// transaction's first one, so a check made after waiting on LockPersons
+// would not see what the transaction it waited for booked. (It costs
+// MariaDB one round trip, SET TRANSACTION, per settlement.)
+func (s *Kernel) SettleTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.DB.Dialect != store.MySQL {
+		return s.Tx(ctx, fn)
+	}
+	return s.Conn(ctx).Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+}
+
+// LockPersons locks the persons' rows until tx ends, in id order so that
+// two settlements locking several never wait on each other in a circle.
+//
+// A person's own payment of a month (灵活就业 pension or 职工医保 as a
+// flexible worker) and a unit's payment of the same month into the same
+// fund each refuse the month when the other has booked it, by a plain
+// read of the other's rows. Two such settlements committing at the same
+// moment used to both pass that read and both book the month. Each now
+// takes this lock before its read, in a SettleTx, so the second waits for
+// the first to end and then sees what it booked. SQLite's one writer
+// settles one at a time already, and has no FOR UPDATE: nothing is done
+// there.
+func LockPersons(tx *gorm.DB, d store.Dialect, ids []string) error {
+	if d == store.SQLite || len(ids) == 0 {
+		return nil
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	// In chunks, still in order: a large unit's roster would pass the
+	// stores' limit on a statement's parameters (65,535).
+	for chunk := range slices.Chunk(ids, lockChunk) {
+		var got []string
+		if err := tx.Model(&store.PersonRow{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("id IN ?", chunk).Order("id").Pluck("id", &got).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockChunk is how many persons one statement of LockPersons locks.
+const lockChunk = 1000
