@@ -2,10 +2,12 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/lianban/lianban/service/servicetest"
 	"github.com/lianban/lianban/store"
 	"github.com/lianban/lianban/store/storetest"
+	"gorm.io/gorm"
 )
 
 // countingChannel is a payment provider that counts every call about each
@@ -318,6 +321,67 @@ func TestWorkHandsBackOnlyItsOwnClaim(t *testing.T) {
 		ran, err = env.Svc.WithWork(ctx, kernel.WorkRefundPayout, "p3", func() error { return nil })
 		if err != nil || !ran || held("p3") != 0 {
 			t.Fatalf("the ended claim taken over: ran %v, %v, %d held after", ran, err, held("p3"))
+		}
+	})
+}
+
+// TestAClaimWhoseReleaseFailedIsHandedBackAtTheNextPass: work whose claim
+// could not be handed back (the database out of reach as it ended) is not
+// kept from its object until the lease ends; the worker's next pass hands
+// the claim back. A retry that comes after the lease ended and the object
+// was taken over frees nothing of the new holder's.
+func TestAClaimWhoseReleaseFailedIsHandedBackAtTheNextPass(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		env := servicetest.New(t, db, servicetest.Config{})
+		var unreachable atomic.Bool
+		if err := db.Gorm.Callback().Delete().Before("gorm:delete").Register("test:lease_release_fails", func(tx *gorm.DB) {
+			if unreachable.Load() && tx.Statement.Table == "work_leases" {
+				_ = tx.AddError(errors.New("database unreachable"))
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		held := func(key string) []store.WorkLeaseRow {
+			var rows []store.WorkLeaseRow
+			if err := db.Gorm.Where("step = ? AND object_key = ?", kernel.WorkRefundPayout, key).Find(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			return rows
+		}
+		work := func(key string) {
+			unreachable.Store(true)
+			defer unreachable.Store(false)
+			if ran, err := env.Svc.WithWork(ctx, kernel.WorkRefundPayout, key, func() error { return nil }); err != nil || !ran {
+				t.Fatalf("work on %s did not run: %v %v", key, ran, err)
+			}
+			if len(held(key)) != 1 {
+				t.Fatalf("the claim on %s was released while the database was out of reach", key)
+			}
+		}
+
+		work("p1")
+		if ok, _ := env.Svc.ClaimWork(ctx, kernel.WorkRefundPayout, "p1"); ok {
+			t.Fatal("a live claim was claimed again")
+		}
+		env.Svc.WorkOnce(ctx)
+		if n := len(held("p1")); n != 0 {
+			t.Fatal("the worker's next pass did not hand the claim back")
+		}
+
+		work("p2")
+		env.Clock.Advance(env.Opt.WorkLease + time.Second)
+		d := env.Deps
+		d.InstanceID = "instance-b"
+		b := service.New(d, env.Opt)
+		if ok, err := b.ClaimWork(ctx, kernel.WorkRefundPayout, "p2"); err != nil || !ok {
+			t.Fatalf("the ended claim was not taken over: %v %v", ok, err)
+		}
+		if err := env.Svc.RetryWorkReleases(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rows := held("p2"); len(rows) != 1 || rows[0].Holder != "instance-b" {
+			t.Fatalf("after a late retry: %+v", rows)
 		}
 	})
 }

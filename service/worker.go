@@ -107,6 +107,9 @@ func (s *Service) WorkOnce(ctx context.Context) {
 		name string
 		fn   func(context.Context) error
 	}{
+		// First, so that work whose claim could not be handed back is not
+		// kept waiting for its lease to end.
+		{"hand back unreleased work claims", s.RetryWorkReleases},
 		{"follow paying orders", s.FollowPayingOrders},
 		{"follow unit payments", s.FollowUnitPayments},
 		{"close unconfirmed counter orders", s.CloseStaleCounterOrders},

@@ -134,6 +134,9 @@ type Deps struct {
 type Kernel struct {
 	Deps
 	Opt Options
+	// unreleased holds the work claims whose release failed, until the
+	// next worker pass (RetryWorkReleases).
+	unreleased *unreleased
 }
 
 // New returns a Kernel, with the system clock and a silent log where d
@@ -151,7 +154,7 @@ func New(d Deps, opt Options) *Kernel {
 	if opt.WorkLease <= 0 {
 		opt.WorkLease = Defaults().WorkLease // a zero lease would be taken over at once
 	}
-	return &Kernel{Deps: d, Opt: opt}
+	return &Kernel{Deps: d, Opt: opt, unreleased: &unreleased{}}
 }
 
 // Number draws a number (NewNumber's prefix + Beijing timestamp + n

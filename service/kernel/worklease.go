@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/lianban/lianban/store"
@@ -23,7 +24,8 @@ import (
 // the claim back. A claim outlives a dead holder by at most
 // Options.WorkLease: the object is then taken over, so no work is lost
 // with an instance. A stopping instance hands back every claim it holds
-// (ReleaseAllWork).
+// (ReleaseAllWork); a release that fails is tried again at the next
+// worker pass (RetryWorkReleases).
 //
 // Not SELECT … FOR UPDATE SKIP LOCKED: its row lock lasts as long as its
 // transaction, which would then be held open across the outside call (up
@@ -105,15 +107,84 @@ func (s *Kernel) claimWork(ctx context.Context, step, key string) (time.Time, bo
 // such a claim, as the worker does): deleting by holder alone freed that
 // live claim too, and a third caller could then work the object
 // alongside it. It runs even when ctx has ended (a shutdown midway
-// through the work), and a release that fails only leaves the claim to
-// expire.
+// through the work). A release that fails is kept for the next worker
+// pass (RetryWorkReleases).
 func (s *Kernel) releaseClaim(ctx context.Context, step, key string, until time.Time) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.Conn(ctx).Where("step = ? AND object_key = ? AND holder = ? AND lease_until = ?", step, key, s.InstanceID, until).
-		Delete(&store.WorkLeaseRow{}).Error; err != nil {
-		s.Log.WarnContext(ctx, "work lease not released; it will expire", "step", step, "key", key, "err", err)
+	c := heldClaim{step: step, key: key, until: until}
+	if err := s.deleteClaim(ctx, c); err != nil {
+		kept := s.unreleased.keep(c)
+		s.Log.WarnContext(ctx, "work lease not released", "step", step, "key", key, "retried_next_pass", kept, "err", err)
 	}
+}
+
+// deleteClaim deletes this instance's claim c, if it is still there as
+// claimed.
+func (s *Kernel) deleteClaim(ctx context.Context, c heldClaim) error {
+	return s.Conn(ctx).Where("step = ? AND object_key = ? AND holder = ? AND lease_until = ?", c.step, c.key, s.InstanceID, c.until).
+		Delete(&store.WorkLeaseRow{}).Error
+}
+
+// RetryWorkReleases hands back the claims whose release failed (the store
+// was out of reach when their work ended), for the worker's next pass.
+// Each would otherwise keep its object from every instance, this one
+// included, until its lease ended: after a short database outage, a few
+// orders' questions to the treasury or refund payouts waited up to
+// Options.WorkLease (5 minutes). A claim is found by its lease_until, so
+// a late release never frees a later claim (releaseClaim); one whose
+// lease has ended is dropped, as anyone may take it over already.
+func (s *Kernel) RetryWorkReleases(ctx context.Context) error {
+	now := s.Now()
+	var firstErr error
+	for _, c := range s.unreleased.take() {
+		if !c.until.After(now) {
+			continue
+		}
+		if err := s.deleteClaim(ctx, c); err != nil {
+			s.unreleased.keep(c)
+			if firstErr == nil {
+				firstErr = Internal("release work leases", err)
+			}
+		}
+	}
+	return firstErr
+}
+
+// heldClaim names one claim of this instance: its step, object and
+// lease_until.
+type heldClaim struct {
+	step, key string
+	until     time.Time
+}
+
+// unreleased is the list of claims whose release failed, bounded: past
+// maxUnreleased a claim is left to expire, as all were before.
+type unreleased struct {
+	mu     sync.Mutex
+	claims []heldClaim
+}
+
+const maxUnreleased = 1000
+
+// keep adds c and reports whether there was room.
+func (u *unreleased) keep(c heldClaim) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.claims) >= maxUnreleased {
+		return false
+	}
+	u.claims = append(u.claims, c)
+	return true
+}
+
+// take empties the list and returns what it held.
+func (u *unreleased) take() []heldClaim {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := u.claims
+	u.claims = nil
+	return out
 }
 
 // WithWork runs fn when this instance claims the object, then hands that
