@@ -329,7 +329,8 @@ func TestWorkHandsBackOnlyItsOwnClaim(t *testing.T) {
 // could not be handed back (the database out of reach as it ended) is not
 // kept from its object until the lease ends; the worker's next pass hands
 // the claim back. A retry that comes after the lease ended and the object
-// was taken over frees nothing of the new holder's.
+// was taken over (by an instance whose clock runs ahead) frees nothing of
+// the new holder's.
 func TestAClaimWhoseReleaseFailedIsHandedBackAtTheNextPass(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -369,10 +370,13 @@ func TestAClaimWhoseReleaseFailedIsHandedBackAtTheNextPass(t *testing.T) {
 			t.Fatal("the worker's next pass did not hand the claim back")
 		}
 
+		// Instance b's clock runs a lease ahead: it takes the claim over
+		// while this instance, retrying, still sees its own as live and
+		// asks the store to delete it.
 		work("p2")
-		env.Clock.Advance(env.Opt.WorkLease + time.Second)
 		d := env.Deps
 		d.InstanceID = "instance-b"
+		d.Clock = models.NewManualClock(env.Clock.Now().Add(env.Opt.WorkLease + time.Second))
 		b := service.New(d, env.Opt)
 		if ok, err := b.ClaimWork(ctx, kernel.WorkRefundPayout, "p2"); err != nil || !ok {
 			t.Fatalf("the ended claim was not taken over: %v %v", ok, err)

@@ -374,9 +374,10 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		months = MonthRange(d.PeriodFrom, d.PeriodTo)
 	}
 	// The check rides on the claims' update, a statement fewer (issue
-	// 13), except on MariaDB, where InnoDB would lock the records an
-	// UPDATE's subquery reads: there it stays a read of its own, after the
-	// lock, which is a statement of its own there too.
+	// 13), except on MariaDB, where it stays the read of its own it was
+	// (at REPEATABLE READ InnoDB locked the records an UPDATE's subquery
+	// reads; settling now runs at READ COMMITTED, where folding it has not
+	// been tried), after the lock, a statement of its own there too.
 	if guard != "" && s.DB.Dialect == store.MySQL {
 		if err := kernel.LockPersons(tx, s.DB.Dialect, []string{d.PersonID}); err != nil {
 			return d, err

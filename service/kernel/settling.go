@@ -10,16 +10,17 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// SettleTx runs fn, a settlement's transaction, at READ COMMITTED on every
-// store: each statement reads what was committed before it started.
-// PostgreSQL runs every transaction so, and the settling code is written
-// for it; SQLite's one writer sees everything committed. MariaDB's default,
-// REPEATABLE READ, answers every plain read from the snapshot of the
-// transaction's first one, so a check made after waiting on LockPersons
-// would not see what the transaction it waited for booked. (It costs
-// MariaDB one round trip, SET TRANSACTION, per settlement.)
+// SettleTx runs fn, a settlement's transaction, at READ COMMITTED: each
+// statement reads what was committed before it started, so a check made
+// after waiting on LockPersons sees what the transaction it waited for
+// booked. It is PostgreSQL's default, and the settling code is written for
+// it; it is asked for all the same (in the BEGIN, no round trip more), as
+// a server or role may default to REPEATABLE READ, whose snapshot of the
+// transaction's first statement would not see it. MariaDB defaults to
+// REPEATABLE READ, and pays one round trip, SET TRANSACTION, per
+// settlement. SQLite's one writer sees everything committed.
 func (s *Kernel) SettleTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if s.DB.Dialect != store.MySQL {
+	if s.DB.Dialect == store.SQLite {
 		return s.Tx(ctx, fn)
 	}
 	return s.Conn(ctx).Transaction(fn, &sql.TxOptions{Isolation: sql.LevelReadCommitted})

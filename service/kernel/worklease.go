@@ -136,19 +136,24 @@ func (s *Kernel) deleteClaim(ctx context.Context, c heldClaim) error {
 // lease has ended is dropped, as anyone may take it over already.
 func (s *Kernel) RetryWorkReleases(ctx context.Context) error {
 	now := s.Now()
-	var firstErr error
-	for _, c := range s.unreleased.take() {
+	kept := s.unreleased.take()
+	for i, c := range kept {
 		if !c.until.After(now) {
 			continue
 		}
-		if err := s.deleteClaim(ctx, c); err != nil {
-			s.unreleased.keep(c)
-			if firstErr == nil {
-				firstErr = Internal("release work leases", err)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.deleteClaim(cctx, c)
+		cancel()
+		if err != nil {
+			// The store is still out of reach: the rest wait for the next
+			// pass rather than each waiting out its own timeout now.
+			for _, c := range kept[i:] {
+				s.unreleased.keep(c)
 			}
+			return Internal("release work leases", err)
 		}
 	}
-	return firstErr
+	return nil
 }
 
 // heldClaim names one claim of this instance: its step, object and

@@ -2,6 +2,7 @@ package unitpay_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func payOneMonthAtOnce(t *testing.T, db *store.DB, first string) {
 		outcome, err := env.Svc.Settle(ctx, models.Notification{Channel: models.ChannelSandbox, ID: "N-" + own.OrderNo, Kind: models.NotifyPayment,
 			OrderNo: own.OrderNo, Amount: own.AmountFen, Paid: true, At: env.Clock.Now()}, "notify")
 		if err == nil && outcome != contrib.OutcomeSettled {
-			t.Errorf("the person's order settled as %s", outcome)
+			err = fmt.Errorf("the person's order settled as %s", outcome)
 		}
 		return err
 	}
@@ -92,6 +93,7 @@ func payOneMonthAtOnce(t *testing.T, db *store.DB, first string) {
 	})
 	hold.Rollback()
 	for name, done := range map[string]chan error{"first": firstDone, "second": secondDone} {
+		waitUntil(t, "the "+name+" settlement to end", func() bool { return isDone(done) })
 		if err := <-done; err != nil {
 			t.Fatalf("%s settlement: %v", name, err)
 		}
