@@ -23,6 +23,9 @@ import (
 // semicolons that end a line.
 //
 // Each file is applied once, in order, and recorded in schema_migrations.
+// On MySQL, which commits each DDL statement on its own, a file is applied
+// statement by statement and a failed one resumed where it stopped
+// (migrate_mysql.go).
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -157,6 +160,21 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) (applied []string, err 
 	if err != nil {
 		return nil, err
 	}
+	if last > 0 {
+		var upTo []migration
+		for _, m := range ms {
+			if m.version <= last {
+				upTo = append(upTo, m)
+			}
+		}
+		ms = upTo
+	}
+	return db.applyMigrations(ctx, ms)
+}
+
+// applyMigrations applies those of ms the database has not recorded, in
+// order, under the migration lock.
+func (db *DB) applyMigrations(ctx context.Context, ms []migration) (applied []string, err error) {
 	sqlDB, err := db.Gorm.DB()
 	if err != nil {
 		return nil, err
@@ -182,6 +200,12 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) (applied []string, err 
 	if _, err := conn.ExecContext(ctx, create); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
+	var progress map[int]migrationProgress
+	if db.Dialect == MySQL {
+		if progress, err = readProgress(ctx, conn, db.render); err != nil {
+			return nil, err
+		}
+	}
 	done := map[int]bool{}
 	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
@@ -197,12 +221,20 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) (applied []string, err 
 	}
 	rows.Close()
 	for _, m := range ms {
-		if done[m.version] || (last > 0 && m.version > last) {
+		if done[m.version] {
 			continue
 		}
-		// MySQL commits DDL implicitly, so a failed MySQL migration can be
-		// half-applied; the statements are written to be re-runnable where
-		// that matters. PostgreSQL and SQLite roll the whole file back.
+		if db.Dialect == MySQL {
+			// MySQL commits each DDL statement on its own: a migration
+			// that fails midway stays half-applied, and is resumed
+			// where it stopped (applyResumable).
+			if err := applyResumable(ctx, conn, m, db.forDialect(splitStatements(db.render(m.sql))), progress[m.version]); err != nil {
+				return applied, err
+			}
+			applied = append(applied, m.name)
+			continue
+		}
+		// PostgreSQL and SQLite roll the whole file back on a failure.
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, err
