@@ -46,6 +46,11 @@ func SecurityHeaders(c *gin.Context) {
 	c.Next()
 }
 
+// MengsubanCallback is the H5's path, under /h5, that 蒙速办's sign-in
+// returns to: LIANBAN_MENGSUBAN_REDIRECT_URIS names it as
+// $LIANBAN_PUBLIC_URL/h5/mengsuban/callback.
+const MengsubanCallback = "/mengsuban/callback"
+
 // Register mounts /h5/, /console/ and /assets/ on r.
 func Register(r *gin.Engine, cfg Config) {
 	pages := r.Group("", SecurityHeaders)
@@ -62,6 +67,16 @@ func Register(r *gin.Engine, cfg Config) {
 			// is a file: "/h5/" is its index.html, any other directory 404s.
 			if strings.HasSuffix(f, "/") && f != "/" {
 				c.Status(http.StatusNotFound)
+				return
+			}
+			if prefix == "h5" && f == MengsubanCallback {
+				// 蒙速办 sends the person back here (a redirect URI is a
+				// path of its own, registered with the provider): the H5
+				// itself, which finishes the login (account.js).
+				r := c.Request.Clone(c.Request.Context())
+				r.URL.Path = "/h5/"
+				c.Header("Content-Type", "text/html; charset=utf-8")
+				h.ServeHTTP(c.Writer, r)
 				return
 			}
 			if f == "/" || path.Ext(f) == ".html" {

@@ -320,7 +320,9 @@ func wireLogins(t testing.TB, env *Env, deps *service.Deps, clock models.Clock, 
 	for i, p := range sandbox.DemoPeople() {
 		people = append(people, oidcfake.Person{Subject: fmt.Sprintf("msb-demo-%d", i+1), Name: p.Name, IDNumber: p.IDNumber})
 	}
-	client := oidcfake.Client{ID: "lianban-test", Secret: "test-secret", RedirectURIs: []string{MengsubanRedirect}}
+	// The H5's own return path too, as the sandbox server registers it
+	// (web.MengsubanCallback), for the browser tests.
+	client := oidcfake.Client{ID: "lianban-test", Secret: "test-secret", RedirectURIs: []string{MengsubanRedirect, publicURL + "/h5/mengsuban/callback"}}
 	of, err := oidcfake.New(oidcfake.Options{Issuer: publicURL + "/sandbox/oidc", Clients: []oidcfake.Client{client}, People: people, Clock: clock})
 	if err != nil {
 		t.Fatal(err)

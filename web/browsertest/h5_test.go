@@ -659,3 +659,49 @@ func TestH5WechatReturnNeedsItsOwnState(t *testing.T) {
 	}
 	p.checkPage()
 }
+
+// TestH5MengsubanLogin: a person signs in with 蒙速办 from the H5. The
+// page makes the PKCE verifier and the server the one-time state;
+// 蒙速办's sign-in (the sandbox's lets one pick a demo person) sends the
+// person back to /h5/mengsuban/callback, where the H5 posts the code with
+// this tab's verifier and state. The person is in, real-name verified by
+// the channel, and the code has left the address. A return this tab did
+// not start (a link with someone's code and a state of their own) posts
+// nothing.
+func TestH5MengsubanLogin(t *testing.T) {
+	s := newSite(t)
+	p := s.open(t, Phone)
+	p.visit("/h5/mengsuban/callback?code=someone-elses-code&state=forged")
+	p.waitJS(`document.querySelector("main [role=alert]") !== null`, "the refusal")
+	if got := eval[string](p, `document.querySelector("main [role=alert]").innerText`); !strings.Contains(got, "登录来源无法确认") {
+		t.Errorf("a foreign return shows %q", got)
+	}
+	if got := eval[string](p, `location.pathname + location.search`); got != "/h5/" {
+		t.Errorf("the address after a return is %q", got)
+	}
+	if eval[string](p, `sessionStorage.getItem("lb.h5.token") || ""`) != "" {
+		t.Error("a foreign return logged the page in")
+	}
+
+	p.visit("/h5/#/login")
+	h5Screen(p, "登录")
+	p.shot("mengsuban-login")
+	p.axe("mengsuban-login")
+	h5Tap(p, "button", "用蒙速办登录")
+	p.waitJS(`location.pathname === "/sandbox/oidc/authorize"`, "蒙速办's sign-in page")
+	if eval[string](p, `new URLSearchParams(location.search).get("code_challenge_method")`) != "S256" {
+		t.Error("the sign-in was not started with a PKCE S256 challenge")
+	}
+	h5Tap(p, "a", "张三明")
+	p.waitJS(`location.pathname === "/h5/" && !!sessionStorage.getItem("lb.h5.token")`, "the H5 signed in")
+	p.waitText("main", "为父母缴费") // the start page of a real-name verified person
+	if got := eval[string](p, `location.search`); got != "" {
+		t.Errorf("the code stayed in the address: %q", got)
+	}
+	if eval[string](p, `sessionStorage.getItem("lb.h5.msb") || ""`) != "" {
+		t.Error("the verifier outlived its return")
+	}
+	p.shot("mengsuban-signed-in")
+	p.axe("mengsuban-signed-in")
+	p.checkPage()
+}

@@ -69,10 +69,13 @@ func newSite(t *testing.T) *site {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	db := storetest.Targets()[0].Open(t) // SQLite: the API is proven on every store elsewhere
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, WallClock: true,
+	// Logins: the tax APP's and 蒙速办's fakes, the latter's provider
+	// mounted under the site as the sandbox server mounts it.
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, WallClock: true, Logins: true,
 		Start: time.Now().UTC().Truncate(time.Second)})
 	servicetest.SeedHall(t, env)
-	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true})
+	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,
+		SandboxTaxApp: env.TaxApp, SandboxOIDC: env.OIDC})
 	return &site{URL: srv.URL, Env: env, shots: shotDir(t)}
 }
 

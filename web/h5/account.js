@@ -1,9 +1,10 @@
-// account.js: the start page, login (sandbox, 微信城市服务, Alipay H5),
+// account.js: the start page, login (sandbox, 微信城市服务, Alipay H5, 蒙速办),
 // real-name binding, the service guide, family members and enrolment.
 "use strict";
 (function () {
   const el = LB.el, t = LB.t;
-  const WX_STATE = "lb.h5.wxstate", ALI_STATE = "lb.h5.alistate";
+  const WX_STATE = "lb.h5.wxstate", ALI_STATE = "lb.h5.alistate", MSB_LOGIN = "lb.h5.msb";
+  const MSB_CALLBACK = "/h5/mengsuban/callback";
 
   // The start page: the three things people come for first, big; "pay
   // for my parents" is one tap from here.
@@ -45,7 +46,9 @@
 
   // Login. Each way appears only where it can work: the sandbox login on
   // a sandbox server, WeChat's web OAuth inside WeChat, Alipay's web
-  // authorization inside Alipay.
+  // authorization inside Alipay. 蒙速办's sign-in (OpenID Connect) works
+  // in any browser and in 蒙速办's own app, so it is always offered (a
+  // server without it says so when asked).
   H5.route("login", async function () {
     const parts = [];
     if (H5.sandbox) {
@@ -67,6 +70,10 @@
         try { await redirectStart("alipay-web", ALI_STATE); } catch (e) { H5.showError(err, e); }
       }, "primary"));
     }
+    const msbErr = el("div", { "class": "error", role: "alert", hidden: true });
+    parts.push(H5.h2("h5.login.mengsuban"), msbErr, H5.btn("h5.login.mengsubanGo", async function () {
+      try { await mengsubanStart(); } catch (e) { H5.showError(msbErr, e); }
+    }, H5.inWechat || H5.inAlipay ? "secondary" : "primary"));
     if (!H5.sandbox && !H5.inWechat && !H5.inAlipay) parts.push(H5.p("h5.login.openInApp"));
     H5.screen("h5.login.title", parts, H5.nav());
   }, { public: true });
@@ -91,6 +98,28 @@
     location.assign(start.authorization_url);
   }
 
+  // mengsubanStart sends the person to 蒙速办's sign-in with PKCE: the
+  // verifier never leaves this tab until the code comes back, and the
+  // server only hands its one-time state to the tab that started.
+  async function mengsubanStart() {
+    const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+    const back = location.origin + MSB_CALLBACK;
+    const start = await LB.api("POST", "/api/v1/sessions/mengsuban/authorize",
+      { body: { redirect_uri: back, code_challenge: b64url(new Uint8Array(digest)) } });
+    try {
+      sessionStorage.setItem(MSB_LOGIN, JSON.stringify({ state: start.state, verifier: verifier, redirect_uri: back }));
+    } catch (e) { /* then the return is refused */ }
+    location.assign(start.authorization_url);
+  }
+
+  // b64url is unpadded base64url (PKCE's verifier and challenge).
+  function b64url(bytes) {
+    let s = "";
+    bytes.forEach(function (b) { s += String.fromCharCode(b); });
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
   // takeState returns the state this tab kept under key and forgets it:
   // a state serves one return.
   function takeState(key) {
@@ -103,9 +132,27 @@
   H5.finishLogin = async function () {
     const q = new URLSearchParams(location.search);
     const code = q.get("code"), authCode = q.get("auth_code"), state = q.get("state");
+    const mismatch = function () { return new LB.ApiError(401, { error: { message: t("h5.login.stateMismatch") } }); };
+    if (location.pathname === MSB_CALLBACK) {
+      // 蒙速办 sent the person back: the address becomes the H5's own
+      // at once, and the code is posted only with this tab's state and
+      // verifier.
+      history.replaceState(null, "", "/h5/" + location.hash);
+      let kept = null;
+      try { kept = JSON.parse(sessionStorage.getItem(MSB_LOGIN) || "null"); sessionStorage.removeItem(MSB_LOGIN); } catch (e) { kept = null; }
+      try {
+        if (q.get("error")) throw new LB.ApiError(401, { error: { message: t("h5.login.mengsubanRefused") } });
+        if (!code) return;
+        if (!kept || !state || state !== kept.state) throw mismatch();
+        loggedIn(await LB.api("POST", "/api/v1/sessions/mengsuban",
+          { body: { code: code, state: state, redirect_uri: kept.redirect_uri, code_verifier: kept.verifier } }));
+      } catch (e) {
+        H5.pendingError = e;
+      }
+      return;
+    }
     if (!code && !authCode) return;
     history.replaceState(null, "", location.pathname + location.hash);
-    const mismatch = function () { return new LB.ApiError(401, { error: { message: t("h5.login.stateMismatch") } }); };
     try {
       if (authCode) {
         // Only with the state this tab was given: a bare auth_code (a
