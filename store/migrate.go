@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -191,10 +192,22 @@ func (db *DB) applyMigrations(ctx context.Context, ms []migration) (applied []st
 		}
 		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7470101)") //nolint:errcheck
 	case MySQL:
-		if _, err := conn.ExecContext(ctx, "SELECT GET_LOCK('lianban_migrate', 120)"); err != nil {
+		// GET_LOCK answers 0 when it timed out and NULL on an error,
+		// without failing: migrating then would run beside the instance
+		// that holds the lock.
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('lianban_migrate', 120)").Scan(&got); err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
 		}
+		if !got.Valid || got.Int64 != 1 {
+			return nil, fmt.Errorf("migration lock: another instance has held it for 120 s; start again when it is done")
+		}
 		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK('lianban_migrate')") //nolint:errcheck
+		// The progress of a migration is written with autocommit, whatever
+		// the connection's URL or the server's init_connect said.
+		if _, err := conn.ExecContext(ctx, "SET autocommit = 1"); err != nil {
+			return nil, err
+		}
 	}
 	create := db.render(`CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR(191) NOT NULL, applied_at {{TIME}} NOT NULL) {{TABLE}}`)
 	if _, err := conn.ExecContext(ctx, create); err != nil {

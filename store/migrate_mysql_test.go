@@ -57,11 +57,15 @@ CREATE TABLE t3 (id INT PRIMARY KEY, broken) {{TABLE}};`}
 		died := migration{version: 9002, name: "9002_index", sql: `CREATE TABLE t4 (id INT PRIMARY KEY, n INT NOT NULL) {{TABLE}};
 CREATE INDEX ix_t4_n ON t4 (n);
 CREATE TABLE t5 (id INT PRIMARY KEY) {{TABLE}};`}
-		for _, q := range []string{"CREATE TABLE t4 (id INT PRIMARY KEY, n INT NOT NULL)", "CREATE INDEX ix_t4_n ON t4 (n)",
-			"INSERT INTO schema_migration_progress (version, statements_done, statements_tried) VALUES (9002, 1, 2)"} {
+		stmts := db.forDialect(splitStatements(db.render(died.sql)))
+		for _, q := range []string{"CREATE TABLE t4 (id INT PRIMARY KEY, n INT NOT NULL)", "CREATE INDEX ix_t4_n ON t4 (n)"} {
 			if err := db.Gorm.Exec(q).Error; err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := db.Gorm.Exec("INSERT INTO schema_migration_progress (version, statements_done, done_sha256, statements_tried, tried_sha256) VALUES (9002, 1, ?, 2, ?)",
+			progressDigest(stmts[:1]), progressDigest(stmts[:2])).Error; err != nil {
+			t.Fatal(err)
 		}
 		if _, err := db.applyMigrations(ctx, []migration{died}); err != nil || tables("t5") != 1 {
 			t.Fatalf("the interrupted migration: %v", err)
@@ -71,9 +75,45 @@ CREATE TABLE t5 (id INT PRIMARY KEY) {{TABLE}};`}
 		conflict := migration{version: 9003, name: "9003_conflict", sql: `CREATE TABLE t6 (id INT PRIMARY KEY) {{TABLE}};
 CREATE TABLE t1 (id INT PRIMARY KEY) {{TABLE}};`}
 		for run := 1; run <= 2; run++ {
-			if _, err := db.applyMigrations(ctx, []migration{conflict}); err == nil {
-				t.Fatalf("start %d: a migration creating a table that exists was applied", run)
+			if _, err := db.applyMigrations(ctx, []migration{conflict}); err == nil || !strings.Contains(err.Error(), "statement 2") {
+				t.Fatalf("start %d: a migration creating a table that exists: %v", run, err)
 			}
+		}
+
+		// A file whose statements before the place it stopped have changed
+		// since is refused, not resumed at a place that now names another
+		// statement.
+		changed := migration{version: 9004, name: "9004_changed", sql: `CREATE TABLE t7 (id INT PRIMARY KEY) {{TABLE}};
+CREATE TABLE t8 (id INT PRIMARY KEY, broken) {{TABLE}};`}
+		if _, err := db.applyMigrations(ctx, []migration{changed}); err == nil {
+			t.Fatal("the broken statement was accepted")
+		}
+		changed.sql = `CREATE TABLE t7 (id INT PRIMARY KEY) {{TABLE}};
+CREATE TABLE t9 (id INT PRIMARY KEY) {{TABLE}};
+CREATE TABLE t8 (id INT PRIMARY KEY) {{TABLE}};`
+		changed.sql = strings.Replace(changed.sql, "t7 (id INT PRIMARY KEY)", "t7 (id BIGINT PRIMARY KEY)", 1)
+		if _, err := db.applyMigrations(ctx, []migration{changed}); err == nil || !strings.Contains(err.Error(), "have changed since") {
+			t.Fatalf("a changed file resumed: %v", err)
+		}
+		if tables("t9") != 0 {
+			t.Fatal("a statement of the changed file ran")
+		}
+
+		// Data statements commit with their progress: the file resumes
+		// after the last one that committed, and its UPDATE runs once.
+		dml := migration{version: 9005, name: "9005_fill", sql: `CREATE TABLE t10 (id INT PRIMARY KEY, n INT NOT NULL) {{TABLE}};
+INSERT INTO t10 (id, n) VALUES (1, 0), (2, 0);
+UPDATE t10 SET n = n + 1;
+INSERT INTO t10 (id, n) VALUES (1, 9);`}
+		if _, err := db.applyMigrations(ctx, []migration{dml}); err == nil {
+			t.Fatal("a duplicate key was accepted")
+		}
+		dml.sql = strings.Replace(dml.sql, "(1, 9)", "(3, 9)", 1)
+		if _, err := db.applyMigrations(ctx, []migration{dml}); err != nil {
+			t.Fatal(err)
+		}
+		if count("SELECT COALESCE(SUM(n), 0) FROM t10") != 11 {
+			t.Fatal("the UPDATE ran twice, or not at all")
 		}
 	})
 }
