@@ -74,8 +74,9 @@ func Register(r *gin.Engine, cfg Config) {
 				// path of its own, registered with the provider): the H5
 				// itself, which finishes the login (account.js).
 				r := c.Request.Clone(c.Request.Context())
-				r.URL.Path = "/h5/"
+				r.URL.Path, r.URL.RawPath = "/h5/", ""
 				c.Header("Content-Type", "text/html; charset=utf-8")
+				c.Header("Cache-Control", "no-store") // its address carries a one-time code
 				h.ServeHTTP(c.Writer, r)
 				return
 			}

@@ -13,6 +13,9 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/chromedp"
+	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/servicetest"
 )
 
 // The citizen H5 in a phone browser: the whole journey in the standard
@@ -682,6 +685,12 @@ func TestH5MengsubanLogin(t *testing.T) {
 	if eval[string](p, `sessionStorage.getItem("lb.h5.token") || ""`) != "" {
 		t.Error("a foreign return logged the page in")
 	}
+	// The person turned the sign-in down at 蒙速办: said so, in our words.
+	p.visit("/h5/mengsuban/callback?error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E&state=x")
+	p.waitJS(`document.querySelector("main [role=alert]") !== null`, "the refusal")
+	if got := eval[string](p, `document.querySelector("main [role=alert]").innerText`); !strings.Contains(got, "蒙速办未完成登录") {
+		t.Errorf("a sign-in turned down shows %q", got)
+	}
 
 	p.visit("/h5/#/login")
 	h5Screen(p, "登录")
@@ -703,5 +712,49 @@ func TestH5MengsubanLogin(t *testing.T) {
 	}
 	p.shot("mengsuban-signed-in")
 	p.axe("mengsuban-signed-in")
+	p.checkPage()
+}
+
+// TestH5ARefundForAParent: someone who paid their mother's 城乡居民医保
+// asks it back from the H5. The refund form asks whose records the order
+// is on (it offered only the payer's own, so money paid for a parent could
+// be asked back only at the hall), lists the mother's credited order when
+// she is chosen, and files the refund for her.
+func TestH5ARefundForAParent(t *testing.T) {
+	s := newSite(t)
+	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	const subject = "h5-family-refund"
+	sess := s.Env.LoginVerified(t, subject, zhang.Name, zhang.IDNumber)
+	m := servicetest.Family(t, s.Env, sess, mother.Name, mother.IDNumber, "parent")
+	mom := people.PersonRef{MemberID: m.MemberID}
+	servicetest.EnrolMedical(t, s.Env, sess, mom)
+	paid := servicetest.PayAndCreditFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
+	for i := 0; servicetest.Count(t, s.Env.DB, "records", "order_no = ? AND status IN ?", paid.OrderNo, []string{"credited", "booked"}) == 0; i++ {
+		if i == 10 {
+			t.Fatal("the mother's order was never credited")
+		}
+		s.Env.Clock.Advance(3 * time.Second)
+		s.work(t)
+	}
+
+	p := s.open(t, Phone)
+	p.visit("/h5/#/refund/new")
+	h5Screen(p, "登录")
+	h5Fill(p, "subject", subject)
+	h5Submit(p)
+	h5Screen(p, "申请退费")
+	p.waitText("main", "没有") // nothing of his own to ask back
+	h5Fill(p, "person", m.MemberID)
+	p.waitJS(fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return !!o && o.value === %q; })()`, paid.OrderNo),
+		"the mother's order in the form")
+	h5Fill(p, "reason", "overpaid")
+	p.shot("refund-for-parent")
+	p.axe("refund-for-parent")
+	h5Submit(p)
+	h5Screen(p, "退费进度")
+	p.waitText("#refund-status", "已提交")
+	if n := servicetest.Count(t, s.Env.DB, "refund_items", "order_no = ?", paid.OrderNo); n == 0 {
+		t.Fatal("no refund of the mother's order was filed")
+	}
 	p.checkPage()
 }

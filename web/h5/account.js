@@ -109,7 +109,11 @@
       { body: { redirect_uri: back, code_challenge: b64url(new Uint8Array(digest)) } });
     try {
       sessionStorage.setItem(MSB_LOGIN, JSON.stringify({ state: start.state, verifier: verifier, redirect_uri: back }));
-    } catch (e) { /* then the return is refused */ }
+    } catch (e) {
+      // Without it the return would be refused: say so before sending
+      // the person to sign in for nothing.
+      throw new LB.ApiError(0, { error: { message: t("h5.login.noStorage") } });
+    }
     location.assign(start.authorization_url);
   }
 

@@ -111,8 +111,8 @@
       H5.nav());
   }, { verified: true });
 
-  H5.route("refund", async function (args) {
-    if (args[0] === "new") return newRefund();
+  H5.route("refund", async function (args, query) {
+    if (args[0] === "new") return newRefund(query.get("person") || "self");
     const r = await H5.call("GET", "/refunds/" + encodeURIComponent(args[0]));
     const err = el("div", { "class": "error", role: "alert", hidden: true });
     H5.screen("h5.refund.case",
@@ -143,17 +143,38 @@
 
   // newRefund asks back money of one order already credited to the
   // treasury (only that can be refunded); the bank account is optional
-  // (without it the money goes back the way it came).
-  async function newRefund() {
-    const res = await H5.call("GET", "/records?person=self");
+  // (without it the money goes back the way it came). person is whose
+  // money it was: the payer's own (their records, whoever paid), or a
+  // family member's they paid for. A family member's records are theirs
+  // to show (records access), so their orders are the ones this user
+  // paid for them (listPayments, matched by the member's masked name);
+  // the server decides what may be asked back, and says why not.
+  async function newRefund(person) {
+    const persons = await H5.persons();
+    if (!persons.some(function (p) { return p[0] === person; })) person = "self";
+    const who = H5.select({ name: "person" }, persons);
+    who.value = person;
+    who.addEventListener("change", function () { H5.go("#/refund/new?person=" + encodeURIComponent(who.value)); });
+    const whoField = H5.field("h5.refund.person", who);
     const orders = {};
-    res.items.forEach(function (r) {
-      if (r.status !== "credited" && r.status !== "booked") return;
-      const o = orders[r.order_no] || (orders[r.order_no] = { order_no: r.order_no, scheme: r.scheme, fen: 0, periods: [] });
-      o.fen += r.amount_fen; o.periods.push(r.period);
-    });
+    if (person === "self") {
+      const res = await H5.call("GET", "/records?person=self");
+      res.items.forEach(function (r) {
+        if (r.status !== "credited" && r.status !== "booked") return;
+        const o = orders[r.order_no] || (orders[r.order_no] = { order_no: r.order_no, scheme: r.scheme, fen: 0, periods: [] });
+        o.fen += r.amount_fen; o.periods.push(r.period);
+      });
+    } else {
+      const fam = await H5.call("GET", "/me/family");
+      const member = fam.items.find(function (m) { return m.member_id === person; });
+      const pays = await H5.call("GET", "/payments");
+      pays.items.forEach(function (o) {
+        if ((o.status !== "paid" && o.status !== "partially_refunded") || o.person_name_masked !== member.name_masked) return;
+        orders[o.order_no] = { order_no: o.order_no, scheme: o.scheme, fen: o.amount_fen - (o.refunded_fen || 0), periods: [o.period_from, o.period_to] };
+      });
+    }
     const list = Object.values(orders);
-    if (!list.length) { H5.screen("h5.refund.new", H5.p("h5.refund.nothing"), H5.nav()); return; }
+    if (!list.length) { H5.screen("h5.refund.new", whoField, H5.p("h5.refund.nothing"), H5.nav()); return; }
     const order = H5.select({ name: "order_no" }, list.map(function (o) {
       return [o.order_no, t("h5.scheme." + o.scheme) + " " + H5.period(o.periods[0]) + "–" + H5.period(o.periods[o.periods.length - 1]) + " " + LB.yuan(o.fen)];
     }));
@@ -163,6 +184,7 @@
     const detail = el("textarea", { name: "reason_detail", rows: "3", maxlength: "500" });
     const bank = H5.input({ name: "bank_name" }), holder = H5.input({ name: "account_name" }), acct = H5.input({ name: "account_no", inputmode: "numeric", "class": "num-input" });
     H5.screen("h5.refund.new", H5.p("h5.refund.why"), H5.form([
+      whoField,
       H5.field("h5.refund.order", order),
       H5.field("h5.refund.amountYuan", amount),
       H5.field("h5.refund.reason", reason),
@@ -171,7 +193,7 @@
         H5.field("h5.refund.bankName", bank), H5.field("h5.refund.accountName", holder), H5.field("h5.refund.accountNo", acct)),
     ], "h5.refund.submit", async function () {
       const o = orders[order.value];
-      const body = { person: "self", scheme: o.scheme, order_no: o.order_no, refund_fen: H5.yuanToFen(amount.value), reason: reason.value, reason_detail: detail.value.trim() };
+      const body = { person: person, scheme: o.scheme, order_no: o.order_no, refund_fen: H5.yuanToFen(amount.value), reason: reason.value, reason_detail: detail.value.trim() };
       if (acct.value.trim()) body.bank_account = { bank_name: bank.value.trim(), account_name: holder.value.trim(), account_no: acct.value.trim() };
       const r = await H5.call("POST", "/refunds", { body: body, idempotencyKey: LB.newKey() });
       H5.say(t("h5.refund.submitted"));
