@@ -131,6 +131,7 @@ func TestAStrangerCannotReachAnotherUsersObjects(t *testing.T) {
 		{"read the owner's declaration", "GET", "/api/v1/declarations/" + o.declarationID, nil},
 		{"pay the owner's declaration", "POST", "/api/v1/payments", map[string]string{"declaration_id": o.declarationID, "channel": "sandbox"}},
 		{"read the owner's order", "GET", "/api/v1/payments/" + o.orderNo, nil},
+		{"list the orders made for the owner's member", "GET", "/api/v1/payments?person=" + o.memberID, nil},
 		{"read the owner's member's records", "GET", "/api/v1/records?person=" + o.memberID, nil},
 		{"remove the owner's family member", "DELETE", "/api/v1/me/family/" + o.memberID, nil},
 		{"revoke the owner's grant", "DELETE", "/api/v1/me/grants/" + o.grantID, nil},
@@ -246,5 +247,65 @@ func TestAStrangerCannotReachAUnitsRefundsOrFiles(t *testing.T) {
 		if len(list.Items) != 0 {
 			t.Fatalf("an outsider's refund list shows %d", len(list.Items))
 		}
+	}
+}
+
+// TestPaymentsListedForOnePerson: listPayments with person lists only the
+// orders the caller made for that person (the refund form's list for a
+// parent), self included; the unfiltered list has them all.
+func TestPaymentsListedForOnePerson(t *testing.T) {
+	env, cl, _ := newHTTPEnv(t)
+	o := makeOwner(t, env, cl)
+	var pb struct {
+		Items []struct {
+			PayableID string `json:"payable_id"`
+			Options   []struct {
+				Code string `json:"code"`
+			} `json:"options"`
+		}
+	}
+	if st := cl.DoJSON("POST", "/api/v1/payables/query", o.token, map[string]string{"person": o.memberID}, &pb); st != 200 || len(pb.Items) == 0 || len(pb.Items[0].Options) == 0 {
+		t.Fatalf("the mother's payables: %d %v", st, pb.Items)
+	}
+	var d struct {
+		DeclarationID string `json:"declaration_id"`
+	}
+	if st := cl.DoJSON("POST", "/api/v1/declarations", o.token, map[string]string{"payable_id": pb.Items[0].PayableID,
+		"option_code": pb.Items[0].Options[0].Code}, &d); st != 201 {
+		t.Fatalf("declare for the mother: %d", st)
+	}
+	var p struct {
+		OrderNo string `json:"order_no"`
+	}
+	if st := cl.DoJSON("POST", "/api/v1/payments", o.token, map[string]string{"declaration_id": d.DeclarationID, "channel": "sandbox"}, &p); st != 201 {
+		t.Fatalf("pay for the mother: %d", st)
+	}
+	orders := func(query string) []string {
+		t.Helper()
+		var list struct {
+			Items []struct {
+				OrderNo string `json:"order_no"`
+			}
+		}
+		if st := cl.DoJSON("GET", "/api/v1/payments"+query, o.token, nil, &list); st != 200 {
+			t.Fatalf("GET /api/v1/payments%s: %d", query, st)
+		}
+		var out []string
+		for _, it := range list.Items {
+			out = append(out, it.OrderNo)
+		}
+		return out
+	}
+	if got := orders("?person=" + o.memberID); len(got) != 1 || got[0] != p.OrderNo {
+		t.Fatalf("the mother's orders: %v, want [%s]", got, p.OrderNo)
+	}
+	if got := orders("?person=self"); len(got) != 1 || got[0] != o.orderNo {
+		t.Fatalf("his own orders: %v, want [%s]", got, o.orderNo)
+	}
+	if got := orders(""); len(got) != 2 {
+		t.Fatalf("all his orders: %v", got)
+	}
+	if st, _ := cl.Do("GET", "/api/v1/payments?person=m_nope", o.token, nil); st != http.StatusNotFound {
+		t.Fatalf("a member who is nobody's: %d", st)
 	}
 }

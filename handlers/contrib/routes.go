@@ -154,7 +154,13 @@ func (s *Handlers) listPayments(c *gin.Context) {
 		s.Fail(c, err)
 		return
 	}
-	items, next, err := s.Svc.ListPayments(c.Request.Context(), httpx.UserID(c), page)
+	var items []contrib.Payment
+	var next string
+	if c.Query("person") != "" {
+		items, next, err = s.Svc.ListPaymentsFor(c.Request.Context(), httpx.UserID(c), httpx.PersonQuery(c), page)
+	} else {
+		items, next, err = s.Svc.ListPayments(c.Request.Context(), httpx.UserID(c), page)
+	}
 	if err != nil {
 		s.Fail(c, err)
 		return

@@ -644,7 +644,30 @@ func (s *Contrib) queryAndSettle(ctx context.Context, o store.OrderRow) (models.
 // orders (migrations/0018); only orders opened before that have their
 // person read, one query per page, each name opened once.
 func (s *Contrib) ListPayments(ctx context.Context, userID string, page kernel.Page) ([]Payment, string, error) {
+	return s.listPayments(ctx, userID, "", page)
+}
+
+// ListPaymentsFor is ListPayments of the orders made for one person: the
+// caller's self or one of their family members (ref), as the refund form
+// lists what a payer may ask back for a parent. Only the caller's own
+// orders are listed, whoever else paid for the person; a member who is
+// not the caller's is NOT_FOUND.
+func (s *Contrib) ListPaymentsFor(ctx context.Context, userID string, ref people.PersonRef, page kernel.Page) ([]Payment, string, error) {
+	if !ref.Self && ref.MemberID == "" {
+		return nil, "", models.ErrInvalid.WithReason("person 应为 self 或家庭成员编号")
+	}
+	p, err := s.people.ResolveForPaying(ctx, userID, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.listPayments(ctx, userID, p.ID, page)
+}
+
+func (s *Contrib) listPayments(ctx context.Context, userID, personID string, page kernel.Page) ([]Payment, string, error) {
 	q := s.Read(ctx).Where("payer_user_id = ?", userID)
+	if personID != "" {
+		q = q.Where("person_id = ?", personID)
+	}
 	if page.After != "" {
 		q = q.Where("order_no < ?", page.After)
 	}

@@ -147,8 +147,9 @@
   // money it was: the payer's own (their records, whoever paid), or a
   // family member's they paid for. A family member's records are theirs
   // to show (records access), so their orders are the ones this user
-  // paid for them (listPayments, matched by the member's masked name);
-  // the server decides what may be asked back, and says why not.
+  // paid for them (listPayments with person); the server decides what
+  // may be asked back (credited to the treasury, not already asked
+  // back), and says why not.
   async function newRefund(person) {
     const persons = await H5.persons();
     if (!persons.some(function (p) { return p[0] === person; })) person = "self";
@@ -165,13 +166,18 @@
         o.fen += r.amount_fen; o.periods.push(r.period);
       });
     } else {
-      const fam = await H5.call("GET", "/me/family");
-      const member = fam.items.find(function (m) { return m.member_id === person; });
-      const pays = await H5.call("GET", "/payments");
-      pays.items.forEach(function (o) {
-        if ((o.status !== "paid" && o.status !== "partially_refunded") || o.person_name_masked !== member.name_masked) return;
-        orders[o.order_no] = { order_no: o.order_no, scheme: o.scheme, fen: o.amount_fen - (o.refunded_fen || 0), periods: [o.period_from, o.period_to] };
-      });
+      // A few pages, newest first: what is old enough to be past asking
+      // back is not worth more round trips.
+      let token = "";
+      for (let i = 0; i < 5; i++) {
+        const pays = await H5.call("GET", "/payments?person=" + encodeURIComponent(person) + "&page_size=50" + (token ? "&page_token=" + encodeURIComponent(token) : ""));
+        pays.items.forEach(function (o) {
+          if (o.status !== "paid" && o.status !== "partially_refunded") return;
+          orders[o.order_no] = { order_no: o.order_no, scheme: o.scheme, fen: o.amount_fen - (o.refunded_fen || 0), periods: [o.period_from, o.period_to] };
+        });
+        token = pays.next_page_token;
+        if (!token) break;
+      }
     }
     const list = Object.values(orders);
     if (!list.length) { H5.screen("h5.refund.new", whoField, H5.p("h5.refund.nothing"), H5.nav()); return; }
