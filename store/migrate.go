@@ -195,14 +195,20 @@ func (db *DB) applyMigrations(ctx context.Context, ms []migration) (applied []st
 		// GET_LOCK answers 0 when it timed out and NULL on an error,
 		// without failing: migrating then would run beside the instance
 		// that holds the lock.
+		// The lock's name is the server's, not the database's: named after
+		// the database, so another schema on the same server (staging, the
+		// tests' databases) is not kept waiting.
 		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('lianban_migrate', 120)").Scan(&got); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(CONCAT('lianban_migrate:', DATABASE()), 120)").Scan(&got); err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
 		}
-		if !got.Valid || got.Int64 != 1 {
+		switch {
+		case !got.Valid:
+			return nil, fmt.Errorf("migration lock: the server could not take it")
+		case got.Int64 != 1:
 			return nil, fmt.Errorf("migration lock: another instance has held it for 120 s; start again when it is done")
 		}
-		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK('lianban_migrate')") //nolint:errcheck
+		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(CONCAT('lianban_migrate:', DATABASE()))") //nolint:errcheck
 		// The progress of a migration is written with autocommit, whatever
 		// the connection's URL or the server's init_connect said.
 		if _, err := conn.ExecContext(ctx, "SET autocommit = 1"); err != nil {

@@ -109,7 +109,12 @@ func applyResumable(ctx context.Context, conn *sql.Conn, m migration, stmts []st
 		var err error
 		if isDDL(stmts[i]) {
 			if _, err = conn.ExecContext(ctx, stmts[i]); err == nil {
-				err = setProgress(conn, i+1, i+1)
+				if err := setProgress(conn, i+1, i+1); err != nil {
+					// Applied, its progress not written: left in flight,
+					// so the next start finds it done.
+					return fmt.Errorf("migration %s: progress: %w", m.name, err)
+				}
+				continue
 			}
 		} else {
 			err = inTx(ctx, conn, func(tx *sql.Tx) error {
@@ -179,10 +184,12 @@ func alreadyApplied(err error) bool {
 	}
 	switch me.Number {
 	case 1050, // ER_TABLE_EXISTS_ERROR
+		1051, // ER_BAD_TABLE_ERROR (DROP TABLE of one gone)
 		1060, // ER_DUP_FIELDNAME
 		1061, // ER_DUP_KEYNAME
 		1091, // ER_CANT_DROP_FIELD_OR_KEY
-		1359: // ER_TRG_ALREADY_EXISTS
+		1359, // ER_TRG_ALREADY_EXISTS
+		1360: // ER_TRG_DOES_NOT_EXIST (DROP TRIGGER of one gone)
 		return true
 	}
 	return false

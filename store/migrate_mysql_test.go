@@ -88,10 +88,9 @@ CREATE TABLE t8 (id INT PRIMARY KEY, broken) {{TABLE}};`}
 		if _, err := db.applyMigrations(ctx, []migration{changed}); err == nil {
 			t.Fatal("the broken statement was accepted")
 		}
-		changed.sql = `CREATE TABLE t7 (id INT PRIMARY KEY) {{TABLE}};
-CREATE TABLE t9 (id INT PRIMARY KEY) {{TABLE}};
+		changed.sql = `CREATE TABLE t9 (id INT PRIMARY KEY) {{TABLE}};
+CREATE TABLE t7 (id INT PRIMARY KEY) {{TABLE}};
 CREATE TABLE t8 (id INT PRIMARY KEY) {{TABLE}};`
-		changed.sql = strings.Replace(changed.sql, "t7 (id INT PRIMARY KEY)", "t7 (id BIGINT PRIMARY KEY)", 1)
 		if _, err := db.applyMigrations(ctx, []migration{changed}); err == nil || !strings.Contains(err.Error(), "have changed since") {
 			t.Fatalf("a changed file resumed: %v", err)
 		}
@@ -99,8 +98,10 @@ CREATE TABLE t8 (id INT PRIMARY KEY) {{TABLE}};`
 			t.Fatal("a statement of the changed file ran")
 		}
 
-		// Data statements commit with their progress: the file resumes
-		// after the last one that committed, and its UPDATE runs once.
+		// A file with data statements resumes after the last statement
+		// that committed: its UPDATE has run once. (That a data statement
+		// commits together with its progress, so a crash between them
+		// cannot run it twice, is not simulated here.)
 		dml := migration{version: 9005, name: "9005_fill", sql: `CREATE TABLE t10 (id INT PRIMARY KEY, n INT NOT NULL) {{TABLE}};
 INSERT INTO t10 (id, n) VALUES (1, 0), (2, 0);
 UPDATE t10 SET n = n + 1;
