@@ -579,29 +579,12 @@ func TestAPersonsOwnPaymentOfAMonthTheirUnitPaidIsNotBooked(t *testing.T) {
 
 func personsOwnPaymentOfAMonthTheirUnitPaid(t *testing.T, env *servicetest.Env, f *servicetest.UnitFixture, unitRefunded bool) {
 	ctx := context.Background()
-	me, err := env.Svc.SelfPerson(ctx, f.Rep.UserID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := store.UnitDeclarationRow{ID: "ud_zhang", UnitID: f.UnitID, Period: "202611", AmountFen: 115200, UnitFen: 76800, IndividualFen: 38400,
-		Headcount: 1, Status: unitpay.DeclOpen, CreatedBy: f.Rep.UserID, CreatedAt: env.Clock.Now(), UpdatedAt: env.Clock.Now()}
-	l := store.UnitDeclarationLineRow{ID: "udl_zhang", DeclarationID: d.ID, EmployeeID: "ue_zhang", PersonID: me.ID, Scheme: string(models.SchemeEnterprisePension),
-		RegionCode: "150100", BaseFen: 480000, UnitFen: 76800, IndividualFen: 38400, AmountFen: 115200}
-	if err := env.DB.Gorm.Create(&d).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := env.DB.Gorm.Create(&l).Error; err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := env.Svc.CreateUnitPayment(ctx, f.Rep.UserID, f.UnitID, unitpay.PaymentInput{DeclarationID: d.ID, Method: unitpay.MethodBankVoucher})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.PayVoucherAtBank(ctx, p.VoucherNo); err != nil {
+	me, voucherNo := unitDeclaresNovemberOfTheRep(t, env, f)
+	if _, err := env.PayVoucherAtBank(ctx, voucherNo); err != nil {
 		t.Fatal(err)
 	}
 	if unitRefunded {
-		if err := env.DB.Gorm.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ?", me.ID, string(models.SchemeEnterprisePension)).
+		if err := env.DB.Gorm.Model(&store.RecordRow{}).Where("person_id = ? AND scheme = ?", me, string(models.SchemeEnterprisePension)).
 			Update("status", contrib.RecordRefunded).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -616,7 +599,7 @@ func personsOwnPaymentOfAMonthTheirUnitPaid(t *testing.T, env *servicetest.Env, 
 	if n := servicetest.Count(t, env.DB, "records", "order_no = ?", own.OrderNo); n != 0 {
 		t.Fatalf("%d records of the person's own order", n)
 	}
-	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND period = ?", me.ID, "202611"); n != 1 {
+	if n := servicetest.Count(t, env.DB, "records", "person_id = ? AND period = ?", me, "202611"); n != 1 {
 		t.Fatalf("%d records of November", n)
 	}
 	// Refunded whole, for the reason the unit's month gives.
