@@ -256,30 +256,7 @@ func TestAStrangerCannotReachAUnitsRefundsOrFiles(t *testing.T) {
 func TestPaymentsListedForOnePerson(t *testing.T) {
 	env, cl, _ := newHTTPEnv(t)
 	o := makeOwner(t, env, cl)
-	var pb struct {
-		Items []struct {
-			PayableID string `json:"payable_id"`
-			Options   []struct {
-				Code string `json:"code"`
-			} `json:"options"`
-		}
-	}
-	if st := cl.DoJSON("POST", "/api/v1/payables/query", o.token, map[string]string{"person": o.memberID}, &pb); st != 200 || len(pb.Items) == 0 || len(pb.Items[0].Options) == 0 {
-		t.Fatalf("the mother's payables: %d %v", st, pb.Items)
-	}
-	var d struct {
-		DeclarationID string `json:"declaration_id"`
-	}
-	if st := cl.DoJSON("POST", "/api/v1/declarations", o.token, map[string]string{"payable_id": pb.Items[0].PayableID,
-		"option_code": pb.Items[0].Options[0].Code}, &d); st != 201 {
-		t.Fatalf("declare for the mother: %d", st)
-	}
-	var p struct {
-		OrderNo string `json:"order_no"`
-	}
-	if st := cl.DoJSON("POST", "/api/v1/payments", o.token, map[string]string{"declaration_id": d.DeclarationID, "channel": "sandbox"}, &p); st != 201 {
-		t.Fatalf("pay for the mother: %d", st)
-	}
+	momOrder, _ := payHTTP(t, env, cl, o.token, o.memberID)
 	orders := func(query string) []string {
 		t.Helper()
 		var list struct {
@@ -296,8 +273,8 @@ func TestPaymentsListedForOnePerson(t *testing.T) {
 		}
 		return out
 	}
-	if got := orders("?person=" + o.memberID); len(got) != 1 || got[0] != p.OrderNo {
-		t.Fatalf("the mother's orders: %v, want [%s]", got, p.OrderNo)
+	if got := orders("?person=" + o.memberID); len(got) != 1 || got[0] != momOrder {
+		t.Fatalf("the mother's orders: %v, want [%s]", got, momOrder)
 	}
 	if got := orders("?person=self"); len(got) != 1 || got[0] != o.orderNo {
 		t.Fatalf("his own orders: %v, want [%s]", got, o.orderNo)

@@ -160,16 +160,7 @@ func unitDeclaresNovemberOfTheRep(t *testing.T, env *servicetest.Env, f *service
 // (November and December 2026) and open a sandbox order for it, unpaid.
 func openOwnPensionOrder(t *testing.T, env *servicetest.Env) contrib.Payment {
 	t.Helper()
-	ctx := context.Background()
-	j := servicetest.StartJourney(t, env)
-	d, err := env.Svc.CreateDeclaration(ctx, j.Sess.UserID, contrib.DeclareInput{PayableID: j.Self.PayableID, OptionCode: "grade_60"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := env.Svc.CreatePayment(ctx, j.Sess, contrib.PayInput{DeclarationID: d.DeclarationID, Channel: models.ChannelSandbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, p := servicetest.StartJourney(t, env).OpenOrder(t, context.Background())
 	if d.Months != 2 {
 		t.Fatalf("the person's own order covers %d months", d.Months)
 	}
