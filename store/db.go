@@ -206,9 +206,17 @@ func sqliteDialector(dsn string) (gorm.Dialector, error) {
 // every database made before modernc.org/sqlite v1.62.0 holds them:
 // SQLite compares them as text, so one column in two formats would
 // compare and page wrongly (that driver writes time.String by default).
+// Every commit is synced to disk (synchronous FULL, SQLite's default,
+// stated because one write relaxes it for itself and puts back this,
+// SQLiteSynchronous).
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite&_timezone=UTC"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + SQLiteSynchronous + ")" +
+		"&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite&_timezone=UTC"
 }
+
+// SQLiteSynchronous is the synchronous setting of every SQLite
+// connection the store opens.
+const SQLiteSynchronous = "FULL"
 
 // RedactURL hides the password in a connection URL, for logs.
 func RedactURL(raw string) string {

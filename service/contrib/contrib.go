@@ -21,6 +21,11 @@ type Contrib struct {
 	// name: every record written since migration 0013 carries its payer,
 	// so the worker stops looking for the rest of the process's life.
 	payersFilled atomic.Bool
+	// claimAndPaySQL is claimAndPay's statement, built at its first use:
+	// it depends on the tables' columns only.
+	claimAndPaySQL atomic.Pointer[string]
+	// declarationToPaySQL is declarationToPay's query, likewise.
+	declarationToPaySQL atomic.Pointer[string]
 }
 
 // New returns the contribution workflows on k, checking access through p.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/store/storetest"
+	"github.com/redis/go-redis/v9"
 )
 
 // A settlement computes its order's "paid" view before a refund or
@@ -19,9 +20,13 @@ func TestASettlementsLateCacheWriteDoesNotHideAReversal(t *testing.T) {
 	// Order numbers of this run's own: a tombstone lives ten minutes in a
 	// shared Redis, and a second run within them must not meet the first's.
 	a1, a2 := kernel.NewNumber("A1", s.Now(), 10), kernel.NewNumber("A2", s.Now(), 10)
+	// As Settle sends it: in the pipeline that forgets the payables.
+	put := func(orderNo string) {
+		s.forgetPayablesWith(ctx, func(ctx context.Context, pipe redis.Pipeliner) { putOrderEntry(ctx, pipe, orderNo, paid) }, "p1")
+	}
 
 	// The usual order of things: settled and cached, then served.
-	s.putOrderEntry(ctx, a1, paid)
+	put(a1)
 	if v, ok := s.CachedPaymentJSON(ctx, "u1", a1); !ok || string(v) != `{"status":"paid"}` {
 		t.Fatalf("settled view not served: %q %v", v, ok)
 	}
@@ -36,7 +41,7 @@ func TestASettlementsLateCacheWriteDoesNotHideAReversal(t *testing.T) {
 	// The race: the reversal uncaches between the settlement's commit and
 	// its cache write.
 	s.dropOrderEntry(ctx, a2)
-	s.putOrderEntry(ctx, a2, paid)
+	put(a2)
 	if v, ok := s.CachedPaymentJSON(ctx, "u1", a2); ok {
 		t.Fatalf("the late write of a settled view hid the reversal: %q", v)
 	}

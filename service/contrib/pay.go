@@ -3,6 +3,8 @@ package contrib
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/store"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 )
 
@@ -257,23 +260,21 @@ type declarationAndEnrolment struct {
 // enrolment is empty when the declaration names none.
 func (s *Contrib) declarationToPay(ctx context.Context, id string) (store.DeclarationRow, store.EnrolmentRow, error) {
 	// Every column of the enrolment's row, from gorm's (cached) schema of
-	// it, so a column it gains is read too.
+	// it, so a column it gains is read too; the text is built at the
+	// first payment (the columns are the process's).
 	db := s.Read(ctx)
-	stmt := &gorm.Statement{DB: db}
-	if err := stmt.Parse(&store.EnrolmentRow{}); err != nil {
-		return store.DeclarationRow{}, store.EnrolmentRow{}, kernel.Internal("enrolment schema", err)
-	}
-	var sel strings.Builder
-	sel.WriteString("SELECT d.*")
-	for _, f := range stmt.Schema.Fields {
-		if f.DBName == "" || !f.Readable || f.IgnoreMigration {
-			continue // not a column gorm reads from the table
+	text := s.declarationToPaySQL.Load()
+	if text == nil {
+		ecols, err := prefixedColumns(db, &store.EnrolmentRow{}, "e")
+		if err != nil {
+			return store.DeclarationRow{}, store.EnrolmentRow{}, kernel.Internal("enrolment schema", err)
 		}
-		sel.WriteString(", " + stmt.Quote("e."+f.DBName) + " AS " + stmt.Quote("e_"+f.DBName))
+		t := "SELECT d.*, " + ecols + " FROM declarations d LEFT JOIN enrolments e ON e.id = d.enrolment_id WHERE d.id = ?"
+		text = &t
+		s.declarationToPaySQL.Store(text)
 	}
-	sel.WriteString(" FROM declarations d LEFT JOIN enrolments e ON e.id = d.enrolment_id WHERE d.id = ?")
 	var r declarationAndEnrolment
-	res := db.Raw(sel.String(), id).Scan(&r)
+	res := db.Raw(*text, id).Scan(&r)
 	switch {
 	case res.Error != nil:
 		return store.DeclarationRow{}, store.EnrolmentRow{}, kernel.Internal("declaration", res.Error)
@@ -384,8 +385,7 @@ func (s *Contrib) prepay(ctx context.Context, ch models.PaymentChannel, sess peo
 	}
 	b, _ := json.Marshal(params)
 	now := s.Now()
-	res := s.Conn(ctx).Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", order.OrderNo, OrderCreated).
-		Updates(map[string]any{"status": OrderPaying, "pay_params": string(b), "updated_at": now})
+	res := s.markPaying(ctx, order.OrderNo, string(b), params["url"] != "", now)
 	if res.Error != nil {
 		return Payment{}, kernel.Internal("order paying", res.Error)
 	}
@@ -399,6 +399,84 @@ func (s *Contrib) prepay(ctx context.Context, ch models.PaymentChannel, sess peo
 	}
 	s.Log.InfoContext(ctx, "order opened", "order_no", order.OrderNo, "channel", order.Channel, "amount_fen", order.AmountFen)
 	return s.paymentViewWith(ctx, order, &d, person, false)
+}
+
+// markPaying stores the channel's answer on the order the payer is about
+// to pay: created to paying, with its payment parameters.
+//
+// On PostgreSQL this commit does not wait for its WAL to reach the disk
+// (synchronous_commit off for this statement's own transaction, set by
+// set_config in its FROM; Conn is never a transaction): a flush is most
+// of a commit there, and pay had two (issue 13). A server crash or an
+// unplanned failover within a moment of it can lose this update alone,
+// after the payer was answered with the parameters. The order then reads
+// created with none, at the channel under its number, and everything
+// that reads it still does right: a settlement moves a created order
+// (and a closed one), the worker queries it from its first query time,
+// and a new createPayment asks the channel again with the same
+// out_trade_no. What the loss can change is a channel switch: a created
+// order is closed at once, without paying's wait, which for a trade that
+// exists at the channel only means the channel may refuse the close.
+// A link the payer opens later (Alipay H5, payURL) is different: its
+// trade does not exist at the channel until opened, so a close finds
+// nothing there and only the stored link keeps the closer from reopening
+// the months while the link can still be paid (closeOrder); that
+// update waits for its flush as before. The order itself (the first
+// commit) and every settlement stay durable, and a durable commit after
+// this one flushes it too (the WAL is written in order).
+func (s *Contrib) markPaying(ctx context.Context, orderNo, params string, payURL bool, now time.Time) *gorm.DB {
+	update := func(db *gorm.DB) *gorm.DB {
+		return db.Model(&store.OrderRow{}).Where("order_no = ? AND status = ?", orderNo, OrderCreated).
+			Updates(map[string]any{"status": OrderPaying, "pay_params": params, "updated_at": now})
+	}
+	switch {
+	case payURL:
+		return update(s.Conn(ctx))
+	case s.DB.Dialect == store.Postgres:
+		return s.Conn(ctx).Exec("UPDATE orders SET status = ?, pay_params = ?, updated_at = ? "+
+			"FROM (SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush WHERE order_no = ? AND status = ?",
+			OrderPaying, params, now, orderNo, OrderCreated)
+	case s.DB.Dialect == store.SQLite:
+		return unflushedSQLite(ctx, s.Conn(ctx), update)
+	}
+	return update(s.Conn(ctx))
+}
+
+// unflushedSQLite runs write on one connection of db with PRAGMA
+// synchronous NORMAL, and puts the connection's setting back
+// (store.SQLiteSynchronous): in WAL mode its commit is then not synced to
+// disk, as synchronous_commit off does on PostgreSQL (markPaying). A
+// connection whose setting could not be put back is never used again,
+// for every later commit on it would be unsynced too.
+func unflushedSQLite(ctx context.Context, db *gorm.DB, write func(*gorm.DB) *gorm.DB) *gorm.DB {
+	var res *gorm.DB
+	err := db.Connection(func(c *gorm.DB) error {
+		if err := c.Exec("PRAGMA synchronous = NORMAL").Error; err != nil {
+			return restoreSync(ctx, c, err)
+		}
+		res = write(c)
+		return restoreSync(ctx, c, nil)
+	})
+	if res == nil {
+		res = db.Session(&gorm.Session{})
+		res.Error = err
+	} else if err != nil && res.Error == nil {
+		res.Error = err
+	}
+	return res
+}
+
+// restoreSync puts a connection's synchronous setting back, or, failing
+// that, has the pool discard the connection. It returns failed, joined
+// with the restore's error.
+func restoreSync(ctx context.Context, c *gorm.DB, failed error) error {
+	if err := c.WithContext(context.WithoutCancel(ctx)).Exec("PRAGMA synchronous = " + store.SQLiteSynchronous).Error; err != nil {
+		if conn, ok := c.Statement.ConnPool.(*sql.Conn); ok {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return errors.Join(failed, err)
+	}
+	return failed
 }
 
 // failOrder marks an order the channel refused as failed and reopens its
@@ -498,18 +576,22 @@ func PaymentPrefetch(orderNo string) []string { return []string{orderCacheKey(or
 // CPU under make perf). Failure is only logged: Redis is a cache. booked
 // is the declaration the settlement that moved the order booked it on,
 // nil when it did not (the view then reads all it shows).
-func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow, booked *store.DeclarationRow) {
+//
+// cacheOrder returns the write for the caller's pipeline (Settle sends it
+// with the payables' invalidation: one round trip), nil when the view
+// could not be made.
+func (s *Contrib) cacheOrder(ctx context.Context, o store.OrderRow, booked *store.DeclarationRow) func(context.Context, redis.Pipeliner) {
 	v, err := s.paymentViewWith(ctx, o, booked, nil, booked != nil)
 	if err != nil {
-		return
+		return nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return
+		return nil
 	}
 	entry := make([]byte, 0, len(o.PayerUserID)+1+len(b))
 	entry = append(append(append(entry, o.PayerUserID...), 0), b...)
-	s.putOrderEntry(ctx, o.OrderNo, entry)
+	return func(ctx context.Context, pipe redis.Pipeliner) { putOrderEntry(ctx, pipe, o.OrderNo, entry) }
 }
 
 // orderGone is what UncacheOrder leaves in an order's cache entry: not a
@@ -524,10 +606,8 @@ const orderGone = "gone"
 // here, after UncacheOrder's DEL, would have served "paid" for up to
 // orderCacheTTL). Settlement moves an order once, so the first write is
 // the only one.
-func (s *Contrib) putOrderEntry(ctx context.Context, orderNo string, entry []byte) {
-	if err := s.Redis.Client.SetNX(ctx, orderCacheKey(orderNo), entry, orderCacheTTL).Err(); err != nil {
-		s.Log.WarnContext(ctx, "order cache unavailable", "err", err)
-	}
+func putOrderEntry(ctx context.Context, pipe redis.Pipeliner, orderNo string, entry []byte) {
+	pipe.SetNX(ctx, orderCacheKey(orderNo), entry, orderCacheTTL)
 }
 
 // UncacheOrder drops a cached view after a status change (a refund, a

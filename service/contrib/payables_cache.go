@@ -146,17 +146,27 @@ func (s *Contrib) storePayables(ctx context.Context, personID string, e payables
 // reversal, a unit's or a counter's payment) has committed. It runs even
 // if the request's context is cancelled: the write has happened.
 func (s *Contrib) ForgetPayables(ctx context.Context, personIDs ...string) {
+	s.forgetPayablesWith(ctx, nil, personIDs...)
+}
+
+// forgetPayablesWith is ForgetPayables with more's commands in the same
+// pipeline: one round trip for both (a settlement caches the order's view
+// with it, issue 13). more may be nil.
+func (s *Contrib) forgetPayablesWith(ctx context.Context, more func(context.Context, redis.Pipeliner), personIDs ...string) {
 	var ids []string
 	for _, id := range dedupe(personIDs) {
 		if id != "" {
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 && more == nil {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
 	pipe := s.Redis.Client.Pipeline()
+	if more != nil {
+		more(ctx, pipe)
+	}
 	for _, id := range ids {
 		pipe.Incr(ctx, payablesVersionKey(id))
 		pipe.Expire(ctx, payablesVersionKey(id), payablesVersionTTL)

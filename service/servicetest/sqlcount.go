@@ -29,13 +29,16 @@ type Cost struct {
 	// Redis is the Redis commands (a script or a pipeline counts once per
 	// command it sends).
 	Redis int
+	// RedisTrips is the Redis round trips: a command alone, a script or
+	// a pipeline counts once.
+	RedisTrips int
 	// SQL lists the statements in order, for the failure message.
 	SQL []string
 }
 
 func (c Cost) String() string {
-	return fmt.Sprintf("%d statements (%d writes), %d transactions, %d commits, %d Redis commands",
-		c.Statements, c.Writes, c.Txs, c.Commits, c.Redis)
+	return fmt.Sprintf("%d statements (%d writes), %d transactions, %d commits, %d Redis commands in %d round trips",
+		c.Statements, c.Writes, c.Txs, c.Commits, c.Redis, c.RedisTrips)
 }
 
 // CostMeter counts the statements, transactions and commits an Env's
@@ -94,12 +97,19 @@ func (m *CostMeter) count(write bool) func(*gorm.DB) {
 
 func (m *CostMeter) countRaw(db *gorm.DB) {
 	sql := strings.ToUpper(strings.TrimSpace(db.Statement.SQL.String()))
+	// A PRAGMA sets or reads a connection's setting: no row, no commit.
 	read := strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") ||
-		strings.HasPrefix(sql, "ROLLBACK")
+		strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "PRAGMA")
 	m.add(db, !read)
 }
 
 func (m *CostMeter) add(db *gorm.DB, write bool) {
+	// A query with data-modifying CTEs (WITH … AS (UPDATE …) SELECT …)
+	// runs as a read in gorm's callbacks but writes.
+	if sql := strings.ToUpper(strings.TrimSpace(db.Statement.SQL.String())); strings.HasPrefix(sql, "WITH ") &&
+		(strings.Contains(sql, "INSERT INTO ") || strings.Contains(sql, "UPDATE ") || strings.Contains(sql, "DELETE FROM ")) {
+		write = true
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.on || db.DryRun {
@@ -163,10 +173,12 @@ func (h redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	}
 }
 
+// addRedis counts one round trip of n commands.
 func (m *CostMeter) addRedis(n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.on {
 		m.cost.Redis += n
+		m.cost.RedisTrips++
 	}
 }
