@@ -39,6 +39,9 @@ type DB struct {
 	// run beside the writer and see every committed write. Elsewhere it is
 	// Gorm itself.
 	Reader *gorm.DB
+	// InMemory is an SQLite database held in memory (sqlite://:memory:):
+	// its one connection is the whole database, and nothing reaches a disk.
+	InMemory bool
 }
 
 // Open connects to the database named by a URL: sqlite://path,
@@ -52,8 +55,8 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Gorm: g, Dialect: dialect, Reader: g}
-	if dialect == SQLite && !strings.Contains(rawURL, ":memory:") {
+	db := &DB{Gorm: g, Dialect: dialect, Reader: g, InMemory: dialect == SQLite && strings.Contains(rawURL, ":memory:")}
+	if dialect == SQLite && !db.InMemory {
 		_, rest, _ := strings.Cut(rawURL, "://")
 		rd, err := sqliteDialector(sqliteDSN(rest) + sqliteReadOnly)
 		if err != nil {

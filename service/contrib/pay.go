@@ -436,47 +436,46 @@ func (s *Contrib) markPaying(ctx context.Context, orderNo, params string, payURL
 		return s.Conn(ctx).Exec("UPDATE orders SET status = ?, pay_params = ?, updated_at = ? "+
 			"FROM (SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush WHERE order_no = ? AND status = ?",
 			OrderPaying, params, now, orderNo, OrderCreated)
-	case s.DB.Dialect == store.SQLite:
-		return unflushedSQLite(ctx, s.Conn(ctx), update)
+	case s.DB.Dialect == store.SQLite && !s.DB.InMemory:
+		return s.unflushedSQLite(ctx, update)
 	}
 	return update(s.Conn(ctx))
 }
 
-// unflushedSQLite runs write on one connection of db with PRAGMA
+// unflushedSQLite runs write on one connection of the writer with PRAGMA
 // synchronous NORMAL, and puts the connection's setting back
-// (store.SQLiteSynchronous): in WAL mode its commit is then not synced to
-// disk, as synchronous_commit off does on PostgreSQL (markPaying). A
-// connection whose setting could not be put back is never used again,
-// for every later commit on it would be unsynced too.
-func unflushedSQLite(ctx context.Context, db *gorm.DB, write func(*gorm.DB) *gorm.DB) *gorm.DB {
+// (store.SQLiteSynchronous) however write ends, a panic included: in WAL
+// mode its commit is then not synced to disk, as synchronous_commit off
+// does on PostgreSQL (markPaying). The setting is put back on the
+// connection itself, not through gorm, whose session would skip it after
+// a failed write. A connection whose setting cannot be put back is never used
+// again (every later commit on it, a settlement's, would be unsynced too);
+// a database in memory, which that would wipe, never comes here.
+func (s *Contrib) unflushedSQLite(ctx context.Context, write func(*gorm.DB) *gorm.DB) *gorm.DB {
 	var res *gorm.DB
-	err := db.Connection(func(c *gorm.DB) error {
-		if err := c.Exec("PRAGMA synchronous = NORMAL").Error; err != nil {
-			return restoreSync(ctx, c, err)
+	err := s.Conn(ctx).Connection(func(c *gorm.DB) error {
+		conn, ok := c.Statement.ConnPool.(*sql.Conn)
+		if !ok {
+			res = write(c.Session(&gorm.Session{}))
+			return nil
 		}
-		res = write(c)
-		return restoreSync(ctx, c, nil)
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+store.SQLiteSynchronous); err != nil {
+				s.Log.ErrorContext(ctx, "SQLite synchronous not put back; connection discarded", "err", err)
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+		if err := c.Session(&gorm.Session{}).Exec("PRAGMA synchronous = NORMAL").Error; err != nil {
+			return err
+		}
+		res = write(c.Session(&gorm.Session{}))
+		return nil
 	})
 	if res == nil {
-		res = db.Session(&gorm.Session{})
-		res.Error = err
-	} else if err != nil && res.Error == nil {
+		res = s.Conn(ctx).Session(&gorm.Session{})
 		res.Error = err
 	}
 	return res
-}
-
-// restoreSync puts a connection's synchronous setting back, or, failing
-// that, has the pool discard the connection. It returns failed, joined
-// with the restore's error.
-func restoreSync(ctx context.Context, c *gorm.DB, failed error) error {
-	if err := c.WithContext(context.WithoutCancel(ctx)).Exec("PRAGMA synchronous = " + store.SQLiteSynchronous).Error; err != nil {
-		if conn, ok := c.Statement.ConnPool.(*sql.Conn); ok {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-		return errors.Join(failed, err)
-	}
-	return failed
 }
 
 // failOrder marks an order the channel refused as failed and reopens its

@@ -149,7 +149,7 @@ func (s *Contrib) SettleWith(ctx context.Context, n models.Notification, source 
 			// is claimed, its order moved and its declaration marked paid in
 			// one statement (claimAndPay), except when the booking runs
 			// under a savepoint (the declaration must be written inside it)
-			// or before must run first.
+			// or before must run first, or the result has no id (a query's).
 			var o store.OrderRow
 			var paidDecl *store.DeclarationRow
 			moved, fresh := false, false
@@ -386,10 +386,16 @@ func (s *Contrib) claimAndPay(tx *gorm.DB, n models.Notification, paidAt, now ti
 
 // claimAndPayStatement builds claimAndPay's statement, with ? for its
 // arguments. The notification's columns are named here, in the order
-// claimAndPay passes them: a column store.NotificationRow gains must be
-// added here too (ClaimNotification, the other stores' way, writes the
-// row whole).
+// claimAndPay passes them, and checked against the INSERT gorm builds for
+// the row (ClaimNotification, the other stores' way, writes it whole).
 func claimAndPayStatement(db *gorm.DB) (string, error) {
+	// The columns gorm writes for the row must be the ones named here; a
+	// row that gains one fails every settlement on PostgreSQL, in every
+	// test, until it is named here too.
+	const columns = `INSERT INTO "notifications" ("channel","notify_id","kind","order_no","outcome","received_at") VALUES `
+	if got := db.Session(&gorm.Session{DryRun: true}).Create(&store.NotificationRow{}).Statement.SQL.String(); !strings.HasPrefix(got, columns) {
+		return "", fmt.Errorf("notification INSERT is %q; claimAndPay names other columns", got)
+	}
 	ocols, err := prefixedColumns(db, &store.OrderRow{}, "o")
 	if err != nil {
 		return "", err
@@ -502,8 +508,9 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 	// twice (service/unitpay checks the reverse when a unit pays). The
 	// person's row is locked first (kernel.LockPersons), as the unit's
 	// settlement does, so that of two settlements of the month at once the
-	// second sees what the first booked: on PostgreSQL inside
-	// payDeclaration's update, a statement fewer.
+	// second sees what the first booked: on PostgreSQL inside the
+	// declaration's update (claimAndPay's, or payDeclaration's), a
+	// statement fewer.
 	guard := unitFund[o.Scheme]
 	var d store.DeclarationRow
 	if paid != nil {

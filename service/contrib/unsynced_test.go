@@ -26,7 +26,7 @@ func TestAnOrdersParametersCommitUnsyncedButNeverALinkPaidLater(t *testing.T) {
 		meter := servicetest.MeterCost(t, r.Env)
 		unsynced := func(c servicetest.Cost) bool {
 			for _, q := range c.SQL {
-				if strings.Contains(q, "synchronous_commit', 'off'") || strings.Contains(q, "PRAGMA synchronous = NORMAL") {
+				if strings.Contains(q, "set_config('synchronous_commit', 'off', true)") || strings.Contains(q, "PRAGMA synchronous = NORMAL") {
 					return true
 				}
 			}

@@ -97,9 +97,9 @@ func (m *CostMeter) count(write bool) func(*gorm.DB) {
 
 func (m *CostMeter) countRaw(db *gorm.DB) {
 	sql := strings.ToUpper(strings.TrimSpace(db.Statement.SQL.String()))
-	// A PRAGMA sets or reads a connection's setting: no row, no commit.
+	// PRAGMA synchronous sets a connection's setting: no row, no commit.
 	read := strings.HasPrefix(sql, "SELECT") || strings.HasPrefix(sql, "SAVEPOINT") || strings.HasPrefix(sql, "RELEASE") ||
-		strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "PRAGMA")
+		strings.HasPrefix(sql, "ROLLBACK") || strings.HasPrefix(sql, "PRAGMA SYNCHRONOUS")
 	m.add(db, !read)
 }
 
