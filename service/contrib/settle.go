@@ -285,7 +285,7 @@ func (s *Contrib) amountMismatch(tx *gorm.DB, n models.Notification, o store.Ord
 	}
 	// The channel's own answer: the order will never be paid with
 	// our amount. It used to stay paying for good.
-	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", o.OrderNo, unpaidStatuses()).
 		Updates(map[string]any{"status": OrderHeld, "transaction_id": n.TransactionID, "closed_at": now, "updated_at": now})
 	if res.Error != nil {
 		return res.Error
@@ -319,7 +319,7 @@ func (s *Contrib) payMatchingOrder(tx *gorm.DB, n models.Notification, paidAt, n
 		q = q.Clauses(clause.Returning{})
 	}
 	res := q.Where("order_no = ? AND channel = ? AND amount_fen = ? AND status IN ?", n.OrderNo, n.Channel, int64(n.Amount),
-		[]string{OrderCreated, OrderPaying, OrderClosed}).
+		unpaidStatuses()).
 		Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": n.TransactionID, "updated_at": now})
 	if res.Error != nil || res.RowsAffected != 1 {
 		return store.OrderRow{}, false, res.Error
@@ -366,7 +366,7 @@ func (s *Contrib) claimAndPay(tx *gorm.DB, n models.Notification, paidAt, now ti
 	// The notification's row as ClaimNotification inserts it, its
 	// columns in claimAndPayStatement's order.
 	args := []any{n.Channel, n.ID, string(n.Kind), n.OrderNo, OutcomeSettled, now,
-		OrderPaid, paidAt, n.TransactionID, now, n.OrderNo, n.Channel, int64(n.Amount), []string{OrderCreated, OrderPaying, OrderClosed},
+		OrderPaid, paidAt, n.TransactionID, now, n.OrderNo, n.Channel, int64(n.Amount), unpaidStatuses(),
 		DeclPaid, now, guarded, n.OrderNo, DeclExpired}
 	var got []settlingRow
 	if err := tx.Raw(*text, args...).Scan(&got).Error; err != nil {
@@ -482,6 +482,13 @@ func (s *Contrib) MarkOutcome(tx *gorm.DB, n models.Notification, outcome string
 	return tx.Model(&store.NotificationRow{}).Where("channel = ? AND notify_id = ?", n.Channel, n.ID).Update("outcome", outcome).Error
 }
 
+// unpaidStatuses are the statuses of an order not yet paid that the
+// channel's answer still moves: to paid, the same in every statement
+// that does it (MarkOrderPaid, payMatchingOrder, claimAndPay), so exactly
+// one of them moves it; or to held (amountMismatch). Closed is included:
+// see MarkOrderPaid.
+func unpaidStatuses() []string { return []string{OrderCreated, OrderPaying, OrderClosed} }
+
 // MarkOrderPaid moves an order to paid by one conditional update and
 // reports whether this call moved it. Only the caller that moved it books
 // it, in the same transaction: that is what settles an order exactly once,
@@ -490,7 +497,7 @@ func (s *Contrib) MarkOutcome(tx *gorm.DB, n models.Notification, outcome string
 // close must still be credited. Any kind of order (a person's, a unit's)
 // is paid this way.
 func MarkOrderPaid(tx *gorm.DB, orderNo string, paidAt time.Time, transactionID string, now time.Time) (bool, error) {
-	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", orderNo, []string{OrderCreated, OrderPaying, OrderClosed}).
+	res := tx.Model(&store.OrderRow{}).Where("order_no = ? AND status IN ?", orderNo, unpaidStatuses()).
 		Updates(map[string]any{"status": OrderPaid, "paid_at": paidAt, "transaction_id": transactionID, "updated_at": now})
 	return res.RowsAffected == 1, res.Error
 }
@@ -567,15 +574,8 @@ func (s *Contrib) bookPaidOrder(tx *gorm.DB, o store.OrderRow, paidAt time.Time,
 		if inserted, err = s.claimsAndRecords(tx, d, months, guard, recs); err != nil {
 			return d, err
 		}
-	} else {
-		if err := takePaidClaims(tx, d, months, guard); err != nil {
-			return d, err
-		}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&recs)
-		if res.Error != nil {
-			return d, res.Error
-		}
-		inserted = res.RowsAffected
+	} else if inserted, err = claimsThenRecords(tx, d, months, guard, recs); err != nil {
+		return d, err
 	}
 	if inserted != int64(len(recs)) {
 		var taken []string
@@ -753,11 +753,7 @@ func (s *Contrib) claimsAndRecords(tx *gorm.DB, d store.DeclarationRow, months [
 		// fails on it).
 		s.Log.ErrorContext(tx.Statement.Context, "claims UPDATE or records INSERT not of the shape expected; booking in two statements",
 			"update", u, "insert", i, "update_err", upd.Error, "insert_err", ins.Error)
-		if err := takePaidClaims(tx, d, months, unitScheme); err != nil {
-			return 0, err
-		}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&recs)
-		return res.RowsAffected, res.Error
+		return claimsThenRecords(tx, d, months, unitScheme, recs)
 	}
 	var got struct{ Claims, Records int64 }
 	if err := tx.Raw("WITH c AS ("+dollarToQuestion(u)+" RETURNING 1), r AS ("+dollarToQuestion(i)+" RETURNING 1) "+
@@ -771,6 +767,17 @@ func (s *Contrib) claimsAndRecords(tx *gorm.DB, d store.DeclarationRow, months [
 		}
 	}
 	return got.Records, nil
+}
+
+// claimsThenRecords takes the months' claims (takePaidClaims) and inserts
+// the records, a month that has one already skipped, in two statements,
+// and returns how many records it inserted.
+func claimsThenRecords(tx *gorm.DB, d store.DeclarationRow, months []string, unitScheme string, recs []store.RecordRow) (int64, error) {
+	if err := takePaidClaims(tx, d, months, unitScheme); err != nil {
+		return 0, err
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&recs)
+	return res.RowsAffected, res.Error
 }
 
 // unitPaidAny refuses, as unbookable, months of d a unit has paid into the
