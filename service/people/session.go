@@ -161,18 +161,7 @@ func (s *People) AuthenticatePrefetching(ctx context.Context, token string, keys
 	if keysFor != nil {
 		keys = keysFor(hint)
 	}
-	var raw []byte
-	var err error
-	var mget *redis.SliceCmd
-	if len(keys) == 0 {
-		raw, err = s.Redis.Client.GetEx(ctx, key, s.Opt.SessionTTL).Bytes()
-	} else {
-		pipe := s.Redis.Client.Pipeline()
-		getex := pipe.GetEx(ctx, key, s.Opt.SessionTTL)
-		mget = pipe.MGet(ctx, keys...)
-		_, _ = pipe.Exec(ctx) // each command carries its own error
-		raw, err = getex.Bytes()
-	}
+	raw, vals, err := s.Redis.GetExWith(ctx, key, s.Opt.SessionTTL, keys)
 	if errors.Is(err, redis.Nil) {
 		return Session{}, nil, models.ErrUnauthenticated
 	}
@@ -186,29 +175,25 @@ func (s *People) AuthenticatePrefetching(ctx context.Context, token string, keys
 	sess.ExpiresAt = s.Now().Add(s.Opt.SessionTTL)
 	if sess.Verified != nil {
 		s.decoded.rememberPerson(key, sess.Verified.Person.ID)
-		return sess, prefetched(mget, keys, hint == "" || hint == sess.Verified.Person.ID), nil
+		return sess, prefetched(vals, keys, hint == "" || hint == sess.Verified.Person.ID), nil
 	}
 	verified, err := s.Verified(ctx, sess.UserID)
 	if err != nil || verified == nil {
-		return sess, prefetched(mget, keys, hint == ""), err
+		return sess, prefetched(vals, keys, hint == ""), err
 	}
 	sess.Verified = verified
 	b, _ := json.Marshal(sess)
 	// XX: a session ended (Logout) while this request ran stays ended. A
 	// failed write only means the next request looks again.
 	_ = s.Redis.Client.SetXX(ctx, key, b, redis.KeepTTL).Err()
-	return sess, prefetched(mget, keys, hint == ""), nil
+	return sess, prefetched(vals, keys, hint == ""), nil
 }
 
-// prefetched is what mget read at keys, when it may be used: a failed
-// read is nothing, and so is one chosen for another person than the
+// prefetched is what was read at keys, when it may be used: a failed
+// read (nil) is nothing, and so is one chosen for another person than the
 // session's.
-func prefetched(mget *redis.SliceCmd, keys []string, samePerson bool) kernel.Prefetched {
-	if mget == nil || !samePerson {
-		return nil
-	}
-	vals, err := mget.Result()
-	if err != nil || len(vals) != len(keys) {
+func prefetched(vals []any, keys []string, samePerson bool) kernel.Prefetched {
+	if !samePerson || len(keys) == 0 || len(vals) != len(keys) {
 		return nil
 	}
 	p := make(kernel.Prefetched, len(keys))

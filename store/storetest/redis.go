@@ -134,6 +134,9 @@ func (g *slotGuard) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 func (g *slotGuard) check(block []redis.Cmder) error {
 	tag, first := "", ""
 	for _, c := range block {
+		if store.OneServerCommand(c) {
+			continue // never sent to a cluster
+		}
 		for _, k := range commandKeys(c.Args(), len(block) > 1) {
 			switch {
 			case first == "":

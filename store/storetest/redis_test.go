@@ -2,8 +2,12 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lianban/lianban/store"
 	"github.com/redis/go-redis/v9"
@@ -105,5 +109,69 @@ func TestHashTags(t *testing.T) {
 		if got := hashTag(key); got != want {
 			t.Errorf("hashTag(%q) = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// GetExWith reads a key (renewing its TTL) and further keys in one round
+// trip on every Redis: on one server of its own as one script through the
+// autopipeliner, elsewhere (the embedded server, a cluster) and on a
+// server whose ACL refuses scripts as a pipeline, with the same answers.
+func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
+	for _, rt := range RedisTargets() {
+		t.Run(rt.Name, func(t *testing.T) {
+			ctx := context.Background()
+			r := rt.Open(t)
+			check := func(t *testing.T, r *store.Redis) {
+				t.Helper()
+				p := "lbt:getexwith:" + t.Name()
+				key, a, b := p+":sess", p+":{p1}:a", p+":{p1}:b"
+				if err := r.Client.Set(ctx, key, "session", time.Minute).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.Client.Set(ctx, a, "A", time.Minute).Err(); err != nil {
+					t.Fatal(err)
+				}
+				raw, vals, err := r.GetExWith(ctx, key, time.Hour, []string{a, b})
+				if err != nil || string(raw) != "session" || len(vals) != 2 || vals[0] != "A" || vals[1] != nil {
+					t.Fatalf("GetExWith = %q, %v, %v; want session, [A <nil>]", raw, vals, err)
+				}
+				if ttl := r.Client.TTL(ctx, key).Val(); ttl < 59*time.Minute {
+					t.Errorf("the key's TTL is %v after GetExWith, want renewed to an hour", ttl)
+				}
+				if raw, vals, err := r.GetExWith(ctx, key, time.Hour, nil); err != nil || string(raw) != "session" || vals != nil {
+					t.Errorf("GetExWith with no further keys = %q, %v, %v", raw, vals, err)
+				}
+				if _, _, err := r.GetExWith(ctx, p+":gone", time.Hour, []string{a}); !errors.Is(err, redis.Nil) {
+					t.Errorf("GetExWith of a missing key: %v, want redis.Nil", err)
+				}
+				r.Client.Del(ctx, key)
+				r.Client.Del(ctx, a)
+			}
+			check(t, r)
+			single := rt.Name != "cluster" && !r.Embedded()
+			if got := r.Batcher() != nil; got != single {
+				t.Fatalf("Batcher() present = %v, want %v (only on one server of its own)", got, single)
+			}
+			if !single {
+				return
+			}
+			// A user whose ACL refuses scripts: the same answers, by pipeline.
+			user := fmt.Sprintf("lbt-noscript-%d", time.Now().UnixNano())
+			pass := fmt.Sprintf("p%d", time.Now().UnixNano()) // go-redis sends no AUTH without one
+			if err := r.Client.Do(ctx, "ACL", "SETUSER", user, "on", ">"+pass, "~*", "&*", "+@all", "-@scripting").Err(); err != nil {
+				t.Fatalf("ACL SETUSER: %v", err)
+			}
+			t.Cleanup(func() { r.Client.Do(context.Background(), "ACL", "DELUSER", user) })
+			u, err := url.Parse(rt.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.User = url.UserPassword(user, pass)
+			noScripts := RedisTarget{Name: "noscript", addr: u.String(), env: rt.env}.Open(t)
+			if err := noScripts.Client.Eval(ctx, "return 1", nil).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+				t.Fatalf("the ACL lets scripts run (%v): the fallback is not tested", err)
+			}
+			check(t, noScripts)
+		})
 	}
 }
