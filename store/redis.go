@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -23,6 +24,8 @@ type Redis struct {
 
 	batcherOnce sync.Once
 	batcher     *redis.AutoPipeliner
+	batchWait   time.Duration
+	noScripts   atomic.Bool // the server refused GetExWith's script
 }
 
 // Embedded reports whether this is the in-process miniredis: single
@@ -72,14 +75,14 @@ func OpenRedis(ctx context.Context, addr string) (*Redis, error) {
 
 // Batcher is the client's autopipeliner when Redis is one server of its
 // own, and nil on the embedded server and on a cluster (or if go-redis
-// could not make one). A command issued on it returns at once and waits
-// only when its result is read; the commands of concurrent requests go
-// to Redis in one write and come back in one read. Under make perf's load
-// that was the difference between a cached read costing a third of
-// /healthz and half of it: the Redis round trip's send and receive were
-// two fifths of the request's CPU, and Redis's own on the same cores.
-// The embedded server answers in process, without those system calls, and
-// on a cluster the session and a person's keys live on different nodes.
+// could not make one). The commands of concurrent requests submitted to
+// it go to Redis in one write and come back in one read. Under make
+// perf's load that was the difference between a cached read costing a
+// third of /healthz and half of it: the Redis round trip's send and
+// receive were two fifths of the request's CPU, and Redis's own on the
+// same cores. The embedded server answers in process, without those
+// system calls, and on a cluster the session and a person's keys live on
+// different nodes.
 func (r *Redis) Batcher() *redis.AutoPipeliner {
 	r.batcherOnce.Do(func() {
 		c, ok := r.Client.(*redis.Client)
@@ -88,45 +91,63 @@ func (r *Redis) Batcher() *redis.AutoPipeliner {
 		}
 		// The default: one batch in flight at a time, in submit order, and
 		// no waiting for more commands (a lone request is sent at once).
-		if ap, err := c.AsyncAutoPipeline(); err == nil {
+		// A bounded queue: past it a request reads the plain way.
+		o := redis.DefaultAutoPipelineOptions()
+		o.MaxQueuedCommands = batcherQueue
+		if ap, err := c.AsyncAutoPipelineWithOptions(o); err == nil {
 			r.batcher = ap
+			// A batched command does not heed its caller's context (the
+			// batch runs on its own), so a caller waits at most as long
+			// as a plain command would for its reply.
+			r.batchWait = c.Options().ReadTimeout
+			if r.batchWait <= 0 {
+				r.batchWait = 3 * time.Second
+			}
 		}
 	})
 	return r.batcher
 }
 
+// batcherQueue bounds the commands waiting in the batcher: when Redis
+// hangs, requests stop queueing behind it at this many (each one is a
+// request in progress; in health a batch holds a few dozen).
+const batcherQueue = 4096
+
 // GetExWith reads key, renewing its TTL to ttl, and the values at keys
-// (nil for a missing one), in one round trip: a request's session and the
-// cache entries its handler will read. A missing key is redis.Nil, and
-// the values are nil when they could not be read. On one Redis server of
-// its own both go through the autopipeliner (Batcher) as one script, so
-// they are one command of whichever batch they join; a server refusing
-// scripts (an ACL without @scripting) is read as the embedded server and
-// a cluster are, with a pipeline of GETEX and MGET (on a cluster the key
-// and keys go to their own nodes: keys must share one hash tag).
+// (nil for a missing one; keys share one hash tag), in one round trip: a
+// request's session and the cache entries its handler will read. A
+// missing key is redis.Nil, and the values are nil when they could not be
+// read. On one Redis server of its own it is one script submitted to the
+// Batcher, so it joins whichever batch is going; elsewhere, when the
+// batcher's queue is full, and on a server that refuses scripts (an ACL
+// without @scripting, remembered), it is GETEX, with MGET beside it in a
+// pipeline when keys are named.
 func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, keys []string) ([]byte, []any, error) {
-	ap := r.Batcher()
-	if len(keys) == 0 {
-		c := redis.Cmdable(r.Client)
-		if ap != nil {
-			c = ap
-		}
-		raw, err := c.GetEx(ctx, key, ttl).Bytes()
-		return raw, nil, err
-	}
-	if ap != nil {
-		vals, err := getExWith.Run(ctx, ap, append([]string{key}, keys...), ttl.Milliseconds()).Slice()
-		if err == nil && len(vals) == len(keys)+1 {
+	if ap := r.Batcher(); ap != nil && !r.noScripts.Load() {
+		vals, err := r.batchedScript(ctx, ap, append([]string{key}, keys...), ttl.Milliseconds())
+		var refused redis.Error
+		switch {
+		case err == nil && len(vals) == len(keys)+1:
 			v, ok := vals[0].(string)
 			if !ok {
 				return nil, nil, redis.Nil
 			}
+			if len(keys) == 0 {
+				return []byte(v), nil, nil
+			}
 			return []byte(v), vals[1:], nil
+		case errors.Is(err, redis.ErrAutoPipelineQueueFull):
+		case errors.As(err, &refused):
+			if msg := refused.Error(); strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR unknown command") {
+				r.noScripts.Store(true)
+			}
+		case err != nil:
+			return nil, nil, err // unreachable: a plain read would not reach it either
 		}
-		var refused redis.Error
-		if err != nil && !errors.As(err, &refused) {
-			return nil, nil, err // unreachable: a pipeline would not reach it either
-		}
+	}
+	if len(keys) == 0 {
+		raw, err := r.Client.GetEx(ctx, key, ttl).Bytes()
+		return raw, nil, err
 	}
 	pipe := r.Client.Pipeline()
 	getex := pipe.GetEx(ctx, key, ttl)
@@ -138,6 +159,33 @@ func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, ke
 		vals = nil
 	}
 	return raw, vals, err
+}
+
+// batchedScript runs getExWith on keys through the batcher (loading it
+// when the server does not have it yet), waiting until its reply, ctx's
+// end or batchWait, whichever comes first.
+func (r *Redis) batchedScript(ctx context.Context, ap *redis.AutoPipeliner, keys []string, ttlMillis int64) ([]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.batchWait)
+	defer cancel()
+	run := func(args ...any) ([]any, error) {
+		cmd := redis.NewCmd(ctx, args...)
+		if err := ap.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+			return nil, err // on ctx's end the reply may still land in cmd: not read
+		}
+		return cmd.Slice()
+	}
+	args := make([]any, 0, 3+len(keys)+1)
+	args = append(args, "evalsha", getExWith.Hash(), len(keys))
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	args = append(args, ttlMillis)
+	vals, err := run(args...)
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		args[0], args[1] = "eval", getExWithSource
+		vals, err = run(args...)
+	}
+	return vals, err
 }
 
 // getExWith is GETEX of KEYS[1] (TTL ARGV[1] ms) and GET of each further
@@ -152,8 +200,9 @@ for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end
 return out`
 
 // OneServerCommand reports whether cmd is one this package sends only to
-// Redis of one server (GetExWith's script, through Batcher), so its keys
-// may carry different hash tags: the tests' slot guard lets it.
+// Redis of one server (GetExWith's script, through Batcher), whose first
+// key may therefore carry another hash tag than the rest: the tests' slot
+// guard checks the rest alone.
 func OneServerCommand(cmd redis.Cmder) bool {
 	args := cmd.Args()
 	if len(args) < 2 {

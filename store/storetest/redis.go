@@ -134,10 +134,11 @@ func (g *slotGuard) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 func (g *slotGuard) check(block []redis.Cmder) error {
 	tag, first := "", ""
 	for _, c := range block {
-		if store.OneServerCommand(c) {
-			continue // never sent to a cluster
+		keys := commandKeys(c.Args(), len(block) > 1)
+		if store.OneServerCommand(c) && len(keys) > 0 {
+			keys = keys[1:] // never sent to a cluster, but its other keys go together on one
 		}
-		for _, k := range commandKeys(c.Args(), len(block) > 1) {
+		for _, k := range keys {
 			switch {
 			case first == "":
 				tag, first = hashTag(k), k

@@ -2,10 +2,14 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,14 +118,16 @@ func TestHashTags(t *testing.T) {
 
 // GetExWith reads a key (renewing its TTL) and further keys in one round
 // trip on every Redis: on one server of its own as one script through the
-// autopipeliner, elsewhere (the embedded server, a cluster) and on a
-// server whose ACL refuses scripts as a pipeline, with the same answers.
+// autopipeliner (loaded when the server lacks it), elsewhere (the
+// embedded server, a cluster) and on a server whose ACL refuses scripts
+// as GETEX and MGET, with the same answers.
 func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 	for _, rt := range RedisTargets() {
 		t.Run(rt.Name, func(t *testing.T) {
 			ctx := context.Background()
 			r := rt.Open(t)
-			check := func(t *testing.T, r *store.Redis) {
+			// check reads through r and returns the commands it sent.
+			check := func(t *testing.T, r *store.Redis) []string {
 				t.Helper()
 				p := "lbt:getexwith:" + t.Name()
 				key, a, b := p+":sess", p+":{p1}:a", p+":{p1}:b"
@@ -131,12 +137,13 @@ func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 				if err := r.Client.Set(ctx, a, "A", time.Minute).Err(); err != nil {
 					t.Fatal(err)
 				}
+				defer r.Client.Del(ctx, key)
+				defer r.Client.Del(ctx, a)
+				sent := &commandNames{}
+				r.Client.AddHook(sent)
 				raw, vals, err := r.GetExWith(ctx, key, time.Hour, []string{a, b})
 				if err != nil || string(raw) != "session" || len(vals) != 2 || vals[0] != "A" || vals[1] != nil {
 					t.Fatalf("GetExWith = %q, %v, %v; want session, [A <nil>]", raw, vals, err)
-				}
-				if ttl := r.Client.TTL(ctx, key).Val(); ttl < 59*time.Minute {
-					t.Errorf("the key's TTL is %v after GetExWith, want renewed to an hour", ttl)
 				}
 				if raw, vals, err := r.GetExWith(ctx, key, time.Hour, nil); err != nil || string(raw) != "session" || vals != nil {
 					t.Errorf("GetExWith with no further keys = %q, %v, %v", raw, vals, err)
@@ -144,22 +151,40 @@ func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 				if _, _, err := r.GetExWith(ctx, p+":gone", time.Hour, []string{a}); !errors.Is(err, redis.Nil) {
 					t.Errorf("GetExWith of a missing key: %v, want redis.Nil", err)
 				}
-				r.Client.Del(ctx, key)
-				r.Client.Del(ctx, a)
+				names := sent.list()
+				if ttl := r.Client.TTL(ctx, key).Val(); ttl < 59*time.Minute {
+					t.Errorf("the key's TTL is %v after GetExWith, want renewed to an hour", ttl)
+				}
+				return names
 			}
-			check(t, r)
+			first := check(t, r)
 			single := rt.Name != "cluster" && !r.Embedded()
 			if got := r.Batcher() != nil; got != single {
 				t.Fatalf("Batcher() present = %v, want %v (only on one server of its own)", got, single)
 			}
 			if !single {
+				if strings.Contains(strings.Join(first, " "), "eval") {
+					t.Errorf("a script was sent where the keys may live on different nodes: %v", first)
+				}
 				return
 			}
-			// A user whose ACL refuses scripts: the same answers, by pipeline.
-			user := fmt.Sprintf("lbt-noscript-%d", time.Now().UnixNano())
-			pass := fmt.Sprintf("p%d", time.Now().UnixNano()) // go-redis sends no AUTH without one
-			if err := r.Client.Do(ctx, "ACL", "SETUSER", user, "on", ">"+pass, "~*", "&*", "+@all", "-@scripting").Err(); err != nil {
-				t.Fatalf("ACL SETUSER: %v", err)
+			if want := "evalsha evalsha evalsha"; strings.Join(first, " ") != want && !strings.HasPrefix(strings.Join(first, " "), "evalsha eval ") {
+				t.Errorf("one server was sent %v, want the script alone (%s)", first, want)
+			}
+			// A server that has lost its scripts (a restart, SCRIPT FLUSH)
+			// is sent the script itself.
+			if err := r.Client.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(check(t, r), " "); !strings.HasPrefix(got, "evalsha eval evalsha") {
+				t.Errorf("after SCRIPT FLUSH: %s, want evalsha refused then eval, then evalsha again", got)
+			}
+			// A user whose ACL refuses scripts: the same answers by GETEX
+			// and MGET, and after the first refusal no script is sent.
+			user, pass := "lbt-noscript-"+rand.Text()[:8], rand.Text()
+			if err := r.Client.Do(ctx, "ACL", "SETUSER", user, "on", ">"+pass, "~lbt:*",
+				"+@connection", "+@string", "+@keyspace", "+@read", "-@scripting").Err(); err != nil {
+				t.Fatalf("ACL SETUSER (the test's Redis user needs ACL rights): %v", err)
 			}
 			t.Cleanup(func() { r.Client.Do(context.Background(), "ACL", "DELUSER", user) })
 			u, err := url.Parse(rt.addr)
@@ -171,7 +196,90 @@ func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 			if err := noScripts.Client.Eval(ctx, "return 1", nil).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 				t.Fatalf("the ACL lets scripts run (%v): the fallback is not tested", err)
 			}
-			check(t, noScripts)
+			if got := strings.Join(check(t, noScripts), " "); got != "evalsha getex mget getex getex mget" {
+				t.Errorf("a server refusing scripts was sent %q, want one refused evalsha, then GETEX and MGET", got)
+			}
 		})
 	}
+}
+
+// commandNames records the names of the commands sent, in order, but for
+// those go-redis sends to set a new connection up.
+type commandNames struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (h *commandNames) add(cmds ...redis.Cmder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range cmds {
+		switch n := c.Name(); n {
+		case "hello", "client", "auth": // a new connection's own
+		default:
+			h.names = append(h.names, n)
+		}
+	}
+}
+
+func (h *commandNames) list() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.names...)
+}
+
+func (h *commandNames) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *commandNames) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.add(cmd); return next(ctx, cmd) }
+}
+
+func (h *commandNames) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.add(cmds...); return next(ctx, cmds) }
+}
+
+// A batched read heeds its caller's context: a Redis that accepts
+// connections and never answers holds the batch, not the requests queued
+// behind it, each of which ends with its own deadline (a plain command
+// would have waited for its read timeout, here a minute).
+func TestGetExWithOnAHungRedisEndsWithTheCallersContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }() // read, never answer
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	r := &store.Redis{Client: redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: time.Minute, MaxRetries: -1})}
+	if r.Batcher() == nil {
+		t.Fatal("no batcher for one server")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_, _, err := r.GetExWith(ctx, "lbt:hung:sess", time.Hour, []string{fmt.Sprintf("lbt:hung:{p}:%d", i)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a read on a hung Redis ended with %v, want its caller's deadline", err)
+		}
+	}
+	go r.Client.Close() // waits for the hung batch; the test does not
 }
