@@ -97,20 +97,23 @@ func (r *Redis) Batcher() *redis.AutoPipeliner {
 		if ap, err := c.AsyncAutoPipelineWithOptions(o); err == nil {
 			r.batcher = ap
 			// A batched command does not heed its caller's context (the
-			// batch runs on its own), so a caller waits at most as long
-			// as a plain command would for its reply.
-			r.batchWait = c.Options().ReadTimeout
-			if r.batchWait <= 0 {
-				r.batchWait = 3 * time.Second
+			// batch runs on its own), so a caller stops waiting at its
+			// context's end, or once the batch ahead and its own could
+			// each have timed out; with timeouts off, at its context's
+			// end alone.
+			if opt := c.Options(); opt.ReadTimeout > 0 && opt.WriteTimeout > 0 {
+				r.batchWait = 2*opt.ReadTimeout + opt.WriteTimeout
 			}
 		}
 	})
 	return r.batcher
 }
 
-// batcherQueue bounds the commands waiting in the batcher: when Redis
-// hangs, requests stop queueing behind it at this many (each one is a
-// request in progress; in health a batch holds a few dozen).
+// batcherQueue bounds the commands waiting in the batcher (in health a
+// batch holds a few dozen). When Redis hangs, the commands of requests
+// that stopped waiting stay queued until the batch ahead fails; past this
+// many a read fails at once as unavailable rather than queue, or wait on
+// a plain command that would not heed its context either.
 const batcherQueue = 4096
 
 // GetExWith reads key, renewing its TTL to ttl, and the values at keys
@@ -118,9 +121,9 @@ const batcherQueue = 4096
 // request's session and the cache entries its handler will read. A
 // missing key is redis.Nil, and the values are nil when they could not be
 // read. On one Redis server of its own it is one script submitted to the
-// Batcher, so it joins whichever batch is going; elsewhere, when the
-// batcher's queue is full, and on a server that refuses scripts (an ACL
-// without @scripting, remembered), it is GETEX, with MGET beside it in a
+// Batcher, so it joins whichever batch is going; elsewhere, and on a
+// server that refuses the script (an ACL without @scripting, a proxy
+// that shards keys: remembered), it is GETEX, with MGET beside it in a
 // pipeline when keys are named.
 func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, keys []string) ([]byte, []any, error) {
 	if ap := r.Batcher(); ap != nil && !r.noScripts.Load() {
@@ -136,13 +139,14 @@ func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, ke
 				return []byte(v), nil, nil
 			}
 			return []byte(v), vals[1:], nil
-		case errors.Is(err, redis.ErrAutoPipelineQueueFull):
 		case errors.As(err, &refused):
-			if msg := refused.Error(); strings.HasPrefix(msg, "NOPERM") || strings.HasPrefix(msg, "ERR unknown command") {
+			// The server answered: read the plain way, and for good when
+			// it refuses the command itself (not one key of one request).
+			if scriptRefused(refused.Error()) {
 				r.noScripts.Store(true)
 			}
 		case err != nil:
-			return nil, nil, err // unreachable: a plain read would not reach it either
+			return nil, nil, err // the context's end, the network, a full queue: a plain read would fare no better
 		}
 	}
 	if len(keys) == 0 {
@@ -161,29 +165,42 @@ func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, ke
 	return raw, vals, err
 }
 
-// batchedScript runs getExWith on keys through the batcher (loading it
-// when the server does not have it yet), waiting until its reply, ctx's
-// end or batchWait, whichever comes first.
+// scriptRefused reports whether a server's error refuses GetExWith's
+// script itself: its ACL forbids the command (not a key), scripting is
+// not there, or the keys are sharded across nodes behind one address.
+func scriptRefused(msg string) bool {
+	return strings.HasPrefix(msg, "NOPERM") && strings.Contains(msg, "command") ||
+		strings.HasPrefix(msg, "ERR unknown command") || strings.HasPrefix(msg, "CROSSSLOT")
+}
+
+// batchedScript runs getExWith on keys through the batcher (sending the
+// script itself when the server does not have it yet), waiting until its
+// reply, ctx's end or batchWait, whichever comes first. Only the wait
+// ends early: a command submitted runs with its batch.
 func (r *Redis) batchedScript(ctx context.Context, ap *redis.AutoPipeliner, keys []string, ttlMillis int64) ([]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.batchWait)
-	defer cancel()
-	run := func(args ...any) ([]any, error) {
-		cmd := redis.NewCmd(ctx, args...)
+	if r.batchWait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.batchWait)
+		defer cancel()
+	}
+	run := func(name, script string) ([]any, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err // gone already: take no place in the queue
+		}
+		args := make([]any, 0, 3+len(keys)+1)
+		args = append(args, name, script, len(keys))
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		cmd := redis.NewCmd(ctx, append(args, ttlMillis)...)
 		if err := ap.Submit(ctx, cmd).WaitContext(ctx); err != nil {
 			return nil, err // on ctx's end the reply may still land in cmd: not read
 		}
 		return cmd.Slice()
 	}
-	args := make([]any, 0, 3+len(keys)+1)
-	args = append(args, "evalsha", getExWith.Hash(), len(keys))
-	for _, k := range keys {
-		args = append(args, k)
-	}
-	args = append(args, ttlMillis)
-	vals, err := run(args...)
+	vals, err := run("evalsha", getExWith.Hash())
 	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-		args[0], args[1] = "eval", getExWithSource
-		vals, err = run(args...)
+		vals, err = run("eval", getExWithSource)
 	}
 	return vals, err
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/lianban/lianban/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -172,11 +172,16 @@ func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 				t.Errorf("one server was sent %v, want the script alone (%s)", first, want)
 			}
 			// A server that has lost its scripts (a restart, SCRIPT FLUSH)
-			// is sent the script itself.
-			if err := r.Client.ScriptFlush(ctx).Err(); err != nil {
+			// is sent the script itself. A server of the test's own: the
+			// shared one's scripts belong to every package's tests.
+			m := miniredis.RunT(t)
+			own := &store.Redis{Client: redis.NewClient(&redis.Options{Addr: m.Addr()})}
+			defer own.Close()
+			check(t, own)
+			if err := own.Client.ScriptFlush(ctx).Err(); err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(check(t, r), " "); !strings.HasPrefix(got, "evalsha eval evalsha") {
+			if got := strings.Join(check(t, own), " "); !strings.HasPrefix(got, "evalsha eval evalsha") {
 				t.Errorf("after SCRIPT FLUSH: %s, want evalsha refused then eval, then evalsha again", got)
 			}
 			// A user whose ACL refuses scripts: the same answers by GETEX
@@ -187,12 +192,10 @@ func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 				t.Fatalf("ACL SETUSER (the test's Redis user needs ACL rights): %v", err)
 			}
 			t.Cleanup(func() { r.Client.Do(context.Background(), "ACL", "DELUSER", user) })
-			u, err := url.Parse(rt.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			u.User = url.UserPassword(user, pass)
-			noScripts := RedisTarget{Name: "noscript", addr: u.String(), env: rt.env}.Open(t)
+			o := *r.Client.(*redis.Client).Options()
+			o.Username, o.Password = user, pass
+			noScripts := &store.Redis{Client: redis.NewClient(&o)}
+			defer noScripts.Close()
 			if err := noScripts.Client.Eval(ctx, "return 1", nil).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 				t.Fatalf("the ACL lets scripts run (%v): the fallback is not tested", err)
 			}
@@ -247,15 +250,26 @@ func TestGetExWithOnAHungRedisEndsWithTheCallersContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	defer func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 			go func() { _, _ = io.Copy(io.Discard, c) }() // read, never answer
-			t.Cleanup(func() { c.Close() })
 		}
 	}()
 	r := &store.Redis{Client: redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: time.Minute, MaxRetries: -1})}
