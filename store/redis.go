@@ -91,7 +91,7 @@ func (r *Redis) Batcher() *redis.AutoPipeliner {
 		}
 		// The default: one batch in flight at a time, in submit order, and
 		// no waiting for more commands (a lone request is sent at once).
-		// A bounded queue: past it a request reads the plain way.
+		// A bounded queue (batcherQueue).
 		o := redis.DefaultAutoPipelineOptions()
 		o.MaxQueuedCommands = batcherQueue
 		if ap, err := c.AsyncAutoPipelineWithOptions(o); err == nil {
