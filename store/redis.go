@@ -127,7 +127,7 @@ const batcherQueue = 4096
 // pipeline when keys are named.
 func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, keys []string) ([]byte, []any, error) {
 	if ap := r.Batcher(); ap != nil && !r.noScripts.Load() {
-		vals, err := r.batchedScript(ctx, ap, append([]string{key}, keys...), ttl.Milliseconds())
+		vals, err := r.batchedScript(ctx, ap, key, keys, ttl.Milliseconds())
 		var refused redis.Error
 		switch {
 		case err == nil && len(vals) == len(keys)+1:
@@ -173,11 +173,11 @@ func scriptRefused(msg string) bool {
 		strings.HasPrefix(msg, "ERR unknown command") || strings.HasPrefix(msg, "CROSSSLOT")
 }
 
-// batchedScript runs getExWith on keys through the batcher (sending the
-// script itself when the server does not have it yet), waiting until its
-// reply, ctx's end or batchWait, whichever comes first. Only the wait
-// ends early: a command submitted runs with its batch.
-func (r *Redis) batchedScript(ctx context.Context, ap *redis.AutoPipeliner, keys []string, ttlMillis int64) ([]any, error) {
+// batchedScript runs getExWith on key and keys through the batcher
+// (sending the script itself when the server does not have it yet),
+// waiting until its reply, ctx's end or batchWait, whichever comes first.
+// Only the wait ends early: a command submitted runs with its batch.
+func (r *Redis) batchedScript(ctx context.Context, ap *redis.AutoPipeliner, key string, keys []string, ttlMillis int64) ([]any, error) {
 	if r.batchWait > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.batchWait)
@@ -187,8 +187,8 @@ func (r *Redis) batchedScript(ctx context.Context, ap *redis.AutoPipeliner, keys
 		if err := ctx.Err(); err != nil {
 			return nil, err // gone already: take no place in the queue
 		}
-		args := make([]any, 0, 3+len(keys)+1)
-		args = append(args, name, script, len(keys))
+		args := make([]any, 0, 4+len(keys)+1)
+		args = append(args, name, script, 1+len(keys), key)
 		for _, k := range keys {
 			args = append(args, k)
 		}
