@@ -1,7 +1,7 @@
 # lianban — the two commands of the README are `make run` and `make test`.
 # Both work on a fresh machine: Go modules come from the module proxy, and
-# the one system tool the tests need (pdftotext, for certificates) is
-# installed here when it is missing, as are Chromium, a Chinese font and
+# the system tools the tests need (pdftotext and zbarimg, for certificates)
+# are installed here when they are missing, as are Chromium, a Chinese font and
 # axe-core for the browser tests of the pages (web/browsertest).
 
 GO ?= go
@@ -12,10 +12,10 @@ run:
 	$(GO) run ./cmd/lianban
 
 deps:
-	@command -v pdftotext >/dev/null 2>&1 || { \
-	  echo "installing poppler-utils (pdftotext) for the certificate tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) || \
-	  { echo "could not install poppler-utils; run: apt-get install poppler-utils"; exit 1; }; }
+	@{ command -v pdftotext && command -v zbarimg; } >/dev/null 2>&1 || { \
+	  echo "installing poppler-utils (pdftotext) and zbar-tools (zbarimg, a QR reader) for the certificate tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools >/dev/null) || \
+	  { echo "could not install them; run: apt-get install poppler-utils zbar-tools"; exit 1; }; }
 	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q .; } || { \
 	  echo "installing chromium and a Chinese font for the browser tests (web/browsertest)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || \

@@ -19,16 +19,21 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the rendered PDFs")
 
-// needTool finds a poppler tool. CI installs poppler-utils and must fail
-// without it; elsewhere the PDF-reading tests skip and say why.
+// needTool finds a poppler tool, or zbarimg (zbar-tools). CI installs
+// both (make deps) and must fail without them; elsewhere the PDF-reading
+// tests skip and say why.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
+	pkg := "poppler-utils"
+	if name == "zbarimg" {
+		pkg = "zbar-tools"
+	}
 	path, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: install poppler-utils", name)
+			t.Fatalf("%s not found: install %s", name, pkg)
 		}
-		t.Skipf("%s not found: install poppler-utils (apt-get install -y poppler-utils) to run this test", name)
+		t.Skipf("%s not found: install %s (apt-get install -y %s) to run this test", name, pkg, pkg)
 	}
 	return path
 }
