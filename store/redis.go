@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -18,9 +19,15 @@ import (
 // Redis is the cache connection and, in embedded mode, the in-process
 // server behind it.
 type Redis struct {
-	Client   redis.UniversalClient
-	embedded *miniredis.Miniredis
-	stopTick func()
+	Client redis.UniversalClient
+	// Log, when set, hears of what the store decides on its own (reading
+	// the plain way once a server refuses scripts).
+	Log *slog.Logger
+	// CloseWait bounds Close's wait for the client (defaultCloseWait when
+	// zero).
+	CloseWait time.Duration
+	embedded  *miniredis.Miniredis
+	stopTick  func()
 
 	batcherOnce sync.Once
 	batcher     *redis.AutoPipeliner
@@ -116,6 +123,11 @@ func (r *Redis) Batcher() *redis.AutoPipeliner {
 // a plain command that would not heed its context either.
 const batcherQueue = 4096
 
+// defaultCloseWait is how long Close waits for the client: a healthy one
+// closes at once, and a batch in flight ends by its read timeout (3 s by
+// default).
+const defaultCloseWait = 5 * time.Second
+
 // GetExWith reads key, renewing its TTL to ttl, and the values at keys
 // (nil for a missing one; keys share one hash tag), in one round trip: a
 // request's session and the cache entries its handler will read. A
@@ -142,8 +154,9 @@ func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, ke
 		case errors.As(err, &refused):
 			// The server answered: read the plain way, and for good when
 			// it refuses the command itself (not one key of one request).
-			if scriptRefused(refused.Error()) {
-				r.noScripts.Store(true)
+			if scriptRefused(refused.Error()) && r.noScripts.CompareAndSwap(false, true) && r.Log != nil {
+				r.Log.WarnContext(ctx, "redis refuses the session read's script: reading with GETEX and MGET from now on, one round trip without batching",
+					"err", refused.Error())
 			}
 		case err != nil:
 			return nil, nil, err // the context's end, the network, a full queue: a plain read would fare no better
@@ -315,9 +328,24 @@ func tickEmbedded(m *miniredis.Miniredis, every time.Duration) (stop func()) {
 	return func() { close(done); <-stopped }
 }
 
-// Close closes the client and stops an embedded server.
+// Close closes the client and stops an embedded server. go-redis's Close
+// waits for the batcher to drain, and on a Redis that accepts and never
+// answers that is up to its 30 s backstop: past CloseWait the process
+// stops waiting and leaves the client to its own goroutine, so a shutdown
+// is not held by a hung cache.
 func (r *Redis) Close() error {
-	err := r.Client.Close()
+	wait := r.CloseWait
+	if wait <= 0 {
+		wait = defaultCloseWait
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- r.Client.Close() }()
+	var err error
+	select {
+	case err = <-closed:
+	case <-time.After(wait):
+		err = fmt.Errorf("redis: the client did not close in %s (Redis not answering); left closing", wait)
+	}
 	if r.stopTick != nil {
 		r.stopTick()
 	}

@@ -186,8 +186,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	rdb.Log = log
 	app.redis = rdb
-	app.closers = append(app.closers, func() { _ = rdb.Close() })
+	app.closers = append(app.closers, func() {
+		if err := rdb.Close(); err != nil {
+			log.Warn("redis close", "err", err)
+		}
+	})
 	if rdb.Embedded() {
 		log.Warn("using the embedded in-process Redis: single-process only, sessions are lost on restart; set LIANBAN_REDIS for production")
 	}

@@ -1,11 +1,13 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -194,13 +196,18 @@ func TestGetExWithReadsAKeyAndItsCompanionsOnEveryRedis(t *testing.T) {
 			t.Cleanup(func() { r.Client.Do(context.Background(), "ACL", "DELUSER", user) })
 			o := *r.Client.(*redis.Client).Options()
 			o.Username, o.Password = user, pass
-			noScripts := &store.Redis{Client: redis.NewClient(&o)}
+			var logged bytes.Buffer
+			noScripts := &store.Redis{Client: redis.NewClient(&o), Log: slog.New(slog.NewTextHandler(&logged, nil))}
 			defer noScripts.Close()
 			if err := noScripts.Client.Eval(ctx, "return 1", nil).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 				t.Fatalf("the ACL lets scripts run (%v): the fallback is not tested", err)
 			}
 			if got := strings.Join(check(t, noScripts), " "); got != "evalsha getex mget getex getex mget" {
 				t.Errorf("a server refusing scripts was sent %q, want one refused evalsha, then GETEX and MGET", got)
+			}
+			// The operator learns of it once, with the server's words.
+			if n := strings.Count(logged.String(), "refuses the session read's script"); n != 1 || !strings.Contains(logged.String(), "NOPERM") {
+				t.Errorf("want one warning naming the refusal, got %d:\n%s", n, logged.String())
 			}
 		})
 	}
@@ -295,5 +302,17 @@ func TestGetExWithOnAHungRedisEndsWithTheCallersContext(t *testing.T) {
 			t.Errorf("a read on a hung Redis ended with %v, want its caller's deadline", err)
 		}
 	}
-	go r.Client.Close() // waits for the hung batch; the test does not
+	// go-redis's own Close waits for the hung batch to drain, up to its
+	// 30 s backstop; a shutdown waits CloseWait and goes on.
+	r.CloseWait = 300 * time.Millisecond
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		if err == nil {
+			t.Error("Close on a hung Redis reported nothing")
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Close on a hung Redis did not return within 10 s (CloseWait 300 ms)")
+	}
 }
