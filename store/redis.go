@@ -155,8 +155,11 @@ func (r *Redis) GetExWith(ctx context.Context, key string, ttl time.Duration, ke
 			// The server answered: read the plain way, and for good when
 			// it refuses the command itself (not one key of one request).
 			if scriptRefused(refused.Error()) && r.noScripts.CompareAndSwap(false, true) && r.Log != nil {
+				// Only the refusal: an unknown command's reply goes on to
+				// echo its arguments, the session key among them.
+				reason, _, _ := strings.Cut(refused.Error(), ", with args")
 				r.Log.WarnContext(ctx, "redis refuses the session read's script: reading with GETEX and MGET from now on, one round trip without batching",
-					"err", refused.Error())
+					"reason", reason)
 			}
 		case err != nil:
 			return nil, nil, err // the context's end, the network, a full queue: a plain read would fare no better

@@ -10,4 +10,9 @@
 -- server renders on. EXTERNAL keeps the value out of line, uncompressed;
 -- it applies to rows written from now on, and changes nothing else.
 -- MySQL (InnoDB) and SQLite do not compress a column unless told to.
+-- The change is instant (no rewrite) but takes the table's exclusive
+-- lock: waiting for it behind a long reader (a backup) would queue every
+-- certificate read and issue behind the migration. Past 5 s it gives up
+-- instead, the whole migration rolls back, and the next start tries again.
+{{ONLY:postgres}} SET LOCAL lock_timeout = '5s';
 {{ONLY:postgres}} ALTER TABLE certificates ALTER COLUMN pdf SET STORAGE EXTERNAL;
