@@ -312,9 +312,10 @@ func (s *Certs) voucherContent(ctx context.Context, u store.UserRow, orderNo str
 		return models.Certificate{}, "", err
 	}
 	// A payer is always real-name verified (people.MayPayFor), so this is a bug
-	// or a broken row, never the caller's fault.
-	var payer store.UserRow
-	if err := s.Read(ctx).Where("id = ?", o.PayerUserID).Take(&payer).Error; err != nil || payer.PersonID == nil {
+	// or a broken row, never the caller's fault. Most vouchers are the
+	// caller's own payments: User and Person then answer from the session.
+	payer, err := s.User(ctx, o.PayerUserID)
+	if err != nil || payer.PersonID == nil {
 		return models.Certificate{}, "", kernel.Internal("voucher payer", errors.Join(err, errors.New("payer without a person")))
 	}
 	pp, err := s.Person(ctx, *payer.PersonID)

@@ -687,3 +687,25 @@ func TestRefundedMonthsRevokeTheCertificatesListingThem(t *testing.T) {
 		}
 	})
 }
+
+// A voucher for one's own payment reads the order and its records and
+// stores the certificate: the caller, as payer and as person, comes from
+// the session (make perf issues such vouchers by the hundred a second).
+func TestAVoucherForOnesOwnPaymentIsThreeStatements(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		z := zhang(t, env)
+		ctx := servicetest.RequestContext(context.Background(), z.sess)
+		meter := servicetest.MeterCost(t, env)
+		var err error
+		cost := meter.Measure(func() {
+			_, err = env.Svc.IssueCertificate(ctx, z.sess.UserID, voucherOf(z.orderNo))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cost.Statements != 3 || cost.Writes != 1 {
+			t.Errorf("voucher: %s, want 3 statements, 1 write:\n%s", cost, strings.Join(cost.SQL, "\n"))
+		}
+	})
+}
