@@ -2,11 +2,12 @@ package main
 
 import (
 	"io"
-	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lianban/lianban/channels/sandbox"
 )
 
 func TestOptionsDefaultToIssue13sRunAndRefuseNonsense(t *testing.T) {
@@ -79,20 +80,38 @@ func TestQuantileIsTheNearestRankOfTheSortedSamples(t *testing.T) {
 	}
 }
 
-func TestSeededIDNumbersCarryAValidCheckDigit(t *testing.T) {
+// A run's people have valid ID numbers of their own: none twice, none a
+// sandbox demo person's (who is on record under another name).
+func TestSeededIDNumbersAreValidAndDistinct(t *testing.T) {
 	for _, known := range []string{"150102199003071237", "15010219620512222X", "150203195801203111"} {
 		if c := checkDigit(known[:17]); c != known[17] {
 			t.Fatalf("%s: check digit %c", known, c)
 		}
 	}
-	r := mrand.New(mrand.NewPCG(1, 2))
-	for range 50 {
-		id := idNumber(r)
+	seen := map[string]bool{}
+	for n := range 3 * 365 * 20 {
+		id := idNumber(n)
+		if seen[id] {
+			t.Fatalf("%s twice", id)
+		}
+		seen[id] = true
 		if len(id) != 18 || !strings.HasPrefix(id, "150102") || checkDigit(id[:17]) != id[17] {
 			t.Fatalf("bad id %s", id)
 		}
 		if y := id[6:10]; y < "1975" || y > "1995" {
 			t.Fatalf("born %s: not of working age", y)
+		}
+	}
+	// The demo people's sequence digits are all below 600; a run's never
+	// are, however many people it makes.
+	for _, p := range sandbox.DemoPeople() {
+		if p.IDNumber[14:17] >= "600" {
+			t.Fatalf("demo person %s's %s: sequence digits from 600 up are the runs'", p.Name, p.IDNumber)
+		}
+	}
+	for n := 0; n < 365*20*400*3; n += 997 {
+		if id := idNumber(n); id[14:17] < "600" {
+			t.Fatalf("person %d: %s", n, id)
 		}
 	}
 }

@@ -26,6 +26,8 @@ type client struct {
 	ipPrefix [2]byte
 	mu       sync.Mutex
 	nextIP   int
+	// nextID numbers the run's people, for ID numbers of their own.
+	nextID int
 }
 
 func newClient(base string, conns int) *client {
@@ -41,6 +43,14 @@ func (c *client) newIP() string {
 	defer c.mu.Unlock()
 	c.nextIP++
 	return fmt.Sprintf("10.%d.%d.%d", c.ipPrefix[0], c.nextIP/256%256, c.nextIP%256)
+}
+
+// newIDNumber is an ID number no one else in this run has.
+func (c *client) newIDNumber() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextID++
+	return idNumber(c.nextID)
 }
 
 // person is one seeded user who bound a real name and enrolled in the
@@ -123,12 +133,17 @@ func (c *client) send(ctx context.Context, method, path string, header map[strin
 
 var names = []string{"张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周婷", "吴斌", "徐丽", "孙浩", "马超", "朱琳", "胡军", "郭蕾"}
 
-// idNumber is a valid 18-digit resident ID number (GB 11643 check digit)
-// of someone born in Hohhot between 1975 and 1994, so of working age and
-// eligible for the flexible-worker pension.
-func idNumber(r *mrand.Rand) string {
-	birth := time.Date(1975, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(365*20))
-	s := "150102" + birth.Format("20060102") + fmt.Sprintf("%03d", r.IntN(1000))
+// idNumber is the n-th of this run's resident ID numbers: valid 18-digit
+// numbers (GB 11643 check digit) of people born in Hohhot between 1975
+// and 1994, so of working age and eligible for the flexible-worker
+// pension. They are numbered, not drawn at random: a run makes thousands
+// of people, and two random draws of the same number under different
+// names are refused as IDENTITY_MISMATCH, as they should be. The
+// sequence digits start at 600, above the sandbox's demo people's.
+func idNumber(n int) string {
+	const days = 365 * 20
+	birth := time.Date(1975, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n%days)
+	s := "150102" + birth.Format("20060102") + fmt.Sprintf("%03d", 600+n/days%400)
 	return s + string(checkDigit(s))
 }
 
@@ -155,7 +170,7 @@ func (c *client) newPerson(ctx context.Context, r *mrand.Rand) (*person, error) 
 		return nil, err
 	}
 	p.Token = sess.Token
-	id := map[string]string{"name": names[r.IntN(len(names))], "id_number": idNumber(r), "phone": fmt.Sprintf("138%08d", r.IntN(1e8))}
+	id := map[string]string{"name": names[r.IntN(len(names))], "id_number": c.newIDNumber(), "phone": fmt.Sprintf("138%08d", r.IntN(1e8))}
 	if err := c.call(ctx, p, "POST", "/api/v1/me/identity", id, nil); err != nil {
 		return nil, err
 	}
