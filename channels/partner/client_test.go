@@ -2,7 +2,9 @@ package partner
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -26,6 +28,21 @@ func TestStringToSignIsTheDocumentedOne(t *testing.T) {
 	// No body and an empty body sign alike (a GET).
 	if got := Sign([]byte("sandbox-partner-key"), "GET", "/partner/v1/x", 1, "abcdefgh", nil); got != Sign([]byte("sandbox-partner-key"), "GET", "/partner/v1/x", 1, "abcdefgh", []byte{}) {
 		t.Fatalf("an empty body and no body sign differently: %s", got)
+	}
+}
+
+// An HMAC-SM3 signature digests the body with SM3 too (GB/T 32905's
+// example: SM3("abc")), so nothing in it rests on SHA-256.
+func TestHMACSM3SignsTheBodysSM3Digest(t *testing.T) {
+	const sm3abc = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+	want := "POST\n/partner/v1/orders\n1700000000\nn0nce-123\n" + sm3abc
+	if got := StringToSignWith(guomi.NewSM3, "POST", "/partner/v1/orders", 1700000000, "n0nce-123", []byte("abc")); got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	m := hmac.New(guomi.NewSM3, []byte("k"))
+	m.Write([]byte(want))
+	if got := SignWith(guomi.NewSM3, []byte("k"), "POST", "/partner/v1/orders", 1700000000, "n0nce-123", []byte("abc")); got != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+		t.Fatalf("HMAC-SM3 signed another string: %s", got)
 	}
 }
 

@@ -11,8 +11,11 @@
 //
 // with the timestamp in unix seconds, carried in the headers below. Under
 // the 国密 option (LIANBAN_CRYPTO=sm) a partner may sign with HMAC-SM3
-// instead, the same string under the same key, and says so with
-// X-Signature-Method: HMAC-SM3 (absent, or HMAC-SHA256, is the default).
+// instead, under the same key, and says so with X-Signature-Method:
+// HMAC-SM3 (absent, or HMAC-SHA256, is the default). Its string digests
+// the body with SM3 as well, hex(sm3(body)): a signature under the 国密
+// option rests on no other algorithm, as a 商用密码 assessment requires,
+// and a partner whose signing device knows only SM3 can make it.
 // The server's side (keys, nonces, clock window) lives in service/partners.
 package partner
 
@@ -56,12 +59,19 @@ func MethodHash(method string) func() hash.Hash {
 	return nil
 }
 
-// StringToSign is the canonical text a signature covers. pathWithQuery is
-// the request URI exactly as sent (path and raw query), so a changed path
-// or query breaks the signature as a changed body does.
+// StringToSign is the canonical text an HMAC-SHA256 signature covers.
+// pathWithQuery is the request URI exactly as sent (path and raw query),
+// so a changed path or query breaks the signature as a changed body does.
 func StringToSign(method, pathWithQuery string, timestamp int64, nonce string, body []byte) string {
-	sum := sha256.Sum256(body)
-	return method + "\n" + pathWithQuery + "\n" + strconv.FormatInt(timestamp, 10) + "\n" + nonce + "\n" + hex.EncodeToString(sum[:])
+	return StringToSignWith(sha256.New, method, pathWithQuery, timestamp, nonce, body)
+}
+
+// StringToSignWith is the canonical text a signature with the HMAC of h
+// covers: the body is digested with h too.
+func StringToSignWith(h func() hash.Hash, method, pathWithQuery string, timestamp int64, nonce string, body []byte) string {
+	d := h()
+	d.Write(body)
+	return method + "\n" + pathWithQuery + "\n" + strconv.FormatInt(timestamp, 10) + "\n" + nonce + "\n" + hex.EncodeToString(d.Sum(nil))
 }
 
 // Sign signs with HMAC-SHA256, the default.
@@ -72,6 +82,6 @@ func Sign(key []byte, method, pathWithQuery string, timestamp int64, nonce strin
 // SignWith signs with the HMAC of another hash: the 国密 option passes SM3.
 func SignWith(h func() hash.Hash, key []byte, method, pathWithQuery string, timestamp int64, nonce string, body []byte) string {
 	m := hmac.New(h, key)
-	m.Write([]byte(StringToSign(method, pathWithQuery, timestamp, nonce, body)))
+	m.Write([]byte(StringToSignWith(h, method, pathWithQuery, timestamp, nonce, body)))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
