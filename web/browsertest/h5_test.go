@@ -758,3 +758,94 @@ func TestH5ARefundForAParent(t *testing.T) {
 	}
 	p.checkPage()
 }
+
+// TestH5GrantsAndRemovingAFamilyMember: an elderly mother lets her son see
+// her records from the H5, and ends it again: his request for her records
+// is served while the grant lasts and refused (403) at once after. Ending
+// it asks first, and "keep" keeps it. Then the son removes her from his
+// family, again only after saying yes.
+func TestH5GrantsAndRemovingAFamilyMember(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	const sonSubject, motherSubject = "h5-grant-son", "h5-grant-mother"
+	son := s.Env.LoginVerified(t, sonSubject, zhang.Name, zhang.IDNumber)
+	m := servicetest.Family(t, s.Env, son, mother.Name, mother.IDNumber, "parent")
+	s.Env.LoginVerified(t, motherSubject, mother.Name, mother.IDNumber)
+	login, err := s.Env.Svc.LoginSandbox(ctx, sonSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// herRecords is the status of the son's request for his mother's
+	// records, over HTTP as his phone would send it.
+	herRecords := func() int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.URL+"/api/v1/records?person="+url.QueryEscape(m.MemberID), nil)
+		req.Header.Set("Authorization", "Bearer "+login.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := herRecords(); st != http.StatusForbidden {
+		t.Fatalf("before any grant the son's request for her records is %d, want 403", st)
+	}
+
+	p := s.open(t, Phone)
+	p.visit("/h5/#/grants")
+	h5Screen(p, "登录")
+	h5Fill(p, "subject", motherSubject)
+	h5Submit(p)
+	h5Screen(p, "授权家人查看我的记录")
+	p.waitText("main", "还没有授权")
+	h5Fill(p, "grantee_id_number", zhang.IDNumber)
+	h5Submit(p)
+	p.waitJS(`document.querySelectorAll("#grants li").length === 1`, "the grant listed")
+	p.waitText("#grants", zhang.IDNumber[:3])
+	if eval[bool](p, fmt.Sprintf(`document.body.innerText.indexOf(%q) >= 0`, zhang.IDNumber)) {
+		t.Error("the grantee's whole ID number is on the page")
+	}
+	p.shot("grants")
+	p.axe("grants")
+	if st := herRecords(); st != http.StatusOK {
+		t.Fatalf("with her grant the son's request for her records is %d, want 200", st)
+	}
+
+	h5Tap(p, "#grants button", "取消授权")
+	p.waitJS(`document.activeElement !== null && document.activeElement.classList.contains("ask")`, "focus on the question")
+	p.shot("grant-revoke-ask")
+	p.axe("grant-revoke-ask")
+	h5Tap(p, "#grants button", "保留授权")
+	p.waitJS(`document.activeElement !== null && document.activeElement.innerText === "取消授权"`, "focus back on the button")
+	if st := herRecords(); st != http.StatusOK {
+		t.Fatalf("keeping the grant ended it: %d", st)
+	}
+	h5Tap(p, "#grants button", "取消授权")
+	h5Tap(p, "#grants button", "确定取消授权")
+	p.waitJS(`document.querySelector("#grants") === null && document.querySelectorAll("#grants-ended li").length === 1`, "the grant ended")
+	if st := herRecords(); st != http.StatusForbidden {
+		t.Fatalf("after she ended the grant the son's request for her records is %d, want 403", st)
+	}
+	p.checkPage()
+
+	// The son, on his own phone, removes her from his family.
+	q := s.open(t, Phone)
+	q.visit("/h5/#/family")
+	h5Screen(q, "登录")
+	h5Fill(q, "subject", sonSubject)
+	h5Submit(q)
+	h5Screen(q, "家人")
+	h5Tap(q, "main .card button", "移除")
+	q.waitText("main .card .ask", "确定移除吗")
+	q.shot("family-remove-ask")
+	q.axe("family-remove-ask")
+	h5Tap(q, "main .card button", "确定移除")
+	q.waitText("main", "还没有添加家人")
+	fam, err := s.Env.Svc.ListFamily(ctx, son.UserID)
+	if err != nil || len(fam) != 0 {
+		t.Fatalf("his family after removing her: %+v %v", fam, err)
+	}
+	q.checkPage()
+}

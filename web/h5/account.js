@@ -266,9 +266,45 @@
             H5.link("h5.family.payables", "#/payables/" + encodeURIComponent(m.member_id), "primary"),
             H5.link("h5.family.enrol", "#/enrol?person=" + encodeURIComponent(m.member_id), "secondary"),
             m.records_access !== "none" ? H5.link("h5.start.records", "#/records/" + encodeURIComponent(m.member_id), "secondary") : null,
-            m.guardianship === "registry" ? H5.link("h5.guardians.title", "#/guardians/" + encodeURIComponent(m.member_id), "secondary") : null));
+            m.guardianship === "registry" ? H5.link("h5.guardians.title", "#/guardians/" + encodeURIComponent(m.member_id), "secondary") : null),
+          H5.confirmBtn("h5.family.remove", "h5.family.removeAsk", "h5.family.removeYes", "h5.family.keep", async function () {
+            await H5.call("DELETE", "/me/family/" + encodeURIComponent(m.member_id));
+            H5.say(t("h5.family.removed"));
+            H5.render();
+          }));
       })) : H5.p("h5.family.none"),
       H5.link("h5.family.add", "#/family/add", "primary"),
+      H5.link("h5.grants.title", "#/grants", "secondary"),
+      H5.nav());
+  }, { verified: true });
+
+  // Grants: who may see the person's own records, certificates and
+  // refunds (a son looking after an elderly mother's contributions). A
+  // grant names a verified person by ID number and covers every account
+  // of theirs; ending one takes effect on the grantee's next request.
+  H5.route("grants", async function () {
+    const list = await H5.call("GET", "/me/grants");
+    const idn = H5.input({ name: "grantee_id_number", autocomplete: "off", "class": "num-input" });
+    const live = list.items.filter(function (g) { return !g.revoked_at; });
+    const ended = list.items.filter(function (g) { return g.revoked_at; });
+    const card = function (g) {
+      return el("li", { "class": "card" },
+        el("p", { "class": "who mn-horizontal" }, g.grantee_id_number_masked ? H5.num(g.grantee_id_number_masked) : t("h5.grants.anAccount")),
+        el("p", { "class": "mn-text hint" }, g.revoked_at ? t("h5.grants.endedAt", { at: H5.when(g.revoked_at) }) : t("h5.grants.since", { at: H5.when(g.created_at) })),
+        g.revoked_at ? null : H5.confirmBtn("h5.grants.revoke", "h5.grants.revokeAsk", "h5.grants.revokeYes", "h5.grants.keep", async function () {
+          await H5.call("DELETE", "/me/grants/" + encodeURIComponent(g.grant_id));
+          H5.say(t("h5.grants.revoked"));
+          H5.render();
+        }));
+    };
+    H5.screen("h5.grants.title", H5.p("h5.grants.why"),
+      live.length ? el("ul", { "class": "list", id: "grants" }, live.map(card)) : H5.p("h5.grants.none"),
+      H5.form([H5.field("h5.grants.idNumber", idn, "h5.grants.idHint")], "h5.grants.submit", async function () {
+        await H5.call("POST", "/me/grants", { body: { grantee_id_number: idn.value.trim() } });
+        H5.say(t("h5.grants.done"));
+        H5.render();
+      }),
+      ended.length ? [H5.h2("h5.grants.ended"), el("ul", { "class": "list", id: "grants-ended" }, ended.map(card))] : null,
       H5.nav());
   }, { verified: true });
 

@@ -136,6 +136,33 @@
     if (e && e.reason) box.append(el("p", { "class": "mn-text reason" }, e.reason));
   };
 
+  // confirmBtn is a button for a step one tap should not take alone
+  // (removing a family member, ending a grant). The first tap asks in
+  // place, the consequence in words, and only the yes button acts; focus
+  // goes to the question, and back to the button on no, so a screen
+  // reader follows. act's error shows under the question.
+  H5.confirmBtn = function (id, askId, yesId, noId, act) {
+    const box = el("div", { "class": "confirm" });
+    const err = el("div", { "class": "error", role: "alert", hidden: true });
+    const ask = el("p", { "class": "mn-text ask", tabindex: "-1" }, t(askId));
+    const open = H5.btn(id, function () {
+      box.replaceChildren(ask, err, el("div", { "class": "actions" }, yes, no));
+      LB.apply(box);
+      ask.focus();
+    }, "secondary");
+    const yes = H5.btn(yesId, async function () {
+      yes.disabled = true;
+      try { await act(); } catch (e) { H5.showError(err, e); } finally { yes.disabled = false; }
+    }, "primary");
+    const no = H5.btn(noId, function () {
+      err.hidden = true;
+      box.replaceChildren(open);
+      open.focus();
+    }, "secondary");
+    box.append(open);
+    return box;
+  };
+
   // Builders. Text blocks carry mn-text: in Mongolian they turn vertical.
   H5.p = function (id, vars, cls) { return el("p", { "class": "mn-text" + (cls ? " " + cls : "") }, t(id, vars)); };
   H5.h2 = function (id, vars) { return el("h2", { "class": "mn-text" }, t(id, vars)); };
