@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/hall"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/refunds"
 	"github.com/lianban/lianban/service/servicetest"
@@ -72,7 +73,7 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	// 税务窗口: the queue, the case, 受理.
 	tax := s.open(t, Desk)
 	tax.consoleLogin("tax1")
-	tax.menuIs("tax_window", "refunds", "anomalies", "hall")
+	tax.menuIs("tax_window", "refunds", "anomalies", "hall", "password")
 	tax.sessionStaysOutOfTheScript()
 	tax.waitJS(`!!document.querySelector('a[data-refund="`+no+`"]')`, "the application in the queue")
 	tax.waitJS(`!!document.querySelector('table.flagged a[data-refund="`+flagged.RefundNo+`"]') && !document.querySelector('table.flagged a[data-refund="`+no+`"]')`,
@@ -130,7 +131,7 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	// 社保复核: the same case, approved.
 	si := s.open(t, Desk)
 	si.consoleLogin("si1")
-	si.menuIs("si_reviewer", "refunds", "anomalies")
+	si.menuIs("si_reviewer", "refunds", "anomalies", "password")
 	si.waitJS(`!!document.querySelector('a[data-refund="`+no+`"]')`, "the forwarded application in 社保's queue")
 	si.run(chromedp.Click(`a[data-refund="` + no + `"]`))
 	si.waitJS(`!!document.querySelector("#review")`, "the review form")
@@ -192,7 +193,7 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 		chromedp.SendKeys(`input[name="totp"]`, "000000"), chromedp.Click(`form.login button[type="submit"]`))
 	au.waitText(`form.login [role="alert"]`, "用户名、密码或动态口令错误")
 	au.consoleLogin("auditor1")
-	au.menuIs("auditor", "anomalies", "audit")
+	au.menuIs("auditor", "anomalies", "audit", "password")
 	au.axe("anomaly queue")
 	au.shot("auditor-anomalies")
 	au.run(chromedp.Click(`[data-nav="audit"]`))
@@ -224,7 +225,7 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 	// 系统管理员: accounts only; a new account's secrets are shown once.
 	ad := s.open(t, Desk)
 	ad.consoleLogin("admin1")
-	ad.menuIs("admin", "accounts")
+	ad.menuIs("admin", "accounts", "password")
 	ad.run(chromedp.SendKeys(`input[name="username"]`, "tax7"))
 	ad.run(chromedp.Click(`form.filters button[type="submit"]`))
 	ad.waitJS(`!!document.querySelector('[data-secret="password"]') && document.querySelector('[data-secret="totp"]').textContent.length >= 16`, "the one-time credentials")
@@ -258,6 +259,13 @@ func TestHallWorksARefundCaseInTheConsole(t *testing.T) {
 func (p *page) consoleLogin(username string) {
 	p.t.Helper()
 	p.visit("/console/")
+	p.consoleLoginWith(username, servicetest.HallPassword)
+}
+
+// consoleLoginWith fills the login form on screen with username, password
+// and a code of the test clock's current step.
+func (p *page) consoleLoginWith(username, password string) {
+	p.t.Helper()
 	p.waitJS(`!!document.querySelector('input[name="totp"]') && document.body.innerText.indexOf("⟦") < 0`, "the login form")
 	code, err := totp.GenerateCode(servicetest.HallTOTP, p.site.Env.Clock.Now())
 	if err != nil {
@@ -268,9 +276,12 @@ func (p *page) consoleLogin(username string) {
 		p.shot("login")
 	}
 	p.run(chromedp.SendKeys(`input[name="username"]`, username),
-		chromedp.SendKeys(`input[name="password"]`, servicetest.HallPassword),
+		chromedp.SendKeys(`input[name="password"]`, password),
 		chromedp.SendKeys(`input[name="totp"]`, code),
 		chromedp.Click(`form.login button[type="submit"]`))
+	// #who keeps the last user's name while signed out: the menu shows
+	// only once this login is through.
+	p.waitJS(`!document.getElementById("nav").hidden`, "the menu after signing in")
 	p.waitText("#who", username)
 }
 
@@ -370,4 +381,59 @@ func waitFile(t *testing.T, path string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestAStaffMemberChangesTheirPasswordInTheConsole: a window clerk replaces
+// the password an admin handed over. A typo in the repeat is caught before
+// any request; a wrong current password is refused and the session goes
+// on; the change ends the session, the login form says why, and from then
+// on only the new password signs in.
+func TestAStaffMemberChangesTheirPasswordInTheConsole(t *testing.T) {
+	s := newSite(t)
+	p := s.open(t, Desk)
+	p.consoleLogin("tax1")
+	p.run(chromedp.Click(`[data-nav="password"]`))
+	p.waitJS(`!!document.querySelector('input[name="new_password_again"]')`, "the password form")
+	p.shot("password")
+	p.axe("password")
+	const fresh = "a-new-hall-password-2026"
+	// nextCode moves the test clock to the next TOTP step: a step is used
+	// once, by the login or by a change.
+	nextCode := func() string {
+		t.Helper()
+		s.Env.Clock.Advance(30 * time.Second)
+		code, err := totp.GenerateCode(servicetest.HallTOTP, s.Env.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	change := func(current, next, again, code string) {
+		t.Helper()
+		p.run(chromedp.SetValue(`input[name="current_password"]`, current), chromedp.SetValue(`input[name="new_password"]`, next),
+			chromedp.SetValue(`input[name="new_password_again"]`, again), chromedp.SetValue(`input[name="totp"]`, code),
+			chromedp.Click(`#app form button[type="submit"]`))
+	}
+	change(servicetest.HallPassword, fresh, fresh+"x", nextCode())
+	p.waitText("#app .error", "不一致")
+	change("not-the-password", fresh, fresh, nextCode())
+	p.waitJS(`document.querySelector("#app .error").textContent.indexOf("不一致") < 0 && document.querySelector("#app .error").textContent.length > 0`, "the refusal")
+	p.shot("password-refused")
+	if eval[bool](p, `document.getElementById("nav").hidden || !document.querySelector('input[name="new_password_again"]')`) {
+		t.Fatal("a wrong current password ended the session")
+	}
+	change(servicetest.HallPassword, fresh, fresh, nextCode())
+	p.waitJS(`!!document.querySelector('input[name="username"]') && document.getElementById("nav").hidden && document.body.innerText.indexOf("密码已修改") >= 0`,
+		"the login form saying the password was changed")
+	p.shot("password-changed")
+	p.axe("login after the change")
+
+	if _, err := s.Env.Svc.LoginStaff(context.Background(), hall.StaffLoginInput{Username: "tax1", Password: servicetest.HallPassword, TOTP: nextCode()},
+		servicetest.HallMeta); err == nil {
+		t.Fatal("the old password still signs in")
+	}
+	nextCode()
+	p.consoleLoginWith("tax1", fresh)
+	p.menuIs("tax_window", "refunds", "anomalies", "hall", "password")
+	p.checkPage()
 }

@@ -1,6 +1,7 @@
 // Staff accounts (admin: list, create, disable, reset; a new or reset
-// account's password and TOTP secret are shown once and never again) and
-// the audit log (auditor: filter, read, export as CSV).
+// account's password and TOTP secret are shown once and never again), the
+// audit log (auditor: filter, read, export as CSV) and, for everyone,
+// changing one's own password.
 "use strict";
 (function (C) {
   const el = C.el, t = C.t;
@@ -63,6 +64,41 @@
       });
     });
     await C.run(null, box, load);
+  };
+
+  // password: the one-time password an admin handed over (a new or reset
+  // account) is changed here. The server wants the current password and a
+  // fresh code, and on success ends every session of the account, this
+  // one included, so the console goes back to the login form and says so.
+  // A wrong answer is refused without ending the session, and counts
+  // towards the account's lockout as a failed login does.
+  C.screens.password = function () {
+    const m = C.screen("console.password.title");
+    const box = el("p", { class: "error", role: "alert" });
+    const cur = el("input", { name: "current_password", type: "password", autocomplete: "current-password", required: true });
+    const next = el("input", { name: "new_password", type: "password", autocomplete: "new-password", minlength: "12", maxlength: "128", required: true });
+    const again = el("input", { name: "new_password_again", type: "password", autocomplete: "new-password", required: true });
+    const code = el("input", { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
+    const submit = el("button", { type: "submit", class: "primary" }, t("console.password.submit"));
+    const form = el("form", { class: "login", novalidate: true },
+      el("p", { class: "hint" }, t("console.password.why")),
+      C.field(t("console.password.current"), cur), C.field(t("console.password.new"), next),
+      C.field(t("console.password.again"), again), C.field(t("console.login.totp"), code),
+      el("p", { class: "hint" }, t("console.login.totp_hint")), box, submit);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      // Said here, before a request: a typo in the repeat is not a
+      // failed attempt on the account.
+      if (Array.from(next.value).length < 12) { box.textContent = t("console.password.short"); next.focus(); return; }
+      if (next.value !== again.value) { box.textContent = t("console.password.mismatch"); again.focus(); return; }
+      C.run(submit, box, async function () {
+        await C.api("POST", "/me/password", { body: { current_password: cur.value, totp: code.value, new_password: next.value } });
+        cur.value = next.value = again.value = code.value = "";
+        C.end("console.password.changed", false);
+      });
+    });
+    m.append(form);
+    cur.focus();
   };
 
   C.screens.audit = async function () {

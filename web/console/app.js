@@ -1,6 +1,6 @@
 // The hall staff console: login, the menu of the signed-in role, a hash
 // router (#/refunds, #/refunds/RF…, #/anomalies, #/hall, #/accounts,
-// #/audit) and the idle timer. Each area's screens live in their own file
+// #/audit, #/password) and the idle timer. Each area's screens live in their own file
 // (refunds.js, desk.js, admin.js) and register themselves in C.screens.
 //
 // The session: loginStaff with "cookie": true puts the session token in an
@@ -23,6 +23,7 @@ window.Console = (function () {
     { id: "hall", roles: ["tax_window"] },
     { id: "accounts", roles: ["admin"] },
     { id: "audit", roles: ["auditor"] },
+    { id: "password", roles: ["tax_window", "si_reviewer", "mi_reviewer", "admin", "auditor"] },
   ];
 
   const state = { csrf: "", me: null, lastActive: 0, notice: "" };
