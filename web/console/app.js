@@ -1,7 +1,8 @@
 // The hall staff console: login, the menu of the signed-in role, a hash
 // router (#/refunds, #/refunds/RF…, #/anomalies, #/hall, #/accounts,
-// #/audit, #/password) and the idle timer. Each area's screens live in their own file
-// (refunds.js, desk.js, admin.js) and register themselves in C.screens.
+// #/partners, #/audit, #/password) and the idle timer. Each area's screens
+// live in their own file (refunds.js, desk.js, admin.js, partners.js) and
+// register themselves in C.screens.
 //
 // The session: loginStaff with "cookie": true puts the session token in an
 // HttpOnly cookie the script never sees; the CSRF token it returns lives in
@@ -22,6 +23,7 @@ window.Console = (function () {
     { id: "anomalies", roles: ["tax_window", "si_reviewer", "mi_reviewer", "auditor"] },
     { id: "hall", roles: ["tax_window"] },
     { id: "accounts", roles: ["admin"] },
+    { id: "partners", roles: ["admin"] },
     { id: "audit", roles: ["auditor"] },
     { id: "password", roles: ["tax_window", "si_reviewer", "mi_reviewer", "admin", "auditor"] },
   ];
