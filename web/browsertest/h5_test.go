@@ -82,6 +82,21 @@ func h5Login(p *page, subject string) {
 	p.waitJS(`document.querySelector("[name=id_number]") !== null`, "the identity form")
 }
 
+// h5SignedIn opens a phone tab at path, which asks for a login first,
+// signs subject in with the sandbox login (an account the test made and
+// verified) and waits for the screen titled title the page then goes on
+// to.
+func h5SignedIn(t *testing.T, s *site, path, subject, title string) *page {
+	t.Helper()
+	p := s.open(t, Phone)
+	p.visit(path)
+	h5Screen(p, "登录")
+	h5Fill(p, "subject", subject)
+	h5Submit(p)
+	h5Screen(p, title)
+	return p
+}
+
 func loginTitle(p *page) string {
 	return eval[string](p, `LB.t("h5.login.title")`)
 }
@@ -737,12 +752,7 @@ func TestH5ARefundForAParent(t *testing.T) {
 		s.work(t)
 	}
 
-	p := s.open(t, Phone)
-	p.visit("/h5/#/refund/new")
-	h5Screen(p, "登录")
-	h5Fill(p, "subject", subject)
-	h5Submit(p)
-	h5Screen(p, "申请退费")
+	p := h5SignedIn(t, s, "/h5/#/refund/new", subject, "申请退费")
 	p.waitText("main", "没有") // nothing of his own to ask back
 	h5Fill(p, "person", m.MemberID)
 	p.waitJS(fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return !!o && o.value === %q; })()`, paid.OrderNo),
@@ -793,12 +803,7 @@ func TestH5GrantsAndRemovingAFamilyMember(t *testing.T) {
 		t.Fatalf("before any grant the son's request for her records is %d, want 403", st)
 	}
 
-	p := s.open(t, Phone)
-	p.visit("/h5/#/grants")
-	h5Screen(p, "登录")
-	h5Fill(p, "subject", motherSubject)
-	h5Submit(p)
-	h5Screen(p, "授权家人查看我的记录")
+	p := h5SignedIn(t, s, "/h5/#/grants", motherSubject, "授权家人查看我的记录")
 	p.waitText("main", "还没有授权")
 	h5Fill(p, "grantee_id_number", zhang.IDNumber)
 	h5Submit(p)
@@ -831,12 +836,7 @@ func TestH5GrantsAndRemovingAFamilyMember(t *testing.T) {
 	p.checkPage()
 
 	// The son, on his own phone, removes her from his family.
-	q := s.open(t, Phone)
-	q.visit("/h5/#/family")
-	h5Screen(q, "登录")
-	h5Fill(q, "subject", sonSubject)
-	h5Submit(q)
-	h5Screen(q, "家人")
+	q := h5SignedIn(t, s, "/h5/#/family", sonSubject, "家人")
 	h5Tap(q, "main .card button", "移除")
 	q.waitText("main .card .ask", "确定移除吗")
 	q.shot("family-remove-ask")
