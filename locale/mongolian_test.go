@@ -8,7 +8,8 @@ import (
 // caseSuffixes are the case endings and particles written apart from
 // their word in traditional Mongolian script.
 var caseSuffixes = []string{"ᠶᠢᠨ", "ᠦᠨ", "ᠤᠨ", "ᠤ", "ᠦ", "ᠢ", "ᠶᠢ", "ᠳᠤ", "ᠳᠦ", "ᠲᠤ", "ᠲᠦ", "ᠪᠡᠷ", "ᠪᠠᠷ", "ᠢᠶᠠᠷ", "ᠢᠶᠡᠷ",
-	"ᠲᠠᠢ", "ᠲᠡᠢ", "ᠡᠴᠡ", "ᠠᠴᠠ", "ᠪᠠᠨ", "ᠪᠡᠨ", "ᠳᠠᠬᠢ", "ᠳᠡᠬᠢ", "ᠤᠤ", "ᠦᠦ"}
+	"ᠲᠠᠢ", "ᠲᠡᠢ", "ᠡᠴᠡ", "ᠠᠴᠠ", "ᠪᠠᠨ", "ᠪᠡᠨ", "ᠳᠠᠬᠢ", "ᠳᠡᠬᠢ", "ᠤᠤ", "ᠦᠦ",
+	"ᠳᠠᠭᠠᠨ", "ᠳᠡᠭᠡᠨ", "ᠲᠠᠭᠠᠨ", "ᠲᠡᠭᠡᠨ"}
 
 // TestMongolianSuffixesAreJoinedByANarrowNoBreakSpace: a case ending is
 // separated from its word by U+202F, which fonts shape as a suffix (the

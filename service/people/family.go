@@ -201,6 +201,18 @@ func (s *People) GrantRecordsAccess(ctx context.Context, userID string, in Grant
 	default:
 		return Grant{}, models.ErrInvalid.WithReason("请提供 grantee_user_id 或 grantee_id_number 之一")
 	}
+	// Giving again what is already given answers with the live grant: one
+	// grant to end, not two.
+	var live store.GrantRow
+	err = s.Conn(ctx).Where("grantor_person_id = ? AND revoked_at IS NULL AND grantee_user_id = ? AND grantee_person_id = ?",
+		self.ID, row.GranteeUserID, row.GranteePersonID).Order("created_at, id").Take(&live).Error
+	switch {
+	case err == nil:
+		view.GrantID, view.CreatedAt = live.ID, live.CreatedAt
+		return view, nil
+	case !kernel.IsNotFound(err):
+		return Grant{}, kernel.Internal("grant", err)
+	}
 	if err := s.Conn(ctx).Create(&row).Error; err != nil {
 		return Grant{}, kernel.Internal("grant", err)
 	}
@@ -232,18 +244,31 @@ func (s *People) ListGrants(ctx context.Context, userID string) ([]Grant, error)
 	return out, nil
 }
 
-// RevokeGrant ends one of the caller's grants.
+// RevokeGrant ends one of the caller's grants, and with it every other
+// live grant of the caller's to the same grantee: the person was told
+// that the grantee can no longer see their records, and a second grant
+// (two taps on 授权, or two phones) would otherwise keep them open.
 func (s *People) RevokeGrant(ctx context.Context, userID, grantID string) error {
 	self, err := s.SelfPerson(ctx, userID)
 	if err != nil {
 		return err
 	}
-	res := s.Conn(ctx).Model(&store.GrantRow{}).Where("id = ? AND grantor_person_id = ? AND revoked_at IS NULL", grantID, self.ID).
+	var g store.GrantRow
+	err = s.Conn(ctx).Where("id = ? AND grantor_person_id = ? AND revoked_at IS NULL", grantID, self.ID).Take(&g).Error
+	if kernel.IsNotFound(err) {
+		return models.ErrNotFound
+	}
+	if err != nil {
+		return kernel.Internal("grant", err)
+	}
+	res := s.Conn(ctx).Model(&store.GrantRow{}).
+		Where("grantor_person_id = ? AND revoked_at IS NULL AND grantee_user_id = ? AND grantee_person_id = ?", self.ID, g.GranteeUserID, g.GranteePersonID).
 		Update("revoked_at", s.Now())
 	if res.Error != nil {
 		return kernel.Internal("revoke", res.Error)
 	}
 	if res.RowsAffected == 0 {
+		// Ended by a concurrent revoke meanwhile.
 		return models.ErrNotFound
 	}
 	return nil

@@ -278,18 +278,27 @@
       H5.nav());
   }, { verified: true });
 
-  // Grants: who may see the person's own records, certificates and
-  // refunds (a son looking after an elderly mother's contributions). A
-  // grant names a verified person by ID number and covers every account
-  // of theirs; ending one takes effect on the grantee's next request.
+  // Grants: who may see the person's own records and certificates (a son
+  // looking after an elderly mother's contributions), once they have the
+  // person among their family. A grant names a person by ID number and
+  // covers every account of theirs; ending one takes effect on the
+  // grantee's next request.
   H5.route("grants", async function () {
-    const list = await H5.call("GET", "/me/grants");
+    // Every page: the list is oldest first with ended grants in it, and a
+    // live grant on a later page must not look like none.
+    const list = { items: [] };
+    let token = "";
+    do {
+      const page = await H5.call("GET", "/me/grants?page_size=200" + (token ? "&page_token=" + encodeURIComponent(token) : ""));
+      list.items = list.items.concat(page.items);
+      token = page.next_page_token;
+    } while (token);
     const idn = H5.input({ name: "grantee_id_number", autocomplete: "off", "class": "num-input" });
     const live = list.items.filter(function (g) { return !g.revoked_at; });
     const ended = list.items.filter(function (g) { return g.revoked_at; });
     const card = function (g) {
       return el("li", { "class": "card" },
-        el("p", { "class": "who mn-horizontal" }, g.grantee_id_number_masked ? H5.num(g.grantee_id_number_masked) : t("h5.grants.anAccount")),
+        g.grantee_id_number_masked ? el("p", { "class": "who mn-horizontal" }, H5.num(g.grantee_id_number_masked)) : el("p", { "class": "who mn-text" }, t("h5.grants.anAccount")),
         el("p", { "class": "mn-text hint" }, g.revoked_at ? t("h5.grants.endedAt", { at: H5.when(g.revoked_at) }) : t("h5.grants.since", { at: H5.when(g.created_at) })),
         g.revoked_at ? null : H5.confirmBtn("h5.grants.revoke", "h5.grants.revokeAsk", "h5.grants.revokeYes", "h5.grants.keep", async function () {
           await H5.call("DELETE", "/me/grants/" + encodeURIComponent(g.grant_id));

@@ -152,7 +152,11 @@
     }, "secondary");
     const yes = H5.btn(yesId, async function () {
       yes.disabled = true;
-      try { await act(); } catch (e) { H5.showError(err, e); } finally { yes.disabled = false; }
+      try { await act(); } catch (e) {
+        // Gone already (ended on another phone): show what is there now.
+        if (e && e.status === 404) { H5.render(); return; }
+        H5.showError(err, e);
+      } finally { yes.disabled = false; }
     }, "primary");
     const no = H5.btn(noId, function () {
       err.hidden = true;

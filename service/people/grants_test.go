@@ -1,0 +1,69 @@
+package people_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lianban/lianban/service/kernel"
+	"github.com/lianban/lianban/service/people"
+	"github.com/lianban/lianban/service/servicetest"
+	"github.com/lianban/lianban/store"
+	"github.com/lianban/lianban/store/storetest"
+)
+
+// TestEndingAGrantEndsEveryGrantToThatGrantee: a mother who gives her son
+// sight of her records twice holds one grant, and when she ends it he sees
+// them no more, even if a second live grant to him exists (two phones at
+// the same moment), on every store.
+func TestEndingAGrantEndsEveryGrantToThatGrantee(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		env := servicetest.NewEnv(t, db)
+		ctx := kernel.WithClientAddr(context.Background(), servicetest.FreshAddr())
+		zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+		son := env.LoginVerified(t, "grant-son", zhang.Name, zhang.IDNumber)
+		m := servicetest.Family(t, env, son, mother.Name, mother.IDNumber, "parent")
+		mom := env.LoginVerified(t, "grant-mother", mother.Name, mother.IDNumber)
+		access := func() people.Access {
+			t.Helper()
+			fam, err := env.Svc.ListFamily(ctx, son.UserID)
+			if err != nil || len(fam) != 1 || fam[0].MemberID != m.MemberID {
+				t.Fatalf("the son's family: %+v %v", fam, err)
+			}
+			return fam[0].RecordsAccess
+		}
+
+		g1, err := env.Svc.GrantRecordsAccess(ctx, mom.UserID, people.GrantInput{GranteeIDNumber: zhang.IDNumber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g2, err := env.Svc.GrantRecordsAccess(ctx, mom.UserID, people.GrantInput{GranteeIDNumber: zhang.IDNumber})
+		if err != nil || g2.GrantID != g1.GrantID {
+			t.Fatalf("giving again made another grant: %s then %s (%v)", g1.GrantID, g2.GrantID, err)
+		}
+		if got := access(); got != people.AccessGrant {
+			t.Fatalf("with her grant the son has %q", got)
+		}
+		// A second live grant as a race of two requests could leave it.
+		var first store.GrantRow
+		if err := db.Gorm.Where("id = ?", g1.GrantID).Take(&first).Error; err != nil {
+			t.Fatal(err)
+		}
+		twin := first
+		twin.ID = kernel.NewID("g")
+		if err := db.Gorm.Create(&twin).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Svc.RevokeGrant(ctx, mom.UserID, g1.GrantID); err != nil {
+			t.Fatal(err)
+		}
+		if got := access(); got != people.AccessPayOnly {
+			t.Fatalf("after she ended her grant the son has %q", got)
+		}
+		if n := servicetest.Count(t, db, "grants", "grantor_person_id = ? AND revoked_at IS NULL", first.GrantorPersonID); n != 0 {
+			t.Fatalf("%d grants still live", n)
+		}
+		if err := env.Svc.RevokeGrant(ctx, mom.UserID, twin.ID); err == nil {
+			t.Fatal("the twin ended twice")
+		}
+	})
+}
