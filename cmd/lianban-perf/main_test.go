@@ -102,16 +102,22 @@ func TestSeededIDNumbersAreValidAndDistinct(t *testing.T) {
 			t.Fatalf("born %s: not of working age", y)
 		}
 	}
-	// The demo people's sequence digits are all below 600; a run's never
-	// are, however many people it makes.
+	// None is a demo person's (whose sequence digits are all below the
+	// runs' 600), and the first few are men and women alike, of many ages.
 	for _, p := range sandbox.DemoPeople() {
-		if p.IDNumber[14:17] >= "600" {
-			t.Fatalf("demo person %s's %s: sequence digits from 600 up are the runs'", p.Name, p.IDNumber)
+		if seen[p.IDNumber] || p.IDNumber[14:17] >= "600" {
+			t.Fatalf("demo person %s's %s is among the runs' numbers", p.Name, p.IDNumber)
 		}
 	}
-	for n := 0; n < 365*20*400*3; n += 997 {
-		if id := idNumber(n); id[14:17] < "600" {
-			t.Fatalf("person %d: %s", n, id)
+	years, women := map[string]bool{}, 0
+	for n := range 100 {
+		id := idNumber(n)
+		years[id[6:10]] = true
+		if (id[16]-'0')%2 == 0 {
+			women++
 		}
+	}
+	if len(years) < 10 || women < 40 || women > 60 {
+		t.Fatalf("the first 100 people: born in %d years, %d women", len(years), women)
 	}
 }

@@ -138,12 +138,18 @@ var names = []string{"张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊",
 // and 1994, so of working age and eligible for the flexible-worker
 // pension. They are numbered, not drawn at random: a run makes thousands
 // of people, and two random draws of the same number under different
-// names are refused as IDENTITY_MISMATCH, as they should be. The
-// sequence digits start at 600, above the sandbox's demo people's.
+// names are refused as IDENTITY_MISMATCH, as they should be. The sequence
+// digits (600–999, above the sandbox's demo people's) go round first, so
+// neighbours alternate between men and women (the 17th digit), and the
+// birthdays are spread over the twenty years by a stride coprime to
+// their count; no two n below 400 × 7,300 share a number.
 func idNumber(n int) string {
-	const days = 365 * 20
-	birth := time.Date(1975, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n%days)
-	s := "150102" + birth.Format("20060102") + fmt.Sprintf("%03d", 600+n/days%400)
+	const days, seqs = 365 * 20, 400
+	q, r := n/seqs, n%seqs
+	// q ↦ day is one to one for each r: 1 + 400·7919 is coprime to 7,300.
+	day := (q + n*7919) % days
+	birth := time.Date(1975, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day)
+	s := "150102" + birth.Format("20060102") + fmt.Sprintf("%03d", 600+r)
 	return s + string(checkDigit(s))
 }
 

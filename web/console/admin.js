@@ -80,11 +80,14 @@
     const again = el("input", { name: "new_password_again", type: "password", autocomplete: "new-password", required: true });
     const code = el("input", { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
     const submit = el("button", { type: "submit", class: "primary" }, t("console.password.submit"));
+    // The account's name, unseen, so a password manager knows which saved
+    // login the new password belongs to.
+    const who = el("input", { type: "text", autocomplete: "username", value: C.state.me.username, hidden: true });
     const form = el("form", { class: "login", novalidate: true },
-      el("p", { class: "hint" }, t("console.password.why")),
+      el("p", { class: "hint" }, t("console.password.why")), who,
       C.field(t("console.password.current"), cur), C.field(t("console.password.new"), next),
       C.field(t("console.password.again"), again), C.field(t("console.login.totp"), code),
-      el("p", { class: "hint" }, t("console.login.totp_hint")), box, submit);
+      el("p", { class: "hint" }, t("console.password.totp_hint")), box, submit);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       // Said here, before a request: a typo in the repeat is not a
@@ -98,7 +101,6 @@
       });
     });
     m.append(form);
-    cur.focus();
   };
 
   C.screens.audit = async function () {
