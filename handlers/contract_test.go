@@ -146,6 +146,10 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 	r = post("/api/v1/me/grants", tok, map[string]string{"grantee_user_id": me2.UserID})
 	expect(r, 201, "")
 	r.Decode(t, &g)
+	// A grant by ID number names someone who verified: 李秀英 is only
+	// zhang's family member until she binds her own account.
+	expect(post("/api/v1/me/grants", tok, map[string]string{"grantee_id_number": li.IDNumber}), 400, "INVALID_ARGUMENT")
+	expect(post("/api/v1/me/identity", login("li"), map[string]string{"name": "李秀英", "id_number": li.IDNumber}), 200, "")
 	expect(post("/api/v1/me/grants", tok, map[string]string{"grantee_id_number": li.IDNumber}), 201, "")
 	expect(post("/api/v1/me/grants", tok, map[string]string{}), 400, "INVALID_ARGUMENT")
 	expect(cl.Send("DELETE", "/api/v1/me/grants/"+g.GrantID, tok, nil), 204, "")

@@ -190,11 +190,20 @@ func (s *People) GrantRecordsAccess(ctx context.Context, userID string, in Grant
 		}
 		var p store.PersonRow
 		err = s.Conn(ctx).Where("id_index IN ?", s.PII.BlindIndexes("id_number", id.Number)).Take(&p).Error
-		if kernel.IsNotFound(err) {
-			return Grant{}, models.ErrInvalid.WithReason("被授权人尚未实名认证")
-		}
-		if err != nil {
+		if err != nil && !kernel.IsNotFound(err) {
 			return Grant{}, kernel.Internal("grantee", err)
+		}
+		// A person row alone proves nothing about its owner: anyone who
+		// adds a person as a family member makes one. The grantee is a
+		// person who has bound this number to an account of their own.
+		var verified int64
+		if err == nil {
+			if err := s.Conn(ctx).Model(&store.UserRow{}).Where("person_id = ? AND verified_at IS NOT NULL", p.ID).Count(&verified).Error; err != nil {
+				return Grant{}, kernel.Internal("grantee", err)
+			}
+		}
+		if verified == 0 {
+			return Grant{}, models.ErrInvalid.WithReason("被授权人尚未实名认证")
 		}
 		row.GranteePersonID = p.ID
 		view.GranteeIDMasked = models.MaskIDNumber(id.Number)

@@ -2,8 +2,10 @@ package people_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/lianban/lianban/models"
 	"github.com/lianban/lianban/service/kernel"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
@@ -66,4 +68,24 @@ func TestEndingAGrantEndsEveryGrantToThatGrantee(t *testing.T) {
 			t.Fatal("the twin ended twice")
 		}
 	})
+}
+
+// TestAGranteeIsAPersonWhoVerified: a grant names someone who has bound
+// their ID number to an account of their own (the contract's "must have
+// verified"). Being added as someone's family member makes a person row
+// too, and that is not enough.
+func TestAGranteeIsAPersonWhoVerified(t *testing.T) {
+	db := storetest.Targets()[0].Open(t)
+	env := servicetest.NewEnv(t, db)
+	ctx := kernel.WithClientAddr(context.Background(), servicetest.FreshAddr())
+	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	son := env.LoginVerified(t, "grant-son", zhang.Name, zhang.IDNumber)
+	servicetest.Family(t, env, son, mother.Name, mother.IDNumber, "parent") // her person row, made by him
+	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeIDNumber: mother.IDNumber}); !errors.Is(err, models.ErrInvalid) {
+		t.Fatalf("a grant to someone who never verified: %v", err)
+	}
+	env.LoginVerified(t, "grant-mother", mother.Name, mother.IDNumber)
+	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeIDNumber: mother.IDNumber}); err != nil {
+		t.Fatalf("a grant to her once she verified: %v", err)
+	}
 }
