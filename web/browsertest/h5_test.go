@@ -757,6 +757,9 @@ func TestH5ARefundForAParent(t *testing.T) {
 	h5Fill(p, "person", m.MemberID)
 	p.waitJS(fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return !!o && o.value === %q; })()`, paid.OrderNo),
 		"the mother's order in the form")
+	// Choosing whose money redraws the form but leaves the focus on the
+	// choice (WCAG 3.2.2): the person is still filling it in.
+	p.waitJS(`document.activeElement === document.querySelector("[name=person]")`, "the focus kept on whose money")
 	h5Fill(p, "reason", "overpaid")
 	p.shot("refund-for-parent")
 	p.axe("refund-for-parent")

@@ -215,7 +215,7 @@
     const policy = await LB.api("GET", "/api/v1/policy?region=" + encodeURIComponent(region));
     const regionSel = H5.select({ name: "region" }, policy.regions.map(function (r) { return [r.code, r.name]; }));
     regionSel.value = policy.region_code;
-    regionSel.addEventListener("change", function () { H5.go("#/guide/" + encodeURIComponent(s.code) + "?region=" + regionSel.value); });
+    regionSel.addEventListener("change", function () { H5.refine("#/guide/" + encodeURIComponent(s.code) + "?region=" + regionSel.value, regionSel); });
     H5.screen("h5.guide.detail",
       el("h2", { "class": "mn-text" }, s.name),
       el("dl", { "class": "summary" },
@@ -267,7 +267,7 @@
             H5.link("h5.family.enrol", "#/enrol?person=" + encodeURIComponent(m.member_id), "secondary"),
             m.records_access !== "none" ? H5.link("h5.start.records", "#/records/" + encodeURIComponent(m.member_id), "secondary") : null,
             m.guardianship === "registry" ? H5.link("h5.guardians.title", "#/guardians/" + encodeURIComponent(m.member_id), "secondary") : null),
-          H5.confirmBtn("h5.family.remove", "h5.family.removeAsk", "h5.family.removeYes", "h5.family.keep", async function () {
+          H5.confirmBtn("h5.family.remove", m.guardianship === "registry" ? "h5.family.removeAskGuardian" : "h5.family.removeAsk", "h5.family.removeYes", "h5.family.keep", async function () {
             await H5.call("DELETE", "/me/family/" + encodeURIComponent(m.member_id));
             H5.say(t("h5.family.removed"));
             H5.render();

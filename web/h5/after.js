@@ -155,7 +155,7 @@
     if (!persons.some(function (p) { return p[0] === person; })) person = "self";
     const who = H5.select({ name: "person" }, persons);
     who.value = person;
-    who.addEventListener("change", function () { H5.go("#/refund/new?person=" + encodeURIComponent(who.value)); });
+    who.addEventListener("change", function () { H5.refine("#/refund/new?person=" + encodeURIComponent(who.value), who); });
     const whoField = H5.field("h5.refund.person", who);
     const orders = {};
     if (person === "self") {

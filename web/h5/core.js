@@ -71,6 +71,16 @@
     if (location.hash === hash) H5.render(); else location.hash = hash;
   };
 
+  // refine redraws the screen for a choice made in one of its controls
+  // (whose money, which region) and gives the focus back to that control
+  // on the new screen, found by name: the person is still choosing, and
+  // a jump to the heading would throw a keyboard or screen-reader user
+  // out of the form (WCAG 3.2.2, on input).
+  H5.refine = function (hash, control) {
+    H5.keepFocus = control.name;
+    H5.go(hash);
+  };
+
   function parseHash() {
     const h = location.hash.replace(/^#\/?/, "");
     const q = h.indexOf("?");
@@ -111,7 +121,9 @@
       if (c) (Array.isArray(c) ? c : [c]).forEach(function (x) { if (x) main.append(x); });
     }
     document.title = t(titleId) + " · " + t("common.app.name");
-    h1.focus();
+    const keep = H5.keepFocus ? main.querySelector("[name=" + H5.keepFocus + "]") : null;
+    H5.keepFocus = "";
+    (keep || h1).focus();
     return main;
   };
 
