@@ -65,6 +65,16 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 	readyErr = nil
 	expect(get("/metrics", ""), 200, "")
 	expect(get("/api/v1/services", ""), 200, "")
+	// Every login this server has, and only those: the test's server has
+	// the tax APP's and 蒙速办's fakes (Logins), no WeChat or Alipay, and
+	// is in sandbox mode.
+	var methods struct{ Methods []string }
+	r0 := get("/api/v1/sessions/methods", "")
+	expect(r0, 200, "")
+	r0.Decode(t, &methods)
+	if want := []string{"mengsuban", "sandbox", "taxapp"}; !slices.Equal(methods.Methods, want) {
+		t.Errorf("login methods %q, want %q", methods.Methods, want)
+	}
 	for y := 2020; y <= 2030; y++ {
 		r := get(fmt.Sprintf("/api/v1/policy?year=%d", y), "")
 		if r.Status != 200 && r.Status != 404 {

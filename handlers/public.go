@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,21 @@ func (s *Server) getHealth(c *gin.Context) {
 	// sandbox lets a monitor alert on a production server that came up
 	// in sandbox mode.
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "sandbox": s.sandbox})
+}
+
+// listLoginMethods names the ways a person can log in on this server: the
+// configured channels, and sandbox in sandbox mode. The H5 offers a
+// button only for those (a server without 蒙速办 showed one that could
+// only fail). It changes with the configuration alone, so a minute of
+// caching is harmless.
+func (s *Server) listLoginMethods(c *gin.Context) {
+	methods := s.Svc.LoginChannels()
+	if s.sandbox {
+		methods = append(methods, models.ChannelSandbox)
+		slices.Sort(methods)
+	}
+	c.Header("Cache-Control", "public, max-age=60")
+	c.JSON(http.StatusOK, gin.H{"methods": methods})
 }
 
 func (s *Server) getReady(c *gin.Context) {

@@ -141,6 +141,9 @@ func New(cfg Config) *Server {
 	v1 := r.Group("/api/v1")
 	v1.GET("/services", s.listServices)
 	v1.GET("/policy", s.getPolicy)
+	// Outside the login group: reading which logins exist is not a login
+	// attempt, and must not spend an address's login budget.
+	v1.GET("/sessions/methods", s.listLoginMethods)
 
 	// Logins are guessable, so their limit holds while Redis is down.
 	login := v1.Group("/sessions", s.Limit("login", cfg.Service.Options().LoginRateLimit, time.Minute, kernel.CountInDB))

@@ -29,6 +29,7 @@ func operationIDs() map[string]string {
 		"POST /sandbox/pay/{order_no}":                  "sandboxPay",
 		"GET /api/v1/services":                          "listServices",
 		"GET /api/v1/policy":                            "getPolicy",
+		"GET /api/v1/sessions/methods":                  "listLoginMethods",
 		"POST /api/v1/sessions/wechat":                  "loginWechat",
 		"POST /api/v1/sessions/wechat-web":              "loginWechatWeb",
 		"POST /api/v1/sessions/alipay":                  "loginAlipay",
@@ -157,7 +158,7 @@ func publicOperations() []string {
 		"wechatPayNotify", "alipayNotify", "sandboxNotify", "verifyCertificate", "loginStaff",
 		"bankDebitNotify", "startMengsubanLogin", "startWechatWebLogin", "sandboxTaxAppToken", "sandboxOidcDiscovery",
 		"sandboxOidcAuthorize", "sandboxOidcToken", "sandboxOidcJwks", "sandboxOidcUserInfo",
-		"startAlipayWebLogin", "loginAlipayWeb"}
+		"startAlipayWebLogin", "loginAlipayWeb", "listLoginMethods"}
 }
 
 func TestLoadAndOperations(t *testing.T) {

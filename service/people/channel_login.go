@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,20 @@ func (s *People) codeChannel(channel string) (models.AuthorizationCodeLogin, err
 		return nil, models.ErrChannelUnsupported
 	}
 	return lc, nil
+}
+
+// LoginChannels are the channels this server can log people in through
+// (wechat, wechat_web, alipay, alipay_web, taxapp, mengsuban as
+// configured), sorted: a page offers only the ways that can work here.
+func (s *People) LoginChannels() []string {
+	out := make([]string, 0, len(s.Logins))
+	for ch, lc := range s.Logins {
+		if lc != nil {
+			out = append(out, ch)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // StartAuthorization issues a state and a nonce for a sign-in at an

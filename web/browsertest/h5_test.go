@@ -686,6 +686,22 @@ func TestH5WechatReturnNeedsItsOwnState(t *testing.T) {
 // the channel, and the code has left the address. A return this tab did
 // not start (a link with someone's code and a state of their own) posts
 // nothing.
+// TestH5OffersOnlyTheLoginsTheServerHas: a server without 蒙速办 shows no
+// 蒙速办 button, which could only fail there; a server with it shows one.
+func TestH5OffersOnlyTheLoginsTheServerHas(t *testing.T) {
+	for _, logins := range []bool{false, true} {
+		s := newSiteWith(t, logins)
+		p := s.open(t, Phone)
+		p.visit("/h5/#/login")
+		h5Screen(p, "登录")
+		p.waitJS(`document.querySelector("[name=subject]") !== null`, "the sandbox login")
+		if got := eval[bool](p, `document.body.innerText.indexOf("蒙速办") >= 0`); got != logins {
+			t.Errorf("a server with 蒙速办 %v shows its button: %v", logins, got)
+		}
+		p.checkPage()
+	}
+}
+
 func TestH5MengsubanLogin(t *testing.T) {
 	s := newSite(t)
 	p := s.open(t, Phone)

@@ -64,6 +64,13 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
+	return newSiteWith(t, true)
+}
+
+// newSiteWith is newSite with the tax APP's and 蒙速办's logins
+// (logins) or without them, as a server configured for neither.
+func newSiteWith(t *testing.T, logins bool) *site {
+	t.Helper()
 	need(t)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -71,7 +78,7 @@ func newSite(t *testing.T) *site {
 	db := storetest.Targets()[0].Open(t) // SQLite: the API is proven on every store elsewhere
 	// Logins: the tax APP's and 蒙速办's fakes, the latter's provider
 	// mounted under the site as the sandbox server mounts it.
-	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, WallClock: true, Logins: true,
+	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, WallClock: true, Logins: logins,
 		Start: time.Now().UTC().Truncate(time.Second)})
 	servicetest.SeedHall(t, env)
 	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,

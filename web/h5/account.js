@@ -44,12 +44,17 @@
       }, "secondary"));
   }, { public: true });
 
-  // Login. Each way appears only where it can work: the sandbox login on
-  // a sandbox server, WeChat's web OAuth inside WeChat, Alipay's web
-  // authorization inside Alipay. 蒙速办's sign-in (OpenID Connect) works
-  // in any browser and in 蒙速办's own app, so it is always offered (a
-  // server without it says so when asked).
+  // Login. Each way appears only where it can work: on a server that has
+  // it (listLoginMethods), and for WeChat's web OAuth and Alipay's web
+  // authorization only inside their apps. 蒙速办's sign-in (OpenID
+  // Connect) works in any browser and in 蒙速办's own app. If the server
+  // cannot be asked, every way that fits the browser is offered, and one
+  // the server lacks says so when tapped.
   H5.route("login", async function () {
+    let methods = null;
+    try { methods = (await LB.api("GET", "/api/v1/sessions/methods")).methods; } catch (e) { methods = null; }
+    const has = function (m) { return !methods || methods.indexOf(m) >= 0; };
+    const inWechat = H5.inWechat && has("wechat_web"), inAlipay = H5.inAlipay && has("alipay_web");
     const parts = [];
     if (H5.sandbox) {
       const subject = H5.input({ name: "subject", autocomplete: "username", value: "h5-" + LB.newKey().slice(0, 8) });
@@ -58,23 +63,25 @@
         loggedIn(res);
       }));
     }
-    if (H5.inWechat) {
+    if (inWechat) {
       const err = el("div", { "class": "error", role: "alert", hidden: true });
       parts.push(H5.h2("h5.login.wechat"), err, H5.btn("h5.login.wechatGo", async function () {
         try { await redirectStart("wechat-web", WX_STATE); } catch (e) { H5.showError(err, e); }
       }, "primary"));
     }
-    if (H5.inAlipay) {
+    if (inAlipay) {
       const err = el("div", { "class": "error", role: "alert", hidden: true });
       parts.push(H5.h2("h5.login.alipay"), err, H5.btn("h5.login.alipayGo", async function () {
         try { await redirectStart("alipay-web", ALI_STATE); } catch (e) { H5.showError(err, e); }
       }, "primary"));
     }
-    const msbErr = el("div", { "class": "error", role: "alert", hidden: true });
-    parts.push(H5.h2("h5.login.mengsuban"), msbErr, H5.btn("h5.login.mengsubanGo", async function () {
-      try { await mengsubanStart(); } catch (e) { H5.showError(msbErr, e); }
-    }, H5.inWechat || H5.inAlipay ? "secondary" : "primary"));
-    if (!H5.sandbox && !H5.inWechat && !H5.inAlipay) parts.push(H5.p("h5.login.openInApp"));
+    if (has("mengsuban")) {
+      const msbErr = el("div", { "class": "error", role: "alert", hidden: true });
+      parts.push(H5.h2("h5.login.mengsuban"), msbErr, H5.btn("h5.login.mengsubanGo", async function () {
+        try { await mengsubanStart(); } catch (e) { H5.showError(msbErr, e); }
+      }, inWechat || inAlipay ? "secondary" : "primary"));
+    }
+    if (!H5.sandbox && !inWechat && !inAlipay) parts.push(H5.p("h5.login.openInApp"));
     H5.screen("h5.login.title", parts, H5.nav());
   }, { public: true });
 
