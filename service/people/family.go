@@ -254,9 +254,10 @@ func (s *People) ListGrants(ctx context.Context, userID string) ([]Grant, error)
 }
 
 // RevokeGrant ends one of the caller's grants, and with it every other
-// live grant of the caller's to the same grantee: the person was told
-// that the grantee can no longer see their records, and a second grant
-// (two taps on 授权, or two phones) would otherwise keep them open.
+// live grant of the caller's that reaches the same person: the person was
+// told that the grantee can no longer see their records, and a second
+// grant (two taps on 授权, two phones, or one to an account of theirs
+// and one to them by ID number) would otherwise keep them open.
 func (s *People) RevokeGrant(ctx context.Context, userID, grantID string) error {
 	self, err := s.SelfPerson(ctx, userID)
 	if err != nil {
@@ -270,8 +271,24 @@ func (s *People) RevokeGrant(ctx context.Context, userID, grantID string) error 
 	if err != nil {
 		return kernel.Internal("grant", err)
 	}
-	res := s.Conn(ctx).Model(&store.GrantRow{}).
-		Where("grantor_person_id = ? AND revoked_at IS NULL AND grantee_user_id = ? AND grantee_person_id = ?", self.ID, g.GranteeUserID, g.GranteePersonID).
+	// The person the grant reaches: named, or the one its account is bound
+	// to (none for an account not yet verified).
+	person := g.GranteePersonID
+	if person == "" {
+		var u store.UserRow
+		if err := s.Conn(ctx).Where("id = ?", g.GranteeUserID).Take(&u).Error; err != nil && !kernel.IsNotFound(err) {
+			return kernel.Internal("grantee", err)
+		}
+		if u.PersonID != nil {
+			person = *u.PersonID
+		}
+	}
+	reach := s.Conn(ctx).Where("grantee_user_id = ? AND grantee_user_id <> ''", g.GranteeUserID)
+	if person != "" {
+		reach = reach.Or("grantee_person_id = ?", person).
+			Or("grantee_user_id IN (?)", s.Conn(ctx).Model(&store.UserRow{}).Select("id").Where("person_id = ?", person))
+	}
+	res := s.Conn(ctx).Model(&store.GrantRow{}).Where("grantor_person_id = ? AND revoked_at IS NULL", self.ID).Where(reach).
 		Update("revoked_at", s.Now())
 	if res.Error != nil {
 		return kernel.Internal("revoke", res.Error)

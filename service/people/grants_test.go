@@ -67,6 +67,25 @@ func TestEndingAGrantEndsEveryGrantToThatGrantee(t *testing.T) {
 		if err := env.Svc.RevokeGrant(ctx, mom.UserID, twin.ID); err == nil {
 			t.Fatal("the twin ended twice")
 		}
+
+		// One grant to his account, one to him by ID number: ending the
+		// second ends the first too.
+		if _, err := env.Svc.GrantRecordsAccess(ctx, mom.UserID, people.GrantInput{GranteeUserID: son.UserID}); err != nil {
+			t.Fatal(err)
+		}
+		byNumber, err := env.Svc.GrantRecordsAccess(ctx, mom.UserID, people.GrantInput{GranteeIDNumber: zhang.IDNumber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := access(); got != people.AccessGrant {
+			t.Fatalf("with both grants the son has %q", got)
+		}
+		if err := env.Svc.RevokeGrant(ctx, mom.UserID, byNumber.GrantID); err != nil {
+			t.Fatal(err)
+		}
+		if got := access(); got != people.AccessPayOnly {
+			t.Fatalf("after she ended the grant by his number the son has %q (his account's grant lived on)", got)
+		}
 	})
 }
 
