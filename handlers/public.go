@@ -21,15 +21,13 @@ func (s *Server) getHealth(c *gin.Context) {
 // listLoginMethods names the ways a person can log in on this server: the
 // configured channels, and sandbox in sandbox mode. The H5 offers a
 // button only for those (a server without 蒙速办 showed one that could
-// only fail). It changes with the configuration alone, so a minute of
-// caching is harmless.
+// only fail).
 func (s *Server) listLoginMethods(c *gin.Context) {
 	methods := s.Svc.LoginChannels()
 	if s.sandbox {
 		methods = append(methods, models.ChannelSandbox)
 		slices.Sort(methods)
 	}
-	c.Header("Cache-Control", "public, max-age=60")
 	c.JSON(http.StatusOK, gin.H{"methods": methods})
 }
 

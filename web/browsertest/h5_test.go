@@ -678,14 +678,6 @@ func TestH5WechatReturnNeedsItsOwnState(t *testing.T) {
 	p.checkPage()
 }
 
-// TestH5MengsubanLogin: a person signs in with 蒙速办 from the H5. The
-// page makes the PKCE verifier and the server the one-time state;
-// 蒙速办's sign-in (the sandbox's lets one pick a demo person) sends the
-// person back to /h5/mengsuban/callback, where the H5 posts the code with
-// this tab's verifier and state. The person is in, real-name verified by
-// the channel, and the code has left the address. A return this tab did
-// not start (a link with someone's code and a state of their own) posts
-// nothing.
 // TestH5OffersOnlyTheLoginsTheServerHas: a server without 蒙速办 shows no
 // 蒙速办 button, which could only fail there; a server with it shows one.
 func TestH5OffersOnlyTheLoginsTheServerHas(t *testing.T) {
@@ -702,6 +694,14 @@ func TestH5OffersOnlyTheLoginsTheServerHas(t *testing.T) {
 	}
 }
 
+// TestH5MengsubanLogin: a person signs in with 蒙速办 from the H5. The
+// page makes the PKCE verifier and the server the one-time state;
+// 蒙速办's sign-in (the sandbox's lets one pick a demo person) sends the
+// person back to /h5/mengsuban/callback, where the H5 posts the code with
+// this tab's verifier and state. The person is in, real-name verified by
+// the channel, and the code has left the address. A return this tab did
+// not start (a link with someone's code and a state of their own) posts
+// nothing.
 func TestH5MengsubanLogin(t *testing.T) {
 	s := newSite(t)
 	p := s.open(t, Phone)

@@ -81,8 +81,12 @@ func newSiteWith(t *testing.T, logins bool) *site {
 	env := servicetest.New(t, db, servicetest.Config{PublicURL: srv.URL, WallClock: true, Logins: logins,
 		Start: time.Now().UTC().Truncate(time.Second)})
 	servicetest.SeedHall(t, env)
-	h = handlers.New(handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true,
-		SandboxTaxApp: env.TaxApp, SandboxOIDC: env.OIDC})
+	cfg := handlers.Config{Service: env.Svc, Services: env.Catalog.Services, Policy: env.Catalog.Policy, Sandbox: true}
+	if logins {
+		// Only then: a nil fake in a non-nil interface would be served.
+		cfg.SandboxTaxApp, cfg.SandboxOIDC = env.TaxApp, env.OIDC
+	}
+	h = handlers.New(cfg)
 	return &site{URL: srv.URL, Env: env, shots: shotDir(t)}
 }
 

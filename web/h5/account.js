@@ -51,8 +51,13 @@
   // cannot be asked, every way that fits the browser is offered, and one
   // the server lacks says so when tapped.
   H5.route("login", async function () {
+    // At most 3 seconds: the screen needed no network before, and a hung
+    // answer must not leave it blank.
     let methods = null;
-    try { methods = (await LB.api("GET", "/api/v1/sessions/methods")).methods; } catch (e) { methods = null; }
+    try {
+      methods = (await Promise.race([LB.api("GET", "/api/v1/sessions/methods"),
+        new Promise(function (_, reject) { setTimeout(function () { reject(new Error("timeout")); }, 3000); })])).methods;
+    } catch (e) { methods = null; }
     const has = function (m) { return !methods || methods.indexOf(m) >= 0; };
     const inWechat = H5.inWechat && has("wechat_web"), inAlipay = H5.inAlipay && has("alipay_web");
     const parts = [];
@@ -81,7 +86,11 @@
         try { await mengsubanStart(); } catch (e) { H5.showError(msbErr, e); }
       }, inWechat || inAlipay ? "secondary" : "primary"));
     }
-    if (!H5.sandbox && !inWechat && !inAlipay) parts.push(H5.p("h5.login.openInApp"));
+    // Pointing to the apps only where that would work: outside them, on a
+    // server that has their web logins.
+    const elsewhere = (!H5.inWechat && has("wechat_web")) || (!H5.inAlipay && has("alipay_web"));
+    if (!H5.sandbox && !inWechat && !inAlipay && elsewhere) parts.push(H5.p("h5.login.openInApp"));
+    if (!parts.length) parts.push(H5.p("h5.login.noneHere"));
     H5.screen("h5.login.title", parts, H5.nav());
   }, { public: true });
 

@@ -17,6 +17,8 @@
     me: null,
     // timers of the current screen, stopped when another screen starts.
     timers: [],
+    // keepFocus: {hash, name} of the control refine keeps the focus on.
+    keepFocus: null,
   };
 
   // session: the token lives only in sessionStorage, per tab.
@@ -77,7 +79,7 @@
   // a jump to the heading would throw a keyboard or screen-reader user
   // out of the form (WCAG 3.2.2, on input).
   H5.refine = function (hash, control) {
-    H5.keepFocus = control.name;
+    H5.keepFocus = { hash: hash, name: control.name };
     H5.go(hash);
   };
 
@@ -121,8 +123,13 @@
       if (c) (Array.isArray(c) ? c : [c]).forEach(function (x) { if (x) main.append(x); });
     }
     document.title = t(titleId) + " · " + t("common.app.name");
-    const keep = H5.keepFocus ? main.querySelector("[name=" + H5.keepFocus + "]") : null;
-    H5.keepFocus = "";
+    // Only on the screen refine asked for; any other screen (a redirect
+    // to the login, the next task) ends the request. It stays for redraws
+    // of that screen: two quick choices draw it twice, and the earlier
+    // draw may finish after the address already names the later one.
+    const want = H5.keepFocus;
+    if (want && want.hash !== location.hash) H5.keepFocus = null;
+    const keep = H5.keepFocus ? main.querySelector('[name="' + CSS.escape(want.name) + '"]') : null;
     (keep || h1).focus();
     return main;
   };
