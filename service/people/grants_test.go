@@ -68,6 +68,13 @@ func TestEndingAGrantEndsEveryGrantToThatGrantee(t *testing.T) {
 			t.Fatal("the twin ended twice")
 		}
 
+		// Another person's grant to him is hers to end, not the mother's.
+		wang := servicetest.Person(t, "王建国")
+		neighbour := env.LoginVerified(t, "grant-neighbour", wang.Name, wang.IDNumber)
+		if _, err := env.Svc.GrantRecordsAccess(ctx, neighbour.UserID, people.GrantInput{GranteeIDNumber: zhang.IDNumber}); err != nil {
+			t.Fatal(err)
+		}
+
 		// One grant to his account, one to him by ID number: ending the
 		// second ends the first too.
 		if _, err := env.Svc.GrantRecordsAccess(ctx, mom.UserID, people.GrantInput{GranteeUserID: son.UserID}); err != nil {
@@ -85,6 +92,9 @@ func TestEndingAGrantEndsEveryGrantToThatGrantee(t *testing.T) {
 		}
 		if got := access(); got != people.AccessPayOnly {
 			t.Fatalf("after she ended the grant by his number the son has %q (his account's grant lived on)", got)
+		}
+		if n := servicetest.Count(t, db, "grants", "grantor_person_id <> ? AND revoked_at IS NULL", first.GrantorPersonID); n != 1 {
+			t.Fatalf("the mother's revoke left %d of the neighbour's grants live, want 1", n)
 		}
 	})
 }
