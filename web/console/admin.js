@@ -18,19 +18,13 @@
     const form = el("form", { class: "filters" }, C.field(t("console.login.username"), username), C.field(t("console.accounts.role"), role), create);
     m.append(el("h2", null, t("console.accounts.new")), form, secret, box, list);
 
-    // showOnce shows one-time credentials until the admin confirms they
-    // were handed over; then they are gone from the page.
+    // showOnce shows one-time credentials until handed over.
     const showOnce = function (cred) {
-      const done = el("button", { type: "button", class: "primary" }, t("console.accounts.noted"));
-      const panel = el("div", { class: "secret", role: "alert" },
-        el("h3", null, t("console.accounts.once", { username: cred.account.username })),
-        C.facts([[t("console.login.password"), el("code", { "data-secret": "password" }, cred.password)],
+      C.showOnce(secret, t("console.accounts.once", { username: cred.account.username }),
+        [[t("console.login.password"), el("code", { "data-secret": "password" }, cred.password)],
           [t("console.accounts.totp_secret"), el("code", { "data-secret": "totp" }, cred.totp_secret)],
-          [t("console.accounts.otpauth"), el("code", null, cred.otpauth_url)]]),
-        el("p", { class: "hint" }, t("console.accounts.once_hint")), done);
-      done.addEventListener("click", function () { secret.replaceChildren(); });
-      secret.replaceChildren(panel);
-      done.focus();
+          [t("console.accounts.otpauth"), el("code", null, cred.otpauth_url)]],
+        t("console.accounts.once_hint"));
     };
     const load = async function () {
       const res = await C.api("GET", "/accounts?page_size=100");
@@ -78,7 +72,7 @@
     const cur = el("input", { name: "current_password", type: "password", autocomplete: "current-password", required: true });
     const next = el("input", { name: "new_password", type: "password", autocomplete: "new-password", minlength: "12", maxlength: "128", required: true });
     const again = el("input", { name: "new_password_again", type: "password", autocomplete: "new-password", required: true });
-    const code = el("input", { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
+    const code = C.codeInput();
     const submit = el("button", { type: "submit", class: "primary" }, t("console.password.submit"));
     // The account's name, unseen, so a password manager knows which saved
     // login the new password belongs to.

@@ -99,6 +99,20 @@ window.Console = (function () {
     return dl;
   };
 
+  // showOnce shows one-time secrets in slot until the admin confirms they
+  // were handed over; then they are gone from the page.
+  C.showOnce = function (slot, title, facts, hint) {
+    const done = el("button", { type: "button", class: "primary" }, t("console.accounts.noted"));
+    done.addEventListener("click", function () { slot.replaceChildren(); });
+    slot.replaceChildren(el("div", { class: "secret", role: "alert" }, el("h3", null, title), C.facts(facts), el("p", { class: "hint" }, hint), done));
+    done.focus();
+  };
+
+  // codeInput is the field for a TOTP code (login, password change).
+  C.codeInput = function () {
+    return el("input", { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
+  };
+
   C.field = function (label, input) { return el("label", { class: "field" }, el("span", null, label), input); };
 
   C.select = function (name, options, value) {
@@ -163,7 +177,7 @@ window.Console = (function () {
     const box = el("p", { class: "error", role: "alert" });
     const user = el("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "off", spellcheck: "false" });
     const pass = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
-    const code = el("input", { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
+    const code = C.codeInput();
     const submit = el("button", { type: "submit", class: "primary" }, t("console.login.submit"));
     const form = el("form", { class: "login", novalidate: true },
       state.notice ? el("p", { class: "notice" }, t(state.notice)) : null,

@@ -24,18 +24,13 @@
     const form = el("form", { class: "filters" }, C.field(t("console.partners.id"), id), C.field(t("console.partners.name"), name), channels, create);
     m.append(el("h2", null, t("console.partners.new")), el("p", { class: "hint" }, t("console.partners.id_hint")), form, secret, box, list, more);
 
-    // showOnce shows a new key's secret until the admin confirms it was
-    // handed over; then it is gone from the page.
+    // showOnce shows a new key's secret until handed over.
     const showOnce = function (k) {
-      const done = el("button", { type: "button", class: "primary" }, t("console.accounts.noted"));
-      const facts = [[t("console.partners.id"), el("code", null, k.partner_id)], [t("console.partners.key"), el("code", null, k.key_id)],
-        [t("console.partners.secret"), el("code", { "data-secret": "partner" }, k.secret)]];
-      if (k.retired_key_ids && k.retired_key_ids.length) facts.push([t("console.partners.retired_now"), k.retired_key_ids.join(", ")]);
-      secret.replaceChildren(el("div", { class: "secret", role: "alert" },
-        el("h3", null, t("console.partners.once", { partner: k.partner_id })), C.facts(facts),
-        el("p", { class: "hint" }, t("console.partners.once_hint")), done));
-      done.addEventListener("click", function () { secret.replaceChildren(); });
-      done.focus();
+      C.showOnce(secret, t("console.partners.once", { partner: k.partner_id }),
+        [[t("console.partners.id"), el("code", null, k.partner_id)], [t("console.partners.key"), el("code", null, k.key_id)],
+          [t("console.partners.secret"), el("code", { "data-secret": "partner" }, k.secret)],
+          [t("console.partners.retired_now"), (k.retired_key_ids || []).join(", ")]],
+        t("console.partners.once_hint"));
     };
 
     let items = [], next = "";
