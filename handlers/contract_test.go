@@ -153,7 +153,17 @@ func TestEveryRouteAnswersAsTheContractSays(t *testing.T) {
 	var g struct {
 		GrantID string `json:"grant_id"`
 	}
-	r = post("/api/v1/me/grants", tok, map[string]string{"grantee_user_id": me2.UserID})
+	// An account is granted to only once its holder has verified: "other"
+	// is a login and nothing more.
+	expect(post("/api/v1/me/grants", tok, map[string]string{"grantee_user_id": me2.UserID}), 400, "INVALID_ARGUMENT")
+	expect(post("/api/v1/me/grants", tok, map[string]string{"grantee_user_id": "u_nope"}), 400, "INVALID_ARGUMENT")
+	tok3 := login("wang")
+	expect(post("/api/v1/me/identity", tok3, map[string]string{"name": "王建国", "id_number": servicetest.Person(t, "王建国").IDNumber}), 200, "")
+	var me3 struct {
+		UserID string `json:"user_id"`
+	}
+	get("/api/v1/me", tok3).Decode(t, &me3)
+	r = post("/api/v1/me/grants", tok, map[string]string{"grantee_user_id": me3.UserID})
 	expect(r, 201, "")
 	r.Decode(t, &g)
 	// A grant by ID number names someone who verified: 李秀英 is only

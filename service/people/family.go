@@ -166,12 +166,22 @@ func (s *People) GrantRecordsAccess(ctx context.Context, userID string, in Grant
 	view := Grant{GrantID: row.ID, CreatedAt: row.CreatedAt}
 	switch {
 	case in.GranteeUserID != "" && in.GranteeIDNumber == "":
-		var n int64
-		if err := s.Conn(ctx).Model(&store.UserRow{}).Where("id = ?", in.GranteeUserID).Count(&n).Error; err != nil {
+		var u store.UserRow
+		err := s.Conn(ctx).Select("id", "person_id", "verified_at").Where("id = ?", in.GranteeUserID).Take(&u).Error
+		if err != nil && !kernel.IsNotFound(err) {
 			return Grant{}, kernel.Internal("grantee", err)
 		}
-		if n == 0 || in.GranteeUserID == userID {
+		if err != nil || in.GranteeUserID == userID {
 			return Grant{}, models.ErrInvalid.WithReason("被授权用户不存在")
+		}
+		// An account is only a login until its holder proves who they
+		// are: a grant to one that has not would open her records to
+		// whoever holds it, as a grant by ID number never does.
+		if u.VerifiedAt == nil || u.PersonID == nil {
+			return Grant{}, models.ErrInvalid.WithReason("被授权人尚未实名认证")
+		}
+		if *u.PersonID == self.ID {
+			return Grant{}, models.ErrInvalid.WithReason("不能授权给本人")
 		}
 		row.GranteeUserID = in.GranteeUserID
 		view.GranteeUserID = in.GranteeUserID

@@ -113,8 +113,27 @@ func TestAGranteeIsAPersonWhoVerified(t *testing.T) {
 	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeIDNumber: mother.IDNumber}); !errors.Is(err, models.ErrInvalid) {
 		t.Fatalf("a grant to someone who never verified: %v", err)
 	}
-	env.LoginVerified(t, "grant-mother", mother.Name, mother.IDNumber)
+	// By account: a login that never verified is nobody yet, and his own
+	// second account is himself.
+	login, err := env.Svc.LoginSandbox(ctx, "grant-mother")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeUserID: login.User.UserID}); !errors.Is(err, models.ErrInvalid) {
+		t.Fatalf("a grant to an account that never verified: %v", err)
+	}
+	twin := env.LoginVerified(t, "grant-son-2", zhang.Name, zhang.IDNumber)
+	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeUserID: twin.UserID}); !errors.Is(err, models.ErrInvalid) {
+		t.Fatalf("a grant to his own second account: %v", err)
+	}
+	if n := servicetest.Count(t, db, "grants", "1 = 1"); n != 0 {
+		t.Fatalf("%d grants made by refused requests", n)
+	}
+	her := env.LoginVerified(t, "grant-mother", mother.Name, mother.IDNumber)
 	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeIDNumber: mother.IDNumber}); err != nil {
 		t.Fatalf("a grant to her once she verified: %v", err)
+	}
+	if _, err := env.Svc.GrantRecordsAccess(ctx, son.UserID, people.GrantInput{GranteeUserID: her.UserID}); err != nil {
+		t.Fatalf("a grant to her account once she verified: %v", err)
 	}
 }
