@@ -313,6 +313,41 @@ func TestAStaffAccountLocksAfterFiveFailedLoginsOverHTTP(t *testing.T) {
 	}
 }
 
+// TestAPasswordChangeWithTheLoginsCodeIsNotAFailedAttempt: changing the
+// password within the 30 seconds of the login, with the code the login
+// used, is refused with a reason and not counted; six such tries leave the
+// account unlocked, and the next code changes it. A wrong password is
+// still counted, whatever the code.
+func TestAPasswordChangeWithTheLoginsCodeIsNotAFailedAttempt(t *testing.T) {
+	env, cl, _ := newHTTPEnv(t)
+	tok := hallTokens(t, env, cl)["tax1"]
+	used, _ := totp.GenerateCode(hallTOTP, env.Clock.Now()) // the login's
+	const newPassword = "a-much-longer-passphrase"
+	change := func(password, code string) *apitest.Response {
+		return cl.Send("POST", "/api/v1/staff/me/password", tok, map[string]string{"current_password": password, "totp": code, "new_password": newPassword})
+	}
+	for i := 0; i < 6; i++ {
+		r := change(hallPassword, used)
+		if r.Status != 422 || r.ErrorCode() != "STAFF_CREDENTIALS_INVALID" || !strings.Contains(string(r.Body), "已经用过") {
+			t.Fatalf("try %d with the login's code: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if n := servicetest.Count(t, env.DB, "staff_accounts", "username = ? AND failed_count = 0 AND locked_until IS NULL", "tax1"); n != 1 {
+		t.Fatal("a used code was counted as a failed attempt")
+	}
+	if r := change("wrong", used); r.Status != 422 || strings.Contains(string(r.Body), "已经用过") {
+		t.Fatalf("a wrong password with a used code: %d %s", r.Status, r.Body)
+	}
+	if n := servicetest.Count(t, env.DB, "staff_accounts", "username = ? AND failed_count = 1", "tax1"); n != 1 {
+		t.Fatal("a wrong password was not counted")
+	}
+	env.Clock.Advance(30 * time.Second)
+	next, _ := totp.GenerateCode(hallTOTP, env.Clock.Now())
+	if r := change(hallPassword, next); r.Status != 204 {
+		t.Fatalf("the next code: %d %s", r.Status, r.Body)
+	}
+}
+
 // TestAStaffMemberChangesTheirOwnPassword: the current password and a
 // fresh TOTP code are required, a wrong answer is a refusal (not a dead
 // session), and afterwards every session is over and only the new password

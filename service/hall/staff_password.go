@@ -27,7 +27,8 @@ type ChangePasswordInput struct {
 // ChangeStaffPassword lets a staff member replace their own password. It
 // asks for the current password and a fresh TOTP code, as a login does, so
 // a session left open on a hall computer cannot be used to take the
-// account; wrong answers count towards the lockout. Every session of the
+// account; wrong answers count towards the lockout (a right code already
+// used does not). Every session of the
 // account ends, this one included: the next step is logging in with the
 // new password.
 func (s *Hall) ChangeStaffPassword(ctx context.Context, a kernel.StaffActor, in ChangePasswordInput) error {
@@ -52,6 +53,16 @@ func (s *Hall) ChangeStaffPassword(ctx context.Context, a kernel.StaffActor, in 
 	step, totpOK := checkTOTP(secret, in.TOTP, now)
 	if !verifyPassword(row.PasswordHash, in.CurrentPassword) || !totpOK {
 		return s.passwordChangeFailure(ctx, a, row.ID, "修改密码：原密码或动态口令错误")
+	}
+	// The right password with a right code already used (most often the
+	// one the login just took, within its 30 seconds) is the account's own
+	// holder being quick, not a guess: it is refused, as a code never
+	// works twice, but not counted towards the lockout, and the answer
+	// says to wait for the next code. Only a caller who knows the password
+	// and has a code of the last minute gets this answer; every wrong
+	// password still counts.
+	if step <= row.TOTPLastStep {
+		return models.ErrStaffCredentials.WithReason("这个动态口令已经用过（每个口令只能用一次），请等验证器显示下一个口令后再试")
 	}
 	hash, err := hashPassword(in.NewPassword)
 	if err != nil {
