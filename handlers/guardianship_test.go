@@ -125,6 +125,8 @@ func TestAPayOnlyLinkSeesOnlyWhatPayingNeeds(t *testing.T) {
 		{"the owner's certificate", "GET", "/api/v1/certificates/" + certNo + "/pdf", nil, hidden},
 		{"the owner's refund", "GET", "/api/v1/refunds/" + refundNo, nil, hidden},
 		{"withdraw the owner's refund", "POST", "/api/v1/refunds/" + refundNo + "/withdraw", nil, hidden},
+		// Only what this caller paid, which is nothing: 200, no orders.
+		{"what may be asked back of the owner's money", "GET", "/api/v1/refunds/refundable?person=" + ownerLink.MemberID, nil, []int{200}},
 		{"refund the owner's payment", "POST", "/api/v1/refunds", map[string]any{"person": ownerLink.MemberID, "scheme": "flexible_pension",
 			"periods": []string{"202611"}, "refund_fen": 100, "reason": "overpaid"}, hidden},
 		{"refund the owner's payment to the stranger's account", "POST", "/api/v1/refunds", map[string]any{"person": ownerLink.MemberID,
@@ -134,13 +136,26 @@ func TestAPayOnlyLinkSeesOnlyWhatPayingNeeds(t *testing.T) {
 		{"consent for the owner", "POST", "/api/v1/me/family/" + ownerLink.MemberID + "/guardians", map[string]string{"guardian_id_number": stranger.IDNumber}, hidden},
 	}, secrets...)
 
-	for _, path := range []string{"/api/v1/payments", "/api/v1/records", "/api/v1/certificates", "/api/v1/refunds", "/api/v1/me/messages"} {
+	for _, path := range []string{"/api/v1/payments", "/api/v1/records", "/api/v1/certificates", "/api/v1/refunds", "/api/v1/me/messages",
+		"/api/v1/refunds/refundable?person=" + ownerLink.MemberID, "/api/v1/refunds/refundable?person=" + momLink.MemberID} {
 		r := cl.Send("GET", path, tok, nil)
 		var list struct{ Items []any }
 		r.Decode(t, &list)
 		if r.Status != 200 || len(list.Items) != 0 {
 			t.Fatalf("GET %s shows a pay-only link %d items: %s", path, len(list.Items), r.Body)
 		}
+	}
+	// The owner's own list names the order, waiting for the application
+	// the paperwork filed.
+	var own struct {
+		Items []struct {
+			OrderNo string `json:"order_no"`
+			State   string `json:"state"`
+		}
+	}
+	if st := cl.DoJSON("GET", "/api/v1/refunds/refundable", o.token, nil, &own); st != 200 || len(own.Items) != 1 ||
+		own.Items[0].OrderNo != o.orderNo || own.Items[0].State != "open_application" {
+		t.Fatalf("the owner's refundable orders: %d %+v", st, own)
 	}
 	var fam struct {
 		Items []struct {

@@ -64,6 +64,7 @@ func operationIDs() map[string]string {
 		// Refunds and the hall's staff side.
 		"POST /api/v1/refunds":                           "createRefund",
 		"GET /api/v1/refunds":                            "listRefunds",
+		"GET /api/v1/refunds/refundable":                 "listRefundable",
 		"GET /api/v1/refunds/{refund_no}":                "getRefund",
 		"GET /api/v1/me/messages":                        "listMessages",
 		"POST /api/v1/staff/sessions":                    "loginStaff",

@@ -21,6 +21,7 @@ func Register(k *httpx.Kit, auth, staff *gin.RouterGroup) {
 	s := &Handlers{Kit: k}
 	auth.POST("/refunds", s.createRefund)
 	auth.GET("/refunds", s.listRefunds)
+	auth.GET("/refunds/refundable", s.listRefundable)
 	auth.GET("/refunds/:refund_no", s.getRefund)
 	auth.POST("/refunds/:refund_no/withdraw", s.withdrawRefund)
 	staff.GET("/refunds", s.listStaffRefunds)
@@ -52,6 +53,16 @@ func (s *Handlers) listRefunds(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "next_page_token": next})
+}
+
+// listRefundable is what the refund form offers for ?person=.
+func (s *Handlers) listRefundable(c *gin.Context) {
+	items, err := s.Svc.ListRefundable(c.Request.Context(), httpx.UserID(c), httpx.PersonQuery(c))
+	if err != nil {
+		s.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
 }
 
 func (s *Handlers) getRefund(c *gin.Context) {

@@ -451,28 +451,9 @@ func (s *Refunds) planOn(ctx context.Context, q *gorm.DB, in RefundInput) (refun
 		ids = append(ids, r.ID)
 		orderNos[r.OrderNo] = true
 	}
-	// What applications that are not refused or rejected already hold, by
-	// record and, for open ones, by order.
-	type held struct {
-		RecordID  string
-		OrderNo   string
-		Status    string
-		AmountFen int64
-	}
-	var hs []held
-	if err := s.Conn(ctx).Table("refund_items AS i").Select("i.record_id, i.order_no, r.status, i.amount_fen").
-		Joins("JOIN refunds r ON r.refund_no = i.refund_no").
-		Where("(i.record_id IN ? OR i.order_no IN ?) AND r.status NOT IN ?", ids, keys(orderNos), closedStatuses).
-		Scan(&hs).Error; err != nil {
-		return refundPlanResult{}, nil, kernel.Internal("refund holds", err)
-	}
-	byRecord := map[string]int64{}
-	openByOrder := map[string]int64{}
-	for _, h := range hs {
-		byRecord[h.RecordID] += h.AmountFen
-		if h.Status != string(models.RefundRefunded) {
-			openByOrder[h.OrderNo] += h.AmountFen
-		}
+	byRecord, openByOrder, err := s.refundHolds(ctx, ids, keys(orderNos))
+	if err != nil {
+		return refundPlanResult{}, nil, err
 	}
 	var orders []store.OrderRow
 	if err := s.Conn(ctx).Where("order_no IN ?", keys(orderNos)).Order("order_no").Find(&orders).Error; err != nil {
@@ -513,6 +494,33 @@ func (s *Refunds) planOn(ctx context.Context, q *gorm.DB, in RefundInput) (refun
 		}
 	}
 	return refundPlanResult{items: items, orders: usedOrders}, nil, nil
+}
+
+// refundHolds is what applications that are not refused, rejected or
+// withdrawn already hold of the records ids (refunded or not), and of
+// the orders orderNos what the ones not yet refunded hold.
+func (s *Refunds) refundHolds(ctx context.Context, ids, orderNos []string) (byRecord, openByOrder map[string]int64, err error) {
+	type held struct {
+		RecordID  string
+		OrderNo   string
+		Status    string
+		AmountFen int64
+	}
+	var hs []held
+	if err := s.Conn(ctx).Table("refund_items AS i").Select("i.record_id, i.order_no, r.status, i.amount_fen").
+		Joins("JOIN refunds r ON r.refund_no = i.refund_no").
+		Where("(i.record_id IN ? OR i.order_no IN ?) AND r.status NOT IN ?", ids, orderNos, closedStatuses).
+		Scan(&hs).Error; err != nil {
+		return nil, nil, kernel.Internal("refund holds", err)
+	}
+	byRecord, openByOrder = map[string]int64{}, map[string]int64{}
+	for _, h := range hs {
+		byRecord[h.RecordID] += h.AmountFen
+		if h.Status != string(models.RefundRefunded) {
+			openByOrder[h.OrderNo] += h.AmountFen
+		}
+	}
+	return byRecord, openByOrder, nil
 }
 
 func keys(m map[string]bool) []string {

@@ -749,8 +749,10 @@ func TestH5MengsubanLogin(t *testing.T) {
 // TestH5ARefundForAParent: someone who paid their mother's 城乡居民医保
 // asks it back from the H5. The refund form asks whose records the order
 // is on (it offered only the payer's own, so money paid for a parent could
-// be asked back only at the hall), lists the mother's credited order when
-// she is chosen, and files the refund for her.
+// be asked back only at the hall), lists the mother's order when she is
+// chosen — marked as waiting while the treasury has not confirmed its
+// credit, as the server lists it (listRefundable) — and files the refund
+// for her.
 func TestH5ARefundForAParent(t *testing.T) {
 	s := newSite(t)
 	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
@@ -759,7 +761,17 @@ func TestH5ARefundForAParent(t *testing.T) {
 	m := servicetest.Family(t, s.Env, sess, mother.Name, mother.IDNumber, "parent")
 	mom := people.PersonRef{MemberID: m.MemberID}
 	servicetest.EnrolMedical(t, s.Env, sess, mom)
-	paid := servicetest.PayAndCreditFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
+	paid := servicetest.PaidFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
+	orderText := fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return o && o.value === %q ? o.selectedOptions[0].textContent : ""; })()`, paid.OrderNo)
+
+	p := h5SignedIn(t, s, "/h5/#/refund/new", subject, "申请退费")
+	p.waitText("main", "没有") // nothing of his own to ask back
+	h5Fill(p, "person", m.MemberID)
+	p.waitJS(orderText+`.indexOf("待确认入库") >= 0`, "the mother's order, marked as waiting for its credit")
+	p.waitText("#refund-order-note", "还没有确认入库")
+	p.shot("refund-awaiting-credit")
+	p.axe("refund-awaiting-credit")
+
 	for i := 0; servicetest.Count(t, s.Env.DB, "records", "order_no = ? AND status IN ?", paid.OrderNo, []string{"credited", "booked"}) == 0; i++ {
 		if i == 10 {
 			t.Fatal("the mother's order was never credited")
@@ -767,10 +779,11 @@ func TestH5ARefundForAParent(t *testing.T) {
 		s.Env.Clock.Advance(3 * time.Second)
 		s.work(t)
 	}
-
-	p := h5SignedIn(t, s, "/h5/#/refund/new", subject, "申请退费")
-	p.waitText("main", "没有") // nothing of his own to ask back
+	p.visit("/h5/#/refund/new")
+	p.waitText("main", "没有")
 	h5Fill(p, "person", m.MemberID)
+	p.waitJS(orderText+` !== "" && `+orderText+`.indexOf("待确认入库") < 0 && document.querySelector("#refund-order-note").textContent === ""`,
+		"the mother's order, credited")
 	p.waitJS(fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return !!o && o.value === %q; })()`, paid.OrderNo),
 		"the mother's order in the form")
 	// Choosing whose money redraws the form but leaves the focus on the

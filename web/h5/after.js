@@ -145,11 +145,12 @@
   // treasury (only that can be refunded); the bank account is optional
   // (without it the money goes back the way it came). person is whose
   // money it was: the payer's own (their records, whoever paid), or a
-  // family member's they paid for. A family member's records are theirs
-  // to show (records access), so their orders are the ones this user
-  // paid for them (listPayments with person); the server decides what
-  // may be asked back (credited to the treasury, not already asked
-  // back), and says why not.
+  // family member's they paid for. The server lists what it would take
+  // (listRefundable: the same owners, only what this user may ask back,
+  // less what was refunded or is held by applications), so the form
+  // never offers an order it would refuse. An order still waiting for
+  // the treasury's credit is offered, marked: the application asks the
+  // treasury first. A scheme with an application being handled waits.
   async function newRefund(person) {
     const persons = await H5.persons();
     if (!persons.some(function (p) { return p[0] === person; })) person = "self";
@@ -157,41 +158,37 @@
     who.value = person;
     who.addEventListener("change", function () { H5.refine("#/refund/new?person=" + encodeURIComponent(who.value), who); });
     const whoField = H5.field("h5.refund.person", who);
+    const res = await H5.call("GET", "/refunds/refundable?person=" + encodeURIComponent(person));
     const orders = {};
-    if (person === "self") {
-      const res = await H5.call("GET", "/records?person=self");
-      res.items.forEach(function (r) {
-        if (r.status !== "credited" && r.status !== "booked") return;
-        const o = orders[r.order_no] || (orders[r.order_no] = { order_no: r.order_no, scheme: r.scheme, fen: 0, periods: [] });
-        o.fen += r.amount_fen; o.periods.push(r.period);
-      });
-    } else {
-      // A few pages, newest first: what is old enough to be past asking
-      // back is not worth more round trips.
-      let token = "";
-      for (let i = 0; i < 5; i++) {
-        const pays = await H5.call("GET", "/payments?person=" + encodeURIComponent(person) + "&page_size=50" + (token ? "&page_token=" + encodeURIComponent(token) : ""));
-        pays.items.forEach(function (o) {
-          if (o.status !== "paid" && o.status !== "partially_refunded") return;
-          orders[o.order_no] = { order_no: o.order_no, scheme: o.scheme, fen: o.amount_fen - (o.refunded_fen || 0), periods: [o.period_from, o.period_to] };
-        });
-        token = pays.next_page_token;
-        if (!token) break;
-      }
-    }
-    const list = Object.values(orders);
-    if (!list.length) { H5.screen("h5.refund.new", whoField, H5.p("h5.refund.nothing"), H5.nav()); return; }
+    const list = res.items.filter(function (o) { return o.state !== "open_application"; });
+    list.forEach(function (o) { orders[o.order_no] = o; });
+    const waiting = res.items.length > list.length
+      ? [H5.p("h5.refund.openElsewhere", null, "hint"), H5.link("h5.refund.seeOpen", "#/refunds", "secondary")] : [];
+    if (!list.length) { H5.screen("h5.refund.new", whoField, H5.p("h5.refund.nothing"), waiting, H5.nav()); return; }
     const order = H5.select({ name: "order_no" }, list.map(function (o) {
-      return [o.order_no, t("h5.scheme." + o.scheme) + " " + H5.period(o.periods[0]) + "–" + H5.period(o.periods[o.periods.length - 1]) + " " + LB.yuan(o.fen)];
+      const months = o.period_from === o.period_to ? H5.period(o.period_from) : H5.period(o.period_from) + "–" + H5.period(o.period_to);
+      return [o.order_no, (o.state === "awaiting_credit" ? t("h5.refund.awaitingCredit") : "") +
+        t("h5.scheme." + o.scheme) + " " + months + " " + LB.yuan(o.refundable_fen)];
     }));
-    const amount = H5.input({ name: "refund_yuan", inputmode: "decimal", value: (list[0].fen / 100).toFixed(2), "class": "num-input" });
-    order.addEventListener("change", function () { amount.value = (orders[order.value].fen / 100).toFixed(2); });
+    order.setAttribute("aria-describedby", "refund-order-note");
+    const amount = H5.input({ name: "refund_yuan", inputmode: "decimal", value: (list[0].refundable_fen / 100).toFixed(2), "class": "num-input" });
+    // What the chosen order allows, said next to the choice: waiting for
+    // the treasury, or past its channel's refund window (a bank account
+    // is then needed).
+    const note = el("p", { "class": "mn-text hint", id: "refund-order-note", "aria-live": "polite" });
+    const describe = function () {
+      const o = orders[order.value];
+      note.textContent = [o.state === "awaiting_credit" ? t("h5.refund.awaitingCreditHint") : "",
+        o.original_route ? "" : t("h5.refund.bankNeeded")].filter(Boolean).join(" ");
+    };
+    describe();
+    order.addEventListener("change", function () { amount.value = (orders[order.value].refundable_fen / 100).toFixed(2); describe(); });
     const reason = H5.select({ name: "reason" }, ["overpaid", "wrongly_collected", "policy"].map(function (r) { return [r, t("h5.refundReason." + r)]; }));
     const detail = el("textarea", { name: "reason_detail", rows: "3", maxlength: "500" });
     const bank = H5.input({ name: "bank_name" }), holder = H5.input({ name: "account_name" }), acct = H5.input({ name: "account_no", inputmode: "numeric", "class": "num-input" });
-    H5.screen("h5.refund.new", H5.p("h5.refund.why"), H5.form([
+    H5.screen("h5.refund.new", H5.p("h5.refund.why"), waiting, H5.form([
       whoField,
-      H5.field("h5.refund.order", order),
+      H5.field("h5.refund.order", order), note,
       H5.field("h5.refund.amountYuan", amount),
       H5.field("h5.refund.reason", reason),
       H5.field("h5.refund.detail", detail),
