@@ -801,6 +801,52 @@ func TestH5ARefundForAParent(t *testing.T) {
 	p.checkPage()
 }
 
+// TestH5AnOldPaymentGoesBackToABankAccount: money paid longer ago than
+// its channel refunds can go back only by bank transfer, so the form asks
+// for the account (marked required, and said next to the order) instead of
+// offering it as optional, and the application is filed for the bank.
+func TestH5AnOldPaymentGoesBackToABankAccount(t *testing.T) {
+	s := newSite(t)
+	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	const subject = "h5-old-refund"
+	sess := s.Env.LoginVerified(t, subject, zhang.Name, zhang.IDNumber)
+	m := servicetest.Family(t, s.Env, sess, mother.Name, mother.IDNumber, "parent")
+	mom := people.PersonRef{MemberID: m.MemberID}
+	servicetest.EnrolMedical(t, s.Env, sess, mom)
+	paid := servicetest.PayAndCreditFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
+	for i := 0; servicetest.Count(t, s.Env.DB, "records", "order_no = ? AND status IN ?", paid.OrderNo, []string{"credited", "booked"}) == 0; i++ {
+		if i == 10 {
+			t.Fatal("the mother's order was never credited")
+		}
+		s.Env.Clock.Advance(3 * time.Second)
+		s.work(t)
+	}
+	s.Env.Clock.Advance(331 * 24 * time.Hour) // past what WeChat and Alipay refund in time
+
+	p := h5SignedIn(t, s, "/h5/#/refund/new?person="+url.QueryEscape(m.MemberID), subject, "申请退费")
+	p.waitJS(fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return !!o && o.value === %q; })()`, paid.OrderNo),
+		"the mother's order in the form")
+	p.waitText("#refund-order-note", "无法原路退回")
+	p.waitJS(`document.querySelector("fieldset legend").textContent === "退到银行卡" && document.querySelector("[name=account_no]").required`,
+		"the bank account asked for")
+	h5Submit(p) // without it the server refuses, saying why, and nothing is filed
+	p.waitText("form .error", "银行账户")
+	if n := servicetest.Count(t, s.Env.DB, "refunds", "1 = 1"); n != 0 {
+		t.Fatal("an application was filed without the bank account it needs")
+	}
+	h5Fill(p, "bank_name", "中国银行")
+	h5Fill(p, "account_name", zhang.Name)
+	h5Fill(p, "account_no", "6216610200001234567")
+	p.shot("refund-to-bank")
+	p.axe("refund-to-bank")
+	h5Submit(p)
+	h5Screen(p, "退费进度")
+	if n := servicetest.Count(t, s.Env.DB, "refunds", "route = ?", "bank"); n != 1 {
+		t.Fatal("the application was not filed for a bank transfer")
+	}
+	p.checkPage()
+}
+
 // TestH5GrantsAndRemovingAFamilyMember: an elderly mother lets her son see
 // her records from the H5, and ends it again: his request for her records
 // is served while the grant lasts and refused (403) at once after. Ending

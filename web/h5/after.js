@@ -176,23 +176,30 @@
     // the treasury, or past its channel's refund window (a bank account
     // is then needed).
     const note = el("p", { "class": "mn-text hint", id: "refund-order-note", "aria-live": "polite" });
+    const reason = H5.select({ name: "reason" }, ["overpaid", "wrongly_collected", "policy"].map(function (r) { return [r, t("h5.refundReason." + r)]; }));
+    const detail = el("textarea", { name: "reason_detail", rows: "3", maxlength: "500" });
+    const bank = H5.input({ name: "bank_name" }), holder = H5.input({ name: "account_name" }), acct = H5.input({ name: "account_no", inputmode: "numeric", "class": "num-input" });
+    const bankLegend = el("legend", { "class": "mn-text" }), bankHint = el("p", { "class": "mn-text hint" });
+    // An order past its channel's refund window can only go back to a
+    // bank account: the account is then asked for, not optional.
     const describe = function () {
       const o = orders[order.value];
       note.textContent = [o.state === "awaiting_credit" ? t("h5.refund.awaitingCreditHint") : "",
         o.original_route ? "" : t("h5.refund.bankNeeded")].filter(Boolean).join(" ");
+      [bank, holder, acct].forEach(function (x) { x.required = !o.original_route; });
+      bankLegend.textContent = t(o.original_route ? "h5.refund.bank" : "h5.refund.bankRequired");
+      bankHint.hidden = !o.original_route;
+      bankHint.textContent = t("h5.refund.bankHint");
     };
     describe();
     order.addEventListener("change", function () { amount.value = (orders[order.value].refundable_fen / 100).toFixed(2); describe(); });
-    const reason = H5.select({ name: "reason" }, ["overpaid", "wrongly_collected", "policy"].map(function (r) { return [r, t("h5.refundReason." + r)]; }));
-    const detail = el("textarea", { name: "reason_detail", rows: "3", maxlength: "500" });
-    const bank = H5.input({ name: "bank_name" }), holder = H5.input({ name: "account_name" }), acct = H5.input({ name: "account_no", inputmode: "numeric", "class": "num-input" });
     H5.screen("h5.refund.new", H5.p("h5.refund.why"), waiting, H5.form([
       whoField,
       H5.field("h5.refund.order", order), note,
       H5.field("h5.refund.amountYuan", amount),
       H5.field("h5.refund.reason", reason),
       H5.field("h5.refund.detail", detail),
-      el("fieldset", null, el("legend", { "class": "mn-text" }, t("h5.refund.bank")), H5.p("h5.refund.bankHint", null, "hint"),
+      el("fieldset", null, bankLegend, bankHint,
         H5.field("h5.refund.bankName", bank), H5.field("h5.refund.accountName", holder), H5.field("h5.refund.accountNo", acct)),
     ], "h5.refund.submit", async function () {
       const o = orders[order.value];
