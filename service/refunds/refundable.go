@@ -55,7 +55,7 @@ type RefundableOrder struct {
 // the rules CreateRefund applies: the same owners (refundApplicant), the
 // same records (a payer's own payments only), credited months only, and
 // what refunds and applications already hold taken off. Orders with
-// nothing left are not listed. It is what the refund form offers, so a
+// nothing left are not listed, unless an open application holds them. It is what the refund form offers, so a
 // payer is never offered what the server would refuse.
 func (s *Refunds) ListRefundable(ctx context.Context, userID string, ref people.PersonRef) ([]RefundableOrder, error) {
 	p, role, err := s.refundApplicant(ctx, userID, ref)
@@ -116,7 +116,7 @@ func (s *Refunds) ListRefundable(ctx context.Context, userID string, ref people.
 		}
 		ro := &out[i]
 		ro.PeriodFrom = min(ro.PeriodFrom, r.Period)
-		ro.PeriodTo = max(ro.PeriodTo, r.Period)
+		ro.PeriodTo = max(ro.PeriodTo, r.Period, r.PeriodTo) // a yearly record is 202701–202712
 		switch r.Status {
 		case contrib.RecordPaid:
 			if ro.State == RefundableNow {
@@ -132,9 +132,12 @@ func (s *Refunds) ListRefundable(ctx context.Context, userID string, ref people.
 	kept := out[:0]
 	for _, ro := range out {
 		switch {
-		case ro.State == RefundableOpenApplication || slices.Contains(open, string(ro.Scheme)):
+		case ro.State == RefundableOpenApplication ||
+			(slices.Contains(open, string(ro.Scheme)) && (role != RolePayer || ro.State == RefundableNow)):
 			// One open application per person and scheme: whatever this
-			// order has waits for it to end.
+			// order has waits for it to end. A payer hears of another's
+			// application as createRefund tells them: only once their own
+			// money is credited (before, it is "not credited").
 			ro.State, ro.RefundableFen = RefundableOpenApplication, 0
 		case ro.RefundableFen == 0:
 			continue // all of it given back or held already

@@ -20,7 +20,8 @@ import (
 // link) sees only that order, and it waits for the treasury's credit as
 // long as it is only paid; 张三明 sees both. The refundable amount is
 // exactly what createRefund takes (a fen more is refused), and once an
-// application is open both orders wait for it.
+// application is open both orders wait for it — for the friend only once
+// her money is credited, as createRefund would tell her.
 func TestTheRefundFormOffersWhatTheServerWouldTake(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -71,12 +72,17 @@ func TestTheRefundFormOffersWhatTheServerWouldTake(t *testing.T) {
 			t.Fatalf("someone who paid nothing for him is offered %+v", got)
 		}
 
-		treasury.Answer(func(string) string { return servicetest.TreasuryDone })
+		// The treasury credits his December first.
+		treasury.Answer(func(orderNo string) string {
+			if orderNo == mine.OrderNo {
+				return servicetest.TreasuryDone
+			}
+			return servicetest.TreasuryPending
+		})
 		env.Clock.Advance(time.Hour)
 		env.Svc.WorkOnce(ctx)
-		want("his own, credited", list(j.Sess, servicetest.Self),
-			row{mine.OrderNo, refunds.RefundableNow, mine.AmountFen}, row{theirs.OrderNo, refunds.RefundableNow, theirs.AmountFen})
-		want("the friend's, credited", list(friend, byName), row{theirs.OrderNo, refunds.RefundableNow, theirs.AmountFen})
+		want("his own, December credited", list(j.Sess, servicetest.Self),
+			row{mine.OrderNo, refunds.RefundableNow, mine.AmountFen}, row{theirs.OrderNo, refunds.RefundableAwaitingCredit, theirs.AmountFen})
 
 		// What the list offers is what an application may ask, to the fen.
 		in := refunds.RefundInput{Person: servicetest.Self, Scheme: models.SchemeFlexiblePension, OrderNo: mine.OrderNo,
@@ -88,7 +94,18 @@ func TestTheRefundFormOffersWhatTheServerWouldTake(t *testing.T) {
 		r := servicetest.Apply(t, env, j.Sess, in)
 		want("his own, an application open", list(j.Sess, servicetest.Self),
 			row{mine.OrderNo, refunds.RefundableOpenApplication, 0}, row{theirs.OrderNo, refunds.RefundableOpenApplication, 0})
-		want("the friend's, an application open", list(friend, byName), row{theirs.OrderNo, refunds.RefundableOpenApplication, 0})
+		// The friend hears of his application as createRefund would tell
+		// her: not while her own money is not yet credited.
+		want("the friend's, not credited, his application open", list(friend, byName),
+			row{theirs.OrderNo, refunds.RefundableAwaitingCredit, theirs.AmountFen})
+		treasury.Answer(func(string) string { return servicetest.TreasuryDone })
+		env.Clock.Advance(time.Hour)
+		env.Svc.WorkOnce(ctx)
+		want("the friend's, credited, his application open", list(friend, byName), row{theirs.OrderNo, refunds.RefundableOpenApplication, 0})
+		if _, err := env.Svc.CreateRefund(ctx, friend.UserID, refunds.RefundInput{Person: byName, Scheme: models.SchemeFlexiblePension,
+			OrderNo: theirs.OrderNo, RefundFen: 100, Reason: models.ReasonOverpaid}); !errors.Is(err, models.ErrRefundOpen) {
+			t.Fatalf("the friend's application while his is open: %v", err)
+		}
 		if _, err := env.Svc.WithdrawRefund(ctx, j.Sess.UserID, r.RefundNo); err != nil {
 			t.Fatal(err)
 		}

@@ -768,6 +768,8 @@ func TestH5ARefundForAParent(t *testing.T) {
 	p.waitText("main", "没有") // nothing of his own to ask back
 	h5Fill(p, "person", m.MemberID)
 	p.waitJS(orderText+`.indexOf("待确认入库") >= 0`, "the mother's order, marked as waiting for its credit")
+	// 城乡居民医保 is yearly: the order covers January to December.
+	p.waitJS(fmt.Sprintf(`%s.indexOf(%q) >= 0`, orderText, paid.PeriodFrom[:4]+"-01–"+paid.PeriodFrom[:4]+"-12"), "the year the order covers")
 	p.waitText("#refund-order-note", "还没有确认入库")
 	p.shot("refund-awaiting-credit")
 	p.axe("refund-awaiting-credit")
