@@ -335,6 +335,9 @@ func TestAPasswordChangeWithTheLoginsCodeIsNotAFailedAttempt(t *testing.T) {
 	if n := servicetest.Count(t, env.DB, "staff_accounts", "username = ? AND failed_count = 0 AND locked_until IS NULL", "tax1"); n != 1 {
 		t.Fatal("a used code was counted as a failed attempt")
 	}
+	if n := servicetest.Count(t, env.DB, "audit_log", "action = ? AND outcome = ?", "staff.password", "denied"); n != 6 {
+		t.Fatalf("%d refusals audited, want 6", n)
+	}
 	if r := change("wrong", used); r.Status != 422 || strings.Contains(string(r.Body), "已经用过") {
 		t.Fatalf("a wrong password with a used code: %d %s", r.Status, r.Body)
 	}

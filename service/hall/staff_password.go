@@ -62,7 +62,7 @@ func (s *Hall) ChangeStaffPassword(ctx context.Context, a kernel.StaffActor, in 
 	// and has a code of the last minute gets this answer; every wrong
 	// password still counts.
 	if step <= row.TOTPLastStep {
-		return models.ErrStaffCredentials.WithReason("这个动态口令已经用过（每个口令只能用一次），请等验证器显示下一个口令后再试")
+		return s.usedCode(ctx, a, row.ID)
 	}
 	hash, err := hashPassword(in.NewPassword)
 	if err != nil {
@@ -79,9 +79,27 @@ func (s *Hall) ChangeStaffPassword(ctx context.Context, a kernel.StaffActor, in 
 		return kernel.Internal("change password", res.Error)
 	}
 	if res.RowsAffected != 1 {
+		// A login or another change took the same code between the read
+		// and the update (the holder, with the right password): refused
+		// as a used code, uncounted, unless the account changed under it.
+		var cur store.StaffAccountRow
+		if err := s.Conn(ctx).Select("cred_version", "status", "totp_last_step").Where("id = ?", row.ID).Take(&cur).Error; err == nil &&
+			cur.CredVersion == row.CredVersion && cur.Status == StaffActive && cur.TOTPLastStep >= step {
+			return s.usedCode(ctx, a, row.ID)
+		}
 		return s.passwordChangeFailure(ctx, a, row.ID, "修改密码：动态口令已使用或账号已变更")
 	}
 	return s.AuditNow(ctx, a, kernel.AuditNote{Action: "staff.password", TargetKind: "staff", TargetID: row.ID, Outcome: kernel.AuditOK})
+}
+
+// usedCode refuses a change that had the right password and a right code
+// already used, without counting it, and audits the refusal.
+func (s *Hall) usedCode(ctx context.Context, a kernel.StaffActor, id string) error {
+	if err := s.AuditNow(ctx, a, kernel.AuditNote{Action: "staff.password", TargetKind: "staff", TargetID: id, Outcome: kernel.AuditDenied,
+		Detail: "修改密码：动态口令已使用（不计入失败次数）"}); err != nil {
+		return err
+	}
+	return models.ErrStaffCredentials.WithReason("这个动态口令已经用过（每个口令只能用一次），请等验证器显示下一个口令后再试")
 }
 
 // passwordChangeFailure counts a failed change like a failed login (it may
