@@ -53,10 +53,12 @@ type RefundableOrder struct {
 // ListRefundable lists, newest month first, the orders whose money the
 // caller may ask back for the person ref names, with what each allows, by
 // the rules CreateRefund applies: the same owners (refundApplicant), the
-// same records (a payer's own payments only), credited months only, and
-// what refunds and applications already hold taken off. Orders with
-// nothing left are not listed, unless an open application holds them. It is what the refund form offers, so a
-// payer is never offered what the server would refuse.
+// same records (a payer's own payments only, never a unit's), credited
+// months refundable now and months only paid marked as waiting for the
+// credit, and what refunds and applications already hold taken off.
+// Orders with nothing left are not listed, unless an open application
+// holds them. It is what the refund form offers, so a payer is never
+// offered what the server would refuse.
 func (s *Refunds) ListRefundable(ctx context.Context, userID string, ref people.PersonRef) ([]RefundableOrder, error) {
 	p, role, err := s.refundApplicant(ctx, userID, ref)
 	if err != nil {
