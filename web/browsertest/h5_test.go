@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/chromedp"
 	"github.com/lianban/lianban/models"
+	"github.com/lianban/lianban/service/contrib"
 	"github.com/lianban/lianban/service/people"
 	"github.com/lianban/lianban/service/servicetest"
 )
@@ -746,6 +747,32 @@ func TestH5MengsubanLogin(t *testing.T) {
 	p.checkPage()
 }
 
+// paidForMother is 张三明, signed up as subject, who added his mother as
+// family (a pay-only link) and paid her 城乡居民医保: settled, not yet
+// credited to the treasury.
+func paidForMother(t *testing.T, s *site, subject string) (people.FamilyMember, contrib.Payment) {
+	t.Helper()
+	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
+	sess := s.Env.LoginVerified(t, subject, zhang.Name, zhang.IDNumber)
+	m := servicetest.Family(t, s.Env, sess, mother.Name, mother.IDNumber, "parent")
+	mom := people.PersonRef{MemberID: m.MemberID}
+	servicetest.EnrolMedical(t, s.Env, sess, mom)
+	return m, servicetest.PaidFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
+}
+
+// creditOrder runs the background steps on the sandbox's clock until the
+// treasury has credited the order's months.
+func creditOrder(t *testing.T, s *site, orderNo string) {
+	t.Helper()
+	for i := 0; servicetest.Count(t, s.Env.DB, "records", "order_no = ? AND status IN ?", orderNo, []string{"credited", "booked"}) == 0; i++ {
+		if i == 10 {
+			t.Fatalf("order %s was never credited", orderNo)
+		}
+		s.Env.Clock.Advance(3 * time.Second)
+		s.work(t)
+	}
+}
+
 // TestH5ARefundForAParent: someone who paid their mother's 城乡居民医保
 // asks it back from the H5. The refund form asks whose records the order
 // is on (it offered only the payer's own, so money paid for a parent could
@@ -755,13 +782,8 @@ func TestH5MengsubanLogin(t *testing.T) {
 // for her.
 func TestH5ARefundForAParent(t *testing.T) {
 	s := newSite(t)
-	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
 	const subject = "h5-family-refund"
-	sess := s.Env.LoginVerified(t, subject, zhang.Name, zhang.IDNumber)
-	m := servicetest.Family(t, s.Env, sess, mother.Name, mother.IDNumber, "parent")
-	mom := people.PersonRef{MemberID: m.MemberID}
-	servicetest.EnrolMedical(t, s.Env, sess, mom)
-	paid := servicetest.PaidFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
+	m, paid := paidForMother(t, s, subject)
 	orderText := fmt.Sprintf(`(function(){ const o = document.querySelector("[name=order_no]"); return o && o.value === %q ? o.selectedOptions[0].textContent : ""; })()`, paid.OrderNo)
 
 	p := h5SignedIn(t, s, "/h5/#/refund/new", subject, "申请退费")
@@ -774,13 +796,7 @@ func TestH5ARefundForAParent(t *testing.T) {
 	p.shot("refund-awaiting-credit")
 	p.axe("refund-awaiting-credit")
 
-	for i := 0; servicetest.Count(t, s.Env.DB, "records", "order_no = ? AND status IN ?", paid.OrderNo, []string{"credited", "booked"}) == 0; i++ {
-		if i == 10 {
-			t.Fatal("the mother's order was never credited")
-		}
-		s.Env.Clock.Advance(3 * time.Second)
-		s.work(t)
-	}
+	creditOrder(t, s, paid.OrderNo)
 	p.visit("/h5/#/refund/new")
 	p.waitText("main", "没有")
 	h5Fill(p, "person", m.MemberID)
@@ -809,20 +825,10 @@ func TestH5ARefundForAParent(t *testing.T) {
 // offering it as optional, and the application is filed for the bank.
 func TestH5AnOldPaymentGoesBackToABankAccount(t *testing.T) {
 	s := newSite(t)
-	zhang, mother := servicetest.Person(t, "张三明"), servicetest.Person(t, "李秀英")
 	const subject = "h5-old-refund"
-	sess := s.Env.LoginVerified(t, subject, zhang.Name, zhang.IDNumber)
-	m := servicetest.Family(t, s.Env, sess, mother.Name, mother.IDNumber, "parent")
-	mom := people.PersonRef{MemberID: m.MemberID}
-	servicetest.EnrolMedical(t, s.Env, sess, mom)
-	paid := servicetest.PayAndCreditFor(t, s.Env, sess, mom, models.SchemeResidentMedical)
-	for i := 0; servicetest.Count(t, s.Env.DB, "records", "order_no = ? AND status IN ?", paid.OrderNo, []string{"credited", "booked"}) == 0; i++ {
-		if i == 10 {
-			t.Fatal("the mother's order was never credited")
-		}
-		s.Env.Clock.Advance(3 * time.Second)
-		s.work(t)
-	}
+	m, paid := paidForMother(t, s, subject)
+	zhang := servicetest.Person(t, "张三明")
+	creditOrder(t, s, paid.OrderNo)
 	s.Env.Clock.Advance(331 * 24 * time.Hour) // past what WeChat and Alipay refund in time
 
 	p := h5SignedIn(t, s, "/h5/#/refund/new?person="+url.QueryEscape(m.MemberID), subject, "申请退费")
