@@ -461,16 +461,14 @@ func (s *Refunds) planOn(ctx context.Context, q *gorm.DB, in RefundInput) (refun
 	}
 	orderLeft := map[string]int64{}
 	for _, o := range orders {
-		if o.Status == contrib.OrderPaid || o.Status == contrib.OrderPartiallyRefunded {
-			orderLeft[o.OrderNo] = max(0, o.AmountFen-o.RefundedFen-openByOrder[o.OrderNo])
-		}
+		orderLeft[o.OrderNo] = orderRoom(o, openByOrder)
 	}
 	want := int64(in.RefundFen)
 	var total int64
 	var items []store.RefundItemRow
 	used := map[string]bool{}
 	for _, r := range recs {
-		avail := min(max(0, r.AmountFen-byRecord[r.ID]), orderLeft[r.OrderNo])
+		avail := recordRoom(r, byRecord, orderLeft[r.OrderNo])
 		total += avail
 		if want <= 0 || avail <= 0 {
 			continue
@@ -521,6 +519,24 @@ func (s *Refunds) refundHolds(ctx context.Context, ids, orderNos []string) (byRe
 		}
 	}
 	return byRecord, openByOrder, nil
+}
+
+// orderRoom is what an order has left to give back: what was paid less
+// what was refunded and what open applications hold of it (openByOrder,
+// refundHolds); nothing for an order not paid.
+func orderRoom(o store.OrderRow, openByOrder map[string]int64) int64 {
+	if o.Status != contrib.OrderPaid && o.Status != contrib.OrderPartiallyRefunded {
+		return 0
+	}
+	return max(0, o.AmountFen-o.RefundedFen-openByOrder[o.OrderNo])
+}
+
+// recordRoom is what a month can give back: its amount less what
+// applications hold of it (byRecord, refundHolds), within what its order
+// has left. createRefund's plan and listRefundable both count with it, so
+// the form offers what an application may take.
+func recordRoom(r store.RecordRow, byRecord map[string]int64, orderLeft int64) int64 {
+	return min(max(0, r.AmountFen-byRecord[r.ID]), orderLeft)
 }
 
 func keys(m map[string]bool) []string {

@@ -114,7 +114,7 @@ func (s *Refunds) ListRefundable(ctx context.Context, userID string, ref people.
 			route, _ := s.originalRouteOpen(o)
 			out = append(out, RefundableOrder{OrderNo: o.OrderNo, Scheme: models.Scheme(r.Scheme), PeriodFrom: r.Period, PeriodTo: r.Period,
 				PaidAt: o.PaidAt, State: RefundableNow, OriginalRoute: route})
-			left[o.OrderNo] = max(0, o.AmountFen-o.RefundedFen-openByOrder[o.OrderNo])
+			left[o.OrderNo] = orderRoom(o, openByOrder)
 		}
 		ro := &out[i]
 		ro.PeriodFrom = min(ro.PeriodFrom, r.Period)
@@ -127,7 +127,7 @@ func (s *Refunds) ListRefundable(ctx context.Context, userID string, ref people.
 		case contrib.RecordRefunding:
 			ro.State = RefundableOpenApplication
 		}
-		avail := min(max(0, r.AmountFen-byRecord[r.ID]), left[o.OrderNo])
+		avail := recordRoom(r, byRecord, left[o.OrderNo])
 		left[o.OrderNo] -= avail
 		ro.RefundableFen += models.Fen(avail)
 	}
