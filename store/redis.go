@@ -59,7 +59,7 @@ func OpenRedis(ctx context.Context, addr string) (*Redis, error) {
 		}
 		c := redis.NewUniversalClient(&redis.UniversalOptions{
 			Addrs:  []string{"embedded:0"},
-			Dialer: func(ctx context.Context, _, _ string) (net.Conn, error) { return m.Dial() },
+			Dialer: func(context.Context, string, string) (net.Conn, error) { return newEmbeddedConn(m.Server()), nil },
 		})
 		return &Redis{Client: c, embedded: m, stopTick: tickEmbedded(m, embeddedTick)}, nil
 	}
