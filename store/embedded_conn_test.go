@@ -177,3 +177,20 @@ func TestTheEmbeddedRedisServesThePool(t *testing.T) {
 		t.Errorf("total %d, want %d", n, workers*each)
 	}
 }
+
+// The TTL tick holds the embedded server's lock: with many keys it comes
+// less often, so commands wait for it at most a hundredth of the time,
+// and never so rarely that a key outlives its TTL by more than 2 s.
+func TestTheEmbeddedTickBacksOffWithItsCost(t *testing.T) {
+	for _, c := range []struct{ took, want time.Duration }{
+		{0, 100 * time.Millisecond},
+		{300 * time.Microsecond, 100 * time.Millisecond}, // 1,000 keys
+		{5 * time.Millisecond, 500 * time.Millisecond},   // 20,000
+		{26 * time.Millisecond, 2 * time.Second},         // 50,000
+		{time.Second, 2 * time.Second},
+	} {
+		if got := tickAfter(embeddedTick, c.took); got != c.want {
+			t.Errorf("a tick of %v: next in %v, want %v", c.took, got, c.want)
+		}
+	}
+}
