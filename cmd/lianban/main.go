@@ -111,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := cfg.checkSandbox(); err != nil {
 			return err
 		}
+		out := newLineBatcher(stdout)
+		defer out.Close()
+		log = newLogger(out, cfg.LogLevel)
 		app, err := build(ctx, cfg, log)
 		if err != nil {
 			return err
