@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2/server"
@@ -34,7 +36,10 @@ type embeddedConn struct {
 	srv  *server.Server
 	peer *server.Peer
 
-	in []byte // the start of a command whose end has not been written yet
+	writeMu    sync.Mutex // Write, and Close's unsubscribing
+	in         []byte     // the start of a command whose end has not been written yet
+	need       int        // len(in) at which that command may be complete
+	subscribed atomic.Bool
 
 	mu       sync.Mutex
 	ready    *sync.Cond // out grew, the connection closed or a deadline moved
@@ -68,33 +73,52 @@ func (s replySink) Write(p []byte) (int, error) {
 // Write runs every complete command in p (and in what earlier writes left
 // unfinished), in order, before it returns.
 func (c *embeddedConn) Write(p []byte) (int, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
 		return 0, net.ErrClosed
 	}
-	c.in = append(c.in, p...)
-	for len(c.in) > 0 {
-		args, n, err := parseCommand(c.in)
+	b := p
+	if len(c.in) > 0 {
+		c.in = append(c.in, p...)
+		b = c.in
+		if len(b) < c.need {
+			return len(p), nil // a large value still arriving: parse it once it is all here
+		}
+	}
+	for len(b) > 0 {
+		args, n, need, err := parseCommand(b)
 		if err != nil {
+			c.in = nil
 			return 0, err
 		}
 		if n == 0 {
-			break // the rest of this command comes with the next write
+			// The rest of this command comes with the next write.
+			c.in = append(c.in[:0], b...)
+			c.need = need
+			return len(p), nil
 		}
-		c.in = c.in[n:]
+		b = b[n:]
+		if isSubscribe(args[0]) {
+			c.subscribed.Store(true)
+		}
 		c.srv.Dispatch(c.peer, args)
 		c.peer.Flush()
 		if c.peer.Closed() { // QUIT
-			_ = c.Close()
+			c.markClosed()
 			break
 		}
 	}
-	if len(c.in) == 0 {
-		c.in = c.in[:0:0] // let a large pipeline's buffer go
-	}
+	c.in, c.need = nil, 0
 	return len(p), nil
+}
+
+// isSubscribe reports whether cmd puts a connection into pub/sub.
+func isSubscribe(cmd string) bool {
+	return strings.EqualFold(cmd, "SUBSCRIBE") || strings.EqualFold(cmd, "PSUBSCRIBE")
 }
 
 // Read returns the replies written so far, waiting for one when there is
@@ -122,16 +146,40 @@ func (c *embeddedConn) Read(p []byte) (int, error) {
 			wake.Stop()
 		}
 	}
-	return c.out.Read(p)
+	n, err := c.out.Read(p)
+	if c.out.Len() == 0 && c.out.Cap() > keptReplyBuffer {
+		c.out = bytes.Buffer{} // a large reply's buffer is not kept for the pool's idle life
+	}
+	return n, err
 }
 
-// Close ends the connection; a Read waiting on it returns io.EOF.
+// keptReplyBuffer is the largest reply buffer a connection keeps.
+const keptReplyBuffer = 64 << 10
+
+// Close ends the connection; a Read waiting on it returns io.EOF. A
+// connection that subscribed leaves its channels first: miniredis drops a
+// subscriber (and stops its two goroutines) only on a disconnect its own
+// connections report, and go-redis closes a PubSub without unsubscribing.
 func (c *embeddedConn) Close() error {
+	if c.subscribed.Swap(false) {
+		// A subscribed connection takes no blocking command, so no Write
+		// holds writeMu for long.
+		c.writeMu.Lock()
+		for _, cmd := range []string{"UNSUBSCRIBE", "PUNSUBSCRIBE"} {
+			c.srv.Dispatch(c.peer, []string{cmd})
+		}
+		c.peer.Flush()
+		c.writeMu.Unlock()
+	}
+	c.markClosed()
+	return nil
+}
+
+func (c *embeddedConn) markClosed() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
 	c.ready.Broadcast()
-	return nil
 }
 
 func (c *embeddedConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
@@ -160,33 +208,39 @@ func (embeddedAddr) String() string  { return "embedded:0" }
 var errProtocol = errors.New("embedded redis: not a RESP command")
 
 // parseCommand reads one command (*N\r\n then N times $len\r\nbytes\r\n)
-// from the start of b: its arguments and how many bytes it took, or n = 0
-// when b ends before the command does.
-func parseCommand(b []byte) (args []string, n int, err error) {
+// from the start of b: its arguments and how many bytes it took. When b
+// ends before the command does, n is 0 and need is the length b must
+// reach before the command can be complete.
+func parseCommand(b []byte) (args []string, n, need int, err error) {
 	count, pos, ok, err := respHeader(b, 0, '*')
 	if !ok || err != nil {
-		return nil, 0, err
+		return nil, 0, len(b) + 1, err
 	}
-	args = make([]string, 0, count)
+	if count == 0 {
+		return nil, 0, 0, errProtocol
+	}
+	// Every argument is checked complete before any is copied.
+	ends := make([]int, 0, min(count, 16))
 	for range count {
 		size, next, ok, err := respHeader(b, pos, '$')
 		if !ok || err != nil {
-			return nil, 0, err
+			return nil, 0, len(b) + 1, err
 		}
 		end := next + size
 		if len(b) < end+2 {
-			return nil, 0, nil
+			return nil, 0, end + 2, nil
 		}
 		if b[end] != '\r' || b[end+1] != '\n' {
-			return nil, 0, errProtocol
+			return nil, 0, 0, errProtocol
 		}
-		args = append(args, string(b[next:end]))
+		ends = append(ends, next, end)
 		pos = end + 2
 	}
-	if count == 0 {
-		return nil, 0, errProtocol
+	args = make([]string, 0, count)
+	for i := 0; i < len(ends); i += 2 {
+		args = append(args, string(b[ends[i]:ends[i+1]]))
 	}
-	return args, pos, nil
+	return args, pos, 0, nil
 }
 
 // respHeader reads a line "<kind><decimal>\r\n" at b[pos:]: the number and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,26 @@ func TestTheEmbeddedRedisServesThePool(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("the subscriber heard nothing")
+	}
+	// Closed, the subscriber is gone from the server (miniredis forgets
+	// one only when its connection says so).
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Client.PubSubNumSub(ctx, "news").Val()["news"]; n != 0 {
+		t.Errorf("%d subscribers to news after the only one closed", n)
+	}
+	if n := r.Client.Publish(ctx, "news", "anyone?").Val(); n != 0 {
+		t.Errorf("a message reached %d closed subscribers", n)
+	}
+
+	// A value larger than go-redis's write buffer arrives in pieces.
+	big := strings.Repeat("0123456789abcdef", 300_000) // 4.8 MB
+	if err := r.Client.Set(ctx, "big", big, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Client.Get(ctx, "big").Result(); err != nil || got != big {
+		t.Fatalf("a 4.8 MB value came back %d bytes long: %v", len(got), err)
 	}
 
 	const workers, each = 16, 200
