@@ -63,4 +63,10 @@ echo "$logins" | grep -q 'lianban_login_refused_total{channel="mengsuban",reason
 if grep -q '150102199003071237\|张三明' "$work/server.log"; then
   echo "walkthrough: personal data found in the server log after the logins"; exit 1
 fi
+# Stopped, the server has written every line it logged (under load a line
+# is written a moment after its response): the whole log once more.
+kill "$pid" && wait "$pid" || true
+if grep -q '150102199003071237\|张三明\|150102198803151230\|王丽\|15010219620512222X\|李秀英' "$work/server.log"; then
+  echo "walkthrough: personal data found in the server's whole log"; exit 1
+fi
 echo "walkthrough: paid → credited → booked, voucher verified, WeChat Pay settled, and a unit's roster, declaration, 三方协议 payment, 完税证明 and refund, a bank counter's signed payment and reconciliation, and the 税务 APP and 蒙速办 logins OK"

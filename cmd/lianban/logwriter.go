@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -17,18 +19,22 @@ import (
 // only under load do lines share a write.
 //
 // Lines are written in the order they were queued, each whole (slog
-// writes a record with one Write). A line is lost only if the process
-// dies in the microseconds between queueing it and its write. When the
-// output falls behind by maxQueuedLog bytes, Write waits, as a slow
-// stdout made it wait before.
+// writes a record with one Write). A record at Warn or above is written
+// before the call that logs it returns, with every line before it
+// (flushAtWarn), so a crash that follows does not take the line that
+// explains it; a crash can lose the Info lines still queued (microseconds'
+// worth on a healthy stdout, up to maxQueuedLog behind a stalled one).
+// When the output falls behind by maxQueuedLog bytes, Write waits, as a
+// slow stdout made it wait before.
 type lineBatcher struct {
 	w io.Writer
 
 	mu      sync.Mutex
 	queued  sync.Cond // lines queued, or closing
-	drained sync.Cond // the queue was taken
+	drained sync.Cond // the queue was taken, or a batch written
 	buf     []byte
 	spare   []byte
+	writing bool // a batch is being written
 	closing bool
 	done    chan struct{}
 }
@@ -76,13 +82,30 @@ func (b *lineBatcher) run() {
 		}
 		batch := b.buf
 		b.buf, b.spare = b.spare[:0], nil
+		b.writing = true
 		b.drained.Broadcast()
 		b.mu.Unlock()
 		_, _ = b.w.Write(batch) // as slog's handler did: nobody to tell
 		b.mu.Lock()
+		b.writing = false
+		b.drained.Broadcast()
 		if cap(batch) <= maxQueuedLog {
 			b.spare = batch[:0]
 		}
+	}
+}
+
+// Flush returns once every line queued before it has been written.
+func (b *lineBatcher) Flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for (len(b.buf) > 0 || b.writing) && !b.closing {
+		b.drained.Wait()
+	}
+	if b.closing {
+		b.mu.Unlock()
+		<-b.done // Close writes the rest
+		b.mu.Lock()
 	}
 }
 
@@ -96,4 +119,27 @@ func (b *lineBatcher) Close() error {
 	b.mu.Unlock()
 	<-b.done
 	return nil
+}
+
+// flushAtWarn is a slog handler that flushes the batcher after each record
+// at Warn or above.
+type flushAtWarn struct {
+	slog.Handler
+	out *lineBatcher
+}
+
+func (h flushAtWarn) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		h.out.Flush()
+	}
+	return err
+}
+
+func (h flushAtWarn) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushAtWarn{h.Handler.WithAttrs(attrs), h.out}
+}
+
+func (h flushAtWarn) WithGroup(name string) slog.Handler {
+	return flushAtWarn{h.Handler.WithGroup(name), h.out}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -128,5 +129,44 @@ func TestALogOutputThatFallsBehindHoldsTheLoggerBack(t *testing.T) {
 	_ = b.Close()
 	if out, _ := w.snapshot(); len(out) != (maxQueuedLog/len(line)+9)*len(line) {
 		t.Errorf("%d bytes came out, want %d", len(out), (maxQueuedLog/len(line)+9)*len(line))
+	}
+}
+
+// An Info line is queued; a Warn or Error line is out, with every line
+// before it, by the time the call that logs it returns, so a crash right
+// after it does not take it.
+func TestAWarningIsWrittenBeforeTheLoggerReturns(t *testing.T) {
+	w := newGatedWriter()
+	b := newLineBatcher(w)
+	gateOpen := false
+	defer func() {
+		if !gateOpen {
+			close(w.gate) // or Close would wait for the shut output
+		}
+		_ = b.Close()
+	}()
+	log := slog.New(flushAtWarn{slog.NewJSONHandler(b, nil), b}).With("component", "test")
+	log.Info("first") // queued at once, though the output is shut
+	<-w.waiting
+	logged := make(chan struct{})
+	go func() {
+		log.Error("the reason for the crash")
+		close(logged)
+	}()
+	select {
+	case <-logged:
+		t.Fatal("an Error record returned before its line was written")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(w.gate)
+	gateOpen = true
+	select {
+	case <-logged:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Error record still waits once the output moves")
+	}
+	out, _ := w.snapshot()
+	if !strings.Contains(out, `"msg":"first"`) || !strings.Contains(out, `"msg":"the reason for the crash","component":"test"`) {
+		t.Errorf("output %q lacks a line", out)
 	}
 }

@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		out := newLineBatcher(stdout)
 		defer out.Close()
-		log = newLogger(out, cfg.LogLevel)
+		log = slog.New(flushAtWarn{newLogger(out, cfg.LogLevel).Handler(), out})
 		app, err := build(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -373,8 +373,10 @@ func (a *App) serveOn(ctx context.Context, ln net.Listener) error {
 		_ = ln.Close()
 		return fmt.Errorf("LIANBAN_PPROF_ADDR: %w", err)
 	}
+	// net/http's own complaints (a TLS handshake, a panicking handler)
+	// go to the server's log rather than straight to stderr.
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := make(chan struct{})
 	go func() {
