@@ -75,10 +75,7 @@ func (s replySink) Write(p []byte) (int, error) {
 func (c *embeddedConn) Write(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return 0, net.ErrClosed
 	}
 	b := p
@@ -102,11 +99,15 @@ func (c *embeddedConn) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		b = b[n:]
-		if isSubscribe(args[0]) {
+		subscribe := isSubscribe(args[0])
+		if subscribe {
 			c.subscribed.Store(true)
 		}
 		c.srv.Dispatch(c.peer, args)
 		c.peer.Flush()
+		if subscribe && c.isClosed() && c.subscribed.Swap(false) {
+			c.unsubscribe() // a Close came between the check above and the flag
+		}
 		if c.peer.Closed() { // QUIT
 			c.markClosed()
 			break
@@ -165,14 +166,25 @@ func (c *embeddedConn) Close() error {
 		// A subscribed connection takes no blocking command, so no Write
 		// holds writeMu for long.
 		c.writeMu.Lock()
-		for _, cmd := range []string{"UNSUBSCRIBE", "PUNSUBSCRIBE"} {
-			c.srv.Dispatch(c.peer, []string{cmd})
-		}
-		c.peer.Flush()
+		c.unsubscribe()
 		c.writeMu.Unlock()
 	}
 	c.markClosed()
 	return nil
+}
+
+// unsubscribe leaves every channel and pattern; the caller holds writeMu.
+func (c *embeddedConn) unsubscribe() {
+	for _, cmd := range []string{"UNSUBSCRIBE", "PUNSUBSCRIBE"} {
+		c.srv.Dispatch(c.peer, []string{cmd})
+	}
+	c.peer.Flush()
+}
+
+func (c *embeddedConn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 func (c *embeddedConn) markClosed() {
