@@ -3,8 +3,6 @@ package contrib
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -437,45 +435,9 @@ func (s *Contrib) markPaying(ctx context.Context, orderNo, params string, payURL
 			"FROM (SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush WHERE order_no = ? AND status = ?",
 			OrderPaying, params, now, orderNo, OrderCreated)
 	case s.DB.Dialect == store.SQLite && !s.DB.InMemory:
-		return s.unflushedSQLite(ctx, update)
+		return s.UnflushedSQLite(ctx, update)
 	}
 	return update(s.Conn(ctx))
-}
-
-// unflushedSQLite runs write on one connection of the writer with PRAGMA
-// synchronous NORMAL, and puts the connection's setting back
-// (store.SQLiteSynchronous) however write ends, a panic included: in WAL
-// mode its commit is then not synced to disk, as synchronous_commit off
-// does on PostgreSQL (markPaying). The setting is put back on the
-// connection itself, not through gorm, whose session would skip it after
-// a failed write. A connection whose setting cannot be put back is never used
-// again (every later commit on it, a settlement's, would be unsynced too);
-// a database in memory, which that would wipe, never comes here.
-func (s *Contrib) unflushedSQLite(ctx context.Context, write func(*gorm.DB) *gorm.DB) *gorm.DB {
-	var res *gorm.DB
-	err := s.Conn(ctx).Connection(func(c *gorm.DB) error {
-		conn, ok := c.Statement.ConnPool.(*sql.Conn)
-		if !ok {
-			res = write(c.Session(&gorm.Session{}))
-			return nil
-		}
-		defer func() {
-			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+store.SQLiteSynchronous); err != nil {
-				s.Log.ErrorContext(ctx, "SQLite synchronous not put back; connection discarded", "err", err)
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			}
-		}()
-		if err := c.Session(&gorm.Session{}).Exec("PRAGMA synchronous = NORMAL").Error; err != nil {
-			return err
-		}
-		res = write(c.Session(&gorm.Session{}))
-		return nil
-	})
-	if res == nil {
-		res = s.Conn(ctx).Session(&gorm.Session{})
-		res.Error = err
-	}
-	return res
 }
 
 // failOrder marks an order the channel refused as failed and reopens its

@@ -1,4 +1,4 @@
-package contrib
+package kernel_test
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func TestAnUnsyncedWriteThatFailsOrPanicsLeavesTheWriterSynced(t *testing.T) {
 		}
 	}
 	db := target.Open(t)
-	s := &Contrib{Kernel: kernel.New(kernel.Deps{DB: db, Log: slog.New(slog.DiscardHandler)}, kernel.Defaults())}
+	s := kernel.New(kernel.Deps{DB: db, Log: slog.New(slog.DiscardHandler)}, kernel.Defaults())
 	level := func() int {
 		t.Helper()
 		var v int
@@ -34,7 +34,7 @@ func TestAnUnsyncedWriteThatFailsOrPanicsLeavesTheWriterSynced(t *testing.T) {
 		t.Fatalf("the writer starts at synchronous %d, want 2 (FULL)", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	res := s.unflushedSQLite(ctx, func(c *gorm.DB) *gorm.DB {
+	res := s.UnflushedSQLite(ctx, func(c *gorm.DB) *gorm.DB {
 		cancel() // the payer went away during the write
 		return c.Exec("UPDATE orders SET status = status WHERE order_no = 'none'")
 	})
@@ -46,14 +46,14 @@ func TestAnUnsyncedWriteThatFailsOrPanicsLeavesTheWriterSynced(t *testing.T) {
 	}
 	func() {
 		defer func() { _ = recover() }()
-		s.unflushedSQLite(context.Background(), func(*gorm.DB) *gorm.DB { panic("write panicked") })
+		s.UnflushedSQLite(context.Background(), func(*gorm.DB) *gorm.DB { panic("write panicked") })
 	}()
 	if got := level(); got != 2 {
 		t.Fatalf("after a panicking write the writer is at synchronous %d", got)
 	}
 	// Between the two, the write itself ran relaxed.
 	var during int
-	s.unflushedSQLite(context.Background(), func(c *gorm.DB) *gorm.DB { return c.Raw("PRAGMA synchronous").Scan(&during) })
+	s.UnflushedSQLite(context.Background(), func(c *gorm.DB) *gorm.DB { return c.Raw("PRAGMA synchronous").Scan(&during) })
 	if during != 1 {
 		t.Fatalf("the write ran at synchronous %d, want 1 (NORMAL)", during)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Work leases are how several instances share the background work.
@@ -85,15 +87,22 @@ func (s *Kernel) claimWork(ctx context.Context, step, key string) (time.Time, bo
 	// as PostgreSQL and MariaDB store times, so that what this instance
 	// holds is what the store holds whatever a driver sends.
 	until := now.Add(s.Opt.WorkLease).Truncate(time.Microsecond)
-	ok, err := InsertIfAbsent(s.Conn(ctx), &store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
-	if err != nil || ok {
-		return until, ok, Internal("claim work", err)
+	ok := false
+	res := s.leaseWrite(ctx, func(db *gorm.DB) *gorm.DB {
+		res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
+		ok = res.Error == nil && res.RowsAffected == 1
+		return res
+	})
+	if res.Error != nil || ok {
+		return until, ok, Internal("claim work", res.Error)
 	}
 	// The condition is checked again under the row's lock by PostgreSQL
 	// and MySQL, so of two instances taking over the same ended lease
 	// only one changes the row.
-	res := s.Conn(ctx).Model(&store.WorkLeaseRow{}).Where("step = ? AND object_key = ? AND lease_until < ?", step, key, now).
-		Updates(map[string]any{"holder": s.InstanceID, "lease_until": until})
+	res = s.leaseWrite(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&store.WorkLeaseRow{}).Where("step = ? AND object_key = ? AND lease_until < ?", step, key, now).
+			Updates(map[string]any{"holder": s.InstanceID, "lease_until": until})
+	})
 	if res.Error != nil {
 		return until, false, Internal("take over work", res.Error)
 	}
@@ -121,9 +130,39 @@ func (s *Kernel) releaseClaim(ctx context.Context, step, key string, until time.
 
 // deleteClaim deletes this instance's claim c, if it is still there as
 // claimed.
+//
+// On PostgreSQL its commit does not wait for the WAL's flush
+// (synchronous_commit off for the statement's own transaction, as
+// contrib's markPaying): a release lost with the database server's crash
+// leaves the claim until its lease ends, as a release that failed and
+// could not be retried would (Options.WorkLease), and costs nothing else.
+// The claim itself is flushed there: one lost while its holder went on
+// working would let a second instance work the same object at once. On
+// SQLite claims and releases alike are written unflushed (leaseWrite).
 func (s *Kernel) deleteClaim(ctx context.Context, c heldClaim) error {
-	return s.Conn(ctx).Where("step = ? AND object_key = ? AND holder = ? AND lease_until = ?", c.step, c.key, s.InstanceID, c.until).
-		Delete(&store.WorkLeaseRow{}).Error
+	const where = "step = ? AND object_key = ? AND holder = ? AND lease_until = ?"
+	if s.DB.Dialect == store.Postgres {
+		return s.Conn(ctx).Exec("DELETE FROM work_leases USING (SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush WHERE "+where,
+			c.step, c.key, s.InstanceID, c.until).Error
+	}
+	return s.leaseWrite(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Where(where, c.step, c.key, s.InstanceID, c.until).Delete(&store.WorkLeaseRow{})
+	}).Error
+}
+
+// leaseWrite runs a write of claims and releases: on an SQLite file
+// unflushed (UnflushedSQLite), elsewhere as any write. The worker claims
+// and releases each order it asks the treasury or the agency about, so
+// these were two of the three synced commits of each order's step, and
+// SQLite's one writer queued payments behind them. Unflushed is safe
+// there: such a commit is lost only when the machine goes down, which
+// takes down with it every process on the file and so every holder of a
+// lost claim, and a lost release leaves the claim until its lease ends.
+func (s *Kernel) leaseWrite(ctx context.Context, write func(*gorm.DB) *gorm.DB) *gorm.DB {
+	if s.DB.Dialect == store.SQLite && !s.DB.InMemory {
+		return s.UnflushedSQLite(ctx, write)
+	}
+	return write(s.Conn(ctx))
 }
 
 // RetryWorkReleases hands back the claims whose release failed (the store

@@ -1,0 +1,50 @@
+package kernel
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+
+	"github.com/lianban/lianban/store"
+	"gorm.io/gorm"
+)
+
+// UnflushedSQLite runs write on one connection of the writer with PRAGMA
+// synchronous NORMAL, and puts the connection's setting back
+// (store.SQLiteSynchronous) however write ends, a panic included: in WAL
+// mode its commit is then not synced to disk, as synchronous_commit off
+// does on PostgreSQL (contrib's markPaying, releaseClaim). Such a commit
+// survives the process crashing (it is in the operating system's cache);
+// only the machine going down can lose it, and a synced commit after it
+// flushes it too (the WAL is written in order). The setting is put back
+// on the connection itself, not through gorm, whose session would skip it
+// after a failed write. A connection whose setting cannot be put back is
+// never used again (every later commit on it, a settlement's, would be
+// unsynced too); a database in memory, which that would wipe, never comes
+// here.
+func (s *Kernel) UnflushedSQLite(ctx context.Context, write func(*gorm.DB) *gorm.DB) *gorm.DB {
+	var res *gorm.DB
+	err := s.Conn(ctx).Connection(func(c *gorm.DB) error {
+		conn, ok := c.Statement.ConnPool.(*sql.Conn)
+		if !ok {
+			res = write(c.Session(&gorm.Session{}))
+			return nil
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+store.SQLiteSynchronous); err != nil {
+				s.Log.ErrorContext(ctx, "SQLite synchronous not put back; connection discarded", "err", err)
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+		if err := c.Session(&gorm.Session{}).Exec("PRAGMA synchronous = NORMAL").Error; err != nil {
+			return err
+		}
+		res = write(c.Session(&gorm.Session{}))
+		return nil
+	})
+	if res == nil {
+		res = s.Conn(ctx).Session(&gorm.Session{})
+		res.Error = err
+	}
+	return res
+}
