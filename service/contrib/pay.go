@@ -432,7 +432,7 @@ func (s *Contrib) markPaying(ctx context.Context, orderNo, params string, payURL
 		return update(s.Conn(ctx))
 	case s.DB.Dialect == store.Postgres:
 		return s.Conn(ctx).Exec("UPDATE orders SET status = ?, pay_params = ?, updated_at = ? "+
-			"FROM (SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush WHERE order_no = ? AND status = ?",
+			"FROM "+kernel.LazyFlush+" WHERE order_no = ? AND status = ?",
 			OrderPaying, params, now, orderNo, OrderCreated)
 	case s.DB.Dialect == store.SQLite && !s.DB.InMemory:
 		return s.UnflushedSQLite(ctx, update)

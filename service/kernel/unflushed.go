@@ -9,6 +9,14 @@ import (
 	"gorm.io/gorm"
 )
 
+// LazyFlush is a FROM item that turns synchronous_commit off for the
+// transaction of the PostgreSQL statement it is joined into (an UPDATE's
+// FROM, a DELETE's USING): run outside a transaction, that statement's
+// commit then does not wait for its WAL to reach the disk. A server crash
+// within a moment of it can lose it; a flushed commit after it flushes it
+// too. Each user says why losing its write costs nothing.
+const LazyFlush = "(SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush"
+
 // UnflushedSQLite runs write on one connection of the writer with PRAGMA
 // synchronous NORMAL, and puts the connection's setting back
 // (store.SQLiteSynchronous) however write ends, a panic included: in WAL

@@ -9,7 +9,6 @@ import (
 
 	"github.com/lianban/lianban/store"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Work leases are how several instances share the background work.
@@ -87,26 +86,27 @@ func (s *Kernel) claimWork(ctx context.Context, step, key string) (time.Time, bo
 	// as PostgreSQL and MariaDB store times, so that what this instance
 	// holds is what the store holds whatever a driver sends.
 	until := now.Add(s.Opt.WorkLease).Truncate(time.Microsecond)
-	ok := false
-	res := s.leaseWrite(ctx, func(db *gorm.DB) *gorm.DB {
-		res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
-		ok = res.Error == nil && res.RowsAffected == 1
-		return res
+	var ok bool
+	err := s.leaseWrite(ctx, func(db *gorm.DB) (err error) {
+		ok, err = InsertIfAbsent(db, &store.WorkLeaseRow{Step: step, ObjectKey: key, Holder: s.InstanceID, LeaseUntil: until})
+		return err
 	})
-	if res.Error != nil || ok {
-		return until, ok, Internal("claim work", res.Error)
+	if err != nil || ok {
+		return until, ok, Internal("claim work", err)
 	}
 	// The condition is checked again under the row's lock by PostgreSQL
 	// and MySQL, so of two instances taking over the same ended lease
 	// only one changes the row.
-	res = s.leaseWrite(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&store.WorkLeaseRow{}).Where("step = ? AND object_key = ? AND lease_until < ?", step, key, now).
+	err = s.leaseWrite(ctx, func(db *gorm.DB) error {
+		res := db.Model(&store.WorkLeaseRow{}).Where("step = ? AND object_key = ? AND lease_until < ?", step, key, now).
 			Updates(map[string]any{"holder": s.InstanceID, "lease_until": until})
+		ok = res.RowsAffected == 1
+		return res.Error
 	})
-	if res.Error != nil {
-		return until, false, Internal("take over work", res.Error)
+	if err != nil {
+		return until, false, Internal("take over work", err)
 	}
-	return until, res.RowsAffected == 1, nil
+	return until, ok, nil
 }
 
 // releaseClaim hands back the one claim of this instance that claimWork
@@ -142,12 +142,11 @@ func (s *Kernel) releaseClaim(ctx context.Context, step, key string, until time.
 func (s *Kernel) deleteClaim(ctx context.Context, c heldClaim) error {
 	const where = "step = ? AND object_key = ? AND holder = ? AND lease_until = ?"
 	if s.DB.Dialect == store.Postgres {
-		return s.Conn(ctx).Exec("DELETE FROM work_leases USING (SELECT set_config('synchronous_commit', 'off', true)) AS lazy_flush WHERE "+where,
-			c.step, c.key, s.InstanceID, c.until).Error
+		return s.Conn(ctx).Exec("DELETE FROM work_leases USING "+LazyFlush+" WHERE "+where, c.step, c.key, s.InstanceID, c.until).Error
 	}
-	return s.leaseWrite(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Where(where, c.step, c.key, s.InstanceID, c.until).Delete(&store.WorkLeaseRow{})
-	}).Error
+	return s.leaseWrite(ctx, func(db *gorm.DB) error {
+		return db.Where(where, c.step, c.key, s.InstanceID, c.until).Delete(&store.WorkLeaseRow{}).Error
+	})
 }
 
 // leaseWrite runs a write of claims and releases: on an SQLite file
@@ -158,11 +157,16 @@ func (s *Kernel) deleteClaim(ctx context.Context, c heldClaim) error {
 // there: such a commit is lost only when the machine goes down, which
 // takes down with it every process on the file and so every holder of a
 // lost claim, and a lost release leaves the claim until its lease ends.
-func (s *Kernel) leaseWrite(ctx context.Context, write func(*gorm.DB) *gorm.DB) *gorm.DB {
-	if s.DB.Dialect == store.SQLite && !s.DB.InMemory {
-		return s.UnflushedSQLite(ctx, write)
+func (s *Kernel) leaseWrite(ctx context.Context, write func(*gorm.DB) error) error {
+	if s.DB.Dialect != store.SQLite || s.DB.InMemory {
+		return write(s.Conn(ctx))
 	}
-	return write(s.Conn(ctx))
+	return s.UnflushedSQLite(ctx, func(db *gorm.DB) *gorm.DB {
+		if err := write(db); err != nil {
+			_ = db.AddError(err)
+		}
+		return db
+	}).Error
 }
 
 // RetryWorkReleases hands back the claims whose release failed (the store
