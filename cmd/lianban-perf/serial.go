@@ -122,35 +122,46 @@ func (b *bench) moneySerial(ctx context.Context, dbURL, redisURL string) ([]stri
 	return lines, nil
 }
 
-// probeInserts times n single-row INSERT commits, one after another.
-func probeInserts(ctx context.Context, db *store.DB, n int) ([]time.Duration, error) {
-	g := db.Gorm.WithContext(ctx)
+// timeEach runs op n times, one after another, and returns how long each
+// run took.
+func timeEach(n int, op func(i int) error) ([]time.Duration, error) {
 	out := make([]time.Duration, 0, n)
-	stamp := time.Now().UnixNano()
 	for i := range n {
-		row := insertProbe{ID: fmt.Sprintf("probe-%d-%d", stamp, i), Kind: "probe", Amount: int64(i), CreatedAt: time.Now().UTC()}
 		start := time.Now()
-		if err := g.Create(&row).Error; err != nil {
-			return nil, fmt.Errorf("insert probe: %w", err)
+		if err := op(i); err != nil {
+			return nil, err
 		}
 		out = append(out, time.Since(start))
 	}
 	return out, nil
 }
 
+// probeInserts times n single-row INSERT commits, one after another.
+func probeInserts(ctx context.Context, db *store.DB, n int) ([]time.Duration, error) {
+	g := db.Gorm.WithContext(ctx)
+	stamp := time.Now().UnixNano()
+	rows := make([]insertProbe, n) // built before the clock starts, as the steps' bodies are
+	for i := range rows {
+		rows[i] = insertProbe{ID: fmt.Sprintf("probe-%d-%d", stamp, i), Kind: "probe", Amount: int64(i), CreatedAt: time.Now().UTC()}
+	}
+	return timeEach(n, func(i int) error {
+		if err := g.Create(&rows[i]).Error; err != nil {
+			return fmt.Errorf("insert probe: %w", err)
+		}
+		return nil
+	})
+}
+
 // probeRoundTrips times n SELECT 1 statements, one after another.
 func probeRoundTrips(ctx context.Context, db *store.DB, n int) ([]time.Duration, error) {
 	g := db.Gorm.WithContext(ctx)
-	out := make([]time.Duration, 0, n)
-	for range n {
+	return timeEach(n, func(int) error {
 		var one int
-		start := time.Now()
 		if err := g.Raw("SELECT 1").Scan(&one).Error; err != nil {
-			return nil, fmt.Errorf("round-trip probe: %w", err)
+			return fmt.Errorf("round-trip probe: %w", err)
 		}
-		out = append(out, time.Since(start))
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // probePings times n PINGs to the Redis server at url, one after another.
@@ -160,29 +171,23 @@ func probePings(ctx context.Context, url string, n int) ([]time.Duration, error)
 		return nil, err
 	}
 	defer r.Close()
-	out := make([]time.Duration, 0, n)
-	for range n {
-		start := time.Now()
+	return timeEach(n, func(int) error {
 		if err := r.Client.Ping(ctx).Err(); err != nil {
-			return nil, fmt.Errorf("redis probe: %w", err)
+			return fmt.Errorf("redis probe: %w", err)
 		}
-		out = append(out, time.Since(start))
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // probeRequests times n GET /healthz from the steps' own client, one
 // after another: a request's own cost.
 func (b *bench) probeRequests(ctx context.Context, n int) ([]time.Duration, error) {
-	out := make([]time.Duration, 0, n)
-	for range n {
-		start := time.Now()
+	return timeEach(n, func(int) error {
 		if err := b.c.send(ctx, "GET", "/healthz", nil, nil, nil); err != nil {
-			return nil, fmt.Errorf("request probe: %w", err)
+			return fmt.Errorf("request probe: %w", err)
 		}
-		out = append(out, time.Since(start))
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // probeLine is a probe's line: its median and mean, and its median as a
