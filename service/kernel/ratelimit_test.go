@@ -33,8 +33,18 @@ func freshKey(prefix string) string {
 // is locked out for good.
 //
 // On every Redis target: the script names one key, which a cluster serves.
+// And on the embedded server whatever the targets are, since it counts
+// without the script (countInWindow) and CI's targets are Redis servers.
 func TestARateLimitCounterAlwaysHasAnExpiry(t *testing.T) {
 	storetest.SQLiteOnEachRedis(t, testARateLimitCounterAlwaysHasAnExpiry)
+	t.Run("embedded", func(t *testing.T) {
+		rdb, err := store.OpenRedis(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rdb.Close() })
+		testARateLimitCounterAlwaysHasAnExpiry(t, storetest.Targets()[0].Open(t), rdb)
+	})
 }
 
 func testARateLimitCounterAlwaysHasAnExpiry(t *testing.T, db *store.DB, rdb *store.Redis) {
@@ -51,6 +61,19 @@ func testARateLimitCounterAlwaysHasAnExpiry(t *testing.T, db *store.DB, rdb *sto
 		if ttl := r.PTTL(ctx, "lb:rl:"+key).Val(); ttl <= 0 || ttl > time.Hour {
 			t.Fatalf("after call %d the counter's TTL is %v, want within (0, 1h]", i, ttl)
 		}
+	}
+
+	// A window is fixed: counting in it does not extend it.
+	fixed := freshKey("test")
+	if err := r.Set(ctx, "lb:rl:"+fixed, 2, 30*time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Del(context.Background(), "lb:rl:"+fixed) })
+	if err := env.Svc.RateLimit(ctx, fixed, 3, time.Hour, kernel.LetThrough); err != nil {
+		t.Fatalf("the third event of three: %v", err)
+	}
+	if ttl := r.PTTL(ctx, "lb:rl:"+fixed).Val(); ttl <= 0 || ttl > 30*time.Minute {
+		t.Fatalf("a window with 30m left has %v left after an event, want within (0, 30m]: counting must not extend it", ttl)
 	}
 
 	stuck := freshKey("test")
