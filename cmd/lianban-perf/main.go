@@ -192,6 +192,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			fmt.Fprintln(out, l.format(base.RPS))
 		}
 	}
+	if len(serial) > 0 && ctx.Err() == nil {
+		srv.Stop()
+		steps, err := inProcessSteps(ctx, 3)
+		if err != nil {
+			return err
+		}
+		serial = append(serial, steps...)
+	}
 	if len(serial) > 0 {
 		fmt.Fprintln(out)
 		fmt.Fprintln(out, serialReport(serial))

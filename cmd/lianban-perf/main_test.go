@@ -121,3 +121,35 @@ func TestSeededIDNumbersAreValidAndDistinct(t *testing.T) {
 		t.Fatalf("the first 100 people: born in %d years, %d women", len(years), women)
 	}
 }
+
+// TestMakeBenchsMoneyStepsAreReadFromItsOutput: each step's line has the
+// median of its runs, and a step missing from the output is an error,
+// not a row of zeros.
+func TestMakeBenchsMoneyStepsAreReadFromItsOutput(t *testing.T) {
+	out := `goos: linux
+BenchmarkDeclarePaySettle-2   	     230	   4849502 ns/op	  471943 B/op	    4686 allocs/op
+BenchmarkDeclare-2            	    4258	    321267 ns/op	         1.909 x_insert
+BenchmarkDeclare-2            	    3915	    337768 ns/op	         1.700 x_insert
+BenchmarkDeclare-2            	    3829	    369456 ns/op	         1.932 x_insert
+BenchmarkPay-2                	    2550	    470444 ns/op	         2.680 x_insert	   54138 B/op	     792 allocs/op
+BenchmarkSettle-2             	    3244	    473079 ns/op	         2.759 x_insert
+BenchmarkSettle-2             	    3036	    461755 ns/op	         2.629 x_insert
+PASS
+`
+	lines, err := benchStepLines(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"| createDeclaration, in process (make bench) | – | – | 0.34 ms | 1.9 | |",
+		"| createPayment, in process (make bench) | – | – | 0.47 ms | 2.7 | |",
+		"| settle, in process (make bench) | – | – | 0.47 ms | 2.7 | |",
+		"| declare+pay+settle, in process | – | | | 7.3 | |",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("lines\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := benchStepLines(strings.ReplaceAll(out, "BenchmarkPay-2", "BenchmarkPayX-2")); err == nil {
+		t.Fatal("no BenchmarkPay line, and no error")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lianban/lianban/store"
@@ -27,6 +28,7 @@ type server struct {
 	dir      string
 	cmd      *exec.Cmd
 	cleanup  []func()
+	stop     sync.Once
 }
 
 // startServer builds ./cmd/lianban into a temporary directory and runs it
@@ -143,8 +145,10 @@ func (s *server) freshPostgres(ctx context.Context, base string) (string, error)
 }
 
 // Stop ends the server (SIGINT, then a kill after its grace) and removes
-// what the run made.
-func (s *server) Stop() {
+// what the run made; once, whoever calls it again.
+func (s *server) Stop() { s.stop.Do(s.stopOnce) }
+
+func (s *server) stopOnce() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
