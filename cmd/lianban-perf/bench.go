@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -234,10 +235,12 @@ func (b *bench) money(ctx context.Context) ([]resultLine, error) {
 	return append(lines, chain), nil
 }
 
-// quantile of latency samples, by sorting them (nearest rank).
-func quantile(d []time.Duration, q float64) time.Duration {
+// quantile of samples (latencies, make bench's multiples), by sorting
+// them (nearest rank).
+func quantile[T cmp.Ordered](d []T, q float64) T {
 	if len(d) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	s := slices.Clone(d)
 	slices.Sort(s)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -38,8 +37,8 @@ func inProcessSteps(ctx context.Context, count int) ([]string, error) {
 var benchResult = regexp.MustCompile(`(?m)^Benchmark(Declare|Pay|Settle)-\d+\s+\d+\s+(\d+(?:\.\d+)?) ns/op\s+(\d+(?:\.\d+)?) x_insert`)
 
 // benchStepLines turns the benchmarks' output into the serial table's
-// lines: per step the median of its runs' time and multiple, then the
-// three multiples' sum.
+// lines: per step the median (nearest rank) of its runs' time and
+// multiple, then the three multiples' sum.
 func benchStepLines(out string) ([]string, error) {
 	steps := []struct{ bench, name string }{{"Declare", "createDeclaration"}, {"Pay", "createPayment"}, {"Settle", "settle"}}
 	times, ratios := map[string][]float64{}, map[string][]float64{}
@@ -57,19 +56,10 @@ func benchStepLines(out string) ([]string, error) {
 		if len(ratios[s.bench]) == 0 {
 			return nil, fmt.Errorf("make bench's money steps: no result for Benchmark%s in\n%s", s.bench, out)
 		}
-		x := median(ratios[s.bench])
+		x := quantile(ratios[s.bench], 0.50)
 		total += x
 		lines = append(lines, fmt.Sprintf("| %s, in process (make bench) | – | – | %s | %.1f | |", s.name,
-			ms(time.Duration(median(times[s.bench]))), x))
+			ms(time.Duration(quantile(times[s.bench], 0.50))), x))
 	}
 	return append(lines, fmt.Sprintf("| declare+pay+settle, in process | – | | | %.1f | |", total)), nil
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

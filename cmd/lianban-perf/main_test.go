@@ -75,7 +75,7 @@ func TestQuantileIsTheNearestRankOfTheSortedSamples(t *testing.T) {
 	if d[0] != 100*time.Millisecond {
 		t.Fatal("quantile sorted the caller's samples")
 	}
-	if quantile(nil, 0.99) != 0 || quantile(d[:1], 0.99) != 100*time.Millisecond {
+	if quantile([]time.Duration(nil), 0.99) != 0 || quantile(d[:1], 0.99) != 100*time.Millisecond {
 		t.Fatal("empty or single sample")
 	}
 }
@@ -134,6 +134,7 @@ BenchmarkDeclare-2            	    3829	    369456 ns/op	         1.932 x_insert
 BenchmarkPay-2                	    2550	    470444 ns/op	         2.680 x_insert	   54138 B/op	     792 allocs/op
 BenchmarkSettle-2             	    3244	    473079 ns/op	         2.759 x_insert
 BenchmarkSettle-2             	    3036	    461755 ns/op	         2.629 x_insert
+BenchmarkSettle-2             	    3124	    480112 ns/op	         2.701 x_insert
 PASS
 `
 	lines, err := benchStepLines(out)

@@ -21,15 +21,15 @@ const LazyFlush = "(SELECT set_config('synchronous_commit', 'off', true)) AS laz
 // synchronous NORMAL, and puts the connection's setting back
 // (store.SQLiteSynchronous) however write ends, a panic included: in WAL
 // mode its commit is then not synced to disk, as synchronous_commit off
-// does on PostgreSQL (contrib's markPaying, releaseClaim). Such a commit
-// survives the process crashing (it is in the operating system's cache);
-// only the machine going down can lose it, and a synced commit after it
-// flushes it too (the WAL is written in order). The setting is put back
-// on the connection itself, not through gorm, whose session would skip it
-// after a failed write. A connection whose setting cannot be put back is
-// never used again (every later commit on it, a settlement's, would be
-// unsynced too); a database in memory, which that would wipe, never comes
-// here.
+// does on PostgreSQL (contrib's markPaying; here, the work leases of
+// leaseWrite). Such a commit survives the process crashing (it is in the
+// operating system's cache); only the machine going down can lose it, and
+// a synced commit after it flushes it too (the WAL is written in order).
+// The setting is put back on the connection itself, not through gorm,
+// whose session would skip it after a failed write. A connection whose
+// setting cannot be put back is never used again (every later commit on
+// it, a settlement's, would be unsynced too); a database in memory, which
+// that would wipe, never comes here.
 func (s *Kernel) UnflushedSQLite(ctx context.Context, write func(*gorm.DB) *gorm.DB) *gorm.DB {
 	var res *gorm.DB
 	err := s.Conn(ctx).Connection(func(c *gorm.DB) error {
